@@ -1,0 +1,96 @@
+import { Queue, type ConnectionOptions } from 'bullmq';
+import { Redis } from 'ioredis';
+import { escalationSchema, parseEscalation, describeErrors, type EscalationInput } from '../domain/escalation.js';
+import type { DecisionMessage } from '../domain/decision.js';
+import { CountersignError, ErrorCode, TimeoutError } from '../errors.js';
+import { ESCALATIONS_QUEUE, QUEUE_PREFIX, decisionKey, decisionsChannel } from '../queue/names.js';
+
+export interface ClientOptions {
+  /** Redis URL, default redis://127.0.0.1:6379. */
+  redisUrl?: string;
+  /** Queue prefix; the contract's `countersign` unless you run several installs on one Redis. */
+  prefix?: string;
+}
+
+/**
+ * The agent side in TypeScript: submit an escalation, then wait for its
+ * decision. Durable: a decision made while the agent was away is read back
+ * from Redis when it asks.
+ */
+export class CountersignClient {
+  readonly #queue: Queue;
+  readonly #redis: Redis;
+  readonly #prefix: string;
+  readonly #url: string;
+
+  constructor(opts: ClientOptions = {}) {
+    this.#url = opts.redisUrl ?? 'redis://127.0.0.1:6379';
+    this.#prefix = opts.prefix ?? QUEUE_PREFIX;
+    const connection: ConnectionOptions = { url: this.#url, maxRetriesPerRequest: null };
+    this.#queue = new Queue(ESCALATIONS_QUEUE, { connection, prefix: this.#prefix });
+    this.#redis = new Redis(this.#url, { maxRetriesPerRequest: 3 });
+  }
+
+  /**
+   * Validates locally (same schema as the bot) and enqueues with jobId = id,
+   * so submitting the same id twice is a no-op.
+   */
+  async submit(escalation: EscalationInput): Promise<{ id: string }> {
+    const parsed = parseEscalation(escalation);
+    if (!parsed.ok) throw new CountersignError(ErrorCode.InvalidEscalation, `Invalid escalation: ${describeErrors(parsed.errors)}`);
+    const data = escalationSchema.parse(escalation);
+    await this.#queue.add('escalation', data, {
+      jobId: data.id,
+      attempts: 5,
+      backoff: { type: 'exponential', delay: 1000 },
+      removeOnComplete: { age: 24 * 3600 },
+      removeOnFail: { age: 7 * 24 * 3600 },
+    });
+    return { id: data.id };
+  }
+
+  /** The decision if there is one yet, else undefined. */
+  async getDecision(id: string): Promise<DecisionMessage | undefined> {
+    const json = await this.#redis.get(decisionKey(this.#prefix, id));
+    return json ? (JSON.parse(json) as DecisionMessage) : undefined;
+  }
+
+  /**
+   * Resolves with the final decision (approved, denied, expired, rejected).
+   * Rejects with a TimeoutError after `timeoutMs` (default 1 hour); an
+   * action that needs approval must then not proceed.
+   */
+  async waitForDecision(id: string, opts: { timeoutMs?: number } = {}): Promise<DecisionMessage> {
+    const timeoutMs = opts.timeoutMs ?? 3_600_000;
+    const sub = new Redis(this.#url, { maxRetriesPerRequest: 3 });
+    try {
+      return await new Promise<DecisionMessage>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new TimeoutError(`no decision for ${id} within ${timeoutMs} ms`)), timeoutMs);
+        const done = (m: DecisionMessage) => {
+          clearTimeout(timer);
+          resolve(m);
+        };
+        sub.on('message', (_channel, json: string) => {
+          const m = JSON.parse(json) as DecisionMessage;
+          if (m.escalationId === id) done(m);
+        });
+        // Subscribe first, then read: a decision landing in between is not missed.
+        sub
+          .subscribe(decisionsChannel(this.#prefix))
+          .then(() => this.getDecision(id))
+          .then((m) => m && done(m))
+          .catch((err: Error) => {
+            clearTimeout(timer);
+            reject(err);
+          });
+      });
+    } finally {
+      sub.disconnect();
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.#queue.close();
+    this.#redis.disconnect();
+  }
+}

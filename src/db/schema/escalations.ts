@@ -1,0 +1,53 @@
+import { sql } from 'drizzle-orm';
+import { boolean, check, index, jsonb, pgTable, text, timestamp, uuid } from 'drizzle-orm/pg-core';
+import type { FieldError } from '../../domain/escalation.js';
+
+/**
+ * One row per escalation id. Mutable by design (status, card), but only ever
+ * through guarded UPDATEs: `WHERE status = 'pending'` for decisions, so the
+ * first decision wins. The history lives in `events`, which is append-only.
+ */
+export const escalations = pgTable(
+  'escalations',
+  {
+    id: uuid('id').primaryKey(),
+    status: text('status').notNull(),
+    /** sha256 over agent, action, params; null for rejected input. */
+    digest: text('digest'),
+    executionId: text('execution_id'),
+    agentId: text('agent_id'),
+    agentOwner: text('agent_owner'),
+    actionType: text('action_type'),
+    issueType: text('issue_type'),
+    urgency: text('urgency'),
+    route: text('route'),
+    channel: text('channel'),
+    /** The validated request as the agent sent it (job data holds no secrets). */
+    request: jsonb('request'),
+    errors: jsonb('errors').$type<FieldError[]>(),
+    callbackUrl: text('callback_url'),
+    deadline: timestamp('deadline', { withTimezone: true }),
+    /** none → posting → posted. `posting` without a ts means "maybe posted": reconcile first. */
+    cardState: text('card_state').notNull().default('none'),
+    cardTs: text('card_ts'),
+    decidedBy: text('decided_by'),
+    decidedAt: timestamp('decided_at', { withTimezone: true }),
+    decisionReason: text('decision_reason'),
+    failSafe: boolean('fail_safe').notNull().default(false),
+    policyVersion: text('policy_version'),
+    /** Set once the decision reached the agent's side (store + card update). */
+    notifiedAt: timestamp('notified_at', { withTimezone: true }),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [
+    check('escalations_status_check', sql`${t.status} in ('pending','approved','denied','expired','rejected')`),
+    check('escalations_card_state_check', sql`${t.cardState} in ('none','posting','posted')`),
+    index('escalations_status_deadline_idx').on(t.status, t.deadline),
+    index('escalations_execution_idx').on(t.executionId),
+    index('escalations_agent_created_idx').on(t.agentId, t.createdAt),
+    index('escalations_unnotified_idx').on(t.decidedAt).where(sql`${t.notifiedAt} is null and ${t.status} <> 'pending'`),
+  ],
+);
+
+export type EscalationRow = typeof escalations.$inferSelect;
+export type NewEscalationRow = typeof escalations.$inferInsert;

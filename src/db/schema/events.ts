@@ -1,0 +1,39 @@
+import { bigint, index, jsonb, pgTable, text, timestamp, uuid } from 'drizzle-orm/pg-core';
+
+export const EVENT_TYPES = [
+  'received',
+  'rejected',
+  'card_posted',
+  'card_post_failed',
+  'card_updated',
+  'decision_attempted',
+  'decision_refused',
+  'decision_made',
+  'expired',
+  'agent_notified',
+  'agent_notify_failed',
+] as const;
+export type EventType = (typeof EVENT_TYPES)[number];
+
+/**
+ * Every step of every escalation, in order. Code only ever INSERTs here; the
+ * audit-trail work adds triggers and privileges that make it append-only and
+ * a hash chain over `id` order, so ids are an identity, never reused.
+ */
+export const events = pgTable(
+  'events',
+  {
+    id: bigint('id', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
+    escalationId: uuid('escalation_id'),
+    executionId: text('execution_id'),
+    type: text('type').$type<EventType>().notNull(),
+    /** `system`, `agent:<id>` or a Slack user id. */
+    actor: text('actor').notNull(),
+    at: timestamp('at', { withTimezone: true, precision: 6 }).notNull().defaultNow(),
+    data: jsonb('data').$type<Record<string, unknown>>().notNull().default({}),
+  },
+  (t) => [index('events_escalation_idx').on(t.escalationId, t.id), index('events_at_idx').on(t.at)],
+);
+
+export type EventRow = typeof events.$inferSelect;
+export type NewEventRow = typeof events.$inferInsert;

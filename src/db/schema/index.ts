@@ -1,0 +1,2 @@
+export * from './escalations.js';
+export * from './events.js';

@@ -1,0 +1,231 @@
+/**
+ * PII redaction, applied to anything Countersign logs or shows on a card.
+ *
+ * Masks keep just enough to tell two values apart (last digits of a card or
+ * phone, an email's first letter and domain) and never contain anything a
+ * second pass would match again, so redacting twice equals redacting once.
+ * Detection leans towards leaving order numbers, dates, amounts, UUIDs and
+ * timestamps readable: approvers need those to decide.
+ */
+
+export interface RedactionPattern {
+  /** Shown in the mask, as `[name]`; also named in the error if `regex` does not compile. */
+  name: string;
+  /** JavaScript regex source, compiled once with the `g` flag. It must not match its own `[name]` mask. */
+  regex: string;
+}
+
+export interface RedactorOptions {
+  /** Extra patterns, applied after the built-in ones, in order. */
+  patterns?: RedactionPattern[];
+  /** Replaces the defaults; spread DEFAULT_REDACTED_FIELDS to extend them instead. */
+  fieldNames?: string[];
+}
+
+export interface Redactor {
+  text(s: string): string;
+  /**
+   * A redacted deep copy of a JSON-like value. Strings are passed through
+   * `text`; integers too (card numbers arrive as JSON numbers), becoming a
+   * string only when masked. Other objects are copied as plain objects of
+   * their own enumerable keys, so nothing unredacted escapes by reference.
+   */
+  value<T>(v: T): T;
+}
+
+/** Object keys whose whole value is hidden, compared case-insensitively. */
+export const DEFAULT_REDACTED_FIELDS: readonly string[] = [
+  'password', 'secret', 'token', 'apiKey', 'api_key', 'authorization',
+  'ssn', 'card_number', 'cardNumber', 'cvv',
+];
+
+/** Containers nested deeper than this below the root are replaced, bounding work on hostile input. */
+export const MAX_DEPTH = 32;
+
+export const REDACTED = '[redacted]';
+export const CIRCULAR = '[circular]';
+export const TOO_DEEP = '[too deep]';
+
+export function createRedactor(opts: RedactorOptions = {}): Redactor {
+  const extra = (opts.patterns ?? []).map(compilePattern);
+  const fields = new Set((opts.fieldNames ?? DEFAULT_REDACTED_FIELDS).map((f) => f.toLowerCase()));
+
+  // Emails go first so their digits are not read as phones or cards; cards
+  // before SSNs and phones so a card's groups are not taken for either.
+  const text = (s: string): string => {
+    let out = s.replace(EMAIL, (_m, first: string, domain: string) => `${first}***@${domain}`);
+    out = maskCards(out);
+    out = out.replace(SSN, (m, area: string, group: string, serial: string) =>
+      isValidSsn(area, group, serial) ? '[ssn]' : m,
+    );
+    out = out.replace(PHONE, (m) => `[phone ••${m.replace(/\D/g, '').slice(-2)}]`);
+    for (const { name, re } of extra) {
+      // A pattern that can match nothing would otherwise insert its mask between every character.
+      out = out.replace(re, (m) => (m === '' ? m : `[${name}]`));
+    }
+    return out;
+  };
+
+  const walk = (v: unknown, depth: number, ancestors: Set<object>): unknown => {
+    if (typeof v === 'string') return text(v);
+    if ((typeof v === 'number' && Number.isInteger(v)) || typeof v === 'bigint') {
+      const digits = String(v);
+      const masked = text(digits);
+      return masked === digits ? v : masked;
+    }
+    if (typeof v !== 'object' || v === null) return v;
+    if (ancestors.has(v)) return CIRCULAR;
+    if (depth > MAX_DEPTH) return TOO_DEEP;
+    if (v instanceof Date) return new Date(v.getTime());
+
+    // Only ancestors count as cycles: the same object reached twice by different paths is copied twice.
+    ancestors.add(v);
+    try {
+      if (Array.isArray(v)) return v.map((item) => walk(item, depth + 1, ancestors));
+      const out: Record<string, unknown> = {};
+      const entries: Array<[string, unknown]> = Object.entries(v);
+      // Error's name, message and stack are not enumerable, but they are what a log shows.
+      if (v instanceof Error) {
+        entries.unshift(['name', v.name], ['message', v.message], ['stack', v.stack]);
+        if (v.cause !== undefined) entries.push(['cause', v.cause]);
+      }
+      for (const [key, item] of entries) {
+        const redacted = fields.has(key.toLowerCase()) ? REDACTED : walk(item, depth + 1, ancestors);
+        // defineProperty, because assigning a `__proto__` key would change the copy's prototype.
+        Object.defineProperty(out, key, { value: redacted, enumerable: true, writable: true, configurable: true });
+      }
+      return out;
+    } finally {
+      ancestors.delete(v);
+    }
+  };
+
+  return {
+    text,
+    value: <T>(v: T): T => walk(v, 0, new Set()) as T,
+  };
+}
+
+/** Luhn checksum over a string of ASCII digits. */
+export function luhnValid(digits: string): boolean {
+  let sum = 0;
+  for (let i = 0; i < digits.length; i++) {
+    let d = digits.charCodeAt(digits.length - 1 - i) - 48;
+    if (i % 2 === 1) {
+      d *= 2;
+      if (d > 9) d -= 9;
+    }
+    sum += d;
+  }
+  return digits.length > 0 && sum % 10 === 0;
+}
+
+function compilePattern({ name, regex }: RedactionPattern): { name: string; re: RegExp } {
+  try {
+    return { name, re: new RegExp(regex, 'g') };
+  } catch (err) {
+    throw new Error(`Invalid redaction pattern "${name}": ${(err as Error).message}`);
+  }
+}
+
+// The local part must start right after a non-address character, else a
+// second pass would find a fresh address inside `x***@a.com@b.com`.
+const EMAIL = /(?<![A-Za-z0-9._%+@-])([A-Za-z0-9._%+-])[A-Za-z0-9._%+-]*@((?:[A-Za-z0-9-]+\.)+[A-Za-z]{2,})(?![A-Za-z0-9-])/g;
+
+// Area 000, 666 and 900–999, group 00 and serial 0000 are never issued.
+const SSN = /(?<![\w-])(\d{3})-(\d{2})-(\d{4})(?![\w-])/g;
+
+function isValidSsn(area: string, group: string, serial: string): boolean {
+  return area !== '000' && area !== '666' && !area.startsWith('9') && group !== '00' && serial !== '0000';
+}
+
+/*
+ * E.164 (+ and 8–15 digits) or a NANP number: optional +1/1 prefix, area code
+ * in parentheses or followed by - or ., exchange, line. Area and exchange start
+ * with 2–9, as real ones do. Forms that begin with `+` or `(` carry their own
+ * delimiter, so they need no lookbehind; that also keeps two phones written
+ * back to back redacting the same way on every pass.
+ */
+const AREA = String.raw`(?:\([2-9]\d{2}\) ?|[2-9]\d{2}[.-])`;
+const LOCAL = String.raw`[2-9]\d{2}[.-]\d{4}`;
+const PHONE = new RegExp(
+  '(?:' +
+    [
+      String.raw`\+[1-9]\d{7,14}`,
+      String.raw`\+1[ .-]?${AREA}${LOCAL}`,
+      String.raw`\([2-9]\d{2}\) ?${LOCAL}`,
+      String.raw`(?<![\w+.-])(?:1[ .-]?)?${AREA}${LOCAL}`,
+    ].join('|') +
+    String.raw`)(?!\w|[.-]\d)`,
+  'g',
+);
+
+/** Digits with single spaces or dashes between them: the raw material for card numbers. */
+const DIGIT_RUN = /\d(?:[ -]?\d)*/g;
+const WORD_CHAR = /\w/;
+
+/**
+ * Masks card numbers inside each digit run. A run can hold several numbers
+ * (`4111… 4242…`) or a card next to other digits, so from each group we try
+ * the longest card-shaped span first. The run's own edges must not touch a
+ * word character, nor `+` (that is a phone number).
+ */
+function maskCards(s: string): string {
+  return s.replace(DIGIT_RUN, (run: string, offset: number) => {
+    const openStart = !/[\w+]/.test(s[offset - 1] ?? ' ');
+    const openEnd = !WORD_CHAR.test(s[offset + run.length] ?? ' ');
+    const groups = run.split(/[ -]/);
+    const seps = run.match(/[ -]/g) ?? [];
+    let out = '';
+    for (let i = 0; i < groups.length; ) {
+      const end = i === 0 && !openStart ? -1 : longestCard(groups, seps, i, openEnd);
+      out += i > 0 ? (seps[i - 1] ?? '') : '';
+      if (end >= 0) {
+        out += `[card ••••${groups.slice(i, end + 1).join('').slice(-4)}]`;
+        i = end + 1;
+      } else {
+        out += groups[i] ?? '';
+        i += 1;
+      }
+    }
+    return out;
+  });
+}
+
+/** Index of the last group of the longest card starting at group `i`, or -1. */
+function longestCard(groups: string[], seps: string[], i: number, openEnd: boolean): number {
+  let best = -1;
+  let digits = '';
+  for (let j = i; j < groups.length; j++) {
+    digits += groups[j];
+    if (digits.length > 19) break;
+    if (j === groups.length - 1 && !openEnd) break;
+    if (digits.length >= 13 && isCardShaped(groups.slice(i, j + 1), seps.slice(i, j)) && isCardNumber(digits)) {
+      best = j;
+    }
+  }
+  return best;
+}
+
+/**
+ * Unseparated, or grouped as cards are printed: one separator throughout, and
+ * 4-4-4-4 style (the last group may be 1–4 digits) or Amex/Diners 4-6-5 / 4-6-4.
+ * Arbitrary groupings are refused so that e.g. a timestamp followed by a short
+ * number is not read as a card.
+ */
+function isCardShaped(groups: string[], seps: string[]): boolean {
+  if (groups.length === 1) return true;
+  if (new Set(seps).size !== 1) return false;
+  const lens = groups.map((g) => g.length).join('-');
+  return lens === '4-6-5' || lens === '4-6-4' || /^(?:4-)+[1-4]$/.test(lens);
+}
+
+/**
+ * 13–19 digits, Luhn-valid, and a first digit of 2–6 (the card networks'
+ * industry identifiers). That last test spares millisecond timestamps and
+ * other 13+ digit IDs starting with 1, which are Luhn-valid one time in ten.
+ */
+function isCardNumber(digits: string): boolean {
+  const first = digits.charCodeAt(0) - 48;
+  return digits.length >= 13 && digits.length <= 19 && first >= 2 && first <= 6 && luhnValid(digits);
+}

@@ -1,0 +1,56 @@
+/**
+ * Coded errors, in one place (after bolt-js `src/errors.ts`): callers branch
+ * on `code`, never on message text.
+ */
+export const ErrorCode = {
+  RateLimited: 'countersign_rate_limited',
+  SlackCall: 'countersign_slack_call',
+  InvalidEscalation: 'countersign_invalid_escalation',
+  DigestMismatch: 'countersign_digest_mismatch',
+  Config: 'countersign_config',
+  Timeout: 'countersign_timeout',
+} as const;
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+export class CountersignError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'CountersignError';
+  }
+}
+
+/** Slack answered 429: wait `retryAfterMs` before calling `method` for this key again. */
+export class RateLimitedError extends CountersignError {
+  constructor(
+    readonly method: string,
+    readonly retryAfterMs: number,
+  ) {
+    super(ErrorCode.RateLimited, `${method} rate limited; retry after ${retryAfterMs} ms`);
+    this.name = 'RateLimitedError';
+  }
+}
+
+/**
+ * A Slack call failed. `definite` is true when Slack answered (ok:false), so
+ * nothing was done; false when the outcome is unknown (timeout, 5xx, reset).
+ */
+export class SlackCallError extends CountersignError {
+  constructor(
+    readonly method: string,
+    readonly slackError: string,
+    readonly definite: boolean,
+  ) {
+    super(ErrorCode.SlackCall, `${method} failed: ${slackError}`);
+    this.name = 'SlackCallError';
+  }
+}
+
+export class TimeoutError extends CountersignError {
+  constructor(message: string) {
+    super(ErrorCode.Timeout, message);
+    this.name = 'TimeoutError';
+  }
+}

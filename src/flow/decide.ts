@@ -1,0 +1,102 @@
+import { authorize, type DecisionKind } from '../domain/authz.js';
+import { routeByName } from '../domain/routing.js';
+import { decideEscalation, getEscalation } from '../db/queries/escalations.js';
+import { recordEvents } from '../db/queries/events.js';
+import type { EscalationRow } from '../db/schema/escalations.js';
+import type { FlowPorts } from './ports.js';
+
+export interface DecideInput {
+  escalationId: string;
+  /** The digest the clicked card was built for. */
+  digest: string;
+  userId: string;
+  kind: DecisionKind;
+  reason: string | null;
+  /** Where the click came from, for the record. */
+  channel?: string;
+}
+
+export type DecideOutcome =
+  | { kind: 'made'; row: EscalationRow }
+  | { kind: 'already'; row: EscalationRow }
+  | { kind: 'refused'; reason: 'not_an_approver' | 'owner_cannot_approve' | 'request_changed' | 'no_route' }
+  | { kind: 'unknown' };
+
+/** Who may decide this escalation's route: configured users plus the user group's members. */
+export async function mayDecide(
+  ports: Pick<FlowPorts, 'slack' | 'config'>,
+  row: EscalationRow,
+  userId: string,
+  kind: DecisionKind,
+): Promise<DecideOutcome | undefined> {
+  const route = routeByName(ports.config.current().config, row.route ?? '');
+  if (!route) return { kind: 'refused', reason: 'no_route' };
+  const members = route.approvers.usergroup ? await ports.slack.usergroupMembers(route.approvers.usergroup) : [];
+  const authz = authorize({ userId, kind, approvers: route.approvers, usergroupMembers: members, agentOwner: row.agentOwner ?? '' });
+  return authz.allowed ? undefined : { kind: 'refused', reason: authz.reason };
+}
+
+/**
+ * Step 5: a human decides. Authorised first, then a compare-and-set on
+ * `status = 'pending'` and the digest, with its events in the same
+ * transaction. Exactly one click wins; the rest learn who did.
+ */
+export async function decide(
+  ports: Pick<FlowPorts, 'db' | 'slack' | 'config' | 'scheduler'>,
+  input: DecideInput,
+): Promise<DecideOutcome> {
+  const row = await getEscalation(ports.db, input.escalationId);
+  if (!row || row.status === 'rejected') return { kind: 'unknown' };
+  const base = { escalationId: row.id, executionId: row.executionId, actor: input.userId };
+  const attempted = {
+    ...base,
+    type: 'decision_attempted' as const,
+    data: { kind: input.kind, channel: input.channel ?? null, digest: input.digest },
+  };
+
+  if (row.status !== 'pending') {
+    await recordEvents(ports.db, [{ ...attempted, data: { ...attempted.data, outcome: 'already_decided' } }]);
+    return { kind: 'already', row };
+  }
+  const refusal =
+    (await mayDecide(ports, row, input.userId, input.kind)) ??
+    (row.digest !== input.digest ? ({ kind: 'refused', reason: 'request_changed' } as const) : undefined);
+  if (refusal) {
+    await recordEvents(ports.db, [
+      { ...attempted, data: { ...attempted.data, outcome: 'refused' } },
+      { ...base, type: 'decision_refused', data: { kind: input.kind, reason: refusal.kind === 'refused' ? refusal.reason : null } },
+    ]);
+    return refusal;
+  }
+
+  const { version } = ports.config.current();
+  const made = await ports.db.transaction(async (tx) => {
+    const updated = await decideEscalation(tx, {
+      id: row.id,
+      digest: input.digest,
+      status: input.kind === 'approve' ? 'approved' : 'denied',
+      by: input.userId,
+      reason: input.reason,
+      policyVersion: version,
+    });
+    if (!updated) {
+      await recordEvents(tx, [{ ...attempted, data: { ...attempted.data, outcome: 'already_decided' } }]);
+      return undefined;
+    }
+    await recordEvents(tx, [
+      { ...attempted, data: { ...attempted.data, outcome: 'made' } },
+      {
+        ...base,
+        type: 'decision_made',
+        data: { status: updated.status, reason: input.reason, digest: input.digest, policyVersion: version },
+      },
+    ]);
+    return updated;
+  });
+  if (!made) {
+    const latest = await getEscalation(ports.db, row.id);
+    return { kind: 'already', row: latest ?? row };
+  }
+  await ports.scheduler.enqueueNotify(made.id);
+  return { kind: 'made', row: made };
+}

@@ -1,0 +1,127 @@
+import { describeErrors, parseEscalation, type Escalation, type FieldError } from '../domain/escalation.js';
+import { requestDigest } from '../domain/digest.js';
+import { selectRoute } from '../domain/routing.js';
+import { getEscalation, insertEscalation } from '../db/queries/escalations.js';
+import { recordEvent, recordEvents } from '../db/queries/events.js';
+import type { EscalationRow } from '../db/schema/escalations.js';
+import type { FlowPorts } from './ports.js';
+
+export type IntakeResult =
+  | { kind: 'accepted'; row: EscalationRow; fresh: boolean }
+  | { kind: 'rejected'; errors: FieldError[]; message: string };
+
+/**
+ * Step 1: validate the job data and record the escalation (idempotent on id).
+ * Invalid input is recorded and answered, never retried.
+ */
+export async function intake(
+  ports: Pick<FlowPorts, 'db' | 'config' | 'scheduler' | 'now'>,
+  data: unknown,
+  jobId: string | undefined,
+): Promise<IntakeResult> {
+  const parsed = parseEscalation(data);
+  if (!parsed.ok) return reject(ports, parsed.errors, parsed, jobId);
+  const e = parsed.escalation;
+  if (jobId !== undefined && jobId !== e.id) {
+    const errors = [{ path: 'id', message: `must equal the BullMQ jobId (${jobId.slice(0, 64)})` }];
+    return reject(ports, errors, { id: undefined, executionId: e.executionId, callbackUrl: e.callback?.url }, jobId);
+  }
+  const digest = requestDigest(e);
+  const existing = await getEscalation(ports.db, e.id);
+  if (existing) return sameOrConflict(ports, existing, e, digest);
+
+  const { config, version } = ports.config.current();
+  const route = selectRoute(config, e.issueType);
+  const now = ports.now();
+  const deadline = e.deadline ? new Date(e.deadline) : new Date(now.getTime() + config.defaults.deadlineMinutes * 60_000);
+  const row = await ports.db.transaction(async (tx) => {
+    const inserted = await insertEscalation(tx, {
+      id: e.id,
+      status: 'pending',
+      digest,
+      executionId: e.executionId,
+      agentId: e.agent.id,
+      agentOwner: e.agent.owner,
+      actionType: e.action.type,
+      issueType: e.issueType,
+      urgency: e.urgency,
+      route: route.name,
+      channel: route.channel,
+      request: e,
+      callbackUrl: e.callback?.url ?? null,
+      deadline,
+      policyVersion: version,
+    });
+    if (!inserted) return undefined;
+    await recordEvent(tx, {
+      escalationId: e.id,
+      executionId: e.executionId,
+      type: 'received',
+      actor: `agent:${e.agent.id}`,
+      data: { digest, route: route.name, channel: route.channel, deadline: deadline.toISOString(), policyVersion: version },
+    });
+    return inserted;
+  });
+  // A concurrent duplicate won the insert: treat as the existing row.
+  if (!row) return sameOrConflict(ports, (await getEscalation(ports.db, e.id))!, e, digest);
+  await ports.scheduler.scheduleExpiry(e.id, deadline);
+  return { kind: 'accepted', row, fresh: true };
+}
+
+async function sameOrConflict(
+  ports: Pick<FlowPorts, 'db' | 'scheduler'>,
+  existing: EscalationRow,
+  e: Escalation,
+  digest: string,
+): Promise<IntakeResult> {
+  if (existing.digest === digest) {
+    if (existing.status === 'pending' && existing.deadline) await ports.scheduler.scheduleExpiry(e.id, existing.deadline);
+    return { kind: 'accepted', row: existing, fresh: false };
+  }
+  // Same id, different request: never let a decision carry over to it.
+  const errors = [{ path: 'id', message: 'already used by a different request (agent, action or params differ)' }];
+  await recordEvent(ports.db, {
+    escalationId: e.id,
+    executionId: e.executionId,
+    type: 'rejected',
+    actor: `agent:${e.agent.id}`,
+    data: { errors, digest },
+  });
+  return { kind: 'rejected', errors, message: describeErrors(errors) };
+}
+
+async function reject(
+  ports: Pick<FlowPorts, 'db' | 'scheduler'>,
+  errors: FieldError[],
+  salvaged: { id?: string; executionId?: string; callbackUrl?: string },
+  jobId: string | undefined,
+): Promise<IntakeResult> {
+  const message = describeErrors(errors);
+  const id = salvaged.id;
+  const inserted = await ports.db.transaction(async (tx) => {
+    const row = id
+      ? await insertEscalation(tx, {
+          id,
+          status: 'rejected',
+          executionId: salvaged.executionId ?? null,
+          errors,
+          callbackUrl: salvaged.callbackUrl ?? null,
+          decidedAt: new Date(),
+          decisionReason: `invalid escalation: ${message}`.slice(0, 2000),
+        })
+      : undefined;
+    await recordEvents(tx, [
+      {
+        escalationId: row ? id : null,
+        executionId: salvaged.executionId ?? null,
+        type: 'rejected',
+        actor: 'system',
+        data: { errors, jobId: jobId ?? null },
+      },
+    ]);
+    return row;
+  });
+  // The notify step tells the agent (store, callback), as for any final status.
+  if (inserted) await ports.scheduler.enqueueNotify(inserted.id);
+  return { kind: 'rejected', errors, message };
+}

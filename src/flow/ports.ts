@@ -1,0 +1,63 @@
+import type { Db } from '../db/client.js';
+import type { DecisionMessage } from '../domain/decision.js';
+import type { CountersignConfig } from '../domain/config.js';
+
+/** A rendered Slack message: fallback text plus Block Kit blocks. */
+export interface SlackMessage {
+  text: string;
+  blocks: unknown[];
+}
+
+/** What the flow needs of Slack; the adapter maps Web API errors to errors.ts. */
+export interface SlackPort {
+  /** Throws RateLimitedError or SlackCallError. */
+  postCard(channel: string, message: SlackMessage, escalationId: string): Promise<{ ts: string }>;
+  /** Finds a card already posted for this escalation (reconciling after a crash). */
+  findCard(channel: string, escalationId: string, oldestSec: number): Promise<string | undefined>;
+  updateCard(channel: string, ts: string, message: SlackMessage): Promise<void>;
+  ephemeral(channel: string, user: string, text: string): Promise<void>;
+  openView(triggerId: string, view: unknown): Promise<void>;
+  usergroupMembers(usergroupId: string): Promise<readonly string[]>;
+}
+
+/** Per-channel pacing shared by every replica (Redis). */
+export interface PacerPort {
+  /** 0 when the call may go now; otherwise milliseconds to wait. */
+  reserve(key: string): Promise<number>;
+  /** Honour a 429: nobody calls for `key` for `ms`. */
+  block(key: string, ms: number): Promise<void>;
+}
+
+export interface SchedulerPort {
+  scheduleExpiry(escalationId: string, at: Date): Promise<void>;
+  /** Card update and decision delivery; idempotent per escalation. */
+  enqueueNotify(escalationId: string): Promise<void>;
+  enqueueCallback(escalationId: string, url: string): Promise<void>;
+}
+
+/** Durable decision store the TypeScript client waits on. */
+export interface DecisionStorePort {
+  publish(message: DecisionMessage): Promise<void>;
+}
+
+export interface Logger {
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+  debug(obj: object, msg?: string): void;
+}
+
+export interface ConfigPort {
+  current(): { config: CountersignConfig; version: string };
+}
+
+export interface FlowPorts {
+  db: Db;
+  slack: SlackPort;
+  pacer: PacerPort;
+  scheduler: SchedulerPort;
+  decisions: DecisionStorePort;
+  config: ConfigPort;
+  log: Logger;
+  now: () => Date;
+}

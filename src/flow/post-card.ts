@@ -1,0 +1,73 @@
+import { markCardPosted, setCardState } from '../db/queries/escalations.js';
+import { recordEvent } from '../db/queries/events.js';
+import type { EscalationRow } from '../db/schema/escalations.js';
+import { RateLimitedError, SlackCallError } from '../errors.js';
+import { escalationCard } from '../slack/cards/escalation-card.js';
+import { cardStateOf } from './card-state.js';
+import type { FlowPorts } from './ports.js';
+
+export type PostResult = { kind: 'posted'; ts: string; reconciled: boolean } | { kind: 'skipped' } | { kind: 'wait'; ms: number };
+
+/** How far back to look for a card a crashed attempt may have posted (s). */
+const RECONCILE_WINDOW_SEC = 600;
+
+export const postKey = (channel: string) => `chat.postMessage:${channel}`;
+
+/**
+ * Step 3: put the card in the channel, exactly once per escalation.
+ * `posting` without a ts means an earlier attempt may have posted before it
+ * died, so look for that card (by message metadata) before posting again.
+ */
+export async function postCard(
+  ports: Pick<FlowPorts, 'db' | 'slack' | 'pacer' | 'log'>,
+  row: EscalationRow,
+  opts: { fresh: boolean },
+): Promise<PostResult> {
+  if (row.status !== 'pending' || row.cardState === 'posted' || !row.channel) return { kind: 'skipped' };
+  const channel = row.channel;
+  if (row.cardState === 'posting' && !opts.fresh) {
+    const oldest = Math.floor(row.createdAt.getTime() / 1000) - RECONCILE_WINDOW_SEC;
+    const found = await ports.slack.findCard(channel, row.id, oldest);
+    if (found) return record(ports, row, found, true);
+  }
+  const wait = await ports.pacer.reserve(postKey(channel));
+  if (wait > 0) return { kind: 'wait', ms: wait };
+
+  await setCardState(ports.db, row.id, 'posting');
+  try {
+    const { ts } = await ports.slack.postCard(channel, escalationCard(cardStateOf(row)), row.id);
+    return await record(ports, row, ts, false);
+  } catch (err) {
+    if (err instanceof RateLimitedError) {
+      await ports.pacer.block(postKey(channel), err.retryAfterMs);
+      await setCardState(ports.db, row.id, 'none');
+      return { kind: 'wait', ms: err.retryAfterMs };
+    }
+    if (err instanceof SlackCallError && err.definite) {
+      await setCardState(ports.db, row.id, 'none');
+      await recordEvent(ports.db, {
+        escalationId: row.id,
+        executionId: row.executionId,
+        type: 'card_post_failed',
+        actor: 'system',
+        data: { channel, error: err.slackError },
+      });
+    }
+    throw err;
+  }
+}
+
+async function record(ports: Pick<FlowPorts, 'db'>, row: EscalationRow, ts: string, reconciled: boolean): Promise<PostResult> {
+  await ports.db.transaction(async (tx) => {
+    const updated = await markCardPosted(tx, row.id, ts);
+    if (!updated) return;
+    await recordEvent(tx, {
+      escalationId: row.id,
+      executionId: row.executionId,
+      type: 'card_posted',
+      actor: 'system',
+      data: { channel: row.channel, ts, reconciled },
+    });
+  });
+  return { kind: 'posted', ts, reconciled };
+}

@@ -1,0 +1,20 @@
+import { findOverdue, findUnnotified } from '../db/queries/escalations.js';
+import { expire } from './expire.js';
+import type { FlowPorts } from './ports.js';
+
+/** Grace before a decision without a notification counts as lost (ms). */
+const NOTIFY_GRACE_MS = 60_000;
+
+/**
+ * The safety net behind the delayed jobs: if a process died between a commit
+ * and its enqueue, or Redis lost a timer, this finds the row and redoes the
+ * step. Every step it calls is idempotent.
+ */
+export async function sweep(ports: Pick<FlowPorts, 'db' | 'scheduler' | 'now'>): Promise<{ notified: number; expired: number }> {
+  const now = ports.now();
+  const unnotified = await findUnnotified(ports.db, new Date(now.getTime() - NOTIFY_GRACE_MS));
+  for (const id of unnotified) await ports.scheduler.enqueueNotify(id);
+  let expired = 0;
+  for (const id of await findOverdue(ports.db, now)) if (await expire(ports, id)) expired++;
+  return { notified: unnotified.length, expired };
+}

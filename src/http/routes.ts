@@ -1,0 +1,74 @@
+import { timingSafeEqual } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { CustomRoute } from '@slack/bolt';
+import { z } from 'zod';
+import { getEscalation } from '../db/queries/escalations.js';
+import { messageOf } from '../flow/notify.js';
+import type { Db } from '../db/client.js';
+
+export interface HttpDeps {
+  db: Db;
+  apiTokens: readonly string[];
+  /** Each check throws when its service does not answer. */
+  health: Record<string, () => Promise<void>>;
+}
+
+/** Per dependency in /healthz: a hung Redis or Postgres must not hang the probe (ms). */
+const HEALTH_TIMEOUT_MS = 2000;
+
+function json(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' });
+  res.end(text);
+}
+
+function bearerOk(req: IncomingMessage, tokens: readonly string[]): boolean {
+  const m = /^Bearer (.+)$/.exec(req.headers.authorization ?? '');
+  if (!m) return false;
+  const given = Buffer.from(m[1]!);
+  // Compare against every token in constant time so the match position leaks nothing.
+  return tokens.reduce((ok, t) => {
+    const want = Buffer.from(t);
+    return (want.length === given.length && timingSafeEqual(want, given)) || ok;
+  }, false);
+}
+
+async function check(fn: () => Promise<void>): Promise<string> {
+  try {
+    await Promise.race([fn(), new Promise((_, rej) => setTimeout(() => rej(new Error('timeout')), HEALTH_TIMEOUT_MS).unref())]);
+    return 'ok';
+  } catch (err) {
+    return `error: ${(err as Error).message}`;
+  }
+}
+
+export function httpRoutes(deps: HttpDeps): CustomRoute[] {
+  return [
+    {
+      path: '/healthz',
+      method: ['GET'],
+      handler: async (_req, res) => {
+        const names = Object.keys(deps.health);
+        const results = await Promise.all(names.map((n) => check(deps.health[n]!)));
+        const checks = Object.fromEntries(names.map((n, i) => [n, results[i]]));
+        const ok = results.every((r) => r === 'ok');
+        json(res, ok ? 200 : 503, { status: ok ? 'ok' : 'unavailable', checks });
+      },
+    },
+    {
+      path: '/api/escalations/:id',
+      method: ['GET'],
+      handler: async (req, res) => {
+        if (deps.apiTokens.length === 0 || !bearerOk(req, deps.apiTokens)) {
+          res.setHeader('www-authenticate', 'Bearer');
+          return json(res, 401, { error: 'unauthorized', message: 'Authorization: Bearer <token> from API_TOKENS required' });
+        }
+        const id = z.uuid().safeParse((req as IncomingMessage & { params?: Record<string, string> }).params?.id);
+        if (!id.success) return json(res, 400, { error: 'invalid_id', message: 'id: must be a UUID' });
+        const row = await getEscalation(deps.db, id.data);
+        if (!row) return json(res, 404, { error: 'not_found', message: `no escalation ${id.data}` });
+        return json(res, 200, messageOf(row));
+      },
+    },
+  ];
+}

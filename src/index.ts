@@ -1,0 +1,12 @@
+/** The package's public surface for agent developers. */
+export { CountersignClient, type ClientOptions } from './client/index.js';
+export {
+  escalationSchema,
+  parseEscalation,
+  ESCALATION_SCHEMA_VERSION,
+  type Escalation,
+  type EscalationInput,
+} from './domain/escalation.js';
+export type { DecisionMessage, Status } from './domain/decision.js';
+export { verifyCallback, signCallback } from './domain/callback-signature.js';
+export { ESCALATIONS_QUEUE, QUEUE_PREFIX } from './queue/names.js';

@@ -1,0 +1,15 @@
+/** Fixed by the agent contract: agents add jobs to `escalations` under this prefix. */
+export const QUEUE_PREFIX = 'countersign';
+export const ESCALATIONS_QUEUE = 'escalations';
+/** Internal queues: deadline timers, decision hand-back, agent callbacks, sweeps. */
+export const EXPIRIES_QUEUE = 'expiries';
+export const NOTIFY_QUEUE = 'notifications';
+export const CALLBACKS_QUEUE = 'callbacks';
+export const MAINTENANCE_QUEUE = 'maintenance';
+
+/** Redis key holding the decision JSON, for the TypeScript client and agents reading Redis. */
+export const decisionKey = (prefix: string, id: string) => `${prefix}:decision:${id}`;
+/** Pub/sub channel announcing each decision as it is stored. */
+export const decisionsChannel = (prefix: string) => `${prefix}:decisions`;
+/** How long a decision stays in Redis (s); the HTTP API keeps it for good. Default 30 days. */
+export const DECISION_TTL_SEC = 30 * 24 * 3600;

@@ -1,0 +1,107 @@
+import { DelayedError, Queue, UnrecoverableError, Worker, type ConnectionOptions, type Job } from 'bullmq';
+import { z } from 'zod';
+import { callbackBackoffMs } from './backoff.js';
+import { CALLBACKS_QUEUE, ESCALATIONS_QUEUE, EXPIRIES_QUEUE, MAINTENANCE_QUEUE, NOTIFY_QUEUE } from './names.js';
+import { intake } from '../flow/intake.js';
+import { postCard } from '../flow/post-card.js';
+import { expire } from '../flow/expire.js';
+import { notify } from '../flow/notify.js';
+import { deliverCallback } from '../flow/callback.js';
+import { sweep } from '../flow/sweep.js';
+import type { FlowPorts } from '../flow/ports.js';
+
+export interface WorkerOptions {
+  connection: ConnectionOptions;
+  prefix: string;
+  concurrency: number;
+  lockDurationMs: number;
+  callbackSecret: string | undefined;
+}
+
+/** Internal jobs carry ids only: Redis keeps job data in clear text. */
+const idJob = z.object({ escalationId: z.uuid() });
+
+function parseIdJob(job: Job): string {
+  const parsed = idJob.safeParse(job.data);
+  if (!parsed.success) throw new UnrecoverableError(`invalid ${job.queueName} job: escalationId must be a UUID`);
+  return parsed.data.escalationId;
+}
+
+/** Re-queue a job for later without spending one of its attempts. */
+async function later(job: Job, token: string | undefined, ms: number): Promise<never> {
+  await job.moveToDelayed(Date.now() + Math.max(1, ms), token);
+  throw new DelayedError();
+}
+
+/**
+ * Escalation jobs come from agents with whatever `attempts` they chose
+ * (BullMQ's default is 1), so transient failures are retried here, by delay,
+ * never by failing the job: nothing an agent enqueued is lost to an outage.
+ */
+function escalationProcessor(ports: FlowPorts) {
+  return async (job: Job, token?: string) => {
+    try {
+      const result = await intake(ports, job.data, job.id);
+      if (result.kind === 'rejected') throw new UnrecoverableError(`Invalid escalation: ${result.message}`);
+      const posted = await postCard(ports, result.row, { fresh: result.fresh });
+      if (posted.kind === 'wait') return await later(job, token, posted.ms);
+      return { status: result.row.status, card: posted.kind };
+    } catch (err) {
+      if (err instanceof UnrecoverableError || err instanceof DelayedError) throw err;
+      const ms = callbackBackoffMs(job.attemptsStarted);
+      ports.log.warn({ err, jobId: job.id, retryInMs: ms }, 'escalation step failed; retrying');
+      return later(job, token, ms);
+    }
+  };
+}
+
+export function startWorkers(ports: FlowPorts, opts: WorkerOptions): { workers: Worker[]; maintenance: Queue; close(): Promise<void> } {
+  const base = {
+    connection: opts.connection,
+    prefix: opts.prefix,
+    lockDuration: opts.lockDurationMs,
+    stalledInterval: Math.max(1000, Math.floor(opts.lockDurationMs / 2)),
+    // A crash mid-job leaves it stalled; allow several restarts before giving up.
+    maxStalledCount: 10,
+    settings: { backoffStrategy: (attemptsMade: number) => callbackBackoffMs(attemptsMade) },
+  };
+  const workers = [
+    new Worker(ESCALATIONS_QUEUE, escalationProcessor(ports), { ...base, concurrency: opts.concurrency }),
+    new Worker(EXPIRIES_QUEUE, async (job) => ({ expired: await expire(ports, parseIdJob(job)) }), { ...base, concurrency: 10 }),
+    new Worker(
+      NOTIFY_QUEUE,
+      async (job, token) => {
+        const r = await notify(ports, parseIdJob(job));
+        if (r.kind === 'wait') return later(job, token, r.ms);
+        return r.kind;
+      },
+      { ...base, concurrency: opts.concurrency },
+    ),
+    new Worker(
+      CALLBACKS_QUEUE,
+      async (job) => deliverCallback({ ...ports, secret: opts.callbackSecret }, parseIdJob(job), job.attemptsMade + 1),
+      { ...base, concurrency: opts.concurrency },
+    ),
+    new Worker(MAINTENANCE_QUEUE, async () => sweep(ports), { ...base, concurrency: 1 }),
+  ];
+  for (const w of workers) {
+    w.on('failed', (job, err) => {
+      ports.log.warn({ queue: w.name, jobId: job?.id, attemptsMade: job?.attemptsMade, err: err.message }, 'job failed');
+    });
+    w.on('error', (err) => ports.log.error({ queue: w.name, err: err.message }, 'worker error'));
+  }
+  const maintenance = new Queue(MAINTENANCE_QUEUE, { connection: opts.connection, prefix: opts.prefix });
+  // Every minute: re-enqueue lost notifications and expiries (an outbox sweep).
+  void maintenance
+    .upsertJobScheduler('sweep', { every: 60_000 }, { name: 'sweep', opts: { removeOnComplete: 100, removeOnFail: 100 } })
+    .catch((err: Error) => ports.log.error({ err: err.message }, 'cannot schedule the sweep'));
+  return {
+    workers,
+    maintenance,
+    async close() {
+      // Worker.close() waits for in-flight jobs to finish.
+      await Promise.all(workers.map((w) => w.close()));
+      await maintenance.close();
+    },
+  };
+}

@@ -1,0 +1,127 @@
+import {
+  FIELD_TEXT_MAX,
+  HEADER_TEXT_MAX,
+  MESSAGE_TEXT_TOTAL_SOFT_MAX,
+  SECTION_TEXT_MAX,
+  escapeMrkdwn,
+  plainText,
+  safeText,
+} from '../../domain/slack-text.js';
+import type { SlackMessage } from '../../flow/ports.js';
+import {
+  ACTION_APPROVE,
+  ACTION_DENY,
+  ACTION_DETAILS,
+  buttonValue,
+  formatUsd,
+  slackDate,
+  type CardState,
+} from './view-model.js';
+
+/** Per-part budgets keep the whole card under Slack's ~13k character ceiling. */
+const PARAM_LINES_MAX = 8;
+const PARAM_VALUE_MAX = 200;
+const HANDOFF_PART_MAX = 600;
+const REASONING_MAX = 900;
+
+const mrkdwn = (text: string) => ({ type: 'mrkdwn', text });
+const section = (text: string) => ({ type: 'section', text: mrkdwn(text) });
+
+export function paramValue(v: unknown): string {
+  const s = typeof v === 'string' ? v : JSON.stringify(v) ?? 'null';
+  return safeText(s, PARAM_VALUE_MAX);
+}
+
+function outcomeLine(s: CardState): string {
+  const at = s.decidedAt ? slackDate(s.decidedAt) : '';
+  const reason = s.reason ? `\n>${safeText(s.reason, 1000).replace(/\n/g, '\n>')}` : '';
+  switch (s.status) {
+    case 'approved':
+      return `:white_check_mark: *Approved* by <@${s.decidedBy}> at ${at}`;
+    case 'denied':
+      return `:no_entry: *Denied* by <@${s.decidedBy}> at ${at}${reason}`;
+    case 'expired':
+      return `:hourglass: *Expired* at ${at}: nobody decided before the deadline, so the fail-safe outcome applied (denied).`;
+    case 'rejected':
+      return ':warning: *Rejected*: the request was invalid.';
+    default:
+      return `:hourglass_flowing_sand: *Awaiting your decision* · expires ${slackDate(s.deadline)}`;
+  }
+}
+
+/**
+ * The approval card. One pure builder for the first post and every update:
+ * the state decides whether the buttons are there and what the outcome says.
+ */
+export function escalationCard(s: CardState): SlackMessage {
+  const e = s.escalation;
+  const title = e.action.summary ?? `${e.agent.name} wants to run ${e.action.type}`;
+  const params = Object.entries(e.action.params);
+  const paramLines = params
+    .slice(0, PARAM_LINES_MAX)
+    .map(([k, v]) => `• *${safeText(k, 60)}*: ${paramValue(v)}`);
+  if (params.length > PARAM_LINES_MAX) paramLines.push(`_…and ${params.length - PARAM_LINES_MAX} more in Details_`);
+
+  const fields = [
+    `*Agent*\n${safeText(e.agent.name, 100)} (\`${safeText(e.agent.id, 60)}\`), owner <@${e.agent.owner}>`,
+    `*Action*\n\`${e.action.type}\` · ${e.action.reversible ? 'reversible' : '*irreversible*'}`,
+    `*Issue type · urgency*\n${safeText(e.issueType, 60)} · ${e.urgency}`,
+    `*Confidence*\n${e.confidence.toFixed(2)}`,
+    `*Cost so far*\n${formatUsd(e.cost.usd)} · ${e.cost.tokens.toLocaleString('en-US')} tokens`,
+    `*Deadline*\n${slackDate(s.deadline)}`,
+    `*Trigger*\n${e.trigger.kind.replace('_', ' ')}${e.trigger.source ? ` · ${safeText(e.trigger.source, 80)}` : ''}`,
+    `*Execution*\n\`${safeText(e.executionId, 80)}\``,
+  ].map((t) => mrkdwn(t.slice(0, FIELD_TEXT_MAX)));
+
+  const why = s.whyHuman.length > 0 ? s.whyHuman.map((w) => `• ${safeText(w, 300)}`).join('\n') : '• Policy requires approval';
+  const handoff = [
+    `*Attempted:* ${safeText(e.handoff.attempted, HANDOFF_PART_MAX)}`,
+    `*Failed:* ${safeText(e.handoff.failed, HANDOFF_PART_MAX)}`,
+    `*Gathered:* ${safeText(e.handoff.gathered, HANDOFF_PART_MAX)}`,
+  ].join('\n');
+
+  const blocks: unknown[] = [
+    { type: 'header', text: { type: 'plain_text', text: plainText(title, HEADER_TEXT_MAX), emoji: true } },
+    { type: 'section', fields },
+    section(`*Why a human is needed*\n${why}`.slice(0, SECTION_TEXT_MAX)),
+  ];
+  if (paramLines.length > 0) blocks.push(section(`*Key params*\n${paramLines.join('\n')}`.slice(0, SECTION_TEXT_MAX)));
+  blocks.push(
+    section(`*What happened*\n${handoff}`.slice(0, SECTION_TEXT_MAX)),
+    section(`*Agent's reasoning*\n${safeText(e.reasoning, REASONING_MAX)}`),
+    section(`*Recommendation*\n${safeText(e.handoff.recommendation, HANDOFF_PART_MAX)}`),
+    { type: 'divider' },
+    section(outcomeLine(s)),
+  );
+  const elements: unknown[] = [];
+  if (s.status === 'pending') {
+    const value = buttonValue(e.id, s.digest);
+    elements.push(
+      { type: 'button', action_id: ACTION_APPROVE, style: 'primary', text: { type: 'plain_text', text: 'Approve' }, value },
+      { type: 'button', action_id: ACTION_DENY, style: 'danger', text: { type: 'plain_text', text: 'Deny…' }, value },
+      { type: 'button', action_id: ACTION_DETAILS, text: { type: 'plain_text', text: 'Details' }, value },
+    );
+    blocks.push({ type: 'actions', block_id: `countersign:${e.id}`, elements });
+  }
+  blocks.push({
+    type: 'context',
+    elements: [mrkdwn(`Route \`${s.route}\` · escalation \`${e.id}\` · request ${s.digest.slice(0, 12)}`)],
+  });
+
+  const status = s.status === 'pending' ? 'Approval needed' : s.status[0]!.toUpperCase() + s.status.slice(1);
+  const text = `${status}: ${escapeMrkdwn(e.agent.name)} wants to run ${e.action.type}`.slice(0, 300);
+  return { text, blocks: fitWithin(blocks, MESSAGE_TEXT_TOTAL_SOFT_MAX) };
+}
+
+/** Drops the least important sections if agent text still pushes past the total ceiling. */
+function fitWithin(blocks: unknown[], max: number): unknown[] {
+  const size = (b: unknown[]) => JSON.stringify(b).length;
+  const out = [...blocks];
+  const droppable = ["*Agent's reasoning*", '*What happened*', '*Key params*'];
+  for (const prefix of droppable) {
+    if (size(out) <= max) break;
+    const i = out.findIndex((b) => (b as { text?: { text?: string } }).text?.text?.startsWith(prefix));
+    if (i >= 0) out[i] = section(`${prefix}\n_Too long for the card: see Details._`);
+  }
+  return out;
+}

@@ -1,0 +1,93 @@
+import { MODAL_BLOCKS_MAX, PRIVATE_METADATA_MAX, SECTION_TEXT_MAX, chunkText, escapeMrkdwn, safeText } from '../../domain/slack-text.js';
+import { VIEW_DENY_REASON, formatUsd, slackDate, type CardState } from './view-model.js';
+
+export const DENY_REASON_BLOCK = 'reason';
+export const DENY_REASON_ACTION = 'reason_input';
+
+export interface DenyMetadata {
+  id: string;
+  digest: string;
+  channel: string;
+}
+
+export function denyModal(meta: DenyMetadata, actionType: string): object {
+  const privateMetadata = JSON.stringify(meta);
+  if (privateMetadata.length > PRIVATE_METADATA_MAX) throw new Error('deny modal metadata too long');
+  return {
+    type: 'modal',
+    callback_id: VIEW_DENY_REASON,
+    private_metadata: privateMetadata,
+    title: { type: 'plain_text', text: 'Deny request' },
+    submit: { type: 'plain_text', text: 'Deny' },
+    close: { type: 'plain_text', text: 'Cancel' },
+    blocks: [
+      { type: 'section', text: { type: 'mrkdwn', text: `You are denying \`${actionType}\`. The agent receives your reason.` } },
+      {
+        type: 'input',
+        block_id: DENY_REASON_BLOCK,
+        label: { type: 'plain_text', text: 'Reason' },
+        element: {
+          type: 'plain_text_input',
+          action_id: DENY_REASON_ACTION,
+          multiline: true,
+          min_length: 3,
+          max_length: 2000,
+          placeholder: { type: 'plain_text', text: 'What should the agent do instead?' },
+        },
+      },
+    ],
+  };
+}
+
+export function parseDenyMetadata(raw: string | undefined): DenyMetadata | undefined {
+  try {
+    const v = JSON.parse(raw ?? '') as Partial<DenyMetadata>;
+    if (typeof v.id === 'string' && typeof v.digest === 'string' && typeof v.channel === 'string') {
+      return { id: v.id, digest: v.digest, channel: v.channel };
+    }
+  } catch {
+    // fall through: metadata we did not write
+  }
+  return undefined;
+}
+
+/** Long text is never lost: every part is split across as many sections as it needs. */
+function longSections(title: string, text: string): object[] {
+  const chunks = chunkText(escapeMrkdwn(text || '—'), SECTION_TEXT_MAX - title.length - 4);
+  return chunks.map((c, i) => ({ type: 'section', text: { type: 'mrkdwn', text: i === 0 ? `*${title}*\n${c}` : c } }));
+}
+
+/** The full context of an escalation, shown by the Details button. */
+export function detailsModal(s: CardState): object {
+  const e = s.escalation;
+  const facts = [
+    `*Escalation* \`${e.id}\` · *execution* \`${safeText(e.executionId, 200)}\``,
+    `*Agent* ${safeText(e.agent.name, 200)} (\`${safeText(e.agent.id, 200)}\`) · owner <@${e.agent.owner}>`,
+    `*Model* ${safeText(`${e.agent.model} ${e.agent.modelVersion}`, 300)} · *prompt* ${safeText(e.agent.promptVersion, 200)}`,
+    `*Tools* ${safeText(Object.entries(e.agent.toolVersions).map(([k, v]) => `${k}@${v}`).join(', ') || '—', 1000)}`,
+    `*Action* \`${e.action.type}\` (${e.action.reversible ? 'reversible' : 'irreversible'}) · *issue type* ${safeText(e.issueType, 100)} · *urgency* ${e.urgency}`,
+    `*Confidence* ${e.confidence.toFixed(2)} · *cost* ${formatUsd(e.cost.usd)}, ${e.cost.tokens} tokens`,
+    `*Deadline* ${slackDate(s.deadline)} · *route* \`${s.route}\` · *status* ${s.status}`,
+    `*Request digest* \`${s.digest}\``,
+  ].join('\n');
+  const blocks: object[] = [
+    { type: 'section', text: { type: 'mrkdwn', text: facts.slice(0, SECTION_TEXT_MAX) } },
+    ...longSections('Params', JSON.stringify(e.action.params, null, 2)),
+    ...longSections(`Trigger (${e.trigger.kind}${e.trigger.source ? `, ${e.trigger.source}` : ''})`, e.trigger.input),
+    ...longSections('Reasoning', e.reasoning),
+    ...longSections('Attempted', e.handoff.attempted),
+    ...longSections('Failed', e.handoff.failed),
+    ...longSections('Gathered', e.handoff.gathered),
+    ...longSections('Recommendation', e.handoff.recommendation),
+  ];
+  if (blocks.length > MODAL_BLOCKS_MAX) {
+    blocks.length = MODAL_BLOCKS_MAX - 1;
+    blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: 'Truncated at Slack’s 100-block limit.' }] });
+  }
+  return {
+    type: 'modal',
+    title: { type: 'plain_text', text: 'Escalation details' },
+    close: { type: 'plain_text', text: 'Close' },
+    blocks,
+  };
+}

@@ -1,0 +1,44 @@
+import type { Escalation } from '../../domain/escalation.js';
+import type { Status } from '../../domain/decision.js';
+
+export const ACTION_APPROVE = 'countersign.approve';
+export const ACTION_DENY = 'countersign.deny';
+export const ACTION_DETAILS = 'countersign.details';
+export const VIEW_DENY_REASON = 'countersign.deny_reason';
+export const METADATA_EVENT_TYPE = 'countersign_escalation';
+
+/** Everything a card shows; the same value renders the post and every update. */
+export interface CardState {
+  /** Already redacted: cards never show raw PII. */
+  escalation: Escalation;
+  digest: string;
+  route: string;
+  deadline: Date;
+  status: Status;
+  decidedBy: string | null;
+  decidedAt: Date | null;
+  reason: string | null;
+  failSafe: boolean;
+  /** Why a human is needed, one line each ("restricted action", "confidence 0.62 < 0.70"). */
+  whyHuman: string[];
+}
+
+/** Button value: binds a click to the escalation and the exact request shown. */
+export function buttonValue(id: string, digest: string): string {
+  return `${id}:${digest}`;
+}
+
+export function parseButtonValue(value: string | undefined): { id: string; digest: string } | undefined {
+  const m = /^([0-9a-f-]{36}):([0-9a-f]{64})$/i.exec(value ?? '');
+  return m ? { id: m[1]!, digest: m[2]! } : undefined;
+}
+
+/** `<!date>` renders in each viewer's own time zone; the fallback is UTC. */
+export function slackDate(d: Date, format = '{date_short_pretty} {time}'): string {
+  const fallback = `${d.toISOString().slice(0, 16).replace('T', ' ')} UTC`;
+  return `<!date^${Math.floor(d.getTime() / 1000)}^${format}|${fallback}>`;
+}
+
+export function formatUsd(usd: number): string {
+  return `$${usd.toFixed(usd < 1 ? 4 : 2)}`;
+}

@@ -1,0 +1,14 @@
+import type { App } from '@slack/bolt';
+import type { ListenerDeps } from './context.js';
+import { registerApprove } from './actions/approve.js';
+import { registerDeny } from './actions/deny.js';
+import { registerDetails } from './actions/details.js';
+import { registerDenyReason } from './views/deny-reason.js';
+
+/** Every listener, registered in one place. */
+export function registerListeners(app: App, deps: ListenerDeps): void {
+  registerApprove(app, deps);
+  registerDeny(app, deps);
+  registerDetails(app, deps);
+  registerDenyReason(app, deps);
+}

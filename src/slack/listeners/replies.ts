@@ -1,0 +1,28 @@
+import type { DecideOutcome } from '../../flow/decide.js';
+import { slackDate } from '../cards/view-model.js';
+
+/** The ephemeral line a clicker sees when their click did not decide. */
+export function outcomeReply(o: DecideOutcome, route: string | null | undefined): string | undefined {
+  switch (o.kind) {
+    case 'made':
+      return undefined;
+    case 'unknown':
+      return 'This escalation is unknown, so nothing was decided.';
+    case 'already': {
+      const r = o.row;
+      if (r.status === 'expired') return `Too late: this request expired at ${r.decidedAt ? slackDate(r.decidedAt, '{time}') : 'its deadline'} and was denied (fail-safe).`;
+      return `Already ${r.status} by <@${r.decidedBy}> at ${r.decidedAt ? slackDate(r.decidedAt, '{time}') : 'an earlier time'}.`;
+    }
+    case 'refused':
+      switch (o.reason) {
+        case 'owner_cannot_approve':
+          return 'You own this agent, so you cannot approve its actions. Another approver must decide.';
+        case 'not_an_approver':
+          return `You are not an approver for route \`${route ?? 'default'}\`, so your click was recorded and refused.`;
+        case 'request_changed':
+          return 'This card no longer matches the request it was shown for. Nothing was decided.';
+        case 'no_route':
+          return `Route \`${route ?? '?'}\` is no longer configured, so nobody can decide this request here.`;
+      }
+  }
+}

@@ -1,0 +1,100 @@
+import { ErrorCode as SlackErrorCode, WebClient, type WebAPIPlatformError, type WebAPIRateLimitedError } from '@slack/web-api';
+import { RateLimitedError, SlackCallError } from '../errors.js';
+import type { SlackPort } from '../flow/ports.js';
+import { METADATA_EVENT_TYPE } from './cards/view-model.js';
+
+/** Usergroup membership is Tier 2 (about 20 calls a minute): cache it (ms). */
+const USERGROUP_TTL_MS = 60_000;
+/** At most this many history pages when looking for a possibly-posted card. */
+const RECONCILE_PAGES = 5;
+
+export interface WebClientOptions {
+  token: string;
+  slackApiUrl: string;
+}
+
+/**
+ * One Web API client for the bot. 429s are surfaced, not retried inside the
+ * client (whose default pauses every call for that long): the caller delays
+ * only that channel's job and other channels keep flowing.
+ */
+export function createWebClient(opts: WebClientOptions): WebClient {
+  return new WebClient(opts.token, {
+    slackApiUrl: opts.slackApiUrl,
+    rejectRateLimitedCalls: true,
+    retryConfig: { retries: 0 },
+    timeout: 10_000,
+    maxRequestConcurrency: 200,
+  });
+}
+
+function mapError(method: string, err: unknown): Error {
+  const code = (err as { code?: string }).code;
+  if (code === SlackErrorCode.RateLimitedError) {
+    return new RateLimitedError(method, Math.max(1, (err as WebAPIRateLimitedError).retryAfter) * 1000);
+  }
+  if (code === SlackErrorCode.PlatformError) {
+    return new SlackCallError(method, (err as WebAPIPlatformError).data.error, true);
+  }
+  return new SlackCallError(method, (err as Error).message ?? String(err), false);
+}
+
+async function call<T>(method: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    throw mapError(method, err);
+  }
+}
+
+export function createSlackPort(client: WebClient, now: () => number = Date.now): SlackPort {
+  const groups = new Map<string, { at: number; users: readonly string[] }>();
+  return {
+    async postCard(channel, message, escalationId) {
+      const res = await call('chat.postMessage', () =>
+        client.chat.postMessage({
+          channel,
+          text: message.text,
+          blocks: message.blocks as never,
+          unfurl_links: false,
+          unfurl_media: false,
+          metadata: { event_type: METADATA_EVENT_TYPE, event_payload: { escalation_id: escalationId } },
+        }),
+      );
+      if (!res.ts) throw new SlackCallError('chat.postMessage', 'no ts in response', false);
+      return { ts: res.ts };
+    },
+    async findCard(channel, escalationId, oldestSec) {
+      let cursor: string | undefined;
+      for (let page = 0; page < RECONCILE_PAGES; page++) {
+        const res = await call('conversations.history', () =>
+          client.conversations.history({ channel, oldest: String(oldestSec), include_all_metadata: true, limit: 200, cursor }),
+        );
+        for (const m of res.messages ?? []) {
+          const meta = (m as { metadata?: { event_type?: string; event_payload?: { escalation_id?: string } } }).metadata;
+          if (meta?.event_type === METADATA_EVENT_TYPE && meta.event_payload?.escalation_id === escalationId && m.ts) return m.ts;
+        }
+        cursor = res.response_metadata?.next_cursor;
+        if (!res.has_more || !cursor) break;
+      }
+      return undefined;
+    },
+    async updateCard(channel, ts, message) {
+      await call('chat.update', () => client.chat.update({ channel, ts, text: message.text, blocks: message.blocks as never }));
+    },
+    async ephemeral(channel, user, text) {
+      await call('chat.postEphemeral', () => client.chat.postEphemeral({ channel, user, text }));
+    },
+    async openView(triggerId, view) {
+      await call('views.open', () => client.views.open({ trigger_id: triggerId, view: view as never }));
+    },
+    async usergroupMembers(usergroupId) {
+      const hit = groups.get(usergroupId);
+      if (hit && now() - hit.at < USERGROUP_TTL_MS) return hit.users;
+      const res = await call('usergroups.users.list', () => client.usergroups.users.list({ usergroup: usergroupId }));
+      const users = res.users ?? [];
+      groups.set(usergroupId, { at: now(), users });
+      return users;
+    },
+  };
+}

@@ -1,0 +1,58 @@
+import { EventEmitter } from 'node:events';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export interface ReceivedCallback {
+  headers: http.IncomingHttpHeaders;
+  body: string;
+  json: Record<string, unknown>;
+}
+
+/** An agent's callback endpoint: records every POST; `failNext(n)` answers 500 n times. */
+export async function startCallbackServer() {
+  const received: ReceivedCallback[] = [];
+  const events = new EventEmitter();
+  let failures = 0;
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const body = Buffer.concat(chunks).toString('utf8');
+      if (failures > 0) {
+        failures--;
+        res.writeHead(500).end('try later');
+        events.emit('failed');
+        return;
+      }
+      const cb = { headers: req.headers, body, json: JSON.parse(body) as Record<string, unknown> };
+      received.push(cb);
+      res.writeHead(204).end();
+      events.emit('callback', cb);
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}/callback`,
+    received,
+    failNext(n: number) {
+      failures = n;
+    },
+    /** Resolves when a callback for this escalation arrives (or has arrived). */
+    waitFor(escalationId: string, timeoutMs = 15_000): Promise<ReceivedCallback> {
+      const hit = received.find((c) => c.json.escalationId === escalationId);
+      if (hit) return Promise.resolve(hit);
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`no callback for ${escalationId} in ${timeoutMs} ms`)), timeoutMs);
+        const on = (c: ReceivedCallback) => {
+          if (c.json.escalationId !== escalationId) return;
+          clearTimeout(timer);
+          events.off('callback', on);
+          resolve(c);
+        };
+        events.on('callback', on);
+      });
+    },
+    close: () => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }),
+  };
+}

@@ -1,0 +1,134 @@
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
+import postgres from 'postgres';
+import { loadEnv } from '../../src/config/env.js';
+import { parseConfig } from '../../src/config/file.js';
+import { CountersignClient } from '../../src/client/index.js';
+import type { EscalationInput } from '../../src/domain/escalation.js';
+import { ESCALATIONS_QUEUE } from '../../src/queue/names.js';
+import { start, type Running } from '../../src/main.js';
+import { startFakeSlack, type FakeSlack, type StoredMessage } from './fake-slack.js';
+import { blockActionsBody, blockActionsPayload, postSigned } from './slack-signing.js';
+import { REDIS_URL, createTestDatabase, uniqueName } from './services.js';
+
+export const SIGNING_SECRET = 'test-signing-secret-0123456789abcdef';
+export const CALLBACK_SECRET = 'test-callback-secret';
+export const API_TOKEN = 'test-api-token';
+export const APPROVER = 'U0APPROVER1';
+export const APPROVER_2 = 'U0APPROVER2';
+export const OWNER = 'U0AGENTOWNR';
+export const REFUNDS_CHANNEL = 'C0REFUNDS1';
+export const GENERAL_CHANNEL = 'C0GENERAL1';
+
+const exampleEscalation = JSON.parse(readFileSync(new URL('../../examples/escalation.json', import.meta.url), 'utf8')) as EscalationInput;
+export const exampleConfigText = readFileSync(new URL('../../examples/countersign.yml', import.meta.url), 'utf8');
+
+/** The example escalation with a fresh id; overrides merge one level deep. */
+export function makeEscalation(overrides: Partial<EscalationInput> = {}): EscalationInput {
+  const base = structuredClone(exampleEscalation);
+  return { ...base, id: randomUUID(), executionId: `exec-${randomUUID().slice(0, 8)}`, ...overrides };
+}
+
+export interface Harness {
+  fake: FakeSlack;
+  bot: Running;
+  baseUrl: string;
+  prefix: string;
+  dbUrl: string;
+  sql: postgres.Sql;
+  queue: Queue;
+  client: CountersignClient;
+  redis: Redis;
+  envFor(extra?: Record<string, string>): Record<string, string>;
+  enqueue(e: unknown, jobId?: string): Promise<void>;
+  /** Waits for the card of an escalation in the fake Slack. */
+  card(id: string, channel?: string): Promise<StoredMessage>;
+  click(user: string, actionId: string, card: StoredMessage, channel?: string): Promise<Response>;
+  restart(extra?: Record<string, string>): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function startHarness(opts: { config?: string; env?: Record<string, string> } = {}): Promise<Harness> {
+  const fake = await startFakeSlack();
+  const database = await createTestDatabase();
+  const prefix = uniqueName('cst');
+  const envFor = (extra: Record<string, string> = {}) => ({
+    DATABASE_URL: database.url,
+    REDIS_URL,
+    PORT: '0',
+    SLACK_SIGNING_SECRET: SIGNING_SECRET,
+    SLACK_BOT_TOKEN: 'xoxb-test-token',
+    SLACK_API_URL: fake.url,
+    CALLBACK_SIGNING_SECRET: CALLBACK_SECRET,
+    API_TOKENS: `other-token,${API_TOKEN}`,
+    COUNTERSIGN_QUEUE_PREFIX: prefix,
+    LOG_LEVEL: 'silent',
+    WORKER_LOCK_MS: '2000',
+    ...opts.env,
+    ...extra,
+  });
+  const configText = opts.config ?? exampleConfigText;
+  const boot = (extra?: Record<string, string>) => start(loadEnv(envFor(extra)), parseConfig(configText, 'test config'));
+  let bot = await boot();
+  const sql = postgres(database.url, { max: 4, onnotice: () => {} });
+  const queue = new Queue(ESCALATIONS_QUEUE, { connection: { url: REDIS_URL }, prefix });
+  const client = new CountersignClient({ redisUrl: REDIS_URL, prefix });
+  const redis = new Redis(REDIS_URL);
+  const h: Harness = {
+    fake,
+    get bot() {
+      return bot;
+    },
+    get baseUrl() {
+      return `http://127.0.0.1:${bot.port}`;
+    },
+    prefix,
+    dbUrl: database.url,
+    sql,
+    queue,
+    client,
+    redis,
+    envFor,
+    async enqueue(e, jobId) {
+      const id = jobId ?? (e as { id?: unknown }).id;
+      await queue.add('escalation', e, { jobId: typeof id === 'string' ? id : undefined });
+    },
+    async card(id, channel = REFUNDS_CHANNEL) {
+      const call = await fake.waitFor(
+        (c) => c.method === 'chat.postMessage' && (c.args.metadata as { event_payload?: { escalation_id?: string } })?.event_payload?.escalation_id === id,
+      );
+      const msg = fake.messages(String(call.args.channel ?? channel)).find(
+        (m) => m.metadata?.event_payload.escalation_id === id,
+      );
+      if (!msg) throw new Error(`card for ${id} not stored`);
+      return msg;
+    },
+    async click(user, actionId, card, channel = REFUNDS_CHANNEL) {
+      const blocks = (card.blocks ?? []) as Array<{ type: string; elements?: Array<{ action_id: string; value: string }> }>;
+      const button = blocks.flatMap((b) => b.elements ?? []).find((el) => el.action_id === actionId);
+      if (!button) throw new Error(`no ${actionId} button on the card`);
+      const body = blockActionsBody(blockActionsPayload({ userId: user, channel, messageTs: card.ts, actionId, value: button.value }));
+      return postSigned(`${h.baseUrl}/slack/events`, SIGNING_SECRET, body);
+    },
+    async restart(extra) {
+      await bot.stop();
+      bot = await boot(extra);
+    },
+    async close() {
+      await bot.stop();
+      await client.close();
+      await queue.obliterate({ force: true }).catch(() => {});
+      await queue.close();
+      // Internal queues share the prefix; drop every key of this test's prefix.
+      const keys = await redis.keys(`${prefix}:*`);
+      if (keys.length) await redis.del(...keys);
+      redis.disconnect();
+      await sql.end();
+      await fake.close();
+      await database.drop();
+    },
+  };
+  return h;
+}
