@@ -1,0 +1,15 @@
+import { ConfigError, loadEnv } from '../config/env.js';
+import { openDatabase } from '../db/client.js';
+import { runMigrations } from '../db/migrate.js';
+
+/** `npm run db:migrate`: applies pending migrations (under the same advisory lock as start-up). */
+try {
+  const env = loadEnv(process.env);
+  const database = await openDatabase({ url: env.DATABASE_URL, dataDir: env.COUNTERSIGN_DATA_DIR, max: 1 });
+  await runMigrations(database, env.DATABASE_URL);
+  await database.close();
+  process.stdout.write(`migrations applied (${database.kind})\n`);
+} catch (err) {
+  process.stderr.write(`countersign: ${err instanceof ConfigError ? err.message : String(err)}\n`);
+  process.exit(err instanceof ConfigError ? 78 : 1);
+}
