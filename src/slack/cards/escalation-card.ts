@@ -25,6 +25,14 @@ const HANDOFF_PART_MAX = 600;
 const REASONING_MAX = 900;
 
 const mrkdwn = (text: string) => ({ type: 'mrkdwn', text });
+
+/**
+ * plain_text is never parsed for mentions, but clients copy and quote it:
+ * keep agent text there inert too (angle brackets become look-alikes).
+ */
+export function inertPlain(s: string, max: number): string {
+  return plainText(s.replace(/</g, '‹').replace(/>/g, '›').replace(/@(?=(channel|here|everyone)\b)/gi, '@\u2060'), max);
+}
 const section = (text: string) => ({ type: 'section', text: mrkdwn(text) });
 
 export function paramValue(v: unknown): string {
@@ -81,7 +89,7 @@ export function escalationCard(s: CardState): SlackMessage {
   ].join('\n');
 
   const blocks: unknown[] = [
-    { type: 'header', text: { type: 'plain_text', text: plainText(title, HEADER_TEXT_MAX), emoji: true } },
+    { type: 'header', text: { type: 'plain_text', text: inertPlain(title, HEADER_TEXT_MAX), emoji: true } },
     { type: 'section', fields },
     section(`*Why a human is needed*\n${why}`.slice(0, SECTION_TEXT_MAX)),
   ];
