@@ -44,7 +44,7 @@ export interface Harness {
   envFor(extra?: Record<string, string>): Record<string, string>;
   enqueue(e: unknown, jobId?: string): Promise<void>;
   /** Waits for the card of an escalation in the fake Slack. */
-  card(id: string, channel?: string): Promise<StoredMessage>;
+  card(id: string): Promise<StoredMessage>;
   click(user: string, actionId: string, card: StoredMessage, channel?: string): Promise<Response>;
   restart(extra?: Record<string, string>): Promise<void>;
   close(): Promise<void>;
@@ -95,15 +95,15 @@ export async function startHarness(opts: { config?: string; env?: Record<string,
       const id = jobId ?? (e as { id?: unknown }).id;
       await queue.add('escalation', e, { jobId: typeof id === 'string' ? id : undefined });
     },
-    async card(id, channel = REFUNDS_CHANNEL) {
-      const call = await fake.waitFor(
-        (c) => c.method === 'chat.postMessage' && (c.args.metadata as { event_payload?: { escalation_id?: string } })?.event_payload?.escalation_id === id,
-      );
-      const msg = fake.messages(String(call.args.channel ?? channel)).find(
-        (m) => m.metadata?.event_payload.escalation_id === id,
-      );
-      if (!msg) throw new Error(`card for ${id} not stored`);
-      return msg;
+    async card(id) {
+      // A 429'd or failed call is logged too: wait for the card Slack actually stored.
+      const stored = () =>
+        fake.calls
+          .filter((c) => c.method === 'chat.postMessage')
+          .map((c) => fake.messages(String(c.args.channel)).find((m) => m.metadata?.event_payload.escalation_id === id))
+          .find((m) => m !== undefined);
+      await fake.waitFor((c) => c.method === 'chat.postMessage' && stored() !== undefined);
+      return stored()!;
     },
     async click(user, actionId, card, channel = REFUNDS_CHANNEL) {
       const blocks = (card.blocks ?? []) as Array<{ type: string; elements?: Array<{ action_id: string; value: string }> }>;
