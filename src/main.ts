@@ -1,12 +1,14 @@
 import { createServer, type Server } from 'node:http';
-import { pathToFileURL } from 'node:url';
+import { existsSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { ConfigError, loadEnv, slackMode, type Env } from './config/env.js';
 import { loadConfigFile, type LoadedConfig } from './config/file.js';
 import { openDatabase } from './db/client.js';
 import { runMigrations } from './db/migrate.js';
-import type { FlowPorts } from './flow/ports.js';
+import type { FlowPorts, Logger } from './flow/ports.js';
 import { httpRoutes } from './http/routes.js';
 import { createDecisionStore } from './queue/decision-store.js';
 import { createPacer } from './queue/pacer.js';
@@ -21,14 +23,58 @@ export interface Running {
   stop(): Promise<void>;
 }
 
-/** Wires every adapter around the flow. The only file that knows them all. */
-export async function start(env: Env, loaded?: LoadedConfig): Promise<Running> {
-  const log = pino({ level: env.LOG_LEVEL, base: { service: 'countersign', role: env.COUNTERSIGN_ROLE } });
-  const mode = slackMode(env);
-  if (mode.kind === 'none') {
-    throw new ConfigError('SLACK_BOT_TOKEN: Required, with SLACK_SIGNING_SECRET (HTTP mode) or SLACK_APP_TOKEN (Socket Mode)');
+const DEFAULT_CONFIG = './countersign.yml';
+const EXAMPLE_CONFIG = fileURLToPath(new URL('../examples/countersign.yml', import.meta.url));
+
+/** The config file, falling back to the example when the default path has none. */
+async function resolveConfigPath(env: Env, log: Logger): Promise<string> {
+  if (env.COUNTERSIGN_CONFIG) return env.COUNTERSIGN_CONFIG;
+  if (existsSync(DEFAULT_CONFIG)) return DEFAULT_CONFIG;
+  log.warn({ path: EXAMPLE_CONFIG }, 'no ./countersign.yml: using the example config');
+  return EXAMPLE_CONFIG;
+}
+
+/** Fails fast, in one line, when Redis is not there. */
+async function checkRedis(url: string): Promise<void> {
+  const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 3000 });
+  try {
+    await probe.connect();
+    await probe.ping();
+  } catch (err) {
+    throw new ConfigError(
+      `REDIS_URL: cannot reach ${url} (${(err as Error).message}); start one with: redis-server --daemonize yes --save "" --appendonly no`,
+    );
+  } finally {
+    probe.disconnect();
   }
-  let config = loaded ?? (await loadConfigFile(env.COUNTERSIGN_CONFIG));
+}
+
+/**
+ * With no Slack credentials, run against the local Slack stand-in (the same
+ * one the tests use) so the whole loop works on a fresh machine. The bot's
+ * code paths are the same: only its API URL and secrets differ.
+ */
+async function sandboxSlack(env: Env, log: Logger): Promise<{ env: Env; stop(): Promise<void> }> {
+  const { startFakeSlack } = await import('./sandbox/slack-api.js');
+  const port = env.PORT === 0 ? 0 : env.PORT + 1;
+  const fake = await startFakeSlack({ port });
+  log.warn({ slackApiUrl: fake.url }, 'no Slack credentials: running against the local Slack sandbox');
+  return {
+    env: { ...env, SLACK_API_URL: fake.url, SLACK_BOT_TOKEN: 'xoxb-sandbox', SLACK_SIGNING_SECRET: randomBytes(16).toString('hex') },
+    stop: () => fake.close(),
+  };
+}
+
+/** Wires every adapter around the flow. The only file that knows them all. */
+export async function start(givenEnv: Env, loaded?: LoadedConfig): Promise<Running> {
+  const log = pino({ level: givenEnv.LOG_LEVEL, base: { service: 'countersign', role: givenEnv.COUNTERSIGN_ROLE } });
+  const sandbox = slackMode(givenEnv).kind === 'none' ? await sandboxSlack(givenEnv, log) : undefined;
+  const env = sandbox?.env ?? givenEnv;
+  const mode = slackMode(env);
+  if (mode.kind === 'none') throw new ConfigError('SLACK_BOT_TOKEN: Required');
+  const configPath = await resolveConfigPath(env, log);
+  let config = loaded ?? (await loadConfigFile(configPath));
+  await checkRedis(env.REDIS_URL);
   const database = await openDatabase({ url: env.DATABASE_URL, dataDir: env.COUNTERSIGN_DATA_DIR });
   if (env.MIGRATE_ON_START) await runMigrations(database, env.DATABASE_URL);
 
@@ -95,7 +141,7 @@ export async function start(env: Env, loaded?: LoadedConfig): Promise<Running> {
 
   const reload = async () => {
     try {
-      config = await loadConfigFile(env.COUNTERSIGN_CONFIG);
+      config = await loadConfigFile(configPath);
       log.info({ version: config.version }, 'config reloaded');
     } catch (err) {
       log.error({ err: (err as Error).message }, 'config reload refused; keeping the previous config');
@@ -116,6 +162,7 @@ export async function start(env: Env, loaded?: LoadedConfig): Promise<Running> {
         await scheduler.close();
         await redis.quit().catch(() => {});
         await database.close();
+        await sandbox?.stop();
         log.info({}, 'countersign stopped');
       })();
       return stopping;

@@ -12,18 +12,23 @@ const optionalString = z
 
 const urlString = z.url();
 
+/** A number from the environment; blank counts as unset (z.coerce alone reads '' as 0, i.e. a random port). */
+const envNumber = (n: z.ZodNumber, fallback: number) =>
+  z.preprocess((v) => (typeof v === 'string' && v.trim() === '' ? undefined : v), z.coerce.number().pipe(n).default(fallback));
+
 export const envSchema = z
   .object({
     /** Unset: embedded PGlite under `./.countersign/pglite` (demo, single node). */
     DATABASE_URL: optionalString.pipe(z.url({ protocol: /^postgres(ql)?$/ }).optional()),
     REDIS_URL: urlString.default('redis://127.0.0.1:6379'),
-    PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+    PORT: envNumber(z.number().int().min(0).max(65535), 3000),
     SLACK_SIGNING_SECRET: optionalString,
     SLACK_BOT_TOKEN: optionalString,
     SLACK_APP_TOKEN: optionalString,
     /** Base URL of the Slack Web API; tests and the sandbox point it elsewhere. */
     SLACK_API_URL: urlString.default('https://slack.com/api/'),
-    COUNTERSIGN_CONFIG: z.string().min(1).default('./countersign.yml'),
+    /** Unset: ./countersign.yml, or examples/countersign.yml when that file is missing. */
+    COUNTERSIGN_CONFIG: optionalString,
     CALLBACK_SIGNING_SECRET: optionalString,
     /** Comma-separated bearer tokens for the agent HTTP API; empty disables it. */
     API_TOKENS: z
@@ -42,9 +47,9 @@ export const envSchema = z
     /** Where embedded state (PGlite) lives when DATABASE_URL is unset. */
     COUNTERSIGN_DATA_DIR: z.string().min(1).default('./.countersign'),
     /** Jobs processed at once per worker process. */
-    WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(50),
+    WORKER_CONCURRENCY: envNumber(z.number().int().min(1).max(1000), 50),
     /** BullMQ lock; a crashed worker's job is retried after about this long (ms). */
-    WORKER_LOCK_MS: z.coerce.number().int().min(1000).default(30_000),
+    WORKER_LOCK_MS: envNumber(z.number().int().min(1000), 30_000),
     /** Apply pending migrations at start (under an advisory lock). */
     MIGRATE_ON_START: z.stringbool().default(true),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

@@ -1,0 +1,397 @@
+/**
+ * A local stand-in for the Slack Web API: the tests' fake and the sandbox
+ * that `npm start` runs when no Slack credentials are set. It implements the
+ * methods the bot calls, keeps messages per channel, and can inject 429s,
+ * errors and held responses.
+ */
+import { EventEmitter } from 'node:events';
+import http from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+
+// Captured at import so waitFor's timeout still fires when a test installs vi.useFakeTimers().
+const realSetTimeout = globalThis.setTimeout;
+const realClearTimeout = globalThis.clearTimeout;
+
+export const FAKE_IDS = { teamId: 'T0TEAM', teamDomain: 'countersign-test', botUserId: 'UBOT', botId: 'BBOT', appId: 'A0APP' } as const;
+
+export type Args = Record<string, unknown>;
+export interface FakeCall { method: string; args: Args; at: number; token: string | undefined }
+export interface MessageMetadata { event_type: string; event_payload: Record<string, unknown> }
+export interface StoredMessage {
+  type: 'message'; ts: string; user: string; bot_id: string; app_id: string; team: string; text: string;
+  blocks?: unknown[]; attachments?: unknown[]; metadata?: MessageMetadata; thread_ts?: string; edited?: { user: string; ts: string };
+}
+export type CallHook = (call: FakeCall) => 'hold' | void | Promise<void>;
+export interface FaultScope { channel?: string; times?: number }
+export interface DndState { dnd_enabled: boolean; next_dnd_start_ts: number; next_dnd_end_ts: number; snooze_enabled: boolean }
+/** `tsBase`: fixed epoch seconds for deterministic ts; by default ts follow the (possibly faked) clock. */
+export interface FakeSlackOptions { tsBase?: number; /** Default 0: an ephemeral port. */ port?: number }
+
+export interface FakeSlack {
+  /** Pass as Bolt `clientOptions.slackApiUrl`. */
+  readonly url: string;
+  /** A response_url that the fake records as method 'response_url' (Bolt's respond() can't reach hooks.slack.com). */
+  readonly responseUrl: string;
+  readonly calls: readonly FakeCall[];
+  callsTo(method: string): FakeCall[];
+  /** Resolves with all calls to `method` once at least `count` (default 1) arrived. */
+  waitFor(method: string, count?: number, timeoutMs?: number): Promise<FakeCall[]>;
+  /** Resolves with the first call (past or future) matching the predicate. */
+  waitFor(predicate: (call: FakeCall) => boolean, timeoutMs?: number): Promise<FakeCall>;
+  messages(channel: string): StoredMessage[];
+  message(channel: string, ts: string): StoredMessage | undefined;
+  setUsergroup(id: string, userIds: string[]): void;
+  setUser(id: string, patch: Record<string, unknown>): void;
+  setPresence(userId: string, presence: 'active' | 'away'): void;
+  setDnd(userId: string, state: Partial<DndState>): void;
+  fail429(method: string, opts?: FaultScope & { retryAfterSec?: number }): void;
+  failWith(method: string, opts: FaultScope & { error: string }): void;
+  fail500(method: string, opts?: FaultScope): void;
+  /** Runs after the call's effects are applied, before the reply. `'*'` matches every method. Returns an unsubscribe. */
+  onCall(method: string, hook: CallHook): () => void;
+  /** Clears calls, messages, views, hooks and faults; keeps users, usergroups, presence and dnd settings. */
+  reset(): void;
+  close(): Promise<void>;
+}
+
+interface Fault { method: string; channel?: string; remaining: number; status: number; headers: Record<string, string>; body: string }
+
+const JSON_FIELDS = ['blocks', 'attachments', 'view', 'metadata'];
+const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
+const bool = (v: unknown): boolean => v === true || v === 'true' || v === '1' || v === 1;
+const num = (v: unknown): number | undefined => (v === undefined || v === '' ? undefined : Number(v));
+const ok = (extra: Args = {}): Args => ({ ok: true, ...extra });
+const fail = (error: string): Args => ({ ok: false, error });
+const clone = <T>(v: T): T => structuredClone(v);
+/** Slack ts → integer microseconds; avoids float rounding when comparing `oldest`/`latest`. */
+const tsKey = (ts: string): number => {
+  const [sec = '0', frac = ''] = ts.split('.');
+  return Number(sec) * 1e6 + Number(frac.padEnd(6, '0').slice(0, 6));
+};
+
+function parseArgs(contentType: string | undefined, raw: string, query: URLSearchParams): Args {
+  const args: Args = Object.fromEntries(query);
+  if (contentType?.startsWith('application/json')) {
+    if (raw.trim() !== '') Object.assign(args, JSON.parse(raw) as Args);
+  } else {
+    Object.assign(args, Object.fromEntries(new URLSearchParams(raw)));
+  }
+  for (const f of JSON_FIELDS) {
+    const v = args[f];
+    if (typeof v === 'string' && /^\s*[[{]/.test(v)) {
+      try { args[f] = JSON.parse(v); } catch { /* leave as-is: Slack would reject it, and so will validation */ }
+    }
+  }
+  return args;
+}
+
+function describeCall(c: FakeCall): string {
+  const { channel, ts, text, user, view_id } = c.args;
+  const brief = JSON.stringify({ channel, ts, user, view_id, text: typeof text === 'string' ? text.slice(0, 40) : undefined });
+  return `  ${new Date(c.at).toISOString()} ${c.method} ${brief}`;
+}
+
+export async function startFakeSlack(opts: FakeSlackOptions = {}): Promise<FakeSlack> {
+  const calls: FakeCall[] = [];
+  const events = new EventEmitter().setMaxListeners(0);
+  const channels = new Map<string, StoredMessage[]>();
+  const views = new Map<string, Args>();
+  const usergroups = new Map<string, string[]>();
+  const users = new Map<string, Record<string, unknown>>();
+  const presence = new Map<string, 'active' | 'away'>();
+  const dnd = new Map<string, Partial<DndState>>();
+  let hooks: Array<{ method: string; fn: CallHook }> = [];
+  let faults: Fault[] = [];
+  const sockets = new Set<Socket>();
+  let lastMicros = 0;
+  let viewSeq = 0;
+
+  // Real Slack ts track wall-clock time; tests that reconcile via `oldest` need that, hence the clock default.
+  const nextTs = (): string => {
+    const candidate = opts.tsBase !== undefined ? opts.tsBase * 1e6 + 100 : Date.now() * 1000;
+    lastMicros = Math.max(candidate, lastMicros + 100);
+    return `${Math.floor(lastMicros / 1e6)}.${String(lastMicros % 1e6).padStart(6, '0')}`;
+  };
+  const store = (channel: string): StoredMessage[] => {
+    let list = channels.get(channel);
+    if (!list) channels.set(channel, (list = []));
+    return list;
+  };
+  // Slack opens the bot↔user DM when chat.postMessage targets a user id; deterministic ids keep tests readable.
+  const dmFor = (ids: string[]): string =>
+    ids.length === 1 ? `D${ids[0]!.replace(/^[UW]/, '')}` : `G${ids.slice().sort().join('').replace(/[UW]/g, '').slice(0, 10)}`;
+  const resolveChannel = (c: string | undefined): string | undefined => (c && /^[UW]/.test(c) ? dmFor([c]) : c);
+
+  const validateMessage = (a: Args): string | undefined => {
+    if (a.blocks !== undefined && !Array.isArray(a.blocks)) return 'invalid_blocks_format';
+    if (Array.isArray(a.blocks) && a.blocks.length > 50) return 'invalid_blocks';
+    if (typeof a.text === 'string' && a.text.length > 40000) return 'msg_too_long';
+    if (a.metadata !== undefined) {
+      const m = a.metadata as Partial<MessageMetadata> | null;
+      if (typeof m !== 'object' || m === null || typeof m.event_type !== 'string' || typeof m.event_payload !== 'object') {
+        return 'invalid_metadata_format';
+      }
+    }
+    return undefined;
+  };
+  const applyContent = (msg: StoredMessage, a: Args): void => {
+    if (typeof a.text === 'string') msg.text = a.text;
+    if (Array.isArray(a.blocks)) msg.blocks = a.blocks;
+    if (Array.isArray(a.attachments)) msg.attachments = a.attachments;
+    if (a.metadata !== undefined) msg.metadata = a.metadata as MessageMetadata;
+  };
+  const makeView = (id: string, input: unknown): Args | undefined => {
+    if (typeof input !== 'object' || input === null) return undefined;
+    const v = input as Args;
+    if ((Array.isArray(v.blocks) && v.blocks.length > 100) || String(v.private_metadata ?? '').length > 3000) return undefined;
+    const view: Args = {
+      id, team_id: FAKE_IDS.teamId, private_metadata: '', callback_id: '', external_id: '', state: { values: {} },
+      hash: `${Math.floor(Date.now() / 1000)}.${id}`, clear_on_close: false, notify_on_close: false,
+      root_view_id: id, previous_view_id: null, app_id: FAKE_IDS.appId, bot_id: FAKE_IDS.botId, ...views.get(id), ...v,
+    };
+    views.set(id, view);
+    return clone(view);
+  };
+  const openView = (a: Args): Args => {
+    if (!str(a.trigger_id)) return fail('invalid_arguments');
+    const view = makeView(`V${String(++viewSeq).padStart(8, '0')}`, a.view);
+    return view ? ok({ view }) : fail('invalid_arguments');
+  };
+  const dndOf = (user: string): DndState => ({
+    dnd_enabled: false, next_dnd_start_ts: 1, next_dnd_end_ts: 1, snooze_enabled: false, ...dnd.get(user),
+  });
+
+  const handlers: Record<string, (a: Args) => Args> = {
+    'auth.test': () => ok({
+      url: `https://${FAKE_IDS.teamDomain}.slack.com/`, team: 'Countersign Test', user: 'countersign',
+      team_id: FAKE_IDS.teamId, user_id: FAKE_IDS.botUserId, bot_id: FAKE_IDS.botId, is_enterprise_install: false,
+    }),
+    'chat.postMessage': (a) => {
+      const channel = resolveChannel(str(a.channel));
+      if (!channel) return fail('channel_not_found');
+      if (!str(a.text) && !(Array.isArray(a.blocks) && a.blocks.length) && !(Array.isArray(a.attachments) && a.attachments.length)) {
+        return fail('no_text');
+      }
+      const invalid = validateMessage(a);
+      if (invalid) return fail(invalid);
+      const msg: StoredMessage = {
+        type: 'message', ts: nextTs(), user: FAKE_IDS.botUserId, bot_id: FAKE_IDS.botId, app_id: FAKE_IDS.appId, team: FAKE_IDS.teamId, text: '',
+      };
+      applyContent(msg, a);
+      if (str(a.thread_ts)) msg.thread_ts = str(a.thread_ts);
+      store(channel).push(msg);
+      return ok({ channel, ts: msg.ts, message: clone(msg) });
+    },
+    'chat.update': (a) => {
+      const channel = resolveChannel(str(a.channel));
+      const msg = channel && str(a.ts) ? channels.get(channel)?.find((m) => m.ts === a.ts) : undefined;
+      if (!channel || !msg) return fail('message_not_found');
+      const invalid = validateMessage(a);
+      if (invalid) return fail(invalid);
+      applyContent(msg, a);
+      msg.edited = { user: FAKE_IDS.botUserId, ts: nextTs() };
+      return ok({ channel, ts: msg.ts, text: msg.text, message: clone(msg) });
+    },
+    'chat.delete': (a) => {
+      const list = channels.get(resolveChannel(str(a.channel)) ?? '');
+      const i = list?.findIndex((m) => m.ts === a.ts) ?? -1;
+      if (!list || i < 0) return fail('message_not_found');
+      list.splice(i, 1);
+      return ok({ channel: a.channel, ts: a.ts });
+    },
+    'chat.postEphemeral': (a) => {
+      if (!str(a.channel)) return fail('channel_not_found');
+      if (!str(a.user)) return fail('user_not_in_channel');
+      return ok({ message_ts: nextTs() });
+    },
+    'views.open': openView,
+    'views.push': openView,
+    'views.update': (a) => {
+      const id = str(a.view_id) ?? [...views.values()].find((v) => v.external_id === a.external_id && a.external_id)?.id;
+      if (typeof id !== 'string') return fail('not_found');
+      const view = makeView(id, a.view);
+      return view ? ok({ view }) : fail('invalid_arguments');
+    },
+    'views.publish': (a) => {
+      const user = str(a.user_id);
+      if (!user) return fail('invalid_arguments');
+      if ((a.view as Args | undefined)?.type !== 'home') return fail('invalid_arguments');
+      const view = makeView(`VHOME${user}`, a.view);
+      return view ? ok({ view }) : fail('invalid_arguments');
+    },
+    'conversations.history': (a) => {
+      const channel = str(a.channel);
+      if (!channel) return fail('channel_not_found');
+      const inclusive = bool(a.inclusive);
+      const oldest = tsKey(str(a.oldest) ?? '0');
+      const latest = str(a.latest) ? tsKey(a.latest as string) : Infinity;
+      const inRange = (k: number) => (inclusive ? k >= oldest && k <= latest : k > oldest && k < latest);
+      const limit = Math.min(num(a.limit) || 100, 999);
+      const offset = str(a.cursor) ? Number(Buffer.from(a.cursor as string, 'base64').toString().slice('offset:'.length)) : 0;
+      const matching = (channels.get(channel) ?? [])
+        .filter((m) => (!m.thread_ts || m.thread_ts === m.ts) && inRange(tsKey(m.ts)))
+        .reverse();
+      const page = matching.slice(offset, offset + limit).map((m) => {
+        const { metadata, ...rest } = clone(m);
+        return bool(a.include_all_metadata) && metadata ? { ...rest, metadata } : rest;
+      });
+      const hasMore = offset + limit < matching.length;
+      const nextCursor = hasMore ? Buffer.from(`offset:${offset + limit}`).toString('base64') : '';
+      return ok({ messages: page, has_more: hasMore, pin_count: 0, response_metadata: { next_cursor: nextCursor } });
+    },
+    'conversations.open': (a) => {
+      if (str(a.channel)) return ok({ channel: { id: a.channel } });
+      const ids = String(a.users ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+      if (ids.length === 0) return fail('users_list_not_supplied');
+      return ok({ no_op: false, already_open: false, channel: { id: dmFor(ids) } });
+    },
+    'usergroups.users.list': (a) => {
+      const members = usergroups.get(String(a.usergroup ?? ''));
+      return members ? ok({ users: [...members] }) : fail('no_such_subteam');
+    },
+    'users.info': (a) => {
+      const id = str(a.user);
+      if (!id || !/^[UW]/.test(id)) return fail('user_not_found');
+      const o = users.get(id) ?? {};
+      const profile = { real_name: `User ${id}`, display_name: id.toLowerCase(), ...(o.profile as Args | undefined) };
+      return ok({ user: {
+        id, team_id: FAKE_IDS.teamId, name: id.toLowerCase(), real_name: profile.real_name, deleted: false, is_bot: false,
+        is_admin: false, tz: 'Europe/London', tz_label: 'Greenwich Mean Time', tz_offset: 0, ...o, profile,
+      } });
+    },
+    'users.getPresence': (a) => ok({ presence: presence.get(str(a.user) ?? FAKE_IDS.botUserId) ?? 'active' }),
+    'dnd.info': (a) => ok({ ...dndOf(str(a.user) ?? FAKE_IDS.botUserId) }),
+    'dnd.teamInfo': (a) => ok({ users: Object.fromEntries(String(a.users ?? '').split(',').filter(Boolean).map((u) => [u, dndOf(u)])) }),
+  };
+
+  const takeFault = (method: string, args: Args): Fault | undefined => {
+    const f = faults.find((x) => x.method === method && (x.channel === undefined || x.channel === args.channel));
+    if (f && --f.remaining <= 0) faults = faults.filter((x) => x !== f);
+    return f;
+  };
+  const addFault = (method: string, scope: FaultScope | undefined, f: Pick<Fault, 'status' | 'headers' | 'body'>) =>
+    faults.push({ method, channel: scope?.channel, remaining: scope?.times ?? 1, ...f });
+
+  const handle = async (req: http.IncomingMessage, res: http.ServerResponse, raw: string): Promise<void> => {
+    const at = Date.now();
+    const url = new URL(req.url ?? '/', 'http://fake');
+    const hookPath = url.pathname.startsWith('/hooks/');
+    if (!hookPath && !url.pathname.startsWith('/api/')) {
+      res.writeHead(404).end();
+      return;
+    }
+    const method = hookPath ? 'response_url' : url.pathname.slice('/api/'.length);
+    const args = parseArgs(req.headers['content-type'], raw, url.searchParams);
+    const token = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1] ?? str(args.token);
+    let status = 200;
+    let headers: Record<string, string> = { 'content-type': 'application/json; charset=utf-8' };
+    let body: string;
+    const fault = takeFault(method, args);
+    if (fault) {
+      ({ status, body } = fault);
+      headers = { ...headers, ...fault.headers };
+    } else if (hookPath) {
+      body = JSON.stringify(ok());
+    } else {
+      const handler = handlers[method];
+      body = JSON.stringify(!token ? fail('not_authed') : handler ? handler(args) : fail('unknown_method'));
+    }
+    const call: FakeCall = { method, args, at, token };
+    calls.push(call);
+    events.emit('call', call);
+    let hold = false;
+    for (const h of hooks.filter((x) => x.method === method || x.method === '*')) {
+      const r = h.fn(call);
+      if (r === 'hold') hold = true;
+      else if (r) await r;
+    }
+    // A held request never gets an answer: the client sees the effect in Slack but not the reply, like a crash.
+    if (!hold) res.writeHead(status, headers).end(body);
+  };
+
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      handle(req, res, Buffer.concat(chunks).toString('utf8')).catch((err: unknown) => {
+        if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' }).end(`fake-slack: ${String(err)}`);
+      });
+    });
+  });
+  server.on('connection', (s) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port ?? 0, '127.0.0.1', () => resolve());
+  });
+  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const callsTo = (method: string) => calls.filter((c) => c.method === method);
+
+  const waitFor = (target: string | ((c: FakeCall) => boolean), a?: number, b?: number): Promise<never> => {
+    const byMethod = typeof target === 'string';
+    const count = byMethod ? (a ?? 1) : 1;
+    const timeoutMs = (byMethod ? b : a) ?? 5000;
+    const check = (): unknown =>
+      byMethod ? (callsTo(target).length >= count ? callsTo(target) : undefined) : calls.find(target);
+    return new Promise((resolve, reject) => {
+      const initial = check();
+      if (initial !== undefined) return resolve(initial as never);
+      const onCall = () => {
+        const found = check();
+        if (found === undefined) return;
+        cleanup();
+        resolve(found as never);
+      };
+      const timer = realSetTimeout(() => {
+        cleanup();
+        const what = byMethod ? `${count}× ${target} (saw ${callsTo(target).length})` : `a call matching ${target.toString().slice(0, 120)}`;
+        const recent = calls.slice(-15).map(describeCall).join('\n') || '  (none)';
+        reject(new Error(`fake-slack: timed out after ${timeoutMs}ms waiting for ${what}. Last ${Math.min(calls.length, 15)} of ${calls.length} calls:\n${recent}`));
+      }, timeoutMs);
+      const cleanup = () => {
+        realClearTimeout(timer);
+        events.off('call', onCall);
+      };
+      events.on('call', onCall);
+    });
+  };
+
+  return {
+    url: `${base}/api/`,
+    responseUrl: `${base}/hooks/response`,
+    calls,
+    callsTo,
+    waitFor: waitFor as FakeSlack['waitFor'],
+    messages: (channel) => clone(channels.get(resolveChannel(channel) ?? '') ?? []),
+    message: (channel, ts) => clone(channels.get(resolveChannel(channel) ?? '')?.find((m) => m.ts === ts)),
+    setUsergroup: (id, userIds) => void usergroups.set(id, [...userIds]),
+    setUser: (id, patch) => void users.set(id, { ...users.get(id), ...patch }),
+    setPresence: (userId, p) => void presence.set(userId, p),
+    setDnd: (userId, state) => void dnd.set(userId, { ...dnd.get(userId), ...state }),
+    fail429: (method, o) => addFault(method, o, {
+      status: 429, headers: { 'retry-after': String(o?.retryAfterSec ?? 1) }, body: JSON.stringify(fail('ratelimited')),
+    }),
+    failWith: (method, o) => addFault(method, o, { status: 200, headers: {}, body: JSON.stringify(fail(o.error)) }),
+    fail500: (method, o) => addFault(method, o, {
+      status: 500, headers: { 'content-type': 'text/plain' }, body: 'Internal Server Error',
+    }),
+    onCall: (method, fn) => {
+      const entry = { method, fn };
+      hooks.push(entry);
+      return () => void (hooks = hooks.filter((h) => h !== entry));
+    },
+    reset: () => {
+      calls.length = 0;
+      channels.clear();
+      views.clear();
+      hooks = [];
+      faults = [];
+    },
+    close: () => new Promise<void>((resolve) => {
+      for (const s of sockets) s.destroy();
+      server.close(() => resolve());
+    }),
+  };
+}

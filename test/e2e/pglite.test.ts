@@ -1,0 +1,65 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Queue } from 'bullmq';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadEnv } from '../../src/config/env.js';
+import { parseConfig } from '../../src/config/file.js';
+import { start, type Running } from '../../src/main.js';
+import { ESCALATIONS_QUEUE } from '../../src/queue/names.js';
+import { startFakeSlack, type FakeSlack } from '../support/fake-slack.js';
+import { API_TOKEN, APPROVER, SIGNING_SECRET, exampleConfigText, makeEscalation } from '../support/harness.js';
+import { REDIS_URL, uniqueName } from '../support/services.js';
+import { blockActionsBody, blockActionsPayload, postSigned } from '../support/slack-signing.js';
+
+let fake: FakeSlack;
+let bot: Running;
+let queue: Queue;
+let dir: string;
+
+beforeAll(async () => {
+  fake = await startFakeSlack();
+  dir = mkdtempSync(join(tmpdir(), 'countersign-pglite-'));
+  const prefix = uniqueName('cst');
+  // DATABASE_URL unset: the embedded PGlite, with the same migrations.
+  const env = loadEnv({
+    REDIS_URL,
+    PORT: '0',
+    SLACK_SIGNING_SECRET: SIGNING_SECRET,
+    SLACK_BOT_TOKEN: 'xoxb-test',
+    SLACK_API_URL: fake.url,
+    API_TOKENS: API_TOKEN,
+    COUNTERSIGN_DATA_DIR: dir,
+    COUNTERSIGN_QUEUE_PREFIX: prefix,
+    LOG_LEVEL: 'silent',
+  });
+  bot = await start(env, parseConfig(exampleConfigText));
+  queue = new Queue(ESCALATIONS_QUEUE, { connection: { url: REDIS_URL }, prefix });
+}, 120_000);
+
+afterAll(async () => {
+  await bot?.stop();
+  await queue?.obliterate({ force: true }).catch(() => {});
+  await queue?.close();
+  await fake?.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('embedded PGlite', () => {
+  it('runs the whole loop without a Postgres server', async () => {
+    const e = makeEscalation();
+    await queue.add('escalation', e, { jobId: e.id });
+    const call = await fake.waitFor(
+      (c) => c.method === 'chat.postMessage' && (c.args.metadata as { event_payload?: { escalation_id?: string } })?.event_payload?.escalation_id === e.id,
+    );
+    const card = fake.messages(String(call.args.channel)).find((m) => m.metadata?.event_payload.escalation_id === e.id)!;
+    const value = JSON.stringify(card.blocks).match(/"value":"([^"]+)"/)![1]!;
+    const body = blockActionsBody(
+      blockActionsPayload({ userId: APPROVER, channel: String(call.args.channel), messageTs: card.ts, actionId: 'countersign.approve', value }),
+    );
+    expect((await postSigned(`http://127.0.0.1:${bot.port}/slack/events`, SIGNING_SECRET, body)).status).toBe(200);
+    await fake.waitFor((c) => c.method === 'chat.update' && c.args.ts === card.ts);
+    const res = await fetch(`http://127.0.0.1:${bot.port}/api/escalations/${e.id}`, { headers: { authorization: `Bearer ${API_TOKEN}` } });
+    expect(await res.json()).toMatchObject({ status: 'approved', decision: { by: APPROVER } });
+  });
+});
