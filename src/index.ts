@@ -10,3 +10,4 @@ export {
 export type { DecisionMessage, Status } from './domain/decision.js';
 export { verifyCallback, signCallback } from './domain/callback-signature.js';
 export { ESCALATIONS_QUEUE, QUEUE_PREFIX } from './queue/names.js';
+export { CountersignError, TimeoutError, ErrorCode } from './errors.js';

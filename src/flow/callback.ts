@@ -23,14 +23,17 @@ export async function deliverCallback(
   const row = await getEscalation(ports.db, escalationId);
   if (!row?.callbackUrl || row.status === 'pending') return 'skipped';
   if (!ports.secret) {
-    await recordEvent(ports.db, {
-      escalationId,
-      executionId: row.executionId,
-      type: 'agent_notify_failed',
-      actor: 'system',
-      data: { via: 'callback', error: 'CALLBACK_SIGNING_SECRET is not set; callbacks are never sent unsigned' },
-    });
-    return 'skipped';
+    // Never sent unsigned. Kept for retry, so setting the secret and restarting delivers it.
+    if (attempt === 1) {
+      await recordEvent(ports.db, {
+        escalationId,
+        executionId: row.executionId,
+        type: 'agent_notify_failed',
+        actor: 'system',
+        data: { via: 'callback', error: 'CALLBACK_SIGNING_SECRET is not set' },
+      });
+    }
+    throw new CallbackFailedError('CALLBACK_SIGNING_SECRET is not set; callbacks are never sent unsigned');
   }
   const body = JSON.stringify(messageOf(row));
   const ts = Math.floor(ports.now().getTime() / 1000);

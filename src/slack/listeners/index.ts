@@ -4,6 +4,7 @@ import { registerApprove } from './actions/approve.js';
 import { registerDeny } from './actions/deny.js';
 import { registerDetails } from './actions/details.js';
 import { registerDenyReason } from './views/deny-reason.js';
+import { registerCountersignCommand } from './commands/countersign.js';
 
 /** Every listener, registered in one place. */
 export function registerListeners(app: App, deps: ListenerDeps): void {
@@ -11,4 +12,5 @@ export function registerListeners(app: App, deps: ListenerDeps): void {
   registerDeny(app, deps);
   registerDetails(app, deps);
   registerDenyReason(app, deps);
+  registerCountersignCommand(app, deps);
 }
