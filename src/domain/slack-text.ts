@@ -148,9 +148,16 @@ function safeCut(s: string, limit: number, entities: boolean): number {
       if (m && amp + m[0].length > cut) cut = amp;
     }
   }
+  // Cutting `@here_team` after `@here` would leave a bare broadcast (escaping spared it): cut before the `@`.
+  const tail = BROADCAST_TAIL.exec(s.slice(Math.max(0, cut - BROADCAST_TAIL_MAX), cut));
+  if (tail) cut -= tail[0].length;
   if (cut > 0 && isHighSurrogate(s.charCodeAt(cut - 1)) && isLowSurrogate(s.charCodeAt(cut))) cut -= 1;
   return cut;
 }
+
+const BROADCAST_TAIL = /@(?:channel|here|everyone)$/i;
+/** Length of `@everyone`; smaller than CHUNK_MIN, so a chunk cut moved back this far is never empty. */
+const BROADCAST_TAIL_MAX = 9;
 
 function isHighSurrogate(code: number): boolean {
   return code >= 0xd800 && code <= 0xdbff;

@@ -6,6 +6,7 @@ import {
   escapeMrkdwn,
   plainText,
   safeText,
+  truncate,
 } from '../../domain/slack-text.js';
 import type { SlackMessage } from '../../flow/ports.js';
 import {
@@ -63,7 +64,9 @@ function outcomeLine(s: CardState): string {
  */
 export function escalationCard(s: CardState): SlackMessage {
   const e = s.escalation;
-  const title = e.action.summary ?? `${e.agent.name} wants to run ${e.action.type}`;
+  // Slack rejects an empty header, and a summary can be empty or only control characters.
+  const summary = inertPlain(e.action.summary ?? '', HEADER_TEXT_MAX);
+  const title = summary.trim() ? summary : inertPlain(`${e.agent.name} wants to run ${e.action.type}`, HEADER_TEXT_MAX);
   const params = Object.entries(e.action.params);
   const paramLines = params
     .slice(0, PARAM_LINES_MAX)
@@ -89,7 +92,7 @@ export function escalationCard(s: CardState): SlackMessage {
   ].join('\n');
 
   const blocks: unknown[] = [
-    { type: 'header', text: { type: 'plain_text', text: inertPlain(title, HEADER_TEXT_MAX), emoji: true } },
+    { type: 'header', text: { type: 'plain_text', text: title, emoji: true } },
     { type: 'section', fields },
     section(`*Why a human is needed*\n${why}`.slice(0, SECTION_TEXT_MAX)),
   ];
@@ -117,7 +120,8 @@ export function escalationCard(s: CardState): SlackMessage {
   });
 
   const status = s.status === 'pending' ? 'Approval needed' : s.status[0]!.toUpperCase() + s.status.slice(1);
-  const text = `${status}: ${escapeMrkdwn(e.agent.name)} wants to run ${e.action.type}`.slice(0, 300);
+  // truncate, not slice: half an emoji makes the form encoding of chat.postMessage throw (URIError).
+  const text = truncate(`${status}: ${escapeMrkdwn(e.agent.name)} wants to run ${e.action.type}`, 300);
   return { text, blocks: fitWithin(blocks, MESSAGE_TEXT_TOTAL_SOFT_MAX) };
 }
 

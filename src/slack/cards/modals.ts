@@ -53,7 +53,7 @@ export function parseDenyMetadata(raw: string | undefined): DenyMetadata | undef
 
 /** Long text is never lost: every part is split across as many sections as it needs. */
 function longSections(title: string, text: string): object[] {
-  const chunks = chunkText(escapeMrkdwn(text || '—'), SECTION_TEXT_MAX - title.length - 4);
+  const chunks = chunkText(escapeMrkdwn(text) || '—', SECTION_TEXT_MAX - title.length - 4);
   return chunks.map((c, i) => ({ type: 'section', text: { type: 'mrkdwn', text: i === 0 ? `*${title}*\n${c}` : c } }));
 }
 
@@ -73,7 +73,7 @@ export function detailsModal(s: CardState): object {
   const blocks: object[] = [
     { type: 'section', text: { type: 'mrkdwn', text: facts.slice(0, SECTION_TEXT_MAX) } },
     ...longSections('Params', JSON.stringify(e.action.params, null, 2)),
-    ...longSections(`Trigger (${e.trigger.kind}${e.trigger.source ? `, ${e.trigger.source}` : ''})`, e.trigger.input),
+    ...longSections(`Trigger (${e.trigger.kind}${e.trigger.source ? `, ${escapeMrkdwn(e.trigger.source)}` : ''})`, e.trigger.input),
     ...longSections('Reasoning', e.reasoning),
     ...longSections('Attempted', e.handoff.attempted),
     ...longSections('Failed', e.handoff.failed),
