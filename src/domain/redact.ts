@@ -2,8 +2,8 @@
  * PII redaction, applied to anything Countersign logs or shows on a card.
  *
  * Masks keep just enough to tell two values apart (last digits of a card or
- * phone, an email's first letter and domain) and never contain anything a
- * second pass would match again, so redacting twice equals redacting once.
+ * phone, an email's first letter and domain). Redacting twice equals redacting
+ * once: masks never match again, and `text` repeats until nothing changes.
  * Detection leans towards leaving order numbers, dates, amounts, UUIDs and
  * timestamps readable: approvers need those to decide.
  */
@@ -11,7 +11,7 @@
 export interface RedactionPattern {
   /** Shown in the mask, as `[name]`; also named in the error if `regex` does not compile. */
   name: string;
-  /** JavaScript regex source, compiled once with the `g` flag. It must not match its own `[name]` mask. */
+  /** JavaScript regex source, compiled once with the `g` flag. Matches lying wholly inside a mask are ignored. */
   regex: string;
 }
 
@@ -42,26 +42,47 @@ export const DEFAULT_REDACTED_FIELDS: readonly string[] = [
 /** Containers nested deeper than this below the root are replaced, bounding work on hostile input. */
 export const MAX_DEPTH = 32;
 
+/**
+ * Each pass that changes anything masks at least one more `@` or run of raw
+ * digits, so passes converge long before this; the cap is for extra patterns,
+ * which we cannot reason about.
+ */
+const MAX_PASSES = 8;
+
 export const REDACTED = '[redacted]';
 export const CIRCULAR = '[circular]';
 export const TOO_DEEP = '[too deep]';
 
 export function createRedactor(opts: RedactorOptions = {}): Redactor {
   const extra = (opts.patterns ?? []).map(compilePattern);
+  const masks = new RegExp(
+    String.raw`\[(?:card ••••\d{4}|ssn|phone ••\d{2}${extra.map(({ name }) => `|${escapeRegExp(name)}`).join('')})\]`,
+    'g',
+  );
   const fields = new Set((opts.fieldNames ?? DEFAULT_REDACTED_FIELDS).map((f) => f.toLowerCase()));
 
   // Emails go first so their digits are not read as phones or cards; cards
   // before SSNs and phones so a card's groups are not taken for either.
-  const text = (s: string): string => {
+  const pass = (s: string): string => {
     let out = s.replace(EMAIL, (_m, first: string, domain: string) => `${first}***@${domain}`);
     out = maskCards(out);
     out = out.replace(SSN, (m, area: string, group: string, serial: string) =>
       isValidSsn(area, group, serial) ? '[ssn]' : m,
     );
     out = out.replace(PHONE, (m) => `[phone ••${m.replace(/\D/g, '').slice(-2)}]`);
-    for (const { name, re } of extra) {
-      // A pattern that can match nothing would otherwise insert its mask between every character.
-      out = out.replace(re, (m) => (m === '' ? m : `[${name}]`));
+    for (const { name, re } of extra) out = maskOutsideMasks(out, re, `[${name}]`, masks);
+    return out;
+  };
+
+  // A token is only recognised with a clean edge, so one glued to its
+  // neighbour (`…0123-a@b.com`) surfaces once that neighbour is masked.
+  // Passes repeat until nothing changes, which is what makes `text` idempotent.
+  const text = (s: string): string => {
+    let out = s;
+    for (let i = 0; i < MAX_PASSES; i++) {
+      const next = pass(out);
+      if (next === out) break;
+      out = next;
     }
     return out;
   };
@@ -120,6 +141,30 @@ export function luhnValid(digits: string): boolean {
   return digits.length > 0 && sum % 10 === 0;
 }
 
+/**
+ * Replaces each non-empty match of `re` with `mask`, except matches lying wholly
+ * inside an existing mask: a pattern such as `x*` would otherwise find the `x`
+ * in its own `[x]` and grow it on every pass. Empty matches are skipped too, or
+ * the mask would land between every character.
+ */
+function maskOutsideMasks(s: string, re: RegExp, mask: string, masks: RegExp): string {
+  const existing = [...s.matchAll(masks)].map((m) => [m.index, m.index + m[0].length] as const);
+  let out = '';
+  let last = 0;
+  for (const m of s.matchAll(re)) {
+    const start = m.index;
+    const end = start + m[0].length;
+    if (start === end || existing.some(([a, b]) => a <= start && end <= b)) continue;
+    out += s.slice(last, start) + mask;
+    last = end;
+  }
+  return out + s.slice(last);
+}
+
+function escapeRegExp(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
 function compilePattern({ name, regex }: RedactionPattern): { name: string; re: RegExp } {
   try {
     return { name, re: new RegExp(regex, 'g') };
@@ -142,9 +187,8 @@ function isValidSsn(area: string, group: string, serial: string): boolean {
 /*
  * E.164 (+ and 8–15 digits) or a NANP number: optional +1/1 prefix, area code
  * in parentheses or followed by - or ., exchange, line. Area and exchange start
- * with 2–9, as real ones do. Forms that begin with `+` or `(` carry their own
- * delimiter, so they need no lookbehind; that also keeps two phones written
- * back to back redacting the same way on every pass.
+ * with 2–9, as real ones do, which spares e.g. `123-456-7890`. Forms that begin
+ * with `+` or `(` carry their own delimiter, so they need no lookbehind.
  */
 const AREA = String.raw`(?:\([2-9]\d{2}\) ?|[2-9]\d{2}[.-])`;
 const LOCAL = String.raw`[2-9]\d{2}[.-]\d{4}`;
@@ -203,6 +247,8 @@ function longestCard(groups: string[], seps: string[], i: number, openEnd: boole
     if (digits.length >= 13 && isCardShaped(groups.slice(i, j + 1), seps.slice(i, j)) && isCardNumber(digits)) {
       best = j;
     }
+    // Every grouped format starts with 4 digits; without this, long runs of short groups cost quadratic time.
+    if (j === i && groups[i]?.length !== 4) break;
   }
   return best;
 }
