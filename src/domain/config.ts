@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { slackUserId } from './escalation.js';
+import { policySchema } from './policy/schema.js';
 
 /** Slack channel ids: C (public), G (private or legacy group), D (DM). */
 const channelId = z.string().regex(/^[CGD][A-Z0-9]{2,}$/, 'must be a Slack channel id like C0123ABCD');
@@ -44,6 +45,8 @@ export const configSchema = z
       .strict()
       .default({ postsPerSecondPerChannel: 1, postBurst: 3 }),
     routes: z.array(routeSchema).min(1),
+    /** Absent: every action waits for a person (the safe default). */
+    policy: policySchema.optional(),
   })
   .strict()
   .superRefine((cfg, ctx) => {
