@@ -97,6 +97,54 @@ function pathOf(path: readonly PropertyKey[]): string {
   }, '');
 }
 
+/** Postgres text and jsonb refuse U+0000 and unpaired UTF-16 surrogates. */
+const UNSTORABLE = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+const UNSTORABLE_ALL = new RegExp(UNSTORABLE.source, 'g');
+/** Nesting allowed in job data (the schema itself is 3 deep; params may nest). Deeper input is refused unwalked. */
+export const MAX_DEPTH = 32;
+const DEADLINE_MIN = Date.UTC(1970, 0, 1);
+const DEADLINE_MAX = Date.UTC(9999, 11, 31, 23, 59, 59);
+
+/** Agent-controlled text made safe to store and echo back: cut to `max`, unstorable characters replaced. */
+export function storableText(s: string, max: number): string {
+  return s.slice(0, max).replace(UNSTORABLE_ALL, '\ufffd');
+}
+
+/**
+ * What the schema can't say but Postgres and the digest need: no NUL or
+ * unpaired surrogate in any key or string, no `__proto__` key (a zod record
+ * would silently drop it from the request the human approves), bounded depth.
+ */
+function storageErrors(data: unknown): FieldError[] {
+  const errors: FieldError[] = [];
+  const path: PropertyKey[] = [];
+  const at = () => pathOf(path) || '(root)';
+  const walk = (v: unknown, depth: number): void => {
+    if (errors.length >= 20) return;
+    if (typeof v === 'string') {
+      if (UNSTORABLE.test(v)) errors.push({ path: at(), message: 'must not contain NUL or unpaired surrogate characters' });
+      return;
+    }
+    if (typeof v !== 'object' || v === null) return;
+    if (depth >= MAX_DEPTH) {
+      errors.push({ path: at(), message: `nested deeper than ${MAX_DEPTH} levels` });
+      return;
+    }
+    const entries: Array<[PropertyKey, unknown]> = Array.isArray(v) ? [...v.entries()] : Object.entries(v);
+    for (const [k, x] of entries) {
+      path.push(k);
+      if (typeof k === 'string' && (k === '__proto__' || UNSTORABLE.test(k))) {
+        errors.push({ path: at(), message: 'key must not be __proto__ or contain NUL or unpaired surrogate characters' });
+      } else {
+        walk(x, depth + 1);
+      }
+      path.pop();
+    }
+  };
+  walk(data, 0);
+  return errors;
+}
+
 /**
  * Validates job data. On failure it still salvages the id, execution id and
  * callback URL when they are well-formed, so the rejection can be recorded
@@ -106,8 +154,19 @@ export function parseEscalation(data: unknown): ParseResult {
   const result = escalationSchema.safeParse(data, {
     error: (issue) => (issue.input === undefined && issue.code === 'invalid_type' ? 'Required' : undefined),
   });
-  if (result.success) return { ok: true, escalation: result.data };
-  const errors = result.error.issues.slice(0, 20).map((i) => ({ path: pathOf(i.path) || '(root)', message: i.message }));
+  const extra = storageErrors(data);
+  if (result.success) {
+    const deadline = result.data.deadline ? Date.parse(result.data.deadline) : undefined;
+    if (deadline !== undefined && !(deadline >= DEADLINE_MIN && deadline <= DEADLINE_MAX)) {
+      extra.push({ path: 'deadline', message: 'must be between the years 1970 and 9999' });
+    }
+    if (extra.length === 0) return { ok: true, escalation: result.data };
+  }
+  const issues = result.success ? [] : result.error.issues.map((i) => ({ path: pathOf(i.path) || '(root)', message: i.message }));
+  // Paths and messages can quote the agent's keys: keep them storable and short.
+  const errors = [...issues, ...extra]
+    .slice(0, 20)
+    .map((e) => ({ path: storableText(e.path, 200), message: storableText(e.message, 300) }));
   const raw = (typeof data === 'object' && data !== null ? data : {}) as Record<string, unknown>;
   const id = z.uuid().safeParse(raw.id);
   const exec = shortText.safeParse(raw.executionId);
@@ -116,8 +175,8 @@ export function parseEscalation(data: unknown): ParseResult {
     ok: false,
     errors,
     id: id.success ? id.data : undefined,
-    executionId: exec.success ? exec.data : undefined,
-    callbackUrl: cb.success ? cb.data.url : undefined,
+    executionId: exec.success && !UNSTORABLE.test(exec.data) ? exec.data : undefined,
+    callbackUrl: cb.success && !UNSTORABLE.test(cb.data.url) ? cb.data.url : undefined,
   };
 }
 

@@ -1,4 +1,4 @@
-import { describeErrors, parseEscalation, type Escalation, type FieldError } from '../domain/escalation.js';
+import { describeErrors, parseEscalation, storableText, type Escalation, type FieldError } from '../domain/escalation.js';
 import { requestDigest } from '../domain/digest.js';
 import { selectRoute } from '../domain/routing.js';
 import { getEscalation, insertEscalation } from '../db/queries/escalations.js';
@@ -23,7 +23,7 @@ export async function intake(
   if (!parsed.ok) return reject(ports, parsed.errors, parsed, jobId);
   const e = parsed.escalation;
   if (jobId !== undefined && jobId !== e.id) {
-    const errors = [{ path: 'id', message: `must equal the BullMQ jobId (${jobId.slice(0, 64)})` }];
+    const errors = [{ path: 'id', message: `must equal the BullMQ jobId (${storableText(jobId, 64)})` }];
     return reject(ports, errors, { id: undefined, executionId: e.executionId, callbackUrl: e.callback?.url }, jobId);
   }
   const digest = requestDigest(e);
@@ -116,7 +116,7 @@ async function reject(
         executionId: salvaged.executionId ?? null,
         type: 'rejected',
         actor: 'system',
-        data: { errors, jobId: jobId ?? null },
+        data: { errors, jobId: jobId === undefined ? null : storableText(jobId, 300) },
       },
     ]);
     return row;
