@@ -65,7 +65,7 @@ export async function startHarness(opts: { config?: string; env?: Record<string,
     API_TOKENS: `other-token,${API_TOKEN}`,
     COUNTERSIGN_QUEUE_PREFIX: prefix,
     LOG_LEVEL: 'silent',
-    WORKER_LOCK_MS: '2000',
+    WORKER_LOCK_MS: '10000',
     ...opts.env,
     ...extra,
   });
