@@ -1,12 +1,15 @@
 import type { FieldError } from './escalation.js';
 
-export const STATUSES = ['pending', 'approved', 'denied', 'expired', 'rejected'] as const;
+/** `allowed`: policy let the action run without waiting (autonomous or supervised). */
+export const STATUSES = ['pending', 'approved', 'denied', 'expired', 'rejected', 'allowed'] as const;
 export type Status = (typeof STATUSES)[number];
-export const FINAL_STATUSES: readonly Status[] = ['approved', 'denied', 'expired', 'rejected'];
+export const FINAL_STATUSES: readonly Status[] = ['approved', 'denied', 'expired', 'rejected', 'allowed'];
 
 /**
  * What the agent receives, by every path (client, callback, HTTP API).
- * `proceed` is the one bit an agent must act on: true only for a recorded approval.
+ * `proceed` is the one bit an agent must act on: true only for a recorded
+ * approval or a policy allowance; a supervised action later marked wrong
+ * carries `signal: 'compensate'`.
  */
 export interface DecisionMessage {
   version: 1;
@@ -20,7 +23,15 @@ export interface DecisionMessage {
     reason: string | null;
     /** True when nobody decided and the fail-safe outcome (deny) applied. */
     failSafe: boolean;
+    /** Machine-readable why: `policy_allowed`, `policy_denied`, `budget_paused`, … (null for a human's decision). */
+    code: string | null;
+    /** The policy's tier and deciding rule, when policy decided or required the human. */
+    tier: string | null;
+    rule: string | null;
   } | null;
+  /** Supervised actions reviewed afterwards: `compensate` means undo what you did. */
+  review?: { verdict: 'ok' | 'wrong'; by: string; at: string; note: string | null };
+  signal?: 'compensate';
   /** sha256 over agent, action and params: the request this decision is bound to. */
   requestDigest: string | null;
   errors?: FieldError[];
@@ -36,6 +47,13 @@ export interface DecisionState {
   decisionReason: string | null;
   failSafe: boolean;
   errors: FieldError[] | null;
+  decisionCode?: string | null;
+  tier?: string | null;
+  policyRule?: string | null;
+  reviewState?: string;
+  reviewedBy?: string | null;
+  reviewedAt?: Date | null;
+  reviewNote?: string | null;
 }
 
 export function decisionMessage(s: DecisionState): DecisionMessage {
@@ -45,16 +63,30 @@ export function decisionMessage(s: DecisionState): DecisionMessage {
     escalationId: s.id,
     executionId: s.executionId,
     status: s.status,
-    proceed: s.status === 'approved',
+    proceed: s.status === 'approved' || s.status === 'allowed',
     decision: decided
       ? {
           by: s.decidedBy,
           at: s.decidedAt ? s.decidedAt.toISOString() : null,
           reason: s.decisionReason,
           failSafe: s.failSafe,
+          code: s.decisionCode ?? null,
+          tier: s.tier ?? null,
+          rule: s.policyRule ?? null,
         }
       : null,
     requestDigest: s.digest,
     ...(s.errors && s.errors.length > 0 ? { errors: s.errors } : {}),
+    ...((s.reviewState === 'ok' || s.reviewState === 'wrong') && s.reviewedBy
+      ? {
+          review: {
+            verdict: s.reviewState,
+            by: s.reviewedBy,
+            at: (s.reviewedAt ?? new Date(0)).toISOString(),
+            note: s.reviewNote ?? null,
+          },
+        }
+      : {}),
+    ...(s.reviewState === 'wrong' ? { signal: 'compensate' as const } : {}),
   };
 }

@@ -35,13 +35,26 @@ export const escalations = pgTable(
     decisionReason: text('decision_reason'),
     failSafe: boolean('fail_safe').notNull().default(false),
     policyVersion: text('policy_version'),
+    /** Policy's verdict at intake: tier after rules, the deciding rule, and triggers. */
+    tier: text('tier'),
+    policyRule: text('policy_rule'),
+    policyReason: text('policy_reason'),
+    triggers: jsonb('triggers').$type<Array<{ kind: string; message: string }>>(),
+    /** Why an automatic outcome happened, for agents: policy_denied, budget_paused, allowed… */
+    decisionCode: text('decision_code'),
+    /** Supervised actions: none → pending → ok | wrong. */
+    reviewState: text('review_state').notNull().default('none'),
+    reviewedBy: text('reviewed_by'),
+    reviewedAt: timestamp('reviewed_at', { withTimezone: true }),
+    reviewNote: text('review_note'),
     /** Set once the decision reached the agent's side (store + card update). */
     notifiedAt: timestamp('notified_at', { withTimezone: true }),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
   },
   (t) => [
-    check('escalations_status_check', sql`${t.status} in ('pending','approved','denied','expired','rejected')`),
+    check('escalations_status_check', sql`${t.status} in ('pending','approved','denied','expired','rejected','allowed')`),
     check('escalations_card_state_check', sql`${t.cardState} in ('none','posting','posted')`),
+    check('escalations_review_state_check', sql`${t.reviewState} in ('none','pending','ok','wrong')`),
     index('escalations_status_deadline_idx').on(t.status, t.deadline),
     index('escalations_execution_idx').on(t.executionId),
     index('escalations_agent_created_idx').on(t.agentId, t.createdAt),

@@ -1,2 +1,5 @@
 export * from './escalations.js';
 export * from './events.js';
+export * from './agent-states.js';
+export * from './spend-ledger.js';
+export * from './outcomes.js';
