@@ -12,6 +12,8 @@ import type { FlowPorts, Logger } from './flow/ports.js';
 import { httpRoutes } from './http/routes.js';
 import { createDecisionStore } from './queue/decision-store.js';
 import { createPacer } from './queue/pacer.js';
+import { createBudgetStore } from './queue/budget-store.js';
+import { createAgentFlags } from './queue/agent-flags.js';
 import { createScheduler } from './queue/scheduler.js';
 import { startWorkers } from './queue/workers.js';
 import { createSlackApp } from './slack/app.js';
@@ -95,6 +97,8 @@ export async function start(givenEnv: Env, loaded?: LoadedConfig): Promise<Runni
     scheduler,
     decisions: createDecisionStore(redis, prefix),
     config: { current: () => config },
+    budgets: createBudgetStore(redis, prefix),
+    flags: createAgentFlags(redis, prefix),
     log,
     now: () => new Date(),
   };

@@ -75,6 +75,10 @@ export const escalationSchema = z
     deadline: z.iso.datetime({ offset: true }).optional(),
     callback: z.object({ url: z.url({ protocol: /^https?$/ }) }).optional(),
     labels: z.record(z.string().max(100), z.string().max(200)).default({}),
+    /** The agent found contradictory data it could not resolve: a human decides. */
+    conflictingInformation: z.boolean().default(false),
+    /** Names the step across retries, for the repeated-failure trigger. Default: the action type. */
+    step: z.string().min(1).max(200).optional(),
   })
   .strict();
 

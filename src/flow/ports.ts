@@ -1,6 +1,8 @@
 import type { Db } from '../db/client.js';
 import type { DecisionMessage } from '../domain/decision.js';
 import type { CountersignConfig } from '../domain/config.js';
+import type { BudgetStore } from '../queue/budget-store.js';
+import type { AgentFlags } from '../queue/agent-flags.js';
 
 /** A rendered Slack message: fallback text plus Block Kit blocks. */
 export interface SlackMessage {
@@ -58,6 +60,8 @@ export interface FlowPorts {
   scheduler: SchedulerPort;
   decisions: DecisionStorePort;
   config: ConfigPort;
+  budgets: BudgetStore;
+  flags: AgentFlags;
   log: Logger;
   now: () => Date;
 }

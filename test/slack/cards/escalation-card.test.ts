@@ -316,6 +316,7 @@ const escalationArb: fc.Arbitrary<Escalation> = fc.record({
   handoff: fc.record({ attempted: text(20_000), failed: text(20_000), gathered: text(20_000), recommendation: text(20_000) }),
   cost: fc.record({ tokens: fc.nat(), usd: fc.double({ min: 0, max: 1_000_000, noNaN: true }) }),
   labels: fc.dictionary(text(100), text(200), { maxKeys: 5 }),
+  conflictingInformation: fc.boolean(),
 });
 
 const rowArb = fc

@@ -1,0 +1,104 @@
+import { budgetWindows, crossedThresholds, orgProjectionAlertMicros, toMicros, toUsd, type BudgetWindow } from '../domain/budget.js';
+import type { Escalation } from '../domain/escalation.js';
+import { actionSpendUsd, evaluatePolicy, type PolicyDecision } from '../domain/policy/evaluate.js';
+import type { FlowPorts } from './ports.js';
+
+export type VerdictCode = 'policy_allowed' | 'policy_denied' | 'budget_paused' | 'needs_approval';
+
+export interface Verdict {
+  status: 'allowed' | 'denied' | 'pending';
+  code: VerdictCode;
+  decision: PolicyDecision;
+  /** Human-readable: the tier's reason, a deny rule's reason, or the pause. */
+  reason: string;
+  /** The action's own spend, reserved against budgets (micro-dollars; 0 if none). */
+  spendMicros: number;
+  /** Budget windows crossed an alert level with this spend. */
+  alerts: BudgetAlert[];
+  /** Set when this request hit a hard cap and paused its agent. */
+  pause?: { window: BudgetWindow; currentMicros: number };
+}
+
+export interface BudgetAlert {
+  window: BudgetWindow;
+  level: number;
+  totalMicros: number;
+  /** `cap` levels are fractions of a cap; `projection` is the org's 120% of projected spend. */
+  basis: 'cap' | 'projection';
+}
+
+/** Caps that refuse (and pause) rather than escalate. The per-task cap escalates instead. */
+export const HARD_WINDOWS: ReadonlySet<string> = new Set(['day', 'week', 'month']);
+
+export const stepOf = (e: Pick<Escalation, 'action'> & { step?: string }) => e.step ?? e.action.type;
+
+export function alertsFor(
+  policy: ReturnType<FlowPorts['config']['current']>['config']['policy'],
+  windows: BudgetWindow[],
+  totals: number[],
+  amount: number,
+): BudgetAlert[] {
+  const thresholds = policy?.alertThresholds ?? [0.8, 1];
+  const alerts: BudgetAlert[] = [];
+  windows.forEach((w, i) => {
+    const after = totals[i] ?? 0;
+    const before = after - amount;
+    for (const level of crossedThresholds(before, after, w.capMicros, thresholds)) alerts.push({ window: w, level, totalMicros: after, basis: 'cap' });
+    const projection = w.kind === 'month' ? orgProjectionAlertMicros(policy) : undefined;
+    if (projection !== undefined && before < projection && after >= projection) {
+      alerts.push({ window: w, level: 1.2, totalMicros: after, basis: 'projection' });
+    }
+  });
+  return alerts;
+}
+
+/**
+ * Step 2: the policy decides. Reads the agent's pause flag, failure streak
+ * and task spend (one Redis round trip), evaluates the rules, and for an
+ * allowed action reserves its spend atomically against every cap.
+ */
+export async function applyPolicy(ports: Pick<FlowPorts, 'config' | 'budgets' | 'flags' | 'now'>, e: Escalation): Promise<Verdict> {
+  const { policy } = ports.config.current().config;
+  const flags = await ports.flags.read(e.agent.id, e.executionId, stepOf(e));
+  const windows = budgetWindows(policy, { agentId: e.agent.id, executionId: e.executionId }, ports.now());
+  const base = { spendMicros: 0, alerts: [] as BudgetAlert[] };
+  if (flags.paused) {
+    const decision: PolicyDecision = { outcome: 'deny', tier: null, rule: 'budget', reason: flags.paused, triggers: [] };
+    return { ...base, status: 'denied', code: 'budget_paused', decision, reason: `agent paused: ${flags.paused}` };
+  }
+  const taskCap = windows[0]!.capMicros;
+  // The agent's own running total, or what the bot has counted for the task: the larger.
+  const taskMicros = Math.max(toMicros(e.cost.usd), flags.taskMicros);
+  const decision = evaluatePolicy(
+    policy,
+    {
+      agentId: e.agent.id,
+      actionType: e.action.type,
+      params: e.action.params,
+      issueType: e.issueType,
+      confidence: e.confidence,
+      conflictingInformation: e.conflictingInformation,
+    },
+    { stepFailures: flags.stepFailures, taskBudget: taskCap === undefined ? undefined : { spentUsd: toUsd(taskMicros), capUsd: toUsd(taskCap) } },
+  );
+  if (decision.outcome === 'deny') return { ...base, status: 'denied', code: 'policy_denied', decision, reason: decision.reason };
+  if (decision.outcome === 'pending') return { ...base, status: 'pending', code: 'needs_approval', decision, reason: decision.reason };
+
+  const amount = toMicros(actionSpendUsd(policy, e.agent.id, e.action.type, e.action.params));
+  if (amount === 0) return { ...base, status: 'allowed', code: 'policy_allowed', decision, reason: decision.reason };
+  const reserved = await ports.budgets.reserve(e.id, windows, amount, HARD_WINDOWS);
+  if (!reserved.ok) {
+    const w = reserved.window;
+    const reason = `${w.kind === 'month' ? 'organisation monthly' : `${w.kind === 'day' ? 'daily' : 'weekly'}`} budget of $${toUsd(w.capMicros ?? 0).toFixed(2)} would be exceeded ($${toUsd(reserved.currentMicros).toFixed(2)} spent, $${toUsd(amount).toFixed(2)} requested)`;
+    return {
+      ...base,
+      status: 'denied',
+      code: 'budget_paused',
+      decision: { ...decision, outcome: 'deny', rule: 'budget', reason },
+      reason,
+      pause: { window: w, currentMicros: reserved.currentMicros },
+    };
+  }
+  const alerts = reserved.replay ? [] : alertsFor(policy, windows, reserved.totals, amount);
+  return { status: 'allowed', code: 'policy_allowed', decision, reason: decision.reason, spendMicros: amount, alerts };
+}
