@@ -6,6 +6,10 @@ export const EXPIRIES_QUEUE = 'expiries';
 export const NOTIFY_QUEUE = 'notifications';
 export const CALLBACKS_QUEUE = 'callbacks';
 export const MAINTENANCE_QUEUE = 'maintenance';
+export const ALERTS_QUEUE = 'alerts';
+export const REVIEWS_QUEUE = 'reviews';
+/** Agents report what happened after they acted here (agent contract). */
+export const OUTCOMES_QUEUE = 'outcomes';
 
 /** Redis key holding the decision JSON, for the TypeScript client and agents reading Redis. */
 export const decisionKey = (prefix: string, id: string) => `${prefix}:decision:${id}`;

@@ -1,6 +1,7 @@
 import { Queue, type ConnectionOptions } from 'bullmq';
+import { createHash } from 'node:crypto';
 import type { SchedulerPort } from '../flow/ports.js';
-import { CALLBACKS_QUEUE, EXPIRIES_QUEUE, NOTIFY_QUEUE } from './names.js';
+import { ALERTS_QUEUE, CALLBACKS_QUEUE, EXPIRIES_QUEUE, NOTIFY_QUEUE, REVIEWS_QUEUE } from './names.js';
 
 /** Completed internal jobs linger this long so a repeat add is still deduplicated (s). */
 const KEEP_COMPLETED_SEC = 24 * 3600;
@@ -15,22 +16,37 @@ export function createScheduler(connection: ConnectionOptions, prefix: string): 
   const expiries = new Queue(EXPIRIES_QUEUE, common);
   const notify = new Queue(NOTIFY_QUEUE, common);
   const callbacks = new Queue(CALLBACKS_QUEUE, common);
+  const alerts = new Queue(ALERTS_QUEUE, common);
+  const reviews = new Queue(REVIEWS_QUEUE, common);
+  const queues = [expiries, notify, callbacks, alerts, reviews];
   const keep = { removeOnComplete: { age: KEEP_COMPLETED_SEC }, removeOnFail: { age: 7 * KEEP_COMPLETED_SEC } };
+  const delay = (at: Date) => Math.max(0, at.getTime() - Date.now());
   return {
-    queues: [expiries, notify, callbacks],
+    queues,
     async scheduleExpiry(id, at) {
       // Deterministic jobId: a retried intake never schedules two timers.
-      await expiries.add('expire', { escalationId: id }, { ...keep, jobId: `expire-${id}`, delay: Math.max(0, at.getTime() - Date.now()) });
+      await expiries.add('expire', { escalationId: id }, { ...keep, jobId: `expire-${id}`, delay: delay(at) });
     },
     async enqueueNotify(id) {
       await notify.add('notify', { escalationId: id }, { ...keep, jobId: `notify-${id}`, attempts: 20, backoff: { type: 'countersign' } });
     },
-    async enqueueCallback(id, _url) {
+    async enqueueCallback(id, _url, kind = 'decision') {
       // The URL is read from Postgres at delivery time: job data holds ids only.
-      await callbacks.add('callback', { escalationId: id }, { ...keep, jobId: `callback-${id}`, attempts: 200, backoff: { type: 'countersign' } });
+      const jobId = kind === 'decision' ? `callback-${id}` : `callback-${id}-${kind}`;
+      await callbacks.add('callback', { escalationId: id }, { ...keep, jobId, attempts: 200, backoff: { type: 'countersign' } });
+    },
+    async enqueueAlert(alert, dedupe) {
+      const jobId = `alert-${createHash('sha256').update(dedupe).digest('hex').slice(0, 32)}`;
+      await alerts.add(alert.kind, alert, { removeOnComplete: { age: 40 * 86_400 }, removeOnFail: { age: 7 * 86_400 }, jobId, attempts: 10, backoff: { type: 'countersign' } });
+    },
+    async scheduleReview(id, remindAt, escalateAt) {
+      await reviews.addBulk([
+        { name: 'remind', data: { escalationId: id }, opts: { ...keep, jobId: `review-remind-${id}`, delay: delay(remindAt) } },
+        { name: 'escalate', data: { escalationId: id }, opts: { ...keep, jobId: `review-escalate-${id}`, delay: delay(escalateAt) } },
+      ]);
     },
     async close() {
-      await Promise.all([expiries.close(), notify.close(), callbacks.close()]);
+      await Promise.all(queues.map((q) => q.close()));
     },
   };
 }

@@ -164,6 +164,8 @@ describe('intake, fuzzed with 10,000 malformed payloads against real Postgres', 
       scheduleExpiry: async (id) => void scheduled.push({ kind: 'expiry', id }),
       enqueueNotify: async (id) => void scheduled.push({ kind: 'notify', id }),
       enqueueCallback: async (id) => void scheduled.push({ kind: 'callback', id }),
+      enqueueAlert: async () => undefined,
+      scheduleReview: async () => undefined,
     };
     ports = { db: database.db, config: { current: () => config }, scheduler, now: () => new Date() };
   });

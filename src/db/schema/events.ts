@@ -12,6 +12,20 @@ export const EVENT_TYPES = [
   'expired',
   'agent_notified',
   'agent_notify_failed',
+  'policy_decided',
+  'agent_paused',
+  'agent_resumed',
+  'agent_resume_refused',
+  'budget_alert',
+  'alert_posted',
+  'outcome_reported',
+  'review_requested',
+  'review_reminded',
+  'review_escalated',
+  'review_made',
+  'review_refused',
+  'config_reloaded',
+  'config_reload_failed',
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 

@@ -5,6 +5,7 @@ import { registerDeny } from './actions/deny.js';
 import { registerDetails } from './actions/details.js';
 import { registerDenyReason } from './views/deny-reason.js';
 import { registerCountersignCommand } from './commands/countersign.js';
+import { registerResumeAgent } from './actions/resume-agent.js';
 
 /** Every listener, registered in one place. */
 export function registerListeners(app: App, deps: ListenerDeps): void {
@@ -13,4 +14,5 @@ export function registerListeners(app: App, deps: ListenerDeps): void {
   registerDetails(app, deps);
   registerDenyReason(app, deps);
   registerCountersignCommand(app, deps);
+  registerResumeAgent(app, deps);
 }
