@@ -2,6 +2,7 @@ import type { Db } from '../db/client.js';
 import type { DecisionMessage } from '../domain/decision.js';
 import type { CountersignConfig } from '../domain/config.js';
 import type { BudgetStore } from '../queue/budget-store.js';
+import type { AlertJob } from '../domain/alerts.js';
 import type { AgentFlags } from '../queue/agent-flags.js';
 
 /** A rendered Slack message: fallback text plus Block Kit blocks. */
@@ -17,6 +18,8 @@ export interface SlackPort {
   /** Finds a card already posted for this escalation (reconciling after a crash). */
   findCard(channel: string, escalationId: string, oldestSec: number): Promise<string | undefined>;
   updateCard(channel: string, ts: string, message: SlackMessage): Promise<void>;
+  /** Any other message (alerts, reminders), optionally in a thread. */
+  post(channel: string, message: SlackMessage, threadTs?: string): Promise<{ ts: string }>;
   ephemeral(channel: string, user: string, text: string): Promise<void>;
   openView(triggerId: string, view: unknown): Promise<void>;
   usergroupMembers(usergroupId: string): Promise<readonly string[]>;
@@ -34,7 +37,11 @@ export interface SchedulerPort {
   scheduleExpiry(escalationId: string, at: Date): Promise<void>;
   /** Card update and decision delivery; idempotent per escalation. */
   enqueueNotify(escalationId: string): Promise<void>;
-  enqueueCallback(escalationId: string, url: string): Promise<void>;
+  enqueueCallback(escalationId: string, url: string, kind?: 'decision' | 'review'): Promise<void>;
+  /** Slack alerts (budget, pause, invalid config); `dedupe` makes each fire once. */
+  enqueueAlert(alert: AlertJob, dedupe: string): Promise<void>;
+  /** Supervised review timers: a reminder at the SLA, an escalation at twice it. */
+  scheduleReview(escalationId: string, remindAt: Date, escalateAt: Date): Promise<void>;
 }
 
 /** Durable decision store the TypeScript client waits on. */
