@@ -7,7 +7,7 @@ import type { CardState } from '../slack/cards/view-model.js';
 const redactor = createRedactor();
 
 /** What the card shows for a stored row: the request with PII masked, and its state. */
-export function cardStateOf(row: EscalationRow): CardState {
+export function cardStateOf(row: EscalationRow, reviewMinutes = 60): CardState {
   const escalation = redactor.value(row.request as Escalation);
   return {
     escalation,
@@ -19,6 +19,26 @@ export function cardStateOf(row: EscalationRow): CardState {
     decidedAt: row.decidedAt,
     reason: row.decisionReason ? redactor.text(row.decisionReason) : null,
     failSafe: row.failSafe,
-    whyHuman: [`\`${escalation.action.type}\` needs approval on route \`${row.route}\``],
+    whyHuman: whyHuman(row, escalation.action.type),
+    review:
+      row.reviewState === 'none'
+        ? undefined
+        : {
+            state: row.reviewState as 'pending' | 'ok' | 'wrong',
+            by: row.reviewedBy,
+            at: row.reviewedAt,
+            note: row.reviewNote ? redactor.text(row.reviewNote) : null,
+            due: new Date(row.createdAt.getTime() + reviewMinutes * 60_000),
+          },
   };
+}
+
+/** The policy's reasons, in the words the card shows ("confidence 0.62 is below 0.70"). */
+function whyHuman(row: EscalationRow, actionType: string): string[] {
+  const lines: string[] = [];
+  if (row.tier === 'restricted' && row.policyReason) lines.push(`${row.policyReason} (rule \`${row.policyRule}\`)`);
+  if (row.tier === 'supervised' && row.status === 'allowed') lines.push(`${actionType} is supervised: it ran, and a human reviews it afterwards`);
+  for (const t of row.triggers ?? []) lines.push(t.message);
+  if (lines.length === 0) lines.push(row.policyReason ?? `\`${actionType}\` needs approval on route \`${row.route}\``);
+  return lines;
 }

@@ -13,6 +13,8 @@ import {
   ACTION_APPROVE,
   ACTION_DENY,
   ACTION_DETAILS,
+  ACTION_REVIEW_OK,
+  ACTION_REVIEW_WRONG,
   buttonValue,
   formatUsd,
   slackDate,
@@ -41,7 +43,20 @@ export function paramValue(v: unknown): string {
   return safeText(s, PARAM_VALUE_MAX);
 }
 
+function reviewLine(r: NonNullable<CardState['review']>): string {
+  const note = r.note ? `\n>${safeText(r.note, 1000).replace(/\n/g, '\n>')}` : '';
+  switch (r.state) {
+    case 'ok':
+      return `:white_check_mark: *Ran automatically (supervised)* · reviewed as right by <@${r.by}> at ${r.at ? slackDate(r.at) : ''}`;
+    case 'wrong':
+      return `:rotating_light: *Ran automatically (supervised)* · marked *wrong* by <@${r.by}> at ${r.at ? slackDate(r.at) : ''}; the agent was told to compensate.${note}`;
+    default:
+      return `:eyes: *Ran automatically (supervised)*: review it by ${slackDate(r.due)}. Was it right?`;
+  }
+}
+
 function outcomeLine(s: CardState): string {
+  if (s.review) return reviewLine(s.review);
   const at = s.decidedAt ? slackDate(s.decidedAt) : '';
   const reason = s.reason ? `\n>${safeText(s.reason, 1000).replace(/\n/g, '\n>')}` : '';
   switch (s.status) {
@@ -49,6 +64,8 @@ function outcomeLine(s: CardState): string {
       return `:white_check_mark: *Approved* by <@${s.decidedBy}> at ${at}`;
     case 'denied':
       return `:no_entry: *Denied* by <@${s.decidedBy}> at ${at}${reason}`;
+    case 'allowed':
+      return ':white_check_mark: *Allowed by policy*';
     case 'expired':
       return `:hourglass: *Expired* at ${at}: nobody decided before the deadline, so the fail-safe outcome applied (denied).`;
     case 'rejected':
@@ -94,7 +111,7 @@ export function escalationCard(s: CardState): SlackMessage {
   const blocks: unknown[] = [
     { type: 'header', text: { type: 'plain_text', text: title, emoji: true } },
     { type: 'section', fields },
-    section(`*Why a human is needed*\n${why}`.slice(0, SECTION_TEXT_MAX)),
+    section(`*${s.review ? 'Why it is reviewed' : 'Why a human is needed'}*\n${why}`.slice(0, SECTION_TEXT_MAX)),
   ];
   if (paramLines.length > 0) blocks.push(section(`*Key params*\n${paramLines.join('\n')}`.slice(0, SECTION_TEXT_MAX)));
   blocks.push(
@@ -113,13 +130,22 @@ export function escalationCard(s: CardState): SlackMessage {
       { type: 'button', action_id: ACTION_DETAILS, text: { type: 'plain_text', text: 'Details' }, value },
     );
     blocks.push({ type: 'actions', block_id: `countersign:${e.id}`, elements });
+  } else if (s.review?.state === 'pending') {
+    const value = buttonValue(e.id, s.digest);
+    elements.push(
+      { type: 'button', action_id: ACTION_REVIEW_OK, style: 'primary', text: { type: 'plain_text', text: 'Looks right' }, value },
+      { type: 'button', action_id: ACTION_REVIEW_WRONG, style: 'danger', text: { type: 'plain_text', text: 'Mark wrong…' }, value },
+      { type: 'button', action_id: ACTION_DETAILS, text: { type: 'plain_text', text: 'Details' }, value },
+    );
+    blocks.push({ type: 'actions', block_id: `countersign:${e.id}`, elements });
   }
   blocks.push({
     type: 'context',
     elements: [mrkdwn(`Route \`${s.route}\` · escalation \`${e.id}\` · request ${s.digest.slice(0, 12)}`)],
   });
 
-  const status = s.status === 'pending' ? 'Approval needed' : s.status[0]!.toUpperCase() + s.status.slice(1);
+  const status =
+    s.status === 'pending' ? 'Approval needed' : s.review?.state === 'pending' ? 'Review needed' : s.status[0]!.toUpperCase() + s.status.slice(1);
   // truncate, not slice: half an emoji makes the form encoding of chat.postMessage throw (URIError).
   const text = truncate(`${status}: ${escapeMrkdwn(e.agent.name)} wants to run ${e.action.type}`, 300);
   return { text, blocks: fitWithin(blocks, MESSAGE_TEXT_TOTAL_SOFT_MAX) };

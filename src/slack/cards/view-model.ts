@@ -5,6 +5,9 @@ export const ACTION_APPROVE = 'countersign.approve';
 export const ACTION_DENY = 'countersign.deny';
 export const ACTION_DETAILS = 'countersign.details';
 export const VIEW_DENY_REASON = 'countersign.deny_reason';
+export const ACTION_REVIEW_OK = 'countersign.review_ok';
+export const ACTION_REVIEW_WRONG = 'countersign.review_wrong';
+export const VIEW_REVIEW_WRONG = 'countersign.review_wrong_note';
 export const METADATA_EVENT_TYPE = 'countersign_escalation';
 
 /** Everything a card shows; the same value renders the post and every update. */
@@ -21,6 +24,15 @@ export interface CardState {
   failSafe: boolean;
   /** Why a human is needed, one line each ("restricted action", "confidence 0.62 < 0.70"). */
   whyHuman: string[];
+  /** Supervised actions ran already; a human reviews them afterwards. */
+  review?: {
+    state: 'pending' | 'ok' | 'wrong';
+    by: string | null;
+    at: Date | null;
+    note: string | null;
+    /** Review due by (the SLA). */
+    due: Date;
+  };
 }
 
 /** Button value: binds a click to the escalation and the exact request shown. */
