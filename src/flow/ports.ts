@@ -35,8 +35,8 @@ export interface PacerPort {
 
 export interface SchedulerPort {
   scheduleExpiry(escalationId: string, at: Date): Promise<void>;
-  /** Card update and decision delivery; idempotent per escalation. */
-  enqueueNotify(escalationId: string): Promise<void>;
+  /** Card update and decision delivery; idempotent per escalation and kind. */
+  enqueueNotify(escalationId: string, kind?: 'decision' | 'review'): Promise<void>;
   enqueueCallback(escalationId: string, url: string, kind?: 'decision' | 'review'): Promise<void>;
   /** Slack alerts (budget, pause, invalid config); `dedupe` makes each fire once. */
   enqueueAlert(alert: AlertJob, dedupe: string): Promise<void>;

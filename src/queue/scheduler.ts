@@ -27,8 +27,9 @@ export function createScheduler(connection: ConnectionOptions, prefix: string): 
       // Deterministic jobId: a retried intake never schedules two timers.
       await expiries.add('expire', { escalationId: id }, { ...keep, jobId: `expire-${id}`, delay: delay(at) });
     },
-    async enqueueNotify(id) {
-      await notify.add('notify', { escalationId: id }, { ...keep, jobId: `notify-${id}`, attempts: 20, backoff: { type: 'countersign' } });
+    async enqueueNotify(id, kind = 'decision') {
+      const jobId = kind === 'decision' ? `notify-${id}` : `notify-${id}-${kind}`;
+      await notify.add(kind, { escalationId: id }, { ...keep, jobId, attempts: 20, backoff: { type: 'countersign' } });
     },
     async enqueueCallback(id, _url, kind = 'decision') {
       // The URL is read from Postgres at delivery time: job data holds ids only.

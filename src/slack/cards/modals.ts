@@ -1,5 +1,5 @@
 import { MODAL_BLOCKS_MAX, PRIVATE_METADATA_MAX, SECTION_TEXT_MAX, chunkText, escapeMrkdwn, safeText } from '../../domain/slack-text.js';
-import { VIEW_DENY_REASON, formatUsd, slackDate, type CardState } from './view-model.js';
+import { VIEW_DENY_REASON, VIEW_REVIEW_WRONG, formatUsd, slackDate, type CardState } from './view-model.js';
 
 export const DENY_REASON_BLOCK = 'reason';
 export const DENY_REASON_ACTION = 'reason_input';
@@ -10,18 +10,27 @@ export interface DenyMetadata {
   channel: string;
 }
 
-export function denyModal(meta: DenyMetadata, actionType: string): object {
+interface ReasonModalText {
+  callbackId: string;
+  title: string;
+  submit: string;
+  intro: string;
+  placeholder: string;
+}
+
+/** A modal asking for a reason, bound by its metadata to one escalation and digest. */
+function reasonModal(meta: DenyMetadata, t: ReasonModalText): object {
   const privateMetadata = JSON.stringify(meta);
-  if (privateMetadata.length > PRIVATE_METADATA_MAX) throw new Error('deny modal metadata too long');
+  if (privateMetadata.length > PRIVATE_METADATA_MAX) throw new Error('reason modal metadata too long');
   return {
     type: 'modal',
-    callback_id: VIEW_DENY_REASON,
+    callback_id: t.callbackId,
     private_metadata: privateMetadata,
-    title: { type: 'plain_text', text: 'Deny request' },
-    submit: { type: 'plain_text', text: 'Deny' },
+    title: { type: 'plain_text', text: t.title },
+    submit: { type: 'plain_text', text: t.submit },
     close: { type: 'plain_text', text: 'Cancel' },
     blocks: [
-      { type: 'section', text: { type: 'mrkdwn', text: `You are denying \`${actionType}\`. The agent receives your reason.` } },
+      { type: 'section', text: { type: 'mrkdwn', text: t.intro } },
       {
         type: 'input',
         block_id: DENY_REASON_BLOCK,
@@ -32,11 +41,32 @@ export function denyModal(meta: DenyMetadata, actionType: string): object {
           multiline: true,
           min_length: 3,
           max_length: 2000,
-          placeholder: { type: 'plain_text', text: 'What should the agent do instead?' },
+          placeholder: { type: 'plain_text', text: t.placeholder },
         },
       },
     ],
   };
+}
+
+export function denyModal(meta: DenyMetadata, actionType: string): object {
+  return reasonModal(meta, {
+    callbackId: VIEW_DENY_REASON,
+    title: 'Deny request',
+    submit: 'Deny',
+    intro: `You are denying \`${actionType}\`. The agent receives your reason.`,
+    placeholder: 'What should the agent do instead?',
+  });
+}
+
+/** Marking a supervised action wrong: the agent is told to compensate, with this note. */
+export function reviewWrongModal(meta: DenyMetadata, actionType: string): object {
+  return reasonModal(meta, {
+    callbackId: VIEW_REVIEW_WRONG,
+    title: 'Mark as wrong',
+    submit: 'Mark wrong',
+    intro: `\`${actionType}\` already ran. Marking it wrong tells the agent to compensate or revert, and counts as an error.`,
+    placeholder: 'What was wrong, and what should be undone?',
+  });
 }
 
 export function parseDenyMetadata(raw: string | undefined): DenyMetadata | undefined {

@@ -6,6 +6,8 @@ import { registerDetails } from './actions/details.js';
 import { registerDenyReason } from './views/deny-reason.js';
 import { registerCountersignCommand } from './commands/countersign.js';
 import { registerResumeAgent } from './actions/resume-agent.js';
+import { registerReview } from './actions/review.js';
+import { registerReviewWrong } from './views/review-wrong.js';
 
 /** Every listener, registered in one place. */
 export function registerListeners(app: App, deps: ListenerDeps): void {
@@ -15,4 +17,6 @@ export function registerListeners(app: App, deps: ListenerDeps): void {
   registerDenyReason(app, deps);
   registerCountersignCommand(app, deps);
   registerResumeAgent(app, deps);
+  registerReview(app, deps);
+  registerReviewWrong(app, deps);
 }
