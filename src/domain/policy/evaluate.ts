@@ -27,7 +27,8 @@ export interface PolicyRequest {
   agentId: string;
   actionType: string;
   params: Record<string, unknown>;
-  issueType: string;
+  /** Undefined (a policy check without one): the issue-type domain check is skipped. */
+  issueType?: string;
   confidence: number;
   conflictingInformation?: boolean;
 }
@@ -102,7 +103,7 @@ export function evaluatePolicy(policy: Policy | undefined, req: PolicyRequest, c
   }
   if (agent.domain) {
     const { issueTypes, actionTypes } = agent.domain;
-    if (issueTypes.length > 0 && !issueTypes.includes(req.issueType)) {
+    if (req.issueType !== undefined && issueTypes.length > 0 && !issueTypes.includes(req.issueType)) {
       triggers.push({ kind: 'out_of_domain', message: `issue type ${req.issueType} is outside ${req.agentId}'s domain` });
     }
     if (actionTypes.length > 0 && !actionTypes.some((p) => matches(p, req.actionType))) {

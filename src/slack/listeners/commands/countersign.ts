@@ -2,12 +2,16 @@ import type { App } from '@slack/bolt';
 import { z } from 'zod';
 import { getEscalation } from '../../../db/queries/escalations.js';
 import type { ListenerDeps } from '../context.js';
+import { checkPolicy } from '../../../flow/policy-check.js';
+import { budgetReport } from '../../../flow/budget-report.js';
+import { escapeMrkdwn } from '../../../domain/slack-text.js';
 
 const HELP = [
   '*Countersign* puts a human between AI agents and risky actions.',
   '• `/countersign status <escalation id>`: where an escalation stands',
+  '• `/countersign policy {"agent":{"id":"…"},"action":{"type":"…","params":{…}}}`: which tier or outcome an action gets, and which rule decided',
+  '• `/countersign budget [agent]`: spend against each cap',
   '• `/countersign help`: this message',
-  'Policy, budgets, on-call, review and audit commands arrive with those features.',
 ].join('\n');
 
 /** `/countersign …`: answered ephemerally, to the caller only. */
@@ -23,6 +27,20 @@ export function registerCountersignCommand(app: App, deps: ListenerDeps): void {
         ? `Escalation \`${row.id}\`: *${row.status}*${row.decidedBy ? ` by <@${row.decidedBy}>` : ''} · route \`${row.route ?? '—'}\` · action \`${row.actionType ?? '—'}\``
         : `No escalation \`${id.data}\`.`;
       return void (await respond({ response_type: 'ephemeral', text }));
+    }
+    if (sub === 'policy') {
+      const json = command.text.trim().slice('policy'.length).trim();
+      let text: string;
+      try {
+        const { text: out } = checkPolicy(deps.config.current().config, JSON.parse(json));
+        text = `\`\`\`${escapeMrkdwn(out)}\npolicy:  ${deps.config.current().version}\`\`\``;
+      } catch (err) {
+        text = `Cannot check that: ${escapeMrkdwn((err as Error).message.split('\n')[0] ?? '')}\nUsage: \`/countersign policy {"agent":{"id":"support-agent"},"action":{"type":"payments.refund","params":{"amountUsd":600}}}\``;
+      }
+      return void (await respond({ response_type: 'ephemeral', text }));
+    }
+    if (sub === 'budget') {
+      return void (await respond({ response_type: 'ephemeral', text: await budgetReport(deps, rest[0]) }));
     }
     await respond({ response_type: 'ephemeral', text: HELP });
   });

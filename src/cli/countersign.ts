@@ -1,0 +1,44 @@
+import { readFile } from 'node:fs/promises';
+import { ConfigError, loadEnv } from '../config/env.js';
+import { loadConfigFile } from '../config/file.js';
+import { checkPolicy } from '../flow/policy-check.js';
+
+const USAGE = `usage: countersign policy check <action.json | ->   (config: $COUNTERSIGN_CONFIG or ./countersign.yml)`;
+
+/**
+ * `countersign policy check <file>`: which tier or outcome an action gets,
+ * and which rule decided, under the config on disk. Exit 0 allow, 1 pending,
+ * 2 deny, 64 usage, 65 bad input, 78 bad config.
+ */
+async function main(argv: string[]): Promise<number> {
+  const [group, verb, file] = argv;
+  if (group !== 'policy' || verb !== 'check' || !file) {
+    process.stderr.write(`${USAGE}\n`);
+    return 64;
+  }
+  const env = loadEnv(process.env);
+  const { config, version } = await loadConfigFile(env.COUNTERSIGN_CONFIG ?? './countersign.yml');
+  const text = file === '-' ? await new Response(process.stdin as never).text() : await readFile(file, 'utf8');
+  let input: unknown;
+  try {
+    input = JSON.parse(text);
+  } catch (err) {
+    process.stderr.write(`countersign: ${file}: not JSON (${(err as Error).message})\n`);
+    return 65;
+  }
+  try {
+    const { decision, text: out } = checkPolicy(config, input);
+    process.stdout.write(`${out}\npolicy:  ${version}\n`);
+    return decision.outcome === 'allow' ? 0 : decision.outcome === 'pending' ? 1 : 2;
+  } catch (err) {
+    process.stderr.write(`countersign: ${file}: ${(err as Error).message.split('\n')[0]}\n`);
+    return 65;
+  }
+}
+
+try {
+  process.exitCode = await main(process.argv.slice(2));
+} catch (err) {
+  process.stderr.write(`countersign: ${err instanceof ConfigError ? err.message : String(err)}\n`);
+  process.exitCode = err instanceof ConfigError ? 78 : 1;
+}

@@ -1,0 +1,29 @@
+import { budgetWindows, toUsd } from '../domain/budget.js';
+import type { FlowPorts } from './ports.js';
+
+const usd = (m: number) => `$${toUsd(m).toFixed(2)}`;
+
+/** Spend against each cap, per agent (or one agent), and the organisation's month. */
+export async function budgetReport(ports: Pick<FlowPorts, 'config' | 'budgets' | 'flags' | 'now'>, agentId?: string): Promise<string> {
+  const { policy } = ports.config.current().config;
+  if (!policy) return 'No policy is configured, so no budgets apply.';
+  const agents = policy.agents.filter((a) => !agentId || a.id === agentId);
+  if (agents.length === 0) return `No agent \`${agentId}\` in the policy.`;
+  const lines: string[] = [];
+  let orgLine = '';
+  for (const a of agents) {
+    const windows = budgetWindows(policy, { agentId: a.id, executionId: '-' }, ports.now());
+    const totals = await ports.budgets.totals(windows);
+    const state = await ports.flags.read(a.id, '-', '-');
+    const parts = windows
+      .map((w, i) => ({ w, t: totals[i] ?? 0 }))
+      .filter(({ w }) => w.kind === 'day' || w.kind === 'week')
+      .map(({ w, t }) => `${w.kind === 'day' ? 'today' : 'this week'} ${usd(t)}${w.capMicros !== undefined ? ` of ${usd(w.capMicros)} (${Math.round((100 * t) / Math.max(1, w.capMicros))}%)` : ' (no cap)'}`);
+    const task = a.budgets.perTaskUsd !== undefined ? ` · per task cap $${a.budgets.perTaskUsd.toFixed(2)}` : '';
+    lines.push(`• \`${a.id}\`${state.paused ? ' :octagonal_sign: *paused*' : ''}: ${parts.join(' · ')}${task}`);
+    const month = windows.findIndex((w) => w.kind === 'month');
+    const mw = windows[month]!;
+    orgLine = `• organisation this month: ${usd(totals[month] ?? 0)}${mw.capMicros !== undefined ? ` of ${usd(mw.capMicros)}` : ''}${policy.organization.projectedMonthlyUsd !== undefined ? ` (alert at 120% of the $${policy.organization.projectedMonthlyUsd.toFixed(2)} projection)` : ''}`;
+  }
+  return ['*Spend against caps*', ...lines, orgLine].join('\n');
+}
