@@ -1,5 +1,6 @@
 import { createServer, type Server } from 'node:http';
-import { existsSync } from 'node:fs';
+import { existsSync, watch, type FSWatcher } from 'node:fs';
+import { basename, dirname } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Redis } from 'ioredis';
@@ -16,6 +17,8 @@ import { createBudgetStore } from './queue/budget-store.js';
 import { createAgentFlags } from './queue/agent-flags.js';
 import { createScheduler } from './queue/scheduler.js';
 import { startWorkers } from './queue/workers.js';
+import { startPolicyWorkers } from './queue/policy-workers.js';
+import { recordEvent } from './db/queries/events.js';
 import { createSlackApp } from './slack/app.js';
 import { registerListeners } from './slack/listeners/index.js';
 import { createSlackPort, createWebClient } from './slack/web-port.js';
@@ -141,17 +144,38 @@ export async function start(givenEnv: Env, loaded?: LoadedConfig): Promise<Runni
         callbackSecret: env.CALLBACK_SIGNING_SECRET,
       })
     : undefined;
+  const policyWorkers = runWorkers
+    ? await startPolicyWorkers(ports, { connection, prefix, concurrency: env.WORKER_CONCURRENCY, lockDurationMs: env.WORKER_LOCK_MS })
+    : undefined;
   if (runWorkers && !env.CALLBACK_SIGNING_SECRET) log.warn({}, 'CALLBACK_SIGNING_SECRET is not set: agent callbacks will not be sent');
 
+  // Policy reloads without a restart, on SIGHUP or when the file changes, but
+  // only when the new file validates; otherwise the old one stays and an alert goes out.
   const reload = async () => {
     try {
-      config = await loadConfigFile(configPath);
-      log.info({ version: config.version }, 'config reloaded');
+      const next = await loadConfigFile(configPath);
+      if (next.version === config.version) return;
+      const previous = config.version;
+      config = next;
+      log.info({ version: config.version, previous }, 'config reloaded');
+      await recordEvent(database.db, { type: 'config_reloaded', actor: 'system', data: { version: config.version, previous } });
     } catch (err) {
-      log.error({ err: (err as Error).message }, 'config reload refused; keeping the previous config');
+      const error = (err as Error).message;
+      log.error({ err: error }, 'config reload refused; keeping the previous config');
+      await recordEvent(database.db, { type: 'config_reload_failed', actor: 'system', data: { error, kept: config.version } }).catch(() => {});
+      await scheduler.enqueueAlert({ kind: 'config_invalid', error, keptVersion: config.version }, `config:${error}`).catch(() => {});
     }
   };
-  if (!loaded) process.on('SIGHUP', reload);
+  const onHup = () => void reload();
+  let watcher: FSWatcher | undefined;
+  if (!loaded) {
+    process.on('SIGHUP', onHup);
+    // Editors replace files (rename), so watch the directory for this name.
+    watcher = watch(dirname(configPath), (_event, name) => {
+      if (name === basename(configPath)) void reload();
+    });
+    watcher.on('error', () => watcher?.close());
+  }
   log.info({ port, role: env.COUNTERSIGN_ROLE, slack: mode.kind, db: database.kind }, 'countersign started');
 
   let stopping: Promise<void> | undefined;
@@ -159,10 +183,12 @@ export async function start(givenEnv: Env, loaded?: LoadedConfig): Promise<Runni
     port,
     stop() {
       stopping ??= (async () => {
-        process.off('SIGHUP', reload);
+        process.off('SIGHUP', onHup);
+        watcher?.close();
         await stopWeb().catch(() => {});
         // Finishes in-flight jobs before closing.
         await workers?.close();
+        await policyWorkers?.close();
         await scheduler.close();
         await redis.quit().catch(() => {});
         await database.close();

@@ -1,0 +1,56 @@
+import { UnrecoverableError, Worker, type ConnectionOptions, type Job } from 'bullmq';
+import { z } from 'zod';
+import { postAlert } from '../flow/alert.js';
+import { reportOutcome } from '../flow/outcome.js';
+import { reviewTimer } from '../flow/review-timers.js';
+import { syncPauseFlags } from '../flow/pause.js';
+import type { FlowPorts } from '../flow/ports.js';
+import { callbackBackoffMs } from './backoff.js';
+import { ALERTS_QUEUE, OUTCOMES_QUEUE, REVIEWS_QUEUE } from './names.js';
+
+export interface PolicyWorkerOptions {
+  connection: ConnectionOptions;
+  prefix: string;
+  concurrency: number;
+  lockDurationMs: number;
+}
+
+const idJob = z.object({ escalationId: z.uuid() });
+
+/** Workers for what policy adds: agents' outcome reports, Slack alerts, supervised-review timers. */
+export async function startPolicyWorkers(ports: FlowPorts, opts: PolicyWorkerOptions): Promise<{ close(): Promise<void> }> {
+  await syncPauseFlags(ports);
+  const base = {
+    connection: opts.connection,
+    prefix: opts.prefix,
+    lockDuration: opts.lockDurationMs,
+    maxStalledCount: 10,
+    settings: { backoffStrategy: (n: number) => callbackBackoffMs(n) },
+  };
+  const workers = [
+    new Worker(
+      OUTCOMES_QUEUE,
+      async (job: Job) => {
+        const r = await reportOutcome(ports, job.data);
+        if (r.kind === 'rejected') throw new UnrecoverableError(`Invalid outcome report: ${r.message}`);
+        return r;
+      },
+      { ...base, concurrency: opts.concurrency },
+    ),
+    new Worker(ALERTS_QUEUE, async (job: Job) => postAlert(ports, job.data), { ...base, concurrency: 5 }),
+    new Worker(
+      REVIEWS_QUEUE,
+      async (job: Job) => {
+        const parsed = idJob.safeParse(job.data);
+        if (!parsed.success) throw new UnrecoverableError('invalid reviews job: escalationId must be a UUID');
+        return reviewTimer(ports, parsed.data.escalationId, job.name === 'escalate' ? 'escalate' : 'remind');
+      },
+      { ...base, concurrency: 5 },
+    ),
+  ];
+  for (const w of workers) {
+    w.on('failed', (job, err) => ports.log.warn({ queue: w.name, jobId: job?.id, err: err.message }, 'job failed'));
+    w.on('error', (err) => ports.log.error({ queue: w.name, err: err.message }, 'worker error'));
+  }
+  return { close: async () => void (await Promise.all(workers.map((w) => w.close()))) };
+}
