@@ -1,9 +1,12 @@
-import { Queue, type ConnectionOptions } from 'bullmq';
+import { Queue, QueueEvents, type ConnectionOptions } from 'bullmq';
 import { Redis } from 'ioredis';
+import type { z } from 'zod';
 import { escalationSchema, parseEscalation, describeErrors, type EscalationInput } from '../domain/escalation.js';
 import type { DecisionMessage } from '../domain/decision.js';
 import { CountersignError, ErrorCode, TimeoutError } from '../errors.js';
-import { ESCALATIONS_QUEUE, QUEUE_PREFIX, decisionKey, decisionsChannel } from '../queue/names.js';
+import { ESCALATIONS_QUEUE, OUTCOMES_QUEUE, QUEUE_PREFIX, decisionKey, decisionsChannel } from '../queue/names.js';
+import { outcomeSchema, type OutcomeReport } from '../domain/outcome.js';
+import type { AuthorizeAnswer } from '../flow/answer.js';
 
 export interface ClientOptions {
   /** Redis URL, default redis://127.0.0.1:6379. */
@@ -19,6 +22,8 @@ export interface ClientOptions {
  */
 export class CountersignClient {
   readonly #queue: Queue;
+  readonly #outcomes: Queue;
+  #events: QueueEvents | undefined;
   readonly #redis: Redis;
   readonly #prefix: string;
   readonly #url: string;
@@ -28,6 +33,7 @@ export class CountersignClient {
     this.#prefix = opts.prefix ?? QUEUE_PREFIX;
     const connection: ConnectionOptions = { url: this.#url, maxRetriesPerRequest: null };
     this.#queue = new Queue(ESCALATIONS_QUEUE, { connection, prefix: this.#prefix });
+    this.#outcomes = new Queue(OUTCOMES_QUEUE, { connection, prefix: this.#prefix });
     this.#redis = new Redis(this.#url, { maxRetriesPerRequest: 3 });
   }
 
@@ -46,6 +52,37 @@ export class CountersignClient {
       removeOnComplete: { age: 24 * 3600 },
       removeOnFail: { age: 7 * 24 * 3600 },
     });
+    return { id: data.id };
+  }
+
+  /**
+   * Asks before acting and answers within milliseconds when no human is
+   * needed: `allow` (autonomous or supervised), `deny` naming the rule, or
+   * `pending` (then `waitForDecision`). The same works over the queue from any
+   * language: add the job, then wait for the job's return value.
+   */
+  async authorize(escalation: EscalationInput, opts: { timeoutMs?: number } = {}): Promise<AuthorizeAnswer> {
+    const { id } = await this.submit(escalation);
+    this.#events ??= new QueueEvents(ESCALATIONS_QUEUE, { connection: { url: this.#url }, prefix: this.#prefix });
+    await this.#events.waitUntilReady();
+    const job = await this.#queue.getJob(id);
+    if (!job) throw new CountersignError(ErrorCode.InvalidEscalation, `job ${id} vanished before it was answered`);
+    return (await job.waitUntilFinished(this.#events, opts.timeoutMs ?? 10_000)) as AuthorizeAnswer;
+  }
+
+  /**
+   * After acting, report what happened: success or failure, output and this
+   * step's cost. It completes the record, counts against budgets and feeds
+   * the repeated-failure trigger. The report's id makes a repeat a no-op.
+   */
+  async reportOutcome(report: z.input<typeof outcomeSchema>): Promise<{ id: string }> {
+    const parsed = outcomeSchema.safeParse(report);
+    if (!parsed.success) {
+      const errors = parsed.error.issues.map((i) => ({ path: i.path.join('.') || '(root)', message: i.message }));
+      throw new CountersignError(ErrorCode.InvalidEscalation, `Invalid outcome report: ${describeErrors(errors)}`);
+    }
+    const data: OutcomeReport = parsed.data;
+    await this.#outcomes.add('outcome', data, { jobId: data.id, attempts: 5, backoff: { type: 'exponential', delay: 1000 }, removeOnComplete: { age: 86_400 } });
     return { id: data.id };
   }
 
@@ -91,6 +128,8 @@ export class CountersignClient {
 
   async close(): Promise<void> {
     await this.#queue.close();
+    await this.#outcomes.close();
+    await this.#events?.close();
     this.#redis.disconnect();
   }
 }
