@@ -46,6 +46,8 @@ ALTER TABLE "escalations" ADD COLUMN "review_note" text;--> statement-breakpoint
 CREATE INDEX "spend_ledger_agent_at_idx" ON "spend_ledger" USING btree ("agent_id","at");--> statement-breakpoint
 CREATE INDEX "spend_ledger_execution_idx" ON "spend_ledger" USING btree ("execution_id");--> statement-breakpoint
 CREATE INDEX "spend_ledger_at_idx" ON "spend_ledger" USING btree ("at");--> statement-breakpoint
+CREATE UNIQUE INDEX "spend_ledger_escalation_kind_uq" ON "spend_ledger" USING btree ("escalation_id","kind") WHERE "spend_ledger"."escalation_id" is not null and "spend_ledger"."outcome_id" is null;--> statement-breakpoint
+CREATE UNIQUE INDEX "spend_ledger_outcome_uq" ON "spend_ledger" USING btree ("outcome_id") WHERE "spend_ledger"."outcome_id" is not null;--> statement-breakpoint
 CREATE INDEX "outcomes_step_idx" ON "outcomes" USING btree ("agent_id","execution_id","step","at");--> statement-breakpoint
 CREATE INDEX "outcomes_agent_at_idx" ON "outcomes" USING btree ("agent_id","at");--> statement-breakpoint
 ALTER TABLE "escalations" ADD CONSTRAINT "escalations_review_state_check" CHECK ("escalations"."review_state" in ('none','pending','ok','wrong'));--> statement-breakpoint

@@ -1,4 +1,5 @@
 import type { Trigger } from '../domain/policy/evaluate.js';
+import type { EscalationRow } from '../db/schema/escalations.js';
 
 /**
  * The escalation job's return value: what an agent waiting on the job (TS
@@ -17,4 +18,21 @@ export interface AuthorizeAnswer {
   reason: string | null;
   triggers: Trigger[];
   policyVersion: string | null;
+}
+
+const DECISIONS: Record<string, AuthorizeAnswer['decision']> = { pending: 'pending', allowed: 'allow', approved: 'allow' };
+
+/** The answer for a stored row; `code` overrides the row's (a repeated id says `duplicate`). */
+export function answerOf(row: EscalationRow, code?: string): AuthorizeAnswer {
+  return {
+    escalationId: row.id,
+    decision: DECISIONS[row.status] ?? 'deny',
+    status: row.status,
+    code: code ?? row.decisionCode ?? (row.status === 'pending' ? 'needs_approval' : row.status),
+    tier: row.tier,
+    rule: row.policyRule,
+    reason: row.policyReason ?? row.decisionReason,
+    triggers: (row.triggers ?? []) as Trigger[],
+    policyVersion: row.policyVersion,
+  };
 }

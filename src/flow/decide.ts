@@ -1,6 +1,6 @@
 import { authorize, type DecisionKind } from '../domain/authz.js';
 import { routeByName } from '../domain/routing.js';
-import { decideEscalation, getEscalation } from '../db/queries/escalations.js';
+import { decideEscalationRecorded, getEscalation } from '../db/queries/escalations.js';
 import { recordEvents } from '../db/queries/events.js';
 import type { EscalationRow } from '../db/schema/escalations.js';
 import type { FlowPorts } from './ports.js';
@@ -70,30 +70,18 @@ export async function decide(
   }
 
   const { version } = ports.config.current();
-  const made = await ports.db.transaction(async (tx) => {
-    const updated = await decideEscalation(tx, {
-      id: row.id,
-      digest: input.digest,
-      status: input.kind === 'approve' ? 'approved' : 'denied',
-      by: input.userId,
-      reason: input.reason,
-      policyVersion: version,
-    });
-    if (!updated) {
-      await recordEvents(tx, [{ ...attempted, data: { ...attempted.data, outcome: 'already_decided' } }]);
-      return undefined;
-    }
-    await recordEvents(tx, [
+  const status = input.kind === 'approve' ? 'approved' : 'denied';
+  // The guarded UPDATE and its events in one statement: they commit together, or, if another click won, not at all.
+  const made = await decideEscalationRecorded(
+    ports.db,
+    { id: row.id, digest: input.digest, status, by: input.userId, reason: input.reason, policyVersion: version },
+    [
       { ...attempted, data: { ...attempted.data, outcome: 'made' } },
-      {
-        ...base,
-        type: 'decision_made',
-        data: { status: updated.status, reason: input.reason, digest: input.digest, policyVersion: version },
-      },
-    ]);
-    return updated;
-  });
+      { ...base, type: 'decision_made', data: { status, reason: input.reason, digest: input.digest, policyVersion: version } },
+    ],
+  );
   if (!made) {
+    await recordEvents(ports.db, [{ ...attempted, data: { ...attempted.data, outcome: 'already_decided' } }]);
     const latest = await getEscalation(ports.db, row.id);
     return { kind: 'already', row: latest ?? row };
   }

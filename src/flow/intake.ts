@@ -1,13 +1,17 @@
 import { describeErrors, parseEscalation, storableText, type Escalation, type FieldError } from '../domain/escalation.js';
 import { requestDigest } from '../domain/digest.js';
 import { selectRoute } from '../domain/routing.js';
-import { getEscalation, insertEscalation } from '../db/queries/escalations.js';
+import { getEscalation, insertEscalation, insertEscalationRecorded } from '../db/queries/escalations.js';
 import { recordEvent, recordEvents } from '../db/queries/events.js';
 import type { EscalationRow } from '../db/schema/escalations.js';
 import type { FlowPorts } from './ports.js';
+import { applyPolicy, type Verdict } from './policy.js';
+import { pauseAgent } from './pause.js';
+import { messageOf } from './notify.js';
+import { recordSpend } from '../db/queries/spend.js';
 
 export type IntakeResult =
-  | { kind: 'accepted'; row: EscalationRow; fresh: boolean }
+  | { kind: 'accepted'; row: EscalationRow; fresh: boolean; verdict?: Verdict }
   | { kind: 'rejected'; errors: FieldError[]; message: string };
 
 /**
@@ -15,7 +19,7 @@ export type IntakeResult =
  * Invalid input is recorded and answered, never retried.
  */
 export async function intake(
-  ports: Pick<FlowPorts, 'db' | 'config' | 'scheduler' | 'now'>,
+  ports: Pick<FlowPorts, 'db' | 'config' | 'scheduler' | 'now' | 'budgets' | 'flags' | 'decisions'>,
   data: unknown,
   jobId: string | undefined,
 ): Promise<IntakeResult> {
@@ -34,10 +38,32 @@ export async function intake(
   const route = selectRoute(config, e.issueType);
   const now = ports.now();
   const deadline = e.deadline ? new Date(e.deadline) : new Date(now.getTime() + config.defaults.deadlineMinutes * 60_000);
-  const row = await ports.db.transaction(async (tx) => {
-    const inserted = await insertEscalation(tx, {
+  // Step 2, policy: allowed on its own, refused, or pending a human.
+  const verdict = await applyPolicy(ports, e);
+  const decided = verdict.status !== 'pending';
+  const supervised = verdict.status === 'allowed' && verdict.decision.tier === 'supervised';
+  const policyFields = {
+    tier: verdict.decision.tier,
+    policyRule: verdict.decision.rule,
+    policyReason: verdict.reason,
+    triggers: verdict.decision.triggers,
+    decisionCode: verdict.code,
+    ...(decided ? { decidedBy: 'policy', decidedAt: now, decisionReason: verdict.reason } : {}),
+    ...(supervised ? { reviewState: 'pending' } : {}),
+    // Nothing further to deliver: the job's return value and the store answer the agent.
+    ...(decided && !e.callback ? { notifiedAt: now } : {}),
+  };
+  // Spend first, idempotent per escalation: a retry after a crash never counts it twice.
+  if (verdict.spendMicros > 0) {
+    await recordSpend(ports.db, { agentId: e.agent.id, executionId: e.executionId, escalationId: e.id, kind: 'action', usdMicros: verdict.spendMicros });
+  }
+  // The row and its `received` event in one statement: both commit or neither, in one round trip.
+  const row = await insertEscalationRecorded(
+    ports.db,
+    {
+      ...policyFields,
       id: e.id,
-      status: 'pending',
+      status: verdict.status,
       digest,
       executionId: e.executionId,
       agentId: e.agent.id,
@@ -51,21 +77,51 @@ export async function intake(
       callbackUrl: e.callback?.url ?? null,
       deadline,
       policyVersion: version,
-    });
-    if (!inserted) return undefined;
-    await recordEvent(tx, {
+    },
+    {
       escalationId: e.id,
       executionId: e.executionId,
       type: 'received',
       actor: `agent:${e.agent.id}`,
-      data: { digest, route: route.name, channel: route.channel, deadline: deadline.toISOString(), policyVersion: version },
-    });
-    return inserted;
-  });
+      data: {
+        digest,
+        route: route.name,
+        channel: route.channel,
+        deadline: deadline.toISOString(),
+        policyVersion: version,
+        policy: { outcome: verdict.decision.outcome, code: verdict.code, tier: verdict.decision.tier, rule: verdict.decision.rule, reason: verdict.reason, triggers: verdict.decision.triggers, spendUsd: verdict.spendMicros / 1e6 },
+      },
+    },
+  );
   // A concurrent duplicate won the insert: treat as the existing row.
   if (!row) return sameOrConflict(ports, (await getEscalation(ports.db, e.id))!, e, digest);
-  await ports.scheduler.scheduleExpiry(e.id, deadline);
-  return { kind: 'accepted', row, fresh: true };
+  await afterDecision(ports, row, verdict, config.policy?.supervisedReviewMinutes ?? 60);
+  if (row.status === 'pending') await ports.scheduler.scheduleExpiry(e.id, deadline);
+  return { kind: 'accepted', row, fresh: true, verdict };
+}
+
+/** What follows a policy verdict: pause and alerts, the answer to the agent, review timers. */
+async function afterDecision(
+  ports: Pick<FlowPorts, 'db' | 'scheduler' | 'flags' | 'decisions'>,
+  row: EscalationRow,
+  verdict: Verdict,
+  reviewMinutes: number,
+): Promise<void> {
+  const agentId = row.agentId ?? '';
+  if (verdict.pause) await pauseAgent(ports, agentId, verdict.reason, { escalationId: row.id, executionId: row.executionId ?? undefined });
+  for (const a of verdict.alerts) {
+    await ports.scheduler.enqueueAlert(
+      { kind: 'budget_threshold', agentId: a.window.kind === 'month' ? null : agentId, window: a.window.kind, windowKey: a.window.key, level: a.level, basis: a.basis, totalMicros: a.totalMicros, capMicros: a.window.capMicros ?? null },
+      `budget:${a.window.key}:${a.basis}:${a.level}`,
+    );
+  }
+  if (row.status === 'pending') return;
+  await ports.decisions.publish(messageOf(row));
+  if (row.callbackUrl) await ports.scheduler.enqueueCallback(row.id, row.callbackUrl);
+  if (row.reviewState === 'pending') {
+    const at = row.createdAt.getTime();
+    await ports.scheduler.scheduleReview(row.id, new Date(at + reviewMinutes * 60_000), new Date(at + 2 * reviewMinutes * 60_000));
+  }
 }
 
 async function sameOrConflict(

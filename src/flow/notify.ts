@@ -1,10 +1,11 @@
 import { decisionMessage, type DecisionMessage, type Status } from '../domain/decision.js';
-import { getEscalation, markNotified } from '../db/queries/escalations.js';
+import { getEscalation, markNotifiedRecorded } from '../db/queries/escalations.js';
 import { recordEvent } from '../db/queries/events.js';
 import type { EscalationRow } from '../db/schema/escalations.js';
 import { RateLimitedError } from '../errors.js';
 import { escalationCard } from '../slack/cards/escalation-card.js';
 import { cardStateOf } from './card-state.js';
+import { postCard } from './post-card.js';
 import type { FlowPorts } from './ports.js';
 
 export const updateKey = (channel: string) => `chat.update:${channel}`;
@@ -20,6 +21,13 @@ export function messageOf(row: EscalationRow): DecisionMessage {
     decisionReason: row.decisionReason,
     failSafe: row.failSafe,
     errors: row.errors,
+    decisionCode: row.decisionCode,
+    tier: row.tier,
+    policyRule: row.policyRule,
+    reviewState: row.reviewState,
+    reviewedBy: row.reviewedBy,
+    reviewedAt: row.reviewedAt,
+    reviewNote: row.reviewNote,
   });
 }
 
@@ -32,19 +40,28 @@ export type NotifyResult = { kind: 'done' } | { kind: 'wait'; ms: number } | { k
  * with the outcome and without its buttons.
  */
 export async function notify(
-  ports: Pick<FlowPorts, 'db' | 'slack' | 'pacer' | 'scheduler' | 'decisions'>,
+  ports: Pick<FlowPorts, 'db' | 'slack' | 'pacer' | 'scheduler' | 'decisions' | 'config' | 'log'>,
   escalationId: string,
+  kind: 'decision' | 'review' = 'decision',
 ): Promise<NotifyResult> {
   const row = await getEscalation(ports.db, escalationId);
   if (!row || row.status === 'pending') return { kind: 'skipped' };
   await ports.decisions.publish(messageOf(row));
-  if (row.callbackUrl) await ports.scheduler.enqueueCallback(row.id, row.callbackUrl);
+  // A review sends the agent something to act on only when it says "wrong": compensate.
+  if (row.callbackUrl && (kind === 'decision' || row.reviewState === 'wrong')) await ports.scheduler.enqueueCallback(row.id, row.callbackUrl, kind);
+  const reviewMinutes = ports.config.current().config.policy?.supervisedReviewMinutes;
 
+  // A supervised action's review card is posted here, off the agent's fast path.
+  if (row.reviewState === 'pending' && row.cardState !== 'posted') {
+    const posted = await postCard(ports, row, { fresh: row.cardState === 'none' });
+    if (posted.kind === 'wait') return { kind: 'wait', ms: posted.ms };
+    return { kind: 'done' };
+  }
   if (row.cardTs && row.channel && row.request) {
     const wait = await ports.pacer.reserve(updateKey(row.channel));
     if (wait > 0) return { kind: 'wait', ms: wait };
     try {
-      await ports.slack.updateCard(row.channel, row.cardTs, escalationCard(cardStateOf(row)));
+      await ports.slack.updateCard(row.channel, row.cardTs, escalationCard(cardStateOf(row, reviewMinutes)));
     } catch (err) {
       if (!(err instanceof RateLimitedError)) throw err;
       await ports.pacer.block(updateKey(row.channel), err.retryAfterMs);
@@ -59,8 +76,8 @@ export async function notify(
     });
   }
   if (!row.notifiedAt) {
-    await markNotified(ports.db, row.id);
-    await recordEvent(ports.db, {
+    // Set once, with its event in the same statement: a repeat (or a racing sweep) records nothing twice.
+    await markNotifiedRecorded(ports.db, row.id, {
       escalationId: row.id,
       executionId: row.executionId,
       type: 'agent_notified',

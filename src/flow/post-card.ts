@@ -1,4 +1,4 @@
-import { markCardPosted, setCardState } from '../db/queries/escalations.js';
+import { markCardPostedRecorded, setCardState } from '../db/queries/escalations.js';
 import { recordEvent } from '../db/queries/events.js';
 import type { EscalationRow } from '../db/schema/escalations.js';
 import { RateLimitedError, SlackCallError } from '../errors.js';
@@ -19,11 +19,13 @@ export const postKey = (channel: string) => `chat.postMessage:${channel}`;
  * died, so look for that card (by message metadata) before posting again.
  */
 export async function postCard(
-  ports: Pick<FlowPorts, 'db' | 'slack' | 'pacer' | 'log'>,
+  ports: Pick<FlowPorts, 'db' | 'slack' | 'pacer' | 'log' | 'config'>,
   row: EscalationRow,
   opts: { fresh: boolean },
 ): Promise<PostResult> {
-  if (row.status !== 'pending' || row.cardState === 'posted' || !row.channel) return { kind: 'skipped' };
+  // Pending approvals get a decision card; supervised actions that ran get a review card.
+  const wanted = row.status === 'pending' || (row.status === 'allowed' && row.reviewState === 'pending');
+  if (!wanted || row.cardState === 'posted' || !row.channel) return { kind: 'skipped' };
   const channel = row.channel;
   if (row.cardState === 'posting' && !opts.fresh) {
     const oldest = Math.floor(row.createdAt.getTime() / 1000) - RECONCILE_WINDOW_SEC;
@@ -35,7 +37,7 @@ export async function postCard(
 
   await setCardState(ports.db, row.id, 'posting');
   try {
-    const { ts } = await ports.slack.postCard(channel, escalationCard(cardStateOf(row)), row.id);
+    const { ts } = await ports.slack.postCard(channel, escalationCard(cardStateOf(row, ports.config.current().config.policy?.supervisedReviewMinutes)), row.id);
     return await record(ports, row, ts, false);
   } catch (err) {
     if (err instanceof RateLimitedError) {
@@ -58,16 +60,13 @@ export async function postCard(
 }
 
 async function record(ports: Pick<FlowPorts, 'db'>, row: EscalationRow, ts: string, reconciled: boolean): Promise<PostResult> {
-  await ports.db.transaction(async (tx) => {
-    const updated = await markCardPosted(tx, row.id, ts);
-    if (!updated) return;
-    await recordEvent(tx, {
-      escalationId: row.id,
-      executionId: row.executionId,
-      type: 'card_posted',
-      actor: 'system',
-      data: { channel: row.channel, ts, reconciled },
-    });
+  // The guarded UPDATE and its event in one statement: the event exists only if this ts was recorded.
+  await markCardPostedRecorded(ports.db, row.id, ts, {
+    escalationId: row.id,
+    executionId: row.executionId,
+    type: 'card_posted',
+    actor: 'system',
+    data: { channel: row.channel, ts, reconciled },
   });
   return { kind: 'posted', ts, reconciled };
 }

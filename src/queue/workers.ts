@@ -9,6 +9,8 @@ import { notify } from '../flow/notify.js';
 import { deliverCallback } from '../flow/callback.js';
 import { sweep } from '../flow/sweep.js';
 import type { FlowPorts } from '../flow/ports.js';
+import { answerOf } from '../flow/answer.js';
+import { createHttpFetch } from '../slack/http-fetch.js';
 
 export interface WorkerOptions {
   connection: ConnectionOptions;
@@ -43,9 +45,14 @@ function escalationProcessor(ports: FlowPorts) {
     try {
       const result = await intake(ports, job.data, job.id);
       if (result.kind === 'rejected') throw new UnrecoverableError(`Invalid escalation: ${result.message}`);
-      const posted = await postCard(ports, result.row, { fresh: result.fresh });
-      if (posted.kind === 'wait') return await later(job, token, posted.ms);
-      return { status: result.row.status, card: posted.kind };
+      if (result.row.status === 'pending') {
+        const posted = await postCard(ports, result.row, { fresh: result.fresh });
+        if (posted.kind === 'wait') return await later(job, token, posted.ms);
+      } else if (result.row.reviewState === 'pending' && result.row.cardState !== 'posted') {
+        // The review card must not delay the agent's "allow": it goes out on its own job.
+        await ports.scheduler.enqueueNotify(result.row.id);
+      }
+      return answerOf(result.row, result.fresh ? undefined : 'duplicate');
     } catch (err) {
       if (err instanceof UnrecoverableError || err instanceof DelayedError) throw err;
       const ms = callbackBackoffMs(job.attemptsStarted);
@@ -65,13 +72,15 @@ export function startWorkers(ports: FlowPorts, opts: WorkerOptions): { workers: 
     maxStalledCount: 10,
     settings: { backoffStrategy: (attemptsMade: number) => callbackBackoffMs(attemptsMade) },
   };
+  // Only the status matters; a body beyond 64 KiB is dropped unread.
+  const callbackFetch = createHttpFetch({ maxSockets: 100, maxBodyBytes: 64 * 1024 }) as unknown as typeof fetch;
   const workers = [
     new Worker(ESCALATIONS_QUEUE, escalationProcessor(ports), { ...base, concurrency: opts.concurrency }),
     new Worker(EXPIRIES_QUEUE, async (job) => ({ expired: await expire(ports, parseIdJob(job)) }), { ...base, concurrency: 10 }),
     new Worker(
       NOTIFY_QUEUE,
       async (job, token) => {
-        const r = await notify(ports, parseIdJob(job));
+        const r = await notify(ports, parseIdJob(job), job.name === 'review' ? 'review' : 'decision');
         if (r.kind === 'wait') return later(job, token, r.ms);
         return r.kind;
       },
@@ -79,7 +88,7 @@ export function startWorkers(ports: FlowPorts, opts: WorkerOptions): { workers: 
     ),
     new Worker(
       CALLBACKS_QUEUE,
-      async (job) => deliverCallback({ ...ports, secret: opts.callbackSecret }, parseIdJob(job), job.attemptsMade + 1),
+      async (job) => deliverCallback({ ...ports, secret: opts.callbackSecret, fetch: callbackFetch }, parseIdJob(job), job.attemptsMade + 1),
       { ...base, concurrency: opts.concurrency },
     ),
     new Worker(MAINTENANCE_QUEUE, async () => sweep(ports), { ...base, concurrency: 1 }),

@@ -28,7 +28,8 @@ export function createSlackApp(opts: SlackAppOptions): { app: App; receiver: HTT
           unhandledRequestTimeoutMillis: 3001,
         })
       : new SocketModeReceiver({ appToken: opts.mode.appToken, installerOptions: { port: opts.port }, customRoutes: opts.routes, logLevel: LogLevel.WARN });
-  const app = new App({ token: opts.mode.botToken, receiver, clientOptions, logLevel: LogLevel.WARN });
+  // No conversation store: nothing reads it, and its per-request lookup (a thrown Error on every miss) is on the ack path.
+  const app = new App({ token: opts.mode.botToken, receiver, clientOptions, logLevel: LogLevel.WARN, convoStore: false });
   app.error(async (err) => {
     opts.log.error({ err: err.message, code: (err as { code?: string }).code }, 'listener error');
   });

@@ -2,6 +2,7 @@ import { ErrorCode as SlackErrorCode, WebClient, type WebAPIPlatformError, type 
 import { RateLimitedError, SlackCallError } from '../errors.js';
 import type { SlackPort } from '../flow/ports.js';
 import { METADATA_EVENT_TYPE } from './cards/view-model.js';
+import { createHttpFetch } from './http-fetch.js';
 
 /** Usergroup membership is Tier 2 (about 20 calls a minute): cache it (ms). */
 const USERGROUP_TTL_MS = 60_000;
@@ -25,6 +26,8 @@ export function createWebClient(opts: WebClientOptions): WebClient {
     retryConfig: { retries: 0 },
     timeout: 10_000,
     maxRequestConcurrency: 200,
+    // node:http keep-alive transport: a third of global fetch's CPU per call.
+    fetch: createHttpFetch({ maxSockets: 200 }),
   });
 }
 
@@ -81,6 +84,12 @@ export function createSlackPort(client: WebClient, now: () => number = Date.now)
     },
     async updateCard(channel, ts, message) {
       await call('chat.update', () => client.chat.update({ channel, ts, text: message.text, blocks: message.blocks as never }));
+    },
+    async post(channel, message, threadTs) {
+      const res = await call('chat.postMessage', () =>
+        client.chat.postMessage({ channel, text: message.text, blocks: message.blocks as never, thread_ts: threadTs, unfurl_links: false, unfurl_media: false }),
+      );
+      return { ts: res.ts ?? '' };
     },
     async ephemeral(channel, user, text) {
       await call('chat.postEphemeral', () => client.chat.postEphemeral({ channel, user, text }));

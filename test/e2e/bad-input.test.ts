@@ -181,7 +181,7 @@ describe('re-using an id with different params after the first request was accep
     const first = makeEscalation({ callback: { url: cb.url } });
     // removeOnComplete lets the same jobId be added again; otherwise BullMQ would drop the second add as a duplicate.
     const accepted = await addAndSettle(first, first.id, { removeOnComplete: true });
-    expect(accepted.outcome).toMatchObject({ ok: true, value: { status: 'pending', card: 'posted' } });
+    expect(accepted.outcome).toMatchObject({ ok: true, value: { status: 'pending', decision: 'pending' } });
     const card = await h.card(first.id);
     const before = await rowOf(first.id);
     expect(before?.status).toBe('pending');

@@ -11,6 +11,10 @@ import { escalationSchema, parseEscalation, type EscalationInput } from '../../s
 import { intake, type IntakeResult } from '../../src/flow/intake.js';
 import type { FlowPorts, SchedulerPort } from '../../src/flow/ports.js';
 import { ESCALATIONS_QUEUE } from '../../src/queue/names.js';
+import { Redis } from 'ioredis';
+import { createBudgetStore } from '../../src/queue/budget-store.js';
+import { createAgentFlags } from '../../src/queue/agent-flags.js';
+import { createDecisionStore } from '../../src/queue/decision-store.js';
 import { startCallbackServer } from '../support/callback-server.js';
 import { exampleConfigText, makeEscalation, startHarness, type Harness } from '../support/harness.js';
 import { REDIS_URL, createTestDatabase, eventually } from '../support/services.js';
@@ -146,7 +150,9 @@ describe('intake, fuzzed with 10,000 malformed payloads against real Postgres', 
   let database: Database;
   let sql: postgres.Sql;
   const scheduled: Array<{ kind: string; id: string }> = [];
-  let ports: Pick<FlowPorts, 'db' | 'config' | 'scheduler' | 'now'>;
+  let ports: Pick<FlowPorts, 'db' | 'config' | 'scheduler' | 'now' | 'budgets' | 'flags' | 'decisions'>;
+  let redis: Redis;
+  let prefix: string;
   const tally = { runs: 0, rejected: 0, accepted: 0, fresh: 0 };
 
   beforeAll(async () => {
@@ -167,9 +173,23 @@ describe('intake, fuzzed with 10,000 malformed payloads against real Postgres', 
       enqueueAlert: async () => undefined,
       scheduleReview: async () => undefined,
     };
-    ports = { db: database.db, config: { current: () => config }, scheduler, now: () => new Date() };
+    // Policy's counters live in real Redis, under this file's own prefix.
+    redis = new Redis(REDIS_URL);
+    prefix = `cst_fuzz_${randomUUID().slice(0, 8)}`;
+    ports = {
+      db: database.db,
+      config: { current: () => config },
+      scheduler,
+      now: () => new Date(),
+      budgets: createBudgetStore(redis, prefix),
+      flags: createAgentFlags(redis, prefix),
+      decisions: createDecisionStore(redis, prefix),
+    };
   });
   afterAll(async () => {
+    const keys = (await redis?.keys(`${prefix}:*`)) ?? [];
+    if (keys.length) await redis.del(...keys);
+    redis?.disconnect();
     await sql?.end();
     await database?.close();
     await testDb?.drop();
@@ -256,9 +276,10 @@ describe('intake, fuzzed with 10,000 malformed payloads against real Postgres', 
     expect(counts!.rejected).toBe(tally.rejected);
     expect(counts!.received).toBe(tally.fresh);
     // A rejection with a usable id has its row; nothing rejected was ever scheduled to expire.
-    const [rows] = await sql<Array<{ rejected: number; pending: number }>>`
-      select count(*) filter (where status = 'rejected')::int as rejected, count(*) filter (where status = 'pending')::int as pending from escalations`;
-    expect(rows!.pending).toBe(tally.fresh);
+    const [rows] = await sql<Array<{ rejected: number; accepted: number }>>`
+      select count(*) filter (where status = 'rejected')::int as rejected, count(*) filter (where status <> 'rejected')::int as accepted from escalations`;
+    // Accepted ones are pending, or decided at once by policy (allowed, denied).
+    expect(rows!.accepted).toBe(tally.fresh);
     expect(scheduled.filter((s) => s.kind === 'notify')).toHaveLength(rows!.rejected);
     const pendingIds = new Set((await sql<Array<{ id: string }>>`select id from escalations where status = 'pending'`).map((r) => r.id));
     expect(scheduled.filter((s) => s.kind === 'expiry').every((s) => pendingIds.has(s.id))).toBe(true);

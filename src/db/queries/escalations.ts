@@ -1,9 +1,28 @@
 import { and, asc, eq, inArray, isNull, lt, ne, sql } from 'drizzle-orm';
 import type { DbOrTx } from '../client.js';
 import { escalations, type EscalationRow, type NewEscalationRow } from '../schema/escalations.js';
+import { eventParams, eventsAfter, type EventInput } from './events.js';
+
+/**
+ * Hot statements are built once per database handle and shape: drizzle's
+ * query building costs more CPU than the round trip. (`prepare` here only
+ * caches the SQL text; postgres.js prepares on the server by text anyway.)
+ */
+const statements = new WeakMap<object, Map<string, unknown>>();
+function prepared<Q>(db: DbOrTx, key: string, build: () => Q): Q {
+  let byKey = statements.get(db);
+  if (!byKey) statements.set(db, (byKey = new Map()));
+  let q = byKey.get(key) as Q | undefined;
+  if (q === undefined) byKey.set(key, (q = build()));
+  return q;
+}
+const ph = (name: string) => sql`${sql.placeholder(name)}`;
 
 export async function getEscalation(db: DbOrTx, id: string): Promise<EscalationRow | undefined> {
-  const rows = await db.select().from(escalations).where(eq(escalations.id, id)).limit(1);
+  const q = prepared(db, 'byId', () =>
+    db.select().from(escalations).where(eq(escalations.id, sql.placeholder('id'))).limit(1).prepare('escalation_by_id'),
+  );
+  const rows = await q.execute({ id });
   return rows[0];
 }
 
@@ -13,11 +32,30 @@ export async function insertEscalation(db: DbOrTx, row: NewEscalationRow): Promi
   return rows[0];
 }
 
+/** insertEscalation and, only if the row was new, its event: one statement, so both commit or neither. */
+export async function insertEscalationRecorded(db: DbOrTx, row: NewEscalationRow, event: EventInput): Promise<EscalationRow | undefined> {
+  const given = Object.entries(row).filter(([, v]) => v !== undefined);
+  // Nulls are literal: a placeholder would pass null through the column's encoder (jsonb 'null', a Date method).
+  const shape = given.map(([k, v]) => (v === null ? `${k}=null` : k)).join(',');
+  const q = prepared(db, `insertRecorded:${shape}`, () => {
+    const values = Object.fromEntries(given.map(([k, v]) => [k, v === null ? sql`null` : sql.placeholder(k)])) as unknown as NewEscalationRow;
+    const ins = db.$with('ins').as(db.insert(escalations).values(values).onConflictDoNothing({ target: escalations.id }).returning());
+    return db.with(ins, eventsAfter('ev', ins, 1)).select().from(ins).prepare('insert_escalation_recorded');
+  });
+  const params = Object.fromEntries(given.filter(([, v]) => v !== null));
+  const rows = await q.execute({ ...params, ...eventParams([event]) });
+  return rows[0];
+}
+
 export async function setCardState(db: DbOrTx, id: string, state: 'none' | 'posting'): Promise<void> {
-  await db
-    .update(escalations)
-    .set({ cardState: state })
-    .where(and(eq(escalations.id, id), ne(escalations.cardState, 'posted')));
+  const q = prepared(db, 'setCardState', () =>
+    db
+      .update(escalations)
+      .set({ cardState: ph('state') })
+      .where(and(eq(escalations.id, sql.placeholder('id')), ne(escalations.cardState, 'posted')))
+      .prepare('escalation_set_card_state'),
+  );
+  await q.execute({ id, state });
 }
 
 /** Records the posted card once; a second ts for the same escalation is refused. */
@@ -28,6 +66,22 @@ export async function markCardPosted(db: DbOrTx, id: string, ts: string): Promis
     .where(and(eq(escalations.id, id), isNull(escalations.cardTs)))
     .returning();
   return rows[0];
+}
+
+/** markCardPosted and, only if it took, its event: one statement, so both commit or neither. */
+export async function markCardPostedRecorded(db: DbOrTx, id: string, ts: string, event: EventInput): Promise<boolean> {
+  const q = prepared(db, 'markCardPostedRecorded', () => {
+    const upd = db.$with('upd').as(
+      db
+        .update(escalations)
+        .set({ cardState: 'posted', cardTs: ph('ts') })
+        .where(and(eq(escalations.id, sql.placeholder('id')), isNull(escalations.cardTs)))
+        .returning({ id: escalations.id }),
+    );
+    return db.with(upd, eventsAfter('ev', upd, 1)).select().from(upd).prepare('mark_card_posted_recorded');
+  });
+  const rows = await q.execute({ id, ts, ...eventParams([event]) });
+  return rows.length > 0;
 }
 
 export interface DecisionWrite {
@@ -59,6 +113,33 @@ export async function decideEscalation(db: DbOrTx, d: DecisionWrite): Promise<Es
   return rows[0];
 }
 
+/**
+ * decideEscalation and, only if this decision won, its events (in order):
+ * one statement, so the decision and its record commit together or not at all.
+ */
+export async function decideEscalationRecorded(db: DbOrTx, d: DecisionWrite, recorded: readonly EventInput[]): Promise<EscalationRow | undefined> {
+  const q = prepared(db, `decideRecorded:${recorded.length}`, () => {
+    const upd = db.$with('upd').as(
+      db
+        .update(escalations)
+        .set({ status: ph('status'), decidedBy: ph('by'), decidedAt: sql`now()`, decisionReason: ph('reason'), policyVersion: ph('policyVersion') })
+        .where(and(eq(escalations.id, sql.placeholder('id')), eq(escalations.status, 'pending'), eq(escalations.digest, sql.placeholder('digest'))))
+        .returning(),
+    );
+    return db.with(upd, eventsAfter('ev', upd, recorded.length)).select().from(upd).prepare('decide_escalation_recorded');
+  });
+  const rows = await q.execute({
+    id: d.id,
+    digest: d.digest,
+    status: d.status,
+    by: d.by,
+    reason: d.reason,
+    policyVersion: d.policyVersion,
+    ...eventParams(recorded),
+  });
+  return rows[0];
+}
+
 /** Deadline passed with nobody deciding: fail-safe deny, guarded like a decision. */
 export async function expireEscalation(db: DbOrTx, id: string, reason: string): Promise<EscalationRow | undefined> {
   const rows = await db
@@ -74,6 +155,22 @@ export async function markNotified(db: DbOrTx, id: string): Promise<void> {
     .update(escalations)
     .set({ notifiedAt: sql`now()` })
     .where(and(eq(escalations.id, id), isNull(escalations.notifiedAt)));
+}
+
+/** markNotified and, only if this call set it, its event: one statement, so both commit or neither. */
+export async function markNotifiedRecorded(db: DbOrTx, id: string, event: EventInput): Promise<boolean> {
+  const q = prepared(db, 'markNotifiedRecorded', () => {
+    const upd = db.$with('upd').as(
+      db
+        .update(escalations)
+        .set({ notifiedAt: sql`now()` })
+        .where(and(eq(escalations.id, sql.placeholder('id')), isNull(escalations.notifiedAt)))
+        .returning({ id: escalations.id }),
+    );
+    return db.with(upd, eventsAfter('ev', upd, 1)).select().from(upd).prepare('mark_notified_recorded');
+  });
+  const rows = await q.execute({ id, ...eventParams([event]) });
+  return rows.length > 0;
 }
 
 /** Decided long enough ago that the notify job should have run: the outbox sweep. */

@@ -1,3 +1,5 @@
+import { sql, type WithSubquery } from 'drizzle-orm';
+import { QueryBuilder } from 'drizzle-orm/pg-core';
 import type { DbOrTx } from '../client.js';
 import { events, type EventType, type NewEventRow } from '../schema/events.js';
 
@@ -24,4 +26,44 @@ export async function recordEvents(db: DbOrTx, input: EventInput[]): Promise<voi
 
 export function recordEvent(db: DbOrTx, e: EventInput): Promise<void> {
   return recordEvents(db, [e]);
+}
+
+const qb = new QueryBuilder();
+const col = (c: { name: string }) => sql.identifier(c.name);
+const EVENT_COLUMNS = sql.join([events.escalationId, events.executionId, events.type, events.actor, events.data].map(col), sql`, `);
+const ph = (i: number, field: string) => sql.placeholder(`ev${i}_${field}`);
+
+/**
+ * The same INSERT as a data-modifying CTE: `count` events, in order, for
+ * each row that `source` (a CTE such as a guarded `UPDATE … RETURNING`)
+ * yields, and none if it yields none. Being part of the one statement that
+ * makes the write, they commit with it or not at all, with no extra round
+ * trip or BEGIN/COMMIT. Values are placeholders (so the statement can be
+ * prepared once): pass `eventParams(events)` when executing.
+ */
+export function eventsAfter(name: string, source: WithSubquery, count: number) {
+  const rows = Array.from(
+    { length: count },
+    (_, i) => sql`(${ph(i, 'escalation_id')}::uuid, ${ph(i, 'execution_id')}::text, ${ph(i, 'type')}::text, ${ph(i, 'actor')}::text, ${ph(i, 'data')}::jsonb, ${sql.raw(String(i))})`,
+  );
+  return qb.$with(name, { id: sql<number>`id` }).as(
+    sql`insert into ${events} (${EVENT_COLUMNS})
+      select v.escalation_id, v.execution_id, v.type, v.actor, v.data
+      from ${source} cross join (values ${sql.join(rows, sql`, `)}) as v (escalation_id, execution_id, type, actor, data, ord)
+      order by v.ord
+      returning ${col(events.id)}`,
+  );
+}
+
+/** Placeholder values for `eventsAfter`. */
+export function eventParams(list: readonly EventInput[]): Record<string, unknown> {
+  const params: Record<string, unknown> = {};
+  list.forEach((e, i) => {
+    params[`ev${i}_escalation_id`] = e.escalationId ?? null;
+    params[`ev${i}_execution_id`] = e.executionId ?? null;
+    params[`ev${i}_type`] = e.type;
+    params[`ev${i}_actor`] = e.actor;
+    params[`ev${i}_data`] = JSON.stringify(e.data ?? {});
+  });
+  return params;
 }

@@ -13,7 +13,10 @@ export interface SpendInput {
 
 export async function recordSpend(db: DbOrTx, s: SpendInput): Promise<void> {
   if (s.usdMicros <= 0) return;
-  await db.insert(spendLedger).values({ ...s, escalationId: s.escalationId ?? null, outcomeId: s.outcomeId ?? null });
+  await db
+    .insert(spendLedger)
+    .values({ ...s, escalationId: s.escalationId ?? null, outcomeId: s.outcomeId ?? null })
+    .onConflictDoNothing();
 }
 
 /** Sum of spend in [from, to), for one agent or (agentId undefined) the organisation, micro-dollars. */

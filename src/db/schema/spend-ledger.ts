@@ -1,4 +1,5 @@
-import { bigint, index, pgTable, text, timestamp, uuid } from 'drizzle-orm/pg-core';
+import { sql } from 'drizzle-orm';
+import { bigint, index, pgTable, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
 
 /**
  * Every spend, append-only: an auto-approved action's own amount, or a
@@ -18,7 +19,14 @@ export const spendLedger = pgTable(
     usdMicros: bigint('usd_micros', { mode: 'number' }).notNull(),
     at: timestamp('at', { withTimezone: true }).notNull().defaultNow(),
   },
-  (t) => [index('spend_ledger_agent_at_idx').on(t.agentId, t.at), index('spend_ledger_execution_idx').on(t.executionId), index('spend_ledger_at_idx').on(t.at)],
+  (t) => [
+    index('spend_ledger_agent_at_idx').on(t.agentId, t.at),
+    index('spend_ledger_execution_idx').on(t.executionId),
+    index('spend_ledger_at_idx').on(t.at),
+    // A retried job records its spend once.
+    uniqueIndex('spend_ledger_escalation_kind_uq').on(t.escalationId, t.kind).where(sql`${t.escalationId} is not null and ${t.outcomeId} is null`),
+    uniqueIndex('spend_ledger_outcome_uq').on(t.outcomeId).where(sql`${t.outcomeId} is not null`),
+  ],
 );
 
 export type SpendRow = typeof spendLedger.$inferSelect;
