@@ -1,0 +1,47 @@
+import { readFileSync } from 'node:fs';
+import type { Redis } from 'ioredis';
+import type postgres from 'postgres';
+
+/** CPU time (ms) of other processes from /proc (Linux; 100 ticks a second). Missing pids count 0. */
+function procCpuMs(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * 10; // utime + stime, in 10 ms ticks
+  } catch {
+    return 0;
+  }
+}
+
+export interface CpuSnapshot {
+  node: number;
+  /** CPU ms by backend pid. */
+  postgres: Map<number, number>;
+  /** The whole Redis server, which other users of this machine may share. */
+  redis: number;
+}
+
+/**
+ * Where the CPU goes: this process (bot, fake Slack, bench driver), the
+ * Postgres backends serving this bench's database, and the Redis server. The
+ * machine may be shared, so per-process figures say more than machine load.
+ */
+export async function cpuMeter(sql: postgres.Sql, database: string, redis: Redis) {
+  const redisPid = Number(/process_id:(\d+)/.exec(await redis.info('server'))?.[1] ?? 0);
+  const backends = async (): Promise<number[]> =>
+    (await sql<{ pid: number }[]>`select pid from pg_stat_activity where datname = ${database}`).map((r) => r.pid);
+  const take = async (): Promise<CpuSnapshot> => {
+    const u = process.cpuUsage();
+    const pids = await backends();
+    return { node: (u.user + u.system) / 1000, postgres: new Map(pids.map((p) => [p, procCpuMs(p)])), redis: procCpuMs(redisPid) };
+  };
+  return {
+    take,
+    /** CPU ms per unit of work between two snapshots (a backend born in between started at 0). */
+    per(a: CpuSnapshot, b: CpuSnapshot, units: number) {
+      let pg = 0;
+      for (const [pid, ms] of b.postgres) pg += ms - (a.postgres.get(pid) ?? 0);
+      return { node: (b.node - a.node) / units, postgres: pg / units, redis: (b.redis - a.redis) / units };
+    },
+  };
+}

@@ -1,0 +1,158 @@
+/**
+ * `npm run bench [-- --quick] [-- --concurrency=N]`: one run on this machine,
+ * printing a markdown table. Not a test: it measures, and stops by itself.
+ * The bot runs in this process against the fake Slack (which answers at once),
+ * a fresh Postgres database and a unique Redis prefix, both removed at the end.
+ */
+import { readFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
+import { bullmqBaseline, httpBaseline, postgresBaseline } from './baselines.js';
+import { PACING, startBotBench } from './bot.js';
+import { closeClient } from './http-client.js';
+import { lat, ms, now, perSec } from './stats.js';
+
+const args = process.argv.slice(2);
+const quick = args.includes('--quick');
+const flag = (name: string): string | undefined => args.find((a) => a.startsWith(`--${name}=`))?.split('=')[1];
+
+/** Tried 25, 50, 100 and 200 on this 2-core machine: 50 gave the best latencies at the same throughput. */
+const CONCURRENCY = Number(flag('concurrency') ?? 50);
+/** openDatabase's postgres.js pool size (src/db/client.ts). */
+const PG_POOL = 20;
+/** Pause between phases so that one phase's tail work does not land in the next one's figures. */
+const SETTLE_MS = 1500;
+
+const S = quick
+  ? { warmup: 200, intake: 500, rate: 100, rateCount: 200, clicks: 100, clickConcurrency: 4, cbRate: 50, cbCount: 50, pgRows: 1000, bullJobs: 1000 }
+  : { warmup: 1000, intake: 5000, rate: 100, rateCount: 1000, clicks: 500, clickConcurrency: 4, cbRate: 50, cbCount: 250, pgRows: 5000, bullJobs: 5000 };
+
+const log = (msg: string) => process.stderr.write(`bench: ${msg}\n`);
+
+interface Row {
+  metric: string;
+  figure: string;
+  goal: string;
+  baseline: string;
+  pass: boolean | undefined;
+}
+
+async function main(): Promise<void> {
+  const t0 = now();
+  const load0 = loadavg()[0]!;
+  const example = JSON.parse(readFileSync(new URL('../examples/escalation.json', import.meta.url), 'utf8')) as unknown;
+  log(`${quick ? 'quick' : 'full'} run, WORKER_CONCURRENCY=${CONCURRENCY}, ${cpus().length} cores`);
+  const bot = await startBotBench({ concurrency: CONCURRENCY });
+  const rows: Row[] = [];
+  const measured = async () => {
+    log('baseline: raw Postgres');
+    const pg = await postgresBaseline({ url: bot.h.dbUrl, pool: PG_POOL, concurrency: CONCURRENCY, rows: S.pgRows, payload: example });
+    log('baseline: raw BullMQ');
+    const bull = await bullmqBaseline({ concurrency: CONCURRENCY, jobs: S.bullJobs, warmup: Math.min(1000, S.bullJobs), rate: S.rate, latencyCount: S.rateCount / 2 });
+
+    log(`intake: warm-up ${S.warmup}`);
+    await bot.intakeThroughput(S.warmup);
+    await bot.settle(SETTLE_MS);
+    log(`intake: ${S.intake} escalations`);
+    const intake = await bot.intakeThroughput(S.intake);
+    await bot.settle(SETTLE_MS);
+    log(`enqueue → card at ${S.rate}/s for ${S.rateCount / S.rate} s`);
+    const steady = await bot.enqueueToCard(S.rate, S.rateCount);
+    await bot.settle(SETTLE_MS);
+    log(`signed clicks: ${S.clicks}, ${S.clickConcurrency} at a time`);
+    const toClick = await bot.pendingCards(S.clicks);
+    await bot.settle(SETTLE_MS, { keepMessages: true });
+    const acks = await bot.clickAck(toClick, S.clickConcurrency);
+    log('baseline: trivial HTTP server');
+    const httpBase = await httpBaseline({ requests: S.clicks, concurrency: S.clickConcurrency, body: bot.sampleClickBody() });
+    await bot.settle(SETTLE_MS);
+    log(`click → callback: ${S.cbCount} clicks at ${S.cbRate}/s`);
+    const toCallBack = await bot.pendingCards(S.cbCount);
+    await bot.settle(SETTLE_MS, { keepMessages: true });
+    const cbs = await bot.clickToCallback(toCallBack, S.cbRate);
+    return { pg, bull, intake, steady, acks, httpBase, cbs };
+  };
+  const { pg, bull, intake, steady, acks, httpBase, cbs } = await measured().finally(() => {
+    log('cleaning up (database, Redis prefix)');
+    return bot.close();
+  });
+
+  const ack = acks.latency;
+  const cbLat = cbs.latency;
+  rows.push(
+    { metric: 'baseline: raw BullMQ add→process throughput', figure: perSec(bull.jobsPerSec, 'jobs'), goal: '—', baseline: `${S.bullJobs} jobs, addBulk, trivial processor, concurrency ${CONCURRENCY}`, pass: undefined },
+    { metric: 'baseline: raw BullMQ add→process latency', figure: lat(bull.latency), goal: '—', baseline: `${bull.latency.n} jobs at ${S.rate}/s`, pass: undefined },
+    { metric: 'baseline: raw Postgres single-row INSERT', figure: perSec(pg.singleRowsPerSec, 'rows'), goal: '—', baseline: `auto-commit, pool ${PG_POOL}, ${CONCURRENCY} in flight`, pass: undefined },
+    { metric: 'baseline: raw Postgres batched INSERT', figure: perSec(pg.batchedRowsPerSec, 'rows'), goal: '—', baseline: '500 rows a statement', pass: undefined },
+    { metric: 'baseline: raw Postgres transaction (BEGIN, 2 INSERTs, COMMIT)', figure: perSec(pg.txPerSec, 'tx'), goal: '—', baseline: `pool ${PG_POOL}, ${CONCURRENCY} in flight`, pass: undefined },
+    {
+      metric: `intake throughput to card (${S.intake} restricted actions)`,
+      figure: perSec(intake.perSec, 'escalations'),
+      goal: '≥ 1,000/s',
+      baseline: `raw BullMQ ${perSec(bull.jobsPerSec, 'jobs')}; PG tx ${perSec(pg.txPerSec, 'tx')}`,
+      pass: intake.perSec >= 1000,
+    },
+    {
+      metric: `enqueue → card posted at ${S.rate}/s (${steady.latency.n})`,
+      figure: lat(steady.latency),
+      goal: 'p99 ≤ 50 ms',
+      baseline: `raw BullMQ ${lat(bull.latency)}; queue.add itself ${lat(steady.addLatency)}`,
+      pass: steady.latency.p99 <= 50,
+    },
+    {
+      metric: `signed click → HTTP ack (${ack.n}, ${S.clickConcurrency} concurrent: ${Math.round(acks.perSec)} clicks/s)`,
+      figure: lat(ack),
+      goal: 'p99 ≤ 30 ms',
+      baseline: `trivial HTTP server ${lat(httpBase)}`,
+      pass: ack.p99 <= 30,
+    },
+    {
+      metric: `signed click → HTTP ack at a steady ${S.cbRate}/s (the clicks below)`,
+      figure: lat(cbs.ack),
+      goal: 'p99 ≤ 30 ms',
+      baseline: `trivial HTTP server ${lat(httpBase)}`,
+      pass: cbs.ack.p99 <= 30,
+    },
+    {
+      metric: `click → callback received (${cbLat.n} at ${S.cbRate}/s)`,
+      figure: lat(cbLat),
+      goal: 'p99 ≤ 100 ms',
+      baseline: `raw BullMQ hop ${lat(bull.latency)} (the path has 2 hops)`,
+      pass: cbLat.p99 <= 100,
+    },
+  );
+
+  const duplicates = bot.duplicateCards();
+  const out = [
+    '',
+    `Countersign bench (${quick ? 'quick' : 'full'}), ${cpus().length} cores, Node ${process.version}, ${((now() - t0) / 1000).toFixed(0)} s`,
+    `Settings: WORKER_CONCURRENCY=${CONCURRENCY}, Postgres pool ${PG_POOL}, LOG_LEVEL=silent, WORKER_LOCK_MS=30000;`,
+    `one channel with Slack pacing lifted (slack.postsPerSecondPerChannel=${PACING.postsPerSecondPerChannel}, postBurst=${PACING.postBurst}):`,
+    'this measures pipeline capacity, not Slack pacing. The fake Slack answers at once, in this process.',
+    '',
+    '| metric | figure | goal | baseline | pass/fail |',
+    '|---|---|---|---|---|',
+    ...rows.map((r) => `| ${r.metric} | ${r.figure} | ${r.goal} | ${r.baseline} | ${r.pass === undefined ? '—' : r.pass ? 'pass' : 'FAIL'} |`),
+    '',
+    `Intake: ${S.intake} in ${intake.seconds.toFixed(2)} s (first addBulk → last postMessage and every card_posted row); ` +
+      `CPU per escalation: ${intake.cpu.node.toFixed(2)} ms in this process (bot + fake Slack + driver), ` +
+      `${intake.cpu.postgres.toFixed(2)} ms in its Postgres backends, ${intake.cpu.redis.toFixed(2)} ms in Redis.`,
+    `Clicks: ${cbs.cpu.toFixed(2)} ms of this process's CPU per click at ${S.cbRate}/s (decision, card update, callback, plus the fake Slack, callback receiver and driver).`,
+    `Max: enqueue → card ${ms(steady.latency.max)}, ack ${ms(ack.max)}, click → callback ${ms(cbLat.max)}. ` +
+      `Event-loop delay p99/max in those phases: ${ms(steady.loop.p99)}/${ms(steady.loop.max)}, ${ms(acks.loop.p99)}/${ms(acks.loop.max)}, ${ms(cbs.loop.p99)}/${ms(cbs.loop.max)}.`,
+    `Machine load average (1 min) at start ${load0.toFixed(2)}, at end ${loadavg()[0]!.toFixed(2)} on ${cpus().length} cores: other work on the machine shows in every figure.`,
+    `Cards posted twice for one escalation: ${duplicates}.`,
+    '',
+  ];
+  process.stdout.write(out.join('\n'));
+}
+
+main().then(
+  () => {
+    closeClient();
+    process.exit(0);
+  },
+  (err: unknown) => {
+    process.stderr.write(`bench failed: ${(err as Error).stack ?? String(err)}\n`);
+    process.exit(1);
+  },
+);
