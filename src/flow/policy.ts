@@ -41,6 +41,8 @@ export function alertsFor(
   const thresholds = policy?.alertThresholds ?? [0.8, 1];
   const alerts: BudgetAlert[] = [];
   windows.forEach((w, i) => {
+    // A task past its cap is escalated, not alerted on: alerts are for agent and org budgets.
+    if (w.kind === 'task') return;
     const after = totals[i] ?? 0;
     const before = after - amount;
     for (const level of crossedThresholds(before, after, w.capMicros, thresholds)) alerts.push({ window: w, level, totalMicros: after, basis: 'cap' });
