@@ -24,6 +24,22 @@ describe('/countersign', () => {
     expect(reply.args.response_type).toBe('ephemeral');
   });
 
+  it('shows spend against each cap', async () => {
+    await run('budget procurement-agent');
+    const reply = await h.fake.waitFor((c) => c.method === 'response_url' && String(c.args.text).includes('Spend against caps'));
+    expect(String(reply.args.text)).toContain('`procurement-agent`: today $0.00 of $500.00 (0%)');
+    expect(String(reply.args.text)).toContain('organisation this month: $0.00 of $20000.00');
+  });
+
+  it('checks an action against the policy in force', async () => {
+    await run('policy {"agent":{"id":"support-agent"},"action":{"type":"payments.refund","params":{"amountUsd":600}}}');
+    const reply = await h.fake.waitFor((c) => c.method === 'response_url' && String(c.args.text).includes('outcome:'));
+    expect(String(reply.args.text)).toContain('rule:    policy.agents[0].actions[3].rules[0]');
+    await run('policy not json');
+    const bad = await h.fake.waitFor((c) => c.method === 'response_url' && String(c.args.text).startsWith('Cannot check that'));
+    expect(String(bad.args.text)).toContain('Usage');
+  });
+
   it('tells where an escalation stands', async () => {
     const e = makeEscalation();
     await h.enqueue(e);
