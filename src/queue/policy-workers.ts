@@ -4,6 +4,7 @@ import { postAlert } from '../flow/alert.js';
 import { reportOutcome } from '../flow/outcome.js';
 import { reviewTimer } from '../flow/review-timers.js';
 import { syncPauseFlags } from '../flow/pause.js';
+import { rebuildBudgets } from '../flow/budget-rebuild.js';
 import type { FlowPorts } from '../flow/ports.js';
 import { callbackBackoffMs } from './backoff.js';
 import { ALERTS_QUEUE, OUTCOMES_QUEUE, REVIEWS_QUEUE } from './names.js';
@@ -20,6 +21,7 @@ const idJob = z.object({ escalationId: z.uuid() });
 /** Workers for what policy adds: agents' outcome reports, Slack alerts, supervised-review timers. */
 export async function startPolicyWorkers(ports: FlowPorts, opts: PolicyWorkerOptions): Promise<{ close(): Promise<void> }> {
   await syncPauseFlags(ports);
+  await rebuildBudgets(ports);
   const base = {
     connection: opts.connection,
     prefix: opts.prefix,

@@ -153,6 +153,17 @@ describe('budgets', () => {
     expect(alert.args.channel).toBe('C0GOVERN01');
   });
 
+  it('rebuilds spend counters and pause flags from Postgres when Redis loses them', async () => {
+    const keys = await h.redis.keys(`${h.prefix}:budget:*`);
+    const flags = await h.redis.keys(`${h.prefix}:paused:*`);
+    await h.redis.del(...keys, ...flags);
+    await h.restart();
+    // The daily cap is still spent ($500 of $500) and the agent still paused.
+    expect(await h.client.authorize(purchase(0.01))).toMatchObject({ code: 'budget_paused' });
+    const windows = await h.redis.keys(`${h.prefix}:budget:agent:procurement-agent:day:*`);
+    expect(Number(await h.redis.get(windows[0]!))).toBe(500_000_000);
+  });
+
   it('alerts at 80% of a cap, once', async () => {
     const alerts = await eventually(async () => {
       const rows = await h.sql`select data from events where type = 'budget_alert' and data->>'agentId' = 'procurement-agent'`;
