@@ -42,13 +42,16 @@ export type NotifyResult = { kind: 'done' } | { kind: 'wait'; ms: number } | { k
 export async function notify(
   ports: Pick<FlowPorts, 'db' | 'slack' | 'pacer' | 'scheduler' | 'decisions' | 'config' | 'log'>,
   escalationId: string,
-  kind: 'decision' | 'review' = 'decision',
+  kind: 'decision' | 'review' | 'card' = 'decision',
 ): Promise<NotifyResult> {
   const row = await getEscalation(ports.db, escalationId);
   if (!row || row.status === 'pending') return { kind: 'skipped' };
   await ports.decisions.publish(messageOf(row));
   // A review sends the agent something to act on only when it says "wrong": compensate.
-  if (row.callbackUrl && (kind === 'decision' || row.reviewState === 'wrong')) await ports.scheduler.enqueueCallback(row.id, row.callbackUrl, kind);
+  // `card` only brings a card up to date; the agent was told by the `decision` kind.
+  if (row.callbackUrl && (kind === 'decision' || (kind === 'review' && row.reviewState === 'wrong'))) {
+    await ports.scheduler.enqueueCallback(row.id, row.callbackUrl, kind);
+  }
   const reviewMinutes = ports.config.current().config.policy?.supervisedReviewMinutes;
 
   // A supervised action's review card is posted here, off the agent's fast path.

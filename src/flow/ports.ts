@@ -36,7 +36,7 @@ export interface PacerPort {
 export interface SchedulerPort {
   scheduleExpiry(escalationId: string, at: Date): Promise<void>;
   /** Card update and decision delivery; idempotent per escalation and kind. */
-  enqueueNotify(escalationId: string, kind?: 'decision' | 'review'): Promise<void>;
+  enqueueNotify(escalationId: string, kind?: 'decision' | 'review' | 'card'): Promise<void>;
   enqueueCallback(escalationId: string, url: string, kind?: 'decision' | 'review'): Promise<void>;
   /** Slack alerts (budget, pause, invalid config); `dedupe` makes each fire once. */
   enqueueAlert(alert: AlertJob, dedupe: string): Promise<void>;

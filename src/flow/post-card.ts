@@ -19,7 +19,7 @@ export const postKey = (channel: string) => `chat.postMessage:${channel}`;
  * died, so look for that card (by message metadata) before posting again.
  */
 export async function postCard(
-  ports: Pick<FlowPorts, 'db' | 'slack' | 'pacer' | 'log' | 'config'>,
+  ports: Pick<FlowPorts, 'db' | 'slack' | 'pacer' | 'log' | 'config' | 'scheduler'>,
   row: EscalationRow,
   opts: { fresh: boolean },
 ): Promise<PostResult> {
@@ -59,14 +59,18 @@ export async function postCard(
   }
 }
 
-async function record(ports: Pick<FlowPorts, 'db'>, row: EscalationRow, ts: string, reconciled: boolean): Promise<PostResult> {
+async function record(ports: Pick<FlowPorts, 'db' | 'scheduler'>, row: EscalationRow, ts: string, reconciled: boolean): Promise<PostResult> {
   // The guarded UPDATE and its event in one statement: the event exists only if this ts was recorded.
-  await markCardPostedRecorded(ports.db, row.id, ts, {
+  const recorded = await markCardPostedRecorded(ports.db, row.id, ts, {
     escalationId: row.id,
     executionId: row.executionId,
     type: 'card_posted',
     actor: 'system',
     data: { channel: row.channel, ts, reconciled },
   });
+  // Decided (or expired, or reviewed) while the card was on its way: it shows a stale
+  // state with live buttons, so bring it up to date like any decided card.
+  const stale = recorded !== undefined && (recorded.status !== row.status || recorded.reviewState !== row.reviewState);
+  if (stale) await ports.scheduler.enqueueNotify(row.id, 'card');
   return { kind: 'posted', ts, reconciled };
 }

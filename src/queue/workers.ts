@@ -80,7 +80,7 @@ export function startWorkers(ports: FlowPorts, opts: WorkerOptions): { workers: 
     new Worker(
       NOTIFY_QUEUE,
       async (job, token) => {
-        const r = await notify(ports, parseIdJob(job), job.name === 'review' ? 'review' : 'decision');
+        const r = await notify(ports, parseIdJob(job), job.name === 'review' || job.name === 'card' ? job.name : 'decision');
         if (r.kind === 'wait') return later(job, token, r.ms);
         return r.kind;
       },

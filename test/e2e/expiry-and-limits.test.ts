@@ -39,6 +39,25 @@ describe('expiry', () => {
     expect((await h.sql`select status from escalations where id = ${e.id}`)[0]!.status).toBe('expired');
   });
 
+  it('brings a card up to date when the escalation expired while the card was being posted', async () => {
+    const e = makeEscalation();
+    const unhook = h.fake.onCall('chat.postMessage', async (call) => {
+      const id = (call.args.metadata as { event_payload?: { escalation_id?: string } } | undefined)?.event_payload?.escalation_id;
+      if (id !== e.id) return;
+      // The deadline passes between Slack storing the card and the bot recording it.
+      await h.sql`update escalations set status = 'expired', fail_safe = true, decided_at = now() where id = ${e.id}`;
+    });
+    try {
+      await h.enqueue(e);
+      const card = await h.card(e.id);
+      const update = await h.fake.waitFor((c) => c.method === 'chat.update' && c.args.ts === card.ts);
+      expect(JSON.stringify(update.args.blocks)).toContain('Expired');
+      expect(JSON.stringify(update.args.blocks)).not.toContain('countersign.approve');
+    } finally {
+      unhook();
+    }
+  });
+
   it('takes the default deadline from the config when the agent sets none', async () => {
     const { deadline: _omit, ...rest } = makeEscalation();
     await h.enqueue(rest);

@@ -69,19 +69,25 @@ export async function markCardPosted(db: DbOrTx, id: string, ts: string): Promis
 }
 
 /** markCardPosted and, only if it took, its event: one statement, so both commit or neither. */
-export async function markCardPostedRecorded(db: DbOrTx, id: string, ts: string, event: EventInput): Promise<boolean> {
+/** Returns the row's state as recorded, or undefined when a ts was already recorded. */
+export async function markCardPostedRecorded(
+  db: DbOrTx,
+  id: string,
+  ts: string,
+  event: EventInput,
+): Promise<{ status: string; reviewState: string } | undefined> {
   const q = prepared(db, 'markCardPostedRecorded', () => {
     const upd = db.$with('upd').as(
       db
         .update(escalations)
         .set({ cardState: 'posted', cardTs: ph('ts') })
         .where(and(eq(escalations.id, sql.placeholder('id')), isNull(escalations.cardTs)))
-        .returning({ id: escalations.id }),
+        .returning({ id: escalations.id, status: escalations.status, reviewState: escalations.reviewState }),
     );
-    return db.with(upd, eventsAfter('ev', upd, 1)).select().from(upd).prepare('mark_card_posted_recorded');
+    return db.with(upd, eventsAfter('ev', upd, 1)).select().from(upd).prepare('mark_card_posted_recorded_v2');
   });
   const rows = await q.execute({ id, ts, ...eventParams([event]) });
-  return rows.length > 0;
+  return rows[0];
 }
 
 export interface DecisionWrite {
