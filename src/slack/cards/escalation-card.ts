@@ -121,22 +121,18 @@ export function escalationCard(s: CardState): SlackMessage {
     { type: 'divider' },
     section(outcomeLine(s)),
   );
-  const elements: unknown[] = [];
-  if (s.status === 'pending') {
+  // Live cards carry a positive and a negative choice, then Details; decided ones carry none.
+  const choice =
+    s.status === 'pending'
+      ? ([ACTION_APPROVE, 'Approve', ACTION_DENY, 'Deny…'] as const)
+      : s.review?.state === 'pending'
+        ? ([ACTION_REVIEW_OK, 'Looks right', ACTION_REVIEW_WRONG, 'Mark wrong…'] as const)
+        : undefined;
+  if (choice) {
     const value = buttonValue(e.id, s.digest);
-    elements.push(
-      { type: 'button', action_id: ACTION_APPROVE, style: 'primary', text: { type: 'plain_text', text: 'Approve' }, value },
-      { type: 'button', action_id: ACTION_DENY, style: 'danger', text: { type: 'plain_text', text: 'Deny…' }, value },
-      { type: 'button', action_id: ACTION_DETAILS, text: { type: 'plain_text', text: 'Details' }, value },
-    );
-    blocks.push({ type: 'actions', block_id: `countersign:${e.id}`, elements });
-  } else if (s.review?.state === 'pending') {
-    const value = buttonValue(e.id, s.digest);
-    elements.push(
-      { type: 'button', action_id: ACTION_REVIEW_OK, style: 'primary', text: { type: 'plain_text', text: 'Looks right' }, value },
-      { type: 'button', action_id: ACTION_REVIEW_WRONG, style: 'danger', text: { type: 'plain_text', text: 'Mark wrong…' }, value },
-      { type: 'button', action_id: ACTION_DETAILS, text: { type: 'plain_text', text: 'Details' }, value },
-    );
+    const button = (action_id: string, text: string, style?: string) => ({ type: 'button', action_id, ...(style ? { style } : {}), text: { type: 'plain_text', text }, value });
+    const [yes, yesText, no, noText] = choice;
+    const elements = [button(yes, yesText, 'primary'), button(no, noText, 'danger'), button(ACTION_DETAILS, 'Details')];
     blocks.push({ type: 'actions', block_id: `countersign:${e.id}`, elements });
   }
   blocks.push({
