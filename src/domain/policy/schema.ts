@@ -78,7 +78,7 @@ export const policySchema = z
     /** Below this confidence an action waits for a human. The seed's 0.7 by default. */
     confidenceThreshold: z.number().min(0).max(1).default(0.7),
     /** Supervised actions are reviewed within this many minutes, then reminded, then escalated. */
-    supervisedReviewMinutes: z.number().int().min(1).max(60 * 24 * 7).default(60),
+    supervisedReviewMinutes: z.number().positive().max(60 * 24 * 7).default(60),
     /** Same step failing this many times without a success sends the next attempt to a human. */
     repeatedFailureThreshold: z.number().int().min(1).max(100).default(3),
     /** Calendar days and weeks for budgets are counted in this IANA zone. */

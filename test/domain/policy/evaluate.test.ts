@@ -151,3 +151,17 @@ describe('policy properties', () => {
     );
   });
 });
+
+describe('budget alerts', () => {
+  it('fire at 80% and 100% of an agent cap, each once, and at 120% of the org projection', async () => {
+    const { alertsFor } = await import('../../../src/flow/policy.js');
+    const { budgetWindows, toMicros } = await import('../../../src/domain/budget.js');
+    const windows = budgetWindows(policy, { agentId: 'procurement-agent', executionId: 'e' }, new Date('2026-11-25T12:00:00Z'));
+    const totals = (day: number, month: number) => [toMicros(day), toMicros(day), toMicros(day), toMicros(month)];
+    // $390 → $410 of $500/day crosses 80%; the org's $10,000 projection alerts at $12,000.
+    expect(alertsFor(policy, windows, totals(410, 410), toMicros(20)).map((a) => [a.window.kind, a.level, a.basis])).toEqual([['day', 0.8, 'cap']]);
+    expect(alertsFor(policy, windows, totals(420, 420), toMicros(10))).toEqual([]);
+    expect(alertsFor(policy, windows, totals(500, 500), toMicros(80)).map((a) => a.level)).toEqual([1]);
+    expect(alertsFor(policy, windows, totals(100, 12_000), toMicros(50)).map((a) => [a.window.kind, a.level, a.basis])).toEqual([['month', 1.2, 'projection']]);
+  });
+});
