@@ -1,0 +1,71 @@
+import { z } from 'zod';
+import { slackUserId } from '../escalation.js';
+
+const hhmm = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'must be HH:mm, 24-hour');
+const zone = z.string().refine((tz) => {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+}, 'must be an IANA time zone like America/New_York');
+
+/**
+ * A rotation hands over at `handoff` local time, in its own zone:
+ * `daily` every day, `weekly` every `handoffWeekday` (1 = Monday), `custom`
+ * every `intervalHours` of elapsed time. `start` anchors who is first.
+ */
+export const rotationSchema = z
+  .object({
+    users: z.array(slackUserId).min(1),
+    kind: z.enum(['daily', 'weekly', 'custom']),
+    handoff: hhmm.default('09:00'),
+    handoffWeekday: z.number().int().min(1).max(7).default(1),
+    intervalHours: z.number().positive().max(24 * 365).optional(),
+    timezone: zone,
+    /** ISO date (YYYY-MM-DD) of the first shift; the first user starts then. */
+    start: z.iso.date(),
+  })
+  .strict()
+  .refine((r) => r.kind !== 'custom' || r.intervalHours !== undefined, { message: 'custom rotations need intervalHours', path: ['intervalHours'] });
+
+/** A layer may only be active on some weekdays and hours (its rotation's zone). */
+export const activeHoursSchema = z
+  .object({ days: z.array(z.number().int().min(1).max(7)).min(1).default([1, 2, 3, 4, 5, 6, 7]), from: hhmm, to: hhmm })
+  .strict();
+
+export const layerSchema = z
+  .object({
+    name: z.string().min(1).max(100),
+    /** Higher wins where layers overlap. */
+    priority: z.number().int().default(0),
+    rotation: rotationSchema,
+    activeHours: activeHoursSchema.optional(),
+  })
+  .strict();
+
+export const overrideSchema = z
+  .object({
+    user: slackUserId,
+    from: z.iso.datetime({ offset: true }),
+    to: z.iso.datetime({ offset: true }),
+    /** Only replaces this person (who covers whom); unset replaces whoever is on call. */
+    covers: slackUserId.optional(),
+    reason: z.string().max(300).optional(),
+  })
+  .strict()
+  .refine((o) => Date.parse(o.from) < Date.parse(o.to), { message: 'must end after it starts', path: ['to'] });
+
+export const scheduleSchema = z
+  .object({
+    name: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/),
+    layers: z.array(layerSchema).min(1),
+    overrides: z.array(overrideSchema).default([]),
+  })
+  .strict();
+
+export type Rotation = z.output<typeof rotationSchema>;
+export type Layer = z.output<typeof layerSchema>;
+export type Override = z.output<typeof overrideSchema>;
+export type Schedule = z.output<typeof scheduleSchema>;
