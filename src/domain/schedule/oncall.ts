@@ -59,9 +59,12 @@ function activeWindow(layer: Layer, t: Date): { active: boolean; until: DateTime
   return { active: false, until: next };
 }
 
+/** Where overrides overlap, the one that started last (the more specific) wins. */
 function overrideAt(overrides: readonly Override[], t: Date, user: string | undefined): Override | undefined {
   const ms = t.getTime();
-  return overrides.find((o) => Date.parse(o.from) <= ms && ms < Date.parse(o.to) && (!o.covers || o.covers === user));
+  return overrides
+    .filter((o) => Date.parse(o.from) <= ms && ms < Date.parse(o.to) && (!o.covers || o.covers === user))
+    .reduce<Override | undefined>((best, o) => (!best || Date.parse(o.from) >= Date.parse(best.from) ? o : best), undefined);
 }
 
 /**
