@@ -2,17 +2,24 @@
  * A local stand-in for the Slack Web API: the tests' fake and the sandbox
  * that `npm start` runs when no Slack credentials are set. It implements the
  * methods the bot calls, keeps messages per channel, and can inject 429s,
- * errors and held responses.
+ * errors and held responses. With `sandbox` set it also serves a web page
+ * (ui-routes.ts) where a person plays Slack: clicks and modal submissions
+ * become signed requests to the bot, as Slack sends them.
  */
 import { EventEmitter } from 'node:events';
 import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import { FAKE_IDS } from './ids.js';
+import type { BotTarget } from './interactions.js';
+import { createUi, responseUrlHook } from './ui-routes.js';
+import { SandboxWorld } from './world.js';
+
+export { FAKE_IDS };
 
 // Captured at import so waitFor's timeout still fires when a test installs vi.useFakeTimers().
 const realSetTimeout = globalThis.setTimeout;
 const realClearTimeout = globalThis.clearTimeout;
 
-export const FAKE_IDS = { teamId: 'T0TEAM', teamDomain: 'countersign-test', botUserId: 'UBOT', botId: 'BBOT', appId: 'A0APP' } as const;
 
 export type Args = Record<string, unknown>;
 export interface FakeCall { method: string; args: Args; at: number; token: string | undefined }
@@ -25,13 +32,21 @@ export type CallHook = (call: FakeCall) => 'hold' | void | Promise<void>;
 export interface FaultScope { channel?: string; times?: number }
 export interface DndState { dnd_enabled: boolean; next_dnd_start_ts: number; next_dnd_end_ts: number; snooze_enabled: boolean }
 /** `tsBase`: fixed epoch seconds for deterministic ts; by default ts follow the (possibly faked) clock. */
-export interface FakeSlackOptions { tsBase?: number; /** Default 0: an ephemeral port. */ port?: number }
+export interface FakeSlackOptions {
+  tsBase?: number;
+  /** Default 0: an ephemeral port. */
+  port?: number;
+  /** Serve the sandbox page at `/`, sending interactions to this bot. */
+  sandbox?: BotTarget;
+}
 
 export interface FakeSlack {
   /** Pass as Bolt `clientOptions.slackApiUrl`. */
   readonly url: string;
   /** A response_url that the fake records as method 'response_url' (Bolt's respond() can't reach hooks.slack.com). */
   readonly responseUrl: string;
+  /** The sandbox page (served only with `sandbox` set). */
+  readonly pageUrl: string;
   readonly calls: readonly FakeCall[];
   callsTo(method: string): FakeCall[];
   /** Resolves with all calls to `method` once at least `count` (default 1) arrived. */
@@ -105,6 +120,7 @@ export async function startFakeSlack(opts: FakeSlackOptions = {}): Promise<FakeS
   const sockets = new Set<Socket>();
   let lastMicros = 0;
   let viewSeq = 0;
+  const world = new SandboxWorld();
 
   // Real Slack ts track wall-clock time; tests that reconcile via `oldest` need that, hence the clock default.
   const nextTs = (): string => {
@@ -155,6 +171,7 @@ export async function startFakeSlack(opts: FakeSlackOptions = {}): Promise<FakeS
   const openView = (a: Args): Args => {
     if (!str(a.trigger_id)) return fail('invalid_arguments');
     const view = makeView(`V${String(++viewSeq).padStart(8, '0')}`, a.view);
+    if (view) world.viewOpened(String(a.trigger_id), String(view.id), a.push === true);
     return view ? ok({ view }) : fail('invalid_arguments');
   };
   const dndOf = (user: string): DndState => ({
@@ -202,10 +219,12 @@ export async function startFakeSlack(opts: FakeSlackOptions = {}): Promise<FakeS
     'chat.postEphemeral': (a) => {
       if (!str(a.channel)) return fail('channel_not_found');
       if (!str(a.user)) return fail('user_not_in_channel');
-      return ok({ message_ts: nextTs() });
+      const ts = nextTs();
+      world.ephemerals.push({ channel: resolveChannel(str(a.channel))!, user: String(a.user), ts, text: String(a.text ?? ''), blocks: Array.isArray(a.blocks) ? a.blocks : undefined });
+      return ok({ message_ts: ts });
     },
     'views.open': openView,
-    'views.push': openView,
+    'views.push': (a) => openView({ ...a, push: true }),
     'views.update': (a) => {
       const id = str(a.view_id) ?? [...views.values()].find((v) => v.external_id === a.external_id && a.external_id)?.id;
       if (typeof id !== 'string') return fail('not_found');
@@ -277,7 +296,7 @@ export async function startFakeSlack(opts: FakeSlackOptions = {}): Promise<FakeS
     const url = new URL(req.url ?? '/', 'http://fake');
     const hookPath = url.pathname.startsWith('/hooks/');
     if (!hookPath && !url.pathname.startsWith('/api/')) {
-      res.writeHead(404).end();
+      if (!(await ui?.(req, res, url, raw))) res.writeHead(404).end();
       return;
     }
     const method = hookPath ? 'response_url' : url.pathname.slice('/api/'.length);
@@ -291,6 +310,7 @@ export async function startFakeSlack(opts: FakeSlackOptions = {}): Promise<FakeS
       ({ status, body } = fault);
       headers = { ...headers, ...fault.headers };
     } else if (hookPath) {
+      if (ui) responseUrlHook(backend, url.pathname, args);
       body = JSON.stringify(ok());
     } else {
       const handler = handlers[method];
@@ -298,6 +318,7 @@ export async function startFakeSlack(opts: FakeSlackOptions = {}): Promise<FakeS
     }
     const call: FakeCall = { method, args, at, token };
     calls.push(call);
+    world.bump();
     events.emit('call', call);
     let hold = false;
     for (const h of hooks.filter((x) => x.method === method || x.method === '*')) {
@@ -308,6 +329,14 @@ export async function startFakeSlack(opts: FakeSlackOptions = {}): Promise<FakeS
     // A held request never gets an answer: the client sees the effect in Slack but not the reply, like a crash.
     if (!hold) res.writeHead(status, headers).end(body);
   };
+
+  let base = '';
+  const backend = {
+    world, channels, views, bot: opts.sandbox ?? { signingSecret: '', url: () => undefined }, base: () => base,
+    saveView: (id: string, v: unknown) => makeView(id, v), newViewId: () => `V${String(++viewSeq).padStart(8, '0')}`,
+    post: (channel: string, a: Args) => void handlers['chat.postMessage']!({ ...a, channel }), nextTs,
+  };
+  const ui = opts.sandbox ? createUi(backend) : undefined;
 
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -326,7 +355,7 @@ export async function startFakeSlack(opts: FakeSlackOptions = {}): Promise<FakeS
     server.once('error', reject);
     server.listen(opts.port ?? 0, '127.0.0.1', () => resolve());
   });
-  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const callsTo = (method: string) => calls.filter((c) => c.method === method);
 
   const waitFor = (target: string | ((c: FakeCall) => boolean), a?: number, b?: number): Promise<never> => {
@@ -361,6 +390,7 @@ export async function startFakeSlack(opts: FakeSlackOptions = {}): Promise<FakeS
   return {
     url: `${base}/api/`,
     responseUrl: `${base}/hooks/response`,
+    pageUrl: `${base}/`,
     calls,
     callsTo,
     waitFor: waitFor as FakeSlack['waitFor'],
@@ -388,6 +418,7 @@ export async function startFakeSlack(opts: FakeSlackOptions = {}): Promise<FakeS
       views.clear();
       hooks = [];
       faults = [];
+      world.reset();
     },
     close: () => new Promise<void>((resolve) => {
       for (const s of sockets) s.destroy();

@@ -1,0 +1,99 @@
+/**
+ * Slack mrkdwn → HTML, minimal and safe: every piece of text is HTML-escaped
+ * before any tag is added, so nothing an agent wrote can become markup.
+ * Handles `<@U…>`, `<#C…>`, `<!here>`, `<!date^…|fallback>`, `<url|label>`,
+ * *bold*, _italic_, ~strike~, `code`, ```pre```, `>` quotes and common :emoji:.
+ */
+
+const HTML_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
+
+export function escapeHtml(s: string): string {
+  return s.replace(/[&<>"']/g, (c) => HTML_ESCAPES[c]!);
+}
+
+/** Slack escapes only these three in message text. */
+function decodeSlackEntities(s: string): string {
+  return s.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
+}
+
+const EMOJI: Record<string, string> = {
+  white_check_mark: '✅', no_entry: '⛔', hourglass: '⌛', hourglass_flowing_sand: '⏳', eyes: '👀', rotating_light: '🚨',
+  warning: '⚠️', moneybag: '💰', pause_button: '⏸️', arrow_forward: '▶️', bell: '🔔', x: '❌', heavy_check_mark: '✔️',
+  money_with_wings: '💸', chart_with_upwards_trend: '📈', lock: '🔒', information_source: 'ℹ️', robot_face: '🤖',
+};
+
+/** Inline formatting on already-escaped text: the markers are not touched by escaping. */
+function inline(escaped: string): string {
+  return escaped
+    .replace(/(^|[\s(])\*([^*\n]+)\*(?=$|[\s).,:;!?])/g, '$1<b>$2</b>')
+    .replace(/(^|[\s(])_([^_\n]+)_(?=$|[\s).,:;!?])/g, '$1<i>$2</i>')
+    .replace(/(^|[\s(])~([^~\n]+)~(?=$|[\s).,:;!?])/g, '$1<s>$2</s>')
+    .replace(/:([a-z0-9_+-]+):/g, (m, name: string) => EMOJI[name] ?? m);
+}
+
+/** One `<…>` token, rendered from its raw (still Slack-escaped) inside. */
+function token(inner: string): string {
+  const [target = '', label] = inner.split('|', 2) as [string, string | undefined];
+  const text = (s: string) => escapeHtml(decodeSlackEntities(s));
+  if (target.startsWith('@')) return `<span class="mention">@${text(label ?? target.slice(1))}</span>`;
+  if (target.startsWith('#')) return `<span class="mention">#${text(label ?? target.slice(1))}</span>`;
+  if (target.startsWith('!date^')) return `<time>${text(label ?? target)}</time>`;
+  if (target.startsWith('!subteam^')) return `<span class="mention">@${text(label ?? target.slice(9))}</span>`;
+  if (target.startsWith('!')) return `<span class="mention">@${text(label ?? target.slice(1))}</span>`;
+  const href = decodeSlackEntities(target);
+  if (/^(https?:|mailto:)/i.test(href)) {
+    return `<a href="${escapeHtml(href)}" target="_blank" rel="noopener noreferrer nofollow">${text(label ?? target)}</a>`;
+  }
+  return text(`<${inner}>`);
+}
+
+/** A run of text outside code: Slack tokens, then inline formatting on the escaped rest. */
+function prose(raw: string): string {
+  let out = '';
+  let last = 0;
+  for (const m of raw.matchAll(/<([^<>\n]+)>/g)) {
+    out += inline(escapeHtml(decodeSlackEntities(raw.slice(last, m.index))));
+    out += token(m[1]!);
+    last = m.index + m[0].length;
+  }
+  return out + inline(escapeHtml(decodeSlackEntities(raw.slice(last))));
+}
+
+/** Inline `code` spans inside one line. */
+function line(raw: string): string {
+  return raw
+    .split(/(`[^`\n]+`)/)
+    .map((part) => (/^`[^`\n]+`$/.test(part) ? `<code>${escapeHtml(decodeSlackEntities(part.slice(1, -1)))}</code>` : prose(part)))
+    .join('');
+}
+
+export function mrkdwnToHtml(raw: string): string {
+  const parts = raw.split(/```/);
+  return parts
+    .map((part, i) => {
+      if (i % 2 === 1) return `<pre>${escapeHtml(decodeSlackEntities(part.replace(/^\n/, '')))}</pre>`;
+      const lines = part.split('\n');
+      let html = '';
+      lines.forEach((l, n) => {
+        const quote = /^(>|&gt;)/.exec(l);
+        const body = line(quote ? l.slice(quote[0].length) : l);
+        html += quote ? `<blockquote>${body}</blockquote>` : body + (n < lines.length - 1 ? '<br>' : '');
+      });
+      return html;
+    })
+    .join('');
+}
+
+/** plain_text objects: escaped, emoji codes shown, newlines kept. */
+export function plainToHtml(raw: string): string {
+  return escapeHtml(raw)
+    .replace(/:([a-z0-9_+-]+):/g, (m, name: string) => EMOJI[name] ?? m)
+    .replace(/\n/g, '<br>');
+}
+
+export function textObjectToHtml(t: unknown): string {
+  if (typeof t !== 'object' || t === null) return '';
+  const o = t as { type?: unknown; text?: unknown };
+  const text = typeof o.text === 'string' ? o.text : '';
+  return o.type === 'mrkdwn' ? mrkdwnToHtml(text) : plainToHtml(text);
+}
