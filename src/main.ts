@@ -22,9 +22,12 @@ import { recordEvent } from './db/queries/events.js';
 import { createSlackApp } from './slack/app.js';
 import { registerListeners } from './slack/listeners/index.js';
 import { createSlackPort, createWebClient } from './slack/web-port.js';
+import { ensureRedis } from './embedded/redis-server.js';
 
 export interface Running {
   port: number;
+  /** The sandbox page, when running without Slack credentials. */
+  sandboxUrl?: string;
   stop(): Promise<void>;
 }
 
@@ -39,33 +42,24 @@ async function resolveConfigPath(env: Env, log: Logger): Promise<string> {
   return EXAMPLE_CONFIG;
 }
 
-/** Fails fast, in one line, when Redis is not there. */
-async function checkRedis(url: string): Promise<void> {
-  const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 3000 });
-  try {
-    await probe.connect();
-    await probe.ping();
-  } catch (err) {
-    throw new ConfigError(
-      `REDIS_URL: cannot reach ${url} (${(err as Error).message}); start one with: redis-server --daemonize yes --save "" --appendonly no`,
-    );
-  } finally {
-    probe.disconnect();
-  }
-}
-
 /**
  * With no Slack credentials, run against the local Slack stand-in (the same
  * one the tests use) so the whole loop works on a fresh machine. The bot's
  * code paths are the same: only its API URL and secrets differ.
  */
-async function sandboxSlack(env: Env, log: Logger): Promise<{ env: Env; stop(): Promise<void> }> {
+async function sandboxSlack(env: Env, log: Logger) {
   const { startFakeSlack } = await import('./sandbox/slack-api.js');
   const port = env.PORT === 0 ? 0 : env.PORT + 1;
-  const fake = await startFakeSlack({ port });
-  log.warn({ slackApiUrl: fake.url }, 'no Slack credentials: running against the local Slack sandbox');
+  const signingSecret = randomBytes(16).toString('hex');
+  let botPort: number | undefined;
+  // The page's clicks go to the bot's /slack/events, signed with its secret, as Slack's would.
+  const bot = { signingSecret, url: () => (botPort ? `http://127.0.0.1:${botPort}/slack/events` : undefined) };
+  const fake = await startFakeSlack({ port, sandbox: bot });
+  log.warn({ slackApiUrl: fake.url, page: fake.pageUrl }, `no Slack credentials: running against the local Slack sandbox; open ${fake.pageUrl}`);
   return {
-    env: { ...env, SLACK_API_URL: fake.url, SLACK_BOT_TOKEN: 'xoxb-sandbox', SLACK_SIGNING_SECRET: randomBytes(16).toString('hex') },
+    env: { ...env, SLACK_API_URL: fake.url, SLACK_BOT_TOKEN: 'xoxb-sandbox', SLACK_SIGNING_SECRET: signingSecret },
+    pageUrl: fake.pageUrl,
+    listening: (p: number) => void (botPort = p),
     stop: () => fake.close(),
   };
 }
@@ -74,12 +68,12 @@ async function sandboxSlack(env: Env, log: Logger): Promise<{ env: Env; stop(): 
 export async function start(givenEnv: Env, loaded?: LoadedConfig): Promise<Running> {
   const log = pino({ level: givenEnv.LOG_LEVEL, base: { service: 'countersign', role: givenEnv.COUNTERSIGN_ROLE } });
   const sandbox = slackMode(givenEnv).kind === 'none' ? await sandboxSlack(givenEnv, log) : undefined;
-  const env = sandbox?.env ?? givenEnv;
+  const localRedis = await ensureRedis((sandbox?.env ?? givenEnv).REDIS_URL, log);
+  const env = { ...(sandbox?.env ?? givenEnv), REDIS_URL: localRedis.url };
   const mode = slackMode(env);
   if (mode.kind === 'none') throw new ConfigError('SLACK_BOT_TOKEN: Required');
   const configPath = await resolveConfigPath(env, log);
   let config = loaded ?? (await loadConfigFile(configPath));
-  await checkRedis(env.REDIS_URL);
   const database = await openDatabase({ url: env.DATABASE_URL, dataDir: env.COUNTERSIGN_DATA_DIR });
   if (env.MIGRATE_ON_START) await runMigrations(database, env.DATABASE_URL);
 
@@ -177,12 +171,21 @@ export async function start(givenEnv: Env, loaded?: LoadedConfig): Promise<Runni
     watcher.on('error', () => watcher?.close());
   }
   log.info({ port, role: env.COUNTERSIGN_ROLE, slack: mode.kind, db: database.kind }, 'countersign started');
+  sandbox?.listening(port);
+  const samples = new AbortController();
+  if (sandbox && runWorkers && env.SANDBOX_SAMPLES) {
+    const { runSampleAgents } = await import('./sandbox/samples.js');
+    void runSampleAgents({ redisUrl: env.REDIS_URL, prefix, signal: samples.signal, log: (line) => log.info({ sample: line }, 'sample agent') })
+      .catch((err: Error) => log.warn({ err: err.message }, 'sample agents stopped'));
+  }
 
   let stopping: Promise<void> | undefined;
   return {
     port,
+    sandboxUrl: sandbox?.pageUrl,
     stop() {
       stopping ??= (async () => {
+        samples.abort();
         process.off('SIGHUP', onHup);
         watcher?.close();
         await stopWeb().catch(() => {});
@@ -193,6 +196,7 @@ export async function start(givenEnv: Env, loaded?: LoadedConfig): Promise<Runni
         await redis.quit().catch(() => {});
         await database.close();
         await sandbox?.stop();
+        await localRedis.stop();
         log.info({}, 'countersign stopped');
       })();
       return stopping;

@@ -53,6 +53,8 @@ export const envSchema = z
     /** Apply pending migrations at start (under an advisory lock). */
     MIGRATE_ON_START: z.stringbool().default(true),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    /** Sandbox mode only (no Slack credentials): stream the sample agents' escalations at start. */
+    SANDBOX_SAMPLES: z.stringbool().default(true),
   })
   .superRefine((env, ctx) => {
     if (env.SLACK_APP_TOKEN && !env.SLACK_BOT_TOKEN) {
