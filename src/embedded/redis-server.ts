@@ -21,6 +21,7 @@ const HOW = 'install one (apt-get install redis-server, brew install redis) or r
 
 async function ping(url: string, timeoutMs = 3000): Promise<Error | undefined> {
   const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: timeoutMs });
+  probe.on('error', () => {}); // the failure is the answer
   try {
     await probe.connect();
     await probe.ping();

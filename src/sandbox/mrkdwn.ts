@@ -18,7 +18,7 @@ function decodeSlackEntities(s: string): string {
 
 const EMOJI: Record<string, string> = {
   white_check_mark: '✅', no_entry: '⛔', hourglass: '⌛', hourglass_flowing_sand: '⏳', eyes: '👀', rotating_light: '🚨',
-  warning: '⚠️', moneybag: '💰', pause_button: '⏸️', arrow_forward: '▶️', bell: '🔔', x: '❌', heavy_check_mark: '✔️',
+  warning: '⚠️', octagonal_sign: '🛑', alarm_clock: '⏰', moneybag: '💰', pause_button: '⏸️', arrow_forward: '▶️', bell: '🔔', x: '❌', heavy_check_mark: '✔️',
   money_with_wings: '💸', chart_with_upwards_trend: '📈', lock: '🔒', information_source: 'ℹ️', robot_face: '🤖',
 };
 
@@ -47,24 +47,19 @@ function token(inner: string): string {
   return text(`<${inner}>`);
 }
 
-/** A run of text outside code: Slack tokens, then inline formatting on the escaped rest. */
-function prose(raw: string): string {
-  let out = '';
-  let last = 0;
-  for (const m of raw.matchAll(/<([^<>\n]+)>/g)) {
-    out += inline(escapeHtml(decodeSlackEntities(raw.slice(last, m.index))));
-    out += token(m[1]!);
-    last = m.index + m[0].length;
-  }
-  return out + inline(escapeHtml(decodeSlackEntities(raw.slice(last))));
-}
-
-/** Inline `code` spans inside one line. */
+/**
+ * One line: `code` spans and `<…>` tokens are rendered on their own and held
+ * out by placeholders (private-use characters, removed from the input first),
+ * so *bold* can span them; the rest is decoded, escaped, then formatted.
+ */
 function line(raw: string): string {
-  return raw
-    .split(/(`[^`\n]+`)/)
-    .map((part) => (/^`[^`\n]+`$/.test(part) ? `<code>${escapeHtml(decodeSlackEntities(part.slice(1, -1)))}</code>` : prose(part)))
-    .join('');
+  const held: string[] = [];
+  const hold = (html: string) => `\uE000${held.push(html) - 1}\uE001`;
+  const text = raw
+    .replace(/[\uE000\uE001]/g, '')
+    .replace(/`([^`\n]+)`/g, (_m, code: string) => hold(`<code>${escapeHtml(decodeSlackEntities(code))}</code>`))
+    .replace(/<([^<>\n]+)>/g, (_m, inner: string) => hold(token(inner)));
+  return inline(escapeHtml(decodeSlackEntities(text))).replace(/\uE000(\d+)\uE001/g, (_m, i: string) => held[Number(i)] ?? '');
 }
 
 export function mrkdwnToHtml(raw: string): string {

@@ -1,0 +1,73 @@
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { blocksToHtml, viewToHtml } from '../../src/sandbox/blocks.js';
+import { escapeHtml, mrkdwnToHtml, plainToHtml } from '../../src/sandbox/mrkdwn.js';
+import { escapeMrkdwn } from '../../src/domain/slack-text.js';
+import { inertPlain } from '../../src/slack/cards/escalation-card.js';
+
+const msg = { kind: 'message', channel: 'C1', ts: '1.000001' } as const;
+
+describe('sandbox mrkdwn', () => {
+  it('renders Slack tokens and formatting', () => {
+    expect(mrkdwnToHtml('*Approved* by <@U0APPROVER1> at <!date^1700000000^{time}|2023-11-14 22:13 UTC>')).toBe(
+      '<b>Approved</b> by <span class="mention">@U0APPROVER1</span> at <time>2023-11-14 22:13 UTC</time>',
+    );
+    expect(mrkdwnToHtml(':octagonal_sign: *Agent `procurement-agent` is paused*')).toBe('🛑 <b>Agent <code>procurement-agent</code> is paused</b>');
+    expect(mrkdwnToHtml('_note_ ~old~\n>quoted')).toBe('<i>note</i> <s>old</s><br><blockquote>quoted</blockquote>');
+    expect(mrkdwnToHtml('<https://example.com/a?b=1&amp;c=2|docs>')).toBe(
+      '<a href="https://example.com/a?b=1&amp;c=2" target="_blank" rel="noopener noreferrer nofollow">docs</a>',
+    );
+    expect(mrkdwnToHtml('<javascript:alert(1)|x>')).toBe('&lt;javascript:alert(1)|x&gt;');
+  });
+
+  it('shows escaped agent text as the same characters, never as markup', () => {
+    const agent = '<script>alert(1)</script> <img src=x onerror=alert(2)> <!channel> <@U123> <https://evil|bank> "q" \'a\' &amp;';
+    const html = mrkdwnToHtml(escapeMrkdwn(agent));
+    expect(html).not.toMatch(/<(script|img|a|span)\b/);
+    expect(html).toContain('&lt;script&gt;alert(1)&lt;/script&gt;');
+    expect(plainToHtml(inertPlain(agent, 500))).not.toMatch(/<(script|img)\b/);
+  });
+
+  it('never lets arbitrary input open a tag other than its own', () => {
+    const allowed = /^(b|i|s|code|pre|br|blockquote|time|span|a)$/;
+    fc.assert(
+      fc.property(fc.string({ unit: fc.constantFrom('<', '>', '&', '*', '_', '`', '"', "'", '|', '@', '!', 'a', ' ', '\n', ':', 'j', 's') }), (s) => {
+        for (const m of mrkdwnToHtml(s).matchAll(/<\/?([a-z]+)/g)) expect(m[1]).toMatch(allowed);
+        for (const m of mrkdwnToHtml(s).matchAll(/href="([^"]*)"/g)) expect(m[1]).toMatch(/^(https?:|mailto:)/i);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+});
+
+describe('sandbox Block Kit', () => {
+  it('renders header, fields, context, divider and buttons that name their block and action', () => {
+    const html = blocksToHtml(
+      [
+        { type: 'header', text: { type: 'plain_text', text: 'Refund <b>$340</b>' } },
+        { type: 'section', fields: [{ type: 'mrkdwn', text: '*Agent*\nSupport' }] },
+        { type: 'divider' },
+        { type: 'actions', block_id: 'countersign:1', elements: [{ type: 'button', action_id: 'countersign.approve', style: 'primary', text: { type: 'plain_text', text: 'Approve' }, value: 'v' }] },
+        { type: 'context', elements: [{ type: 'mrkdwn', text: 'Route `refunds`' }] },
+      ],
+      msg,
+    );
+    expect(html).toContain('<div class="b-header">Refund &lt;b&gt;$340&lt;/b&gt;</div>');
+    expect(html).toContain('<b>Agent</b><br>Support');
+    expect(html).toContain('data-block="countersign:1" data-action="countersign.approve"');
+    expect(html).toContain('<hr class="b-divider">');
+  });
+
+  it('renders a modal with its inputs and the errors the bot returned', () => {
+    const html = viewToHtml(
+      {
+        id: 'V1', type: 'modal', title: { type: 'plain_text', text: 'Deny request' }, submit: { type: 'plain_text', text: 'Deny' },
+        blocks: [{ type: 'input', block_id: 'reason', label: { type: 'plain_text', text: 'Reason' }, element: { type: 'plain_text_input', action_id: 'reason_input', multiline: true, placeholder: { type: 'plain_text', text: '"x"' } } }],
+      },
+      { reason: 'Give a <reason>' },
+    );
+    expect(html).toContain('<textarea rows="4" data-block="reason" data-action="reason_input" placeholder="&quot;x&quot;"');
+    expect(html).toContain('Give a &lt;reason&gt;');
+    expect(escapeHtml('"\'<>&')).toBe('&quot;&#39;&lt;&gt;&amp;');
+  });
+});
