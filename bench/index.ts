@@ -6,6 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
+import { authorizeBench, bullmqRoundTrip } from './authorize.js';
 import { bullmqBaseline, httpBaseline, postgresBaseline } from './baselines.js';
 import { PACING, startBotBench } from './bot.js';
 import { closeClient } from './http-client.js';
@@ -23,8 +24,8 @@ const PG_POOL = 20;
 const SETTLE_MS = 1500;
 
 const S = quick
-  ? { warmup: 200, intake: 500, rate: 100, rateCount: 200, clicks: 100, clickConcurrency: 4, cbRate: 50, cbCount: 50, pgRows: 1000, bullJobs: 1000 }
-  : { warmup: 1000, intake: 5000, rate: 100, rateCount: 1000, clicks: 500, clickConcurrency: 4, cbRate: 50, cbCount: 250, pgRows: 5000, bullJobs: 5000 };
+  ? { warmup: 200, intake: 500, rate: 100, rateCount: 200, clicks: 100, clickConcurrency: 4, cbRate: 50, cbCount: 50, pgRows: 1000, bullJobs: 1000, authRate: 100, authCount: 200, authJobs: 1000 }
+  : { warmup: 1000, intake: 5000, rate: 100, rateCount: 1000, clicks: 500, clickConcurrency: 4, cbRate: 50, cbCount: 250, pgRows: 5000, bullJobs: 5000, authRate: 100, authCount: 1000, authJobs: 5000 };
 
 const log = (msg: string) => process.stderr.write(`bench: ${msg}\n`);
 
@@ -48,6 +49,12 @@ async function main(): Promise<void> {
     const pg = await postgresBaseline({ url: bot.h.dbUrl, pool: PG_POOL, concurrency: CONCURRENCY, rows: S.pgRows, payload: example });
     log('baseline: raw BullMQ');
     const bull = await bullmqBaseline({ concurrency: CONCURRENCY, jobs: S.bullJobs, warmup: Math.min(1000, S.bullJobs), rate: S.rate, latencyCount: S.rateCount / 2 });
+    log(`baseline: raw BullMQ round trip (add → waitUntilFinished) at ${S.authRate}/s, then ${S.authJobs} addBulk`);
+    const rt = await bullmqRoundTrip({ concurrency: CONCURRENCY, rate: S.authRate, count: S.authCount, jobs: S.authJobs, warmup: Math.min(1000, S.authJobs) });
+    await bot.settle(SETTLE_MS);
+    log(`autonomous authorize at ${S.authRate}/s for ${S.authCount / S.authRate} s, then ${S.authJobs} addBulk`);
+    const auth = await authorizeBench(bot.h, { rate: S.authRate, count: S.authCount, jobs: S.authJobs, warmup: Math.min(1000, S.authJobs) });
+    await bot.settle(SETTLE_MS);
 
     log(`intake: warm-up ${S.warmup}`);
     await bot.intakeThroughput(S.warmup);
@@ -69,9 +76,9 @@ async function main(): Promise<void> {
     const toCallBack = await bot.pendingCards(S.cbCount);
     await bot.settle(SETTLE_MS, { keepMessages: true });
     const cbs = await bot.clickToCallback(toCallBack, S.cbRate);
-    return { pg, bull, intake, steady, acks, httpBase, cbs };
+    return { pg, bull, rt, auth, intake, steady, acks, httpBase, cbs };
   };
-  const { pg, bull, intake, steady, acks, httpBase, cbs } = await measured().finally(() => {
+  const { pg, bull, rt, auth, intake, steady, acks, httpBase, cbs } = await measured().finally(() => {
     log('cleaning up (database, Redis prefix)');
     return bot.close();
   });
@@ -81,9 +88,25 @@ async function main(): Promise<void> {
   rows.push(
     { metric: 'baseline: raw BullMQ add→process throughput', figure: perSec(bull.jobsPerSec, 'jobs'), goal: '—', baseline: `${S.bullJobs} jobs, addBulk, trivial processor, concurrency ${CONCURRENCY}`, pass: undefined },
     { metric: 'baseline: raw BullMQ add→process latency', figure: lat(bull.latency), goal: '—', baseline: `${bull.latency.n} jobs at ${S.rate}/s`, pass: undefined },
+    { metric: 'baseline: raw BullMQ round trip (add → trivial processor → waitUntilFinished)', figure: lat(rt.latency), goal: '—', baseline: `${rt.latency.n} jobs at ${S.authRate}/s, QueueEvents, concurrency ${CONCURRENCY}`, pass: undefined },
+    { metric: 'baseline: raw BullMQ addBulk → all completed', figure: perSec(rt.perSec, 'jobs'), goal: '—', baseline: `${S.authJobs} jobs, counted on QueueEvents 'completed'`, pass: undefined },
     { metric: 'baseline: raw Postgres single-row INSERT', figure: perSec(pg.singleRowsPerSec, 'rows'), goal: '—', baseline: `auto-commit, pool ${PG_POOL}, ${CONCURRENCY} in flight`, pass: undefined },
     { metric: 'baseline: raw Postgres batched INSERT', figure: perSec(pg.batchedRowsPerSec, 'rows'), goal: '—', baseline: '500 rows a statement', pass: undefined },
     { metric: 'baseline: raw Postgres transaction (BEGIN, 2 INSERTs, COMMIT)', figure: perSec(pg.txPerSec, 'tx'), goal: '—', baseline: `pool ${PG_POOL}, ${CONCURRENCY} in flight`, pass: undefined },
+    {
+      metric: `autonomous authorize() round trip at ${S.authRate}/s (${auth.latency.n}, support-agent crm.read)`,
+      figure: lat(auth.latency),
+      goal: `p99 ≤ 2× raw round trip (${ms(2 * rt.latency.p99)})`,
+      baseline: `raw BullMQ round trip ${lat(rt.latency)}`,
+      pass: auth.latency.p99 <= 2 * rt.latency.p99,
+    },
+    {
+      metric: `autonomous decisions throughput (${S.authJobs}, addBulk → all completed, recorded in Postgres)`,
+      figure: perSec(auth.perSec, 'decisions'),
+      goal: '≥ 2,000/s',
+      baseline: `raw BullMQ ${perSec(rt.perSec, 'jobs')} (same measure)`,
+      pass: auth.perSec >= 2000,
+    },
     {
       metric: `intake throughput to card (${S.intake} restricted actions)`,
       figure: perSec(intake.perSec, 'escalations'),
@@ -136,6 +159,9 @@ async function main(): Promise<void> {
     `Intake: ${S.intake} in ${intake.seconds.toFixed(2)} s (first addBulk → last postMessage and every card_posted row); ` +
       `CPU per escalation: ${intake.cpu.node.toFixed(2)} ms in this process (bot + fake Slack + driver), ` +
       `${intake.cpu.postgres.toFixed(2)} ms in its Postgres backends, ${intake.cpu.redis.toFixed(2)} ms in Redis.`,
+    `Autonomous: ${S.authJobs} decisions in ${auth.seconds.toFixed(2)} s; CPU per decision: ${auth.cpu.node.toFixed(2)} ms in this process (bot + client + driver), ` +
+      `${auth.cpu.postgres.toFixed(2)} ms in its Postgres backends, ${auth.cpu.redis.toFixed(2)} ms in Redis (raw BullMQ: ${rt.nodeCpu.toFixed(2)} ms a job in this process). ` +
+      `Max round trip: authorize ${ms(auth.latency.max)}, raw ${ms(rt.latency.max)}; event-loop delay p99/max ${ms(auth.loop.p99)}/${ms(auth.loop.max)} (raw ${ms(rt.loop.p99)}/${ms(rt.loop.max)}).`,
     `Clicks: ${cbs.cpu.toFixed(2)} ms of this process's CPU per click at ${S.cbRate}/s (decision, card update, callback, plus the fake Slack, callback receiver and driver).`,
     `Max: enqueue → card ${ms(steady.latency.max)}, ack ${ms(ack.max)}, click → callback ${ms(cbLat.max)}. ` +
       `Event-loop delay p99/max in those phases: ${ms(steady.loop.p99)}/${ms(steady.loop.max)}, ${ms(acks.loop.p99)}/${ms(acks.loop.max)}, ${ms(cbs.loop.p99)}/${ms(cbs.loop.max)}.`,

@@ -1,7 +1,7 @@
-import { Queue, QueueEvents, type ConnectionOptions } from 'bullmq';
+import { Queue, QueueEvents, type ConnectionOptions, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { z } from 'zod';
-import { escalationSchema, parseEscalation, describeErrors, type EscalationInput } from '../domain/escalation.js';
+import { parseEscalation, describeErrors, type EscalationInput } from '../domain/escalation.js';
 import type { DecisionMessage } from '../domain/decision.js';
 import { CountersignError, ErrorCode, TimeoutError } from '../errors.js';
 import { ESCALATIONS_QUEUE, OUTCOMES_QUEUE, QUEUE_PREFIX, decisionKey, decisionsChannel } from '../queue/names.js';
@@ -33,6 +33,8 @@ export class CountersignClient {
     this.#prefix = opts.prefix ?? QUEUE_PREFIX;
     const connection: ConnectionOptions = { url: this.#url, maxRetriesPerRequest: null };
     this.#queue = new Queue(ESCALATIONS_QUEUE, { connection, prefix: this.#prefix });
+    // Each pending authorize() listens for the queue closing: many may wait at once.
+    this.#queue.setMaxListeners(0);
     this.#outcomes = new Queue(OUTCOMES_QUEUE, { connection, prefix: this.#prefix });
     this.#redis = new Redis(this.#url, { maxRetriesPerRequest: 3 });
   }
@@ -42,17 +44,22 @@ export class CountersignClient {
    * so submitting the same id twice is a no-op.
    */
   async submit(escalation: EscalationInput): Promise<{ id: string }> {
+    const job = await this.#add(escalation);
+    return { id: job.id! };
+  }
+
+  async #add(escalation: EscalationInput): Promise<Job> {
     const parsed = parseEscalation(escalation);
     if (!parsed.ok) throw new CountersignError(ErrorCode.InvalidEscalation, `Invalid escalation: ${describeErrors(parsed.errors)}`);
-    const data = escalationSchema.parse(escalation);
-    await this.#queue.add('escalation', data, {
+    // The same schema's output: parsing again would only cost time.
+    const data = parsed.escalation;
+    return this.#queue.add('escalation', data, {
       jobId: data.id,
       attempts: 5,
       backoff: { type: 'exponential', delay: 1000 },
       removeOnComplete: { age: 24 * 3600 },
       removeOnFail: { age: 7 * 24 * 3600 },
     });
-    return { id: data.id };
   }
 
   /**
@@ -62,11 +69,12 @@ export class CountersignClient {
    * language: add the job, then wait for the job's return value.
    */
   async authorize(escalation: EscalationInput, opts: { timeoutMs?: number } = {}): Promise<AuthorizeAnswer> {
-    const { id } = await this.submit(escalation);
     this.#events ??= new QueueEvents(ESCALATIONS_QUEUE, { connection: { url: this.#url }, prefix: this.#prefix });
+    // add returns the job (the existing one's id for a repeated id); waitUntilFinished
+    // checks once it listens, so an answer given in between is not missed, and a job
+    // that vanished fails rather than waits.
+    const job = await this.#add(escalation);
     await this.#events.waitUntilReady();
-    const job = await this.#queue.getJob(id);
-    if (!job) throw new CountersignError(ErrorCode.InvalidEscalation, `job ${id} vanished before it was answered`);
     return (await job.waitUntilFinished(this.#events, opts.timeoutMs ?? 10_000)) as AuthorizeAnswer;
   }
 

@@ -31,16 +31,42 @@ export interface BudgetScope {
  * agent's calendar day and ISO week, and the organisation's month, all in the
  * policy's time zone.
  */
+/**
+ * The day, ISO week and month containing `now` in `zone`. Days nest in weeks
+ * and months, so the answer holds until the day ends: kept per zone for that
+ * day (luxon's zone arithmetic would otherwise run on every request).
+ */
+interface Calendar {
+  day: { key: string; from: number; to: number };
+  week: { key: string; from: number; to: number };
+  month: { key: string; from: number; to: number };
+}
+const calendars = new Map<string, Calendar>();
+function calendarOf(zone: string, now: Date): Calendar {
+  const at = now.getTime();
+  const c = calendars.get(zone);
+  if (c && at >= c.day.from && at < c.day.to) return c;
+  const t = DateTime.fromJSDate(now, { zone });
+  const day = t.startOf('day');
+  const week = t.startOf('week');
+  const month = t.startOf('month');
+  const fresh: Calendar = {
+    day: { key: day.toISODate()!, from: day.toMillis(), to: day.plus({ days: 1 }).toMillis() },
+    week: { key: week.toISODate()!, from: week.toMillis(), to: week.plus({ weeks: 1 }).toMillis() },
+    month: { key: month.toFormat('yyyy-MM'), from: month.toMillis(), to: month.plus({ months: 1 }).toMillis() },
+  };
+  if (calendars.size > 100) calendars.clear();
+  calendars.set(zone, fresh);
+  return fresh;
+}
+
 export function budgetWindows(policy: Policy | undefined, scope: BudgetScope, now: Date): BudgetWindow[] {
   const zone = policy?.timezone ?? 'UTC';
-  const t = DateTime.fromJSDate(now, { zone });
+  const { day, week, month } = calendarOf(zone, now);
   const agent = policy?.agents.find((a) => a.id === scope.agentId);
   const caps = agent?.budgets ?? {};
   const org = policy?.organization ?? {};
   const micros = (usd: number | undefined) => (usd === undefined ? undefined : toMicros(usd));
-  const day = t.startOf('day');
-  const week = t.startOf('week');
-  const month = t.startOf('month');
   return [
     {
       kind: 'task',
@@ -52,27 +78,27 @@ export function budgetWindows(policy: Policy | undefined, scope: BudgetScope, no
     },
     {
       kind: 'day',
-      key: `agent:${scope.agentId}:day:${day.toISODate()}`,
+      key: `agent:${scope.agentId}:day:${day.key}`,
       capMicros: micros(caps.dailyUsd),
       ttlSec: 8 * 86_400,
-      from: day.toJSDate(),
-      to: day.plus({ days: 1 }).toJSDate(),
+      from: new Date(day.from),
+      to: new Date(day.to),
     },
     {
       kind: 'week',
-      key: `agent:${scope.agentId}:week:${week.toISODate()}`,
+      key: `agent:${scope.agentId}:week:${week.key}`,
       capMicros: micros(caps.weeklyUsd),
       ttlSec: 15 * 86_400,
-      from: week.toJSDate(),
-      to: week.plus({ weeks: 1 }).toJSDate(),
+      from: new Date(week.from),
+      to: new Date(week.to),
     },
     {
       kind: 'month',
-      key: `org:month:${month.toFormat('yyyy-MM')}`,
+      key: `org:month:${month.key}`,
       capMicros: micros(org.monthlyUsd),
       ttlSec: 40 * 86_400,
-      from: month.toJSDate(),
-      to: month.plus({ months: 1 }).toJSDate(),
+      from: new Date(month.from),
+      to: new Date(month.to),
     },
   ];
 }

@@ -1,7 +1,8 @@
 import { describeErrors, parseEscalation, storableText, type Escalation, type FieldError } from '../domain/escalation.js';
 import { requestDigest } from '../domain/digest.js';
 import { selectRoute } from '../domain/routing.js';
-import { getEscalation, insertEscalation, insertEscalationRecorded } from '../db/queries/escalations.js';
+import { getEscalation, insertEscalation } from '../db/queries/escalations.js';
+import { insertEscalationRecordedBatched } from '../db/queries/escalation-batch.js';
 import { recordEvent, recordEvents } from '../db/queries/events.js';
 import type { EscalationRow } from '../db/schema/escalations.js';
 import type { FlowPorts } from './ports.js';
@@ -9,6 +10,8 @@ import { applyPolicy, type Verdict } from './policy.js';
 import { pauseAgent } from './pause.js';
 import { messageOf } from './notify.js';
 import { recordSpend } from '../db/queries/spend.js';
+import { toMicros } from '../domain/budget.js';
+import { actionSpendUsd } from '../domain/policy/evaluate.js';
 
 export type IntakeResult =
   | { kind: 'accepted'; row: EscalationRow; fresh: boolean; verdict?: Verdict }
@@ -31,15 +34,22 @@ export async function intake(
     return reject(ports, errors, { id: undefined, executionId: e.executionId, callbackUrl: e.callback?.url }, jobId);
   }
   const digest = requestDigest(e);
-  const existing = await getEscalation(ports.db, e.id);
-  if (existing) return sameOrConflict(ports, existing, e, digest);
-
-  const { config, version } = ports.config.current();
+  const current = ports.config.current();
+  const { config, version } = current;
+  // Policy for an action without spend only reads (flags, rules): a repeated id
+  // is then found by the insert itself, and read back only on conflict. An
+  // action with spend reserves budget under its id, so a repeat (or another
+  // request reusing the id) is looked up before the policy runs.
+  if (toMicros(actionSpendUsd(config.policy, e.agent.id, e.action.type, e.action.params)) > 0) {
+    const existing = await getEscalation(ports.db, e.id);
+    if (existing) return sameOrConflict(ports, existing, e, digest);
+  }
   const route = selectRoute(config, e.issueType);
   const now = ports.now();
   const deadline = e.deadline ? new Date(e.deadline) : new Date(now.getTime() + config.defaults.deadlineMinutes * 60_000);
   // Step 2, policy: allowed on its own, refused, or pending a human.
-  const verdict = await applyPolicy(ports, e);
+  // The same policy version as the check above, even across a reload.
+  const verdict = await applyPolicy({ config: { current: () => current }, budgets: ports.budgets, flags: ports.flags, now: ports.now }, e);
   const decided = verdict.status !== 'pending';
   const supervised = verdict.status === 'allowed' && verdict.decision.tier === 'supervised';
   const policyFields = {
@@ -57,8 +67,9 @@ export async function intake(
   if (verdict.spendMicros > 0) {
     await recordSpend(ports.db, { agentId: e.agent.id, executionId: e.executionId, escalationId: e.id, kind: 'action', usdMicros: verdict.spendMicros });
   }
-  // The row and its `received` event in one statement: both commit or neither, in one round trip.
-  const row = await insertEscalationRecorded(
+  // The row and its `received` event in one statement: both commit or neither, in one
+  // round trip shared with concurrent requests (group commit).
+  const row = await insertEscalationRecordedBatched(
     ports.db,
     {
       ...policyFields,

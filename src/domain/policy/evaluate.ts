@@ -41,8 +41,19 @@ export interface PolicyContext {
   taskBudget?: { spentUsd: number; capUsd: number };
 }
 
+/** Compiled once per pattern: the policy asks on every request. */
+const globs = new Map<string, RegExp>();
+function globOf(pattern: string): RegExp {
+  let re = globs.get(pattern);
+  if (!re) {
+    if (globs.size > 1000) globs.clear();
+    globs.set(pattern, (re = globToRegExp(pattern)));
+  }
+  return re;
+}
+
 const matches = (pattern: string, actionType: string) =>
-  pattern === actionType || (/[*?]/.test(pattern) && globToRegExp(pattern).test(actionType));
+  pattern === actionType || (/[*?]/.test(pattern) && globOf(pattern).test(actionType));
 
 /** Exact entries first, then globs in file order: the most specific entry governs. */
 function findAction(agent: AgentPolicy): (actionType: string) => [ActionPolicy, number] | undefined {

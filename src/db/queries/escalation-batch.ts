@@ -1,0 +1,173 @@
+import { getTableColumns, getTableName } from 'drizzle-orm';
+import type { DbOrTx } from '../client.js';
+import { escalations, type EscalationRow, type NewEscalationRow } from '../schema/escalations.js';
+import { events } from '../schema/events.js';
+import { insertEscalationRecorded } from './escalations.js';
+import type { EventInput } from './events.js';
+
+/**
+ * Group commit for `insertEscalationRecorded`: concurrent callers' rows and
+ * their events go to Postgres in one statement (one round trip, one commit),
+ * `INSERT … ON CONFLICT (id) DO NOTHING RETURNING *` with the events in a
+ * data-modifying CTE joined to the rows actually inserted. Each row still
+ * commits together with its event, or neither does, before its caller
+ * resumes; a conflicting id yields undefined, as before.
+ *
+ * No timer: a statement goes out at once while fewer than MAX_IN_FLIGHT are
+ * running, so a lone request waits for nothing; under load, requests
+ * arriving meanwhile ride on the next statement. A failed statement of
+ * several rows is retried row by row, so one bad row never fails others.
+ */
+const MAX_IN_FLIGHT = 3;
+const MAX_ROWS = 200;
+
+interface Item {
+  row: NewEscalationRow;
+  event: EventInput;
+  shape: string;
+  resolve(row: EscalationRow | undefined): void;
+  reject(err: unknown): void;
+}
+
+const COLUMNS = Object.entries(getTableColumns(escalations));
+const BY_KEY = new Map(COLUMNS);
+
+/** One statement text per set of given columns; the rows travel as one jsonb parameter, the events as another. */
+const statements = new Map<string, string>();
+const quote = (name: string) => `"${name.replace(/"/g, '""')}"`;
+function statementFor(shape: string): string {
+  let text = statements.get(shape);
+  if (text) return text;
+  const keys = shape.split(',');
+  const cols = keys.map((k) => BY_KEY.get(k)!);
+  // JSON null is SQL null (as in insertEscalationRecorded); jsonb stays jsonb, the rest is cast from text.
+  const exprs = keys.map((k, i) => {
+    const type = cols[i]!.getSQLType();
+    return type === 'jsonb' ? `nullif(r.j -> '${k}', 'null'::jsonb)` : `(r.j ->> '${k}')::${type}`;
+  });
+  text = `with ins as (
+      insert into ${quote(getTableName(escalations))} (${cols.map((c) => quote(c.name)).join(', ')})
+      select ${exprs.join(', ')} from jsonb_array_elements($1::jsonb) with ordinality as r (j, n) order by r.n
+      on conflict (id) do nothing
+      returning *
+    ), ev as (
+      insert into ${quote(getTableName(events))} (escalation_id, execution_id, type, actor, data)
+      select ins.id, e.j ->> 'executionId', e.j ->> 'type', e.j ->> 'actor', coalesce(e.j -> 'data', '{}'::jsonb)
+      from ins join jsonb_array_elements($2::jsonb) with ordinality as e (j, n) on (e.j ->> 'escalationId')::uuid = ins.id
+      order by e.n
+      returning id
+    )
+    select * from ins`;
+  statements.set(shape, text);
+  return text;
+}
+
+type Run = (text: string, params: string[]) => Promise<Array<Record<string, unknown>>>;
+
+/** The driver underneath: postgres.js (prepared, one round trip) or PGlite; undefined for a transaction handle. */
+function runnerOf(db: DbOrTx): Run | undefined {
+  const client = (db as { $client?: unknown }).$client as
+    | { unsafe?: (t: string, p: string[], o: { prepare: boolean }) => Promise<Array<Record<string, unknown>>>; query?: (t: string, p: string[]) => Promise<{ rows: Array<Record<string, unknown>> }> }
+    | undefined;
+  if (typeof client?.unsafe === 'function') return (t, p) => client.unsafe!(t, p, { prepare: true });
+  if (typeof client?.query === 'function') return async (t, p) => (await client.query!(t, p)).rows;
+  return undefined;
+}
+
+/** A raw `returning *` row, mapped as drizzle maps a select. */
+function toRow(raw: Record<string, unknown>): EscalationRow {
+  const out: Record<string, unknown> = {};
+  for (const [key, col] of COLUMNS) {
+    const v = raw[col.name];
+    out[key] = v === null || v === undefined ? null : col.mapFromDriverValue(v);
+  }
+  return out as EscalationRow;
+}
+
+class Batcher {
+  #pending: Item[] = [];
+  #inFlight = 0;
+  #scheduled = false;
+
+  constructor(
+    private readonly db: DbOrTx,
+    private readonly execute: Run,
+  ) {}
+
+  add(item: Item): void {
+    this.#pending.push(item);
+    this.#schedule();
+  }
+
+  /** Requests arriving in the same turn of the event loop share a statement even when idle. */
+  #schedule(): void {
+    if (this.#scheduled || this.#inFlight >= MAX_IN_FLIGHT || this.#pending.length === 0) return;
+    this.#scheduled = true;
+    setImmediate(() => {
+      this.#scheduled = false;
+      this.#flush();
+    });
+  }
+
+  #flush(): void {
+    if (this.#inFlight >= MAX_IN_FLIGHT || this.#pending.length === 0) return;
+    // One shape per statement, and an id at most once (a second one waits for the next statement).
+    const shape = this.#pending[0]!.shape;
+    const batch: Item[] = [];
+    const ids = new Set<string>();
+    const rest: Item[] = [];
+    for (const item of this.#pending) {
+      if (batch.length < MAX_ROWS && item.shape === shape && !ids.has(item.row.id)) {
+        batch.push(item);
+        ids.add(item.row.id);
+      } else rest.push(item);
+    }
+    this.#pending = rest;
+    this.#inFlight++;
+    void this.#run(batch).finally(() => {
+      this.#inFlight--;
+      this.#flush();
+      this.#schedule();
+    });
+    this.#schedule();
+  }
+
+  async #run(batch: Item[]): Promise<void> {
+    try {
+      const rows = JSON.stringify(batch.map((b) => b.row));
+      const evs = JSON.stringify(batch.map((b) => ({ ...b.event, escalationId: b.row.id })));
+      const list = await this.execute(statementFor(batch[0]!.shape), [rows, evs]);
+      const byId = new Map(list.map((raw) => [String(raw.id), raw]));
+      for (const b of batch) {
+        const raw = byId.get(b.row.id);
+        b.resolve(raw ? toRow(raw) : undefined);
+      }
+    } catch (err) {
+      if (batch.length === 1) return batch[0]!.reject(err);
+      // One row may be at fault: each on its own, so only that one fails.
+      await Promise.all(batch.map((b) => insertEscalationRecorded(this.db, b.row, b.event).then(b.resolve, b.reject)));
+    }
+  }
+}
+
+const batchers = new WeakMap<object, Batcher>();
+
+/**
+ * insertEscalationRecorded, group-committed with concurrent callers: the new
+ * row (undefined if the id exists), with its event committed in the same
+ * statement. The event must belong to the row (its escalationId is the row's id).
+ */
+export function insertEscalationRecordedBatched(db: DbOrTx, row: NewEscalationRow, event: EventInput): Promise<EscalationRow | undefined> {
+  if (event.escalationId !== row.id) return insertEscalationRecorded(db, row, event);
+  let b = batchers.get(db);
+  if (!b) {
+    const run = runnerOf(db);
+    if (!run) return insertEscalationRecorded(db, row, event);
+    batchers.set(db, (b = new Batcher(db, run)));
+  }
+  const given = Object.entries(row).filter(([k, v]) => v !== undefined && BY_KEY.has(k));
+  // Keys not in the table are dropped by drizzle too; null stays null.
+  const clean = Object.fromEntries(given) as NewEscalationRow;
+  const shape = given.map(([k]) => k).join(',');
+  return new Promise((resolve, reject) => b.add({ row: clean, event, shape, resolve, reject }));
+}

@@ -1,0 +1,89 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import postgres from 'postgres';
+import { openDatabase, type Database } from '../../src/db/client.js';
+import { runMigrations } from '../../src/db/migrate.js';
+import { insertEscalationRecordedBatched } from '../../src/db/queries/escalation-batch.js';
+import { insertEscalationRecorded } from '../../src/db/queries/escalations.js';
+import type { NewEscalationRow } from '../../src/db/schema/escalations.js';
+import { createTestDatabase } from '../support/services.js';
+
+let tdb: Awaited<ReturnType<typeof createTestDatabase>>;
+let database: Database;
+let sql: postgres.Sql;
+
+beforeAll(async () => {
+  tdb = await createTestDatabase();
+  database = await openDatabase({ url: tdb.url, dataDir: '/nonexistent', max: 4 });
+  await runMigrations(database, tdb.url);
+  sql = postgres(tdb.url, { max: 1, onnotice: () => {} });
+});
+afterAll(async () => {
+  await sql?.end();
+  await database?.close();
+  await tdb?.drop();
+});
+
+const row = (id: string, extra: Partial<NewEscalationRow> = {}): NewEscalationRow => ({
+  id,
+  status: 'allowed',
+  digest: `d-${id}`,
+  executionId: 'exec-1',
+  agentId: 'support-agent',
+  request: { id, nested: { a: [1, 'two'] } },
+  triggers: [],
+  callbackUrl: null,
+  decidedBy: 'policy',
+  decidedAt: new Date('2026-11-25T10:00:00.123Z'),
+  deadline: new Date('2030-01-01T00:00:00Z'),
+  ...extra,
+});
+const event = (id: string) => ({ escalationId: id, executionId: 'exec-1', type: 'received' as const, actor: 'agent:support-agent', data: { digest: `d-${id}` } });
+
+describe('group-committed escalation inserts', () => {
+  it('return the same rows as the single-row insert, each with its one event, and undefined for an existing id', async () => {
+    const [a, b] = [randomUUID(), randomUUID()];
+    const single = await insertEscalationRecorded(database.db, row(a), event(a));
+    // Concurrent callers, mixed shapes, the same id twice in flight, and one that exists already.
+    const c = randomUUID();
+    const ids = Array.from({ length: 30 }, () => randomUUID());
+    const results = await Promise.all([
+      insertEscalationRecordedBatched(database.db, row(b), event(b)),
+      insertEscalationRecordedBatched(database.db, row(a), event(a)),
+      insertEscalationRecordedBatched(database.db, row(c, { reviewState: 'pending', notifiedAt: null }), event(c)),
+      insertEscalationRecordedBatched(database.db, row(c, { reviewState: 'pending', notifiedAt: null }), event(c)),
+      ...ids.map((id) => insertEscalationRecordedBatched(database.db, row(id), event(id))),
+    ]);
+    const [rb, ra, rc1, rc2, ...rest] = results;
+    expect(ra).toBeUndefined();
+    expect([rc1, rc2].filter(Boolean)).toHaveLength(1);
+    expect(rest.every(Boolean)).toBe(true);
+    const { createdAt: _x, id: _y, digest: _z, request: _r, ...shapeA } = single!;
+    const { createdAt: _x2, id: _y2, digest: _z2, request: _r2, ...shapeB } = rb!;
+    expect(shapeB).toEqual(shapeA);
+    expect(rb!.request).toEqual({ id: b, nested: { a: [1, 'two'] } });
+    expect(rb!.decidedAt).toEqual(new Date('2026-11-25T10:00:00.123Z'));
+    expect(rb!.notifiedAt).toBeNull();
+    expect(rb!.cardState).toBe('none');
+    expect((rc1 ?? rc2)!.reviewState).toBe('pending');
+    const counts = await sql<{ escalation_id: string; n: number }[]>`
+      select escalation_id, count(*)::int as n from events where escalation_id = any(${[a, b, c, ...ids]}::uuid[]) group by 1`;
+    expect(counts).toHaveLength(3 + ids.length);
+    expect(counts.every((r) => r.n === 1)).toBe(true);
+  });
+
+  it('fails only the bad row when one row of a statement is refused', async () => {
+    const good = Array.from({ length: 5 }, () => randomUUID());
+    const bad = randomUUID();
+    const results = await Promise.allSettled([
+      ...good.map((id) => insertEscalationRecordedBatched(database.db, row(id), event(id))),
+      insertEscalationRecordedBatched(database.db, row(bad, { status: 'bogus' }), event(bad)),
+    ]);
+    expect(results.slice(0, 5).every((r) => r.status === 'fulfilled' && r.value)).toBe(true);
+    expect(results[5]!.status).toBe('rejected');
+    const [n] = await sql<{ rows: number; evs: number }[]>`
+      select (select count(*)::int from escalations where id = any(${[...good, bad]}::uuid[])) as rows,
+             (select count(*)::int from events where escalation_id = any(${[...good, bad]}::uuid[])) as evs`;
+    expect(n).toEqual({ rows: 5, evs: 5 });
+  });
+});
