@@ -102,4 +102,16 @@ export function slashCommandBody(i: { user: string; channel: string; command: st
   }).toString();
 }
 
+/** `app_home_opened`, in the Events API's `event_callback` envelope (sent as JSON). */
+export function appHomeOpenedBody(user: string): string {
+  const now = Date.now() / 1000;
+  return JSON.stringify({
+    token: 'sandbox_verification_token', team_id: FAKE_IDS.teamId, api_app_id: FAKE_IDS.appId, type: 'event_callback',
+    event: { type: 'app_home_opened', user, channel: `D${user.replace(/^[UW]/, '')}`, tab: 'home', event_ts: now.toFixed(6) },
+    event_id: `Ev${randomBytes(5).toString('hex').toUpperCase()}`, event_time: Math.floor(now),
+    authorizations: [{ enterprise_id: null, team_id: FAKE_IDS.teamId, user_id: FAKE_IDS.botUserId, is_bot: true, is_enterprise_install: false }],
+    is_ext_shared_channel: false,
+  });
+}
+
 export const hookToken = (): string => randomBytes(12).toString('hex');

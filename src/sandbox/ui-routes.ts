@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import type http from 'node:http';
 import { blockIdOf, messageBodyHtml, viewToHtml } from './blocks.js';
 import { escapeHtml } from './mrkdwn.js';
-import { blockActionsPayload, formPayload, hookToken, sendToBot, slashCommandBody, viewSubmissionPayload, type BotTarget } from './interactions.js';
+import { appHomeOpenedBody, blockActionsPayload, formPayload, hookToken, sendToBot, slashCommandBody, viewSubmissionPayload, type BotTarget } from './interactions.js';
 import type { Ephemeral, SandboxWorld } from './world.js';
 
 type Obj = Record<string, unknown>;
@@ -171,6 +171,13 @@ async function command(b: UiBackend, body: Obj): Promise<[number, unknown]> {
   return [200, { status: res.status }];
 }
 
+/** Opening the App Home tab: Slack sends the bot `app_home_opened`. */
+async function openHome(b: UiBackend, body: Obj): Promise<[number, unknown]> {
+  const res = await sendToBot(b.bot, appHomeOpenedBody(String(body.user)), 'application/json');
+  b.world.note(`${String(body.user)} opened the App Home`, res.status);
+  return [200, { status: res.status }];
+}
+
 /** A POST to a response_url the sandbox handed out: an ephemeral answer, or a post in the channel. */
 export function responseUrlHook(b: UiBackend, pathname: string, args: Obj): boolean {
   const m = /^\/hooks\/sandbox\/([^/]+)\/([^/]+)\/[^/]+$/.exec(pathname);
@@ -208,7 +215,7 @@ export function createUi(b: UiBackend) {
       return true;
     }
     if (req.method === 'GET' && url.pathname === '/sandbox/state') return void json(res, 200, state(b, url.searchParams)), true;
-    const post = { '/sandbox/click': click, '/sandbox/submit': submit, '/sandbox/command': command }[url.pathname];
+    const post = { '/sandbox/click': click, '/sandbox/submit': submit, '/sandbox/command': command, '/sandbox/home': openHome }[url.pathname];
     if (req.method === 'POST' && (post || url.pathname === '/sandbox/close')) {
       let body: Obj;
       try { body = JSON.parse(raw) as Obj; } catch { return void json(res, 400, { error: 'invalid JSON' }), true; }

@@ -83,7 +83,7 @@ describe('sandbox page in Chromium', () => {
     expect(decision).toMatchObject({ status: 'denied', decision: { reason: 'Outside the return window: offer store credit instead.' } });
   });
 
-  it("refuses the agent owner's click with an ephemeral only they see", async () => {
+  it("refuses the agent owner's click with an ephemeral only they see; Details opens the full context", async () => {
     const e = makeEscalation();
     await client.submit(e);
     await page.locator('#user').selectOption('U0AGENTOWNR');
@@ -94,6 +94,12 @@ describe('sandbox page in Chromium', () => {
     await c.getByText('Awaiting your decision').waitFor(WAIT);
     await page.locator('#user').selectOption('U0APPROVER1');
     await refusal.waitFor({ state: 'detached', ...WAIT });
+    await c.getByRole('button', { name: 'Details' }).click();
+    const details = page.locator('form.modal');
+    await details.getByText('Escalation details').waitFor(WAIT);
+    await details.getByText('my blender stopped working').waitFor(WAIT);
+    await details.getByRole('button', { name: 'Close' }).click();
+    await details.waitFor({ state: 'detached', ...WAIT });
   });
 
   it('answers /countersign help and budget ephemerally in the slash-command box', async () => {
@@ -103,6 +109,14 @@ describe('sandbox page in Chromium', () => {
     await page.locator('#command').fill('/countersign budget support-agent');
     await page.locator('#command').press('Enter');
     await page.locator('.msg.ephemeral').filter({ hasText: 'support-agent' }).last().waitFor(WAIT);
+  });
+
+  it('opens the App Home: Slack sends app_home_opened, and the bot acknowledges it', async () => {
+    await page.getByRole('link', { name: 'Countersign · App Home' }).click();
+    await page.locator('#title').getByText('App Home').waitFor(WAIT);
+    await page.locator('#activity li').filter({ hasText: 'U0APPROVER1 opened the App Home → 200' }).waitFor(WAIT);
+    await page.getByRole('link', { name: '# C0REFUNDS1' }).click();
+    await page.locator('#title').getByText('C0REFUNDS1').waitFor(WAIT);
   });
 
   it('renders agent text as text: no markup, no script, no forged mention', async () => {

@@ -106,6 +106,7 @@
     localStorage.setItem('countersign.sandbox.user', ui.user);
     history.replaceState(null, '', `?user=${encodeURIComponent(ui.user)}&conv=${encodeURIComponent(ui.conv)}`);
     ui.modalKey = null;
+    if (ui.conv === 'home' && (next.conv === 'home' || next.user)) void api('/sandbox/home', {});
     void refresh();
   }
 
