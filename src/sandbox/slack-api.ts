@@ -13,12 +13,10 @@ import { FAKE_IDS } from './ids.js';
 import type { BotTarget } from './interactions.js';
 import { createUi, responseUrlHook } from './ui-routes.js';
 import { SandboxWorld } from './world.js';
+import { createWaitFor } from './wait.js';
 
 export { FAKE_IDS };
 
-// Captured at import so waitFor's timeout still fires when a test installs vi.useFakeTimers().
-const realSetTimeout = globalThis.setTimeout;
-const realClearTimeout = globalThis.clearTimeout;
 
 
 export type Args = Record<string, unknown>;
@@ -100,11 +98,6 @@ function parseArgs(contentType: string | undefined, raw: string, query: URLSearc
   return args;
 }
 
-function describeCall(c: FakeCall): string {
-  const { channel, ts, text, user, view_id } = c.args;
-  const brief = JSON.stringify({ channel, ts, user, view_id, text: typeof text === 'string' ? text.slice(0, 40) : undefined });
-  return `  ${new Date(c.at).toISOString()} ${c.method} ${brief}`;
-}
 
 export async function startFakeSlack(opts: FakeSlackOptions = {}): Promise<FakeSlack> {
   const calls: FakeCall[] = [];
@@ -358,34 +351,7 @@ export async function startFakeSlack(opts: FakeSlackOptions = {}): Promise<FakeS
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const callsTo = (method: string) => calls.filter((c) => c.method === method);
 
-  const waitFor = (target: string | ((c: FakeCall) => boolean), a?: number, b?: number): Promise<never> => {
-    const byMethod = typeof target === 'string';
-    const count = byMethod ? (a ?? 1) : 1;
-    const timeoutMs = (byMethod ? b : a) ?? 5000;
-    const check = (): unknown =>
-      byMethod ? (callsTo(target).length >= count ? callsTo(target) : undefined) : calls.find(target);
-    return new Promise((resolve, reject) => {
-      const initial = check();
-      if (initial !== undefined) return resolve(initial as never);
-      const onCall = () => {
-        const found = check();
-        if (found === undefined) return;
-        cleanup();
-        resolve(found as never);
-      };
-      const timer = realSetTimeout(() => {
-        cleanup();
-        const what = byMethod ? `${count}× ${target} (saw ${callsTo(target).length})` : `a call matching ${target.toString().slice(0, 120)}`;
-        const recent = calls.slice(-15).map(describeCall).join('\n') || '  (none)';
-        reject(new Error(`fake-slack: timed out after ${timeoutMs}ms waiting for ${what}. Last ${Math.min(calls.length, 15)} of ${calls.length} calls:\n${recent}`));
-      }, timeoutMs);
-      const cleanup = () => {
-        realClearTimeout(timer);
-        events.off('call', onCall);
-      };
-      events.on('call', onCall);
-    });
-  };
+  const waitFor = createWaitFor(calls, events);
 
   return {
     url: `${base}/api/`,
@@ -393,7 +359,7 @@ export async function startFakeSlack(opts: FakeSlackOptions = {}): Promise<FakeS
     pageUrl: `${base}/`,
     calls,
     callsTo,
-    waitFor: waitFor as FakeSlack['waitFor'],
+    waitFor,
     messages: (channel) => clone(channels.get(resolveChannel(channel) ?? '') ?? []),
     message: (channel, ts) => clone(channels.get(resolveChannel(channel) ?? '')?.find((m) => m.ts === ts)),
     setUsergroup: (id, userIds) => void usergroups.set(id, [...userIds]),
