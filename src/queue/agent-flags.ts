@@ -11,6 +11,9 @@ export interface AgentFlags {
   recordStep(agentId: string, executionId: string, step: string, success: boolean): Promise<number>;
 }
 
+/** Reads sharing one MGET, at most. */
+const MAX_READS_PER_MGET = 200;
+
 /** Failure streaks are forgotten after a week without news (s). */
 const STREAK_TTL_SEC = 7 * 86_400;
 
@@ -18,9 +21,39 @@ export function createAgentFlags(redis: Redis, prefix: string): AgentFlags {
   const paused = (a: string) => `${prefix}:paused:${a}`;
   const streak = (a: string, e: string, s: string) => `${prefix}:fails:${a}:${e}:${s}`;
   const task = (a: string, e: string) => `${prefix}:budget:task:${a}:${e}`;
+  // Reads made while one MGET is on its way share the next: one command for many under load.
+  let pending: Array<{ keys: [string, string, string]; resolve(v: Array<string | null>): void; reject(err: unknown): void }> = [];
+  let inFlight = false;
+  let scheduled = false;
+  const flush = (): void => {
+    if (inFlight || pending.length === 0) return;
+    const batch = pending.slice(0, MAX_READS_PER_MGET);
+    pending = pending.slice(batch.length);
+    inFlight = true;
+    redis
+      .mget(batch.flatMap((b) => b.keys))
+      .then(
+        (values) => batch.forEach((b, i) => b.resolve(values.slice(3 * i, 3 * i + 3))),
+        (err: unknown) => batch.forEach((b) => b.reject(err)),
+      )
+      .finally(() => {
+        inFlight = false;
+        flush();
+      });
+  };
+  const mget3 = (keys: [string, string, string]) =>
+    new Promise<Array<string | null>>((resolve, reject) => {
+      pending.push({ keys, resolve, reject });
+      if (inFlight || scheduled) return;
+      scheduled = true;
+      setImmediate(() => {
+        scheduled = false;
+        flush();
+      });
+    });
   return {
     async read(agentId, executionId, step) {
-      const [p, f, t] = await redis.mget(paused(agentId), streak(agentId, executionId, step), task(agentId, executionId));
+      const [p, f, t] = await mget3([paused(agentId), streak(agentId, executionId, step), task(agentId, executionId)]);
       return { paused: p ?? null, stepFailures: Number(f ?? 0), taskMicros: Number(t ?? 0) };
     },
     async setPaused(agentId, reason) {
