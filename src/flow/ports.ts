@@ -22,6 +22,8 @@ export interface SlackPort {
   post(channel: string, message: SlackMessage, threadTs?: string): Promise<{ ts: string }>;
   ephemeral(channel: string, user: string, text: string): Promise<void>;
   openView(triggerId: string, view: unknown): Promise<void>;
+  /** The user's App Home tab. */
+  publishHome(userId: string, view: unknown): Promise<void>;
   usergroupMembers(usergroupId: string): Promise<readonly string[]>;
 }
 

@@ -94,6 +94,9 @@ export function createSlackPort(client: WebClient, now: () => number = Date.now)
     async ephemeral(channel, user, text) {
       await call('chat.postEphemeral', () => client.chat.postEphemeral({ channel, user, text }));
     },
+    async publishHome(userId, view) {
+      await call('views.publish', () => client.views.publish({ user_id: userId, view: view as never }));
+    },
     async openView(triggerId, view) {
       await call('views.open', () => client.views.open({ trigger_id: triggerId, view: view as never }));
     },

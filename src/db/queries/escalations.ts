@@ -1,4 +1,4 @@
-import { and, asc, eq, inArray, isNull, lt, ne, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, inArray, isNull, lt, ne, sql } from 'drizzle-orm';
 import type { DbOrTx } from '../client.js';
 import { escalations, type EscalationRow, type NewEscalationRow } from '../schema/escalations.js';
 import { eventParams, eventsAfter, type EventInput } from './events.js';
@@ -204,4 +204,15 @@ export async function findOverdue(db: DbOrTx, now: Date, limit = 500): Promise<s
     .where(and(eq(escalations.status, 'pending'), lt(escalations.deadline, now)))
     .limit(limit);
   return rows.map((r) => r.id);
+}
+
+/** Pending escalations on these routes, newest first: a person's approvals to make. */
+export async function pendingOnRoutes(db: DbOrTx, routes: string[], limit = 10): Promise<EscalationRow[]> {
+  if (routes.length === 0) return [];
+  return db
+    .select()
+    .from(escalations)
+    .where(and(eq(escalations.status, 'pending'), inArray(escalations.route, routes)))
+    .orderBy(desc(escalations.createdAt))
+    .limit(limit);
 }

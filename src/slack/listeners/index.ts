@@ -7,6 +7,7 @@ import { registerDenyReason } from './views/deny-reason.js';
 import { registerCountersignCommand } from './commands/countersign.js';
 import { registerResumeAgent } from './actions/resume-agent.js';
 import { registerReview } from './actions/review.js';
+import { registerAppHome } from './events/app-home.js';
 import { registerReviewWrong } from './views/review-wrong.js';
 
 /** Every listener, registered in one place. */
@@ -18,5 +19,6 @@ export function registerListeners(app: App, deps: ListenerDeps): void {
   registerCountersignCommand(app, deps);
   registerResumeAgent(app, deps);
   registerReview(app, deps);
+  registerAppHome(app, deps);
   registerReviewWrong(app, deps);
 }
