@@ -21,16 +21,6 @@ export function autonomousEscalation(): EscalationInput {
   return e;
 }
 
-export interface RoundTrip {
-  /** add → processed → waitUntilFinished resolved, at a steady rate. */
-  latency: Latency;
-  /** addBulk N → N 'completed' events seen on QueueEvents. */
-  perSec: number;
-  loop: LoopDelay;
-  /** CPU ms of this process per job in the throughput phase. */
-  nodeCpu: number;
-}
-
 /** Counts QueueEvents 'completed' for the ids it is told about. */
 function completions(events: QueueEvents) {
   let watched = new Set<string>();
@@ -66,61 +56,63 @@ async function bulkToCompleted(queue: Queue, events: QueueEvents, items: Array<{
 }
 
 /**
- * Raw BullMQ round trip, the floor under `authorize`: add → trivial
- * processor → job.waitUntilFinished via QueueEvents, same worker
- * concurrency, job data the size of the autonomous request.
+ * Raw BullMQ, the floor under `authorize`: add → trivial processor →
+ * job.waitUntilFinished via QueueEvents, the bot's worker concurrency, job
+ * data the size of the autonomous request.
  */
-export async function bullmqRoundTrip(opts: { concurrency: number; rate: number; count: number; jobs: number; warmup: number }): Promise<RoundTrip> {
+async function startRawBull(concurrency: number) {
   const prefix = uniqueName('csbench');
   const connection = { url: REDIS_URL, maxRetriesPerRequest: null };
   const queue = new Queue('raw', { connection, prefix });
-  const worker = new Worker('raw', async (job) => ({ escalationId: job.id, decision: 'allow' }), { connection, prefix, concurrency: opts.concurrency });
+  queue.setMaxListeners(0);
+  const worker = new Worker('raw', async (job) => ({ escalationId: job.id, decision: 'allow' }), { connection, prefix, concurrency });
   const events = new QueueEvents('raw', { connection, prefix });
   await Promise.all([worker.waitUntilReady(), events.waitUntilReady()]);
-  const fresh = () => {
-    const e = autonomousEscalation();
-    return { id: e.id, data: e };
-  };
-  try {
-    await bulkToCompleted(queue, events, Array.from({ length: opts.warmup }, fresh), 'raw warm-up');
-    const items = Array.from({ length: opts.jobs }, fresh);
-    const cpu0 = process.cpuUsage();
-    const seconds = await bulkToCompleted(queue, events, items, `${opts.jobs} raw jobs`);
-    const cpu = process.cpuUsage(cpu0);
-    const lats: number[] = [];
-    const loop = watchLoop();
-    await atRate(opts.rate, opts.count, async () => {
-      const { id, data } = fresh();
-      const t0 = now();
-      const job = await queue.add('escalation', data, { jobId: id });
+  let closed = false;
+  return {
+    async roundTrip(e: EscalationInput): Promise<void> {
+      const job = await queue.add('escalation', e, { jobId: e.id });
       await job.waitUntilFinished(events, 10_000);
-      lats.push(now() - t0);
-    });
-    return { latency: latency(lats), perSec: opts.jobs / seconds, loop: loop(), nodeCpu: (cpu.user + cpu.system) / 1000 / opts.jobs };
-  } finally {
-    await worker.close();
-    await events.close();
-    await queue.obliterate({ force: true }).catch(() => {});
-    await queue.close();
-    const redis = new Redis(REDIS_URL);
-    const keys = await redis.keys(`${prefix}:*`);
-    if (keys.length) await redis.del(...keys);
-    redis.disconnect();
-  }
+    },
+    bulk: (items: Array<{ id: string; data: unknown }>, what: string) => bulkToCompleted(queue, events, items, what),
+    async close() {
+      if (closed) return;
+      closed = true;
+      await worker.close();
+      await events.close();
+      await queue.obliterate({ force: true }).catch(() => {});
+      await queue.close();
+      const redis = new Redis(REDIS_URL);
+      const keys = await redis.keys(`${prefix}:*`);
+      if (keys.length) await redis.del(...keys);
+      redis.disconnect();
+    },
+  };
 }
 
-export interface AuthorizeFigures extends RoundTrip {
-  /** CPU ms per decision in the throughput phase: this process, its Postgres backends, Redis. */
-  cpu: { node: number; postgres: number; redis: number };
+export interface AuthorizeFigures {
+  /** add → processed → answer resolved, at a steady rate. */
+  latency: Latency;
+  /** addBulk N → N 'completed' events seen on QueueEvents. */
+  perSec: number;
   seconds: number;
+  /** CPU ms per job in the throughput phase: this process, (for the bot) its Postgres backends, Redis. */
+  cpu: { node: number; postgres: number; redis: number };
 }
 
 /**
- * `client.authorize()` of autonomous requests against the running bot: at a
- * steady rate for latency, then addBulk N for throughput. Every answer must
- * be `allow`, and every decision recorded in Postgres with its event.
+ * Autonomous `client.authorize()` against the running bot beside the raw
+ * BullMQ round trip, in one phase: the steady-rate latencies alternate in
+ * blocks of one second (raw, authorize, raw, …) so that whatever else the
+ * machine does lands on both alike. Then throughput: addBulk N, raw first,
+ * then autonomous escalations. Every answer must be `allow`, and every
+ * decision recorded in Postgres with its `received` event.
  */
-export async function authorizeBench(h: Harness, opts: { rate: number; count: number; jobs: number; warmup: number }): Promise<AuthorizeFigures> {
+export async function authorizeVsRaw(
+  h: Harness,
+  opts: { concurrency: number; rate: number; count: number; jobs: number; warmup: number },
+): Promise<{ raw: AuthorizeFigures; auth: AuthorizeFigures; loop: LoopDelay }> {
+  const raw = await startRawBull(opts.concurrency);
   const events = new QueueEvents(ESCALATIONS_QUEUE, { connection: { url: REDIS_URL }, prefix: h.prefix });
   await events.waitUntilReady();
   const meter = await cpuMeter(h.sql, new URL(h.dbUrl).pathname.slice(1), h.redis);
@@ -136,35 +128,56 @@ export async function authorizeBench(h: Harness, opts: { rate: number; count: nu
     const e = autonomousEscalation();
     return { id: e.id, data: e };
   };
+  const authorize = async (e: EscalationInput) => {
+    const a = await h.client.authorize(e);
+    if (a.decision !== 'allow' || a.code !== 'policy_allowed') throw new Error(`autonomous authorize answered ${JSON.stringify(a)}`);
+  };
   try {
-    // Warm-up: the client's QueueEvents, prepared statements, the workers.
+    // Warm-up: both QueueEvents, prepared statements, the workers.
     for (let i = 0; i < 20; i++) {
-      const a = await h.client.authorize(autonomousEscalation());
-      if (a.decision !== 'allow') throw new Error(`autonomous authorize answered ${JSON.stringify(a)}`);
+      await raw.roundTrip(autonomousEscalation());
+      await authorize(autonomousEscalation());
     }
+    await raw.bulk(Array.from({ length: opts.warmup }, fresh), 'raw warm-up');
     await bulkToCompleted(h.queue, events, Array.from({ length: opts.warmup }, fresh), 'autonomous warm-up');
 
-    const lats: number[] = [];
+    const lats = { raw: [] as number[], auth: [] as number[] };
     const ids: string[] = [];
+    const block = Math.max(1, Math.round(opts.rate));
     const loop = watchLoop();
-    await atRate(opts.rate, opts.count, async () => {
-      const e = autonomousEscalation();
-      ids.push(e.id);
-      const t0 = now();
-      const a = await h.client.authorize(e);
-      lats.push(now() - t0);
-      if (a.decision !== 'allow' || a.code !== 'policy_allowed') throw new Error(`autonomous authorize answered ${JSON.stringify(a)}`);
-    });
+    for (let done = 0, b = 0; done < 2 * opts.count; b++) {
+      const which = b % 2 === 0 ? 'raw' : 'auth';
+      const n = Math.min(block, opts.count - lats[which].length);
+      await atRate(opts.rate, n, async () => {
+        const e = autonomousEscalation();
+        if (which === 'auth') ids.push(e.id);
+        const t0 = now();
+        await (which === 'raw' ? raw.roundTrip(e) : authorize(e));
+        lats[which].push(now() - t0);
+      });
+      done += n;
+    }
     const loopDelay = loop();
     await checkRecorded(ids);
+
+    const rawItems = Array.from({ length: opts.jobs }, fresh);
+    const c0 = process.cpuUsage();
+    const rawSeconds = await raw.bulk(rawItems, `${opts.jobs} raw jobs`);
+    const c1 = process.cpuUsage(c0);
+    await raw.close();
 
     const items = Array.from({ length: opts.jobs }, fresh);
     const cpu0 = await meter.take();
     const seconds = await bulkToCompleted(h.queue, events, items, `${opts.jobs} autonomous decisions`);
     const cpu = meter.per(cpu0, await meter.take(), opts.jobs);
     await checkRecorded(items.map((x) => x.id));
-    return { latency: latency(lats), perSec: opts.jobs / seconds, seconds, loop: loopDelay, cpu, nodeCpu: cpu.node };
+    return {
+      raw: { latency: latency(lats.raw), perSec: opts.jobs / rawSeconds, seconds: rawSeconds, cpu: { node: (c1.user + c1.system) / 1000 / opts.jobs, postgres: 0, redis: Number.NaN } },
+      auth: { latency: latency(lats.auth), perSec: opts.jobs / seconds, seconds, cpu },
+      loop: loopDelay,
+    };
   } finally {
+    await raw.close().catch(() => {});
     await events.close();
   }
 }

@@ -6,7 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
-import { authorizeBench, bullmqRoundTrip } from './authorize.js';
+import { authorizeVsRaw } from './authorize.js';
 import { bullmqBaseline, httpBaseline, postgresBaseline } from './baselines.js';
 import { PACING, startBotBench } from './bot.js';
 import { closeClient } from './http-client.js';
@@ -49,11 +49,14 @@ async function main(): Promise<void> {
     const pg = await postgresBaseline({ url: bot.h.dbUrl, pool: PG_POOL, concurrency: CONCURRENCY, rows: S.pgRows, payload: example });
     log('baseline: raw BullMQ');
     const bull = await bullmqBaseline({ concurrency: CONCURRENCY, jobs: S.bullJobs, warmup: Math.min(1000, S.bullJobs), rate: S.rate, latencyCount: S.rateCount / 2 });
-    log(`baseline: raw BullMQ round trip (add → waitUntilFinished) at ${S.authRate}/s, then ${S.authJobs} addBulk`);
-    const rt = await bullmqRoundTrip({ concurrency: CONCURRENCY, rate: S.authRate, count: S.authCount, jobs: S.authJobs, warmup: Math.min(1000, S.authJobs) });
-    await bot.settle(SETTLE_MS);
-    log(`autonomous authorize at ${S.authRate}/s for ${S.authCount / S.authRate} s, then ${S.authJobs} addBulk`);
-    const auth = await authorizeBench(bot.h, { rate: S.authRate, count: S.authCount, jobs: S.authJobs, warmup: Math.min(1000, S.authJobs) });
+    log(`autonomous authorize() and raw BullMQ round trip, ${S.authCount} each at ${S.authRate}/s in alternate 1 s blocks, then ${S.authJobs} addBulk each`);
+    const { raw: rt, auth, loop: authLoop } = await authorizeVsRaw(bot.h, {
+      concurrency: CONCURRENCY,
+      rate: S.authRate,
+      count: S.authCount,
+      jobs: S.authJobs,
+      warmup: Math.min(1000, S.authJobs),
+    });
     await bot.settle(SETTLE_MS);
 
     log(`intake: warm-up ${S.warmup}`);
@@ -76,9 +79,9 @@ async function main(): Promise<void> {
     const toCallBack = await bot.pendingCards(S.cbCount);
     await bot.settle(SETTLE_MS, { keepMessages: true });
     const cbs = await bot.clickToCallback(toCallBack, S.cbRate);
-    return { pg, bull, rt, auth, intake, steady, acks, httpBase, cbs };
+    return { pg, bull, rt, auth, authLoop, intake, steady, acks, httpBase, cbs };
   };
-  const { pg, bull, rt, auth, intake, steady, acks, httpBase, cbs } = await measured().finally(() => {
+  const { pg, bull, rt, auth, authLoop, intake, steady, acks, httpBase, cbs } = await measured().finally(() => {
     log('cleaning up (database, Redis prefix)');
     return bot.close();
   });
@@ -88,7 +91,7 @@ async function main(): Promise<void> {
   rows.push(
     { metric: 'baseline: raw BullMQ add→process throughput', figure: perSec(bull.jobsPerSec, 'jobs'), goal: '—', baseline: `${S.bullJobs} jobs, addBulk, trivial processor, concurrency ${CONCURRENCY}`, pass: undefined },
     { metric: 'baseline: raw BullMQ add→process latency', figure: lat(bull.latency), goal: '—', baseline: `${bull.latency.n} jobs at ${S.rate}/s`, pass: undefined },
-    { metric: 'baseline: raw BullMQ round trip (add → trivial processor → waitUntilFinished)', figure: lat(rt.latency), goal: '—', baseline: `${rt.latency.n} jobs at ${S.authRate}/s, QueueEvents, concurrency ${CONCURRENCY}`, pass: undefined },
+    { metric: 'baseline: raw BullMQ round trip (add → trivial processor → waitUntilFinished)', figure: lat(rt.latency), goal: '—', baseline: `${rt.latency.n} jobs at ${S.authRate}/s, QueueEvents, concurrency ${CONCURRENCY}; 1 s blocks alternating with the authorize row`, pass: undefined },
     { metric: 'baseline: raw BullMQ addBulk → all completed', figure: perSec(rt.perSec, 'jobs'), goal: '—', baseline: `${S.authJobs} jobs, counted on QueueEvents 'completed'`, pass: undefined },
     { metric: 'baseline: raw Postgres single-row INSERT', figure: perSec(pg.singleRowsPerSec, 'rows'), goal: '—', baseline: `auto-commit, pool ${PG_POOL}, ${CONCURRENCY} in flight`, pass: undefined },
     { metric: 'baseline: raw Postgres batched INSERT', figure: perSec(pg.batchedRowsPerSec, 'rows'), goal: '—', baseline: '500 rows a statement', pass: undefined },
@@ -160,8 +163,8 @@ async function main(): Promise<void> {
       `CPU per escalation: ${intake.cpu.node.toFixed(2)} ms in this process (bot + fake Slack + driver), ` +
       `${intake.cpu.postgres.toFixed(2)} ms in its Postgres backends, ${intake.cpu.redis.toFixed(2)} ms in Redis.`,
     `Autonomous: ${S.authJobs} decisions in ${auth.seconds.toFixed(2)} s; CPU per decision: ${auth.cpu.node.toFixed(2)} ms in this process (bot + client + driver), ` +
-      `${auth.cpu.postgres.toFixed(2)} ms in its Postgres backends, ${auth.cpu.redis.toFixed(2)} ms in Redis (raw BullMQ: ${rt.nodeCpu.toFixed(2)} ms a job in this process). ` +
-      `Max round trip: authorize ${ms(auth.latency.max)}, raw ${ms(rt.latency.max)}; event-loop delay p99/max ${ms(auth.loop.p99)}/${ms(auth.loop.max)} (raw ${ms(rt.loop.p99)}/${ms(rt.loop.max)}).`,
+      `${auth.cpu.postgres.toFixed(2)} ms in its Postgres backends, ${auth.cpu.redis.toFixed(2)} ms in Redis (raw BullMQ: ${rt.cpu.node.toFixed(2)} ms a job in this process). ` +
+      `Max round trip: authorize ${ms(auth.latency.max)}, raw ${ms(rt.latency.max)}; event-loop delay p99/max ${ms(authLoop.p99)}/${ms(authLoop.max)} over both.`,
     `Clicks: ${cbs.cpu.toFixed(2)} ms of this process's CPU per click at ${S.cbRate}/s (decision, card update, callback, plus the fake Slack, callback receiver and driver).`,
     `Max: enqueue → card ${ms(steady.latency.max)}, ack ${ms(ack.max)}, click → callback ${ms(cbLat.max)}. ` +
       `Event-loop delay p99/max in those phases: ${ms(steady.loop.p99)}/${ms(steady.loop.max)}, ${ms(acks.loop.p99)}/${ms(acks.loop.max)}, ${ms(cbs.loop.p99)}/${ms(cbs.loop.max)}.`,
