@@ -7,6 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { authorizeVsRaw } from './authorize.js';
+import { auditBench } from './audit.js';
 import { bullmqBaseline, httpBaseline, postgresBaseline } from './baselines.js';
 import { PACING, startBotBench } from './bot.js';
 import { closeClient } from './http-client.js';
@@ -24,8 +25,8 @@ const PG_POOL = 20;
 const SETTLE_MS = 1500;
 
 const S = quick
-  ? { warmup: 200, intake: 500, rate: 100, rateCount: 200, clicks: 100, clickConcurrency: 4, cbRate: 50, cbCount: 50, pgRows: 1000, bullJobs: 1000, authRate: 100, authCount: 200, authJobs: 1000 }
-  : { warmup: 1000, intake: 5000, rate: 100, rateCount: 1000, clicks: 500, clickConcurrency: 4, cbRate: 50, cbCount: 250, pgRows: 5000, bullJobs: 5000, authRate: 100, authCount: 1000, authJobs: 5000 };
+  ? { warmup: 200, intake: 500, rate: 100, rateCount: 200, clicks: 100, clickConcurrency: 4, cbRate: 50, cbCount: 50, pgRows: 1000, bullJobs: 1000, authRate: 100, authCount: 200, authJobs: 1000, auditEvents: 20_000 }
+  : { warmup: 1000, intake: 5000, rate: 100, rateCount: 1000, clicks: 500, clickConcurrency: 4, cbRate: 50, cbCount: 250, pgRows: 5000, bullJobs: 5000, authRate: 100, authCount: 1000, authJobs: 5000, auditEvents: 200_000 };
 
 const log = (msg: string) => process.stderr.write(`bench: ${msg}\n`);
 
@@ -79,9 +80,11 @@ async function main(): Promise<void> {
     const toCallBack = await bot.pendingCards(S.cbCount);
     await bot.settle(SETTLE_MS, { keepMessages: true });
     const cbs = await bot.clickToCallback(toCallBack, S.cbRate);
-    return { pg, bull, rt, auth, authLoop, intake, steady, acks, httpBase, cbs };
+    log(`audit chain: seal and verify ${S.auditEvents} more events`);
+    const audit = await auditBench(bot.h.dbUrl, S.auditEvents);
+    return { pg, bull, rt, auth, authLoop, intake, steady, acks, httpBase, cbs, audit };
   };
-  const { pg, bull, rt, auth, authLoop, intake, steady, acks, httpBase, cbs } = await measured().finally(() => {
+  const { pg, bull, rt, auth, authLoop, intake, steady, acks, httpBase, cbs, audit } = await measured().finally(() => {
     log('cleaning up (database, Redis prefix)');
     return bot.close();
   });
@@ -144,6 +147,20 @@ async function main(): Promise<void> {
       goal: 'p99 ≤ 100 ms',
       baseline: `raw BullMQ hop ${lat(bull.latency)} (the path has 2 hops)`,
       pass: cbLat.p99 <= 100,
+    },
+    {
+      metric: `audit chain: seal (batch job, off the hot path)`,
+      figure: perSec(audit.sealPerSec, 'records'),
+      goal: '—',
+      baseline: `raw Postgres batched INSERT ${perSec(pg.batchedRowsPerSec, 'rows')}`,
+      pass: undefined,
+    },
+    {
+      metric: `audit chain: countersign audit verify (${audit.checked} records)`,
+      figure: perSec(audit.verifyPerSec, 'records'),
+      goal: '≥ 100,000/s',
+      baseline: '—',
+      pass: audit.verifyPerSec >= 100_000,
     },
   );
 

@@ -1,6 +1,6 @@
 import { sql } from 'drizzle-orm';
 import type { Db } from '../client.js';
-import { GENESIS, linkHash, type ChainedEvent, type VerifyFinding } from '../../domain/audit-chain.js';
+import { GENESIS, linkHash, type VerifyFinding } from '../../domain/audit-chain.js';
 import { auditChain } from '../schema/audit-chain.js';
 
 /** postgres.js answers raw queries with an array, PGlite with `{ rows }`. */
@@ -11,20 +11,9 @@ function rowsOf<T>(result: unknown): T[] {
 /** Only one sealer at a time, across replicas. */
 const SEAL_LOCK = 0x436f756e74436861n; // "CountCha"
 
-type Row = { id: string; escalation_id: string | null; execution_id: string | null; type: string; actor: string; at_micros: string; data: unknown };
-
-const toEvent = (r: Row): ChainedEvent => ({
-  id: Number(r.id),
-  escalationId: r.escalation_id,
-  executionId: r.execution_id,
-  type: r.type,
-  actor: r.actor,
-  atMicros: r.at_micros,
-  data: r.data,
-});
-
-const EVENT_COLUMNS = sql`e.id::text as id, e.escalation_id, e.execution_id, e.type, e.actor,
-  (extract(epoch from e.at) * 1000000)::bigint::text as at_micros, e.data`;
+/** The canonical text of an event, built by Postgres the same way for sealing and verifying. */
+const CANONICAL = sql`case when e.id is null then null else json_build_array(e.id::text, e.escalation_id, e.execution_id, e.type, e.actor,
+  (extract(epoch from e.at) * 1000000)::bigint::text, e.data)::text end`;
 
 /**
  * Seals events into the chain in id order, a batch at a time, behind the hot
@@ -39,13 +28,13 @@ export async function sealChain(db: Db, opts: { batch?: number; lagMs?: number }
     const head = rowsOf<{ id: string; hash: string }>(await tx.execute(sql`select event_id::text as id, hash from audit_chain order by event_id desc limit 1`));
     let prev = head[0]?.hash ?? GENESIS;
     const after = head[0]?.id ?? '0';
-    const rows = rowsOf<Row>(
-      await tx.execute(sql`select ${EVENT_COLUMNS} from events e
+    const rows = rowsOf<{ id: string; canon: string }>(
+      await tx.execute(sql`select e.id::text as id, ${CANONICAL} as canon from events e
         where e.id > ${after}::bigint and e.at < now() - ${lag}::interval order by e.id limit ${batch}`),
     );
     if (rows.length === 0) return 0;
     const links = rows.map((r) => {
-      prev = linkHash(prev, toEvent(r));
+      prev = linkHash(prev, r.canon);
       return { eventId: Number(r.id), hash: prev };
     });
     await tx.insert(auditChain).values(links);
@@ -58,25 +47,32 @@ export async function sealChain(db: Db, opts: { batch?: number; lagMs?: number }
  * changed after sealing, an event deleted, or a link that doesn't follow.
  */
 export async function verifyChain(db: Db, opts: { pageSize?: number } = {}): Promise<VerifyFinding> {
-  const page = opts.pageSize ?? 20_000;
-  let prev = GENESIS;
-  let after = '0';
-  let checked = 0;
-  for (;;) {
-    const rows = rowsOf<Row & { chain_id: string; hash: string }>(
-      await db.execute(sql`select c.event_id::text as chain_id, c.hash, ${EVENT_COLUMNS}
+  const page = opts.pageSize ?? 50_000;
+  type Link = { chain_id: string; hash: string; canon: string | null };
+  const fetchAfter = async (after: string) =>
+    rowsOf<Link>(
+      await db.execute(sql`select c.event_id::text as chain_id, c.hash, ${CANONICAL} as canon
         from audit_chain c left join events e on e.id = c.event_id
         where c.event_id > ${after}::bigint order by c.event_id limit ${page}`),
     );
+  let prev = GENESIS;
+  let after = '0';
+  let checked = 0;
+  let rows = await fetchAfter(after);
+  for (;;) {
+    // Fetch the next page while this one is hashed.
+    const last = rows.length > 0 ? rows[rows.length - 1]!.chain_id : after;
+    const next = rows.length === page ? fetchAfter(last) : undefined;
+    next?.catch(() => {}); // awaited below; a return on a broken link must not leave it unhandled
     for (const r of rows) {
-      if (r.id === null) return { kind: 'broken', eventId: Number(r.chain_id), reason: 'missing', checked };
-      const expected = linkHash(prev, toEvent(r));
-      if (expected !== r.hash) return { kind: 'broken', eventId: Number(r.chain_id), reason: 'changed', checked };
+      if (r.canon === null) return { kind: 'broken', eventId: Number(r.chain_id), reason: 'missing', checked };
+      if (linkHash(prev, r.canon) !== r.hash) return { kind: 'broken', eventId: Number(r.chain_id), reason: 'changed', checked };
       prev = r.hash;
       checked++;
     }
-    if (rows.length > 0) after = rows[rows.length - 1]!.chain_id;
-    if (rows.length < page) break;
+    after = last;
+    if (!next) break;
+    rows = await next;
   }
   const unsealed = rowsOf<{ n: number }>(await db.execute(sql`select count(*)::int as n from events where id > ${after}::bigint`));
   return { kind: 'ok', checked, head: prev, unsealed: unsealed[0]?.n ?? 0 };
