@@ -8,7 +8,7 @@ import { expire } from '../flow/expire.js';
 import { notify } from '../flow/notify.js';
 import { deliverCallback } from '../flow/callback.js';
 import { sweep } from '../flow/sweep.js';
-import { sealChain } from '../db/queries/audit-chain.js';
+import { sealPending } from '../db/queries/audit-chain.js';
 import type { FlowPorts } from '../flow/ports.js';
 import { answerOf } from '../flow/answer.js';
 import { createHttpFetch } from '../slack/http-fetch.js';
@@ -92,7 +92,7 @@ export function startWorkers(ports: FlowPorts, opts: WorkerOptions): { workers: 
       async (job) => deliverCallback({ ...ports, secret: opts.callbackSecret, fetch: callbackFetch }, parseIdJob(job), job.attemptsMade + 1),
       { ...base, concurrency: opts.concurrency },
     ),
-    new Worker(MAINTENANCE_QUEUE, async (job) => (job.name === 'seal' ? { sealed: await sealChain(ports.db) } : sweep(ports)), { ...base, concurrency: 1 }),
+    new Worker(MAINTENANCE_QUEUE, async (job) => (job.name === 'seal' ? { sealed: await sealPending(ports.db) } : sweep(ports)), { ...base, concurrency: 1 }),
   ];
   for (const w of workers) {
     w.on('failed', (job, err) => {
@@ -105,9 +105,9 @@ export function startWorkers(ports: FlowPorts, opts: WorkerOptions): { workers: 
   void maintenance
     .upsertJobScheduler('sweep', { every: 60_000 }, { name: 'sweep', opts: { removeOnComplete: 100, removeOnFail: 100 } })
     .catch((err: Error) => ports.log.error({ err: err.message }, 'cannot schedule the sweep'));
-  // Every 2 s: seal new events into the audit hash chain, in batches, off the hot path.
+  // Every second: seal new events into the audit hash chain, in small batches, off the hot path.
   void maintenance
-    .upsertJobScheduler('seal', { every: 2_000 }, { name: 'seal', opts: { removeOnComplete: 10, removeOnFail: 100 } })
+    .upsertJobScheduler('seal', { every: 1_000 }, { name: 'seal', opts: { removeOnComplete: 10, removeOnFail: 100 } })
     .catch((err: Error) => ports.log.error({ err: err.message }, 'cannot schedule the audit sealer'));
   return {
     workers,

@@ -21,7 +21,8 @@ const CANONICAL = sql`case when e.id is null then null else json_build_array(e.i
  * an id but commits late is not skipped over.
  */
 export async function sealChain(db: Db, opts: { batch?: number; lagMs?: number } = {}): Promise<number> {
-  const batch = opts.batch ?? 5000;
+  // Small batches: the sealer shares the event loop with the hot path.
+  const batch = opts.batch ?? 1000;
   const lag = `${Math.max(0, opts.lagMs ?? 5000)} milliseconds`;
   return db.transaction(async (tx) => {
     await tx.execute(sql`select pg_advisory_xact_lock(${SEAL_LOCK.toString()}::bigint)`);
@@ -33,13 +34,27 @@ export async function sealChain(db: Db, opts: { batch?: number; lagMs?: number }
         where e.id > ${after}::bigint and e.at < now() - ${lag}::interval order by e.id limit ${batch}`),
     );
     if (rows.length === 0) return 0;
-    const links = rows.map((r) => {
+    const links: Array<{ eventId: number; hash: string }> = [];
+    for (const [i, r] of rows.entries()) {
       prev = linkHash(prev, r.canon);
-      return { eventId: Number(r.id), hash: prev };
-    });
+      links.push({ eventId: Number(r.id), hash: prev });
+      // Let clicks and jobs in between every few hundred hashes.
+      if (i % 250 === 249) await new Promise((resolve) => setImmediate(resolve));
+    }
     await tx.insert(auditChain).values(links);
     return links.length;
   });
+}
+
+/** Seals batch after batch until caught up or `budgetMs` (default 500) is spent. */
+export async function sealPending(db: Db, budgetMs = 500): Promise<number> {
+  const until = Date.now() + budgetMs;
+  let total = 0;
+  for (;;) {
+    const n = await sealChain(db);
+    total += n;
+    if (n < 1000 || Date.now() > until) return total;
+  }
 }
 
 /**
