@@ -1,20 +1,12 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { withBotAndCallbacks, type CallbackServer } from '../support/bot-hooks.js';
 import { verifyCallback } from '../../src/domain/callback-signature.js';
-import { startCallbackServer } from '../support/callback-server.js';
-import { API_TOKEN, APPROVER, CALLBACK_SECRET, REFUNDS_CHANNEL, makeEscalation, startHarness, type Harness } from '../support/harness.js';
+import { API_TOKEN, APPROVER, CALLBACK_SECRET, REFUNDS_CHANNEL, makeEscalation, type Harness } from '../support/harness.js';
 import { eventually } from '../support/services.js';
 
 let h: Harness;
-let cb: Awaited<ReturnType<typeof startCallbackServer>>;
-
-beforeAll(async () => {
-  h = await startHarness();
-  cb = await startCallbackServer();
-});
-afterAll(async () => {
-  await h?.close();
-  await cb?.close();
-});
+let cb: CallbackServer;
+withBotAndCallbacks((bot) => ({ h, cb } = bot));
 
 describe('the core loop', () => {
   it('takes a queued escalation to a card, a signed click, an updated card, a signed callback and the API', async () => {

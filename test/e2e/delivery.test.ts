@@ -1,22 +1,14 @@
 import { Queue } from 'bullmq';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { withBotAndCallbacks, type CallbackServer } from '../support/bot-hooks.js';
 import { CountersignClient } from '../../src/client/index.js';
 import { MAINTENANCE_QUEUE } from '../../src/queue/names.js';
-import { startCallbackServer } from '../support/callback-server.js';
-import { APPROVER, makeEscalation, startHarness, type Harness } from '../support/harness.js';
+import { APPROVER, makeEscalation, type Harness } from '../support/harness.js';
 import { REDIS_URL, eventually } from '../support/services.js';
 
 let h: Harness;
-let cb: Awaited<ReturnType<typeof startCallbackServer>>;
-
-beforeAll(async () => {
-  h = await startHarness();
-  cb = await startCallbackServer();
-});
-afterAll(async () => {
-  await h?.close();
-  await cb?.close();
-});
+let cb: CallbackServer;
+withBotAndCallbacks((bot) => ({ h, cb } = bot));
 
 describe('handing the decision back', () => {
   it('gives an agent that was offline during the decision the decision when it asks later', async () => {

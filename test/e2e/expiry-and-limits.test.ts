@@ -1,19 +1,11 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startCallbackServer } from '../support/callback-server.js';
+import { describe, expect, it } from 'vitest';
+import { withBotAndCallbacks, type CallbackServer } from '../support/bot-hooks.js';
 import { eventually } from '../support/services.js';
-import { APPROVER, GENERAL_CHANNEL, REFUNDS_CHANNEL, makeEscalation, startHarness, type Harness } from '../support/harness.js';
+import { APPROVER, GENERAL_CHANNEL, REFUNDS_CHANNEL, makeEscalation, type Harness } from '../support/harness.js';
 
 let h: Harness;
-let cb: Awaited<ReturnType<typeof startCallbackServer>>;
-
-beforeAll(async () => {
-  h = await startHarness();
-  cb = await startCallbackServer();
-});
-afterAll(async () => {
-  await h?.close();
-  await cb?.close();
-});
+let cb: CallbackServer;
+withBotAndCallbacks((bot) => ({ h, cb } = bot));
 
 const cardFor = (id: string) => (c: { method: string; args: Record<string, unknown> }) =>
   c.method === 'chat.postMessage' && (c.args.metadata as { event_payload?: { escalation_id?: string } } | undefined)?.event_payload?.escalation_id === id;

@@ -1,21 +1,13 @@
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { withBotAndCallbacks, type CallbackServer } from '../support/bot-hooks.js';
 import type { EscalationInput } from '../../src/domain/escalation.js';
-import { startCallbackServer } from '../support/callback-server.js';
-import { APPROVER, makeEscalation, startHarness, type Harness } from '../support/harness.js';
+import { APPROVER, makeEscalation, type Harness } from '../support/harness.js';
 import { eventually } from '../support/services.js';
 
 let h: Harness;
-let cb: Awaited<ReturnType<typeof startCallbackServer>>;
-
-beforeAll(async () => {
-  h = await startHarness();
-  cb = await startCallbackServer();
-});
-afterAll(async () => {
-  await h?.close();
-  await cb?.close();
-});
+let cb: CallbackServer;
+withBotAndCallbacks((bot) => ({ h, cb } = bot));
 
 /** The example escalation as a confident support agent's action of this type and params. */
 function act(type: string, params: Record<string, unknown>, over: Partial<EscalationInput> = {}): EscalationInput {
