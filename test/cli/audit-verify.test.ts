@@ -1,35 +1,30 @@
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import postgres from 'postgres';
+import type postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openDatabase, type Database } from '../../src/db/client.js';
-import { runMigrations } from '../../src/db/migrate.js';
+import type { Database } from '../../src/db/client.js';
 import { sealChain } from '../../src/db/queries/audit-chain.js';
-import { createTestDatabase } from '../support/services.js';
+import { createMigratedDb, type MigratedDb } from '../support/migrated-db.js';
 
 const run = promisify(execFile);
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-let testDb: Awaited<ReturnType<typeof createTestDatabase>>;
+let db: MigratedDb;
 let database: Database;
 let sql: postgres.Sql;
 
 beforeAll(async () => {
-  testDb = await createTestDatabase();
-  database = await openDatabase({ url: testDb.url, dataDir: '/nonexistent', max: 2 });
-  await runMigrations(database, testDb.url);
-  sql = postgres(testDb.url, { max: 1, onnotice: () => {} });
+  db = await createMigratedDb();
+  ({ database, sql } = db);
   for (let i = 0; i < 20; i++) await sql`insert into events (type, actor, at, data) values ('received', 'system', now() - interval '1 minute', ${sql.json({ i })})`;
   await sealChain(database.db, { lagMs: 0 });
 });
 afterAll(async () => {
-  await sql?.end();
-  await database?.close();
-  await testDb?.drop();
+  await db?.close();
 });
 
 const verify = () =>
-  run('./bin/countersign', ['audit', 'verify'], { cwd: ROOT, env: { ...process.env, DATABASE_URL: testDb.url } }).then(
+  run('./bin/countersign', ['audit', 'verify'], { cwd: ROOT, env: { ...process.env, DATABASE_URL: db.url } }).then(
     (r) => ({ code: 0, stdout: r.stdout }),
     (e: { code: number; stdout: string }) => ({ code: e.code, stdout: e.stdout }),
   );

@@ -1,24 +1,19 @@
-import postgres from 'postgres';
+import type postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openDatabase, type Database } from '../../src/db/client.js';
-import { runMigrations } from '../../src/db/migrate.js';
+import type { Database } from '../../src/db/client.js';
 import { sealChain, verifyChain } from '../../src/db/queries/audit-chain.js';
-import { createTestDatabase } from '../support/services.js';
+import { createMigratedDb, type MigratedDb } from '../support/migrated-db.js';
 
-let testDb: Awaited<ReturnType<typeof createTestDatabase>>;
+let db: MigratedDb;
 let database: Database;
 let sql: postgres.Sql;
 
 beforeAll(async () => {
-  testDb = await createTestDatabase();
-  database = await openDatabase({ url: testDb.url, dataDir: '/nonexistent', max: 2 });
-  await runMigrations(database, testDb.url);
-  sql = postgres(testDb.url, { max: 1, onnotice: () => {} });
+  db = await createMigratedDb();
+  ({ database, sql } = db);
 });
 afterAll(async () => {
-  await sql?.end();
-  await database?.close();
-  await testDb?.drop();
+  await db?.close();
 });
 
 /** A superuser's out-of-band edit: triggers off, change, triggers on. */
