@@ -6,12 +6,10 @@ import { insertEscalationRecordedBatched } from '../db/queries/escalation-batch.
 import { recordEvent, recordEvents } from '../db/queries/events.js';
 import type { EscalationRow } from '../db/schema/escalations.js';
 import type { FlowPorts } from './ports.js';
-import { applyPolicy, type Verdict } from './policy.js';
+import { applyPolicy, enqueueBudgetAlerts, spendOf, type Verdict } from './policy.js';
 import { pauseAgent } from './pause.js';
 import { messageOf } from './notify.js';
 import { recordSpend } from '../db/queries/spend.js';
-import { toMicros } from '../domain/budget.js';
-import { actionSpendUsd } from '../domain/policy/evaluate.js';
 
 export type IntakeResult =
   | { kind: 'accepted'; row: EscalationRow; fresh: boolean; verdict?: Verdict }
@@ -40,7 +38,8 @@ export async function intake(
   // is then found by the insert itself, and read back only on conflict. An
   // action with spend reserves budget under its id, so a repeat (or another
   // request reusing the id) is looked up before the policy runs.
-  if (toMicros(actionSpendUsd(config.policy, e.agent.id, e.action.type, e.action.params)) > 0) {
+  const spendMicros = spendOf(config.policy, e);
+  if (spendMicros > 0) {
     const existing = await getEscalation(ports.db, e.id);
     if (existing) return sameOrConflict(ports, existing, e, digest);
   }
@@ -49,7 +48,7 @@ export async function intake(
   const deadline = e.deadline ? new Date(e.deadline) : new Date(now.getTime() + config.defaults.deadlineMinutes * 60_000);
   // Step 2, policy: allowed on its own, refused, or pending a human.
   // The same policy version as the check above, even across a reload.
-  const verdict = await applyPolicy({ config: { current: () => current }, budgets: ports.budgets, flags: ports.flags, now: ports.now }, e);
+  const verdict = await applyPolicy({ config: { current: () => current }, budgets: ports.budgets, flags: ports.flags, now: ports.now }, e, spendMicros);
   const decided = verdict.status !== 'pending';
   const supervised = verdict.status === 'allowed' && verdict.decision.tier === 'supervised';
   const policyFields = {
@@ -120,12 +119,7 @@ async function afterDecision(
 ): Promise<void> {
   const agentId = row.agentId ?? '';
   if (verdict.pause) await pauseAgent(ports, agentId, verdict.reason, { escalationId: row.id, executionId: row.executionId ?? undefined });
-  for (const a of verdict.alerts) {
-    await ports.scheduler.enqueueAlert(
-      { kind: 'budget_threshold', agentId: a.window.kind === 'month' ? null : agentId, window: a.window.kind, windowKey: a.window.key, level: a.level, basis: a.basis, totalMicros: a.totalMicros, capMicros: a.window.capMicros ?? null },
-      `budget:${a.window.key}:${a.basis}:${a.level}`,
-    );
-  }
+  await enqueueBudgetAlerts(ports.scheduler, agentId, verdict.alerts);
   if (row.status === 'pending') return;
   await ports.decisions.publish(messageOf(row));
   if (row.callbackUrl) await ports.scheduler.enqueueCallback(row.id, row.callbackUrl);

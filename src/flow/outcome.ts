@@ -5,7 +5,7 @@ import { recordEvent } from '../db/queries/events.js';
 import { insertOutcome } from '../db/queries/outcomes.js';
 import { recordSpend } from '../db/queries/spend.js';
 import { pauseAgent } from './pause.js';
-import { HARD_WINDOWS, alertsFor } from './policy.js';
+import { HARD_WINDOWS, alertsFor, enqueueBudgetAlerts } from './policy.js';
 import type { FlowPorts } from './ports.js';
 
 export type OutcomeResult =
@@ -67,12 +67,7 @@ export async function reportOutcome(
   const added = await ports.budgets.reserve(`outcome:${o.id}`, windows, micros, new Set());
   let paused = false;
   if (added.ok && !added.replay && micros > 0) {
-    for (const a of alertsFor(policy, windows, added.totals, micros)) {
-      await ports.scheduler.enqueueAlert(
-        { kind: 'budget_threshold', agentId: a.window.kind === 'month' ? null : o.agentId, window: a.window.kind, windowKey: a.window.key, level: a.level, basis: a.basis, totalMicros: a.totalMicros, capMicros: a.window.capMicros ?? null },
-        `budget:${a.window.key}:${a.basis}:${a.level}`,
-      );
-    }
+    await enqueueBudgetAlerts(ports.scheduler, o.agentId, alertsFor(policy, windows, added.totals, micros));
     const over = windows.findIndex((w, i) => HARD_WINDOWS.has(w.kind) && w.capMicros !== undefined && (added.totals[i] ?? 0) >= w.capMicros);
     if (over >= 0) {
       const w = windows[over]!;

@@ -59,7 +59,36 @@ export function alertsFor(
  * and task spend (one Redis round trip), evaluates the rules, and for an
  * allowed action reserves its spend atomically against every cap.
  */
-export async function applyPolicy(ports: Pick<FlowPorts, 'config' | 'budgets' | 'flags' | 'now'>, e: Escalation): Promise<Verdict> {
+/** The action's own spend in micro-dollars (its `spendParam`), 0 if none. */
+export function spendOf(policy: ReturnType<FlowPorts['config']['current']>['config']['policy'], e: Escalation): number {
+  return toMicros(actionSpendUsd(policy, e.agent.id, e.action.type, e.action.params));
+}
+
+/** One Slack alert per crossed level; the dedupe key makes each fire once per window. */
+export async function enqueueBudgetAlerts(scheduler: FlowPorts['scheduler'], agentId: string, alerts: readonly BudgetAlert[]): Promise<void> {
+  for (const a of alerts) {
+    await scheduler.enqueueAlert(
+      {
+        kind: 'budget_threshold',
+        agentId: a.window.kind === 'month' ? null : agentId,
+        window: a.window.kind,
+        windowKey: a.window.key,
+        level: a.level,
+        basis: a.basis,
+        totalMicros: a.totalMicros,
+        capMicros: a.window.capMicros ?? null,
+      },
+      `budget:${a.window.key}:${a.basis}:${a.level}`,
+    );
+  }
+}
+
+/** `spendMicros`: the action's own spend, from `spendOf` (the caller already has it). */
+export async function applyPolicy(
+  ports: Pick<FlowPorts, 'config' | 'budgets' | 'flags' | 'now'>,
+  e: Escalation,
+  spendMicros = spendOf(ports.config.current().config.policy, e),
+): Promise<Verdict> {
   const { policy } = ports.config.current().config;
   const flags = await ports.flags.read(e.agent.id, e.executionId, stepOf(e));
   const windows = budgetWindows(policy, { agentId: e.agent.id, executionId: e.executionId }, ports.now());
@@ -86,7 +115,7 @@ export async function applyPolicy(ports: Pick<FlowPorts, 'config' | 'budgets' | 
   if (decision.outcome === 'deny') return { ...base, status: 'denied', code: 'policy_denied', decision, reason: decision.reason };
   if (decision.outcome === 'pending') return { ...base, status: 'pending', code: 'needs_approval', decision, reason: decision.reason };
 
-  const amount = toMicros(actionSpendUsd(policy, e.agent.id, e.action.type, e.action.params));
+  const amount = spendMicros;
   if (amount === 0) return { ...base, status: 'allowed', code: 'policy_allowed', decision, reason: decision.reason };
   const reserved = await ports.budgets.reserve(e.id, windows, amount, HARD_WINDOWS);
   if (!reserved.ok) {

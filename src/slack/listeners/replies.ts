@@ -2,7 +2,7 @@ import type { DecideOutcome } from '../../flow/decide.js';
 import { slackDate } from '../cards/view-model.js';
 
 /** The ephemeral line a clicker sees when their click did not decide. */
-export function outcomeReply(o: DecideOutcome, route: string | null | undefined): string | undefined {
+export function outcomeReply(o: DecideOutcome, route: string | null | undefined = o.kind === 'already' ? o.row.route : undefined): string | undefined {
   switch (o.kind) {
     case 'made':
       return undefined;

@@ -3,7 +3,7 @@ import { slackDate } from '../cards/view-model.js';
 import { outcomeReply } from './replies.js';
 
 /** The ephemeral line a reviewer sees when their click did not record a review. */
-export function reviewReply(o: ReviewOutcome, route: string | null | undefined): string | undefined {
+export function reviewReply(o: ReviewOutcome, route: string | null | undefined = o.kind === 'already' ? o.row.route : undefined): string | undefined {
   if (o.kind === 'made') return undefined;
   if (o.kind === 'already') {
     const r = o.row;

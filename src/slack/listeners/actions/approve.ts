@@ -2,7 +2,7 @@ import type { App, BlockButtonAction } from '@slack/bolt';
 import { decide } from '../../../flow/decide.js';
 import { parseButtonValue, ACTION_APPROVE } from '../../cards/view-model.js';
 import { outcomeReply } from '../replies.js';
-import { channelOf, type ListenerDeps } from '../context.js';
+import { tell, channelOf, type ListenerDeps } from '../context.js';
 
 export function registerApprove(app: App, deps: ListenerDeps): void {
   app.action<BlockButtonAction>(ACTION_APPROVE, async ({ ack, body, action }) => {
@@ -18,7 +18,6 @@ export function registerApprove(app: App, deps: ListenerDeps): void {
       reason: null,
       channel,
     });
-    const reply = outcomeReply(outcome, outcome.kind === 'already' ? outcome.row.route : undefined);
-    if (reply && channel) await deps.slack.ephemeral(channel, body.user.id, reply);
+    await tell(deps, channel, body.user.id, outcomeReply(outcome));
   });
 }

@@ -4,7 +4,7 @@ import { review } from '../../../flow/review.js';
 import { ACTION_REVIEW_OK, ACTION_REVIEW_WRONG, parseButtonValue } from '../../cards/view-model.js';
 import { reviewWrongModal } from '../../cards/modals.js';
 import { reviewReply } from '../review-replies.js';
-import { channelOf, type ListenerDeps } from '../context.js';
+import { tell, channelOf, type ListenerDeps } from '../context.js';
 
 /** "Looks right" signs a supervised action off; "Mark wrong…" asks for a note first. */
 export function registerReview(app: App, deps: ListenerDeps): void {
@@ -14,8 +14,7 @@ export function registerReview(app: App, deps: ListenerDeps): void {
     const channel = channelOf(body);
     if (!target) return;
     const outcome = await review(deps, { escalationId: target.id, digest: target.digest, userId: body.user.id, verdict: 'ok', note: null });
-    const reply = reviewReply(outcome, outcome.kind === 'already' ? outcome.row.route : undefined);
-    if (reply && channel) await deps.slack.ephemeral(channel, body.user.id, reply);
+    await tell(deps, channel, body.user.id, reviewReply(outcome));
   });
 
   app.action<BlockButtonAction>(ACTION_REVIEW_WRONG, async ({ ack, body, action }) => {

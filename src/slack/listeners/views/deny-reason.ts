@@ -3,11 +3,11 @@ import { decide } from '../../../flow/decide.js';
 import { DENY_REASON_ACTION, DENY_REASON_BLOCK, parseDenyMetadata } from '../../cards/modals.js';
 import { VIEW_DENY_REASON } from '../../cards/view-model.js';
 import { outcomeReply } from '../replies.js';
-import type { ListenerDeps } from '../context.js';
+import { reasonInput, tell, type ListenerDeps } from '../context.js';
 
 export function registerDenyReason(app: App, deps: ListenerDeps): void {
   app.view(VIEW_DENY_REASON, async ({ ack, body, view }) => {
-    const reason = view.state.values[DENY_REASON_BLOCK]?.[DENY_REASON_ACTION]?.value?.trim() ?? '';
+    const reason = reasonInput(view, DENY_REASON_BLOCK, DENY_REASON_ACTION);
     if (reason.length < 3) {
       await ack({ response_action: 'errors', errors: { [DENY_REASON_BLOCK]: 'Give the agent a reason (at least 3 characters).' } });
       return;
@@ -23,7 +23,6 @@ export function registerDenyReason(app: App, deps: ListenerDeps): void {
       reason,
       channel: meta.channel,
     });
-    const reply = outcomeReply(outcome, outcome.kind === 'already' ? outcome.row.route : undefined);
-    if (reply) await deps.slack.ephemeral(meta.channel, body.user.id, reply);
+    await tell(deps, meta.channel, body.user.id, outcomeReply(outcome));
   });
 }
