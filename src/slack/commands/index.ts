@@ -1,0 +1,15 @@
+import type { Subcommand } from './types.js';
+import { statusCommand } from './status.js';
+import { policyCommand } from './policy.js';
+import { budgetCommand } from './budget.js';
+
+/** Every `/countersign` subcommand, in help order. Add one file per subcommand and list it here. */
+export const SUBCOMMANDS: readonly Subcommand[] = [statusCommand, policyCommand, budgetCommand];
+
+export function helpText(): string {
+  return [
+    '*Countersign* puts a human between AI agents and risky actions.',
+    ...SUBCOMMANDS.map((c) => `• ${c.help}`),
+    '• `/countersign help`: this message',
+  ].join('\n');
+}
