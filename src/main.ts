@@ -22,6 +22,7 @@ import { recordEvent } from './db/queries/events.js';
 import { createSlackApp } from './slack/app.js';
 import { registerListeners } from './slack/listeners/index.js';
 import { createSlackPort, createWebClient } from './slack/web-port.js';
+import { createSlackCache } from './queue/slack-cache.js';
 import { ensureRedis } from './embedded/redis-server.js';
 
 export interface Running {
@@ -85,7 +86,10 @@ export async function start(givenEnv: Env, loaded?: LoadedConfig): Promise<Runni
   const client = createWebClient({ token: mode.botToken, slackApiUrl: env.SLACK_API_URL });
   const ports: FlowPorts = {
     db: database.db,
-    slack: createSlackPort(client),
+    slack: createSlackPort(client, Date.now, {
+      cache: createSlackCache(redis, prefix),
+      ttl: () => ({ presenceMs: config.config.slack.presenceCacheSeconds * 1000, dndMs: config.config.slack.dndCacheSeconds * 1000 }),
+    }),
     pacer: createPacer(redis, () => ({
       perSecond: config.config.slack.postsPerSecondPerChannel,
       burst: config.config.slack.postBurst,

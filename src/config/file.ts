@@ -1,4 +1,7 @@
 import { readFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { overridesFromIcal } from '../domain/schedule/ical.js';
 import { createHash } from 'node:crypto';
 import { parseDocument } from 'yaml';
 import { configSchema, type CountersignConfig } from '../domain/config.js';
@@ -14,8 +17,32 @@ function place(path: readonly PropertyKey[]): string {
   return path.reduce<string>((acc, k) => (typeof k === 'number' ? `${acc}[${k}]` : acc ? `${acc}.${String(k)}` : String(k)), '');
 }
 
+/** iCal imports cover this window around load time; a reload (file change, SIGHUP) moves it on (ms). */
+const ICAL_PAST_MS = 24 * 3_600_000;
+const ICAL_AHEAD_MS = 180 * 24 * 3_600_000;
+
+/** Each schedule's `ical` file (relative to `baseDir`) read now, its events appended as overrides. */
+function importIcal(config: CountersignConfig, source: string, baseDir: string, now: Date): void {
+  for (const [name, schedule] of Object.entries(config.schedules)) {
+    if (!schedule.ical) continue;
+    const place = `${source}: schedules.${name}.ical`;
+    let text: string;
+    try {
+      text = readFileSync(resolve(baseDir, schedule.ical), 'utf8');
+    } catch (err) {
+      throw new ConfigError(`${place}: cannot read ${schedule.ical} (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
+    }
+    try {
+      const { overrides } = overridesFromIcal(text, { from: new Date(now.getTime() - ICAL_PAST_MS), until: new Date(now.getTime() + ICAL_AHEAD_MS) });
+      schedule.overrides.push(...overrides);
+    } catch (err) {
+      throw new ConfigError(`${place}: not a valid iCal file (${(err as Error).message.split('\n')[0]})`);
+    }
+  }
+}
+
 /** Validates YAML text; each error names its place in the file, e.g. `routes[2].channel: Required`. */
-export function parseConfig(text: string, source = 'config'): LoadedConfig {
+export function parseConfig(text: string, source = 'config', opts: { baseDir?: string; now?: Date } = {}): LoadedConfig {
   const doc = parseDocument(text, { prettyErrors: true });
   if (doc.errors.length > 0) {
     throw new ConfigError(`${source}: YAML: ${doc.errors[0]!.message.split('\n')[0]}`);
@@ -27,6 +54,7 @@ export function parseConfig(text: string, source = 'config'): LoadedConfig {
     const lines = result.error.issues.map((i) => `${place(i.path) || '(root)'}: ${i.message}`);
     throw new ConfigError(`${source}: ${lines.join('; ')}`);
   }
+  importIcal(result.data, source, opts.baseDir ?? process.cwd(), opts.now ?? new Date());
   return { config: result.data, version: createHash('sha256').update(text).digest('hex').slice(0, 16) };
 }
 
@@ -38,5 +66,5 @@ export async function loadConfigFile(path: string): Promise<LoadedConfig> {
     const code = (err as NodeJS.ErrnoException).code;
     throw new ConfigError(`COUNTERSIGN_CONFIG: cannot read ${path} (${code ?? String(err)})`);
   }
-  return parseConfig(text, path);
+  return parseConfig(text, path, { baseDir: dirname(path) });
 }

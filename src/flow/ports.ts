@@ -4,6 +4,7 @@ import type { CountersignConfig } from '../domain/config.js';
 import type { BudgetStore } from '../queue/budget-store.js';
 import type { AlertJob } from '../domain/alerts.js';
 import type { AgentFlags } from '../queue/agent-flags.js';
+import type { Availability } from '../domain/paging.js';
 
 /** A rendered Slack message: fallback text plus Block Kit blocks. */
 export interface SlackMessage {
@@ -25,6 +26,12 @@ export interface SlackPort {
   /** The user's App Home tab. */
   publishHome(userId: string, view: unknown): Promise<void>;
   usergroupMembers(usergroupId: string): Promise<readonly string[]>;
+  /**
+   * Presence (users.getPresence) and Do Not Disturb (dnd.info) now, cached in
+   * Redis across replicas (both are Tier 3). Never throws: a failed lookup
+   * answers unknown presence and no DND (fail towards paging), with `error`.
+   */
+  availability(userId: string): Promise<Availability & { error?: string; cached: boolean }>;
 }
 
 /** Per-channel pacing shared by every replica (Redis). */

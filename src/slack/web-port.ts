@@ -1,6 +1,7 @@
 import { ErrorCode as SlackErrorCode, WebClient, type WebAPIPlatformError, type WebAPIRateLimitedError } from '@slack/web-api';
 import { RateLimitedError, SlackCallError } from '../errors.js';
 import type { SlackPort } from '../flow/ports.js';
+import type { Availability } from '../domain/paging.js';
 import { METADATA_EVENT_TYPE } from './cards/view-model.js';
 import { createHttpFetch } from './http-fetch.js';
 
@@ -50,8 +51,57 @@ async function call<T>(method: string, fn: () => Promise<T>): Promise<T> {
   }
 }
 
-export function createSlackPort(client: WebClient, now: () => number = Date.now): SlackPort {
+/** A key-value cache with expiry: Redis in production (src/queue/slack-cache.ts), a Map otherwise. */
+export interface TtlCache {
+  getMany(keys: readonly string[]): Promise<Array<string | undefined>>;
+  set(key: string, value: string, ttlMs: number): Promise<void>;
+}
+
+export interface AvailabilityOptions {
+  cache: TtlCache;
+  /** Read on every miss, so a config reload applies at once. */
+  ttl: () => { presenceMs: number; dndMs: number };
+}
+
+/** In-process fallback: fine for one replica, and for tools without Redis. */
+export function memoryCache(now: () => number = Date.now): TtlCache {
+  const m = new Map<string, { value: string; until: number }>();
+  return {
+    async getMany(keys) {
+      return keys.map((key) => {
+        const hit = m.get(key);
+        return hit && hit.until > now() ? hit.value : undefined;
+      });
+    },
+    async set(key, value, ttlMs) {
+      if (m.size > 10_000) m.clear();
+      m.set(key, { value, until: now() + ttlMs });
+    },
+  };
+}
+
+/** dnd.info's answer, kept whole: whether DND holds is decided at read time, so a cached answer stays right as windows open and close. */
+interface DndInfo {
+  dnd_enabled?: boolean;
+  next_dnd_start_ts?: number;
+  next_dnd_end_ts?: number;
+  snooze_enabled?: boolean;
+  snooze_endtime?: number;
+}
+
+function inDnd(d: DndInfo, nowMs: number): boolean {
+  const sec = nowMs / 1000;
+  const scheduled = d.dnd_enabled === true && (d.next_dnd_start_ts ?? Infinity) <= sec && sec < (d.next_dnd_end_ts ?? 0);
+  const snoozed = d.snooze_enabled === true && (d.snooze_endtime ?? 0) > sec;
+  return scheduled || snoozed;
+}
+
+const DEFAULT_AVAILABILITY_TTL = { presenceMs: 60_000, dndMs: 60_000 };
+
+export function createSlackPort(client: WebClient, now: () => number = Date.now, availabilityOpts?: AvailabilityOptions): SlackPort {
   const groups = new Map<string, { at: number; users: readonly string[] }>();
+  const avCache = availabilityOpts?.cache ?? memoryCache(now);
+  const avTtl = availabilityOpts?.ttl ?? (() => DEFAULT_AVAILABILITY_TTL);
   return {
     async postCard(channel, message, escalationId) {
       const res = await call('chat.postMessage', () =>
@@ -89,7 +139,7 @@ export function createSlackPort(client: WebClient, now: () => number = Date.now)
       const res = await call('chat.postMessage', () =>
         client.chat.postMessage({ channel, text: message.text, blocks: message.blocks as never, thread_ts: threadTs, unfurl_links: false, unfurl_media: false }),
       );
-      return { ts: res.ts ?? '' };
+      return { ts: res.ts ?? '', channel: res.channel };
     },
     async ephemeral(channel, user, text) {
       await call('chat.postEphemeral', () => client.chat.postEphemeral({ channel, user, text }));
@@ -107,6 +157,48 @@ export function createSlackPort(client: WebClient, now: () => number = Date.now)
       const users = res.users ?? [];
       groups.set(usergroupId, { at: now(), users });
       return users;
+    },
+    async availability(userId) {
+      const keys = [`presence:${userId}`, `dnd:${userId}`];
+      const [p, d] = await avCache.getMany(keys).catch(() => [undefined, undefined]);
+      const errors: string[] = [];
+      const ttl = avTtl();
+      // Both misses go out together; a failed one is not cached, so the next page asks again.
+      const [presence, dnd] = await Promise.all([
+        p !== undefined
+          ? (p as Availability['presence'])
+          : call('users.getPresence', () => client.users.getPresence({ user: userId })).then(
+              async (res) => {
+                const v: Availability['presence'] = res.presence === 'away' ? 'away' : res.presence === 'active' ? 'active' : 'unknown';
+                await avCache.set(keys[0]!, v, ttl.presenceMs).catch(() => {});
+                return v;
+              },
+              (err: Error) => (errors.push(err.message), 'unknown' as const),
+            ),
+        d !== undefined
+          ? (JSON.parse(d) as DndInfo)
+          : call('dnd.info', () => client.dnd.info({ user: userId })).then(
+              async (res) => {
+                const v: DndInfo = {
+                  dnd_enabled: res.dnd_enabled,
+                  next_dnd_start_ts: res.next_dnd_start_ts,
+                  next_dnd_end_ts: res.next_dnd_end_ts,
+                  // Sent for the caller's own snooze; absent for others (the Web API types omit it).
+                  snooze_enabled: (res as DndInfo).snooze_enabled,
+                  snooze_endtime: (res as DndInfo).snooze_endtime,
+                };
+                await avCache.set(keys[1]!, JSON.stringify(v), ttl.dndMs).catch(() => {});
+                return v;
+              },
+              (err: Error) => (errors.push(err.message), {} as DndInfo),
+            ),
+      ]);
+      return {
+        presence,
+        dnd: inDnd(dnd, now()),
+        cached: p !== undefined && d !== undefined,
+        ...(errors.length > 0 ? { error: errors.join('; ') } : {}),
+      };
     },
   };
 }

@@ -53,7 +53,7 @@ describe('selectRoute', () => {
       fc.property(fc.oneof(fc.constantFrom('refund', 'billing_dispute', 'payout', 'access'), fc.string()), (issueType) => {
         const route = selectRoute(overlapping, issueType);
         expect(overlapping.routes).toContain(route);
-        const first = overlapping.routes.find((r) => r.match?.issueTypes.includes(issueType));
+        const first = overlapping.routes.find((r) => r.match?.issueTypes?.includes(issueType));
         expect(route).toBe(first ?? overlapping.routes.find((r) => !r.match));
       }),
       { numRuns: 300 },

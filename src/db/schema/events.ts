@@ -26,6 +26,9 @@ export const EVENT_TYPES = [
   'review_refused',
   'config_reloaded',
   'config_reload_failed',
+  // On-call routing: who was paged and why; overrides made in Slack.
+  'paged',
+  'oncall_override',
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 

@@ -6,3 +6,4 @@ export * from './outcomes.js';
 export * from './audit-chain.js';
 export * from './review-samples.js';
 export * from './review-sample-items.js';
+export * from './oncall-overrides.js';

@@ -116,3 +116,31 @@ export function nowAndNext(s: Schedule, t: Date): { now: Shift | undefined; next
   }
   return { now, next: undefined };
 }
+
+/** One person who could be paged at an instant, and why they are on the list. */
+export interface Candidate extends Shift {
+  schedule: string;
+}
+
+/**
+ * Everyone who could be paged at `t`, in paging order: the first schedule's
+ * on-call person (overrides applied), then the people its lower layers have
+ * on call, then the same for each further schedule. Each person once. The
+ * first is the primary, the next one the secondary.
+ */
+export function pagingOrderAt(schedules: readonly Schedule[], t: Date): Candidate[] {
+  const out: Candidate[] = [];
+  const seen = new Set<string>();
+  const add = (schedule: string, shift: Shift | undefined) => {
+    if (!shift || seen.has(shift.user)) return;
+    seen.add(shift.user);
+    out.push({ ...shift, schedule });
+  };
+  for (const s of schedules) {
+    add(s.name, onCallAt(s, t));
+    for (const layer of [...s.layers].sort((a, b) => b.priority - a.priority)) {
+      add(s.name, onCallAt({ name: s.name, layers: [layer], overrides: [] }, t));
+    }
+  }
+  return out;
+}

@@ -1,0 +1,62 @@
+import type { CountersignConfig, Route } from '../domain/config.js';
+import { nowAndNext, pagingOrderAt, type Candidate, type Shift } from '../domain/schedule/oncall.js';
+import type { Override, Schedule } from '../domain/schedule/schema.js';
+import { overridesBetween } from '../db/queries/oncall-overrides.js';
+import type { FlowPorts } from './ports.js';
+
+/** Overrides made in Slack are read this far ahead, so "next" sees them (ms). */
+const OVERRIDE_HORIZON_MS = 30 * 24 * 3_600_000;
+
+export interface RouteOnCall {
+  route: string;
+  at: Date;
+  /** The route names schedules, or has overrides made in Slack. */
+  scheduled: boolean;
+  /** Paging order at `at`: primary first, then the secondary and the rest. Empty: a gap. */
+  candidates: Candidate[];
+  primary: Candidate | undefined;
+  secondary: Candidate | undefined;
+  /** When the primary changes next, and to whom (undefined shift: a gap starts). */
+  next: { at: Date; shift: Shift | undefined } | undefined;
+}
+
+/**
+ * The route's schedules from the config, with the overrides made in Slack
+ * laid over the first one (the primary's). Without schedules, the overrides
+ * alone make an overrides-only schedule.
+ */
+export function routeSchedules(config: CountersignConfig, route: Route, slackOverrides: readonly Override[]): Schedule[] {
+  const schedules: Schedule[] = route.schedules.map((name) => {
+    const { ical: _ical, ...s } = config.schedules[name]!;
+    return { name, ...s };
+  });
+  if (slackOverrides.length === 0) return schedules;
+  const [first, ...rest] = schedules;
+  if (!first) return [{ name: `${route.name}-overrides`, layers: [], overrides: [...slackOverrides] }];
+  return [{ ...first, overrides: [...first.overrides, ...slackOverrides] }, ...rest];
+}
+
+/** Who is on call for a route at `at`: the config's schedules plus the overrides stored in Postgres. */
+export async function onCallFor(ports: Pick<FlowPorts, 'db' | 'config'>, route: Route, at: Date): Promise<RouteOnCall> {
+  const { config } = ports.config.current();
+  const rows = await overridesBetween(ports.db, route.name, at, new Date(at.getTime() + OVERRIDE_HORIZON_MS));
+  const overrides: Override[] = rows.map((r) => ({
+    user: r.userId,
+    from: r.startsAt.toISOString(),
+    to: r.endsAt.toISOString(),
+    ...(r.covers ? { covers: r.covers } : {}),
+    reason: r.reason ?? `override by ${r.createdBy}`,
+  }));
+  const schedules = routeSchedules(config, route, overrides);
+  const candidates = pagingOrderAt(schedules, at);
+  const first = schedules[0];
+  return {
+    route: route.name,
+    at,
+    scheduled: schedules.length > 0,
+    candidates,
+    primary: candidates[0],
+    secondary: candidates[1],
+    next: first ? nowAndNext(first, at).next : undefined,
+  };
+}

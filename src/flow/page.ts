@@ -1,0 +1,137 @@
+import type { Route } from '../domain/config.js';
+import type { Urgency } from '../domain/escalation.js';
+import { choosePagee, isAvailable, type Availability } from '../domain/paging.js';
+import { recordEvent } from '../db/queries/events.js';
+import { onCallFor, type RouteOnCall } from './oncall.js';
+import type { FlowPorts } from './ports.js';
+
+/** At most this many people are asked about before falling back: each miss costs two Tier 3 calls. */
+const MAX_CANDIDATES = 5;
+
+export type PageTarget = 'primary' | 'secondary';
+
+export interface PageRequest {
+  escalationId: string;
+  executionId?: string | null;
+  route: Route;
+  /** `primary`: the on-call person, else the next available one. `secondary`: skip the primary. */
+  target: PageTarget;
+  /** `critical` pages the first candidate even when nobody is available. */
+  urgency: Urgency;
+  now?: Date;
+}
+
+export interface Considered {
+  user: string;
+  presence: Availability['presence'];
+  dnd: boolean;
+  available: boolean;
+  paged: boolean;
+  /** 'available', 'away', 'in Do Not Disturb', 'presence unknown: paged', …. */
+  why: string;
+  /** From the cache, not a Slack call. */
+  cached: boolean;
+  /** The Slack lookup failed (treated as available). */
+  error?: string;
+}
+
+export interface PageResult {
+  /** Whom to reach; undefined means fall back to the route's channel and user group. */
+  userId?: string;
+  fallback: boolean;
+  considered: Considered[];
+  /** One sentence for the card and the audit record. */
+  reason: string;
+  route: string;
+  channel: string;
+  /** The route's user group: who the fallback asks. */
+  usergroup?: string;
+  /** Who is on call, as computed (before availability). */
+  oncall: RouteOnCall;
+}
+
+/**
+ * Picks whom to page for an escalation and records it; the caller delivers
+ * (a mention on the card, a DM, a thread message). Candidates come from the
+ * route's schedules and overrides (`onCallFor`), in paging order; each is
+ * checked for Slack presence and Do Not Disturb (cached) until one is
+ * available, so an away or DND primary hands over to the next layer or the
+ * secondary. Nobody scheduled, or nobody available: `fallback`, and the
+ * caller asks the route's channel and user group. Every call records a
+ * `paged` event with each candidate's availability at that moment.
+ */
+export async function pageOnCall(
+  ports: Pick<FlowPorts, 'db' | 'slack' | 'config' | 'log' | 'now'>,
+  req: PageRequest,
+): Promise<PageResult> {
+  const at = req.now ?? ports.now();
+  const oncall = await onCallFor(ports, req.route, at);
+  const pool = (req.target === 'secondary' ? oncall.candidates.slice(1) : oncall.candidates).slice(0, MAX_CANDIDATES);
+  const users = pool.map((c) => c.user);
+  // Asked one at a time, in order: the first available person ends the search, saving Slack calls.
+  const seen = new Map<string, Availability & { cached: boolean; error?: string }>();
+  for (const user of users) {
+    const a = await ports.slack.availability(user);
+    if (a.error) ports.log.warn({ user, error: a.error, escalationId: req.escalationId }, 'availability lookup failed: treating the person as available');
+    seen.set(user, a);
+    if (isAvailable(a)) break;
+  }
+  const asked = users.filter((u) => seen.has(u));
+  const decision = choosePagee(asked, seen, { critical: req.urgency === 'critical' });
+  const considered: Considered[] = decision.considered.map((c) => {
+    const a = seen.get(c.user)!;
+    return {
+      user: c.user,
+      presence: a.presence,
+      dnd: a.dnd,
+      available: isAvailable(a),
+      paged: c.paged,
+      why: c.why,
+      cached: a.cached,
+      ...(a.error ? { error: a.error } : {}),
+    };
+  });
+  const reason = reasonOf(req, oncall, pool.length, decision.user, considered);
+  const result: PageResult = {
+    ...(decision.user ? { userId: decision.user } : {}),
+    fallback: decision.user === undefined,
+    considered,
+    reason,
+    route: req.route.name,
+    channel: req.route.channel,
+    ...(req.route.approvers.usergroup ? { usergroup: req.route.approvers.usergroup } : {}),
+    oncall,
+  };
+  await recordEvent(ports.db, {
+    escalationId: req.escalationId,
+    executionId: req.executionId ?? null,
+    type: 'paged',
+    actor: 'system',
+    data: {
+      route: req.route.name,
+      target: req.target,
+      urgency: req.urgency,
+      user: decision.user ?? null,
+      fallback: result.fallback,
+      reason,
+      at: at.toISOString(),
+      scheduled: oncall.scheduled,
+      oncall: oncall.candidates.map((c) => ({ user: c.user, schedule: c.schedule, source: c.source, until: c.to.toISOString() })),
+      considered,
+    },
+  });
+  return result;
+}
+
+function reasonOf(req: PageRequest, oncall: RouteOnCall, pooled: number, user: string | undefined, considered: Considered[]): string {
+  const route = req.route.name;
+  if (!oncall.scheduled) return `route ${route} has no on-call schedule`;
+  if (pooled === 0) return req.target === 'secondary' && oncall.primary ? `nobody is on call after the primary for route ${route}` : `nobody is on call for route ${route}`;
+  const skipped = considered.filter((c) => !c.paged).map((c) => `${c.user} ${c.why}`);
+  if (!user) return `nobody on call for route ${route} is available (${skipped.join(', ')})`;
+  const paged = considered.find((c) => c.paged)!;
+  const role = oncall.primary?.user === user ? 'on-call primary' : oncall.secondary?.user === user ? 'on-call secondary' : 'on call';
+  const head = `${user} is the ${role} for route ${route}`;
+  if (paged.why.includes('paged anyway')) return `${head}: ${paged.why}`;
+  return skipped.length > 0 ? `${head}, paged because ${skipped.join(', ')}` : head;
+}
