@@ -40,6 +40,8 @@ export const escalations = pgTable(
     policyRule: text('policy_rule'),
     policyReason: text('policy_reason'),
     triggers: jsonb('triggers').$type<Array<{ kind: string; message: string }>>(),
+    /** The human-in-the-loop mode in force at intake (pre_action, post_action, exception_only). */
+    mode: text('mode'),
     /** Why an automatic outcome happened, for agents: policy_denied, budget_paused, allowed… */
     decisionCode: text('decision_code'),
     /** Supervised actions: none → pending → ok | wrong. */

@@ -7,3 +7,6 @@ export * from './audit-chain.js';
 export * from './review-samples.js';
 export * from './review-sample-items.js';
 export * from './oncall-overrides.js';
+export * from './agent-modes.js';
+export * from './agent-capabilities.js';
+export * from './mode-proposals.js';
