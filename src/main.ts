@@ -4,7 +4,8 @@ import { basename, dirname } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Redis } from 'ioredis';
-import { pino } from 'pino';
+import { createLogger } from './config/logger.js';
+import { redactorOf, type AuditConfig } from './domain/audit-config.js';
 import { ConfigError, loadEnv, slackMode, type Env } from './config/env.js';
 import { loadConfigFile, type LoadedConfig } from './config/file.js';
 import { openDatabase } from './db/client.js';
@@ -67,7 +68,9 @@ async function sandboxSlack(env: Env, log: Logger) {
 
 /** Wires every adapter around the flow. The only file that knows them all. */
 export async function start(givenEnv: Env, loaded?: LoadedConfig): Promise<Running> {
-  const log = pino({ level: givenEnv.LOG_LEVEL, base: { service: 'countersign', role: givenEnv.COUNTERSIGN_ROLE } });
+  // Logs are masked like everything else; the config's own patterns apply once it is loaded.
+  const logRedaction: { audit?: AuditConfig } = {};
+  const log = createLogger({ level: givenEnv.LOG_LEVEL, base: { service: 'countersign', role: givenEnv.COUNTERSIGN_ROLE }, redactor: () => redactorOf(logRedaction.audit) });
   const sandbox = slackMode(givenEnv).kind === 'none' ? await sandboxSlack(givenEnv, log) : undefined;
   const localRedis = await ensureRedis((sandbox?.env ?? givenEnv).REDIS_URL, log);
   const env = { ...(sandbox?.env ?? givenEnv), REDIS_URL: localRedis.url };
@@ -75,6 +78,7 @@ export async function start(givenEnv: Env, loaded?: LoadedConfig): Promise<Runni
   if (mode.kind === 'none') throw new ConfigError('SLACK_BOT_TOKEN: Required');
   const configPath = await resolveConfigPath(env, log);
   let config = loaded ?? (await loadConfigFile(configPath));
+  logRedaction.audit = config.config.audit;
   const database = await openDatabase({ url: env.DATABASE_URL, dataDir: env.COUNTERSIGN_DATA_DIR });
   if (env.MIGRATE_ON_START) await runMigrations(database, env.DATABASE_URL);
 
@@ -155,6 +159,7 @@ export async function start(givenEnv: Env, loaded?: LoadedConfig): Promise<Runni
       if (next.version === config.version) return;
       const previous = config.version;
       config = next;
+      logRedaction.audit = config.config.audit;
       log.info({ version: config.version, previous }, 'config reloaded');
       await recordEvent(database.db, { type: 'config_reloaded', actor: 'system', data: { version: config.version, previous } });
     } catch (err) {

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { slackUserId, urgencySchema } from './escalation.js';
 import { policySchema } from './policy/schema.js';
+import { auditConfigSchema } from './audit-config.js';
 import { chainSchema } from './escalation-chain.js';
 import { scheduleSchema } from './schedule/schema.js';
 
@@ -86,6 +87,8 @@ export const configSchema = z
     routes: z.array(routeSchema).min(1),
     /** Absent: every action waits for a person (the safe default). */
     policy: policySchema.optional(),
+    /** Redaction, anchoring and retention of the audit trail (audit-config.ts). Absent: built-in redaction only. */
+    audit: auditConfigSchema.optional(),
   })
   .strict()
   .superRefine((cfg, ctx) => {

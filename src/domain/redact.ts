@@ -69,7 +69,10 @@ export function createRedactor(opts: RedactorOptions = {}): Redactor {
     out = out.replace(SSN, (m, area: string, group: string, serial: string) =>
       isValidSsn(area, group, serial) ? '[ssn]' : m,
     );
-    out = out.replace(PHONE, (m) => `[phone ••${m.replace(/\D/g, '').slice(-2)}]`);
+    out = out.replace(PHONE, (m) => {
+      const digits = m.replace(/\D/g, '');
+      return digits.length >= 8 && digits.length <= 15 ? `[phone ••${digits.slice(-2)}]` : m;
+    });
     for (const { name, re } of extra) out = maskOutsideMasks(out, re, `[${name}]`, masks);
     return out;
   };
@@ -185,18 +188,23 @@ function isValidSsn(area: string, group: string, serial: string): boolean {
 }
 
 /*
- * E.164 (+ and 8–15 digits) or a NANP number: optional +1/1 prefix, area code
+ * E.164 (+ and 8–15 digits, unspaced or in space-separated groups as printed
+ * internationally, e.g. `+44 20 7183 8750`) or a NANP number: optional +1/1 prefix, area code
  * in parentheses or followed by - or ., exchange, line. Area and exchange start
  * with 2–9, as real ones do, which spares e.g. `123-456-7890`. Forms that begin
  * with `+` or `(` carry their own delimiter, so they need no lookbehind.
  */
 const AREA = String.raw`(?:\([2-9]\d{2}\) ?|[2-9]\d{2}[.-])`;
 const LOCAL = String.raw`[2-9]\d{2}[.-]\d{4}`;
+/** After an explicit +1 the number is unambiguous, so spaces may separate its parts too. */
+const AREA_PLUS = String.raw`(?:\([2-9]\d{2}\) ?|[2-9]\d{2}[ .-])`;
+const LOCAL_PLUS = String.raw`[2-9]\d{2}[ .-]\d{4}`;
 const PHONE = new RegExp(
   '(?:' +
     [
       String.raw`\+[1-9]\d{7,14}`,
-      String.raw`\+1[ .-]?${AREA}${LOCAL}`,
+      String.raw`\+1[ .-]?${AREA_PLUS}${LOCAL_PLUS}`,
+      String.raw`\+[2-9]\d{0,2}(?: \d{1,4}){2,5}`,
       String.raw`\([2-9]\d{2}\) ?${LOCAL}`,
       String.raw`(?<![\w+.-])(?:1[ .-]?)?${AREA}${LOCAL}`,
     ].join('|') +

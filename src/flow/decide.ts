@@ -4,6 +4,7 @@ import { decideEscalationRecorded, getEscalation } from '../db/queries/escalatio
 import { recordEvents } from '../db/queries/events.js';
 import type { EscalationRow } from '../db/schema/escalations.js';
 import type { FlowPorts } from './ports.js';
+import { redactorOf } from '../domain/audit-config.js';
 
 export interface DecideInput {
   escalationId: string;
@@ -69,15 +70,17 @@ export async function decide(
     return refusal;
   }
 
-  const { version } = ports.config.current();
+  const { version, config } = ports.config.current();
   const status = input.kind === 'approve' ? 'approved' : 'denied';
+  // The approver's words are stored and shown like agent text: PII masked first.
+  const reason = input.reason === null ? null : redactorOf(config.audit).text(input.reason);
   // The guarded UPDATE and its events in one statement: they commit together, or, if another click won, not at all.
   const made = await decideEscalationRecorded(
     ports.db,
-    { id: row.id, digest: input.digest, status, by: input.userId, reason: input.reason, policyVersion: version },
+    { id: row.id, digest: input.digest, status, by: input.userId, reason, policyVersion: version },
     [
       { ...attempted, data: { ...attempted.data, outcome: 'made' } },
-      { ...base, type: 'decision_made', data: { status, reason: input.reason, digest: input.digest, policyVersion: version } },
+      { ...base, type: 'decision_made', data: { status, reason, digest: input.digest, policyVersion: version } },
     ],
   );
   if (!made) {

@@ -10,6 +10,7 @@ import { applyPolicy, enqueueBudgetAlerts, spendOf, type Verdict } from './polic
 import { pauseAgent } from './pause.js';
 import { messageOf } from './notify.js';
 import { recordSpend } from '../db/queries/spend.js';
+import { redactorOf } from '../domain/audit-config.js';
 
 export type IntakeResult =
   | { kind: 'accepted'; row: EscalationRow; fresh: boolean; verdict?: Verdict }
@@ -66,6 +67,9 @@ export async function intake(
   if (verdict.spendMicros > 0) {
     await recordSpend(ports.db, { agentId: e.agent.id, executionId: e.executionId, escalationId: e.id, kind: 'action', usdMicros: verdict.spendMicros });
   }
+  // PII is masked before anything is stored; the digest above stays over the raw
+  // request, so a decision still binds to exactly what the agent sent.
+  const stored = redactorOf(config.audit).value(e);
   // The row and its `received` event in one statement: both commit or neither, in one
   // round trip shared with concurrent requests (group commit).
   const row = await insertEscalationRecordedBatched(
@@ -83,7 +87,7 @@ export async function intake(
       urgency: e.urgency,
       route: route.name,
       channel: route.channel,
-      request: e,
+      request: stored,
       callbackUrl: e.callback?.url ?? null,
       deadline,
       policyVersion: version,
@@ -99,6 +103,8 @@ export async function intake(
         channel: route.channel,
         deadline: deadline.toISOString(),
         policyVersion: version,
+        // The full record (input, reasoning, action and params, model and versions, cost), under the chain.
+        request: stored,
         policy: { outcome: verdict.decision.outcome, code: verdict.code, tier: verdict.decision.tier, rule: verdict.decision.rule, reason: verdict.reason, triggers: verdict.decision.triggers, spendUsd: verdict.spendMicros / 1e6 },
       },
     },

@@ -7,6 +7,7 @@ import { recordSpend } from '../db/queries/spend.js';
 import { pauseAgent } from './pause.js';
 import { HARD_WINDOWS, alertsFor, enqueueBudgetAlerts } from './policy.js';
 import type { FlowPorts } from './ports.js';
+import { redactorOf } from '../domain/audit-config.js';
 
 export type OutcomeResult =
   | { kind: 'recorded'; stepFailures: number; paused: boolean }
@@ -30,7 +31,9 @@ export async function reportOutcome(
     await recordEvent(ports.db, { type: 'rejected', actor: 'system', data: { queue: 'outcomes', errors } });
     return { kind: 'rejected', errors, message: describeErrors(errors) };
   }
-  const o = parsed.data;
+  // The agent's output and error text are stored and shown: PII masked first.
+  const redactor = redactorOf(ports.config.current().config.audit);
+  const o = { ...parsed.data, output: parsed.data.output === undefined ? undefined : redactor.text(parsed.data.output), error: parsed.data.error === undefined ? undefined : redactor.text(parsed.data.error) };
   const step = o.step ?? o.actionType;
   const micros = toMicros(o.cost.usd);
   const inserted = await ports.db.transaction(async (tx) => {
@@ -54,7 +57,7 @@ export async function reportOutcome(
       executionId: o.executionId,
       type: 'outcome_reported',
       actor: `agent:${o.agentId}`,
-      data: { outcomeId: o.id, actionType: o.actionType, step, success: o.success, error: o.error ?? null, costUsd: o.cost.usd, tokens: o.cost.tokens },
+      data: { outcomeId: o.id, actionType: o.actionType, step, success: o.success, output: o.output ?? null, error: o.error ?? null, costUsd: o.cost.usd, tokens: o.cost.tokens },
     });
     return true;
   });

@@ -4,6 +4,7 @@ import { reviewEscalation } from '../db/queries/reviews.js';
 import type { EscalationRow } from '../db/schema/escalations.js';
 import { mayDecide } from './decide.js';
 import type { FlowPorts } from './ports.js';
+import { redactorOf } from '../domain/audit-config.js';
 
 export type ReviewOutcome =
   | { kind: 'made'; row: EscalationRow }
@@ -31,15 +32,17 @@ export async function review(
     await recordEvents(ports.db, [{ ...base, type: 'review_refused', data: { verdict: input.verdict, reason: refusal.reason } }]);
     return refusal;
   }
+  // The reviewer's note is stored and shown: PII masked first.
+  const note = input.note === null ? null : redactorOf(ports.config.current().config.audit).text(input.note);
   const made = await ports.db.transaction(async (tx) => {
-    const updated = await reviewEscalation(tx, { id: row.id, digest: input.digest, verdict: input.verdict, by: input.userId, note: input.note });
+    const updated = await reviewEscalation(tx, { id: row.id, digest: input.digest, verdict: input.verdict, by: input.userId, note });
     if (!updated) return undefined;
     await recordEvents(tx, [
       {
         ...base,
         type: 'review_made',
         // An action marked wrong is an error in the agent's record.
-        data: { verdict: input.verdict, note: input.note, agentId: row.agentId, actionType: row.actionType, error: input.verdict === 'wrong' },
+        data: { verdict: input.verdict, note, agentId: row.agentId, actionType: row.actionType, error: input.verdict === 'wrong' },
       },
     ]);
     return updated;
