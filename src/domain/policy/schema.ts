@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import { slackUserId } from '../escalation.js';
 import { conditionSchema } from './conditions.js';
+import { MODES } from '../modes.js';
+import { DEFAULT_THRESHOLDS } from '../promotion.js';
 
 export const TIERS = ['autonomous', 'supervised', 'restricted'] as const;
 export type Tier = (typeof TIERS)[number];
@@ -55,6 +57,32 @@ export const budgetsSchema = z
   .strict()
   .default({});
 
+const rate = z.number().min(0).max(1);
+const modeBarSchema = (d: { minSuccesses: number; maxErrorRate: number; demoteAtErrorRate: number }) =>
+  z
+    .object({
+      minSuccesses: z.number().int().min(1).default(d.minSuccesses),
+      /** Strictly under: exactly this rate does not qualify. */
+      maxErrorRate: rate.default(d.maxErrorRate),
+      demoteAtErrorRate: rate.default(d.demoteAtErrorRate),
+    })
+    .strict()
+    .default(d);
+
+/** Promotion bars (the seed's transition plan), demotion, and the post-action audit sample. */
+export const promotionSchema = z
+  .object({
+    post_action: modeBarSchema(DEFAULT_THRESHOLDS.post_action),
+    exception_only: modeBarSchema(DEFAULT_THRESHOLDS.exception_only),
+    demoteMinActions: z.number().int().min(1).default(DEFAULT_THRESHOLDS.demoteMinActions),
+    /** Share of autonomous actions under post-action audit that get a review card (0–1). Default 10%. */
+    auditSampleRate: rate.default(0.1),
+    /** Who may accept a promotion; default: policy.admins and the agent's admins. Never the agent's owner. */
+    approvers: peopleSchema.optional(),
+  })
+  .strict()
+  .default({ ...DEFAULT_THRESHOLDS, auditSampleRate: 0.1 });
+
 export const agentPolicySchema = z
   .object({
     id: z.string().min(1).max(200),
@@ -70,6 +98,13 @@ export const agentPolicySchema = z
     alertChannel: channelId.optional(),
     /** Who may resume the agent after a budget pause (with policy.admins). */
     admins: peopleSchema.optional(),
+    /**
+     * Human-in-the-loop mode when none is stored (a promotion or demotion
+     * stores one, and it wins). Absent: pre_action, as for every new agent.
+     */
+    mode: z.enum(MODES).optional(),
+    /** Per action type (exact or glob): these only tighten the agent's mode, never loosen it. */
+    modes: z.record(actionPattern, z.enum(MODES)).optional(),
   })
   .strict();
 
@@ -96,6 +131,7 @@ export const policySchema = z
       .strict()
       .default({}),
     agents: z.array(agentPolicySchema).default([]),
+    promotion: promotionSchema,
   })
   .strict()
   .superRefine((p, ctx) => {
@@ -115,3 +151,4 @@ export type Policy = z.output<typeof policySchema>;
 export type AgentPolicy = z.output<typeof agentPolicySchema>;
 export type ActionPolicy = z.output<typeof actionPolicySchema>;
 export type People = z.output<typeof peopleSchema>;
+export type PromotionConfig = z.output<typeof promotionSchema>;
