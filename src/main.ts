@@ -80,7 +80,8 @@ export async function start(givenEnv: Env, loaded?: LoadedConfig): Promise<Runni
   let config = loaded ?? (await loadConfigFile(configPath));
   logRedaction.audit = config.config.audit;
   const database = await openDatabase({ url: env.DATABASE_URL, dataDir: env.COUNTERSIGN_DATA_DIR });
-  if (env.MIGRATE_ON_START) await runMigrations(database, env.DATABASE_URL);
+  // Migrations run as the owner (MIGRATE_DATABASE_URL) when the bot runs as the restricted app role.
+  if (env.MIGRATE_ON_START) await runMigrations(database, env.DATABASE_URL && (env.MIGRATE_DATABASE_URL ?? env.DATABASE_URL));
 
   // One command connection for the app; BullMQ makes its own blocking ones.
   const redis = new Redis(env.REDIS_URL, { maxRetriesPerRequest: null, lazyConnect: false });

@@ -20,6 +20,11 @@ export const envSchema = z
   .object({
     /** Unset: embedded PGlite under `./.countersign/pglite` (demo, single node). */
     DATABASE_URL: optionalString.pipe(z.url({ protocol: /^postgres(ql)?$/ }).optional()),
+    /**
+     * Unset: DATABASE_URL. The owner that applies migrations, when the bot itself
+     * runs as a login role in `countersign_app` (INSERT and SELECT only on the audit tables).
+     */
+    MIGRATE_DATABASE_URL: optionalString.pipe(z.url({ protocol: /^postgres(ql)?$/ }).optional()),
     REDIS_URL: urlString.default('redis://127.0.0.1:6379'),
     PORT: envNumber(z.number().int().min(0).max(65535), 3000),
     SLACK_SIGNING_SECRET: optionalString,
