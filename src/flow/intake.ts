@@ -44,7 +44,7 @@ export async function intake(
     const existing = await getEscalation(ports.db, e.id);
     if (existing) return sameOrConflict(ports, existing, e, digest);
   }
-  const route = selectRoute(config, e.issueType);
+  const route = selectRoute(config, { issueType: e.issueType, agentId: e.agent.id, actionType: e.action.type, urgency: e.urgency, labels: e.labels });
   const now = ports.now();
   const deadline = e.deadline ? new Date(e.deadline) : new Date(now.getTime() + config.defaults.deadlineMinutes * 60_000);
   // Step 2, policy: allowed on its own, refused, or pending a human.

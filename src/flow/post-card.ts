@@ -4,6 +4,7 @@ import type { EscalationRow } from '../db/schema/escalations.js';
 import { RateLimitedError, SlackCallError } from '../errors.js';
 import { escalationCard } from '../slack/cards/escalation-card.js';
 import { cardStateOf } from './card-state.js';
+import { dmOnCallIfUrgent, oncallForCard } from './card-oncall.js';
 import type { FlowPorts } from './ports.js';
 
 export type PostResult = { kind: 'posted'; ts: string; reconciled: boolean } | { kind: 'skipped' } | { kind: 'wait'; ms: number };
@@ -35,10 +36,15 @@ export async function postCard(
   const wait = await ports.pacer.reserve(postKey(channel));
   if (wait > 0) return { kind: 'wait', ms: wait };
 
+  // Whom the card pings (on call, available), chosen now: off the intake transaction.
+  const oncall = await oncallForCard(ports, row);
   await setCardState(ports.db, row.id, 'posting');
   try {
-    const { ts } = await ports.slack.postCard(channel, escalationCard(cardStateOf(row, ports.config.current().config.policy?.supervisedReviewMinutes)), row.id);
-    return await record(ports, row, ts, false);
+    const state = { ...cardStateOf(row, ports.config.current().config.policy?.supervisedReviewMinutes), ...(oncall ? { oncall: oncall.card } : {}) };
+    const { ts } = await ports.slack.postCard(channel, escalationCard(state), row.id);
+    const posted = await record(ports, row, ts, false);
+    await dmOnCallIfUrgent(ports, row, oncall?.page);
+    return posted;
   } catch (err) {
     if (err instanceof RateLimitedError) {
       await ports.pacer.block(postKey(channel), err.retryAfterMs);

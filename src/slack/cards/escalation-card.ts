@@ -18,6 +18,7 @@ import {
   buttonValue,
   formatUsd,
   slackDate,
+  type CardOncall,
   type CardState,
 } from './view-model.js';
 
@@ -75,6 +76,26 @@ function outcomeLine(s: CardState): string {
   }
 }
 
+const USER_ID = /^[UW][A-Z0-9]{2,}$/;
+const GROUP_ID = /^S[A-Z0-9]{2,}$/;
+/** Mentions are built here from ids of the right shape only, never from agent text. */
+const userMention = (id: string) => (USER_ID.test(id) ? `<@${id}>` : '(unknown user)');
+
+/** Whom the card pings: the on-call person, or (nobody on call) the route's group or approvers, saying so. */
+export function oncallLine(o: CardOncall): string {
+  const route = `\`${safeText(o.route, 63)}\``;
+  if (o.userId) {
+    const skipped = o.skipped.length > 0 ? ` (${o.skipped.map((x) => `${userMention(x.user)} is ${safeText(x.why, 60)}`).join(', ')})` : '';
+    return `:pager: On call for route ${route}: ${userMention(o.userId)}${skipped}`;
+  }
+  const group = o.usergroup && GROUP_ID.test(o.usergroup) ? `<!subteam^${o.usergroup}>` : undefined;
+  // A route that never had a schedule pings only its group: its approvers read the channel as before.
+  if (!o.scheduled) return `:busts_in_silhouette: No on-call schedule for route ${route}: ${group ? `asking ${group}` : 'any approver of the route may decide'}`;
+  const ask = group ?? (o.approvers.length > 0 ? o.approvers.slice(0, 10).map(userMention).join(' ') : 'the route’s approvers');
+  const why = o.skipped.length > 0 ? ` (${o.skipped.map((x) => `${userMention(x.user)} is ${safeText(x.why, 60)}`).join(', ')})` : '';
+  return `:warning: Nobody is on call for route ${route}${why}: asking ${ask}`;
+}
+
 /**
  * The approval card. One pure builder for the first post and every update:
  * the state decides whether the buttons are there and what the outcome says.
@@ -121,6 +142,7 @@ export function escalationCard(s: CardState): SlackMessage {
     { type: 'divider' },
     section(outcomeLine(s)),
   );
+  if (s.oncall && s.status === 'pending') blocks.push(section(oncallLine(s.oncall).slice(0, SECTION_TEXT_MAX)));
   // Live cards carry a positive and a negative choice, then Details; decided ones carry none.
   const choice =
     s.status === 'pending'

@@ -33,6 +33,22 @@ export interface CardState {
     /** Review due by (the SLA). */
     due: Date;
   };
+  /** Who was paged when the card went out; shown while it waits for a decision. */
+  oncall?: CardOncall;
+}
+
+/** The on-call line of a card: the person paged, or the fallback to the route's group. */
+export interface CardOncall {
+  route: string;
+  /** The person paged (mentioned); unset: nobody on call or available. */
+  userId?: string;
+  /** The route has schedules (or overrides): unset userId then means a gap or nobody available. */
+  scheduled: boolean;
+  /** Who was passed over, and why ("away", "in Do Not Disturb"). */
+  skipped: Array<{ user: string; why: string }>;
+  /** Asked instead when nobody is paged: the route's user group, else its approvers. */
+  usergroup?: string;
+  approvers: string[];
 }
 
 /** Button value: binds a click to the escalation and the exact request shown. */
