@@ -38,6 +38,22 @@ export function chainStep(chain: Chain, index: number, urgency: Urgency): ChainS
   return { kind: 'notify', index, round, targets, waitMs: step.waitMinutes * 60_000 };
 }
 
+/**
+ * One delayed job of a chain, as BullMQ stores it (ids only): a step by its
+ * index across repeats, or a re-ping at the instant an on-call shift ends.
+ */
+export const chainJobSchema = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('step'), escalationId: z.uuid(), index: z.number().int().min(0).max(10_000) }).strict(),
+  /** `at`: the handoff instant (epoch ms). */
+  z.object({ kind: z.literal('handoff'), escalationId: z.uuid(), at: z.number().int().positive() }).strict(),
+]);
+export type ChainJob = z.output<typeof chainJobSchema>;
+
+/** Deterministic: a retried or repeated schedule of the same step never adds a second job. */
+export function chainJobId(job: ChainJob): string {
+  return job.kind === 'step' ? `chain-${job.escalationId}-${job.index}` : `chain-${job.escalationId}-handoff-${job.at}`;
+}
+
 /** When each step fires, from the escalation's creation: the schedule of its delayed jobs. */
 export function chainTimeline(chain: Chain, createdAt: Date, urgency: Urgency): Array<{ at: Date; step: ChainStep }> {
   const out: Array<{ at: Date; step: ChainStep }> = [];

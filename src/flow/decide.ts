@@ -89,5 +89,7 @@ export async function decide(
     return { kind: 'already', row: latest ?? row };
   }
   await ports.scheduler.enqueueNotify(made.id);
+  // The remaining escalation-chain steps; a step already firing checks the status itself.
+  await ports.scheduler.cancelChain(made.id);
   return { kind: 'made', row: made };
 }

@@ -8,19 +8,28 @@ export const EXPIRY_REASON = 'Deadline passed with no decision: fail-safe deny.'
  * Step 6: the deadline's delayed job fires. Still pending → expired, with the
  * fail-safe outcome (deny); a decision that got there first makes this a no-op.
  */
-export async function expire(ports: Pick<FlowPorts, 'db' | 'scheduler'>, escalationId: string): Promise<boolean> {
+export async function expire(
+  ports: Pick<FlowPorts, 'db' | 'scheduler'>,
+  escalationId: string,
+  /** Another cause than the deadline (an escalation chain that ran out), for the reason and the record. */
+  cause?: { reason: string; data: Record<string, unknown> },
+): Promise<boolean> {
   const expired = await ports.db.transaction(async (tx) => {
-    const row = await expireEscalation(tx, escalationId, EXPIRY_REASON);
+    const row = await expireEscalation(tx, escalationId, cause?.reason ?? EXPIRY_REASON);
     if (!row) return false;
     await recordEvent(tx, {
       escalationId,
       executionId: row.executionId,
       type: 'expired',
       actor: 'system',
-      data: { deadline: row.deadline?.toISOString() ?? null, outcome: 'denied' },
+      data: { deadline: row.deadline?.toISOString() ?? null, outcome: 'denied', ...cause?.data },
     });
     return true;
   });
-  if (expired) await ports.scheduler.enqueueNotify(escalationId);
+  if (expired) {
+    await ports.scheduler.enqueueNotify(escalationId);
+    // Nobody is paged about a request that is over.
+    await ports.scheduler.cancelChain(escalationId);
+  }
   return expired;
 }

@@ -4,6 +4,7 @@ import type { CountersignConfig } from '../domain/config.js';
 import type { BudgetStore } from '../queue/budget-store.js';
 import type { AlertJob } from '../domain/alerts.js';
 import type { AgentFlags } from '../queue/agent-flags.js';
+import type { ChainJob } from '../domain/escalation-chain.js';
 import type { Availability } from '../domain/paging.js';
 
 /** A rendered Slack message: fallback text plus Block Kit blocks. */
@@ -53,6 +54,10 @@ export interface SchedulerPort {
   scheduleReview(escalationId: string, remindAt: Date, escalateAt: Date): Promise<void>;
 }
 
+  /** An escalation chain's step or handoff re-ping, at `at` (default: now); idempotent per job. */
+  scheduleChainStep(job: ChainJob, at?: Date): Promise<void>;
+  /** Removes the chain's jobs still waiting (a decision was made); returns how many. */
+  cancelChain(escalationId: string): Promise<number>;
 /** Durable decision store the TypeScript client waits on. */
 export interface DecisionStorePort {
   publish(message: DecisionMessage): Promise<void>;
@@ -71,6 +76,8 @@ export interface ConfigPort {
 
 export interface FlowPorts {
   db: Db;
+}
+
   slack: SlackPort;
   pacer: PacerPort;
   scheduler: SchedulerPort;

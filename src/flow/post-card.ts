@@ -5,6 +5,7 @@ import { RateLimitedError, SlackCallError } from '../errors.js';
 import { escalationCard } from '../slack/cards/escalation-card.js';
 import { cardStateOf } from './card-state.js';
 import { dmOnCallIfUrgent, oncallForCard } from './card-oncall.js';
+import { startChain } from './chain.js';
 import type { FlowPorts } from './ports.js';
 
 export type PostResult = { kind: 'posted'; ts: string; reconciled: boolean } | { kind: 'skipped' } | { kind: 'wait'; ms: number };
@@ -26,7 +27,11 @@ export async function postCard(
 ): Promise<PostResult> {
   // Pending approvals get a decision card; supervised actions that ran get a review card.
   const wanted = row.status === 'pending' || (row.status === 'allowed' && row.reviewState === 'pending');
-  if (!wanted || row.cardState === 'posted' || !row.channel) return { kind: 'skipped' };
+  if (!wanted || row.cardState === 'posted' || !row.channel) {
+    // A crash may have come between recording the card and starting its chain; starting is idempotent.
+    if (row.cardState === 'posted' && row.status === 'pending') await startChain(ports, row);
+    return { kind: 'skipped' };
+  }
   const channel = row.channel;
   if (row.cardState === 'posting' && !opts.fresh) {
     const oldest = Math.floor(row.createdAt.getTime() / 1000) - RECONCILE_WINDOW_SEC;
@@ -65,7 +70,7 @@ export async function postCard(
   }
 }
 
-async function record(ports: Pick<FlowPorts, 'db' | 'scheduler'>, row: EscalationRow, ts: string, reconciled: boolean): Promise<PostResult> {
+async function record(ports: Pick<FlowPorts, 'db' | 'scheduler' | 'config'>, row: EscalationRow, ts: string, reconciled: boolean): Promise<PostResult> {
   // The guarded UPDATE and its event in one statement: the event exists only if this ts was recorded.
   const recorded = await markCardPostedRecorded(ports.db, row.id, ts, {
     escalationId: row.id,
@@ -78,5 +83,7 @@ async function record(ports: Pick<FlowPorts, 'db' | 'scheduler'>, row: Escalatio
   // state with live buttons, so bring it up to date like any decided card.
   const stale = recorded !== undefined && (recorded.status !== row.status || recorded.reviewState !== row.reviewState);
   if (stale) await ports.scheduler.enqueueNotify(row.id, 'card');
+  // The escalation chain (if the route has one) starts once the card is there to thread under.
+  else if (recorded?.status === 'pending') await startChain(ports, row);
   return { kind: 'posted', ts, reconciled };
 }

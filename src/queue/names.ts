@@ -8,6 +8,8 @@ export const CALLBACKS_QUEUE = 'callbacks';
 export const MAINTENANCE_QUEUE = 'maintenance';
 export const ALERTS_QUEUE = 'alerts';
 export const REVIEWS_QUEUE = 'reviews';
+/** Escalation chain steps and shift-handoff re-pings, as delayed jobs. */
+export const CHAINS_QUEUE = 'chains';
 /** Agents report what happened after they acted here (agent contract). */
 export const OUTCOMES_QUEUE = 'outcomes';
 

@@ -1,10 +1,16 @@
 import { Queue, type ConnectionOptions } from 'bullmq';
+import type { Redis } from 'ioredis';
 import { createHash } from 'node:crypto';
 import type { SchedulerPort } from '../flow/ports.js';
-import { ALERTS_QUEUE, CALLBACKS_QUEUE, EXPIRIES_QUEUE, NOTIFY_QUEUE, REVIEWS_QUEUE } from './names.js';
+import { ALERTS_QUEUE, CALLBACKS_QUEUE, CHAINS_QUEUE, EXPIRIES_QUEUE, NOTIFY_QUEUE, REVIEWS_QUEUE } from './names.js';
+import { chainJobId } from '../domain/escalation-chain.js';
 
 /** Completed internal jobs linger this long so a repeat add is still deduplicated (s). */
 const KEEP_COMPLETED_SEC = 24 * 3600;
+/** The set of an escalation's chain job ids outlives any chain (a chain is at most 10 rounds of ≤ 24 h steps) (s). */
+const CHAIN_SET_TTL_SEC = 30 * 24 * 3600;
+/** Job states a cancelled chain removes; completed and active jobs stay (they dedupe, or are running). */
+const CANCELLABLE = new Set(['delayed', 'waiting', 'prioritized', 'waiting-children']);
 
 export interface Scheduler extends SchedulerPort {
   queues: Queue[];
@@ -18,7 +24,11 @@ export function createScheduler(connection: ConnectionOptions, prefix: string): 
   const callbacks = new Queue(CALLBACKS_QUEUE, common);
   const alerts = new Queue(ALERTS_QUEUE, common);
   const reviews = new Queue(REVIEWS_QUEUE, common);
-  const queues = [expiries, notify, callbacks, alerts, reviews];
+  const chains = new Queue(CHAINS_QUEUE, common);
+  const queues = [expiries, notify, callbacks, alerts, reviews, chains];
+  const chainSet = (id: string) => `${prefix}:${CHAINS_QUEUE}:of:${id}`;
+  // The Redis backend's client is an ioredis instance; its typed facade lacks set commands.
+  const chainsRedis = async () => (await chains.getBackend().client) as unknown as Redis;
   const keep = { removeOnComplete: { age: KEEP_COMPLETED_SEC }, removeOnFail: { age: 7 * KEEP_COMPLETED_SEC } };
   const delay = (at: Date) => Math.max(0, at.getTime() - Date.now());
   return {
@@ -45,6 +55,23 @@ export function createScheduler(connection: ConnectionOptions, prefix: string): 
         { name: 'remind', data: { escalationId: id }, opts: { ...keep, jobId: `review-remind-${id}`, delay: delay(remindAt) } },
         { name: 'escalate', data: { escalationId: id }, opts: { ...keep, jobId: `review-escalate-${id}`, delay: delay(escalateAt) } },
       ]);
+    },
+    async scheduleChainStep(job, at) {
+      // Remember the job under its escalation first, so a decision can always find it to cancel.
+      const jobId = chainJobId(job);
+      const redis = await chainsRedis();
+      await redis.multi().sadd(chainSet(job.escalationId), jobId).expire(chainSet(job.escalationId), CHAIN_SET_TTL_SEC).exec();
+      await chains.add(job.kind, job, { ...keep, jobId, delay: at ? delay(at) : 0, attempts: 10, backoff: { type: 'countersign' } });
+    },
+    async cancelChain(id) {
+      const redis = await chainsRedis();
+      const jobIds = await redis.smembers(chainSet(id));
+      if (jobIds.length === 0) return 0;
+      const removed = await Promise.all(
+        jobIds.map(async (jobId) => (CANCELLABLE.has(await chains.getJobState(jobId)) ? chains.remove(jobId) : 0)),
+      );
+      await redis.srem(chainSet(id), ...jobIds);
+      return removed.reduce((a, b) => a + b, 0);
     },
     async close() {
       await Promise.all(queues.map((q) => q.close()));

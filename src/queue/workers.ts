@@ -1,7 +1,8 @@
 import { DelayedError, Queue, UnrecoverableError, Worker, type ConnectionOptions, type Job } from 'bullmq';
 import { z } from 'zod';
 import { callbackBackoffMs } from './backoff.js';
-import { CALLBACKS_QUEUE, ESCALATIONS_QUEUE, EXPIRIES_QUEUE, MAINTENANCE_QUEUE, NOTIFY_QUEUE } from './names.js';
+import { CALLBACKS_QUEUE, CHAINS_QUEUE, ESCALATIONS_QUEUE, EXPIRIES_QUEUE, MAINTENANCE_QUEUE, NOTIFY_QUEUE } from './names.js';
+import { chainProcessor } from './chain-worker.js';
 import { intake } from '../flow/intake.js';
 import { postCard } from '../flow/post-card.js';
 import { expire } from '../flow/expire.js';
@@ -78,6 +79,7 @@ export function startWorkers(ports: FlowPorts, opts: WorkerOptions): { workers: 
   const workers = [
     new Worker(ESCALATIONS_QUEUE, escalationProcessor(ports), { ...base, concurrency: opts.concurrency }),
     new Worker(EXPIRIES_QUEUE, async (job) => ({ expired: await expire(ports, parseIdJob(job)) }), { ...base, concurrency: 10 }),
+    new Worker(CHAINS_QUEUE, chainProcessor(ports), { ...base, concurrency: 10 }),
     new Worker(
       NOTIFY_QUEUE,
       async (job, token) => {

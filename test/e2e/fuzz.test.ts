@@ -172,6 +172,8 @@ describe('intake, fuzzed with 10,000 malformed payloads against real Postgres', 
       enqueueCallback: async (id) => void scheduled.push({ kind: 'callback', id }),
       enqueueAlert: async () => undefined,
       scheduleReview: async () => undefined,
+      scheduleChainStep: async () => undefined,
+      cancelChain: async () => 0,
     };
     // Policy's counters live in real Redis, under this file's own prefix.
     redis = new Redis(REDIS_URL);

@@ -32,6 +32,8 @@ export const EVENT_TYPES = [
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 
+  'chain_step',
+  'chain_handoff',
 /**
  * Every step of every escalation, in order. Code only ever INSERTs here; the
  * audit-trail work adds triggers and privileges that make it append-only and

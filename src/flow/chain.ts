@@ -1,0 +1,235 @@
+import type { Route } from '../domain/config.js';
+import { urgencySchema, type Urgency } from '../domain/escalation.js';
+import { chainStep, chainTimeline, type Chain, type ChainJob, type Target } from '../domain/escalation-chain.js';
+import { routeByName } from '../domain/routing.js';
+import { getEscalation } from '../db/queries/escalations.js';
+import { recordEvent } from '../db/queries/events.js';
+import { handoffRecorded, lastChainStep } from '../db/queries/chain.js';
+import type { EscalationRow } from '../db/schema/escalations.js';
+import { chainDmMessage, chainThreadMessage, type ChainNotice, type Mention } from '../slack/cards/chain-message.js';
+import { expire } from './expire.js';
+import { onCallFor, type RouteOnCall } from './oncall.js';
+import { pageOnCall, type PageResult } from './page.js';
+import type { FlowPorts } from './ports.js';
+
+export const CHAIN_EXHAUSTED_REASON = 'Nobody decided through the whole escalation chain: fail-safe deny.';
+
+type ChainPorts = Pick<FlowPorts, 'db' | 'slack' | 'config' | 'scheduler' | 'log' | 'now'>;
+
+/** One message a step sent, for the record. */
+export interface Reached {
+  /** `card`: the first step's mention of the primary is the card itself (post-card pings the on-call person). */
+  via: 'dm' | 'thread' | 'card';
+  channel: string;
+  ts: string;
+  users: string[];
+  usergroup?: string;
+}
+
+export type ChainOutcome =
+  | { kind: 'skipped'; why: 'not_pending' | 'no_chain' | 'stale' | 'repeated' }
+  | { kind: 'notified'; reached: Reached[] }
+  | { kind: 'fail_safe'; expired: boolean };
+
+/**
+ * Starts the route's escalation chain once the card is in the channel, so
+ * step 0 can answer in its thread. Idempotent (the step's job id is fixed);
+ * routes without a chain keep the card and the deadline alone.
+ */
+export async function startChain(ports: Pick<FlowPorts, 'config' | 'scheduler'>, row: Pick<EscalationRow, 'id' | 'status' | 'route'>): Promise<boolean> {
+  if (row.status !== 'pending') return false;
+  const route = routeByName(ports.config.current().config, row.route ?? '');
+  if (!route?.chain) return false;
+  await ports.scheduler.scheduleChainStep({ kind: 'step', escalationId: row.id, index: 0 });
+  return true;
+}
+
+/**
+ * A chain job fires. Anything but a pending escalation makes it a silent
+ * no-op: a decision removes the waiting jobs, and this check stops one that
+ * was already running. The chain is read from the current config.
+ */
+export async function runChainJob(ports: ChainPorts, job: ChainJob): Promise<ChainOutcome> {
+  const row = await getEscalation(ports.db, job.escalationId);
+  if (!row || row.status !== 'pending') return { kind: 'skipped', why: 'not_pending' };
+  const route = routeByName(ports.config.current().config, row.route ?? '');
+  if (!route?.chain) return { kind: 'skipped', why: 'no_chain' };
+  return job.kind === 'step' ? runStep(ports, row, route, route.chain, job.index) : runHandoff(ports, row, route, job.at);
+}
+
+function urgencyOf(row: EscalationRow): Urgency {
+  const parsed = urgencySchema.safeParse(row.urgency);
+  return parsed.success ? parsed.data : 'normal';
+}
+
+async function runStep(ports: ChainPorts, row: EscalationRow, route: Route, chain: Chain, index: number): Promise<ChainOutcome> {
+  const urgency = urgencyOf(row);
+  const step = chainStep(chain, index, urgency);
+  if (step.kind === 'fail_safe') {
+    // The same guarded UPDATE as the deadline: the agent hears "deny" exactly once.
+    const expired = await expire(ports, row.id, {
+      reason: CHAIN_EXHAUSTED_REASON,
+      data: { cause: 'chain_exhausted', chain: chain.name, steps: index, rounds: chain.repeat },
+    });
+    return { kind: 'fail_safe', expired };
+  }
+  const last = await lastChainStep(ports.db, row.id);
+  // A duplicate of a step the chain has moved past (an old job re-added): the chain is elsewhere.
+  if (last > index) return { kind: 'skipped', why: 'stale' };
+  const now = ports.now();
+  const nextAt = new Date(now.getTime() + step.waitMs);
+  const perRound = chain.steps.length;
+  const failSafeNext = index + 1 >= perRound * chain.repeat;
+  let outcome: ChainOutcome = { kind: 'skipped', why: 'repeated' };
+  let oncall: RouteOnCall | undefined;
+  // Recorded already: this is a retry after a crash, so only what follows is left to do.
+  if (last < index) {
+    const notice: Omit<ChainNotice, 'mentions'> = {
+      ...about(row, route),
+      step: { number: (index % perRound) + 1, of: perRound, round: step.round + 1, rounds: chain.repeat },
+      next: { at: nextAt, failSafe: failSafeNext },
+    };
+    // Step 0's mention in the channel is the card, which already names the on-call primary.
+    const onCard = index === 0 && step.targets.includes('primary_in_channel');
+    const targets = onCard ? step.targets.filter((t) => t !== 'primary_in_channel') : step.targets;
+    const done = await reach(ports, row, route, targets, urgency, now, notice);
+    if (onCard) done.reached.unshift({ via: 'card', channel: row.channel ?? route.channel, ts: row.cardTs ?? '', users: [] });
+    oncall = done.oncall;
+    await recordEvent(ports.db, {
+      escalationId: row.id,
+      executionId: row.executionId,
+      type: 'chain_step',
+      actor: 'system',
+      data: { chain: chain.name, step: index, round: step.round + 1, targets: step.targets, reached: done.reached, paged: done.paged, nextAt: nextAt.toISOString(), failSafeNext },
+    });
+    outcome = { kind: 'notified', reached: done.reached };
+  }
+  await ports.scheduler.scheduleChainStep({ kind: 'step', escalationId: row.id, index: index + 1 }, nextAt);
+  if (index === 0) {
+    const end = chainTimeline(chain, now, urgency).at(-1)!.at;
+    await planHandoff(ports, row, route, now, end, oncall);
+  }
+  await cancelIfDecided(ports, row.id);
+  return outcome;
+}
+
+/** The card's facts a chain message repeats (agent text is made safe by the builder). */
+function about(row: EscalationRow, route: Route): Omit<ChainNotice, 'mentions'> {
+  return { actionType: row.actionType ?? '', agentId: row.agentId ?? '', route: route.name, channel: row.channel ?? route.channel, urgency: row.urgency ?? 'normal' };
+}
+
+async function stillPending(ports: Pick<FlowPorts, 'db'>, id: string): Promise<boolean> {
+  return (await getEscalation(ports.db, id))?.status === 'pending';
+}
+
+/**
+ * Delivers one step: pages the on-call primary and/or secondary (availability
+ * checked, `paged` recorded), DMs the primary, and mentions everyone the step
+ * names in one message in the card's thread. Nobody on call: the route's user
+ * group (else its approvers) is asked instead, and the message says so.
+ */
+async function reach(
+  ports: ChainPorts,
+  row: EscalationRow,
+  route: Route,
+  targets: readonly Target[],
+  urgency: Urgency,
+  now: Date,
+  notice: Omit<ChainNotice, 'mentions'>,
+): Promise<{ reached: Reached[]; paged: Array<{ target: string; user: string | null; fallback: boolean }>; oncall?: RouteOnCall }> {
+  const page = (target: 'primary' | 'secondary') =>
+    pageOnCall(ports, { escalationId: row.id, executionId: row.executionId, route, target, urgency, now });
+  const wantsPrimary = targets.includes('primary_in_channel') || targets.includes('dm_primary');
+  const primary: PageResult | undefined = wantsPrimary ? await page('primary') : undefined;
+  const secondary: PageResult | undefined = targets.includes('secondary') ? await page('secondary') : undefined;
+
+  const mentions: Mention[] = [];
+  const fallbacks: string[] = [];
+  if (primary?.userId && targets.includes('primary_in_channel')) mentions.push({ kind: 'user', id: primary.userId, role: 'primary' });
+  if (primary && !primary.userId) fallbacks.push(primary.reason);
+  if (secondary?.userId && secondary.userId !== primary?.userId) mentions.push({ kind: 'user', id: secondary.userId, role: 'secondary' });
+  if (secondary && !secondary.userId) fallbacks.push(secondary.reason);
+  if (targets.includes('usergroup') || fallbacks.length > 0) mentions.push(...groupOf(route));
+
+  const reached: Reached[] = [];
+  const channel = row.channel ?? route.channel;
+  if (targets.includes('dm_primary') && primary?.userId && (await stillPending(ports, row.id))) {
+    const { ts } = await ports.slack.post(primary.userId, chainDmMessage({ ...notice, mentions: [] }));
+    reached.push({ via: 'dm', channel: primary.userId, ts, users: [primary.userId] });
+  }
+  if (mentions.length > 0 && (await stillPending(ports, row.id))) {
+    const message = chainThreadMessage({ ...notice, mentions: dedupe(mentions), ...(fallbacks.length ? { fallback: fallbacks.join('; ') } : {}) });
+    const { ts } = await ports.slack.post(channel, message, row.cardTs ?? undefined);
+    const usergroup = mentions.find((m) => m.kind === 'usergroup')?.id;
+    reached.push({ via: 'thread', channel, ts, users: mentions.filter((m) => m.kind === 'user').map((m) => m.id), ...(usergroup ? { usergroup } : {}) });
+  }
+  const paged = [
+    ...(primary ? [{ target: 'primary', user: primary.userId ?? null, fallback: primary.fallback }] : []),
+    ...(secondary ? [{ target: 'secondary', user: secondary.userId ?? null, fallback: secondary.fallback }] : []),
+  ];
+  return { reached, paged, oncall: primary?.oncall };
+}
+
+/** The route's whole user group, or its approvers when it names none. */
+function groupOf(route: Route): Mention[] {
+  if (route.approvers.usergroup) return [{ kind: 'usergroup', id: route.approvers.usergroup }];
+  return route.approvers.users.map((id) => ({ kind: 'user', id, role: 'on call' }) as const);
+}
+
+function dedupe(mentions: Mention[]): Mention[] {
+  const seen = new Set<string>();
+  return mentions.filter((m) => !seen.has(m.id) && Boolean(seen.add(m.id)));
+}
+
+/**
+ * While the escalation waits, the next change of the route's on-call primary
+ * (before the chain's end and the deadline) gets a job at that instant, which
+ * pings whoever takes over.
+ */
+async function planHandoff(ports: ChainPorts, row: EscalationRow, route: Route, now: Date, until: Date, known?: RouteOnCall): Promise<void> {
+  const oncall = known ?? (await onCallFor(ports, route, now));
+  const next = oncall.next;
+  if (!next || next.at.getTime() <= now.getTime()) return;
+  if (next.at >= until || (row.deadline && next.at >= row.deadline)) return;
+  await ports.scheduler.scheduleChainStep({ kind: 'handoff', escalationId: row.id, at: next.at.getTime() }, next.at);
+}
+
+async function runHandoff(ports: ChainPorts, row: EscalationRow, route: Route, at: number): Promise<ChainOutcome> {
+  const now = new Date(Math.max(at, ports.now().getTime()));
+  let outcome: ChainOutcome = { kind: 'skipped', why: 'repeated' };
+  let oncall: RouteOnCall | undefined;
+  if (!(await handoffRecorded(ports.db, row.id, at))) {
+    const before = (await onCallFor(ports, route, new Date(at - 1))).primary?.user;
+    const paged = await pageOnCall(ports, { escalationId: row.id, executionId: row.executionId, route, target: 'primary', urgency: urgencyOf(row), now });
+    oncall = paged.oncall;
+    const notice: Omit<ChainNotice, 'mentions'> = { ...about(row, route), handoff: true };
+    const reached: Reached[] = [];
+    const channel = row.channel ?? route.channel;
+    if (paged.userId && (await stillPending(ports, row.id))) {
+      const { ts } = await ports.slack.post(paged.userId, chainDmMessage({ ...notice, mentions: [] }));
+      reached.push({ via: 'dm', channel: paged.userId, ts, users: [paged.userId] });
+    }
+    const mentions: Mention[] = paged.userId ? [{ kind: 'user', id: paged.userId, role: 'on call' }] : groupOf(route);
+    if (await stillPending(ports, row.id)) {
+      const message = chainThreadMessage({ ...notice, mentions, ...(paged.fallback ? { fallback: paged.reason } : {}) });
+      const { ts } = await ports.slack.post(channel, message, row.cardTs ?? undefined);
+      reached.push({ via: 'thread', channel, ts, users: mentions.filter((m) => m.kind === 'user').map((m) => m.id) });
+    }
+    await recordEvent(ports.db, {
+      escalationId: row.id,
+      executionId: row.executionId,
+      type: 'chain_handoff',
+      actor: 'system',
+      data: { handoffAt: at, from: before ?? null, to: paged.userId ?? null, fallback: paged.fallback, reason: paged.reason, reached },
+    });
+    outcome = { kind: 'notified', reached };
+  }
+  await planHandoff(ports, row, route, now, row.deadline ?? new Date(now.getTime() + 24 * 3_600_000), oncall);
+  await cancelIfDecided(ports, row.id);
+  return outcome;
+}
+
+/** A decision that landed while this job ran may have missed the job it just scheduled. */
+async function cancelIfDecided(ports: Pick<FlowPorts, 'db' | 'scheduler'>, id: string): Promise<void> {
+  if (!(await stillPending(ports, id))) await ports.scheduler.cancelChain(id);
+}

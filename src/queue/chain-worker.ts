@@ -1,0 +1,18 @@
+import { UnrecoverableError, type Job } from 'bullmq';
+import { chainJobSchema } from '../domain/escalation-chain.js';
+import { runChainJob } from '../flow/chain.js';
+import type { FlowPorts } from '../flow/ports.js';
+
+/**
+ * The `chains` queue's processor: one escalation-chain step or shift-handoff
+ * re-ping per job. Failures (Slack down, 429) are retried by BullMQ with the
+ * shared backoff; a retry never pings twice for a step already recorded.
+ */
+export function chainProcessor(ports: FlowPorts) {
+  return async (job: Job) => {
+    const parsed = chainJobSchema.safeParse(job.data);
+    if (!parsed.success) throw new UnrecoverableError(`invalid chains job: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'data'}: ${i.message}`).join('; ')}`);
+    const outcome = await runChainJob(ports, parsed.data);
+    return outcome.kind === 'skipped' ? `skipped: ${outcome.why}` : outcome.kind;
+  };
+}

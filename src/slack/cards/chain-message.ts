@@ -1,0 +1,76 @@
+import { safeText } from '../../domain/slack-text.js';
+import type { SlackMessage } from '../../flow/ports.js';
+import { slackDate } from './view-model.js';
+
+/**
+ * Whom a chain message pings. Only ids of the right shape become mentions:
+ * everything else renders inert, so no field can forge a mention or a broadcast.
+ */
+export type Mention = { kind: 'user'; id: string; role: 'primary' | 'secondary' | 'on call' } | { kind: 'usergroup'; id: string };
+
+export interface ChainNotice {
+  /** Agent-supplied: rendered through safeText. */
+  actionType: string;
+  agentId: string;
+  route: string;
+  channel: string;
+  urgency: string;
+  mentions: Mention[];
+  /** Step position, 1-based, counted within the round. */
+  step?: { number: number; of: number; round: number; rounds: number };
+  /** Why nobody on call could be reached (the route's group and approvers are pinged instead). */
+  fallback?: string;
+  /** When the next step or, after the last, the fail-safe outcome happens. */
+  next?: { at: Date; failSafe: boolean };
+  /** A shift ended while this escalation waited (who handed over is in the record, not pinged again). */
+  handoff?: boolean;
+}
+
+const USER = /^[UW][A-Z0-9]{2,}$/;
+const GROUP = /^S[A-Z0-9]{2,}$/;
+const CHANNEL = /^[CGD][A-Z0-9]{2,}$/;
+
+export function mentionText(m: Mention): string {
+  if (m.kind === 'user') return USER.test(m.id) ? `<@${m.id}>` : '(unknown user)';
+  return GROUP.test(m.id) ? `<!subteam^${m.id}>` : '(unknown group)';
+}
+
+const section = (text: string) => ({ type: 'section', text: { type: 'mrkdwn', text } });
+const context = (text: string) => ({ type: 'context', elements: [{ type: 'mrkdwn', text }] });
+const channelRef = (c: string) => (CHANNEL.test(c) ? `<#${c}>` : 'its channel');
+
+function what(n: ChainNotice): string {
+  return `\`${safeText(n.actionType, 200)}\` by \`${safeText(n.agentId, 200)}\` (urgency ${safeText(n.urgency, 20)}, route \`${safeText(n.route, 63)}\`)`;
+}
+
+function footer(n: ChainNotice): string | undefined {
+  const parts: string[] = [];
+  if (n.step) parts.push(`Escalation step ${n.step.number} of ${n.step.of}${n.step.rounds > 1 ? `, round ${n.step.round} of ${n.step.rounds}` : ''}`);
+  if (n.next) parts.push(n.next.failSafe ? `denied (fail-safe) ${slackDate(n.next.at, '{date_short_pretty} at {time}')} if nobody decides` : `next step ${slackDate(n.next.at, '{time}')}`);
+  return parts.length ? parts.join(' · ') : undefined;
+}
+
+/** In the card's thread: the step's mentions, so each person is notified where the buttons are. */
+export function chainThreadMessage(n: ChainNotice): SlackMessage {
+  const who = n.mentions.map(mentionText).join(' ');
+  const head = n.handoff
+    ? `:arrows_counterclockwise: The on-call shift changed: ${who}, this request is still waiting for a decision.`
+    : `:bell: ${who}: this request is still waiting for a decision.`;
+  const lines = [head];
+  if (n.fallback) lines.push(`:warning: Nobody on call could be reached (${safeText(n.fallback, 300)}): pinging the route's approvers instead.`);
+  const blocks: unknown[] = [section(lines.join('\n'))];
+  const foot = footer(n);
+  if (foot) blocks.push(context(foot));
+  return { text: `${head} ${what(n)}`, blocks };
+}
+
+/** A direct message to the on-call person: what waits, and where to decide. */
+export function chainDmMessage(n: ChainNotice): SlackMessage {
+  const head = n.handoff
+    ? `:arrows_counterclockwise: Your on-call shift started, and an approval is waiting for a decision in ${channelRef(n.channel)}:`
+    : `:rotating_light: You are on call: an approval is waiting for your decision in ${channelRef(n.channel)}:`;
+  const blocks: unknown[] = [section(`${head}\n${what(n)}`)];
+  const foot = footer(n);
+  if (foot) blocks.push(context(foot));
+  return { text: `${head} ${what(n)}`, blocks };
+}

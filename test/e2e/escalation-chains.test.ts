@@ -1,0 +1,213 @@
+import { Queue } from 'bullmq';
+import { describe, expect, it } from 'vitest';
+import { withBotAndCallbacks, type CallbackServer } from '../support/bot-hooks.js';
+import { APPROVER, exampleConfigText, makeEscalation, type Harness } from '../support/harness.js';
+import { REDIS_URL, eventually } from '../support/services.js';
+import type { FakeCall } from '../support/fake-slack.js';
+import { CHAINS_QUEUE } from '../../src/queue/names.js';
+import { CHAIN_EXHAUSTED_REASON } from '../../src/flow/chain.js';
+
+const PRIMARY = 'U0ONCALL01';
+const SECONDARY = 'U0ONCALL02';
+const COVER = 'U0ONCALL05';
+const GROUP = 'S0FINANCE1';
+const SUPPORT_CHANNEL = 'C0SUPPORT1';
+
+/** Shifts of a year from today's midnight: who is on call stays fixed for the whole run. */
+const today = new Date().toISOString().slice(0, 10);
+
+/**
+ * `refunds`: a quick chain (180 ms between steps, twice through), then the
+ * fail-safe deny. `support`: a slow chain (30 min), for decisions and shift
+ * changes. Year-long shifts keep who is on call fixed; tests
+ * move people with overrides, as `/countersign override` does.
+ */
+const config = exampleConfigText
+  .replace('postsPerSecondPerChannel: 1', 'postsPerSecondPerChannel: 1000')
+  .replace('postBurst: 3', 'postBurst: 1000')
+  .replace(
+    'routes:\n',
+    `schedules:
+  primary:
+    layers:
+      - name: main
+        rotation: { users: [${PRIMARY}, U0ONCALL03], kind: custom, intervalHours: 8760, handoff: "00:00", timezone: UTC, start: "${today}" }
+  secondary:
+    layers:
+      - name: main
+        rotation: { users: [${SECONDARY}, U0ONCALL04], kind: custom, intervalHours: 8760, handoff: "00:00", timezone: UTC, start: "${today}" }
+routes:
+  - name: support
+    match: { issueTypes: [support] }
+    channel: ${SUPPORT_CHANNEL}
+    approvers: { users: [${APPROVER}] }
+    schedules: [primary]
+    chain:
+      name: slow
+      steps:
+        - { targets: [primary_in_channel], waitMinutes: 30 }
+`,
+  )
+  .replace(
+    '      users: [U0APPROVER1]\n      # usergroup: S0FINANCE1   # members of a Slack user group may decide too\n',
+    `      users: [U0APPROVER1]
+      usergroup: ${GROUP}
+    schedules: [primary, secondary]
+    chain:
+      name: quick
+      steps:
+        - { targets: [primary_in_channel], waitMinutes: 0.003 }
+        - { targets: [dm_primary, secondary], waitMinutes: 0.003 }
+        - { targets: [usergroup], waitMinutes: 0.003 }
+      repeat: 2
+`,
+  );
+
+let h: Harness;
+let cb: CallbackServer;
+withBotAndCallbacks((bot) => ({ h, cb } = bot), { config });
+
+const dmChannel = (user: string) => `D${user.slice(1)}`;
+
+/** Each chain message the fake Slack received for this card, in order: `dm:<user>` or `thread:<mentions>`. */
+function chainMessages(cardTs: string, channel: string): string[] {
+  return h.fake
+    .callsTo('chat.postMessage')
+    .filter((c) => (c.args.thread_ts === cardTs && c.args.channel === channel) || /^U/.test(String(c.args.channel)))
+    .map((c: FakeCall) => {
+      const text = String(c.args.text);
+      if (/^U/.test(String(c.args.channel))) return `dm:${String(c.args.channel)}`;
+      return `thread:${[...text.matchAll(/<(@U[A-Z0-9]+|!subteam\^S[A-Z0-9]+)>/g)].map((m) => m[1]).join(',')}`;
+    });
+}
+
+async function chainSteps(id: string, count: number): Promise<Array<{ step: number; targets: string[] }>> {
+  return eventually(async () => {
+    const rows = await h.sql<{ data: { step: number; targets: string[] } }[]>`select data from events where escalation_id = ${id} and type = 'chain_step' order by id`;
+    return rows.length >= count ? rows.map((r) => ({ step: r.data.step, targets: r.data.targets })) : undefined;
+  }, `${count} chain_step events`);
+}
+
+async function withChainsQueue<T>(fn: (q: Queue) => Promise<T>): Promise<T> {
+  const q = new Queue(CHAINS_QUEUE, { connection: { url: REDIS_URL }, prefix: h.prefix });
+  try {
+    return await fn(q);
+  } finally {
+    await q.close();
+  }
+}
+
+describe('escalation chains', () => {
+  it('walks every step twice, then denies with the fail-safe outcome, telling the agent once', async () => {
+    h.fake.setUsergroup(GROUP, [APPROVER]);
+    h.fake.reset();
+    const e = makeEscalation({ callback: { url: cb.url } });
+    await h.enqueue(e);
+    const card = await h.card(e.id);
+
+    const decision = await h.client.waitForDecision(e.id, { timeoutMs: 15_000 });
+    expect(decision).toMatchObject({ status: 'expired', proceed: false, decision: { failSafe: true, reason: CHAIN_EXHAUSTED_REASON } });
+    const got = await cb.waitFor(e.id);
+    expect(got.json).toMatchObject({ status: 'expired', proceed: false });
+
+    // The card itself is the first step's mention of the primary; the second round mentions them in its thread.
+    expect(JSON.stringify(card.blocks)).toContain(`<@${PRIMARY}>`);
+    const later = [`dm:${PRIMARY}`, `thread:@${SECONDARY}`, `thread:!subteam^${GROUP}`];
+    expect(chainMessages(card.ts, 'C0REFUNDS1')).toEqual([...later, `thread:@${PRIMARY}`, ...later]);
+    expect(h.fake.messages(dmChannel(PRIMARY))).toHaveLength(2);
+
+    const steps = await chainSteps(e.id, 6);
+    expect(steps.map((s) => s.step)).toEqual([0, 1, 2, 3, 4, 5]);
+    const [expired] = await h.sql<{ data: Record<string, unknown> }[]>`select data from events where escalation_id = ${e.id} and type = 'expired'`;
+    expect(expired!.data).toMatchObject({ cause: 'chain_exhausted', chain: 'quick', steps: 6, rounds: 2, outcome: 'denied' });
+    const paged = await h.sql<{ data: { target: string; user: string } }[]>`select data from events where escalation_id = ${e.id} and type = 'paged' order by id`;
+    // The card's page, then every step that names the primary or the secondary.
+    const P = `primary:${PRIMARY}`;
+    const S = `secondary:${SECONDARY}`;
+    expect(paged.map((p) => `${p.data.target}:${p.data.user}`)).toEqual([P, P, S, P, P, S]);
+    // Told exactly once, by the one guarded UPDATE.
+    await eventually(async () => (await h.sql`select 1 from escalations where id = ${e.id} and notified_at is not null`).length || undefined, 'notified');
+    expect(cb.received.filter((c) => c.json.escalationId === e.id)).toHaveLength(1);
+  });
+
+  it('stops the chain when someone approves: the waiting step is removed, and a late one pings nobody', async () => {
+    h.fake.reset();
+    const e = makeEscalation({ issueType: 'support', callback: { url: cb.url } });
+    await h.enqueue(e);
+    const card = await h.card(e.id);
+    await chainSteps(e.id, 1);
+    expect(await withChainsQueue((q) => q.getJobState(`chain-${e.id}-1`))).toBe('delayed');
+
+    await h.click(APPROVER, 'countersign.approve', card, SUPPORT_CHANNEL);
+    expect((await h.client.waitForDecision(e.id, { timeoutMs: 5000 })).status).toBe('approved');
+    await withChainsQueue(async (q) => {
+      expect(await q.getJob(`chain-${e.id}-1`)).toBeUndefined();
+      expect(await h.redis.smembers(`${h.prefix}:${CHAINS_QUEUE}:of:${e.id}`)).toEqual([]);
+      // A step that was already on its way when the decision landed: it checks, and stays silent.
+      const late = await q.add('step', { kind: 'step', escalationId: e.id, index: 1 }, { jobId: `late-${e.id}` });
+      await eventually(async () => ((await late.isCompleted()) ? true : undefined), 'the late step to run');
+      expect((await q.getJob(late.id!))?.returnvalue).toBe('skipped: not_pending');
+    });
+    expect(chainMessages(card.ts, SUPPORT_CHANNEL)).toEqual([]);
+    const steps = await h.sql`select 1 from events where escalation_id = ${e.id} and type = 'chain_step'`;
+    expect(steps).toHaveLength(1);
+  });
+
+  it('starts an urgent escalation with a DM to the on-call person', async () => {
+    h.fake.reset();
+    const e = makeEscalation({ issueType: 'support', urgency: 'high', callback: { url: cb.url } });
+    await h.enqueue(e);
+    const card = await h.card(e.id);
+    const [step] = await chainSteps(e.id, 1);
+    expect(step!.targets).toEqual(['dm_primary', 'primary_in_channel']);
+    expect(JSON.stringify(card.blocks)).toContain(`<@${PRIMARY}>`);
+    expect(chainMessages(card.ts, SUPPORT_CHANNEL)).toEqual([`dm:${PRIMARY}`]);
+    const [dm] = h.fake.messages(dmChannel(PRIMARY));
+    expect(dm!.text).toContain(`<#${SUPPORT_CHANNEL}>`);
+    expect(dm!.text).toContain('payments.refund');
+    await h.click(APPROVER, 'countersign.approve', card, SUPPORT_CHANNEL);
+    await h.client.waitForDecision(e.id, { timeoutMs: 5000 });
+  });
+
+  it('pings the new on-call person when a shift ends while the escalation waits', async () => {
+    h.fake.reset();
+    // COVER is on call for the next 1.5 s (an override), then PRIMARY's shift resumes.
+    const start = new Date(Date.now() - 60_000);
+    const end = new Date(Date.now() + 1500);
+    await h.sql`insert into oncall_overrides (route, user_id, starts_at, ends_at, created_by) values ('support', ${COVER}, ${start}, ${end}, ${APPROVER})`;
+    const e = makeEscalation({ issueType: 'support', callback: { url: cb.url } });
+    await h.enqueue(e);
+    const card = await h.card(e.id);
+    await chainSteps(e.id, 1);
+    const handoff = await eventually(async () => {
+      const rows = await h.sql<{ data: Record<string, unknown> }[]>`select data from events where escalation_id = ${e.id} and type = 'chain_handoff'`;
+      return rows[0]?.data;
+    }, 'the handoff re-ping');
+    expect(handoff).toMatchObject({ handoffAt: end.getTime(), from: COVER, to: PRIMARY, fallback: false });
+    expect(JSON.stringify(card.blocks)).toContain(`<@${COVER}>`);
+    expect(chainMessages(card.ts, SUPPORT_CHANNEL)).toEqual([`dm:${PRIMARY}`, `thread:@${PRIMARY}`]);
+    expect(h.fake.messages(dmChannel(PRIMARY))[0]!.text).toContain('on-call shift started');
+    await h.click(APPROVER, 'countersign.approve', card, SUPPORT_CHANNEL);
+    await h.client.waitForDecision(e.id, { timeoutMs: 5000 });
+  });
+
+  it('carries on after a restart in the middle of a chain and completes it exactly once', async () => {
+    h.fake.reset();
+    const e = makeEscalation({ callback: { url: cb.url } });
+    await h.enqueue(e);
+    const card = await h.card(e.id);
+    await chainSteps(e.id, 2);
+    await h.restart();
+
+    const decision = await h.client.waitForDecision(e.id, { timeoutMs: 15_000 });
+    expect(decision).toMatchObject({ status: 'expired', decision: { failSafe: true } });
+    const later = [`dm:${PRIMARY}`, `thread:@${SECONDARY}`, `thread:!subteam^${GROUP}`];
+    expect(chainMessages(card.ts, 'C0REFUNDS1')).toEqual([...later, `thread:@${PRIMARY}`, ...later]);
+    expect((await chainSteps(e.id, 6)).map((s) => s.step)).toEqual([0, 1, 2, 3, 4, 5]);
+    const expired = await h.sql`select 1 from events where escalation_id = ${e.id} and type = 'expired'`;
+    expect(expired).toHaveLength(1);
+    await cb.waitFor(e.id);
+    await eventually(async () => (await h.sql`select 1 from escalations where id = ${e.id} and notified_at is not null`).length || undefined, 'notified');
+    expect(cb.received.filter((c) => c.json.escalationId === e.id)).toHaveLength(1);
+  });
+});
