@@ -52,12 +52,12 @@ export interface SchedulerPort {
   enqueueAlert(alert: AlertJob, dedupe: string): Promise<void>;
   /** Supervised review timers: a reminder at the SLA, an escalation at twice it. */
   scheduleReview(escalationId: string, remindAt: Date, escalateAt: Date): Promise<void>;
-}
-
   /** An escalation chain's step or handoff re-ping, at `at` (default: now); idempotent per job. */
   scheduleChainStep(job: ChainJob, at?: Date): Promise<void>;
   /** Removes the chain's jobs still waiting (a decision was made); returns how many. */
   cancelChain(escalationId: string): Promise<number>;
+}
+
 /** Durable decision store the TypeScript client waits on. */
 export interface DecisionStorePort {
   publish(message: DecisionMessage): Promise<void>;
@@ -76,8 +76,6 @@ export interface ConfigPort {
 
 export interface FlowPorts {
   db: Db;
-}
-
   slack: SlackPort;
   pacer: PacerPort;
   scheduler: SchedulerPort;
