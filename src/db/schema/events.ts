@@ -26,14 +26,14 @@ export const EVENT_TYPES = [
   'review_refused',
   'config_reloaded',
   'config_reload_failed',
+  'chain_step',
+  'chain_handoff',
   // On-call routing: who was paged and why; overrides made in Slack.
   'paged',
   'oncall_override',
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 
-  'chain_step',
-  'chain_handoff',
 /**
  * Every step of every escalation, in order. Code only ever INSERTs here; the
  * audit-trail work adds triggers and privileges that make it append-only and
