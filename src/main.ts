@@ -17,6 +17,7 @@ import { createPacer } from './queue/pacer.js';
 import { createBudgetStore } from './queue/budget-store.js';
 import { createAgentFlags } from './queue/agent-flags.js';
 import { createScheduler } from './queue/scheduler.js';
+import { createGovernanceQueue, startGovernanceWorker } from './queue/governance.js';
 import { startWorkers } from './queue/workers.js';
 import { startPolicyWorkers } from './queue/policy-workers.js';
 import { recordEvent } from './db/queries/events.js';
@@ -88,6 +89,7 @@ export async function start(givenEnv: Env, loaded?: LoadedConfig): Promise<Runni
   const connection = { url: env.REDIS_URL, maxRetriesPerRequest: null } as const;
   const prefix = env.COUNTERSIGN_QUEUE_PREFIX;
   const scheduler = createScheduler(connection, prefix);
+  const governance = createGovernanceQueue(connection, prefix);
   const client = createWebClient({ token: mode.botToken, slackApiUrl: env.SLACK_API_URL });
   const ports: FlowPorts = {
     db: database.db,
@@ -105,6 +107,7 @@ export async function start(givenEnv: Env, loaded?: LoadedConfig): Promise<Runni
     config: { current: () => config },
     budgets: createBudgetStore(redis, prefix),
     flags: createAgentFlags(redis, prefix),
+    governance,
     log,
     now: () => new Date(),
   };
@@ -150,6 +153,18 @@ export async function start(givenEnv: Env, loaded?: LoadedConfig): Promise<Runni
   const policyWorkers = runWorkers
     ? await startPolicyWorkers(ports, { connection, prefix, concurrency: env.WORKER_CONCURRENCY, lockDurationMs: env.WORKER_LOCK_MS })
     : undefined;
+  // Batch review and governance report jobs; schedulers follow the config (weekly samples, monthly report).
+  const governanceWorker = runWorkers ? startGovernanceWorker(ports, { connection, prefix, lockDurationMs: env.WORKER_LOCK_MS }) : undefined;
+  const syncSchedules = async () => {
+    if (!runWorkers) return;
+    try {
+      const r = await governance.sync(config.config);
+      if (r.removed.length) log.info({ removed: r.removed }, 'governance schedules removed');
+    } catch (err) {
+      log.error({ err: (err as Error).message }, 'cannot sync the governance schedules');
+    }
+  };
+  await syncSchedules();
   if (runWorkers && !env.CALLBACK_SIGNING_SECRET) log.warn({}, 'CALLBACK_SIGNING_SECRET is not set: agent callbacks will not be sent');
 
   // Policy reloads without a restart, on SIGHUP or when the file changes, but
@@ -162,6 +177,7 @@ export async function start(givenEnv: Env, loaded?: LoadedConfig): Promise<Runni
       config = next;
       logRedaction.audit = config.config.audit;
       log.info({ version: config.version, previous }, 'config reloaded');
+      await syncSchedules();
       await recordEvent(database.db, { type: 'config_reloaded', actor: 'system', data: { version: config.version, previous } });
     } catch (err) {
       const error = (err as Error).message;
@@ -202,6 +218,8 @@ export async function start(givenEnv: Env, loaded?: LoadedConfig): Promise<Runni
         // Finishes in-flight jobs before closing.
         await workers?.close();
         await policyWorkers?.close();
+        await governanceWorker?.close();
+        await governance.close();
         await scheduler.close();
         await redis.quit().catch(() => {});
         await database.close();

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { slackUserId, urgencySchema } from './escalation.js';
 import { policySchema } from './policy/schema.js';
+import { reportsSchema, reviewsSchema } from './governance-config.js';
 import { auditConfigSchema } from './audit-config.js';
 import { chainSchema } from './escalation-chain.js';
 import { scheduleSchema } from './schedule/schema.js';
@@ -87,6 +88,10 @@ export const configSchema = z
     routes: z.array(routeSchema).min(1),
     /** Absent: every action waits for a person (the safe default). */
     policy: policySchema.optional(),
+    /** Scheduled batch-review samples per team channel (governance-config.ts). */
+    reviews: reviewsSchema.optional(),
+    /** The monthly governance report (governance-config.ts). */
+    reports: reportsSchema.optional(),
     /** Redaction, anchoring and retention of the audit trail (audit-config.ts). Absent: built-in redaction only. */
     audit: auditConfigSchema.optional(),
   })

@@ -1,5 +1,6 @@
 import type { Db } from '../db/client.js';
 import type { DecisionMessage } from '../domain/decision.js';
+import type { GovernanceJob } from '../domain/batch-review.js';
 import type { CountersignConfig } from '../domain/config.js';
 import type { BudgetStore } from '../queue/budget-store.js';
 import type { AlertJob } from '../domain/alerts.js';
@@ -21,7 +22,8 @@ export interface SlackPort {
   findCard(channel: string, escalationId: string, oldestSec: number): Promise<string | undefined>;
   updateCard(channel: string, ts: string, message: SlackMessage): Promise<void>;
   /** Any other message (alerts, reminders), optionally in a thread. */
-  post(channel: string, message: SlackMessage, threadTs?: string): Promise<{ ts: string }>;
+  /** `channel` is the id Slack posted in: a DM's D… id when `channel` was a user id. */
+  post(channel: string, message: SlackMessage, threadTs?: string): Promise<{ ts: string; channel?: string }>;
   ephemeral(channel: string, user: string, text: string): Promise<void>;
   openView(triggerId: string, view: unknown): Promise<void>;
   /** The user's App Home tab. */
@@ -74,6 +76,11 @@ export interface ConfigPort {
   current(): { config: CountersignConfig; version: string };
 }
 
+/** Batch review and governance report jobs (src/queue/governance.ts); deterministic job ids. */
+export interface GovernancePort {
+  enqueue(job: GovernanceJob): Promise<void>;
+}
+
 export interface FlowPorts {
   db: Db;
   slack: SlackPort;
@@ -83,6 +90,7 @@ export interface FlowPorts {
   config: ConfigPort;
   budgets: BudgetStore;
   flags: AgentFlags;
+  governance: GovernancePort;
   log: Logger;
   now: () => Date;
 }

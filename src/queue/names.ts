@@ -12,6 +12,8 @@ export const REVIEWS_QUEUE = 'reviews';
 export const CHAINS_QUEUE = 'chains';
 /** Agents report what happened after they acted here (agent contract). */
 export const OUTCOMES_QUEUE = 'outcomes';
+/** Batch-review samples and the monthly governance report (src/queue/governance.ts). */
+export const GOVERNANCE_QUEUE = 'governance';
 
 /** Redis key holding the decision JSON, for the TypeScript client and agents reading Redis. */
 export const decisionKey = (prefix: string, id: string) => `${prefix}:decision:${id}`;

@@ -24,6 +24,12 @@ export const EVENT_TYPES = [
   'review_escalated',
   'review_made',
   'review_refused',
+  // Batch review and the monthly governance report.
+  'review_sample_drawn',
+  'review_verdict',
+  'review_verdict_refused',
+  'review_sample_completed',
+  'governance_report_posted',
   'config_reloaded',
   'config_reload_failed',
   'chain_step',

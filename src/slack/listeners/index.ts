@@ -9,6 +9,8 @@ import { registerResumeAgent } from './actions/resume-agent.js';
 import { registerReview } from './actions/review.js';
 import { registerAppHome } from './events/app-home.js';
 import { registerReviewWrong } from './views/review-wrong.js';
+import { registerSampleVerdict } from './actions/sample-verdict.js';
+import { registerSampleIncorrect } from './views/sample-incorrect.js';
 
 /** Every listener, registered in one place. */
 export function registerListeners(app: App, deps: ListenerDeps): void {
@@ -21,4 +23,6 @@ export function registerListeners(app: App, deps: ListenerDeps): void {
   registerReview(app, deps);
   registerAppHome(app, deps);
   registerReviewWrong(app, deps);
+  registerSampleVerdict(app, deps);
+  registerSampleIncorrect(app, deps);
 }

@@ -1,0 +1,88 @@
+import { z } from 'zod';
+
+/**
+ * `/countersign review [agent|all] [percent] [days] [dm|in:thread]`, parsed.
+ * Pure; the defaults follow the seed's periodic batch review (5–10% weekly).
+ */
+export const DEFAULT_PERCENT = 5;
+export const DEFAULT_DAYS = 7;
+export const MAX_DAYS = 90;
+
+export interface ReviewRequest {
+  /** Null: every agent. */
+  agentId: string | null;
+  percent: number;
+  days: number;
+  destination: 'dm' | 'thread';
+}
+
+export type ParsedReviewRequest = { ok: true; request: ReviewRequest } | { ok: false; error: string };
+
+export const REVIEW_USAGE = '`/countersign review [agent|all] [percent] [days] [dm|in:thread]`, e.g. `/countersign review support-agent 10% 7`';
+
+const fail = (error: string): ParsedReviewRequest => ({ ok: false, error: `${error}\nUsage: ${REVIEW_USAGE}` });
+
+/**
+ * Words in any order: a bare number is the percent first, then the days;
+ * `10%` is always a percent and `14d` always days; `dm` or `in:thread`
+ * picks where the cards go; any other word is the agent id (or `all`).
+ */
+export function parseReviewArgs(args: readonly string[]): ParsedReviewRequest {
+  let agentId: string | null | undefined;
+  let percent: number | undefined;
+  let days: number | undefined;
+  let destination: 'dm' | 'thread' = 'dm';
+  for (const raw of args) {
+    const word = raw.toLowerCase();
+    const pct = /^(\d+(?:\.\d+)?)%$/.exec(word);
+    const d = /^(\d+(?:\.\d+)?)d(?:ays?)?$/.exec(word);
+    const bare = /^\d+(?:\.\d+)?$/.test(word) ? Number(word) : undefined;
+    if (word === 'dm') destination = 'dm';
+    else if (word === 'in:thread' || word === 'thread') destination = 'thread';
+    else if (pct) {
+      if (percent !== undefined) return fail(`percent given twice ("${raw}").`);
+      percent = Number(pct[1]);
+    } else if (d) {
+      if (days !== undefined) return fail(`days given twice ("${raw}").`);
+      days = Number(d[1]);
+    } else if (bare !== undefined) {
+      if (percent === undefined) percent = bare;
+      else if (days === undefined) days = bare;
+      else return fail(`too many numbers ("${raw}"): give a percent and a number of days.`);
+    } else if (agentId === undefined) {
+      if (raw.length > 200) return fail('agent id is longer than 200 characters.');
+      agentId = word === 'all' ? null : raw;
+    } else return fail(`unexpected word "${raw}".`);
+  }
+  percent ??= DEFAULT_PERCENT;
+  days ??= DEFAULT_DAYS;
+  if (!Number.isInteger(percent) || percent < 1 || percent > 100) return fail(`percent must be a whole number from 1 to 100 (got ${percent}).`);
+  if (!Number.isInteger(days) || days < 1 || days > MAX_DAYS) return fail(`days must be a whole number from 1 to ${MAX_DAYS} (got ${days}).`);
+  return { ok: true, request: { agentId: agentId ?? null, percent, days, destination } };
+}
+
+/** The error rate of a sample: incorrect ÷ reviewed, with its counts ("2 of 40 reviewed incorrect: 5.0%"). */
+export function errorRateLine(incorrect: number, reviewed: number): string {
+  if (reviewed === 0) return 'no verdicts yet';
+  return `${((100 * incorrect) / reviewed).toFixed(1)}% (${incorrect} incorrect of ${reviewed} reviewed)`;
+}
+
+
+/** Jobs on the governance queue; ids only (and the schedule's own settings), never secrets. */
+export const governanceJobSchema = z.discriminatedUnion('kind', [
+  /** Post a sample's progress message and its cards, paced per channel. */
+  z.object({ kind: z.literal('post'), sampleId: z.uuid() }),
+  /** After a verdict: the item's card, the progress message, and the summary once complete. */
+  z.object({ kind: z.literal('refresh'), sampleId: z.uuid(), escalationId: z.uuid() }),
+  /** A weekly sample for one team channel (from `reviews.weekly`). */
+  z.object({
+    kind: z.literal('weekly'),
+    channel: z.string().min(1),
+    agents: z.union([z.literal('all'), z.array(z.string().min(1)).min(1)]),
+    percent: z.number().int().min(1).max(100),
+    days: z.number().int().min(1).max(MAX_DAYS),
+  }),
+  /** The monthly governance report (from `reports.monthly`). */
+  z.object({ kind: z.literal('monthly') }),
+]);
+export type GovernanceJob = z.infer<typeof governanceJobSchema>;

@@ -1,0 +1,250 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { desc, eq, sql } from 'drizzle-orm';
+import { drawPositions, sampleSize } from '../domain/sampling.js';
+import type { ReviewRequest } from '../domain/batch-review.js';
+import { createRedactor } from '../domain/redact.js';
+import { authorize } from '../domain/authz.js';
+import { routeByName } from '../domain/routing.js';
+import { getEscalation } from '../db/queries/escalations.js';
+import { recordEvent } from '../db/queries/events.js';
+import {
+  completeSample,
+  drawFromWindow,
+  getItem,
+  getSample,
+  insertSample,
+  recordVerdict,
+  sampleByRunKey,
+  sampleProgress,
+  setItemCard,
+  setProgressMessage,
+  setSummaryTs,
+  unpostedItems,
+} from '../db/queries/review-samples.js';
+import { outcomes } from '../db/schema/outcomes.js';
+import { reviewSampleItems, type ReviewSampleItemRow } from '../db/schema/review-sample-items.js';
+import type { ReviewSampleRow } from '../db/schema/review-samples.js';
+import { RateLimitedError } from '../errors.js';
+import { sampleProgressMessage, sampleReviewCard, sampleSummaryMessage, type SampleHeader } from '../slack/cards/sample-review.js';
+import { cardStateOf } from './card-state.js';
+import { updateKey } from './notify.js';
+import { postKey } from './post-card.js';
+import type { FlowPorts, SlackMessage } from './ports.js';
+
+type Ports = Pick<FlowPorts, 'db' | 'slack' | 'pacer' | 'config' | 'log' | 'governance'>;
+const redactor = createRedactor();
+const DAY_MS = 86_400_000;
+
+export type DrawResult =
+  | { kind: 'empty'; population: 0; windowFrom: Date; windowTo: Date }
+  | { kind: 'drawn'; sample: ReviewSampleRow; fresh: boolean };
+
+/**
+ * Draws a reproducible sample of the actions executed in the last `days`
+ * and queues its cards. The seed is random unless given (a redraw); with a
+ * `runKey` (a scheduled run) a retry returns the sample drawn the first time.
+ */
+export async function drawReviewSample(
+  ports: Ports,
+  input: { request: ReviewRequest; requestedBy: string; threadChannel: string | null; now: Date; seed?: string; runKey?: string },
+): Promise<DrawResult> {
+  if (input.runKey) {
+    const existing = await sampleByRunKey(ports.db, input.runKey);
+    if (existing) return { kind: 'drawn', sample: existing, fresh: false };
+  }
+  const { request } = input;
+  const seed = input.seed ?? randomBytes(16).toString('hex');
+  const windowTo = input.now;
+  const windowFrom = new Date(windowTo.getTime() - request.days * DAY_MS);
+  const { population, drawn } = await drawFromWindow(ports.db, { agentId: request.agentId, from: windowFrom, to: windowTo }, (n) =>
+    drawPositions(seed, n, sampleSize(n, request.percent)),
+  );
+  if (population === 0) return { kind: 'empty', population: 0, windowFrom, windowTo };
+  const id = randomUUID();
+  const destination = request.destination;
+  // A DM goes to the user id; Slack answers with the D… channel, stored at the first post.
+  const channel = destination === 'dm' ? input.requestedBy : input.threadChannel;
+  const row = await insertSample(
+    ports.db,
+    { id, seed, agentId: request.agentId, percent: request.percent, windowFrom, windowTo, requestedBy: input.requestedBy, destination, channel, population, size: drawn.length, runKey: input.runKey ?? null },
+    drawn,
+    {
+      type: 'review_sample_drawn',
+      actor: input.requestedBy,
+      data: { sampleId: id, seed, agentId: request.agentId, percent: request.percent, windowFrom: windowFrom.toISOString(), windowTo: windowTo.toISOString(), population, size: drawn.length, destination },
+    },
+  );
+  if (!row) {
+    const existing = input.runKey ? await sampleByRunKey(ports.db, input.runKey) : undefined;
+    if (!existing) throw new Error(`sample ${id} was not stored`);
+    return { kind: 'drawn', sample: existing, fresh: false };
+  }
+  await ports.governance.enqueue({ kind: 'post', sampleId: row.id });
+  return { kind: 'drawn', sample: row, fresh: true };
+}
+
+export function headerOf(s: ReviewSampleRow): SampleHeader {
+  return { sampleId: s.id, seed: s.seed, agentId: s.agentId, percent: s.percent, windowFrom: s.windowFrom, windowTo: s.windowTo, population: s.population, size: s.size };
+}
+
+export type StepResult = { kind: 'done' } | { kind: 'wait'; ms: number } | { kind: 'skipped' };
+
+/** A paced Slack call: waits its turn for `key`, and honours a 429 for everyone using that key. */
+async function paced<T>(ports: Ports, key: string, call: () => Promise<T>): Promise<{ ok: true; value: T } | { ok: false; ms: number }> {
+  const wait = await ports.pacer.reserve(key);
+  if (wait > 0) return { ok: false, ms: wait };
+  try {
+    return { ok: true, value: await call() };
+  } catch (err) {
+    if (!(err instanceof RateLimitedError)) throw err;
+    await ports.pacer.block(key, err.retryAfterMs);
+    return { ok: false, ms: err.retryAfterMs };
+  }
+}
+
+async function itemCard(ports: Ports, sample: ReviewSampleRow, item: ReviewSampleItemRow): Promise<SlackMessage | undefined> {
+  const row = await getEscalation(ports.db, item.escalationId);
+  if (!row?.request) return undefined;
+  const [outcome] = await ports.db.select().from(outcomes).where(eq(outcomes.escalationId, item.escalationId)).orderBy(desc(outcomes.at)).limit(1);
+  const detail = outcome ? (outcome.success ? outcome.output : outcome.error) : null;
+  return sampleReviewCard({
+    sample: headerOf(sample),
+    index: item.position + 1,
+    card: cardStateOf(row, ports.config.current().config.policy?.supervisedReviewMinutes),
+    outcome: outcome ? { success: outcome.success, detail: detail ? redactor.text(detail) : null, at: outcome.at } : undefined,
+    verdict: item.verdict && item.reviewedBy && item.reviewedAt
+      ? { verdict: item.verdict, by: item.reviewedBy, at: item.reviewedAt, note: item.note ? redactor.text(item.note) : null }
+      : undefined,
+  });
+}
+
+/**
+ * Posts the progress message, then each card in draw order, one paced post
+ * at a time (Slack allows about one message a second per channel): a burst
+ * of 40 cards waits its turn behind approvals in the same channel.
+ * Resumable: whatever has a ts is not posted again.
+ */
+export async function postSampleCards(ports: Ports, sampleId: string): Promise<StepResult> {
+  let sample = await getSample(ports.db, sampleId);
+  if (!sample?.channel) return { kind: 'skipped' };
+  if (!sample.progressTs) {
+    const progress = sampleProgressMessage(headerOf(sample), await sampleProgress(ports.db, sample.id));
+    const target = sample.channel;
+    const r = await paced(ports, postKey(target), () => ports.slack.post(target, progress));
+    if (!r.ok) return { kind: 'wait', ms: r.ms };
+    await setProgressMessage(ports.db, sample.id, r.value.channel ?? target, r.value.ts);
+    sample = (await getSample(ports.db, sampleId))!;
+  }
+  const channel = sample.channel!;
+  const threadTs = sample.destination === 'thread' ? (sample.progressTs ?? undefined) : undefined;
+  for (const item of await unpostedItems(ports.db, sample.id)) {
+    const card = await itemCard(ports, sample, item);
+    if (!card) continue;
+    const r = await paced(ports, postKey(channel), () => ports.slack.post(channel, card, threadTs));
+    if (!r.ok) return { kind: 'wait', ms: r.ms };
+    await setItemCard(ports.db, sample.id, item.escalationId, r.value.channel ?? channel, r.value.ts);
+  }
+  return { kind: 'done' };
+}
+
+/**
+ * After a verdict: the item's card shows it (buttons gone), the progress
+ * message counts it, and the last verdict completes the sample and posts
+ * its summary with the error rate. Each part is idempotent, so retries repeat harmlessly.
+ */
+export async function refreshSample(ports: Ports, sampleId: string, escalationId: string): Promise<StepResult> {
+  const sample = await getSample(ports.db, sampleId);
+  const item = await getItem(ports.db, sampleId, escalationId);
+  if (!sample || !item) return { kind: 'skipped' };
+  if (item.cardTs && item.cardChannel) {
+    const card = await itemCard(ports, sample, item);
+    const channel = item.cardChannel;
+    if (card) {
+      const r = await paced(ports, updateKey(channel), () => ports.slack.updateCard(channel, item.cardTs!, card));
+      if (!r.ok) return { kind: 'wait', ms: r.ms };
+    }
+  }
+  const progress = await sampleProgress(ports.db, sample.id);
+  if (sample.progressTs && sample.channel) {
+    const channel = sample.channel;
+    const r = await paced(ports, updateKey(channel), () => ports.slack.updateCard(channel, sample.progressTs!, sampleProgressMessage(headerOf(sample), progress)));
+    if (!r.ok) return { kind: 'wait', ms: r.ms };
+  }
+  const completed =
+    (await completeSample(ports.db, sample.id, (p) => ({
+      type: 'review_sample_completed',
+      actor: 'system',
+      data: { sampleId: sample.id, reviewed: p.reviewed, incorrect: p.incorrect, errorRate: p.reviewed ? p.incorrect / p.reviewed : null },
+    }))) ?? (sample.completedAt ? sample : undefined);
+  if (completed && !completed.summaryTs && sample.channel) {
+    const perAgent = await ports.db
+      .select({
+        agentId: reviewSampleItems.agentId,
+        reviewed: sql<number>`count(${reviewSampleItems.verdict})::int`,
+        incorrect: sql<number>`count(*) filter (where ${reviewSampleItems.verdict} = 'incorrect')::int`,
+      })
+      .from(reviewSampleItems)
+      .where(eq(reviewSampleItems.sampleId, sample.id))
+      .groupBy(reviewSampleItems.agentId)
+      .orderBy(reviewSampleItems.agentId);
+    const channel = sample.channel;
+    const threadTs = sample.destination === 'thread' ? (sample.progressTs ?? undefined) : undefined;
+    const fresh = await sampleProgress(ports.db, sample.id);
+    const r = await paced(ports, postKey(channel), () => ports.slack.post(channel, sampleSummaryMessage(headerOf(sample), fresh, perAgent), threadTs));
+    if (!r.ok) return { kind: 'wait', ms: r.ms };
+    await setSummaryTs(ports.db, sample.id, r.value.ts);
+  }
+  return { kind: 'done' };
+}
+
+export type VerdictOutcome =
+  | { kind: 'made'; item: ReviewSampleItemRow }
+  | { kind: 'already'; item: ReviewSampleItemRow }
+  | { kind: 'refused'; reason: 'not_a_reviewer' | 'owner_cannot_approve' }
+  | { kind: 'unknown' };
+
+/**
+ * May `userId` judge this item? The person who asked for the sample may, and
+ * so may the approvers of the route the action went through (a scheduled
+ * sample has no requester, so only they). As with approvals, the agent's
+ * owner may not call their own agent's action correct; "incorrect" is fail-safe.
+ */
+async function mayJudge(ports: Ports, sample: ReviewSampleRow, route: string | null, owner: string | null, userId: string, verdict: 'correct' | 'incorrect') {
+  if (verdict === 'correct' && owner === userId) return 'owner_cannot_approve' as const;
+  if (sample.requestedBy === userId) return undefined;
+  const r = routeByName(ports.config.current().config, route ?? '');
+  if (!r) return 'not_a_reviewer' as const;
+  const members = r.approvers.usergroup ? await ports.slack.usergroupMembers(r.approvers.usergroup) : [];
+  const a = authorize({ userId, kind: 'deny', approvers: r.approvers, usergroupMembers: members, agentOwner: owner ?? '' });
+  return a.allowed ? undefined : ('not_a_reviewer' as const);
+}
+
+/** Records a verdict exactly once per item, with its audit event, then queues the card and progress update. */
+export async function sampleVerdict(
+  ports: Ports,
+  input: { sampleId: string; escalationId: string; userId: string; verdict: 'correct' | 'incorrect'; note: string | null },
+): Promise<VerdictOutcome> {
+  const [sample, item] = await Promise.all([getSample(ports.db, input.sampleId), getItem(ports.db, input.sampleId, input.escalationId)]);
+  if (!sample || !item) return { kind: 'unknown' };
+  if (item.verdict) return { kind: 'already', item };
+  const row = await getEscalation(ports.db, item.escalationId);
+  const base = { escalationId: item.escalationId, executionId: row?.executionId ?? null, actor: input.userId };
+  const refusal = await mayJudge(ports, sample, row?.route ?? null, row?.agentOwner ?? null, input.userId, input.verdict);
+  if (refusal) {
+    await recordEvent(ports.db, { ...base, type: 'review_verdict_refused', data: { sampleId: sample.id, verdict: input.verdict, reason: refusal } });
+    return { kind: 'refused', reason: refusal };
+  }
+  const made = await recordVerdict(
+    ports.db,
+    { sampleId: sample.id, escalationId: item.escalationId, verdict: input.verdict, note: input.note, by: input.userId },
+    {
+      ...base,
+      type: 'review_verdict',
+      // An incorrect verdict is an error in the agent's record.
+      data: { sampleId: sample.id, verdict: input.verdict, note: input.note, agentId: item.agentId, actionType: item.actionType, error: input.verdict === 'incorrect' },
+    },
+  );
+  if (!made) return { kind: 'already', item: (await getItem(ports.db, input.sampleId, input.escalationId)) ?? item };
+  await ports.governance.enqueue({ kind: 'refresh', sampleId: sample.id, escalationId: item.escalationId });
+  return { kind: 'made', item: made };
+}

@@ -1,0 +1,49 @@
+import { MESSAGE_BLOCKS_MAX, SECTION_TEXT_MAX, safeText } from '../../domain/slack-text.js';
+import type { SlackMessage } from '../../flow/ports.js';
+import type { AgentMonthFigures } from '../../db/queries/governance-report.js';
+
+export interface ReportAgent extends AgentMonthFigures {
+  proposals: string[];
+}
+
+const mrkdwn = (text: string) => ({ type: 'mrkdwn', text });
+const usd = (micros: number) => `$${(micros / 1e6).toFixed(2)}`;
+const dur = (sec: number | null) => (sec === null ? '—' : sec < 90 ? `${Math.round(sec)} s` : sec < 5400 ? `${Math.round(sec / 60)} min` : `${(sec / 3600).toFixed(1)} h`);
+const counts = (o: Record<string, number>) =>
+  Object.entries(o)
+    .sort(([a, x], [b, y]) => y - x || a.localeCompare(b))
+    .map(([k, n]) => `${safeText(k, 80)} ${n}`)
+    .join(', ') || 'none';
+
+/** One agent's figures as a section of mrkdwn lines. */
+export function agentReportText(a: ReportAgent, dailyCapUsd?: number): string {
+  const rate = a.actions > 0 ? `${((100 * a.errors) / a.actions).toFixed(1)}% (${a.errors} of ${a.actions})` : 'no actions';
+  const cap = dailyCapUsd !== undefined ? ` · peak day ${usd(a.peakDayMicros)} of $${dailyCapUsd.toFixed(2)} daily cap` : ` · peak day ${usd(a.peakDayMicros)}`;
+  const triggers = Object.fromEntries(Object.entries(a.byTrigger).map(([k, v]) => [k, v.count]));
+  const rules = Object.fromEntries(Object.entries(a.byRule).map(([k, v]) => [k, v.count]));
+  const lines = [
+    `*\`${safeText(a.agentId, 100)}\`*`,
+    `• *Volume:* ${a.requests} requests, ${a.actions} actions`,
+    `• *Error rate:* ${rate}`,
+    `• *Budget:* ${usd(a.spendMicros)} spent${cap}`,
+    `• *Escalations by reason:* tier ${counts(a.byTier)}; triggers ${counts(triggers)}; rules ${counts(rules)}`,
+    `• *Time to decision:* p50 ${dur(a.p50Sec)}, p90 ${dur(a.p90Sec)} (${a.decisions} decisions)`,
+    `• *Promotions and demotions:* ${Object.keys(a.modeEvents).length ? counts(a.modeEvents) : 'none'}`,
+    `• *Proposed threshold changes:* ${a.proposals.length ? `\n${a.proposals.map((p) => `    ◦ ${p}`).join('\n')}` : 'none'}`,
+  ];
+  return lines.join('\n').slice(0, SECTION_TEXT_MAX);
+}
+
+/** The monthly governance review, one section per agent (Slack allows 50 blocks; the rest are named). */
+export function governanceReportMessage(label: string, agents: ReportAgent[], caps: Record<string, number | undefined>): SlackMessage {
+  const room = MESSAGE_BLOCKS_MAX - 4;
+  const shown = agents.slice(0, room);
+  const blocks: object[] = [
+    { type: 'header', text: { type: 'plain_text', text: `Governance review: ${label}` } },
+    { type: 'context', elements: [mrkdwn(`${agents.length} agent${agents.length === 1 ? '' : 's'} · figures for the calendar month · proposals are suggestions: nothing changes until the config does`)] },
+    ...shown.map((a) => ({ type: 'section', text: mrkdwn(agentReportText(a, caps[a.agentId])) })),
+  ];
+  if (agents.length === 0) blocks.push({ type: 'section', text: mrkdwn('No agent activity this month.') });
+  if (agents.length > shown.length) blocks.push({ type: 'context', elements: [mrkdwn(`…and ${agents.length - shown.length} more agents: ${agents.slice(room).map((a) => `\`${safeText(a.agentId, 60)}\``).join(', ').slice(0, 2500)}`)] });
+  return { text: `Governance review for ${label}: ${agents.length} agents`, blocks };
+}

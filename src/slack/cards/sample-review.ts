@@ -1,0 +1,156 @@
+import { MESSAGE_BLOCKS_MAX, escapeMrkdwn, safeText, truncate } from '../../domain/slack-text.js';
+import { errorRateLine } from '../../domain/batch-review.js';
+import type { SlackMessage } from '../../flow/ports.js';
+import { escalationCard } from './escalation-card.js';
+import { slackDate, type CardState } from './view-model.js';
+
+export const ACTION_SAMPLE_CORRECT = 'countersign.sample_correct';
+export const ACTION_SAMPLE_INCORRECT = 'countersign.sample_incorrect';
+export const VIEW_SAMPLE_INCORRECT = 'countersign.sample_incorrect_note';
+export const SAMPLE_NOTE_BLOCK = 'note';
+export const SAMPLE_NOTE_ACTION = 'note_input';
+
+/** Button value: the sample and the drawn escalation. */
+export function sampleButtonValue(sampleId: string, escalationId: string): string {
+  return `${sampleId}:${escalationId}`;
+}
+
+export function parseSampleButtonValue(value: string | undefined): { sampleId: string; escalationId: string } | undefined {
+  const m = /^([0-9a-f-]{36}):([0-9a-f-]{36})$/i.exec(value ?? '');
+  return m ? { sampleId: m[1]!, escalationId: m[2]! } : undefined;
+}
+
+export interface SampleHeader {
+  sampleId: string;
+  seed: string;
+  agentId: string | null;
+  percent: number;
+  windowFrom: Date;
+  windowTo: Date;
+  population: number;
+  size: number;
+}
+
+export interface SampleCardState {
+  sample: SampleHeader;
+  /** 1-based place in the sample. */
+  index: number;
+  /** The stored escalation as its card shows it (already redacted). */
+  card: CardState;
+  /** What the agent reported after acting; undefined when it reported nothing. */
+  outcome?: { success: boolean; detail: string | null; at: Date };
+  verdict?: { verdict: 'correct' | 'incorrect'; by: string; at: Date; note: string | null };
+}
+
+const mrkdwn = (text: string) => ({ type: 'mrkdwn', text });
+const scope = (agentId: string | null) => (agentId ? `\`${safeText(agentId, 100)}\`` : 'all agents');
+
+/**
+ * One drawn action for review: the escalation card's full context (without
+ * its buttons), what the agent reported, and Correct / Incorrect… until a
+ * verdict is recorded; then the verdict instead of the buttons.
+ */
+export function sampleReviewCard(s: SampleCardState): SlackMessage {
+  const base = escalationCard(s.card);
+  const blocks = (base.blocks as Array<{ type: string }>).filter((b) => b.type !== 'actions');
+  const outcome = s.outcome
+    ? `${s.outcome.success ? ':white_check_mark: Reported *succeeded*' : ':x: Reported *failed*'} at ${slackDate(s.outcome.at)}${s.outcome.detail ? `\n>${safeText(s.outcome.detail, 500).replace(/\n/g, '\n>')}` : ''}`
+    : ':grey_question: No outcome reported by the agent';
+  blocks.unshift({
+    type: 'context',
+    elements: [mrkdwn(`*Batch review* · ${s.index} of ${s.sample.size} · ${scope(s.sample.agentId)} · sample \`${s.sample.sampleId.slice(0, 8)}\``)],
+  } as never);
+  blocks.push({ type: 'section', text: mrkdwn(`*Outcome*\n${outcome}`) } as never);
+  if (s.verdict) {
+    const note = s.verdict.note ? `\n>${safeText(s.verdict.note, 1000).replace(/\n/g, '\n>')}` : '';
+    const line =
+      s.verdict.verdict === 'correct'
+        ? `:white_check_mark: Reviewed *correct* by <@${s.verdict.by}> at ${slackDate(s.verdict.at)}`
+        : `:rotating_light: Reviewed *incorrect* by <@${s.verdict.by}> at ${slackDate(s.verdict.at)}${note}`;
+    blocks.push({ type: 'section', text: mrkdwn(line) } as never);
+  } else {
+    const value = sampleButtonValue(s.sample.sampleId, s.card.escalation.id);
+    blocks.push({
+      type: 'actions',
+      block_id: `sample:${s.card.escalation.id}`,
+      elements: [
+        { type: 'button', action_id: ACTION_SAMPLE_CORRECT, style: 'primary', text: { type: 'plain_text', text: 'Correct' }, value },
+        { type: 'button', action_id: ACTION_SAMPLE_INCORRECT, style: 'danger', text: { type: 'plain_text', text: 'Incorrect…' }, value },
+      ],
+    } as never);
+  }
+  const state = s.verdict ? `Reviewed ${s.verdict.verdict}` : 'Review';
+  return { text: truncate(`${state}: ${escapeMrkdwn(s.card.escalation.agent.name)} ran ${s.card.escalation.action.type}`, 300), blocks: blocks.slice(0, MESSAGE_BLOCKS_MAX) };
+}
+
+function windowLine(s: SampleHeader): string {
+  return `${slackDate(s.windowFrom, '{date_short} {time}')} – ${slackDate(s.windowTo, '{date_short} {time}')}`;
+}
+
+/** The message the cards hang off: what was drawn, and "12 of 40 reviewed". */
+export function sampleProgressMessage(s: SampleHeader, p: { reviewed: number; incorrect: number }): SlackMessage {
+  const done = p.reviewed >= s.size;
+  const head = `:mag: *Batch review of ${scope(s.agentId)}*: ${s.size} of ${s.population} executed action${s.population === 1 ? '' : 's'} (${s.percent}%) from ${windowLine(s)}`;
+  const progress = `${done ? ':white_check_mark:' : ':hourglass_flowing_sand:'} *${p.reviewed} of ${s.size} reviewed*${p.reviewed > 0 ? ` · error rate so far ${errorRateLine(p.incorrect, p.reviewed)}` : ''}`;
+  return {
+    text: `Batch review: ${p.reviewed} of ${s.size} reviewed`,
+    blocks: [
+      { type: 'section', text: mrkdwn(head) },
+      { type: 'section', text: mrkdwn(progress) },
+      { type: 'context', elements: [mrkdwn(`Seed \`${s.seed}\` · sample \`${s.sampleId}\` · mark each action Correct or Incorrect`)] },
+    ],
+  };
+}
+
+export interface SampleSummaryRow {
+  agentId: string;
+  reviewed: number;
+  incorrect: number;
+}
+
+/** Posted once, when every item has a verdict. */
+export function sampleSummaryMessage(s: SampleHeader, p: { reviewed: number; incorrect: number }, perAgent: SampleSummaryRow[]): SlackMessage {
+  const lines = perAgent.slice(0, 40).map((a) => `• \`${safeText(a.agentId, 100)}\`: ${errorRateLine(a.incorrect, a.reviewed)}`);
+  if (perAgent.length > 40) lines.push(`_…and ${perAgent.length - 40} more agents_`);
+  return {
+    text: `Batch review complete: error rate ${errorRateLine(p.incorrect, p.reviewed)}`,
+    blocks: [
+      { type: 'section', text: mrkdwn(`:clipboard: *Batch review complete* (${scope(s.agentId)}, ${windowLine(s)})\n*Error rate:* ${errorRateLine(p.incorrect, p.reviewed)}`) },
+      ...(perAgent.length > 1 ? [{ type: 'section', text: mrkdwn(`*By agent*\n${lines.join('\n')}`.slice(0, 3000)) }] : []),
+      { type: 'context', elements: [mrkdwn(`Seed \`${s.seed}\`: \`/countersign review\` with this seed and window draws the same sample`)] },
+    ],
+  };
+}
+
+/** The note an "Incorrect…" verdict needs, bound by its metadata to one item. */
+export function sampleIncorrectModal(meta: { sampleId: string; escalationId: string; channel: string }, actionType: string): object {
+  return {
+    type: 'modal',
+    callback_id: VIEW_SAMPLE_INCORRECT,
+    private_metadata: JSON.stringify(meta),
+    title: { type: 'plain_text', text: 'Mark incorrect' },
+    submit: { type: 'plain_text', text: 'Mark incorrect' },
+    close: { type: 'plain_text', text: 'Cancel' },
+    blocks: [
+      { type: 'section', text: mrkdwn(`\`${safeText(actionType, 100)}\` ran already. An incorrect verdict counts as an error in the agent's record.`) },
+      {
+        type: 'input',
+        block_id: SAMPLE_NOTE_BLOCK,
+        label: { type: 'plain_text', text: 'What was wrong?' },
+        element: { type: 'plain_text_input', action_id: SAMPLE_NOTE_ACTION, multiline: true, min_length: 3, max_length: 2000 },
+      },
+    ],
+  };
+}
+
+export function parseSampleModalMetadata(raw: string | undefined): { sampleId: string; escalationId: string; channel: string } | undefined {
+  try {
+    const v = JSON.parse(raw ?? '') as Record<string, unknown>;
+    if (typeof v.sampleId === 'string' && typeof v.escalationId === 'string' && typeof v.channel === 'string') {
+      return { sampleId: v.sampleId, escalationId: v.escalationId, channel: v.channel };
+    }
+  } catch {
+    // not our metadata
+  }
+  return undefined;
+}
