@@ -37,6 +37,9 @@ export const EVENT_TYPES = [
   // On-call routing: who was paged and why; overrides made in Slack.
   'paged',
   'oncall_override',
+  // Audit trail: the chain head posted to Slack; a retention prune (with its checkpoint).
+  'audit_anchored',
+  'audit_pruned',
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 

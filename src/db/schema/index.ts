@@ -10,3 +10,4 @@ export * from './oncall-overrides.js';
 export * from './agent-modes.js';
 export * from './agent-capabilities.js';
 export * from './mode-proposals.js';
+export * from './audit-checkpoints.js';
