@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { MODES } from './modes.js';
 
 /** Alert jobs carry ids and figures only: Redis keeps job data in clear text. */
 export const alertJobSchema = z.discriminatedUnion('kind', [
@@ -14,6 +15,29 @@ export const alertJobSchema = z.discriminatedUnion('kind', [
   }),
   z.object({ kind: z.literal('agent_paused'), agentId: z.string(), reason: z.string() }),
   z.object({ kind: z.literal('config_invalid'), error: z.string(), keptVersion: z.string() }),
+  // Review modes (src/flow/promotion.ts): figures only, the cards are built from them.
+  z.object({
+    kind: z.literal('mode_demoted'),
+    agentId: z.string(),
+    scope: z.string(),
+    from: z.enum(MODES),
+    to: z.enum(MODES),
+    reason: z.string(),
+    /** Also told by DM, when known. */
+    ownerId: z.string().nullable(),
+  }),
+  z.object({
+    kind: z.literal('mode_promotion_proposed'),
+    agentId: z.string(),
+    proposalId: z.uuid(),
+    scope: z.string(),
+    from: z.enum(MODES),
+    to: z.enum(MODES),
+    actions: z.number().int(),
+    errors: z.number().int(),
+    /** The bar met, in words (also shown to users in `/countersign agent`). */
+    bar: z.string(),
+  }),
 ]);
 
 export type AlertJob = z.infer<typeof alertJobSchema>;

@@ -17,6 +17,8 @@ export async function postAlert(ports: Pick<FlowPorts, 'db' | 'slack' | 'config'
   let ts: string | null = null;
   if (channel) ts = (await ports.slack.post(channel, alertMessage(a))).ts;
   else ports.log.warn({ alert: a }, 'alert with no alertChannel configured');
+  // A demotion also tells the agent's owner directly.
+  if (a.kind === 'mode_demoted' && a.ownerId) await ports.slack.post(a.ownerId, alertMessage(a));
   await recordEvent(ports.db, { type: a.kind === 'budget_threshold' ? 'budget_alert' : 'alert_posted', actor: 'system', data: { ...a, channel: channel ?? null, ts } });
   return channel ? 'posted' : 'recorded';
 }

@@ -49,7 +49,11 @@ export async function intake(
   const deadline = e.deadline ? new Date(e.deadline) : new Date(now.getTime() + config.defaults.deadlineMinutes * 60_000);
   // Step 2, policy: allowed on its own, refused, or pending a human.
   // The same policy version as the check above, even across a reload.
-  const verdict = await applyPolicy({ config: { current: () => current }, budgets: ports.budgets, flags: ports.flags, now: ports.now }, e, spendMicros);
+  const verdict = await applyPolicy(
+    { config: { current: () => current }, budgets: ports.budgets, flags: ports.flags, now: ports.now, db: ports.db, scheduler: ports.scheduler },
+    e,
+    spendMicros,
+  );
   const decided = verdict.status !== 'pending';
   const supervised = verdict.status === 'allowed' && verdict.decision.tier === 'supervised';
   const policyFields = {
@@ -58,6 +62,7 @@ export async function intake(
     policyReason: verdict.reason,
     triggers: verdict.decision.triggers,
     decisionCode: verdict.code,
+    mode: verdict.mode,
     ...(decided ? { decidedBy: 'policy', decidedAt: now, decisionReason: verdict.reason } : {}),
     ...(supervised ? { reviewState: 'pending' } : {}),
     // Nothing further to deliver: the job's return value and the store answer the agent.
@@ -105,7 +110,7 @@ export async function intake(
         policyVersion: version,
         // The full record (input, reasoning, action and params, model and versions, cost), under the chain.
         request: stored,
-        policy: { outcome: verdict.decision.outcome, code: verdict.code, tier: verdict.decision.tier, rule: verdict.decision.rule, reason: verdict.reason, triggers: verdict.decision.triggers, spendUsd: verdict.spendMicros / 1e6 },
+        policy: { outcome: verdict.decision.outcome, code: verdict.code, mode: verdict.mode, tier: verdict.decision.tier, rule: verdict.decision.rule, reason: verdict.reason, triggers: verdict.decision.triggers, spendUsd: verdict.spendMicros / 1e6 },
       },
     },
   );

@@ -2,6 +2,8 @@ import { budgetWindows, crossedThresholds, orgProjectionAlertMicros, toMicros, t
 import type { Escalation } from '../domain/escalation.js';
 import { actionSpendUsd, evaluatePolicy, type PolicyDecision } from '../domain/policy/evaluate.js';
 import type { FlowPorts } from './ports.js';
+import { applyMode } from './modes.js';
+import type { Mode } from '../domain/modes.js';
 
 export type VerdictCode = 'policy_allowed' | 'policy_denied' | 'budget_paused' | 'needs_approval';
 
@@ -17,6 +19,8 @@ export interface Verdict {
   alerts: BudgetAlert[];
   /** Set when this request hit a hard cap and paused its agent. */
   pause?: { window: BudgetWindow; currentMicros: number };
+  /** The human-in-the-loop mode that applied (src/domain/modes.ts); null when none did (paused, no policy, denied). */
+  mode: Mode | null;
 }
 
 export interface BudgetAlert {
@@ -85,14 +89,14 @@ export async function enqueueBudgetAlerts(scheduler: FlowPorts['scheduler'], age
 
 /** `spendMicros`: the action's own spend, from `spendOf` (the caller already has it). */
 export async function applyPolicy(
-  ports: Pick<FlowPorts, 'config' | 'budgets' | 'flags' | 'now'>,
+  ports: Pick<FlowPorts, 'config' | 'budgets' | 'flags' | 'now' | 'db' | 'scheduler'>,
   e: Escalation,
   spendMicros = spendOf(ports.config.current().config.policy, e),
 ): Promise<Verdict> {
   const { policy } = ports.config.current().config;
-  const flags = await ports.flags.read(e.agent.id, e.executionId, stepOf(e));
+  const flags = await ports.flags.read(e.agent.id, e.executionId, stepOf(e), e.action.type);
   const windows = budgetWindows(policy, { agentId: e.agent.id, executionId: e.executionId }, ports.now());
-  const base = { spendMicros: 0, alerts: [] as BudgetAlert[] };
+  const base = { spendMicros: 0, alerts: [] as BudgetAlert[], mode: null };
   if (flags.paused) {
     const decision: PolicyDecision = { outcome: 'deny', tier: null, rule: 'budget', reason: flags.paused, triggers: [] };
     return { ...base, status: 'denied', code: 'budget_paused', decision, reason: `agent paused: ${flags.paused}` };
@@ -100,7 +104,7 @@ export async function applyPolicy(
   const taskCap = windows[0]!.capMicros;
   // The agent's own running total, or what the bot has counted for the task: the larger.
   const taskMicros = Math.max(toMicros(e.cost.usd), flags.taskMicros);
-  const decision = evaluatePolicy(
+  const evaluated = evaluatePolicy(
     policy,
     {
       agentId: e.agent.id,
@@ -112,17 +116,23 @@ export async function applyPolicy(
     },
     { stepFailures: flags.stepFailures, taskBudget: taskCap === undefined ? undefined : { spentUsd: toUsd(taskMicros), capUsd: toUsd(taskCap) } },
   );
-  if (decision.outcome === 'deny') return { ...base, status: 'denied', code: 'policy_denied', decision, reason: decision.reason };
-  if (decision.outcome === 'pending') return { ...base, status: 'pending', code: 'needs_approval', decision, reason: decision.reason };
+  if (evaluated.outcome === 'deny' || !policy) {
+    const code = evaluated.outcome === 'deny' ? 'policy_denied' : 'needs_approval';
+    return { ...base, status: evaluated.outcome === 'deny' ? 'denied' : 'pending', code, decision: evaluated, reason: evaluated.reason };
+  }
+  // The agent's review mode, combined with the tier: the stricter wins.
+  const { decision, mode } = await applyMode(ports, policy, e, evaluated, flags);
+  const modeBase = { ...base, mode: mode.mode };
+  if (decision.outcome === 'pending') return { ...modeBase, status: 'pending', code: 'needs_approval', decision, reason: decision.reason };
 
   const amount = spendMicros;
-  if (amount === 0) return { ...base, status: 'allowed', code: 'policy_allowed', decision, reason: decision.reason };
+  if (amount === 0) return { ...modeBase, status: 'allowed', code: 'policy_allowed', decision, reason: decision.reason };
   const reserved = await ports.budgets.reserve(e.id, windows, amount, HARD_WINDOWS);
   if (!reserved.ok) {
     const w = reserved.window;
     const reason = `${w.kind === 'month' ? 'organisation monthly' : `${w.kind === 'day' ? 'daily' : 'weekly'}`} budget of $${toUsd(w.capMicros ?? 0).toFixed(2)} would be exceeded ($${toUsd(reserved.currentMicros).toFixed(2)} spent, $${toUsd(amount).toFixed(2)} requested)`;
     return {
-      ...base,
+      ...modeBase,
       status: 'denied',
       code: 'budget_paused',
       decision: { ...decision, outcome: 'deny', rule: 'budget', reason },
@@ -131,5 +141,5 @@ export async function applyPolicy(
     };
   }
   const alerts = reserved.replay ? [] : alertsFor(policy, windows, reserved.totals, amount);
-  return { status: 'allowed', code: 'policy_allowed', decision, reason: decision.reason, spendMicros: amount, alerts };
+  return { status: 'allowed', code: 'policy_allowed', decision, reason: decision.reason, spendMicros: amount, alerts, mode: mode.mode };
 }

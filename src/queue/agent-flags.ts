@@ -6,9 +6,21 @@ import type { Redis } from 'ioredis';
  * and how often the current step has failed in a row (from outcome reports).
  */
 export interface AgentFlags {
-  read(agentId: string, executionId: string, step: string): Promise<{ paused: string | null; stepFailures: number; taskMicros: number }>;
+  /**
+   * `modes`: the agent's stored modes as cached (`rev|json`), null when not
+   * cached; `knownCapability`: this action type was already recorded for the agent.
+   */
+  read(
+    agentId: string,
+    executionId: string,
+    step: string,
+    actionType?: string,
+  ): Promise<{ paused: string | null; stepFailures: number; taskMicros: number; modes: string | null; knownCapability: boolean }>;
   setPaused(agentId: string, reason: string | null): Promise<void>;
   recordStep(agentId: string, executionId: string, step: string, success: boolean): Promise<number>;
+  /** Caches the agent's stored modes (Postgres is the truth); an older `rev` never overwrites a newer one. */
+  cacheModes(agentId: string, rev: number, json: string): Promise<void>;
+  markCapability(agentId: string, actionType: string): Promise<void>;
 }
 
 /** Reads sharing one MGET, at most. */
@@ -17,12 +29,27 @@ const MAX_READS_PER_MGET = 200;
 /** Failure streaks are forgotten after a week without news (s). */
 const STREAK_TTL_SEC = 7 * 86_400;
 
+/** Cached modes are re-read from Postgres at least this often (s), whatever happens to Redis. */
+const MODES_TTL_SEC = 3600;
+const KEYS_PER_READ = 5;
+
+/** SET `rev|json` unless the cached value has a revision at least as new. */
+const CACHE_MODES = `local cur = redis.call('GET', KEYS[1])
+if cur then
+  local r = tonumber(string.match(cur, '^(%d+)|'))
+  if r and r >= tonumber(ARGV[1]) then return 0 end
+end
+redis.call('SET', KEYS[1], ARGV[1] .. '|' .. ARGV[2], 'EX', ARGV[3])
+return 1`;
+
 export function createAgentFlags(redis: Redis, prefix: string): AgentFlags {
   const paused = (a: string) => `${prefix}:paused:${a}`;
   const streak = (a: string, e: string, s: string) => `${prefix}:fails:${a}:${e}:${s}`;
   const task = (a: string, e: string) => `${prefix}:budget:task:${a}:${e}`;
+  const modes = (a: string) => `${prefix}:modes:${a}`;
+  const capability = (a: string, t: string) => `${prefix}:cap:${a}:${t}`;
   // Reads made while one MGET is on its way share the next: one command for many under load.
-  let pending: Array<{ keys: [string, string, string]; resolve(v: Array<string | null>): void; reject(err: unknown): void }> = [];
+  let pending: Array<{ keys: string[]; resolve(v: Array<string | null>): void; reject(err: unknown): void }> = [];
   let inFlight = false;
   let scheduled = false;
   const flush = (): void => {
@@ -33,7 +60,7 @@ export function createAgentFlags(redis: Redis, prefix: string): AgentFlags {
     redis
       .mget(batch.flatMap((b) => b.keys))
       .then(
-        (values) => batch.forEach((b, i) => b.resolve(values.slice(3 * i, 3 * i + 3))),
+        (values) => batch.forEach((b, i) => b.resolve(values.slice(KEYS_PER_READ * i, KEYS_PER_READ * (i + 1)))),
         (err: unknown) => batch.forEach((b) => b.reject(err)),
       )
       .finally(() => {
@@ -41,7 +68,7 @@ export function createAgentFlags(redis: Redis, prefix: string): AgentFlags {
         flush();
       });
   };
-  const mget3 = (keys: [string, string, string]) =>
+  const mgetN = (keys: string[]) =>
     new Promise<Array<string | null>>((resolve, reject) => {
       pending.push({ keys, resolve, reject });
       if (inFlight || scheduled) return;
@@ -52,9 +79,15 @@ export function createAgentFlags(redis: Redis, prefix: string): AgentFlags {
       });
     });
   return {
-    async read(agentId, executionId, step) {
-      const [p, f, t] = await mget3([paused(agentId), streak(agentId, executionId, step), task(agentId, executionId)]);
-      return { paused: p ?? null, stepFailures: Number(f ?? 0), taskMicros: Number(t ?? 0) };
+    async read(agentId, executionId, step, actionType = step) {
+      const [p, f, t, m, c] = await mgetN([paused(agentId), streak(agentId, executionId, step), task(agentId, executionId), modes(agentId), capability(agentId, actionType)]);
+      return { paused: p ?? null, stepFailures: Number(f ?? 0), taskMicros: Number(t ?? 0), modes: m ?? null, knownCapability: c !== null && c !== undefined };
+    },
+    async cacheModes(agentId, rev, json) {
+      await redis.eval(CACHE_MODES, 1, modes(agentId), String(rev), json, String(MODES_TTL_SEC));
+    },
+    async markCapability(agentId, actionType) {
+      await redis.set(capability(agentId, actionType), '1');
     },
     async setPaused(agentId, reason) {
       if (reason === null) await redis.del(paused(agentId));

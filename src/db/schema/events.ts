@@ -40,6 +40,12 @@ export const EVENT_TYPES = [
   // Audit trail: the chain head posted to Slack; a retention prune (with its checkpoint).
   'audit_anchored',
   'audit_pruned',
+  // Review modes: promotion proposals and their answers, automatic demotions.
+  'mode_promotion_proposed',
+  'mode_promoted',
+  'mode_promotion_declined',
+  'mode_promotion_refused',
+  'mode_demoted',
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 

@@ -52,7 +52,8 @@ function globOf(pattern: string): RegExp {
   return re;
 }
 
-const matches = (pattern: string, actionType: string) =>
+/** Exact action type, or a glob over it. */
+export const matches = (pattern: string, actionType: string) =>
   pattern === actionType || (/[*?]/.test(pattern) && globOf(pattern).test(actionType));
 
 /** Exact entries first, then globs in file order: the most specific entry governs. */

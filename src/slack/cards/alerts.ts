@@ -2,6 +2,7 @@ import type { AlertJob } from '../../domain/alerts.js';
 import { toUsd } from '../../domain/budget.js';
 import { safeText } from '../../domain/slack-text.js';
 import type { SlackMessage } from '../../flow/ports.js';
+import { demotionMessage, proposalMessage } from './mode-cards.js';
 
 export const ACTION_RESUME_AGENT = 'countersign.resume_agent';
 
@@ -32,6 +33,10 @@ export function alertMessage(a: AlertJob, state: { resumedBy?: string } = {}): S
       }
       return { text: `Agent ${a.agentId} is paused: ${a.reason}`, blocks };
     }
+    case 'mode_demoted':
+      return demotionMessage(a);
+    case 'mode_promotion_proposed':
+      return proposalMessage(a);
     case 'config_invalid':
       return {
         text: 'Countersign config reload refused',
