@@ -8,13 +8,14 @@ import { handoffRecorded, lastChainStep } from '../db/queries/chain.js';
 import type { EscalationRow } from '../db/schema/escalations.js';
 import { chainDmMessage, chainThreadMessage, type ChainNotice, type Mention } from '../slack/cards/chain-message.js';
 import { expire } from './expire.js';
+import { postKey } from './post-card.js';
 import { onCallFor, type RouteOnCall } from './oncall.js';
 import { pageOnCall, type PageResult } from './page.js';
 import type { FlowPorts } from './ports.js';
 
 export const CHAIN_EXHAUSTED_REASON = 'Nobody decided through the whole escalation chain: fail-safe deny.';
 
-type ChainPorts = Pick<FlowPorts, 'db' | 'slack' | 'config' | 'scheduler' | 'log' | 'now'>;
+type ChainPorts = Pick<FlowPorts, 'db' | 'slack' | 'pacer' | 'config' | 'scheduler' | 'log' | 'now'>;
 
 /** One message a step sent, for the record. */
 export interface Reached {
@@ -29,7 +30,9 @@ export interface Reached {
 export type ChainOutcome =
   | { kind: 'skipped'; why: 'not_pending' | 'no_chain' | 'stale' | 'repeated' }
   | { kind: 'notified'; reached: Reached[] }
-  | { kind: 'fail_safe'; expired: boolean };
+  | { kind: 'fail_safe'; expired: boolean }
+  /** The channel's posting pace is spent: run this job again in `ms`, nothing sent yet. */
+  | { kind: 'wait'; ms: number };
 
 /**
  * Starts the route's escalation chain once the card is in the channel, so
@@ -54,6 +57,10 @@ export async function runChainJob(ports: ChainPorts, job: ChainJob): Promise<Cha
   if (!row || row.status !== 'pending') return { kind: 'skipped', why: 'not_pending' };
   const route = routeByName(ports.config.current().config, row.route ?? '');
   if (!route?.chain) return { kind: 'skipped', why: 'no_chain' };
+  // A step posts in the card's channel: take its turn in the channel's pace (shared with cards) before anything is sent.
+  const posts = job.kind === 'handoff' || chainStep(route.chain, job.index, urgencyOf(row)).kind === 'notify';
+  const wait = posts ? await ports.pacer.reserve(postKey(row.channel ?? route.channel)) : 0;
+  if (wait > 0) return { kind: 'wait', ms: wait };
   return job.kind === 'step' ? runStep(ports, row, route, route.chain, job.index) : runHandoff(ports, row, route, job.at);
 }
 

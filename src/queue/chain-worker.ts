@@ -1,4 +1,4 @@
-import { UnrecoverableError, type Job } from 'bullmq';
+import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
 import { chainJobSchema } from '../domain/escalation-chain.js';
 import { runChainJob } from '../flow/chain.js';
 import type { FlowPorts } from '../flow/ports.js';
@@ -9,10 +9,15 @@ import type { FlowPorts } from '../flow/ports.js';
  * shared backoff; a retry never pings twice for a step already recorded.
  */
 export function chainProcessor(ports: FlowPorts) {
-  return async (job: Job) => {
+  return async (job: Job, token?: string) => {
     const parsed = chainJobSchema.safeParse(job.data);
     if (!parsed.success) throw new UnrecoverableError(`invalid chains job: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'data'}: ${i.message}`).join('; ')}`);
     const outcome = await runChainJob(ports, parsed.data);
+    if (outcome.kind === 'wait') {
+      // Later, without spending an attempt: the channel is busy, not failing.
+      await job.moveToDelayed(Date.now() + outcome.ms, token);
+      throw new DelayedError();
+    }
     return outcome.kind === 'skipped' ? `skipped: ${outcome.why}` : outcome.kind;
   };
 }

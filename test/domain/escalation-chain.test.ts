@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { chainSchema, chainStep, chainTimeline } from '../../src/domain/escalation-chain.js';
+import { chainJobId, chainJobSchema, chainSchema, chainStep, chainTimeline } from '../../src/domain/escalation-chain.js';
 
 const chain = chainSchema.parse({
   name: 'standard',
@@ -33,5 +33,23 @@ describe('escalation chains', () => {
 
   it('rejects an empty chain at load', () => {
     expect(chainSchema.safeParse({ name: 'x', steps: [] }).success).toBe(false);
+  });
+});
+
+describe('chain jobs', () => {
+  const id = '7d1f7a7e-4c1b-4f7e-9a55-2f4be0c6a111';
+
+  it('have one fixed id per step and per handoff instant, so a repeated schedule adds nothing', () => {
+    expect(chainJobId({ kind: 'step', escalationId: id, index: 3 })).toBe(`chain-${id}-3`);
+    expect(chainJobId({ kind: 'handoff', escalationId: id, at: 1_790_000_000_000 })).toBe(`chain-${id}-handoff-1790000000000`);
+    // BullMQ refuses custom ids with a colon.
+    expect(chainJobId({ kind: 'step', escalationId: id, index: 0 })).not.toContain(':');
+  });
+
+  it('carry ids only, and refuse anything else', () => {
+    expect(chainJobSchema.safeParse({ kind: 'step', escalationId: id, index: 0 }).success).toBe(true);
+    expect(chainJobSchema.safeParse({ kind: 'step', escalationId: 'nope', index: 0 }).success).toBe(false);
+    expect(chainJobSchema.safeParse({ kind: 'step', escalationId: id, index: -1 }).success).toBe(false);
+    expect(chainJobSchema.safeParse({ kind: 'step', escalationId: id, index: 0, token: 'x' }).success).toBe(false);
   });
 });

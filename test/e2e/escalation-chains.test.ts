@@ -169,6 +169,26 @@ describe('escalation chains', () => {
     await h.client.waitForDecision(e.id, { timeoutMs: 5000 });
   });
 
+  it('pings nobody twice when a step runs again (a retry after a crash) or an old step turns up', async () => {
+    h.fake.reset();
+    const e = makeEscalation({ issueType: 'support', urgency: 'critical', callback: { url: cb.url } });
+    await h.enqueue(e);
+    const card = await h.card(e.id);
+    await chainSteps(e.id, 1);
+    expect(chainMessages(card.ts, SUPPORT_CHANNEL)).toEqual([`dm:${PRIMARY}`]);
+    await withChainsQueue(async (q) => {
+      const again = await q.add('step', { kind: 'step', escalationId: e.id, index: 0 }, { jobId: `again-${e.id}` });
+      await eventually(async () => ((await again.isCompleted()) ? true : undefined), 'the repeated step to run');
+      expect((await q.getJob(again.id!))?.returnvalue).toBe('skipped: repeated');
+      // Still one job for the next step: the repeat scheduled it under the same id.
+      expect(await q.getJobState(`chain-${e.id}-1`)).toBe('delayed');
+    });
+    expect(chainMessages(card.ts, SUPPORT_CHANNEL)).toEqual([`dm:${PRIMARY}`]);
+    expect(await h.sql`select 1 from events where escalation_id = ${e.id} and type = 'chain_step'`).toHaveLength(1);
+    await h.click(APPROVER, 'countersign.approve', card, SUPPORT_CHANNEL);
+    await h.client.waitForDecision(e.id, { timeoutMs: 5000 });
+  });
+
   it('pings the new on-call person when a shift ends while the escalation waits', async () => {
     h.fake.reset();
     // COVER is on call for the next 1.5 s (an override), then PRIMARY's shift resumes.
