@@ -14,5 +14,5 @@ export function linkHash(prev: string, canonical: string): string {
 }
 
 export type VerifyFinding =
-  | { kind: 'ok'; checked: number; head: string; unsealed: number }
+  | { kind: 'ok'; checked: number; head: string; headEventId: number; unsealed: number; prunedUpTo: number }
   | { kind: 'broken'; eventId: number; reason: 'changed' | 'missing'; checked: number };

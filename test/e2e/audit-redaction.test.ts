@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { requestDigest } from '../../src/domain/digest.js';
+import type { Escalation } from '../../src/domain/escalation.js';
 import { withBotAndCallbacks, type CallbackServer } from '../support/bot-hooks.js';
 import { APPROVER, SIGNING_SECRET, REFUNDS_CHANNEL, exampleConfigText, makeEscalation, type Harness } from '../support/harness.js';
 import { blockActionsBody, postSigned, viewSubmissionPayload } from '../support/slack-signing.js';
@@ -53,11 +54,11 @@ describe('PII redaction at intake', () => {
       expect(stored).toContain('"amountUsd":340');
     }
     // The digest is over what the agent sent, so the decision binds to that.
-    expect(row!.digest).toBe(requestDigest(e));
+    expect(row!.digest).toBe(requestDigest(e as Escalation));
 
     expect((await h.click(APPROVER, 'countersign.approve', card)).status).toBe(200);
     const got = await cb.waitFor(e.id);
-    expect(got.json).toMatchObject({ status: 'approved', proceed: true, requestDigest: requestDigest(e) });
+    expect(got.json).toMatchObject({ status: 'approved', proceed: true, requestDigest: requestDigest(e as Escalation) });
   });
 
   it('masks PII in an approver’s deny reason before it is stored or shown', async () => {

@@ -26,7 +26,11 @@ export async function sealChain(db: Db, opts: { batch?: number; lagMs?: number }
   const lag = `${Math.max(0, opts.lagMs ?? 5000)} milliseconds`;
   return db.transaction(async (tx) => {
     await tx.execute(sql`select pg_advisory_xact_lock(${SEAL_LOCK.toString()}::bigint)`);
-    const head = rowsOf<{ id: string; hash: string }>(await tx.execute(sql`select event_id::text as id, hash from audit_chain order by event_id desc limit 1`));
+    // After a prune that took every link, the chain goes on from the checkpoint.
+    const head = rowsOf<{ id: string; hash: string }>(await tx.execute(sql`select h.n::text as id, h.hash from (
+        (select event_id as n, hash from audit_chain order by event_id desc limit 1)
+        union all (select pruned_up_to_event_id, hash from audit_checkpoints order by id desc limit 1)
+      ) h order by h.n desc limit 1`));
     let prev = head[0]?.hash ?? GENESIS;
     const after = head[0]?.id ?? '0';
     const rows = rowsOf<{ id: string; canon: string }>(
@@ -57,11 +61,26 @@ export async function sealPending(db: Db, budgetMs = 500): Promise<number> {
   }
 }
 
+/** The last retention prune: the chain starts from its link hash instead of the genesis. */
+export async function lastCheckpoint(db: Db): Promise<{ upTo: number; hash: string } | undefined> {
+  const rows = rowsOf<{ up_to: string; hash: string }>(
+    await db.execute(sql`select pruned_up_to_event_id::text as up_to, hash from audit_checkpoints order by id desc limit 1`),
+  );
+  return rows[0] ? { upTo: Number(rows[0].up_to), hash: rows[0].hash } : undefined;
+}
+
 /**
- * Walks the chain from the start and names the first broken record: an event
- * changed after sealing, an event deleted, or a link that doesn't follow.
+ * Walks the chain from the start (or the last prune's checkpoint) and names
+ * the first broken record: an event changed after sealing, an event deleted,
+ * or a link that doesn't follow. `collect` names event ids whose recomputed
+ * link hashes to hand back (anchors to check against).
  */
-export async function verifyChain(db: Db, opts: { pageSize?: number } = {}): Promise<VerifyFinding> {
+export async function verifyChain(
+  db: Db,
+  opts: { pageSize?: number; collect?: ReadonlySet<number> } = {},
+): Promise<VerifyFinding & { collected: Map<number, string> }> {
+  const collected = new Map<number, string>();
+  const collect = opts.collect ?? new Set<number>();
   const page = opts.pageSize ?? 50_000;
   type Link = { chain_id: string; hash: string; canon: string | null };
   const fetchAfter = async (after: string) =>
@@ -70,8 +89,9 @@ export async function verifyChain(db: Db, opts: { pageSize?: number } = {}): Pro
         from audit_chain c left join events e on e.id = c.event_id
         where c.event_id > ${after}::bigint order by c.event_id limit ${page}`),
     );
-  let prev = GENESIS;
-  let after = '0';
+  const checkpoint = await lastCheckpoint(db);
+  let prev = checkpoint?.hash ?? GENESIS;
+  let after = String(checkpoint?.upTo ?? 0);
   let checked = 0;
   let rows = await fetchAfter(after);
   for (;;) {
@@ -80,9 +100,10 @@ export async function verifyChain(db: Db, opts: { pageSize?: number } = {}): Pro
     const next = rows.length === page ? fetchAfter(last) : undefined;
     next?.catch(() => {}); // awaited below; a return on a broken link must not leave it unhandled
     for (const r of rows) {
-      if (r.canon === null) return { kind: 'broken', eventId: Number(r.chain_id), reason: 'missing', checked };
-      if (linkHash(prev, r.canon) !== r.hash) return { kind: 'broken', eventId: Number(r.chain_id), reason: 'changed', checked };
+      if (r.canon === null) return { kind: 'broken', eventId: Number(r.chain_id), reason: 'missing', checked, collected };
+      if (linkHash(prev, r.canon) !== r.hash) return { kind: 'broken', eventId: Number(r.chain_id), reason: 'changed', checked, collected };
       prev = r.hash;
+      if (collect.size > 0 && collect.has(Number(r.chain_id))) collected.set(Number(r.chain_id), prev);
       checked++;
     }
     after = last;
@@ -90,5 +111,5 @@ export async function verifyChain(db: Db, opts: { pageSize?: number } = {}): Pro
     rows = await next;
   }
   const unsealed = rowsOf<{ n: number }>(await db.execute(sql`select count(*)::int as n from events where id > ${after}::bigint`));
-  return { kind: 'ok', checked, head: prev, unsealed: unsealed[0]?.n ?? 0 };
+  return { kind: 'ok', checked, head: prev, headEventId: Number(after), unsealed: unsealed[0]?.n ?? 0, prunedUpTo: checkpoint?.upTo ?? 0, collected };
 }
