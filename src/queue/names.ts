@@ -12,6 +12,8 @@ export const REVIEWS_QUEUE = 'reviews';
 export const CHAINS_QUEUE = 'chains';
 /** Agents report what happened after they acted here (agent contract). */
 export const OUTCOMES_QUEUE = 'outcomes';
+/** Review modes: the periodic promotion and demotion check (job `check`). */
+export const MODES_QUEUE = 'modes';
 /** Batch-review samples and the monthly governance report (src/queue/governance.ts). */
 export const GOVERNANCE_QUEUE = 'governance';
 

@@ -8,6 +8,7 @@ import { rebuildBudgets } from '../flow/budget-rebuild.js';
 import type { FlowPorts } from '../flow/ports.js';
 import { callbackBackoffMs } from './backoff.js';
 import { ALERTS_QUEUE, OUTCOMES_QUEUE, REVIEWS_QUEUE } from './names.js';
+import { startModesWorker } from './modes-worker.js';
 
 export interface PolicyWorkerOptions {
   connection: ConnectionOptions;
@@ -54,5 +55,6 @@ export async function startPolicyWorkers(ports: FlowPorts, opts: PolicyWorkerOpt
     w.on('failed', (job, err) => ports.log.warn({ queue: w.name, jobId: job?.id, err: err.message }, 'job failed'));
     w.on('error', (err) => ports.log.error({ queue: w.name, err: err.message }, 'worker error'));
   }
-  return { close: async () => void (await Promise.all(workers.map((w) => w.close()))) };
+  const modes = startModesWorker(ports, opts);
+  return { close: async () => void (await Promise.all([...workers.map((w) => w.close()), modes.close()])) };
 }

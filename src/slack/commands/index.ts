@@ -2,10 +2,11 @@ import type { Subcommand } from './types.js';
 import { statusCommand } from './status.js';
 import { policyCommand } from './policy.js';
 import { budgetCommand } from './budget.js';
+import { agentCommand } from './agent.js';
 import { reviewCommand } from './review.js';
 
 /** Every `/countersign` subcommand, in help order. Add one file per subcommand and list it here. */
-export const SUBCOMMANDS: readonly Subcommand[] = [statusCommand, policyCommand, budgetCommand, reviewCommand];
+export const SUBCOMMANDS: readonly Subcommand[] = [statusCommand, policyCommand, budgetCommand, agentCommand, reviewCommand];
 
 export function helpText(): string {
   return [

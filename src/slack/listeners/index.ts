@@ -11,6 +11,7 @@ import { registerAppHome } from './events/app-home.js';
 import { registerReviewWrong } from './views/review-wrong.js';
 import { registerSampleVerdict } from './actions/sample-verdict.js';
 import { registerSampleIncorrect } from './views/sample-incorrect.js';
+import { registerModeProposal } from './actions/mode-proposal.js';
 
 /** Every listener, registered in one place. */
 export function registerListeners(app: App, deps: ListenerDeps): void {
@@ -23,6 +24,7 @@ export function registerListeners(app: App, deps: ListenerDeps): void {
   registerReview(app, deps);
   registerAppHome(app, deps);
   registerReviewWrong(app, deps);
+  registerModeProposal(app, deps);
   registerSampleVerdict(app, deps);
   registerSampleIncorrect(app, deps);
 }
