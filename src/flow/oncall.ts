@@ -1,7 +1,8 @@
 import type { CountersignConfig, Route } from '../domain/config.js';
 import { nowAndNext, pagingOrderAt, type Candidate, type Shift } from '../domain/schedule/oncall.js';
 import type { Override, Schedule } from '../domain/schedule/schema.js';
-import { overridesBetween } from '../db/queries/oncall-overrides.js';
+import { insertOverride, overridesBetween } from '../db/queries/oncall-overrides.js';
+import { recordEvent } from '../db/queries/events.js';
 import type { FlowPorts } from './ports.js';
 
 /** Overrides made in Slack are read this far ahead, so "next" sees them (ms). */
@@ -59,4 +60,24 @@ export async function onCallFor(ports: Pick<FlowPorts, 'db' | 'config'>, route: 
     secondary: candidates[1],
     next: first ? nowAndNext(first, at).next : undefined,
   };
+}
+
+/**
+ * Records an override made in Slack and its audit event, in one transaction:
+ * `userId` is on call for the route from `from` for `durationMs`.
+ */
+export async function createOverride(
+  ports: Pick<FlowPorts, 'db'>,
+  o: { route: Route; userId: string; from: Date; durationMs: number; by: string; reason?: string },
+): Promise<{ id: string; from: Date; to: Date }> {
+  const to = new Date(o.from.getTime() + o.durationMs);
+  return ports.db.transaction(async (tx) => {
+    const row = await insertOverride(tx, { route: o.route.name, userId: o.userId, startsAt: o.from, endsAt: to, createdBy: o.by, reason: o.reason ?? null });
+    await recordEvent(tx, {
+      type: 'oncall_override',
+      actor: o.by,
+      data: { id: row.id, route: o.route.name, user: o.userId, from: o.from.toISOString(), to: to.toISOString(), reason: o.reason ?? null },
+    });
+    return { id: row.id, from: o.from, to };
+  });
 }

@@ -103,15 +103,24 @@ function nextBoundary(s: Schedule, t: Date): Date {
   return new Date(Math.min(...candidates.filter((c) => c > ms)));
 }
 
-/** Who is on call now and who is next (the next different person, or a gap), from `t`. */
-export function nowAndNext(s: Schedule, t: Date): { now: Shift | undefined; next: { at: Date; shift: Shift | undefined } | undefined } {
+/** How far `nowAndNext` walks shifts of the same person looking for a change (ms): a one-person rotation never changes. */
+const NEXT_HORIZON_MS = 35 * 24 * 3_600_000;
+
+/**
+ * Who is on call now and who is next (the next different person, or a gap),
+ * from `t`. A change any distance away is found when it is the next
+ * boundary; past `horizonMs` of the same person, next is undefined.
+ */
+export function nowAndNext(s: Schedule, t: Date, horizonMs = NEXT_HORIZON_MS): { now: Shift | undefined; next: { at: Date; shift: Shift | undefined } | undefined } {
   const now = onCallAt(s, t);
+  const end = t.getTime() + horizonMs;
   let at = t;
   for (let i = 0; i < MAX_STEPS; i++) {
     const b = nextBoundary(s, at);
     if (!Number.isFinite(b.getTime())) return { now, next: undefined };
     const shift = onCallAt(s, b);
     if (shift?.user !== now?.user) return { now, next: { at: b, shift } };
+    if (b.getTime() > end) return { now, next: undefined };
     at = b;
   }
   return { now, next: undefined };

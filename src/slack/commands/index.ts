@@ -4,9 +4,11 @@ import { policyCommand } from './policy.js';
 import { budgetCommand } from './budget.js';
 import { agentCommand } from './agent.js';
 import { reviewCommand } from './review.js';
+import { oncallCommand } from './oncall.js';
+import { overrideCommand } from './override.js';
 
 /** Every `/countersign` subcommand, in help order. Add one file per subcommand and list it here. */
-export const SUBCOMMANDS: readonly Subcommand[] = [statusCommand, policyCommand, budgetCommand, agentCommand, reviewCommand];
+export const SUBCOMMANDS: readonly Subcommand[] = [statusCommand, policyCommand, budgetCommand, agentCommand, reviewCommand, oncallCommand, overrideCommand];
 
 export function helpText(): string {
   return [
