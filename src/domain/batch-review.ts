@@ -72,8 +72,10 @@ export function errorRateLine(incorrect: number, reviewed: number): string {
 export const governanceJobSchema = z.discriminatedUnion('kind', [
   /** Post a sample's progress message and its cards, paced per channel. */
   z.object({ kind: z.literal('post'), sampleId: z.uuid() }),
-  /** After a verdict: the item's card, the progress message, and the summary once complete. */
-  z.object({ kind: z.literal('refresh'), sampleId: z.uuid(), escalationId: z.uuid() }),
+  /** After a verdict: the item's card shows it. */
+  z.object({ kind: z.literal('card'), sampleId: z.uuid(), escalationId: z.uuid() }),
+  /** After a verdict: the progress message, and the summary once complete. `reviewed` only names the job. */
+  z.object({ kind: z.literal('progress'), sampleId: z.uuid(), reviewed: z.number().int().min(0) }),
   /** A weekly sample for one team channel (from `reviews.weekly`). */
   z.object({
     kind: z.literal('weekly'),

@@ -147,23 +147,26 @@ export async function postSampleCards(ports: Ports, sampleId: string): Promise<S
   return { kind: 'done' };
 }
 
-/**
- * After a verdict: the item's card shows it (buttons gone), the progress
- * message counts it, and the last verdict completes the sample and posts
- * its summary with the error rate. Each part is idempotent, so retries repeat harmlessly.
- */
-export async function refreshSample(ports: Ports, sampleId: string, escalationId: string): Promise<StepResult> {
+/** After a verdict: the item's card shows it, without its buttons. One paced chat.update per job, so retries never starve the others. */
+export async function refreshItemCard(ports: Ports, sampleId: string, escalationId: string): Promise<StepResult> {
   const sample = await getSample(ports.db, sampleId);
   const item = await getItem(ports.db, sampleId, escalationId);
-  if (!sample || !item) return { kind: 'skipped' };
-  if (item.cardTs && item.cardChannel) {
-    const card = await itemCard(ports, sample, item);
-    const channel = item.cardChannel;
-    if (card) {
-      const r = await paced(ports, updateKey(channel), () => ports.slack.updateCard(channel, item.cardTs!, card));
-      if (!r.ok) return { kind: 'wait', ms: r.ms };
-    }
-  }
+  if (!sample || !item?.cardTs || !item.cardChannel) return { kind: 'skipped' };
+  const card = await itemCard(ports, sample, item);
+  if (!card) return { kind: 'skipped' };
+  const channel = item.cardChannel;
+  const r = await paced(ports, updateKey(channel), () => ports.slack.updateCard(channel, item.cardTs!, card));
+  return r.ok ? { kind: 'done' } : { kind: 'wait', ms: r.ms };
+}
+
+/**
+ * After a verdict: the progress message counts it ("12 of 40 reviewed"),
+ * and the last verdict completes the sample and posts its summary with the
+ * error rate. Both parts are idempotent, so a retry repeats harmlessly.
+ */
+export async function refreshProgress(ports: Ports, sampleId: string): Promise<StepResult> {
+  const sample = await getSample(ports.db, sampleId);
+  if (!sample) return { kind: 'skipped' };
   const progress = await sampleProgress(ports.db, sample.id);
   if (sample.progressTs && sample.channel) {
     const channel = sample.channel;
@@ -245,6 +248,8 @@ export async function sampleVerdict(
     },
   );
   if (!made) return { kind: 'already', item: (await getItem(ports.db, input.sampleId, input.escalationId)) ?? item };
-  await ports.governance.enqueue({ kind: 'refresh', sampleId: sample.id, escalationId: item.escalationId });
+  const { reviewed } = await sampleProgress(ports.db, sample.id);
+  await ports.governance.enqueue({ kind: 'card', sampleId: sample.id, escalationId: item.escalationId });
+  await ports.governance.enqueue({ kind: 'progress', sampleId: sample.id, reviewed });
   return { kind: 'made', item: made };
 }

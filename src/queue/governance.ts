@@ -2,7 +2,7 @@ import { DelayedError, Queue, UnrecoverableError, Worker, type ConnectionOptions
 import { governanceJobSchema, type GovernanceJob } from '../domain/batch-review.js';
 import type { CountersignConfig } from '../domain/config.js';
 import type { FlowPorts, GovernancePort } from '../flow/ports.js';
-import { postSampleCards, refreshSample } from '../flow/batch-review.js';
+import { postSampleCards, refreshItemCard, refreshProgress } from '../flow/batch-review.js';
 import { runWeeklyReview } from '../flow/weekly-review.js';
 import { postMonthlyReport } from '../flow/governance-report.js';
 import { callbackBackoffMs } from './backoff.js';
@@ -20,8 +20,10 @@ function jobIdOf(job: GovernanceJob): string {
   switch (job.kind) {
     case 'post':
       return `sample-post-${job.sampleId}`;
-    case 'refresh':
-      return `sample-refresh-${job.sampleId}-${job.escalationId}`;
+    case 'card':
+      return `sample-card-${job.sampleId}-${job.escalationId}`;
+    case 'progress':
+      return `sample-progress-${job.sampleId}-${job.reviewed}`;
     case 'weekly':
       return `weekly-now-${job.channel}-${Date.now()}`;
     case 'monthly':
@@ -90,8 +92,10 @@ export async function runGovernanceJob(ports: FlowPorts, data: unknown, runKey: 
   switch (job.kind) {
     case 'post':
       return postSampleCards(ports, job.sampleId);
-    case 'refresh':
-      return refreshSample(ports, job.sampleId, job.escalationId);
+    case 'card':
+      return refreshItemCard(ports, job.sampleId, job.escalationId);
+    case 'progress':
+      return refreshProgress(ports, job.sampleId);
     case 'weekly':
       return runWeeklyReview(ports, job, runKey, at);
     case 'monthly':

@@ -52,7 +52,7 @@ const scope = (agentId: string | null) => (agentId ? `\`${safeText(agentId, 100)
  */
 export function sampleReviewCard(s: SampleCardState): SlackMessage {
   const base = escalationCard(s.card);
-  const blocks = (base.blocks as Array<{ type: string }>).filter((b) => b.type !== 'actions');
+  const blocks = (base.blocks as Array<{ type: string }>).filter((b) => b.type !== 'actions').map((b) => pastTense(b, s.card));
   const outcome = s.outcome
     ? `${s.outcome.success ? ':white_check_mark: Reported *succeeded*' : ':x: Reported *failed*'} at ${slackDate(s.outcome.at)}${s.outcome.detail ? `\n>${safeText(s.outcome.detail, 500).replace(/\n/g, '\n>')}` : ''}`
     : ':grey_question: No outcome reported by the agent';
@@ -81,6 +81,25 @@ export function sampleReviewCard(s: SampleCardState): SlackMessage {
   }
   const state = s.verdict ? `Reviewed ${s.verdict.verdict}` : 'Review';
   return { text: truncate(`${state}: ${escapeMrkdwn(s.card.escalation.agent.name)} ran ${s.card.escalation.action.type}`, 300), blocks: blocks.slice(0, MESSAGE_BLOCKS_MAX) };
+}
+
+type AnyBlock = { type: string; text?: { type: string; text: string }; fields?: Array<{ type: string; text: string }> };
+
+/**
+ * The approval card speaks of a request waiting; a reviewed action already
+ * ran: past tense in the header, who cleared it instead of the deadline,
+ * and the policy's reasons under their own name.
+ */
+function pastTense(block: { type: string }, c: CardState): AnyBlock {
+  const b = block as AnyBlock;
+  if (b.type === 'header' && b.text) return { ...b, text: { ...b.text, text: b.text.text.replace(' wants to run ', ' ran ') } };
+  if (b.type === 'section' && b.fields) {
+    const cleared = c.decidedBy && /^[UW]/.test(c.decidedBy) ? `approved by <@${c.decidedBy}>` : 'by policy';
+    const at = c.decidedAt ? ` at ${slackDate(c.decidedAt)}` : '';
+    return { ...b, fields: b.fields.map((f) => (f.text.startsWith('*Deadline*') ? { ...f, text: `*Cleared*\n${cleared}${at}` } : f)) };
+  }
+  if (b.type === 'section' && b.text?.text.startsWith('*Why a human is needed*')) return { ...b, text: { ...b.text, text: b.text.text.replace('*Why a human is needed*', '*Why it ran*') } };
+  return b;
 }
 
 function windowLine(s: SampleHeader): string {

@@ -1,0 +1,151 @@
+import { describe, expect, it } from 'vitest';
+import { drawPositions } from '../../src/domain/sampling.js';
+import type { EscalationInput } from '../../src/domain/escalation.js';
+import { withBotAndCallbacks } from '../support/bot-hooks.js';
+import { APPROVER, APPROVER_2, GENERAL_CHANNEL, SIGNING_SECRET, makeEscalation, type Harness } from '../support/harness.js';
+import { blockActionsBody, blockActionsPayload, postSigned, slashCommandBody, viewSubmissionPayload } from '../support/slack-signing.js';
+import type { StoredMessage } from '../support/fake-slack.js';
+import { eventually } from '../support/services.js';
+
+let h: Harness;
+withBotAndCallbacks((bot) => ({ h } = bot));
+
+const STRANGER = 'U0STRANGER1';
+/** The fake Slack opens the bot's DM with U0APPROVER1 as D0APPROVER1. */
+const APPROVER_DM = `D${APPROVER.slice(1)}`;
+
+function crmRead(): EscalationInput {
+  return makeEscalation({ confidence: 0.95, issueType: 'support', action: { type: 'crm.read', params: { customerId: 'C-1' }, reversible: true } });
+}
+
+function purchase(amountUsd: number): EscalationInput {
+  const base = makeEscalation();
+  return {
+    ...base,
+    agent: { ...base.agent, id: 'procurement-agent', name: 'Procurement Agent' },
+    issueType: 'procurement',
+    confidence: 0.95,
+    cost: { tokens: 100, usd: 0.01 },
+    action: { type: 'purchases.create', params: { amountUsd, vendor: 'acme' }, reversible: true },
+  };
+}
+
+const command = (text: string, user = APPROVER, channelId = GENERAL_CHANNEL) =>
+  postSigned(`${h.baseUrl}/slack/events`, SIGNING_SECRET, slashCommandBody({ command: '/countersign', text, userId: user, channelId, responseUrl: h.fake.responseUrl }));
+
+const buttonOf = (m: StoredMessage, actionId: string) =>
+  (m.blocks as Array<{ elements?: Array<{ action_id: string; value: string }> }>).flatMap((b) => b.elements ?? []).find((e) => e.action_id === actionId);
+
+const click = (user: string, channel: string, m: StoredMessage, actionId: string) =>
+  postSigned(
+    `${h.baseUrl}/slack/events`,
+    SIGNING_SECRET,
+    blockActionsBody(blockActionsPayload({ userId: user, channel, messageTs: m.ts, actionId, value: buttonOf(m, actionId)!.value })),
+  );
+
+const reviewCards = (channel: string) => h.fake.messages(channel).filter((m) => m.text.startsWith('Review') || m.text.startsWith('Reviewed'));
+
+describe('batch review', () => {
+  it('refuses a percent or a window out of range, naming it', async () => {
+    await command('review all 0');
+    const reply = await h.fake.waitFor((c) => c.method === 'response_url' && String(c.args.text).startsWith('Cannot draw that sample'));
+    expect(String(reply.args.text)).toContain('percent must be a whole number from 1 to 100 (got 0)');
+    await command('review all 5 120');
+    const days = await h.fake.waitFor((c) => c.method === 'response_url' && String(c.args.text).includes('(got 120)'));
+    expect(String(days.args.text)).toContain('days must be a whole number from 1 to 90');
+  });
+
+  it('draws a reproducible sample, sends its cards by DM, records each verdict once and posts the error rate when complete', async () => {
+    const actions = Array.from({ length: 20 }, crmRead);
+    for (const e of actions) expect(await h.client.authorize(e)).toMatchObject({ decision: 'allow', status: 'allowed' });
+
+    expect((await command('review support-agent 10% 7')).status).toBe(200);
+    const reply = await h.fake.waitFor((c) => c.method === 'response_url' && String(c.args.text).startsWith('Drew'));
+    expect(String(reply.args.text)).toContain('Drew 2 of 20 executed actions by `support-agent` (10% of the last 7 days)');
+
+    const [sample] = await h.sql`select * from review_samples where requested_by = ${APPROVER} and agent_id = 'support-agent'`;
+    expect(sample).toMatchObject({ percent: 10, population: 20, size: 2, destination: 'dm' });
+    expect(String(reply.args.text)).toContain(sample!.seed);
+    const items = await h.sql`select escalation_id, agent_id, action_type, verdict from review_sample_items where sample_id = ${sample!.id} order by position`;
+    expect(items.map((i) => i.action_type)).toEqual(['crm.read', 'crm.read']);
+
+    // Reproducible: the recorded seed over the same window, ordered by id, picks the same actions.
+    const population = await h.sql`select id from escalations where status in ('approved','allowed') and agent_id = 'support-agent'
+      and coalesce(decided_at, created_at) >= ${sample!.window_from} and coalesce(decided_at, created_at) < ${sample!.window_to} order by id`;
+    expect(population).toHaveLength(20);
+    const redrawn = drawPositions(sample!.seed, population.length, 2).map((i) => population[i]!.id);
+    expect(items.map((i) => i.escalation_id)).toEqual(redrawn);
+    const [drawnEvent] = await h.sql`select actor, data from events where type = 'review_sample_drawn' and data->>'sampleId' = ${sample!.id}`;
+    expect(drawnEvent).toMatchObject({ actor: APPROVER, data: { seed: sample!.seed, population: 20, size: 2 } });
+
+    // The progress message, then the two cards, in the requester's DM.
+    const cards = await eventually(async () => (reviewCards(APPROVER_DM).length === 2 ? reviewCards(APPROVER_DM) : undefined), 'two review cards in the DM');
+    const progress = () => h.fake.messages(APPROVER_DM).find((m) => m.text.startsWith('Batch review:'))!;
+    expect(progress().text).toBe('Batch review: 0 of 2 reviewed');
+    expect(JSON.stringify(cards[0]!.blocks)).toContain('*Why it ran*');
+    expect(JSON.stringify(cards[0]!.blocks)).toContain('No outcome reported');
+    expect(JSON.stringify(cards[0]!.blocks)).toContain('Support Agent ran crm.read');
+    expect(JSON.stringify(cards[0]!.blocks)).toContain('*Cleared*\\nby policy');
+    expect(buttonOf(cards[0]!, 'countersign.sample_incorrect')).toBeDefined();
+
+    // Someone who neither asked for the sample nor approves on the route is refused, on the record.
+    await click(STRANGER, APPROVER_DM, cards[0]!, 'countersign.sample_correct');
+    const refused = await h.fake.waitFor((c) => c.method === 'chat.postEphemeral' && c.args.user === STRANGER);
+    expect(String(refused.args.text)).toContain('Only the person who asked for this sample');
+    expect(await h.sql`select actor from events where type = 'review_verdict_refused'`).toEqual([{ actor: STRANGER }]);
+
+    // The requester marks the first correct; a second click by a route approver finds it done.
+    await click(APPROVER, APPROVER_DM, cards[0]!, 'countersign.sample_correct');
+    await eventually(async () => (progress().text === 'Batch review: 1 of 2 reviewed' ? true : undefined), 'progress 1 of 2');
+    await click(APPROVER_2, APPROVER_DM, cards[0]!, 'countersign.sample_correct');
+    const already = await h.fake.waitFor((c) => c.method === 'chat.postEphemeral' && c.args.user === APPROVER_2);
+    expect(String(already.args.text)).toContain(`Already reviewed as correct by <@${APPROVER}>`);
+    const updated = await eventually(async () => {
+      const m = h.fake.message(APPROVER_DM, cards[0]!.ts)!;
+      return m.text.startsWith('Reviewed correct') ? m : undefined;
+    }, 'the first card updated');
+    expect(buttonOf(updated, 'countersign.sample_correct')).toBeUndefined();
+
+    // A route approver (not the requester) marks the second incorrect, with a note from the modal.
+    await click(APPROVER_2, APPROVER_DM, cards[1]!, 'countersign.sample_incorrect');
+    const modal = await h.fake.waitFor((c) => c.method === 'views.open' && (c.args.view as { callback_id?: string }).callback_id === 'countersign.sample_incorrect_note');
+    const meta = (modal.args.view as { private_metadata: string }).private_metadata;
+    const submit = viewSubmissionPayload({ userId: APPROVER_2, callbackId: 'countersign.sample_incorrect_note', privateMetadata: meta, values: { note: { note_input: 'Read the wrong customer record' } } });
+    expect((await postSigned(`${h.baseUrl}/slack/events`, SIGNING_SECRET, blockActionsBody(submit))).status).toBe(200);
+
+    const summary = await eventually(async () => h.fake.messages(APPROVER_DM).find((m) => m.text.startsWith('Batch review complete')), 'the summary');
+    expect(summary.text).toBe('Batch review complete: error rate 50.0% (1 incorrect of 2 reviewed)');
+    await eventually(async () => (progress().text === 'Batch review: 2 of 2 reviewed' ? true : undefined), 'progress 2 of 2');
+    const verdicts = await h.sql`select verdict, note, reviewed_by from review_sample_items where sample_id = ${sample!.id} order by position`;
+    expect(verdicts).toEqual([
+      { verdict: 'correct', note: null, reviewed_by: APPROVER },
+      { verdict: 'incorrect', note: 'Read the wrong customer record', reviewed_by: APPROVER_2 },
+    ]);
+    const events = await h.sql`select type, actor, data->>'verdict' as verdict from events where type in ('review_verdict', 'review_sample_completed') and (data->>'sampleId') = ${sample!.id} order by id`;
+    expect(events).toEqual([
+      { type: 'review_verdict', actor: APPROVER, verdict: 'correct' },
+      { type: 'review_verdict', actor: APPROVER_2, verdict: 'incorrect' },
+      { type: 'review_sample_completed', actor: 'system', verdict: null },
+    ]);
+    const done = await eventually(async () => {
+      const [row] = await h.sql`select completed_at, summary_ts from review_samples where id = ${sample!.id}`;
+      return row?.summary_ts ? row : undefined;
+    }, 'the summary recorded');
+    expect(done.completed_at).not.toBeNull();
+    expect(done.summary_ts).toBe(summary.ts);
+  });
+
+  it('posts the cards in a thread under the progress message when asked, through the per-channel pacer', async () => {
+    for (const amount of [10, 20, 30]) expect(await h.client.authorize(purchase(amount))).toMatchObject({ decision: 'allow' });
+    await command('review procurement-agent 100 1 in:thread', APPROVER_2, GENERAL_CHANNEL);
+    await h.fake.waitFor((c) => c.method === 'response_url' && String(c.args.text).includes('in a thread in this channel'));
+    const thread = await eventually(async () => {
+      const head = h.fake.messages(GENERAL_CHANNEL).find((m) => m.text === 'Batch review: 0 of 3 reviewed');
+      const replies = head ? h.fake.messages(GENERAL_CHANNEL).filter((m) => m.thread_ts === head.ts) : [];
+      return head && replies.length === 3 ? { head, replies } : undefined;
+    }, 'three cards in the thread');
+    expect(thread.replies.every((m) => m.text.startsWith('Review: Procurement Agent ran purchases.create'))).toBe(true);
+    // The posts reserved their turn on the channel's shared pacing key.
+    expect(await h.redis.exists(`${h.prefix}:pace:chat.postMessage:${GENERAL_CHANNEL}`)).toBe(1);
+  });
+});
