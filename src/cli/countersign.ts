@@ -2,32 +2,12 @@ import { readFile } from 'node:fs/promises';
 import { ConfigError, loadEnv } from '../config/env.js';
 import { loadConfigFile } from '../config/file.js';
 import { checkPolicy } from '../flow/policy-check.js';
-import { openDatabase } from '../db/client.js';
-import { verifyChain } from '../db/queries/audit-chain.js';
+import { AUDIT_VERIFY_USAGE, auditVerify } from './audit-verify.js';
 
 const USAGE = [
   'usage: countersign policy check <action.json | ->   (config: $COUNTERSIGN_CONFIG or ./countersign.yml)',
-  '       countersign audit verify                       (database: $DATABASE_URL, or the embedded one)',
+  `       ${AUDIT_VERIFY_USAGE}`,
 ].join('\n');
-
-/** Walks the audit hash chain; exit 0 green, 3 broken (naming the first broken record). */
-async function auditVerify(): Promise<number> {
-  const env = loadEnv(process.env);
-  const database = await openDatabase({ url: env.DATABASE_URL, dataDir: env.COUNTERSIGN_DATA_DIR, max: 2 });
-  try {
-    const started = performance.now();
-    const r = await verifyChain(database.db);
-    const secs = (performance.now() - started) / 1000;
-    if (r.kind === 'ok') {
-      process.stdout.write(`audit chain OK: ${r.checked} records in ${secs.toFixed(2)} s, head ${r.head.slice(0, 16)}…, ${r.unsealed} not sealed yet\n`);
-      return 0;
-    }
-    process.stdout.write(`audit chain BROKEN at event ${r.eventId}: ${r.reason === 'missing' ? 'the event was deleted' : 'the event was changed after it was sealed'} (${r.checked} records before it verified)\n`);
-    return 3;
-  } finally {
-    await database.close();
-  }
-}
 
 /**
  * `countersign policy check <file>`: which tier or outcome an action gets,
@@ -36,7 +16,7 @@ async function auditVerify(): Promise<number> {
  */
 async function main(argv: string[]): Promise<number> {
   const [group, verb, file] = argv;
-  if (group === 'audit' && verb === 'verify') return auditVerify();
+  if (group === 'audit' && verb === 'verify') return auditVerify(argv.slice(2));
   if (group !== 'policy' || verb !== 'check' || !file) {
     process.stderr.write(`${USAGE}\n`);
     return 64;

@@ -10,6 +10,7 @@ import { notify } from '../flow/notify.js';
 import { deliverCallback } from '../flow/callback.js';
 import { sweep } from '../flow/sweep.js';
 import { sealPending } from '../db/queries/audit-chain.js';
+import { isAuditJob, runAuditJob, scheduleAuditJobs } from './audit-jobs.js';
 import type { FlowPorts } from '../flow/ports.js';
 import { answerOf } from '../flow/answer.js';
 import { createHttpFetch } from '../slack/http-fetch.js';
@@ -94,7 +95,11 @@ export function startWorkers(ports: FlowPorts, opts: WorkerOptions): { workers: 
       async (job) => deliverCallback({ ...ports, secret: opts.callbackSecret, fetch: callbackFetch }, parseIdJob(job), job.attemptsMade + 1),
       { ...base, concurrency: opts.concurrency },
     ),
-    new Worker(MAINTENANCE_QUEUE, async (job) => (job.name === 'seal' ? { sealed: await sealPending(ports.db) } : sweep(ports)), { ...base, concurrency: 1 }),
+    new Worker(
+      MAINTENANCE_QUEUE,
+      async (job) => (job.name === 'seal' ? { sealed: await sealPending(ports.db) } : isAuditJob(job.name) ? runAuditJob(ports, job.name) : sweep(ports)),
+      { ...base, concurrency: 1 },
+    ),
   ];
   for (const w of workers) {
     w.on('failed', (job, err) => {

@@ -1,0 +1,66 @@
+import { loadEnv } from '../config/env.js';
+import { loadConfigFile } from '../config/file.js';
+import { openDatabase } from '../db/client.js';
+import { lastCheckpoint, verifyChain } from '../db/queries/audit-chain.js';
+import { checkAnchors, type PostedAnchor } from '../domain/audit-anchor.js';
+import { readAnchors } from '../slack/anchors.js';
+import { createWebClient } from '../slack/web-port.js';
+
+export const AUDIT_VERIFY_USAGE = 'countersign audit verify [--anchors [--channel C…]]  (database: $DATABASE_URL, or the embedded one; anchors: $SLACK_BOT_TOKEN, audit.anchor.channel)';
+
+/**
+ * Walks the audit hash chain; exit 0 green, 3 broken (naming the first broken
+ * record), 64 usage. With `--anchors`, also reads the chain heads the bot
+ * posted to Slack and checks each against the recomputed chain: a superuser
+ * who rewrote events and recomputed every later link is caught there.
+ */
+export async function auditVerify(args: string[]): Promise<number> {
+  const withAnchors = args.includes('--anchors');
+  const channelArg = args.includes('--channel') ? args[args.indexOf('--channel') + 1] : undefined;
+  const unknown = args.filter((a, i) => a !== '--anchors' && a !== '--channel' && args[i - 1] !== '--channel');
+  if (unknown.length > 0 || (args.includes('--channel') && !channelArg)) {
+    process.stderr.write(`usage: ${AUDIT_VERIFY_USAGE}\n`);
+    return 64;
+  }
+  const env = loadEnv(process.env);
+  let anchors: PostedAnchor[] = [];
+  let channel: string | undefined;
+  if (withAnchors) {
+    channel = channelArg ?? (await loadConfigFile(env.COUNTERSIGN_CONFIG ?? './countersign.yml')).config.audit?.anchor?.channel;
+    if (!channel) {
+      process.stderr.write('countersign: --anchors needs audit.anchor.channel in the config, or --channel C…\n');
+      return 64;
+    }
+    if (!env.SLACK_BOT_TOKEN) {
+      process.stderr.write('countersign: --anchors needs SLACK_BOT_TOKEN (channels:history or groups:history)\n');
+      return 64;
+    }
+    anchors = await readAnchors(createWebClient({ token: env.SLACK_BOT_TOKEN, slackApiUrl: env.SLACK_API_URL }), channel);
+  }
+  const database = await openDatabase({ url: env.DATABASE_URL, dataDir: env.COUNTERSIGN_DATA_DIR, max: 2 });
+  try {
+    const started = performance.now();
+    const r = await verifyChain(database.db, { collect: new Set(anchors.map((a) => a.eventId)) });
+    const secs = (performance.now() - started) / 1000;
+    if (r.kind === 'broken') {
+      process.stdout.write(`audit chain BROKEN at event ${r.eventId}: ${r.reason === 'missing' ? 'the event was deleted' : 'the event was changed after it was sealed'} (${r.checked} records before it verified)\n`);
+      return 3;
+    }
+    const pruned = r.prunedUpTo > 0 ? `, starting after the checkpoint at event ${r.prunedUpTo} (pruned by retention)` : '';
+    process.stdout.write(`audit chain OK: ${r.checked} records in ${secs.toFixed(2)} s, head ${r.head.slice(0, 16)}…, ${r.unsealed} not sealed yet${pruned}\n`);
+    if (!withAnchors) return 0;
+    const checks = checkAnchors(anchors, (id) => r.collected.get(id), await lastCheckpoint(database.db));
+    const bad = checks.find((c) => c.kind === 'mismatch' || c.kind === 'missing');
+    if (bad) {
+      const what = bad.kind === 'mismatch' ? 'the recomputed chain differs from' : 'the chain no longer reaches';
+      process.stdout.write(`audit chain BROKEN at event ${bad.anchor.eventId}: ${what} the anchor posted to ${channel} at ts ${bad.anchor.ts} (events up to it were rewritten or removed)\n`);
+      return 3;
+    }
+    const matched = checks.filter((c) => c.kind === 'match').length;
+    const prunedAnchors = checks.length - matched;
+    process.stdout.write(`anchors OK: ${matched} of ${checks.length} anchors in ${channel} match the chain${prunedAnchors ? ` (${prunedAnchors} lie before the retention checkpoint)` : ''}\n`);
+    return 0;
+  } finally {
+    await database.close();
+  }
+}

@@ -1,0 +1,26 @@
+import { retentionCutoff } from '../domain/audit-config.js';
+import { pruneAudit, type PruneResult } from '../db/queries/audit-anchor.js';
+import type { FlowPorts } from './ports.js';
+
+/** Monthly budgets read the spend ledger, so nothing younger than this is ever pruned (the SQL function refuses it too). */
+export const MIN_RETENTION_DAYS = 31;
+
+export type RetentionResult = { kind: 'pruned'; cutoff: Date; result: PruneResult } | { kind: 'skipped'; reason: 'not_configured' | 'nothing_expired'; cutoff?: Date };
+
+/**
+ * The daily retention job: removes records older than `audit.retention`
+ * through countersign_prune_audit, which leaves a checkpoint that `verify`
+ * starts from. Running it again the same day prunes nothing.
+ */
+export async function applyRetention(ports: Pick<FlowPorts, 'db' | 'config' | 'now' | 'log'>): Promise<RetentionResult> {
+  const retention = ports.config.current().config.audit?.retention;
+  if (!retention) return { kind: 'skipped', reason: 'not_configured' };
+  const now = ports.now();
+  const floor = new Date(now.getTime() - MIN_RETENTION_DAYS * 86_400_000);
+  const wanted = retentionCutoff(retention, now);
+  const cutoff = wanted < floor ? wanted : floor;
+  const result = await pruneAudit(ports.db, cutoff, 'system:retention');
+  if (!result) return { kind: 'skipped', reason: 'nothing_expired', cutoff };
+  ports.log.info({ cutoff: cutoff.toISOString(), prunedUpTo: result.prunedUpTo, events: result.events }, 'audit records past retention pruned');
+  return { kind: 'pruned', cutoff, result };
+}
