@@ -116,6 +116,8 @@ export function startWorkers(ports: FlowPorts, opts: WorkerOptions): { workers: 
   void maintenance
     .upsertJobScheduler('seal', { every: 1_000 }, { name: 'seal', opts: { removeOnComplete: 10, removeOnFail: 100 } })
     .catch((err: Error) => ports.log.error({ err: err.message }, 'cannot schedule the audit sealer'));
+  // Anchoring the chain head in Slack, and retention (both read the config at each run).
+  scheduleAuditJobs(maintenance, ports.log);
   return {
     workers,
     maintenance,
