@@ -67,3 +67,53 @@ describe('routeByName', () => {
     expect(routeByName(example, 'nope')).toBeUndefined();
   });
 });
+
+describe('match rules over issue type, agent, action type, urgency and labels', () => {
+  const rules = parseConfig(`
+routes:
+  - name: prod-payments
+    match: { actionTypes: ["payments.*"], labels: { env: prod } }
+    channel: C0PRODPAY1
+    approvers: { users: [U0APPROVER1] }
+  - name: urgent
+    match: { urgency: [high, critical] }
+    channel: C0URGENT01
+    approvers: { users: [U0APPROVER1] }
+  - name: support-bot
+    match: { agents: ["support-*"], issueTypes: [refund, "billing.*"] }
+    channel: C0SUPPORT1
+    approvers: { users: [U0APPROVER1] }
+  - name: critical-only
+    match: { urgency: critical }
+    channel: C0CRITICAL
+    approvers: { users: [U0APPROVER1] }
+  - name: deep
+    match: { actionTypes: ["infra.**"] }
+    channel: C0INFRA001
+    approvers: { users: [U0APPROVER1] }
+  - name: default
+    channel: C0GENERAL1
+    approvers: { users: [U0APPROVER1] }
+`).config;
+
+  const facts = { issueType: 'refund', agentId: 'support-agent', actionType: 'payments.refund', urgency: 'normal' as const, labels: { env: 'prod' } };
+  it.each<[string, Partial<typeof facts> & { labels?: Record<string, string> }, string]>([
+    ['an action glob and a label together', {}, 'prod-payments'],
+    ['every criterion of a rule must hold: the label differs', { labels: { env: 'staging' } }, 'support-bot'],
+    ['a missing label does not match', { labels: {} }, 'support-bot'],
+    ['the first match wins over a later one', { urgency: 'high', labels: {} }, 'urgent'],
+    ['urgency as a list', { urgency: 'critical', labels: {} }, 'urgent'],
+    ['`*` does not cross a dot', { actionType: 'payments.refund.partial', labels: { env: 'prod' }, agentId: 'ops' }, 'default'],
+    ['`**` crosses dots', { actionType: 'infra.dns.update', agentId: 'ops', issueType: 'ops' }, 'deep'],
+    ['an agent glob with an issue-type glob', { agentId: 'support-eu', issueType: 'billing.dispute', actionType: 'crm.read', labels: {} }, 'support-bot'],
+    ['an agent glob that does not match', { agentId: 'sales-agent', actionType: 'crm.read', labels: {} }, 'default'],
+    ['nothing matches: the default route', { issueType: 'access', agentId: 'it-agent', actionType: 'access.grant', labels: {} }, 'default'],
+  ])('%s', (_name, over, route) => {
+    expect(selectRoute(rules, { ...facts, ...over }).name).toBe(route);
+  });
+
+  it('still reads the original issue-type-only form, and a bare issue type', () => {
+    expect(selectRoute(example, { issueType: 'refund', agentId: 'x', actionType: 'y.z' }).name).toBe('refunds');
+    expect(selectRoute(rules, 'refund').name).toBe('default');
+  });
+});

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { nowAndNext, onCallAt, rotationShift } from '../../../src/domain/schedule/oncall.js';
+import { nowAndNext, onCallAt, pagingOrderAt, rotationShift } from '../../../src/domain/schedule/oncall.js';
 import { scheduleSchema, type Schedule } from '../../../src/domain/schedule/schema.js';
 
 const A = 'U0AAAAAAA1';
@@ -117,5 +117,77 @@ describe('layers and overrides', () => {
   it('rejects a custom rotation without its interval, and a bad zone, at load', () => {
     expect(scheduleSchema.safeParse({ name: 'x', layers: [{ name: 'l', rotation: { users: [A], kind: 'custom', timezone: 'UTC', start: '2026-01-01' } }] }).success).toBe(false);
     expect(scheduleSchema.safeParse({ name: 'x', layers: [{ name: 'l', rotation: { users: [A], kind: 'daily', timezone: 'Mars/Olympus', start: '2026-01-01' } }] }).success).toBe(false);
+  });
+});
+
+describe('weekly rotations across daylight-saving changes, and the next handoff', () => {
+  const weekly = (timezone: string) =>
+    scheduleSchema.parse({ name: 'w', layers: [{ name: 'l', rotation: { users: [A, B], kind: 'weekly', handoffWeekday: 1, handoff: '09:00', timezone, start: '2026-01-05' } }] });
+
+  it.each([
+    // The week holding a DST change is an hour shorter (spring) or longer (fall): the handoff stays at 09:00 local.
+    ['New York, the week of spring forward is 167 hours', 'America/New_York', '2026-03-05T12:00:00Z', 167, '2026-03-09T13:00:00.000Z'],
+    ['New York, the week of fall back is 169 hours', 'America/New_York', '2026-10-29T12:00:00Z', 169, '2026-11-02T14:00:00.000Z'],
+    ['Berlin, the week of spring forward is 167 hours', 'Europe/Berlin', '2026-03-25T12:00:00Z', 167, '2026-03-30T07:00:00.000Z'],
+    ['Berlin, the week of fall back is 169 hours', 'Europe/Berlin', '2026-10-21T12:00:00Z', 169, '2026-10-26T08:00:00.000Z'],
+  ])('%s', (_name, tz, iso, hours, handoff) => {
+    const shift = rotationShift(weekly(tz).layers[0]!.rotation, new Date(iso))!;
+    expect(shift.to.diff(shift.from, 'hours').hours).toBe(hours);
+    expect(shift.to.toUTC().toISO()).toBe(handoff);
+    expect(nowAndNext(weekly(tz), new Date(iso)).next?.at.toISOString()).toBe(handoff);
+  });
+});
+
+describe('boundary instants', () => {
+  const layered = scheduleSchema.parse({
+    name: 'b',
+    layers: [
+      { name: 'night', priority: 0, rotation: { users: [C], kind: 'daily', timezone: 'Europe/Berlin', start: '2026-01-01', handoff: '00:00' } },
+      { name: 'day', priority: 5, rotation: { users: [A], kind: 'daily', timezone: 'Europe/Berlin', start: '2026-01-01' }, activeHours: { from: '09:00', to: '17:00' } },
+    ],
+    overrides: [{ user: B, from: '2026-03-29T10:00:00Z', to: '2026-03-29T12:00:00Z' }],
+  });
+
+  it.each([
+    // 2026-03-29 is Berlin's spring-forward day: 09:00 CEST is 07:00Z, 17:00 CEST is 15:00Z.
+    ['the last millisecond before the layer’s hours', '2026-03-29T06:59:59.999Z', C],
+    ['the first instant of the layer’s hours (DST day)', '2026-03-29T07:00:00.000Z', A],
+    ['an override owns its start instant', '2026-03-29T10:00:00.000Z', B],
+    ['the last millisecond of an override', '2026-03-29T11:59:59.999Z', B],
+    ['an override’s end instant belongs to the schedule again', '2026-03-29T12:00:00.000Z', A],
+    ['the layer’s end instant belongs to the layer below', '2026-03-29T15:00:00.000Z', C],
+  ])('%s', (_name, iso, user) => {
+    expect(onCallAt(layered, new Date(iso))?.user).toBe(user);
+  });
+
+  it('names the next change at the boundary itself, not a minute after', () => {
+    expect(nowAndNext(layered, new Date('2026-03-29T09:30:00Z')).next).toMatchObject({ at: new Date('2026-03-29T10:00:00Z'), shift: { user: B } });
+    expect(nowAndNext(layered, new Date('2026-03-29T10:00:00Z')).next).toMatchObject({ at: new Date('2026-03-29T12:00:00Z'), shift: { user: A } });
+  });
+});
+
+describe('paging order and the look-ahead', () => {
+  const ops = scheduleSchema.parse({
+    name: 'ops',
+    layers: [
+      { name: 'base', priority: 0, rotation: { users: [B], kind: 'daily', timezone: 'UTC', start: '2026-01-01', handoff: '00:00' } },
+      { name: 'top', priority: 9, rotation: { users: [A], kind: 'daily', timezone: 'UTC', start: '2026-01-01', handoff: '00:00' } },
+    ],
+    overrides: [{ user: C, from: '2026-01-10T00:00:00Z', to: '2026-01-11T00:00:00Z', covers: A }],
+  });
+  const backup = scheduleSchema.parse({ name: 'backup', layers: [{ name: 'only', rotation: { users: [C, B], kind: 'daily', timezone: 'UTC', start: '2026-01-01', handoff: '00:00' } }] });
+
+  it.each([
+    ['primary from the top layer, then the layer below, then the next schedule', '2026-01-05T12:00:00Z', [A, B, C]],
+    ['an override heads the list and the overridden person stays as a candidate; each person once', '2026-01-10T12:00:00Z', [C, A, B]],
+  ])('%s', (_name, iso, users) => {
+    expect(pagingOrderAt([ops, backup], new Date(iso)).map((c) => c.user)).toEqual(users);
+  });
+
+  it('gives up looking for a change after 35 days of the same person, but finds a distant one that is the next boundary', () => {
+    const solo = scheduleSchema.parse({ name: 's', layers: [{ name: 'l', rotation: { users: [A], kind: 'daily', timezone: 'UTC', start: '2026-01-01' } }] });
+    expect(nowAndNext(solo, new Date('2026-01-05T12:00:00Z'))).toMatchObject({ now: { user: A }, next: undefined });
+    const later = scheduleSchema.parse({ name: 's', layers: [{ name: 'l', rotation: { users: [A], kind: 'daily', timezone: 'UTC', start: '2099-01-01' } }] });
+    expect(nowAndNext(later, new Date('2026-01-05T12:00:00Z')).next).toMatchObject({ at: new Date('2099-01-01T09:00:00Z'), shift: { user: A } });
   });
 });
