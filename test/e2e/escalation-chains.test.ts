@@ -1,67 +1,14 @@
 import { Queue } from 'bullmq';
 import { describe, expect, it } from 'vitest';
 import { withBotAndCallbacks, type CallbackServer } from '../support/bot-hooks.js';
-import { APPROVER, exampleConfigText, makeEscalation, type Harness } from '../support/harness.js';
+import { APPROVER, makeEscalation, type Harness } from '../support/harness.js';
+import { GROUP, PRIMARY, QUICK_CHAIN_MESSAGES, SECONDARY, SUPPORT_CHANNEL, chainConfig, chainMessageOf } from '../support/chain-config.js';
 import { REDIS_URL, eventually } from '../support/services.js';
-import type { FakeCall } from '../support/fake-slack.js';
 import { CHAINS_QUEUE } from '../../src/queue/names.js';
 import { CHAIN_EXHAUSTED_REASON } from '../../src/flow/chain.js';
 
-const PRIMARY = 'U0ONCALL01';
-const SECONDARY = 'U0ONCALL02';
 const COVER = 'U0ONCALL05';
-const GROUP = 'S0FINANCE1';
-const SUPPORT_CHANNEL = 'C0SUPPORT1';
-
-/** Shifts of a year from today's midnight: who is on call stays fixed for the whole run. */
-const today = new Date().toISOString().slice(0, 10);
-
-/**
- * `refunds`: a quick chain (180 ms between steps, twice through), then the
- * fail-safe deny. `support`: a slow chain (30 min), for decisions and shift
- * changes. Year-long shifts keep who is on call fixed; tests
- * move people with overrides, as `/countersign override` does.
- */
-const config = exampleConfigText
-  .replace('postsPerSecondPerChannel: 1', 'postsPerSecondPerChannel: 1000')
-  .replace('postBurst: 3', 'postBurst: 1000')
-  .replace(
-    'routes:\n',
-    `schedules:
-  primary:
-    layers:
-      - name: main
-        rotation: { users: [${PRIMARY}, U0ONCALL03], kind: custom, intervalHours: 8760, handoff: "00:00", timezone: UTC, start: "${today}" }
-  secondary:
-    layers:
-      - name: main
-        rotation: { users: [${SECONDARY}, U0ONCALL04], kind: custom, intervalHours: 8760, handoff: "00:00", timezone: UTC, start: "${today}" }
-routes:
-  - name: support
-    match: { issueTypes: [support] }
-    channel: ${SUPPORT_CHANNEL}
-    approvers: { users: [${APPROVER}] }
-    schedules: [primary]
-    chain:
-      name: slow
-      steps:
-        - { targets: [primary_in_channel], waitMinutes: 30 }
-`,
-  )
-  .replace(
-    '      users: [U0APPROVER1]\n      # usergroup: S0FINANCE1   # members of a Slack user group may decide too\n',
-    `      users: [U0APPROVER1]
-      usergroup: ${GROUP}
-    schedules: [primary, secondary]
-    chain:
-      name: quick
-      steps:
-        - { targets: [primary_in_channel], waitMinutes: 0.003 }
-        - { targets: [dm_primary, secondary], waitMinutes: 0.003 }
-        - { targets: [usergroup], waitMinutes: 0.003 }
-      repeat: 2
-`,
-  );
+const config = chainConfig();
 
 let h: Harness;
 let cb: CallbackServer;
@@ -69,16 +16,12 @@ withBotAndCallbacks((bot) => ({ h, cb } = bot), { config });
 
 const dmChannel = (user: string) => `D${user.slice(1)}`;
 
-/** Each chain message the fake Slack received for this card, in order: `dm:<user>` or `thread:<mentions>`. */
+/** Each chain message the fake Slack received for this card (and every DM), in order. */
 function chainMessages(cardTs: string, channel: string): string[] {
   return h.fake
     .callsTo('chat.postMessage')
     .filter((c) => (c.args.thread_ts === cardTs && c.args.channel === channel) || /^U/.test(String(c.args.channel)))
-    .map((c: FakeCall) => {
-      const text = String(c.args.text);
-      if (/^U/.test(String(c.args.channel))) return `dm:${String(c.args.channel)}`;
-      return `thread:${[...text.matchAll(/<(@U[A-Z0-9]+|!subteam\^S[A-Z0-9]+)>/g)].map((m) => m[1]).join(',')}`;
-    });
+    .map((c) => chainMessageOf(c.args));
 }
 
 async function chainSteps(id: string, count: number): Promise<Array<{ step: number; targets: string[] }>> {
@@ -112,8 +55,7 @@ describe('escalation chains', () => {
 
     // The card itself is the first step's mention of the primary; the second round mentions them in its thread.
     expect(JSON.stringify(card.blocks)).toContain(`<@${PRIMARY}>`);
-    const later = [`dm:${PRIMARY}`, `thread:@${SECONDARY}`, `thread:!subteam^${GROUP}`];
-    expect(chainMessages(card.ts, 'C0REFUNDS1')).toEqual([...later, `thread:@${PRIMARY}`, ...later]);
+    expect(chainMessages(card.ts, 'C0REFUNDS1')).toEqual(QUICK_CHAIN_MESSAGES);
     expect(h.fake.messages(dmChannel(PRIMARY))).toHaveLength(2);
 
     const steps = await chainSteps(e.id, 6);
@@ -221,8 +163,7 @@ describe('escalation chains', () => {
 
     const decision = await h.client.waitForDecision(e.id, { timeoutMs: 15_000 });
     expect(decision).toMatchObject({ status: 'expired', decision: { failSafe: true } });
-    const later = [`dm:${PRIMARY}`, `thread:@${SECONDARY}`, `thread:!subteam^${GROUP}`];
-    expect(chainMessages(card.ts, 'C0REFUNDS1')).toEqual([...later, `thread:@${PRIMARY}`, ...later]);
+    expect(chainMessages(card.ts, 'C0REFUNDS1')).toEqual(QUICK_CHAIN_MESSAGES);
     expect((await chainSteps(e.id, 6)).map((s) => s.step)).toEqual([0, 1, 2, 3, 4, 5]);
     const expired = await h.sql`select 1 from events where escalation_id = ${e.id} and type = 'expired'`;
     expect(expired).toHaveLength(1);

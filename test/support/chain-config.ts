@@ -1,0 +1,71 @@
+import { exampleConfigText } from './harness.js';
+
+export const PRIMARY = 'U0ONCALL01';
+export const SECONDARY = 'U0ONCALL02';
+export const GROUP = 'S0FINANCE1';
+export const SUPPORT_CHANNEL = 'C0SUPPORT1';
+
+/**
+ * The example config with on-call schedules and chains. `refunds`: a quick
+ * chain (180 ms between steps, twice through), then the fail-safe deny.
+ * `support`: a slow chain (30 min), for decisions and shift changes.
+ * Year-long shifts from today's midnight keep who is on call fixed for the
+ * run; tests move people with overrides, as `/countersign override` does.
+ */
+export function chainConfig(): string {
+  const today = new Date().toISOString().slice(0, 10);
+  return exampleConfigText
+    .replace('postsPerSecondPerChannel: 1', 'postsPerSecondPerChannel: 1000')
+    .replace('postBurst: 3', 'postBurst: 1000')
+    .replace(
+      'routes:\n',
+      `schedules:
+  primary:
+    layers:
+      - name: main
+        rotation: { users: [${PRIMARY}, U0ONCALL03], kind: custom, intervalHours: 8760, handoff: "00:00", timezone: UTC, start: "${today}" }
+  secondary:
+    layers:
+      - name: main
+        rotation: { users: [${SECONDARY}, U0ONCALL04], kind: custom, intervalHours: 8760, handoff: "00:00", timezone: UTC, start: "${today}" }
+routes:
+  - name: support
+    match: { issueTypes: [support] }
+    channel: ${SUPPORT_CHANNEL}
+    approvers: { users: [U0APPROVER1] }
+    schedules: [primary]
+    chain:
+      name: slow
+      steps:
+        - { targets: [primary_in_channel], waitMinutes: 30 }
+`,
+    )
+    .replace(
+      '      users: [U0APPROVER1]\n      # usergroup: S0FINANCE1   # members of a Slack user group may decide too\n',
+      `      users: [U0APPROVER1]
+      usergroup: ${GROUP}
+    schedules: [primary, secondary]
+    chain:
+      name: quick
+      steps:
+        - { targets: [primary_in_channel], waitMinutes: 0.003 }
+        - { targets: [dm_primary, secondary], waitMinutes: 0.003 }
+        - { targets: [usergroup], waitMinutes: 0.003 }
+      repeat: 2
+`,
+    );
+}
+
+/** What the quick chain sends after the card, in order: `dm:<user>` or `thread:<mentions>`. */
+export const QUICK_CHAIN_MESSAGES = [
+  `dm:${PRIMARY}`, `thread:@${SECONDARY}`, `thread:!subteam^${GROUP}`,
+  `thread:@${PRIMARY}`,
+  `dm:${PRIMARY}`, `thread:@${SECONDARY}`, `thread:!subteam^${GROUP}`,
+];
+
+/** A chat.postMessage call as the chain's messages are compared: `dm:<user>` or `thread:<mentions>`. */
+export function chainMessageOf(args: Record<string, unknown>): string {
+  const channel = String(args.channel);
+  if (/^U/.test(channel)) return `dm:${channel}`;
+  return `thread:${[...String(args.text).matchAll(/<(@U[A-Z0-9]+|!subteam\^S[A-Z0-9]+)>/g)].map((m) => m[1]).join(',')}`;
+}
