@@ -2,7 +2,8 @@ import { z } from 'zod';
 import { budgetWindows, toUsd } from '../domain/budget.js';
 import type { CountersignConfig } from '../domain/config.js';
 import { actionSchema } from '../domain/escalation.js';
-import { evaluatePolicy, type PolicyDecision } from '../domain/policy/evaluate.js';
+import { evaluatePolicy, matches, type PolicyDecision } from '../domain/policy/evaluate.js';
+import { combine, resolveMode, type StoredModes } from '../domain/modes.js';
 
 /**
  * What `policy check` takes: a whole escalation, or just the parts policy
@@ -19,17 +20,31 @@ export const policyProbeSchema = z.object({
   taskSpentUsd: z.number().min(0).optional(),
 });
 
-export function checkPolicy(config: CountersignConfig, input: unknown, now = new Date()): { decision: PolicyDecision; text: string } {
+/**
+ * `stored`: the agent's modes from `agent_modes` when the caller can read
+ * them (Slack); the CLI sees the config's modes only, and says so.
+ */
+export function checkPolicy(
+  config: CountersignConfig,
+  input: unknown,
+  now = new Date(),
+  stored?: StoredModes,
+): { decision: PolicyDecision; text: string } {
   const p = policyProbeSchema.parse(input);
   const windows = budgetWindows(config.policy, { agentId: p.agent.id, executionId: 'policy-check' }, now);
   const cap = windows[0]!.capMicros;
-  const decision = evaluatePolicy(
+  const evaluated = evaluatePolicy(
     config.policy,
     { agentId: p.agent.id, actionType: p.action.type, params: p.action.params, issueType: p.issueType, confidence: p.confidence, conflictingInformation: p.conflictingInformation },
     { stepFailures: p.stepFailures, taskBudget: cap !== undefined && p.taskSpentUsd !== undefined ? { spentUsd: p.taskSpentUsd, capUsd: toUsd(cap) } : undefined },
   );
+  // The agent's review mode, as at intake (an autonomous action under post-action audit counts as not sampled).
+  const index = config.policy?.agents.findIndex((a) => a.id === p.agent.id) ?? -1;
+  const mode = config.policy && evaluated.outcome !== 'deny' ? resolveMode(index, config.policy.agents[index], stored ?? {}, p.action.type, matches) : undefined;
+  const decision = mode ? combine(evaluated, mode, false).decision : evaluated;
   const lines = [
     `outcome: ${decision.outcome}`,
+    ...(mode ? [`mode:    ${mode.mode} (${mode.source}${stored ? '' : '; promotions stored in Countersign are not seen here'})`] : []),
     `tier:    ${decision.tier ?? '—'}`,
     `rule:    ${decision.rule}`,
     `reason:  ${decision.reason}`,

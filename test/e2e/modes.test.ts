@@ -121,6 +121,12 @@ describe('review modes', () => {
     expect(text).toContain('A promotion to post-action audit awaits an answer');
   });
 
+  it('applies the mode in /countersign policy too, so a policy check says what intake would do', async () => {
+    await slash('policy {"agent":{"id":"trial-agent"},"action":{"type":"crm.read","params":{}}}');
+    const reply = await h.fake.waitFor((c) => c.method === 'response_url' && String(c.args.text).includes('outcome:'));
+    expect(String(reply.args.text)).toContain('outcome: pending\nmode:    pre_action (default mode');
+  });
+
   it('refuses Accept from a non-admin and from the agent owner, recording both, then an admin accepts', async () => {
     const card = await waitForCard(TRIAL_CHANNEL);
     await h.click('U0STRANGER1', ACTION_ACCEPT_PROMOTION, card, TRIAL_CHANNEL);
