@@ -7,7 +7,7 @@ type WeeklyJob = Extract<GovernanceJob, { kind: 'weekly' }>;
 /**
  * A scheduled weekly sample for one team channel: one sample per listed agent
  * (or one across all agents), each in its own thread there. The window ends
- * at the run's scheduled minute; `runKey` (the scheduler's job id) makes a
+ * at the run's scheduled time; `runKey` (the scheduler's job id) makes a
  * retried run find the samples it drew instead of drawing again.
  */
 export async function runWeeklyReview(
@@ -16,7 +16,6 @@ export async function runWeeklyReview(
   runKey: string,
   at: Date,
 ): Promise<StepResult> {
-  const now = new Date(Math.floor(at.getTime() / 60_000) * 60_000);
   const agents = job.agents === 'all' ? [null] : job.agents;
   let drawn = 0;
   for (const agentId of agents) {
@@ -24,7 +23,7 @@ export async function runWeeklyReview(
       request: { agentId, percent: job.percent, days: job.days, destination: 'thread' },
       requestedBy: `schedule:weekly:${job.channel}`,
       threadChannel: job.channel,
-      now,
+      now: at,
       runKey: `${runKey}:${agentId ?? 'all'}`,
     });
     if (r.kind === 'drawn') drawn++;

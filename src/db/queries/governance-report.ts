@@ -66,7 +66,7 @@ export async function governanceFigures(db: DbOrTx, from: Date, to: Date, tz: st
   );
   const triggers = rowsOf<{ agent_id: string; k: string; n: number; approved: number }>(
     await db.execute(sql`select e.agent_id, tr->>'kind' as k, count(*)::int as n, count(*) filter (where e.status = 'approved')::int as approved
-      from escalations e cross join lateral jsonb_array_elements(coalesce(e.triggers, '[]'::jsonb)) tr
+      from escalations e cross join lateral jsonb_array_elements(case when jsonb_typeof(e.triggers) = 'array' then e.triggers else '[]'::jsonb end) tr
       where ${inWindow} and ${human} group by 1, 2`),
   );
   const rules = rowsOf<{ agent_id: string; k: string; n: number; approved: number }>(
