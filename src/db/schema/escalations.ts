@@ -59,7 +59,14 @@ export const escalations = pgTable(
     check('escalations_review_state_check', sql`${t.reviewState} in ('none','pending','ok','wrong')`),
     index('escalations_status_deadline_idx').on(t.status, t.deadline),
     index('escalations_execution_idx').on(t.executionId),
-    index('escalations_agent_created_idx').on(t.agentId, t.createdAt),
+    // Audit search (src/db/queries/audit-search.ts): each filter's column, then the result order
+    // (created_at, id), so a page is one ordered index walk that stops after 21 rows.
+    index('escalations_created_id_idx').on(t.createdAt, t.id),
+    index('escalations_agent_created_id_idx').on(t.agentId, t.createdAt, t.id),
+    index('escalations_action_created_id_idx').on(t.actionType, t.createdAt, t.id),
+    index('escalations_status_created_id_idx').on(t.status, t.createdAt, t.id),
+    // Status after the decider: "decided by X, denied" is a range, not a bitmap AND of two large sets.
+    index('escalations_decider_status_created_id_idx').on(t.decidedBy, t.status, t.createdAt, t.id).where(sql`${t.decidedBy} is not null`),
     index('escalations_unnotified_idx').on(t.decidedAt).where(sql`${t.notifiedAt} is null and ${t.status} <> 'pending'`),
   ],
 );

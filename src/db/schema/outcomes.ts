@@ -19,7 +19,11 @@ export const outcomes = pgTable(
     costUsdMicros: bigint('cost_usd_micros', { mode: 'number' }).notNull().default(0),
     at: timestamp('at', { withTimezone: true }).notNull().defaultNow(),
   },
-  (t) => [index('outcomes_step_idx').on(t.agentId, t.executionId, t.step, t.at), index('outcomes_agent_at_idx').on(t.agentId, t.at)],
+  (t) => [
+    index('outcomes_step_idx').on(t.agentId, t.executionId, t.step, t.at), index('outcomes_agent_at_idx').on(t.agentId, t.at),
+    // An action's latest report, for audit search; success last so outcome filters are index-only.
+    index('outcomes_escalation_at_idx').on(t.escalationId, t.at, t.id, t.success),
+  ],
 );
 
 export type OutcomeRow = typeof outcomes.$inferSelect;
