@@ -65,7 +65,9 @@ export const escalations = pgTable(
     index('escalations_agent_created_id_idx').on(t.agentId, t.createdAt, t.id),
     index('escalations_action_created_id_idx').on(t.actionType, t.createdAt, t.id),
     index('escalations_status_created_id_idx').on(t.status, t.createdAt, t.id),
-    // Status after the decider: "decided by X, denied" is a range, not a bitmap AND of two large sets.
+    // Decided rows only. The first serves "decided by X" in order; the second "decided by X, denied"
+    // as a range, where the planner would otherwise AND two large bitmaps.
+    index('escalations_decider_created_id_idx').on(t.decidedBy, t.createdAt, t.id).where(sql`${t.decidedBy} is not null`),
     index('escalations_decider_status_created_id_idx').on(t.decidedBy, t.status, t.createdAt, t.id).where(sql`${t.decidedBy} is not null`),
     index('escalations_unnotified_idx').on(t.decidedAt).where(sql`${t.notifiedAt} is null and ${t.status} <> 'pending'`),
   ],

@@ -1,0 +1,1 @@
+CREATE INDEX "escalations_decider_created_id_idx" ON "escalations" USING btree ("decided_by","created_at","id") WHERE "escalations"."decided_by" is not null;
