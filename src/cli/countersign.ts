@@ -3,10 +3,12 @@ import { ConfigError, loadEnv } from '../config/env.js';
 import { loadConfigFile } from '../config/file.js';
 import { checkPolicy } from '../flow/policy-check.js';
 import { AUDIT_VERIFY_USAGE, auditVerify } from './audit-verify.js';
+import { EXPLAIN_USAGE, explain } from './explain.js';
 
 const USAGE = [
   'usage: countersign policy check <action.json | ->   (config: $COUNTERSIGN_CONFIG or ./countersign.yml)',
   `       ${AUDIT_VERIFY_USAGE}`,
+  `       ${EXPLAIN_USAGE}`,
 ].join('\n');
 
 /**
@@ -17,6 +19,7 @@ const USAGE = [
 async function main(argv: string[]): Promise<number> {
   const [group, verb, file] = argv;
   if (group === 'audit' && verb === 'verify') return auditVerify(argv.slice(2));
+  if (group === 'explain') return explain(argv.slice(1));
   if (group !== 'policy' || verb !== 'check' || !file) {
     process.stderr.write(`${USAGE}\n`);
     return 64;

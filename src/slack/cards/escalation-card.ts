@@ -21,6 +21,7 @@ import {
   type CardOncall,
   type CardState,
 } from './view-model.js';
+import { ACTION_WHY } from './why-modal.js';
 
 /** Per-part budgets keep the whole card under Slack's ~13k character ceiling. */
 const PARAM_LINES_MAX = 8;
@@ -140,7 +141,10 @@ export function escalationCard(s: CardState): SlackMessage {
     section(`*Agent's reasoning*\n${safeText(e.reasoning, REASONING_MAX)}`),
     section(`*Recommendation*\n${safeText(e.handoff.recommendation, HANDOFF_PART_MAX)}`),
     { type: 'divider' },
-    section(outcomeLine(s)),
+    // A decided card explains itself: Why? opens input → reasoning → policy → paged → decision → outcome.
+    s.status !== 'pending' && s.review?.state !== 'pending'
+      ? { ...section(outcomeLine(s)), accessory: { type: 'button', action_id: ACTION_WHY, text: { type: 'plain_text', text: 'Why?' }, value: buttonValue(e.id, s.digest) } }
+      : section(outcomeLine(s)),
   );
   if (s.oncall && s.status === 'pending') blocks.push(section(oncallLine(s.oncall).slice(0, SECTION_TEXT_MAX)));
   // Live cards carry a positive and a negative choice, then Details; decided ones carry none.

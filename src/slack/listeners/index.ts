@@ -3,6 +3,7 @@ import type { ListenerDeps } from './context.js';
 import { registerApprove } from './actions/approve.js';
 import { registerDeny } from './actions/deny.js';
 import { registerDetails } from './actions/details.js';
+import { registerWhy } from './actions/why.js';
 import { registerDenyReason } from './views/deny-reason.js';
 import { registerCountersignCommand } from './commands/countersign.js';
 import { registerResumeAgent } from './actions/resume-agent.js';
@@ -18,6 +19,7 @@ export function registerListeners(app: App, deps: ListenerDeps): void {
   registerApprove(app, deps);
   registerDeny(app, deps);
   registerDetails(app, deps);
+  registerWhy(app, deps);
   registerDenyReason(app, deps);
   registerCountersignCommand(app, deps);
   registerResumeAgent(app, deps);

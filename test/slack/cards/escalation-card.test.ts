@@ -156,9 +156,12 @@ describe('escalationCard', () => {
   ])('once %s', (status, word) => {
     const card = cardOf(EXAMPLE, decided(status, status === 'denied' ? { decisionReason: 'Needs a manager' } : {}));
 
-    it('has no buttons left', () => {
+    it('has no decision buttons left, only Why?, bound to this escalation and request', () => {
       expect(actionsOf(card)).toEqual([]);
-      expect(JSON.stringify(card.blocks)).not.toContain('"button"');
+      const buttons = blocksOf(card).flatMap((b) => ((b as { accessory?: { type: string; action_id: string; value: string } }).accessory ?? []) as Array<{ type: string; action_id: string; value: string }>);
+      expect(buttons.map((b) => b.action_id)).toEqual(['countersign.why']);
+      expect(parseButtonValue(buttons[0]!.value)).toEqual({ id: EXAMPLE.id, digest: DIGEST });
+      expect(JSON.stringify(card.blocks).match(/"button"/g)).toHaveLength(1);
     });
 
     it(`says ${word}, and no longer asks for a decision`, () => {

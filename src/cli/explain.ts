@@ -1,0 +1,37 @@
+import { loadEnv } from '../config/env.js';
+import { openDatabase } from '../db/client.js';
+import { loadExplainRows } from '../db/queries/explain.js';
+import { buildExplanation, explanationText } from '../domain/explanation.js';
+
+export const EXPLAIN_USAGE = 'countersign explain <escalation id | execution id>        (database: $DATABASE_URL, or the embedded one)';
+
+/**
+ * `countersign explain <id>`: input → reasoning → policy rule and triggers →
+ * who was paged → who decided, and why → outcome, for one escalation or for
+ * every escalation of an execution. Exit 0, 1 when nothing has that id, 64 usage.
+ */
+export async function explain(args: string[]): Promise<number> {
+  const [id, ...rest] = args;
+  if (!id || rest.length > 0) {
+    process.stderr.write(`usage: ${EXPLAIN_USAGE}\n`);
+    return 64;
+  }
+  const env = loadEnv(process.env);
+  const database = await openDatabase({ url: env.DATABASE_URL, dataDir: env.COUNTERSIGN_DATA_DIR, max: 2 });
+  try {
+    const { escalations, looseOutcomes } = await loadExplainRows(database.db, id);
+    if (escalations.length === 0 && looseOutcomes.length === 0) {
+      process.stderr.write(`countersign: no escalation or execution with id ${id}\n`);
+      return 1;
+    }
+    const parts = escalations.map((r) => explanationText(buildExplanation(r.escalation, r.events, r.outcomes)));
+    if (looseOutcomes.length > 0) {
+      const lines = looseOutcomes.map((o) => `   ${o.at.toISOString()}: ${o.step} ${o.success ? 'succeeded' : 'failed'}${o.output ? ` · output: ${o.output}` : ''}${o.error ? ` · error: ${o.error}` : ''} · cost $${(o.costUsdMicros / 1e6).toFixed(4)}, ${o.costTokens} tokens`);
+      parts.push(`Steps of execution ${id} that needed no escalation\n${lines.join('\n')}\n`);
+    }
+    process.stdout.write(parts.join('\n────────\n\n'));
+    return 0;
+  } finally {
+    await database.close();
+  }
+}

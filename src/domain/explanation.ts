@@ -1,0 +1,199 @@
+/**
+ * The right to explanation: one escalation's audit record laid out as the
+ * chain a person can follow, input → reasoning → the policy rule and its
+ * triggers → who was paged → who decided, and why → outcome. Built from the
+ * stored rows alone (already redacted at intake), as plain text lines; the
+ * CLI prints them and the Why? modal escapes them for Slack.
+ */
+
+/** The stored escalation, as far as the explanation needs it (structurally an escalations row). */
+export interface ExplainEscalation {
+  id: string;
+  status: string;
+  executionId: string | null;
+  agentId: string | null;
+  agentOwner: string | null;
+  actionType: string | null;
+  route: string | null;
+  channel: string | null;
+  request: unknown;
+  deadline: Date | null;
+  decidedBy: string | null;
+  decidedAt: Date | null;
+  decisionReason: string | null;
+  failSafe: boolean;
+  policyVersion: string | null;
+  tier: string | null;
+  policyRule: string | null;
+  policyReason: string | null;
+  triggers: Array<{ kind: string; message: string }> | null;
+  decisionCode: string | null;
+  reviewState: string;
+  reviewedBy: string | null;
+  reviewedAt: Date | null;
+  reviewNote: string | null;
+  createdAt: Date;
+}
+
+export interface ExplainEvent {
+  id: number;
+  type: string;
+  actor: string;
+  at: Date;
+  data: Record<string, unknown>;
+}
+
+export interface ExplainOutcome {
+  id: string;
+  actionType: string;
+  step: string;
+  success: boolean;
+  output: string | null;
+  error: string | null;
+  costTokens: number;
+  costUsdMicros: number;
+  at: Date;
+}
+
+export interface ExplanationSection {
+  /** One of the six headings, always in this order. */
+  heading: 'Input' | 'Reasoning' | 'Policy rule and triggers' | 'Who was paged' | 'Who decided, and why' | 'Outcome';
+  lines: string[];
+}
+
+export interface Explanation {
+  escalationId: string;
+  executionId: string | null;
+  /** The card's headline, or "<agent> wanted to run <action>". */
+  title: string;
+  status: string;
+  sections: ExplanationSection[];
+}
+
+/** The request as stored (redacted); every field optional, since old or rejected rows may lack some. */
+interface StoredRequest {
+  agent?: { id?: string; name?: string; owner?: string; model?: string; modelVersion?: string; promptVersion?: string; toolVersions?: Record<string, string> };
+  action?: { type?: string; params?: Record<string, unknown>; reversible?: boolean; summary?: string };
+  issueType?: string;
+  urgency?: string;
+  trigger?: { kind?: string; source?: string; input?: string };
+  reasoning?: string;
+  confidence?: number;
+  handoff?: { attempted?: string; failed?: string; gathered?: string; recommendation?: string };
+  cost?: { tokens?: number; usd?: number };
+}
+
+const iso = (d: Date | string | null | undefined): string => (d ? new Date(d).toISOString().replace('.000Z', 'Z') : '?');
+const usd = (n: number): string => `$${n.toFixed(n < 1 ? 4 : 2)}`;
+const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
+const STATUS_WORD: Record<string, string> = { approved: 'Approved', denied: 'Denied' };
+
+export function buildExplanation(row: ExplainEscalation, events: readonly ExplainEvent[], outcomes: readonly ExplainOutcome[]): Explanation {
+  const req = (row.request ?? {}) as StoredRequest;
+  const agentName = req.agent?.name ?? row.agentId ?? 'the agent';
+  const actionType = req.action?.type ?? row.actionType ?? 'an action';
+  const of = (type: string) => events.filter((e) => e.type === type);
+
+  const input: string[] = [`Received ${iso(row.createdAt)} · escalation ${row.id} · execution ${row.executionId ?? '?'}`];
+  if (req.agent) {
+    const tools = Object.entries(req.agent.toolVersions ?? {}).map(([k, v]) => `${k} ${v}`).join(', ');
+    input.push(`Agent: ${agentName} (${req.agent.id ?? row.agentId}), owner ${req.agent.owner ?? row.agentOwner ?? '?'}`);
+    input.push(`Model: ${req.agent.model ?? '?'} ${req.agent.modelVersion ?? ''}`.trimEnd() + ` · prompt ${req.agent.promptVersion ?? '?'}${tools ? ` · tools ${tools}` : ''}`);
+  }
+  if (req.trigger) input.push(`Trigger: ${req.trigger.kind ?? '?'}${req.trigger.source ? ` (${req.trigger.source})` : ''}: ${req.trigger.input ?? ''}`);
+  input.push(`Action: ${actionType}${req.action?.reversible === undefined ? '' : req.action.reversible ? ' (reversible)' : ' (irreversible)'}${req.action?.summary ? `: ${req.action.summary}` : ''}`);
+  if (req.action?.params) input.push(`Params: ${JSON.stringify(req.action.params)}`);
+  if (req.cost) input.push(`Cost so far: ${usd(req.cost.usd ?? 0)}, ${(req.cost.tokens ?? 0).toLocaleString('en-US')} tokens`);
+
+  const reasoning: string[] = [];
+  if (req.reasoning) reasoning.push(req.reasoning);
+  if (req.confidence !== undefined) reasoning.push(`Confidence: ${req.confidence.toFixed(2)}`);
+  if (req.handoff) {
+    const h = req.handoff;
+    for (const [k, v] of [['Attempted', h.attempted], ['Failed', h.failed], ['Gathered', h.gathered], ['Recommended', h.recommendation]] as const) {
+      if (v) reasoning.push(`${k}: ${v}`);
+    }
+  }
+  if (reasoning.length === 0) reasoning.push('No reasoning was recorded.');
+
+  const policy: string[] = [];
+  if (row.tier || row.policyRule) policy.push(`Tier ${row.tier ?? '?'} by rule ${row.policyRule ?? '(none)'}${row.policyReason ? `: ${row.policyReason}` : ''}`);
+  for (const t of row.triggers ?? []) policy.push(`Trigger ${t.kind}: ${t.message}`);
+  if ((row.triggers ?? []).length === 0 && row.tier) policy.push('No escalation trigger fired.');
+  policy.push(`Policy version ${row.policyVersion ?? '?'} · route ${row.route ?? '?'} → channel ${row.channel ?? '?'}${req.issueType ? ` (issue type ${req.issueType}, urgency ${req.urgency ?? 'normal'})` : ''}`);
+
+  const paged: string[] = [];
+  for (const e of events) {
+    if (e.type === 'paged') {
+      const who = str(e.data['user']) ? `paged ${e.data['user']}` : 'paged nobody in person (fell back to the channel and its user group)';
+      paged.push(`${iso(e.at)}: ${who}${str(e.data['reason']) ? `: ${e.data['reason']}` : ''}`);
+    } else if (e.type === 'chain_step') {
+      const reached = Array.isArray(e.data['reached']) ? (e.data['reached'] as Array<{ via?: string; users?: string[]; channel?: string }>) : [];
+      const whom = reached.map((r) => [r.via, ...(r.users ?? [])].filter(Boolean).join(' ')).join('; ');
+      paged.push(`${iso(e.at)}: escalation step ${Number(e.data['step'] ?? 0) + 1}${whom ? ` reached ${whom}` : ''}`);
+    } else if (e.type === 'card_posted') {
+      paged.push(`${iso(e.at)}: card posted to ${str(e.data['channel']) ?? row.channel ?? 'the route channel'} for its approvers`);
+    }
+  }
+  if (paged.length === 0) paged.push(row.decidedBy === 'policy' ? 'Nobody: policy decided without a person.' : 'Nobody was paged.');
+
+  const decided: string[] = [];
+  const made = of('decision_made').at(-1);
+  if (row.decidedBy === 'policy') {
+    decided.push(`Decided by policy at ${iso(row.decidedAt)} (${row.decisionCode ?? row.status}): ${row.decisionReason ?? row.policyReason ?? ''}`.trimEnd());
+  } else if (row.status === 'approved' || row.status === 'denied') {
+    decided.push(`${STATUS_WORD[row.status]} by ${row.decidedBy} at ${iso(row.decidedAt)} under policy ${str(made?.data['policyVersion']) ?? row.policyVersion ?? '?'}`);
+    decided.push(row.decisionReason ? `Reason: ${row.decisionReason}` : 'No reason given.');
+  } else if (row.status === 'expired') {
+    decided.push(`Expired at ${iso(row.decidedAt)}: nobody decided before the deadline (${iso(row.deadline)}), so the fail-safe outcome applied (denied).`);
+  } else if (row.status === 'rejected') {
+    decided.push(`Rejected: the request was invalid${row.decisionReason ? ` (${row.decisionReason})` : ''}.`);
+  } else {
+    decided.push(`Not decided yet; the deadline is ${iso(row.deadline)}.`);
+  }
+  for (const e of of('decision_refused')) decided.push(`${iso(e.at)}: ${e.actor} tried to ${str(e.data['kind']) ?? 'decide'}: refused (${str(e.data['reason']) ?? 'not allowed'})`);
+  if (row.reviewState === 'ok' || row.reviewState === 'wrong') {
+    decided.push(`Reviewed after it ran: ${row.reviewState === 'ok' ? 'right' : 'wrong'} by ${row.reviewedBy} at ${iso(row.reviewedAt)}${row.reviewNote ? `: ${row.reviewNote}` : ''}`);
+  } else if (row.reviewState === 'pending') {
+    decided.push('Ran under supervision; the review is still pending.');
+  }
+
+  const outcome: string[] = [];
+  const proceed = row.status === 'approved' || row.status === 'allowed';
+  if (row.status !== 'pending') outcome.push(`The agent was told to ${proceed ? 'proceed' : 'not proceed'}${row.reviewState === 'wrong' ? ', then to compensate' : ''}.`);
+  const told = of('agent_notified')[0];
+  if (told) outcome.push(`${iso(told.at)}: decision delivered to the agent`);
+  for (const o of outcomes) {
+    const parts = [`${iso(o.at)}: ${o.step} ${o.success ? 'succeeded' : 'failed'}`];
+    if (o.output) parts.push(`output: ${o.output}`);
+    if (o.error) parts.push(`error: ${o.error}`);
+    parts.push(`cost ${usd(o.costUsdMicros / 1e6)}, ${o.costTokens.toLocaleString('en-US')} tokens`);
+    outcome.push(parts.join(' · '));
+  }
+  if (outcomes.length === 0) outcome.push(row.status === 'pending' ? 'Nothing has run: it waits for a decision.' : 'The agent has not reported an outcome.');
+
+  return {
+    escalationId: row.id,
+    executionId: row.executionId,
+    title: req.action?.summary ?? `${agentName} wanted to run ${actionType}`,
+    status: row.status,
+    sections: [
+      { heading: 'Input', lines: input },
+      { heading: 'Reasoning', lines: reasoning },
+      { heading: 'Policy rule and triggers', lines: policy },
+      { heading: 'Who was paged', lines: paged },
+      { heading: 'Who decided, and why', lines: decided },
+      { heading: 'Outcome', lines: outcome },
+    ],
+  };
+}
+
+/** Plain text for a terminal: a title, then each section as an indented list. */
+export function explanationText(x: Explanation): string {
+  const out = [`${x.title} [${x.status}]`];
+  x.sections.forEach((s, i) => {
+    out.push('', `${i + 1}. ${s.heading}`);
+    for (const line of s.lines) out.push(`   ${line.replace(/\n/g, '\n   ')}`);
+  });
+  return `${out.join('\n')}\n`;
+}
