@@ -80,7 +80,8 @@ export async function decide(
     { id: row.id, digest: input.digest, status, by: input.userId, reason, policyVersion: version },
     [
       { ...attempted, data: { ...attempted.data, outcome: 'made' } },
-      { ...base, type: 'decision_made', data: { status, reason, digest: input.digest, policyVersion: version } },
+      // The decision record names its route and the request it was shown, so it stands on its own in an export.
+      { ...base, type: 'decision_made', data: { status, reason, digest: input.digest, policyVersion: version, route: row.route, channel: input.channel ?? row.channel, actionType: row.actionType, agentId: row.agentId } },
     ],
   );
   if (!made) {
