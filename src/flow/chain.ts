@@ -6,6 +6,7 @@ import { getEscalation } from '../db/queries/escalations.js';
 import { recordEvent } from '../db/queries/events.js';
 import { handoffRecorded, lastChainStep } from '../db/queries/chain.js';
 import type { EscalationRow } from '../db/schema/escalations.js';
+import { RateLimitedError } from '../errors.js';
 import { chainDmMessage, chainThreadMessage, type ChainNotice, type Mention } from '../slack/cards/chain-message.js';
 import { expire } from './expire.js';
 import { postKey } from './post-card.js';
@@ -59,9 +60,17 @@ export async function runChainJob(ports: ChainPorts, job: ChainJob): Promise<Cha
   if (!route?.chain) return { kind: 'skipped', why: 'no_chain' };
   // A step posts in the card's channel: take its turn in the channel's pace (shared with cards) before anything is sent.
   const posts = job.kind === 'handoff' || chainStep(route.chain, job.index, urgencyOf(row)).kind === 'notify';
-  const wait = posts ? await ports.pacer.reserve(postKey(row.channel ?? route.channel)) : 0;
+  const key = postKey(row.channel ?? route.channel);
+  const wait = posts ? await ports.pacer.reserve(key) : 0;
   if (wait > 0) return { kind: 'wait', ms: wait };
-  return job.kind === 'step' ? runStep(ports, row, route, route.chain, job.index) : runHandoff(ports, row, route, job.at);
+  try {
+    return job.kind === 'step' ? await runStep(ports, row, route, route.chain, job.index) : await runHandoff(ports, row, route, job.at);
+  } catch (err) {
+    // Slack's Retry-After, honoured by every replica; the retry skips nothing already recorded.
+    if (!(err instanceof RateLimitedError)) throw err;
+    await ports.pacer.block(key, err.retryAfterMs);
+    return { kind: 'wait', ms: err.retryAfterMs };
+  }
 }
 
 function urgencyOf(row: EscalationRow): Urgency {
@@ -160,15 +169,16 @@ async function reach(
 
   const reached: Reached[] = [];
   const channel = row.channel ?? route.channel;
-  if (targets.includes('dm_primary') && primary?.userId && (await stillPending(ports, row.id))) {
-    const { ts } = await ports.slack.post(primary.userId, chainDmMessage({ ...notice, mentions: [] }));
-    reached.push({ via: 'dm', channel: primary.userId, ts, users: [primary.userId] });
-  }
+  // The channel first: it is the paced, busy one, so a 429 there comes before anything was sent.
   if (mentions.length > 0 && (await stillPending(ports, row.id))) {
     const message = chainThreadMessage({ ...notice, mentions: dedupe(mentions), ...(fallbacks.length ? { fallback: fallbacks.join('; ') } : {}) });
     const { ts } = await ports.slack.post(channel, message, row.cardTs ?? undefined);
     const usergroup = mentions.find((m) => m.kind === 'usergroup')?.id;
     reached.push({ via: 'thread', channel, ts, users: mentions.filter((m) => m.kind === 'user').map((m) => m.id), ...(usergroup ? { usergroup } : {}) });
+  }
+  if (targets.includes('dm_primary') && primary?.userId && (await stillPending(ports, row.id))) {
+    const { ts } = await ports.slack.post(primary.userId, chainDmMessage({ ...notice, mentions: [] }));
+    reached.push({ via: 'dm', channel: primary.userId, ts, users: [primary.userId] });
   }
   const paged = [
     ...(primary ? [{ target: 'primary', user: primary.userId ?? null, fallback: primary.fallback }] : []),
@@ -212,15 +222,15 @@ async function runHandoff(ports: ChainPorts, row: EscalationRow, route: Route, a
     const notice: Omit<ChainNotice, 'mentions'> = { ...about(row, route), handoff: true };
     const reached: Reached[] = [];
     const channel = row.channel ?? route.channel;
-    if (paged.userId && (await stillPending(ports, row.id))) {
-      const { ts } = await ports.slack.post(paged.userId, chainDmMessage({ ...notice, mentions: [] }));
-      reached.push({ via: 'dm', channel: paged.userId, ts, users: [paged.userId] });
-    }
     const mentions: Mention[] = paged.userId ? [{ kind: 'user', id: paged.userId, role: 'on call' }] : groupOf(route);
     if (await stillPending(ports, row.id)) {
       const message = chainThreadMessage({ ...notice, mentions, ...(paged.fallback ? { fallback: paged.reason } : {}) });
       const { ts } = await ports.slack.post(channel, message, row.cardTs ?? undefined);
       reached.push({ via: 'thread', channel, ts, users: mentions.filter((m) => m.kind === 'user').map((m) => m.id) });
+    }
+    if (paged.userId && (await stillPending(ports, row.id))) {
+      const { ts } = await ports.slack.post(paged.userId, chainDmMessage({ ...notice, mentions: [] }));
+      reached.push({ via: 'dm', channel: paged.userId, ts, users: [paged.userId] });
     }
     await recordEvent(ports.db, {
       escalationId: row.id,

@@ -6,7 +6,7 @@ import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCallbackServer } from '../support/callback-server.js';
 import { spawnBot, type ChildBot } from '../support/child-bot.js';
-import { GROUP, PRIMARY, QUICK_CHAIN_MESSAGES, chainConfig, chainMessageOf } from '../support/chain-config.js';
+import { GROUP, PRIMARY, QUICK_CHAIN_MESSAGES, SECONDARY, chainConfig, chainMessagesIn } from '../support/chain-config.js';
 import { startFakeSlack, type FakeSlack } from '../support/fake-slack.js';
 import { APPROVER, SIGNING_SECRET, CALLBACK_SECRET, makeEscalation } from '../support/harness.js';
 import { REDIS_URL, createTestDatabase, eventually, uniqueName } from '../support/services.js';
@@ -66,9 +66,9 @@ describe('escalation chains across a crash', () => {
   it('resume after the process is killed in the middle of a step, and end in one fail-safe decision', async () => {
     const first = await bot();
     const e = makeEscalation({ callback: { url: cb.url } });
-    // The first DM (step 2 of 3) reaches Slack, and the process dies before it hears back.
+    // The first reply in the card's thread (step 2 of 3) reaches Slack, and the process dies before it hears back.
     const unhook = fake.onCall('chat.postMessage', (call) => {
-      if (call.args.channel !== PRIMARY) return;
+      if (!call.args.thread_ts) return;
       first.proc.kill('SIGKILL');
       return 'hold';
     });
@@ -86,11 +86,7 @@ describe('escalation chains across a crash', () => {
     expect(steps.map((s) => s.step)).toEqual([0, 1, 2, 3, 4, 5]);
     expect(await sql`select 1 from events where escalation_id = ${e.id} and type = 'expired'`).toHaveLength(1);
     // Every message once, except the interrupted one: Slack had it, the dead process never learned so.
-    const sent = fake
-      .callsTo('chat.postMessage')
-      .filter((c) => c.args.thread_ts === card.ts || /^U/.test(String(c.args.channel)))
-      .map((c) => chainMessageOf(c.args));
-    expect(sent).toEqual([QUICK_CHAIN_MESSAGES[0], ...QUICK_CHAIN_MESSAGES]);
+    expect(chainMessagesIn(fake, { ts: card.ts, channel: 'C0REFUNDS1' }, [PRIMARY, SECONDARY])).toEqual([QUICK_CHAIN_MESSAGES[0], ...QUICK_CHAIN_MESSAGES]);
     await eventually(async () => (await sql`select 1 from escalations where id = ${e.id} and notified_at is not null`).length || undefined, 'notified');
     expect(cb.received.filter((c) => c.json.escalationId === e.id)).toHaveLength(1);
     second.proc.kill('SIGTERM');

@@ -2,7 +2,7 @@ import { Queue } from 'bullmq';
 import { describe, expect, it } from 'vitest';
 import { withBotAndCallbacks, type CallbackServer } from '../support/bot-hooks.js';
 import { APPROVER, makeEscalation, type Harness } from '../support/harness.js';
-import { GROUP, PRIMARY, QUICK_CHAIN_MESSAGES, SECONDARY, SUPPORT_CHANNEL, chainConfig, chainMessageOf } from '../support/chain-config.js';
+import { GROUP, INCIDENTS_CHANNEL, PRIMARY, QUICK_CHAIN_MESSAGES, SECONDARY, SUPPORT_CHANNEL, chainConfig, chainMessagesIn } from '../support/chain-config.js';
 import { REDIS_URL, eventually } from '../support/services.js';
 import { CHAINS_QUEUE } from '../../src/queue/names.js';
 import { CHAIN_EXHAUSTED_REASON } from '../../src/flow/chain.js';
@@ -16,13 +16,8 @@ withBotAndCallbacks((bot) => ({ h, cb } = bot), { config });
 
 const dmChannel = (user: string) => `D${user.slice(1)}`;
 
-/** Each chain message the fake Slack received for this card (and every DM), in order. */
-function chainMessages(cardTs: string, channel: string): string[] {
-  return h.fake
-    .callsTo('chat.postMessage')
-    .filter((c) => (c.args.thread_ts === cardTs && c.args.channel === channel) || /^U/.test(String(c.args.channel)))
-    .map((c) => chainMessageOf(c.args));
-}
+/** The chain's messages for this card, in order: its thread replies and the DMs to on-call people. */
+const chainMessages = (cardTs: string, channel: string) => chainMessagesIn(h.fake, { ts: cardTs, channel }, [PRIMARY, SECONDARY, COVER]);
 
 async function chainSteps(id: string, count: number): Promise<Array<{ step: number; targets: string[] }>> {
   return eventually(async () => {
@@ -111,7 +106,7 @@ describe('escalation chains', () => {
     await h.client.waitForDecision(e.id, { timeoutMs: 5000 });
   });
 
-  it('pings nobody twice when a step runs again (a retry after a crash) or an old step turns up', async () => {
+  it('pings nobody twice when a recorded step runs again (a retry after a crash)', async () => {
     h.fake.reset();
     const e = makeEscalation({ issueType: 'support', urgency: 'critical', callback: { url: cb.url } });
     await h.enqueue(e);
@@ -133,11 +128,11 @@ describe('escalation chains', () => {
 
   it('pings the new on-call person when a shift ends while the escalation waits', async () => {
     h.fake.reset();
-    // COVER is on call for the next 1.5 s (an override), then PRIMARY's shift resumes.
+    // COVER is on call for the next 3 s (an override), then PRIMARY's shift resumes.
     const start = new Date(Date.now() - 60_000);
-    const end = new Date(Date.now() + 1500);
-    await h.sql`insert into oncall_overrides (route, user_id, starts_at, ends_at, created_by) values ('support', ${COVER}, ${start}, ${end}, ${APPROVER})`;
-    const e = makeEscalation({ issueType: 'support', callback: { url: cb.url } });
+    const end = new Date(Date.now() + 3000);
+    await h.sql`insert into oncall_overrides (route, user_id, starts_at, ends_at, created_by) values ('incidents', ${COVER}, ${start}, ${end}, ${APPROVER})`;
+    const e = makeEscalation({ issueType: 'incident', callback: { url: cb.url } });
     await h.enqueue(e);
     const card = await h.card(e.id);
     await chainSteps(e.id, 1);
@@ -147,10 +142,23 @@ describe('escalation chains', () => {
     }, 'the handoff re-ping');
     expect(handoff).toMatchObject({ handoffAt: end.getTime(), from: COVER, to: PRIMARY, fallback: false });
     expect(JSON.stringify(card.blocks)).toContain(`<@${COVER}>`);
-    expect(chainMessages(card.ts, SUPPORT_CHANNEL)).toEqual([`dm:${PRIMARY}`, `thread:@${PRIMARY}`]);
+    expect(chainMessages(card.ts, INCIDENTS_CHANNEL)).toEqual([`thread:@${PRIMARY}`, `dm:${PRIMARY}`]);
     expect(h.fake.messages(dmChannel(PRIMARY))[0]!.text).toContain('on-call shift started');
-    await h.click(APPROVER, 'countersign.approve', card, SUPPORT_CHANNEL);
+    await h.click(APPROVER, 'countersign.approve', card, INCIDENTS_CHANNEL);
     await h.client.waitForDecision(e.id, { timeoutMs: 5000 });
+  });
+
+  it('waits out a 429 on a step and sends nothing twice', async () => {
+    h.fake.reset();
+    const e = makeEscalation({ callback: { url: cb.url } });
+    await h.enqueue(e);
+    const card = await h.card(e.id);
+    // The next post in the channel (step 2's thread reply) is refused once, for a second.
+    h.fake.fail429('chat.postMessage', { channel: 'C0REFUNDS1', times: 1, retryAfterSec: 1 });
+    expect((await h.client.waitForDecision(e.id, { timeoutMs: 15_000 })).status).toBe('expired');
+    expect(h.fake.callsTo('chat.postMessage').filter((c) => c.args.channel === 'C0REFUNDS1' && c.args.thread_ts === card.ts)).toHaveLength(QUICK_CHAIN_MESSAGES.filter((m) => m.startsWith('thread')).length + 1);
+    expect(chainMessages(card.ts, 'C0REFUNDS1')).toEqual(QUICK_CHAIN_MESSAGES);
+    expect((await chainSteps(e.id, 6)).map((s) => s.step)).toEqual([0, 1, 2, 3, 4, 5]);
   });
 
   it('carries on after a restart in the middle of a chain and completes it exactly once', async () => {
