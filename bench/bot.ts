@@ -98,10 +98,10 @@ export interface BotBench {
   sampleClickBody(): string;
 }
 
-export async function startBotBench(opts: { concurrency: number }): Promise<BotBench> {
+export async function startBotBench(opts: { concurrency: number; config?: string }): Promise<BotBench> {
   const cb = await startCallbackReceiver();
   const h = await startHarness({
-    config: benchConfigText(),
+    config: opts.config ?? benchConfigText(),
     env: { WORKER_CONCURRENCY: String(opts.concurrency), WORKER_LOCK_MS: '30000', LOG_LEVEL: 'silent' },
   });
 

@@ -21,7 +21,8 @@ export async function oncallForCard(ports: Ports, row: EscalationRow): Promise<{
   try {
     const page = await pageOnCall(
       { ...ports, now: ports.now ?? (() => new Date()) },
-      { escalationId: row.id, executionId: row.executionId, route, target: 'primary', urgency: urgency.success ? urgency.data : 'normal' },
+      // Recorded with card_posted, in the statement that records the card: no commit of its own.
+      { escalationId: row.id, executionId: row.executionId, route, target: 'primary', urgency: urgency.success ? urgency.data : 'normal', record: false },
     );
     const card: CardOncall = {
       route: route.name,

@@ -2,6 +2,7 @@ import type { CountersignConfig, Route } from '../domain/config.js';
 import { nowAndNext, pagingOrderAt, type Candidate, type Shift } from '../domain/schedule/oncall.js';
 import type { Override, Schedule } from '../domain/schedule/schema.js';
 import { insertOverride, overridesBetween } from '../db/queries/oncall-overrides.js';
+import type { OncallOverrideRow } from '../db/schema/oncall-overrides.js';
 import { recordEvent } from '../db/queries/events.js';
 import type { FlowPorts } from './ports.js';
 
@@ -37,10 +38,32 @@ export function routeSchedules(config: CountersignConfig, route: Route, slackOve
   return [{ ...first, overrides: [...first.overrides, ...slackOverrides] }, ...rest];
 }
 
+/**
+ * Overrides read per route are kept this long in this process (ms), so that
+ * cards do not each cost a query; an override made here clears it at once,
+ * one made on another replica shows within this time.
+ */
+const OVERRIDE_CACHE_MS = 2_000;
+const overrideCache = new WeakMap<object, Map<string, { at: number; rows: OncallOverrideRow[] }>>();
+
+async function slackOverrides(db: FlowPorts['db'], route: string, at: Date): Promise<OncallOverrideRow[]> {
+  let perDb = overrideCache.get(db);
+  if (!perDb) overrideCache.set(db, (perDb = new Map()));
+  const t = Date.now();
+  const near = Math.abs(at.getTime() - t) < OVERRIDE_CACHE_MS;
+  const hit = perDb.get(route);
+  // Only instants near now use the cache: the rows read then cover [then - 2 s, then + horizon).
+  if (near && hit && t - hit.at < OVERRIDE_CACHE_MS) return hit.rows;
+  const from = new Date(Math.min(at.getTime(), t) - OVERRIDE_CACHE_MS);
+  const rows = await overridesBetween(db, route, from, new Date(Math.max(at.getTime(), t) + OVERRIDE_HORIZON_MS));
+  if (near) perDb.set(route, { at: t, rows });
+  return rows;
+}
+
 /** Who is on call for a route at `at`: the config's schedules plus the overrides stored in Postgres. */
 export async function onCallFor(ports: Pick<FlowPorts, 'db' | 'config'>, route: Route, at: Date): Promise<RouteOnCall> {
   const { config } = ports.config.current();
-  const rows = await overridesBetween(ports.db, route.name, at, new Date(at.getTime() + OVERRIDE_HORIZON_MS));
+  const rows = await slackOverrides(ports.db, route.name, at);
   const overrides: Override[] = rows.map((r) => ({
     user: r.userId,
     from: r.startsAt.toISOString(),
@@ -71,7 +94,7 @@ export async function createOverride(
   o: { route: Route; userId: string; from: Date; durationMs: number; by: string; reason?: string },
 ): Promise<{ id: string; from: Date; to: Date }> {
   const to = new Date(o.from.getTime() + o.durationMs);
-  return ports.db.transaction(async (tx) => {
+  const made = await ports.db.transaction(async (tx) => {
     const row = await insertOverride(tx, { route: o.route.name, userId: o.userId, startsAt: o.from, endsAt: to, createdBy: o.by, reason: o.reason ?? null });
     await recordEvent(tx, {
       type: 'oncall_override',
@@ -80,4 +103,6 @@ export async function createOverride(
     });
     return { id: row.id, from: o.from, to };
   });
+  overrideCache.get(ports.db)?.delete(o.route.name);
+  return made;
 }

@@ -1,7 +1,7 @@
 import type { Route } from '../domain/config.js';
 import type { Urgency } from '../domain/escalation.js';
 import { choosePagee, isAvailable, type Availability } from '../domain/paging.js';
-import { recordEvent } from '../db/queries/events.js';
+import { recordEvent, type EventInput } from '../db/queries/events.js';
 import { onCallFor, type RouteOnCall } from './oncall.js';
 import type { FlowPorts } from './ports.js';
 
@@ -19,6 +19,11 @@ export interface PageRequest {
   /** `critical` pages the first candidate even when nobody is available. */
   urgency: Urgency;
   now?: Date;
+  /**
+   * Default true. False: the caller records `event` itself, in the statement
+   * that delivers the page (the card's post records it with `card_posted`).
+   */
+  record?: boolean;
 }
 
 export interface Considered {
@@ -48,6 +53,8 @@ export interface PageResult {
   usergroup?: string;
   /** Who is on call, as computed (before availability). */
   oncall: RouteOnCall;
+  /** The `paged` event; undefined for a route without schedules (nobody to page). */
+  event?: EventInput;
 }
 
 /**
@@ -57,8 +64,9 @@ export interface PageResult {
  * checked for Slack presence and Do Not Disturb (cached) until one is
  * available, so an away or DND primary hands over to the next layer or the
  * secondary. Nobody scheduled, or nobody available: `fallback`, and the
- * caller asks the route's channel and user group. Every call records a
- * `paged` event with each candidate's availability at that moment.
+ * caller asks the route's channel and user group. Every call on a route
+ * with schedules (or overrides) records a `paged` event with each
+ * candidate's availability at that moment.
  */
 export async function pageOnCall(
   ports: Pick<FlowPorts, 'db' | 'slack' | 'config' | 'log' | 'now'>,
@@ -102,7 +110,9 @@ export async function pageOnCall(
     ...(req.route.approvers.usergroup ? { usergroup: req.route.approvers.usergroup } : {}),
     oncall,
   };
-  await recordEvent(ports.db, {
+  // A route without schedules or overrides pages nobody: nothing to record, and its cards stay as cheap as before.
+  if (!oncall.scheduled) return result;
+  result.event = {
     escalationId: req.escalationId,
     executionId: req.executionId ?? null,
     type: 'paged',
@@ -119,7 +129,8 @@ export async function pageOnCall(
       oncall: oncall.candidates.map((c) => ({ user: c.user, schedule: c.schedule, source: c.source, until: c.to.toISOString() })),
       considered,
     },
-  });
+  };
+  if (req.record !== false) await recordEvent(ports.db, result.event);
   return result;
 }
 

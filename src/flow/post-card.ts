@@ -1,5 +1,5 @@
 import { markCardPostedRecorded, setCardState } from '../db/queries/escalations.js';
-import { recordEvent } from '../db/queries/events.js';
+import { recordEvent, type EventInput } from '../db/queries/events.js';
 import type { EscalationRow } from '../db/schema/escalations.js';
 import { RateLimitedError, SlackCallError } from '../errors.js';
 import { escalationCard } from '../slack/cards/escalation-card.js';
@@ -47,7 +47,7 @@ export async function postCard(
   try {
     const state = { ...cardStateOf(row, ports.config.current().config.policy?.supervisedReviewMinutes), ...(oncall ? { oncall: oncall.card } : {}) };
     const { ts } = await ports.slack.postCard(channel, escalationCard(state), row.id);
-    const posted = await record(ports, row, ts, false);
+    const posted = await record(ports, row, ts, false, oncall?.page.event);
     await dmOnCallIfUrgent(ports, row, oncall?.page);
     return posted;
   } catch (err) {
@@ -70,15 +70,10 @@ export async function postCard(
   }
 }
 
-async function record(ports: Pick<FlowPorts, 'db' | 'scheduler' | 'config'>, row: EscalationRow, ts: string, reconciled: boolean): Promise<PostResult> {
-  // The guarded UPDATE and its event in one statement: the event exists only if this ts was recorded.
-  const recorded = await markCardPostedRecorded(ports.db, row.id, ts, {
-    escalationId: row.id,
-    executionId: row.executionId,
-    type: 'card_posted',
-    actor: 'system',
-    data: { channel: row.channel, ts, reconciled },
-  });
+async function record(ports: Pick<FlowPorts, 'db' | 'scheduler' | 'config'>, row: EscalationRow, ts: string, reconciled: boolean, paged?: EventInput): Promise<PostResult> {
+  // The guarded UPDATE and its events in one statement: they exist only if this ts was recorded.
+  const posted: EventInput = { escalationId: row.id, executionId: row.executionId, type: 'card_posted', actor: 'system', data: { channel: row.channel, ts, reconciled } };
+  const recorded = await markCardPostedRecorded(ports.db, row.id, ts, paged ? [posted, paged] : posted);
   // Decided (or expired, or reviewed) while the card was on its way: it shows a stale
   // state with live buttons, so bring it up to date like any decided card.
   const stale = recorded !== undefined && (recorded.status !== row.status || recorded.reviewState !== row.reviewState);

@@ -93,9 +93,13 @@ describe('the card pings whoever is on call', () => {
     await h.enqueue(e);
     const card = await h.card(e.id);
     expect(sectionTexts(card)).toContain(`:pager: On call for route \`payments\`: <@${ONCALL}>`);
-    const [ev] = await h.sql<Array<{ data: { user: string; considered: Array<{ user: string; presence: string; dnd: boolean }> } }>>`
-      select data from events where escalation_id = ${e.id} and type = 'paged'`;
-    expect(ev!.data).toMatchObject({ user: ONCALL, considered: [{ user: ONCALL, presence: 'active', dnd: false }] });
+    // Recorded with card_posted, in the statement that follows Slack's answer.
+    const ev = await eventually(async () => {
+      const rows = await h.sql<Array<{ data: { user: string; considered: Array<{ user: string; presence: string; dnd: boolean }> } }>>`
+        select data from events where escalation_id = ${e.id} and type = 'paged'`;
+      return rows[0];
+    }, 'the paged event');
+    expect(ev.data).toMatchObject({ user: ONCALL, considered: [{ user: ONCALL, presence: 'active', dnd: false }] });
   });
 
   it('pages the next layer when the primary is away, and says why on the card', async () => {

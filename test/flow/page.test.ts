@@ -185,13 +185,22 @@ describe('pageOnCall', () => {
     expect(result.reason).toContain('paged anyway');
   });
 
+  it('leaves the record to the caller when asked, handing it the event', async () => {
+    const escalationId = randomUUID();
+    const result = await pageOnCall(ports, { escalationId, route: route('payments'), target: 'primary', urgency: 'normal', now: MONDAY_10, record: false });
+    expect(result.event).toMatchObject({ escalationId, type: 'paged', data: { user: A } });
+    expect(await db.sql`select 1 from events where escalation_id = ${escalationId}`).toHaveLength(0);
+  });
+
   it('skips the primary when asked for the secondary', async () => {
     expect((await page('payments', { target: 'secondary' })).result.userId).toBe(B);
   });
 
   it('falls back in a schedule gap, and when the route has no schedule', async () => {
     expect((await page('gappy', { now: new Date('2026-01-12T22:00:00Z') })).result).toMatchObject({ fallback: true, reason: 'nobody is on call for route gappy', usergroup: 'S0ACCESS01' });
-    expect((await page('plain')).result).toMatchObject({ fallback: true, reason: 'route plain has no on-call schedule' });
+    const plain = await page('plain');
+    expect(plain.result).toMatchObject({ fallback: true, reason: 'route plain has no on-call schedule' });
+    expect(plain.event).toBeUndefined(); // nobody to page: nothing recorded
     expect(fake.callsTo('users.getPresence')).toHaveLength(0);
   });
 

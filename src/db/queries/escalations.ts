@@ -74,9 +74,12 @@ export async function markCardPostedRecorded(
   db: DbOrTx,
   id: string,
   ts: string,
-  event: EventInput,
+  event: EventInput | readonly EventInput[],
 ): Promise<{ status: string; reviewState: string } | undefined> {
-  const q = prepared(db, 'markCardPostedRecorded', () => {
+  // More events (e.g. who the card paged) ride in the same statement: no extra commit.
+  const list = Array.isArray(event) ? (event as readonly EventInput[]) : [event as EventInput];
+  const n = list.length;
+  const q = prepared(db, `markCardPostedRecorded:${n}`, () => {
     const upd = db.$with('upd').as(
       db
         .update(escalations)
@@ -84,9 +87,9 @@ export async function markCardPostedRecorded(
         .where(and(eq(escalations.id, sql.placeholder('id')), isNull(escalations.cardTs)))
         .returning({ id: escalations.id, status: escalations.status, reviewState: escalations.reviewState }),
     );
-    return db.with(upd, eventsAfter('ev', upd, 1)).select().from(upd).prepare('mark_card_posted_recorded_v2');
+    return db.with(upd, eventsAfter('ev', upd, n)).select().from(upd).prepare(n === 1 ? 'mark_card_posted_recorded_v2' : `mark_card_posted_recorded_v2_${n}`);
   });
-  const rows = await q.execute({ id, ts, ...eventParams([event]) });
+  const rows = await q.execute({ id, ts, ...eventParams(list) });
   return rows[0];
 }
 
