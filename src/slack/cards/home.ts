@@ -1,4 +1,5 @@
-import { HEADER_TEXT_MAX, MODAL_BLOCKS_MAX, safeText } from '../../domain/slack-text.js';
+import { HEADER_TEXT_MAX, MODAL_BLOCKS_MAX, SECTION_TEXT_MAX, safeText } from '../../domain/slack-text.js';
+import { MODES, MODE_LABELS, type Mode } from '../../domain/modes.js';
 import type { Escalation } from '../../domain/escalation.js';
 import type { EscalationRow } from '../../db/schema/escalations.js';
 import { ACTION_APPROVE, ACTION_DENY, ACTION_DETAILS, buttonValue, slackDate } from './view-model.js';
@@ -7,7 +8,73 @@ import { ACTION_APPROVE, ACTION_DENY, ACTION_DETAILS, buttonValue, slackDate } f
  * The App Home: the approvals waiting for this person, each with its buttons.
  * Rows come redacted from the caller; the same buttons as on the card.
  */
-export function homeView(pending: Array<{ row: EscalationRow; escalation: Escalation }>): object {
+/** A batch review this person can work on, with its progress. */
+export interface HomeReview {
+  sampleId: string;
+  agentId: string | null;
+  size: number;
+  reviewed: number;
+  incorrect: number;
+  /** Where the cards are: a channel id, or a DM (D…). */
+  channel: string | null;
+  createdAt: Date;
+}
+
+/** This person's on-call status, one line per route where they are on call now or next. */
+export interface HomeOnCall {
+  route: string;
+  role: 'primary' | 'secondary' | 'next';
+  from: Date;
+  to: Date | null;
+}
+
+export interface HomeAgent {
+  agentId: string;
+  mode: Mode;
+  actions: number;
+  errors: number;
+}
+
+export interface HomeExtras {
+  reviews?: HomeReview[];
+  /** Undefined: no route has an on-call schedule. */
+  oncall?: HomeOnCall[];
+  agents?: HomeAgent[];
+}
+
+const section = (text: string) => ({ type: 'section', text: { type: 'mrkdwn', text: text.slice(0, SECTION_TEXT_MAX) } });
+
+function reviewBlocks(reviews: HomeReview[]): object[] {
+  const lines = reviews.map((r) => {
+    const where = !r.channel ? '' : r.channel.startsWith('D') ? ' · cards in your DM with me' : ` · cards in a thread in <#${r.channel}>`;
+    const rate = r.reviewed ? ` · ${((100 * r.incorrect) / r.reviewed).toFixed(1)}% incorrect so far` : '';
+    return `• ${r.agentId ? `\`${safeText(r.agentId, 100)}\`` : 'all agents'}: *${r.reviewed} of ${r.size} reviewed*${rate}${where} · drawn ${slackDate(r.createdAt, '{date_short}')}`;
+  });
+  return [{ type: 'divider' }, section(`*Your reviews in progress*\n${lines.length ? lines.join('\n') : 'None. `/countersign review` draws a sample.'}`)];
+}
+
+function oncallBlocks(oncall: HomeOnCall[]): object[] {
+  const lines = oncall.map((o) =>
+    o.role === 'next'
+      ? `• Next on call for route \`${o.route}\` from ${slackDate(o.from)}`
+      : `• *On call now* (${o.role}) for route \`${o.route}\`${o.to ? ` until ${slackDate(o.to)}` : ''}`,
+  );
+  return [{ type: 'divider' }, section(`*Your on-call status*\n${lines.length ? lines.join('\n') : 'You are not on call now, and not next.'}`)];
+}
+
+function agentBlocks(agents: HomeAgent[]): object[] {
+  const blocks: object[] = [{ type: 'divider' }, section('*Agents by mode*')];
+  for (const mode of MODES) {
+    const here = agents.filter((a) => a.mode === mode);
+    if (here.length === 0) continue;
+    const lines = here.slice(0, 40).map((a) => `• \`${safeText(a.agentId, 100)}\`: ${a.actions ? `error rate ${((100 * a.errors) / a.actions).toFixed(1)}% (${a.errors} of ${a.actions})` : 'no actions yet'}`);
+    if (here.length > 40) lines.push(`_…and ${here.length - 40} more_`);
+    blocks.push(section(`*${MODE_LABELS[mode]}*\n${lines.join('\n')}`));
+  }
+  return blocks;
+}
+
+export function homeView(pending: Array<{ row: EscalationRow; escalation: Escalation }>, extras: HomeExtras = {}): object {
   const blocks: object[] = [
     { type: 'header', text: { type: 'plain_text', text: 'Countersign'.slice(0, HEADER_TEXT_MAX) } },
     {
@@ -38,5 +105,9 @@ export function homeView(pending: Array<{ row: EscalationRow; escalation: Escala
       },
     );
   }
+  // Fixed, short sections after the approvals: the list above is capped at 10, so all fit within Slack's 100 blocks.
+  if (extras.reviews) blocks.push(...reviewBlocks(extras.reviews));
+  if (extras.oncall) blocks.push(...oncallBlocks(extras.oncall));
+  if (extras.agents) blocks.push(...agentBlocks(extras.agents));
   return { type: 'home', blocks: blocks.slice(0, MODAL_BLOCKS_MAX) };
 }

@@ -1,10 +1,18 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { APPROVER, OWNER, SIGNING_SECRET, makeEscalation, startHarness, type Harness } from '../../support/harness.js';
-import { eventCallbackBody, postSigned } from '../../support/slack-signing.js';
+import { APPROVER, APPROVER_2, OWNER, SIGNING_SECRET, exampleConfigText, makeEscalation, startHarness, type Harness } from '../../support/harness.js';
+import { blockActionsBody, blockActionsPayload, eventCallbackBody, postSigned, slashCommandBody } from '../../support/slack-signing.js';
+import { eventually } from '../../support/services.js';
+
+/** Shifts of a year from today: APPROVER stays on call for the default route during the run. */
+const today = new Date().toISOString().slice(0, 10);
+const config = exampleConfigText
+  .replace('routes:\n', `schedules:\n  ops:\n    layers:\n      - name: main\n        rotation: { users: [${APPROVER}], kind: custom, intervalHours: 8760, handoff: "00:00", timezone: UTC, start: "${today}" }\nroutes:\n`)
+  .replace('  - name: default\n    channel: C0GENERAL1\n', '  - name: default\n    channel: C0GENERAL1\n    schedules: [ops]\n');
 
 let h: Harness;
 beforeAll(async () => {
-  h = await startHarness();
+  expect(config).toContain('schedules: [ops]');
+  h = await startHarness({ config });
 });
 afterAll(async () => {
   await h?.close();
@@ -28,5 +36,37 @@ describe('App Home', () => {
     await openHome(OWNER);
     const owners = await h.fake.waitFor((c) => c.method === 'views.publish' && c.args.user_id === OWNER);
     expect(JSON.stringify(owners.args.view)).toContain('Nothing waiting for you');
+  });
+
+  it('shows my reviews in progress, my on-call status and the agents by mode with their error rates', async () => {
+    for (let i = 0; i < 3; i++) {
+      const e = makeEscalation({ confidence: 0.95, issueType: 'support', action: { type: 'crm.read', params: { customerId: `C-${i}` }, reversible: true } });
+      expect(await h.client.authorize(e)).toMatchObject({ decision: 'allow' });
+    }
+    await postSigned(`${h.baseUrl}/slack/events`, SIGNING_SECRET, slashCommandBody({ command: '/countersign', text: 'review support-agent 100', userId: APPROVER, channelId: 'C0GENERAL1', responseUrl: h.fake.responseUrl }));
+    const dm = `D${APPROVER.slice(1)}`;
+    const card = await eventually(async () => h.fake.messages(dm).find((m) => m.text.startsWith('Review:')), 'a review card');
+    const button = (card.blocks as Array<{ elements?: Array<{ action_id: string; value: string }> }>).flatMap((b) => b.elements ?? []).find((b) => b.action_id === 'countersign.sample_correct')!;
+    await postSigned(`${h.baseUrl}/slack/events`, SIGNING_SECRET, blockActionsBody(blockActionsPayload({ userId: APPROVER, channel: dm, messageTs: card.ts, actionId: button.action_id, value: button.value })));
+    await eventually(async () => ((await h.sql`select count(verdict)::int as n from review_sample_items`)[0]!.n === 1 ? true : undefined), 'the verdict');
+
+    const before = h.fake.callsTo('views.publish').length;
+    await openHome(APPROVER);
+    const published = await h.fake.waitFor((c) => c.method === 'views.publish' && c.args.user_id === APPROVER && h.fake.callsTo('views.publish').indexOf(c) >= before);
+    const view = published.args.view as { blocks: unknown[] };
+    expect(view.blocks.length).toBeLessThanOrEqual(100);
+    const text = JSON.stringify(view.blocks);
+    expect(text).toContain('*Your reviews in progress*');
+    expect(text).toContain('`support-agent`: *1 of 3 reviewed*');
+    expect(text).toContain('cards in your DM with me');
+    expect(text).toContain('*On call now* (primary) for route `default`');
+    expect(text).toContain('*Agents by mode*');
+    expect(text).toMatch(/\*exception-only review\*\\n[^"]*`support-agent`: error rate 0\.0% \(0 of 3\)/);
+
+    await openHome(APPROVER_2);
+    const other = await h.fake.waitFor((c) => c.method === 'views.publish' && c.args.user_id === APPROVER_2);
+    const otherText = JSON.stringify(other.args.view);
+    expect(otherText).toContain('None. `/countersign review` draws a sample.');
+    expect(otherText).toContain('You are not on call now, and not next.');
   });
 });
