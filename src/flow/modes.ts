@@ -63,7 +63,8 @@ async function newCapability(ports: Ports, e: Escalation, stored: StoredModes): 
   const tighten = granted !== undefined && granted !== 'pre_action' && stored[action] === undefined;
   const reason = `new capability: ${action} was never seen for this agent`;
   const demoted = await ports.db.transaction(async (tx) => {
-    if (!(await recordCapability(tx, agentId, action, e.id))) return undefined;
+    // A concurrent first sighting waits here until the other one commits (unique conflict), demotion included.
+    if (!(await recordCapability(tx, agentId, action, e.id))) return 'seen' as const;
     if (!tighten) return undefined;
     const row = await writeMode(tx, { agentId, scope: action, mode: 'pre_action', expect: null, resetEvidence: true, reason, by: 'system' });
     if (!row) return undefined;
@@ -76,9 +77,18 @@ async function newCapability(ports: Ports, e: Escalation, stored: StoredModes): 
     });
     return row;
   });
-  await ports.flags.markCapability(agentId, action);
-  if (!demoted) return stored;
+  if (demoted === 'seen') {
+    // Someone else saw it first, and may just have demoted it: Postgres says which mode applies.
+    await ports.flags.markCapability(agentId, action);
+    return tighten ? (await storedModes(ports.db, agentId)).modes : stored;
+  }
+  if (!demoted) {
+    await ports.flags.markCapability(agentId, action);
+    return stored;
+  }
+  // The cache moves to the demoted mode before the capability is marked known, so no request in between runs under the old mode.
   const modes = await refreshModeCache(ports, agentId);
+  await ports.flags.markCapability(agentId, action);
   await noticeDemotion(ports, { agentId, scope: action, from: granted!, to: 'pre_action', reason, rev: demoted.rev });
   return modes;
 }

@@ -16,6 +16,7 @@ const GOVERNANCE = 'C0GOVERN01';
 /** Admins include the agents' owner, to show the owner still cannot accept a promotion. */
 const CONFIG = `
 version: 1
+slack: { postsPerSecondPerChannel: 1000, postBurst: 1000 }
 routes:
   - name: default
     channel: C0GENERAL1
@@ -33,6 +34,7 @@ policy:
       actions:
         - { action: crm.read, tier: autonomous }
         - { action: email.send, tier: autonomous }
+        - { action: tickets.create, tier: autonomous }
     - id: steady-agent
       alertChannel: ${STEADY_CHANNEL}
       actions:
@@ -178,6 +180,18 @@ describe('review modes', () => {
     ]);
     // The agent's other actions keep their mode.
     expect(await h.client.authorize(act('trial-agent', 'crm.read'))).toMatchObject({ decision: 'allow' });
+  });
+
+  it('sends every concurrent first request of a new capability to a person, with one demotion', async () => {
+    const batch = Array.from({ length: 20 }, () => act('trial-agent', 'tickets.create'));
+    await h.queue.addBulk(batch.map((e) => ({ name: 'escalation', data: e, opts: { jobId: e.id } })));
+    const rows = await eventually(async () => {
+      const r = await h.sql`select status, mode from escalations where id in ${h.sql(batch.map((e) => e.id))}`;
+      return r.length === batch.length ? r : undefined;
+    }, 'all 20 recorded');
+    expect(rows.map((r) => r.status)).toEqual(Array(20).fill('pending'));
+    const demotions = (await eventsOf('mode_demoted')).filter((d) => (d.data as { scope: string }).scope === 'tickets.create');
+    expect(demotions).toHaveLength(1);
   });
 
   it('records a decline, and does not ask again on the same evidence', async () => {
