@@ -6,9 +6,10 @@ import { agentCommand } from './agent.js';
 import { reviewCommand } from './review.js';
 import { oncallCommand } from './oncall.js';
 import { overrideCommand } from './override.js';
+import { auditCommand } from './audit.js';
 
 /** Every `/countersign` subcommand, in help order. Add one file per subcommand and list it here. */
-export const SUBCOMMANDS: readonly Subcommand[] = [statusCommand, policyCommand, budgetCommand, agentCommand, reviewCommand, oncallCommand, overrideCommand];
+export const SUBCOMMANDS: readonly Subcommand[] = [statusCommand, policyCommand, budgetCommand, agentCommand, reviewCommand, oncallCommand, overrideCommand, auditCommand];
 
 export function helpText(): string {
   return [

@@ -13,6 +13,7 @@ import { registerReviewWrong } from './views/review-wrong.js';
 import { registerSampleVerdict } from './actions/sample-verdict.js';
 import { registerSampleIncorrect } from './views/sample-incorrect.js';
 import { registerModeProposal } from './actions/mode-proposal.js';
+import { registerAuditNextPage } from './actions/audit-next-page.js';
 
 /** Every listener, registered in one place. */
 export function registerListeners(app: App, deps: ListenerDeps): void {
@@ -29,4 +30,5 @@ export function registerListeners(app: App, deps: ListenerDeps): void {
   registerModeProposal(app, deps);
   registerSampleVerdict(app, deps);
   registerSampleIncorrect(app, deps);
+  registerAuditNextPage(app, deps);
 }
