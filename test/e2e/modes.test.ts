@@ -3,6 +3,7 @@ import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EscalationInput } from '../../src/domain/escalation.js';
 import { MODES_QUEUE } from '../../src/queue/names.js';
+import { inAuditSample } from '../../src/domain/modes.js';
 import { ACTION_ACCEPT_PROMOTION, ACTION_DECLINE_PROMOTION } from '../../src/slack/cards/mode-cards.js';
 import type { StoredMessage } from '../../src/sandbox/slack-api.js';
 import { APPROVER, APPROVER_2, OWNER, SIGNING_SECRET, makeEscalation, startHarness, type Harness } from '../support/harness.js';
@@ -27,7 +28,7 @@ policy:
   admins:
     users: [${APPROVER}, ${OWNER}]
   promotion:
-    auditSampleRate: 0
+    auditSampleRate: 0.5
   agents:
     - id: trial-agent
       alertChannel: ${TRIAL_CHANNEL}
@@ -71,6 +72,13 @@ async function seedActions(agentId: string, n: number, status: 'approved' | 'all
 async function check(): Promise<void> {
   const job = await modes.add('check', {}, { removeOnComplete: false });
   await eventually(async () => ((await job.getState()) === 'completed' ? true : undefined), 'modes check completed');
+}
+
+/** An id the post-action audit draws (or not), at the config's 50%. */
+function withId(e: EscalationInput, drawn: boolean): EscalationInput {
+  let id = randomUUID();
+  while (inAuditSample(id, 0.5) !== drawn) id = randomUUID();
+  return { ...e, id };
 }
 
 const proposalCards = (channel: string) =>
@@ -157,9 +165,14 @@ describe('review modes', () => {
     await h.fake.waitFor((c) => c.method === 'chat.postEphemeral' && c.args.user === APPROVER_2 && String(c.args.text).includes('already accepted'));
   });
 
-  it('runs the promoted agent’s known actions at once (post-action audit, sample rate 0)', async () => {
-    const answer = await h.client.authorize(act('trial-agent', 'crm.read'));
-    expect(answer).toMatchObject({ decision: 'allow', tier: 'autonomous' });
+  it('runs the promoted agent’s known actions at once, and posts a review card for those drawn into the audit sample', async () => {
+    const notDrawn = withId(act('trial-agent', 'crm.read'), false);
+    expect(await h.client.authorize(notDrawn)).toMatchObject({ decision: 'allow', tier: 'autonomous' });
+    const drawn = withId(act('trial-agent', 'crm.read'), true);
+    expect(await h.client.authorize(drawn)).toMatchObject({ decision: 'allow', tier: 'supervised', reason: 'post-action audit: this autonomous action was drawn for review afterwards' });
+    const [row] = await h.sql`select status, mode, review_state from escalations where id = ${drawn.id}`;
+    expect(row).toEqual({ status: 'allowed', mode: 'post_action', review_state: 'pending' });
+    await h.card(drawn.id);
   });
 
   it('sends a never-seen action type of a promoted agent back to a person, with a notice to the team and the owner', async () => {
