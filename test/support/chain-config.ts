@@ -1,3 +1,4 @@
+import { parse, stringify } from 'yaml';
 import type { FakeSlack } from './fake-slack.js';
 import { exampleConfigText } from './harness.js';
 
@@ -12,61 +13,41 @@ export const INCIDENTS_CHANNEL = 'C0INCIDNT1';
  * chain (180 ms between steps, twice through), then the fail-safe deny.
  * `support`: a slow chain (30 min), for decisions. `incidents`: the same,
  * for shift changes (no other test asks who is on call there, so no cached
- * answer hides a new override).
- * Year-long shifts from today's midnight keep who is on call fixed for the
- * run; tests move people with overrides, as `/countersign override` does.
+ * answer hides a new override). Year-long shifts from today's midnight keep
+ * who is on call fixed for the run; tests move people with overrides, as
+ * `/countersign override` does. Built on the parsed example, so edits to
+ * its text do not break it.
  */
 export function chainConfig(): string {
   const today = new Date().toISOString().slice(0, 10);
-  return exampleConfigText
-    .replace('postsPerSecondPerChannel: 1', 'postsPerSecondPerChannel: 1000')
-    .replace('postBurst: 3', 'postBurst: 1000')
-    .replace(
-      'routes:\n',
-      `schedules:
-  primary:
-    layers:
-      - name: main
-        rotation: { users: [${PRIMARY}, U0ONCALL03], kind: custom, intervalHours: 8760, handoff: "00:00", timezone: UTC, start: "${today}" }
-  secondary:
-    layers:
-      - name: main
-        rotation: { users: [${SECONDARY}, U0ONCALL04], kind: custom, intervalHours: 8760, handoff: "00:00", timezone: UTC, start: "${today}" }
-routes:
-  - name: incidents
-    match: { issueTypes: [incident] }
-    channel: ${INCIDENTS_CHANNEL}
-    approvers: { users: [U0APPROVER1] }
-    schedules: [primary]
-    chain:
-      name: slow
-      steps:
-        - { targets: [primary_in_channel], waitMinutes: 30 }
-  - name: support
-    match: { issueTypes: [support] }
-    channel: ${SUPPORT_CHANNEL}
-    approvers: { users: [U0APPROVER1] }
-    schedules: [primary]
-    chain:
-      name: slow
-      steps:
-        - { targets: [primary_in_channel], waitMinutes: 30 }
-`,
-    )
-    .replace(
-      '      users: [U0APPROVER1]\n      # usergroup: S0FINANCE1   # members of a Slack user group may decide too\n',
-      `      users: [U0APPROVER1]
-      usergroup: ${GROUP}
-    schedules: [primary, secondary]
-    chain:
-      name: quick
-      steps:
-        - { targets: [primary_in_channel], waitMinutes: 0.003 }
-        - { targets: [dm_primary, secondary], waitMinutes: 0.003 }
-        - { targets: [usergroup], waitMinutes: 0.003 }
-      repeat: 2
-`,
-    );
+  const rotation = (users: string[]) => ({ users, kind: 'custom', intervalHours: 8760, handoff: '00:00', timezone: 'UTC', start: today });
+  const slow = { name: 'slow', steps: [{ targets: ['primary_in_channel'], waitMinutes: 30 }] };
+  const config = parse(exampleConfigText) as { slack: Record<string, unknown>; schedules?: unknown; routes: Array<Record<string, unknown>> };
+  config.slack = { ...config.slack, postsPerSecondPerChannel: 1000, postBurst: 1000 };
+  config.schedules = {
+    ...(config.schedules as object | undefined),
+    'chain-primary': { layers: [{ name: 'main', rotation: rotation([PRIMARY, 'U0ONCALL03']) }] },
+    'chain-secondary': { layers: [{ name: 'main', rotation: rotation([SECONDARY, 'U0ONCALL04']) }] },
+  };
+  const refunds = config.routes.find((r) => r.name === 'refunds')!;
+  Object.assign(refunds, {
+    approvers: { users: ['U0APPROVER1'], usergroup: GROUP },
+    schedules: ['chain-primary', 'chain-secondary'],
+    chain: {
+      name: 'quick',
+      steps: [
+        { targets: ['primary_in_channel'], waitMinutes: 0.003 },
+        { targets: ['dm_primary', 'secondary'], waitMinutes: 0.003 },
+        { targets: ['usergroup'], waitMinutes: 0.003 },
+      ],
+      repeat: 2,
+    },
+  });
+  const slowRoute = (name: string, issueType: string, channel: string) => ({
+    name, match: { issueTypes: [issueType] }, channel, approvers: { users: ['U0APPROVER1'] }, schedules: ['chain-primary'], chain: slow,
+  });
+  config.routes.unshift(slowRoute('incidents', 'incident', INCIDENTS_CHANNEL), slowRoute('support', 'support', SUPPORT_CHANNEL));
+  return stringify(config);
 }
 
 /** What the quick chain sends after the card, in order: `dm:<user>` or `thread:<mentions>`. */
