@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { getEscalation } from '../db/queries/escalations.js';
 import { messageOf } from '../flow/notify.js';
 import type { Db } from '../db/client.js';
+import { handleAuditExport, handleAuditSearch } from './audit.js';
 
 export interface HttpDeps {
   db: Db;
@@ -42,8 +43,36 @@ async function check(fn: () => Promise<void>): Promise<string> {
   }
 }
 
+/** 401 unless the request carries one of API_TOKENS; true when it was refused. */
+function refused(req: IncomingMessage, res: ServerResponse, tokens: readonly string[]): boolean {
+  if (tokens.length > 0 && bearerOk(req, tokens)) return false;
+  res.setHeader('www-authenticate', 'Bearer');
+  json(res, 401, { error: 'unauthorized', message: 'Authorization: Bearer <token> from API_TOKENS required' });
+  return true;
+}
+
+/** A failed query answers 500 (or, mid-stream, cuts the connection) instead of leaving the request hanging. */
+async function guarded(res: ServerResponse, run: () => Promise<void>): Promise<void> {
+  try {
+    await run();
+  } catch (err) {
+    if (res.headersSent) res.destroy();
+    else json(res, 500, { error: 'internal', message: (err as Error).message });
+  }
+}
+
 export function httpRoutes(deps: HttpDeps): CustomRoute[] {
   return [
+    {
+      path: '/api/audit',
+      method: ['GET'],
+      handler: (req, res) => guarded(res, async () => void (refused(req, res, deps.apiTokens) || (await handleAuditSearch(deps.db, req, res)))),
+    },
+    {
+      path: '/api/audit/export',
+      method: ['GET'],
+      handler: (req, res) => guarded(res, async () => void (refused(req, res, deps.apiTokens) || (await handleAuditExport(deps.db, req, res, () => {})))),
+    },
     {
       path: '/healthz',
       method: ['GET'],
