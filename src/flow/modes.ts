@@ -1,5 +1,5 @@
 import type { Escalation } from '../domain/escalation.js';
-import { MODE_LABELS, combine, inAuditSample, resolveMode, type Mode, type ModeSource, type StoredModes } from '../domain/modes.js';
+import { combine, inAuditSample, resolveMode, type Mode, type ModeSource, type StoredModes } from '../domain/modes.js';
 import { matches, type PolicyDecision } from '../domain/policy/evaluate.js';
 import type { Policy } from '../domain/policy/schema.js';
 import { latestOwner, recordCapability, storedModes, writeMode } from '../db/queries/agent-modes.js';
@@ -112,9 +112,3 @@ export async function applyMode(
   const sampled = inAuditSample(e.id, policy.promotion.auditSampleRate);
   return { decision: combine(decision, mode, sampled).decision, mode };
 }
-
-/** The agent's own mode and where it came from, for display. */
-export function describeMode(m: ModeSource): string {
-  return `${MODE_LABELS[m.mode]} (\`${m.mode}\`, from ${m.source === 'agent_modes' ? 'a promotion or demotion' : `\`${m.source}\``})`;
-}
-
