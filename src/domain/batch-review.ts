@@ -14,30 +14,42 @@ export interface ReviewRequest {
   percent: number;
   days: number;
   destination: 'dm' | 'thread';
+  /** A redraw: the recorded seed and window end of an earlier sample. */
+  seed?: string;
+  until?: Date;
 }
 
 export type ParsedReviewRequest = { ok: true; request: ReviewRequest } | { ok: false; error: string };
 
-export const REVIEW_USAGE = '`/countersign review [agent|all] [percent] [days] [dm|in:thread]`, e.g. `/countersign review support-agent 10% 7`';
+export const REVIEW_USAGE = '`/countersign review [agent|all] [percent] [days] [dm|in:thread] [seed:<hex> until:<ISO time>]`, e.g. `/countersign review support-agent 10% 7`';
 
 const fail = (error: string): ParsedReviewRequest => ({ ok: false, error: `${error}\nUsage: ${REVIEW_USAGE}` });
 
 /**
  * Words in any order: a bare number is the percent first, then the days;
  * `10%` is always a percent and `14d` always days; `dm` or `in:thread`
- * picks where the cards go; any other word is the agent id (or `all`).
+ * picks where the cards go; `seed:` and `until:` redraw a recorded sample;
+ * any other word is the agent id (or `all`).
  */
 export function parseReviewArgs(args: readonly string[]): ParsedReviewRequest {
   let agentId: string | null | undefined;
   let percent: number | undefined;
   let days: number | undefined;
   let destination: 'dm' | 'thread' = 'dm';
+  let seed: string | undefined;
+  let until: Date | undefined;
   for (const raw of args) {
     const word = raw.toLowerCase();
     const pct = /^(\d+(?:\.\d+)?)%$/.exec(word);
     const d = /^(\d+(?:\.\d+)?)d(?:ays?)?$/.exec(word);
     const bare = /^\d+(?:\.\d+)?$/.test(word) ? Number(word) : undefined;
-    if (word === 'dm') destination = 'dm';
+    if (word.startsWith('seed:')) {
+      seed = word.slice('seed:'.length);
+      if (!/^[0-9a-f]{32}$/.test(seed)) return fail(`seed must be the 32 hex characters of a recorded sample (got "${raw.slice(5)}").`);
+    } else if (word.startsWith('until:')) {
+      until = new Date(raw.slice('until:'.length));
+      if (Number.isNaN(until.getTime())) return fail(`until must be an ISO time like 2026-11-25T09:00:00Z (got "${raw.slice(6)}").`);
+    } else if (word === 'dm') destination = 'dm';
     else if (word === 'in:thread' || word === 'thread') destination = 'thread';
     else if (pct) {
       if (percent !== undefined) return fail(`percent given twice ("${raw}").`);
@@ -58,7 +70,8 @@ export function parseReviewArgs(args: readonly string[]): ParsedReviewRequest {
   days ??= DEFAULT_DAYS;
   if (!Number.isInteger(percent) || percent < 1 || percent > 100) return fail(`percent must be a whole number from 1 to 100 (got ${percent}).`);
   if (!Number.isInteger(days) || days < 1 || days > MAX_DAYS) return fail(`days must be a whole number from 1 to ${MAX_DAYS} (got ${days}).`);
-  return { ok: true, request: { agentId: agentId ?? null, percent, days, destination } };
+  if (seed !== undefined && until === undefined) return fail('a redraw needs the window end too: add `until:<time>` from the sample.');
+  return { ok: true, request: { agentId: agentId ?? null, percent, days, destination, ...(seed ? { seed } : {}), ...(until ? { until } : {}) } };
 }
 
 /** The error rate of a sample: incorrect ÷ reviewed, with its counts ("2 of 40 reviewed incorrect: 5.0%"). */

@@ -85,6 +85,15 @@ describe('/countersign review arguments', () => {
     expect(parseReviewArgs(['14d', 'all', '10%', 'in:thread'])).toEqual({ ok: true, request: { agentId: null, percent: 10, days: 14, destination: 'thread' } });
   });
 
+  it('reads a redraw: the recorded seed and window end', () => {
+    expect(parseReviewArgs(['support-agent', '10%', '7d', 'seed:0123456789abcdef0123456789abcdef', 'until:2026-11-25T09:00:00.000Z'])).toEqual({
+      ok: true,
+      request: { agentId: 'support-agent', percent: 10, days: 7, destination: 'dm', seed: '0123456789abcdef0123456789abcdef', until: new Date('2026-11-25T09:00:00.000Z') },
+    });
+    expect(parseReviewArgs(['seed:0123456789abcdef0123456789abcdef'])).toMatchObject({ ok: false, error: expect.stringContaining('needs the window end too') });
+    expect(parseReviewArgs(['seed:xyz', 'until:2026-11-25T09:00:00Z'])).toMatchObject({ ok: false, error: expect.stringContaining('seed must be the 32 hex characters') });
+  });
+
   it('refuses a percent or a window out of range with a message naming it', () => {
     expect(parseReviewArgs(['all', '0'])).toMatchObject({ ok: false, error: expect.stringContaining('percent must be a whole number from 1 to 100 (got 0)') });
     expect(parseReviewArgs(['150%'])).toMatchObject({ ok: false, error: expect.stringContaining('(got 150)') });

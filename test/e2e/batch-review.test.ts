@@ -133,6 +133,14 @@ describe('batch review', () => {
     }, 'the summary recorded');
     expect(done.completed_at).not.toBeNull();
     expect(done.summary_ts).toBe(summary.ts);
+
+    // The summary names the redraw: the same seed and window end draw the same actions again.
+    const redraw = /`(\/countersign review [^`]+)`/.exec(JSON.stringify(summary.blocks))![1]!;
+    expect(redraw).toBe(`/countersign review support-agent 10% 7d seed:${sample!.seed} until:${new Date(sample!.window_to).toISOString()}`);
+    await command(redraw.slice('/countersign '.length));
+    const again = await eventually(async () => (await h.sql`select id from review_samples where seed = ${sample!.seed} and id <> ${sample!.id}`)[0], 'the redrawn sample');
+    const redrawnItems = await h.sql`select escalation_id from review_sample_items where sample_id = ${again.id} order by position`;
+    expect(redrawnItems.map((i) => i.escalation_id)).toEqual(items.map((i) => i.escalation_id));
   });
 
   it('posts the cards in a thread under the progress message when asked, through the per-channel pacer', async () => {

@@ -102,6 +102,12 @@ function pastTense(block: { type: string }, c: CardState): AnyBlock {
   return b;
 }
 
+/** The `/countersign review` words that draw this sample again (same seed, same window). */
+export function redrawArgs(s: { agentId: string | null; percent: number; windowFrom: Date; windowTo: Date; seed: string }): string {
+  const days = Math.round((s.windowTo.getTime() - s.windowFrom.getTime()) / 86_400_000);
+  return `/countersign review ${s.agentId ?? 'all'} ${s.percent}% ${days}d seed:${s.seed} until:${s.windowTo.toISOString()}`;
+}
+
 function windowLine(s: SampleHeader): string {
   return `${slackDate(s.windowFrom, '{date_short} {time}')} – ${slackDate(s.windowTo, '{date_short} {time}')}`;
 }
@@ -136,7 +142,7 @@ export function sampleSummaryMessage(s: SampleHeader, p: { reviewed: number; inc
     blocks: [
       { type: 'section', text: mrkdwn(`:clipboard: *Batch review complete* (${scope(s.agentId)}, ${windowLine(s)})\n*Error rate:* ${errorRateLine(p.incorrect, p.reviewed)}`) },
       ...(perAgent.length > 1 ? [{ type: 'section', text: mrkdwn(`*By agent*\n${lines.join('\n')}`.slice(0, 3000)) }] : []),
-      { type: 'context', elements: [mrkdwn(`Seed \`${s.seed}\`: \`/countersign review\` with this seed and window draws the same sample`)] },
+      { type: 'context', elements: [mrkdwn(`Seed \`${s.seed}\` · the same sample again: \`${safeText(redrawArgs(s), 600)}\``)] },
     ],
   };
 }
