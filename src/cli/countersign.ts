@@ -4,10 +4,13 @@ import { loadConfigFile } from '../config/file.js';
 import { checkPolicy } from '../flow/policy-check.js';
 import { AUDIT_VERIFY_USAGE, auditVerify } from './audit-verify.js';
 import { EXPLAIN_USAGE, explain } from './explain.js';
+import { AUDIT_EXPORT_USAGE, AUDIT_SEARCH_USAGE, auditExport, auditSearch } from './audit-search.js';
 
 const USAGE = [
   'usage: countersign policy check <action.json | ->   (config: $COUNTERSIGN_CONFIG or ./countersign.yml)',
   `       ${AUDIT_VERIFY_USAGE}`,
+  `       ${AUDIT_SEARCH_USAGE}`,
+  `       ${AUDIT_EXPORT_USAGE}`,
   `       ${EXPLAIN_USAGE}`,
 ].join('\n');
 
@@ -19,6 +22,8 @@ const USAGE = [
 async function main(argv: string[]): Promise<number> {
   const [group, verb, file] = argv;
   if (group === 'audit' && verb === 'verify') return auditVerify(argv.slice(2));
+  if (group === 'audit' && verb === 'search') return auditSearch(argv.slice(2));
+  if (group === 'audit' && verb === 'export') return auditExport(argv.slice(2));
   if (group === 'explain') return explain(argv.slice(1));
   if (group !== 'policy' || verb !== 'check' || !file) {
     process.stderr.write(`${USAGE}\n`);

@@ -1,20 +1,8 @@
-import { once } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { exportAudit, searchAudit } from '../db/queries/audit-search.js';
+import { searchAudit } from '../db/queries/audit-search.js';
 import type { Db } from '../db/client.js';
-import { csvHeader, csvRecord, describeAuditErrors, jsonlRecord, parseAuditQuery, type AuditFieldError, type AuditRecord } from '../domain/audit-query.js';
-import { createRedactor } from '../domain/redact.js';
-
-const redactor = createRedactor();
-
-/** Free text in a record (a person's reason, an agent's error) is redacted on the way out; ids and times are not PII. */
-export function redactRecord(r: AuditRecord): AuditRecord {
-  return {
-    ...r,
-    decision_reason: r.decision_reason === null ? null : redactor.text(r.decision_reason),
-    outcome_error: r.outcome_error === null ? null : redactor.text(r.outcome_error),
-  };
-}
+import { describeAuditErrors, parseAuditQuery, type AuditFieldError } from '../domain/audit-query.js';
+import { EXPORT_FORMATS, redactRecord, streamExport, type ExportFormat } from '../flow/audit-export.js';
 
 function json(res: ServerResponse, status: number, body: unknown): void {
   res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' });
@@ -45,38 +33,6 @@ export async function handleAuditSearch(db: Db, req: IncomingMessage, res: Serve
   if (errors.length > 0 || !parsed.ok) return badRequest(res, [...errors, ...(parsed.ok ? [] : parsed.errors)]);
   const page = await searchAudit(db, parsed.value);
   json(res, 200, { records: page.records.map(redactRecord), next_cursor: page.nextCursor ?? null });
-}
-
-export const EXPORT_FORMATS = ['jsonl', 'csv'] as const;
-export type ExportFormat = (typeof EXPORT_FORMATS)[number];
-
-/**
- * Writes records as JSONL or CSV (RFC 4180, header first) to `out`, waiting
- * for `drain` whenever its buffer is full, so a slow reader slows the
- * database cursor instead of filling memory. `aborted()` stops the export
- * between batches (the reader went away). Returns the number of records.
- */
-export async function streamExport(
-  db: Db,
-  filter: Parameters<typeof exportAudit>[1],
-  format: ExportFormat,
-  out: NodeJS.WritableStream,
-  opts: { aborted?: () => boolean; batch?: number } = {},
-): Promise<number> {
-  const write = async (chunk: string) => {
-    if (!out.write(chunk)) await once(out, 'drain');
-  };
-  if (format === 'csv') await write(csvHeader());
-  return exportAudit(
-    db,
-    filter,
-    async (batch) => {
-      if (opts.aborted?.()) throw new Error('export aborted: the reader went away');
-      const line = format === 'csv' ? csvRecord : jsonlRecord;
-      await write(batch.map((r) => line(redactRecord(r))).join(''));
-    },
-    opts.batch ? { batch: opts.batch } : {},
-  );
 }
 
 /** `GET /api/audit/export?from=…&to=…&format=jsonl|csv` (+ any search filter): every record in the range, oldest first, streamed. */

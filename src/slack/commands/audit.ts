@@ -1,13 +1,11 @@
 import { MAX_PAGE_SIZE, describeAuditErrors, formatAuditFilter, parseAuditQueryText, AUDIT_OUTCOMES } from '../../domain/audit-query.js';
-import { createRedactor } from '../../domain/redact.js';
 import { escapeMrkdwn } from '../../domain/slack-text.js';
 import { searchAudit } from '../../db/queries/audit-search.js';
 import { mayReadAudit } from '../../flow/audit-access.js';
+import { redactRecord } from '../../flow/audit-export.js';
 import type { ListenerDeps } from '../listeners/context.js';
 import { auditResultsMessage } from '../cards/audit-results.js';
 import type { Subcommand } from './types.js';
-
-const redactor = createRedactor();
 
 /** Pages shown in Slack stay within a message's 50 blocks. */
 const SLACK_PAGE_MAX = 20;
@@ -26,11 +24,7 @@ export async function auditPage(deps: ListenerDeps, userId: string, text: string
   if (!parsed.ok) return `Cannot search for that:\n${escapeMrkdwn(describeAuditErrors(parsed.errors))}\n${USAGE}`;
   const query = { ...parsed.value, limit: Math.min(parsed.value.limit, SLACK_PAGE_MAX, MAX_PAGE_SIZE) };
   const result = await searchAudit(deps.db, query);
-  const records = result.records.map((r) => ({
-    ...r,
-    decision_reason: r.decision_reason === null ? null : redactor.text(r.decision_reason),
-    outcome_error: r.outcome_error === null ? null : redactor.text(r.outcome_error),
-  }));
+  const records = result.records.map(redactRecord);
   const message = auditResultsMessage({ queryText: formatAuditFilter(query.filter), records, page, ...(result.nextCursor ? { nextCursor: result.nextCursor } : {}) });
   return { text: message.text, blocks: message.blocks as object[] };
 }

@@ -1,0 +1,49 @@
+import { once } from 'node:events';
+import { exportAudit } from '../db/queries/audit-search.js';
+import type { Db } from '../db/client.js';
+import { csvHeader, csvRecord, jsonlRecord, type AuditRecord } from '../domain/audit-query.js';
+import { createRedactor } from '../domain/redact.js';
+
+const redactor = createRedactor();
+
+/** Free text in a record (a person's reason, an agent's error) is redacted on the way out; ids and times are not PII. */
+export function redactRecord(r: AuditRecord): AuditRecord {
+  return {
+    ...r,
+    decision_reason: r.decision_reason === null ? null : redactor.text(r.decision_reason),
+    outcome_error: r.outcome_error === null ? null : redactor.text(r.outcome_error),
+  };
+}
+
+export const EXPORT_FORMATS = ['jsonl', 'csv'] as const;
+export type ExportFormat = (typeof EXPORT_FORMATS)[number];
+
+/**
+ * Writes records as JSONL or CSV (RFC 4180, header first) to `out`, waiting
+ * for `drain` whenever its buffer is full, so a slow reader slows the
+ * database cursor instead of filling memory. `aborted()` stops the export
+ * between batches (the reader went away). Returns the number of records.
+ */
+export async function streamExport(
+  db: Db,
+  filter: Parameters<typeof exportAudit>[1],
+  format: ExportFormat,
+  out: NodeJS.WritableStream,
+  opts: { aborted?: () => boolean; batch?: number } = {},
+): Promise<number> {
+  const write = async (chunk: string) => {
+    if (!out.write(chunk)) await once(out, 'drain');
+  };
+  if (format === 'csv') await write(csvHeader());
+  return exportAudit(
+    db,
+    filter,
+    async (batch) => {
+      if (opts.aborted?.()) throw new Error('export aborted: the reader went away');
+      const line = format === 'csv' ? csvRecord : jsonlRecord;
+      await write(batch.map((r) => line(redactRecord(r))).join(''));
+    },
+    opts.batch ? { batch: opts.batch } : {},
+  );
+}
+
