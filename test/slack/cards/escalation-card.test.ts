@@ -58,6 +58,7 @@ function rowOf(e: Escalation, over: Partial<EscalationRow> = {}): EscalationRow 
     policyReason: null,
     triggers: null,
     decisionCode: null,
+    mode: null,
     reviewState: 'none',
     reviewedBy: null,
     reviewedAt: null,
