@@ -1,11 +1,11 @@
 import { governanceFigures } from '../db/queries/governance-report.js';
 import { recordEvent } from '../db/queries/events.js';
 import { previousMonth, proposeThresholdChanges } from '../domain/governance-report.js';
-import { governanceReportMessage, type ReportAgent } from '../slack/cards/governance-report.js';
+import { governanceReportMessages, type ReportAgent } from '../slack/cards/governance-report.js';
 import type { FlowPorts, SlackMessage } from './ports.js';
 
 /** The report for the calendar month before `at` (in the report's time zone), built but not posted. */
-export async function buildMonthlyReport(ports: Pick<FlowPorts, 'db' | 'config'>, at: Date, tz: string): Promise<{ label: string; message: SlackMessage; agents: ReportAgent[] }> {
+export async function buildMonthlyReport(ports: Pick<FlowPorts, 'db' | 'config'>, at: Date, tz: string): Promise<{ label: string; messages: SlackMessage[]; agents: ReportAgent[] }> {
   const { config } = ports.config.current();
   const { from, to, label } = previousMonth(at, tz);
   const figures = await governanceFigures(ports.db, from, to, tz);
@@ -22,15 +22,17 @@ export async function buildMonthlyReport(ports: Pick<FlowPorts, 'db' | 'config'>
     });
     return { ...f, proposals };
   });
-  return { label, message: governanceReportMessage(label, agents, caps), agents };
+  return { label, messages: governanceReportMessages(label, agents, caps), agents };
 }
 
 /** Posts the monthly report to `reports.monthly.channel`, with an audit event naming the month. */
 export async function postMonthlyReport(ports: Pick<FlowPorts, 'db' | 'config' | 'slack' | 'log'>, at: Date): Promise<{ kind: 'done' | 'skipped' }> {
   const monthly = ports.config.current().config.reports?.monthly;
   if (!monthly) return { kind: 'skipped' };
-  const { label, message, agents } = await buildMonthlyReport(ports, at, monthly.tz);
-  const { ts } = await ports.slack.post(monthly.channel, message);
+  const { label, messages, agents } = await buildMonthlyReport(ports, at, monthly.tz);
+  const [first, ...rest] = messages;
+  const { ts } = await ports.slack.post(monthly.channel, first!);
+  for (const m of rest) await ports.slack.post(monthly.channel, m, ts);
   await recordEvent(ports.db, { type: 'governance_report_posted', actor: 'system', data: { month: label, channel: monthly.channel, ts, agents: agents.length } });
   return { kind: 'done' };
 }

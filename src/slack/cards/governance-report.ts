@@ -1,4 +1,4 @@
-import { MESSAGE_BLOCKS_MAX, SECTION_TEXT_MAX, safeText } from '../../domain/slack-text.js';
+import { MESSAGE_BLOCKS_MAX, MESSAGE_TEXT_TOTAL_SOFT_MAX, SECTION_TEXT_MAX, safeText } from '../../domain/slack-text.js';
 import type { SlackMessage } from '../../flow/ports.js';
 import type { AgentMonthFigures } from '../../db/queries/governance-report.js';
 
@@ -34,16 +34,26 @@ export function agentReportText(a: ReportAgent, dailyCapUsd?: number): string {
   return lines.join('\n').slice(0, SECTION_TEXT_MAX);
 }
 
-/** The monthly governance review, one section per agent (Slack allows 50 blocks; the rest are named). */
-export function governanceReportMessage(label: string, agents: ReportAgent[], caps: Record<string, number | undefined>): SlackMessage {
-  const room = MESSAGE_BLOCKS_MAX - 4;
-  const shown = agents.slice(0, room);
-  const blocks: object[] = [
+/**
+ * The monthly governance review, one section per agent, as one or more
+ * messages: Slack refuses a message past 50 blocks or about 13k characters,
+ * so agents beyond that go into follow-up messages (posted in the first one's thread).
+ */
+export function governanceReportMessages(label: string, agents: ReportAgent[], caps: Record<string, number | undefined>): SlackMessage[] {
+  const head: object[] = [
     { type: 'header', text: { type: 'plain_text', text: `Governance review: ${label}` } },
     { type: 'context', elements: [mrkdwn(`${agents.length} agent${agents.length === 1 ? '' : 's'} · figures for the calendar month · proposals are suggestions: nothing changes until the config does`)] },
-    ...shown.map((a) => ({ type: 'section', text: mrkdwn(agentReportText(a, caps[a.agentId])) })),
   ];
-  if (agents.length === 0) blocks.push({ type: 'section', text: mrkdwn('No agent activity this month.') });
-  if (agents.length > shown.length) blocks.push({ type: 'context', elements: [mrkdwn(`…and ${agents.length - shown.length} more agents: ${agents.slice(room).map((a) => `\`${safeText(a.agentId, 60)}\``).join(', ').slice(0, 2500)}`)] });
-  return { text: `Governance review for ${label}: ${agents.length} agents`, blocks };
+  if (agents.length === 0) return [{ text: `Governance review for ${label}: no agent activity`, blocks: [...head, { type: 'section', text: mrkdwn('No agent activity this month.') }] }];
+  const pages: object[][] = [head];
+  for (const a of agents) {
+    const block = { type: 'section', text: mrkdwn(agentReportText(a, caps[a.agentId])) };
+    const page = pages[pages.length - 1]!;
+    if (page.length > (pages.length === 1 ? 2 : 0) && (page.length + 1 > MESSAGE_BLOCKS_MAX || JSON.stringify([...page, block]).length > MESSAGE_TEXT_TOTAL_SOFT_MAX)) pages.push([block]);
+    else page.push(block);
+  }
+  return pages.map((blocks, i) => ({
+    text: i === 0 ? `Governance review for ${label}: ${agents.length} agents` : `Governance review for ${label} (part ${i + 1} of ${pages.length})`,
+    blocks,
+  }));
 }
