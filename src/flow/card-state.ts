@@ -37,7 +37,10 @@ export function cardStateOf(row: EscalationRow, reviewMinutes = 60): CardState {
 function whyHuman(row: EscalationRow, actionType: string): string[] {
   const lines: string[] = [];
   if (row.tier === 'restricted' && row.policyReason) lines.push(`${row.policyReason} (rule \`${row.policyRule}\`)`);
-  if (row.tier === 'supervised' && row.status === 'allowed') lines.push(`${actionType} is supervised: it ran, and a human reviews it afterwards`);
+  if (row.tier === 'supervised' && row.status === 'allowed') {
+    // Drawn into a post-action audit sample: the mode's reason says so (src/domain/modes.ts).
+    lines.push(row.mode === 'post_action' && row.policyReason?.startsWith('post-action audit') ? row.policyReason : `${actionType} is supervised: it ran, and a human reviews it afterwards`);
+  }
   for (const t of row.triggers ?? []) lines.push(t.message);
   if (lines.length === 0) lines.push(row.policyReason ?? `\`${actionType}\` needs approval on route \`${row.route}\``);
   return lines;

@@ -102,7 +102,7 @@ describe('review modes', () => {
     expect(row).toMatchObject({ status: 'pending', mode: 'pre_action', policy_reason: expect.stringMatching(/^pre-action review/) });
     const [ev] = await h.sql`select data from events where escalation_id = ${e.id} and type = 'received'`;
     expect(ev!.data).toMatchObject({ policy: { outcome: 'pending', mode: 'pre_action' } });
-    await h.card(e.id);
+    expect(JSON.stringify((await h.card(e.id)).blocks)).toContain("pre-action review: a person approves each of this agent's actions before it runs");
   });
 
   it('proposes no promotion at 99 successful actions, and exactly one card at 100', async () => {
@@ -172,7 +172,7 @@ describe('review modes', () => {
     expect(await h.client.authorize(drawn)).toMatchObject({ decision: 'allow', tier: 'supervised', reason: 'post-action audit: this autonomous action was drawn for review afterwards' });
     const [row] = await h.sql`select status, mode, review_state from escalations where id = ${drawn.id}`;
     expect(row).toEqual({ status: 'allowed', mode: 'post_action', review_state: 'pending' });
-    await h.card(drawn.id);
+    expect(JSON.stringify((await h.card(drawn.id)).blocks)).toContain('post-action audit: this autonomous action was drawn for review afterwards');
   });
 
   it('sends a never-seen action type of a promoted agent back to a person, with a notice to the team and the owner', async () => {
