@@ -3,7 +3,7 @@ import type { AlertJob } from '../domain/alerts.js';
 import { authorize } from '../domain/authz.js';
 import { MODE_LABELS, agentMode, type Mode } from '../domain/modes.js';
 import type { People, Policy } from '../domain/policy/schema.js';
-import { demotionTarget, formatRate, promotionTarget, type PromotionThresholds } from '../domain/promotion.js';
+import { demotionTarget, formatRate, promotionTarget, type PromotionThresholds, type RecordCounts } from '../domain/promotion.js';
 import {
   closeProposal,
   getProposal,
@@ -89,8 +89,12 @@ export async function checkModes(ports: Ports): Promise<{ proposed: number; demo
 async function checkScope(ports: Ports, policy: Policy, s: Scope): Promise<'proposed' | 'demoted' | 'none'> {
   const t = policy.promotion;
   const actionType = s.scope === '*' ? undefined : s.scope;
+  const modeSince = s.row?.since ?? null;
+  const evidenceSince = s.row?.evidenceSince ?? null;
+  let sinceMode: RecordCounts | undefined;
   if (s.mode !== 'pre_action') {
-    const { total } = await agentRecord(ports.db, s.agentId, { since: s.row?.since ?? null, actionType });
+    const { total } = await agentRecord(ports.db, s.agentId, { since: modeSince, actionType });
+    sinceMode = total;
     const to = demotionTarget(s.mode, total, t);
     if (to) {
       const reason = `error rate ${formatRate(total)} (${total.errors} of ${total.actions} actions) reached the ${pct(t[s.mode as 'post_action' | 'exception_only'].demoteAtErrorRate)} bar of ${MODE_LABELS[s.mode]}`;
@@ -101,7 +105,9 @@ async function checkScope(ports: Ports, policy: Policy, s: Scope): Promise<'prop
   // A card that never went out (crash after the insert) goes out now; the alert's dedupe keeps it to one.
   for (const p of pending) await ports.scheduler.enqueueAlert(proposalJob(p, t), `proposal:${p.id}`);
   if (pending.length > 0) return 'none';
-  const { total } = await agentRecord(ports.db, s.agentId, { since: s.row?.evidenceSince ?? null, actionType });
+  // One aggregate when both windows start at the same moment (no row, or right after a demotion).
+  const total =
+    sinceMode && modeSince?.getTime() === evidenceSince?.getTime() ? sinceMode : (await agentRecord(ports.db, s.agentId, { since: evidenceSince, actionType })).total;
   const to = promotionTarget(s.mode, total, t, s.ceiling);
   if (!to) return 'none';
   return (await propose(ports, s, to, total, t)) ? 'proposed' : 'none';
