@@ -4,7 +4,7 @@ import { openDatabase } from '../db/client.js';
 import { lastCheckpoint, verifyChain } from '../db/queries/audit-chain.js';
 import { checkAnchors, type PostedAnchor } from '../domain/audit-anchor.js';
 import { readAnchors } from '../slack/anchors.js';
-import { createWebClient } from '../slack/web-port.js';
+import { WebClient } from '@slack/web-api';
 
 export const AUDIT_VERIFY_USAGE = 'countersign audit verify [--anchors [--channel C…]]  (database: $DATABASE_URL, or the embedded one; anchors: $SLACK_BOT_TOKEN, audit.anchor.channel)';
 
@@ -35,7 +35,8 @@ export async function auditVerify(args: string[]): Promise<number> {
       process.stderr.write('countersign: --anchors needs SLACK_BOT_TOKEN (channels:history or groups:history)\n');
       return 64;
     }
-    anchors = await readAnchors(createWebClient({ token: env.SLACK_BOT_TOKEN, slackApiUrl: env.SLACK_API_URL }), channel);
+    // The Web API client's own retries: a long history may meet conversations.history's rate limit (Tier 3), and waiting is fine here.
+    anchors = await readAnchors(new WebClient(env.SLACK_BOT_TOKEN, { slackApiUrl: env.SLACK_API_URL }), channel);
   }
   const database = await openDatabase({ url: env.DATABASE_URL, dataDir: env.COUNTERSIGN_DATA_DIR, max: 2 });
   try {
