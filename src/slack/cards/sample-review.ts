@@ -1,4 +1,4 @@
-import { MESSAGE_BLOCKS_MAX, escapeMrkdwn, safeText, truncate } from '../../domain/slack-text.js';
+import { MESSAGE_BLOCKS_MAX, MESSAGE_TEXT_TOTAL_SOFT_MAX, escapeMrkdwn, safeText, truncate } from '../../domain/slack-text.js';
 import { errorRateLine } from '../../domain/batch-review.js';
 import type { SlackMessage } from '../../flow/ports.js';
 import { escalationCard } from './escalation-card.js';
@@ -52,22 +52,22 @@ const scope = (agentId: string | null) => (agentId ? `\`${safeText(agentId, 100)
  */
 export function sampleReviewCard(s: SampleCardState): SlackMessage {
   const base = escalationCard(s.card);
-  const blocks = (base.blocks as Array<{ type: string }>).filter((b) => b.type !== 'actions').map((b) => pastTense(b, s.card));
+  const blocks: AnyBlock[] = (base.blocks as Array<{ type: string }>).filter((b) => b.type !== 'actions').map((b) => pastTense(b, s.card));
   const outcome = s.outcome
     ? `${s.outcome.success ? ':white_check_mark: Reported *succeeded*' : ':x: Reported *failed*'} at ${slackDate(s.outcome.at)}${s.outcome.detail ? `\n>${safeText(s.outcome.detail, 500).replace(/\n/g, '\n>')}` : ''}`
     : ':grey_question: No outcome reported by the agent';
   blocks.unshift({
     type: 'context',
     elements: [mrkdwn(`*Batch review* · ${s.index} of ${s.sample.size} · ${scope(s.sample.agentId)} · sample \`${s.sample.sampleId.slice(0, 8)}\``)],
-  } as never);
-  blocks.push({ type: 'section', text: mrkdwn(`*Outcome*\n${outcome}`) } as never);
+  });
+  blocks.push({ type: 'section', text: mrkdwn(`*Outcome*\n${outcome}`) });
   if (s.verdict) {
     const note = s.verdict.note ? `\n>${safeText(s.verdict.note, 1000).replace(/\n/g, '\n>')}` : '';
     const line =
       s.verdict.verdict === 'correct'
         ? `:white_check_mark: Reviewed *correct* by <@${s.verdict.by}> at ${slackDate(s.verdict.at)}`
         : `:rotating_light: Reviewed *incorrect* by <@${s.verdict.by}> at ${slackDate(s.verdict.at)}${note}`;
-    blocks.push({ type: 'section', text: mrkdwn(line) } as never);
+    blocks.push({ type: 'section', text: mrkdwn(line) });
   } else {
     const value = sampleButtonValue(s.sample.sampleId, s.card.escalation.id);
     blocks.push({
@@ -77,13 +77,28 @@ export function sampleReviewCard(s: SampleCardState): SlackMessage {
         { type: 'button', action_id: ACTION_SAMPLE_CORRECT, style: 'primary', text: { type: 'plain_text', text: 'Correct' }, value },
         { type: 'button', action_id: ACTION_SAMPLE_INCORRECT, style: 'danger', text: { type: 'plain_text', text: 'Incorrect…' }, value },
       ],
-    } as never);
+    });
   }
   const state = s.verdict ? `Reviewed ${s.verdict.verdict}` : 'Review';
-  return { text: truncate(`${state}: ${escapeMrkdwn(s.card.escalation.agent.name)} ran ${s.card.escalation.action.type}`, 300), blocks: blocks.slice(0, MESSAGE_BLOCKS_MAX) };
+  return { text: truncate(`${state}: ${escapeMrkdwn(s.card.escalation.agent.name)} ran ${s.card.escalation.action.type}`, 300), blocks: fit(blocks).slice(0, MESSAGE_BLOCKS_MAX) };
 }
 
-type AnyBlock = { type: string; text?: { type: string; text: string }; fields?: Array<{ type: string; text: string }> };
+/**
+ * The approval card fits itself under ~12k characters; the lines added here
+ * (outcome, verdict note) can push it past Slack's ceiling, so the longest
+ * agent-written parts give way first, as on the approval card.
+ */
+function fit(blocks: AnyBlock[]): AnyBlock[] {
+  const out = [...blocks];
+  for (const prefix of ["*Agent's reasoning*", '*What happened*', '*Key params*', '*Recommendation*']) {
+    if (JSON.stringify(out).length <= MESSAGE_TEXT_TOTAL_SOFT_MAX) break;
+    const i = out.findIndex((b) => b.text?.text.startsWith(prefix));
+    if (i >= 0) out[i] = { type: 'section', text: { type: 'mrkdwn', text: `${prefix}\n_Too long for the card: see the escalation's Details._` } };
+  }
+  return out;
+}
+
+type AnyBlock = { type: string; text?: { type: string; text: string }; fields?: Array<{ type: string; text: string }>; [k: string]: unknown };
 
 /**
  * The approval card speaks of a request waiting; a reviewed action already
