@@ -10,6 +10,7 @@ import { authorizeVsRaw } from './authorize.js';
 import { auditBench } from './audit.js';
 import { bullmqBaseline, httpBaseline, postgresBaseline } from './baselines.js';
 import { PACING, startBotBench } from './bot.js';
+import { routingBench, routingRows } from './routing.js';
 import { closeClient } from './http-client.js';
 import { lat, ms, now, perSec } from './stats.js';
 
@@ -164,6 +165,8 @@ async function main(): Promise<void> {
     },
   );
 
+  // Its own bots and database, after the main bot is gone: on-call routing costs and intake with a route on call.
+  rows.push(...routingRows(await routingBench({ quick, concurrency: CONCURRENCY, log })));
   const duplicates = bot.duplicateCards();
   const out = [
     '',

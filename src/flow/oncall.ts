@@ -1,8 +1,7 @@
 import type { CountersignConfig, Route } from '../domain/config.js';
-import { nowAndNext, pagingOrderAt, type Candidate, type Shift } from '../domain/schedule/oncall.js';
+import { nextBoundary, nowAndNext, pagingOrderAt, type Candidate, type Shift } from '../domain/schedule/oncall.js';
 import type { Override, Schedule } from '../domain/schedule/schema.js';
 import { insertOverride, overridesBetween } from '../db/queries/oncall-overrides.js';
-import type { OncallOverrideRow } from '../db/schema/oncall-overrides.js';
 import { recordEvent } from '../db/queries/events.js';
 import type { FlowPorts } from './ports.js';
 
@@ -39,31 +38,32 @@ export function routeSchedules(config: CountersignConfig, route: Route, slackOve
 }
 
 /**
- * Overrides read per route are kept this long in this process (ms), so that
- * cards do not each cost a query; an override made here clears it at once,
- * one made on another replica shows within this time.
+ * The schedule math is kept per route in this process, keyed by the config
+ * and the overrides read (the query runs every time, so an override shows
+ * at once from any replica), and reused until the next instant the answer
+ * may change (a handoff, a layer's hours, an override's edge), at most this
+ * long (ms): cards then cost one indexed query, not the luxon arithmetic.
  */
-const OVERRIDE_CACHE_MS = 2_000;
-const overrideCache = new WeakMap<object, Map<string, { at: number; rows: OncallOverrideRow[] }>>();
-
-async function slackOverrides(db: FlowPorts['db'], route: string, at: Date): Promise<OncallOverrideRow[]> {
-  let perDb = overrideCache.get(db);
-  if (!perDb) overrideCache.set(db, (perDb = new Map()));
-  const t = Date.now();
-  const near = Math.abs(at.getTime() - t) < OVERRIDE_CACHE_MS;
-  const hit = perDb.get(route);
-  // Only instants near now use the cache: the rows read then cover [then - 2 s, then + horizon).
-  if (near && hit && t - hit.at < OVERRIDE_CACHE_MS) return hit.rows;
-  const from = new Date(Math.min(at.getTime(), t) - OVERRIDE_CACHE_MS);
-  const rows = await overridesBetween(db, route, from, new Date(Math.max(at.getTime(), t) + OVERRIDE_HORIZON_MS));
-  if (near) perDb.set(route, { at: t, rows });
-  return rows;
+const REUSE_MAX_MS = 3_600_000;
+interface CacheEntry {
+  config: object;
+  overrides: string;
+  from: number;
+  until: number;
+  result: RouteOnCall;
 }
+const oncallCache = new WeakMap<object, Map<string, CacheEntry>>();
 
 /** Who is on call for a route at `at`: the config's schedules plus the overrides stored in Postgres. */
 export async function onCallFor(ports: Pick<FlowPorts, 'db' | 'config'>, route: Route, at: Date): Promise<RouteOnCall> {
   const { config } = ports.config.current();
-  const rows = await slackOverrides(ports.db, route.name, at);
+  const t = at.getTime();
+  const rows = await overridesBetween(ports.db, route.name, at, new Date(t + OVERRIDE_HORIZON_MS));
+  const fingerprint = rows.map((r) => `${r.id}:${r.endsAt.getTime()}`).join(',');
+  let perDb = oncallCache.get(ports.db);
+  if (!perDb) oncallCache.set(ports.db, (perDb = new Map()));
+  const hit = perDb.get(route.name);
+  if (hit && hit.config === config && hit.overrides === fingerprint && t >= hit.from && t < hit.until) return { ...hit.result, at };
   const overrides: Override[] = rows.map((r) => ({
     user: r.userId,
     from: r.startsAt.toISOString(),
@@ -74,7 +74,7 @@ export async function onCallFor(ports: Pick<FlowPorts, 'db' | 'config'>, route: 
   const schedules = routeSchedules(config, route, overrides);
   const candidates = pagingOrderAt(schedules, at);
   const first = schedules[0];
-  return {
+  const result: RouteOnCall = {
     route: route.name,
     at,
     scheduled: schedules.length > 0,
@@ -83,6 +83,10 @@ export async function onCallFor(ports: Pick<FlowPorts, 'db' | 'config'>, route: 
     secondary: candidates[1],
     next: first ? nowAndNext(first, at).next : undefined,
   };
+  const until = Math.min(t + REUSE_MAX_MS, ...schedules.map((s) => nextBoundary(s, at).getTime()));
+  if (perDb.size > 1000) perDb.clear();
+  if (until > t) perDb.set(route.name, { config, overrides: fingerprint, from: t, until, result });
+  return result;
 }
 
 /**
@@ -94,7 +98,7 @@ export async function createOverride(
   o: { route: Route; userId: string; from: Date; durationMs: number; by: string; reason?: string },
 ): Promise<{ id: string; from: Date; to: Date }> {
   const to = new Date(o.from.getTime() + o.durationMs);
-  const made = await ports.db.transaction(async (tx) => {
+  return ports.db.transaction(async (tx) => {
     const row = await insertOverride(tx, { route: o.route.name, userId: o.userId, startsAt: o.from, endsAt: to, createdBy: o.by, reason: o.reason ?? null });
     await recordEvent(tx, {
       type: 'oncall_override',
@@ -103,6 +107,4 @@ export async function createOverride(
     });
     return { id: row.id, from: o.from, to };
   });
-  overrideCache.get(ports.db)?.delete(o.route.name);
-  return made;
 }

@@ -131,6 +131,24 @@ describe('who is on call for a route', () => {
   });
 });
 
+describe('the reused schedule math', () => {
+  it('sees an override the moment it is stored, from any writer', async () => {
+    const at = new Date('2026-01-13T10:00:00Z');
+    expect((await onCallFor(ports, route('payments'), at)).primary?.user).toBe(A);
+    expect((await onCallFor(ports, route('payments'), new Date(at.getTime() + 1000))).primary?.user).toBe(A);
+    await insertOverride(db.database.db, { route: 'payments', userId: D, startsAt: new Date('2026-01-13T09:00:00Z'), endsAt: new Date('2026-01-13T11:00:00Z'), createdBy: A });
+    const now = await onCallFor(ports, route('payments'), new Date(at.getTime() + 2000));
+    expect(now.candidates.map((c) => c.user)).toEqual([D, A, B, C]);
+    expect(now.at).toEqual(new Date(at.getTime() + 2000));
+  });
+
+  it('recomputes at a handoff: the answer cached before 17:00 is not used after it', async () => {
+    const before = await onCallFor(ports, route('payments'), new Date('2026-01-14T16:59:59Z'));
+    const after = await onCallFor(ports, route('payments'), new Date('2026-01-14T17:00:00Z'));
+    expect([before.primary?.user, after.primary?.user]).toEqual([A, B]);
+  });
+});
+
 describe('pageOnCall', () => {
   it('pages the available primary and records who, why, and their availability', async () => {
     const { result, event } = await page('payments');

@@ -1,4 +1,4 @@
-import { and, asc, eq, gt, lt } from 'drizzle-orm';
+import { and, asc, eq, gt, lt, sql } from 'drizzle-orm';
 import type { DbOrTx } from '../client.js';
 import { oncallOverrides, type OncallOverrideRow } from '../schema/oncall-overrides.js';
 
@@ -20,11 +20,26 @@ export async function insertOverride(db: DbOrTx, o: NewOverride): Promise<Oncall
   return row!;
 }
 
-/** A route's overrides overlapping [from, until), oldest start first. */
-export async function overridesBetween(db: DbOrTx, route: string, from: Date, until: Date): Promise<OncallOverrideRow[]> {
+/** Prepared once per handle: every card asks, so parse and plan are paid once. */
+const statements = new WeakMap<object, ReturnType<typeof buildBetween>>();
+function buildBetween(db: DbOrTx) {
   return db
     .select()
     .from(oncallOverrides)
-    .where(and(eq(oncallOverrides.route, route), gt(oncallOverrides.endsAt, from), lt(oncallOverrides.startsAt, until)))
-    .orderBy(asc(oncallOverrides.startsAt));
+    .where(
+      and(
+        eq(oncallOverrides.route, sql.placeholder('route')),
+        gt(oncallOverrides.endsAt, sql`${sql.placeholder('from')}::timestamptz`),
+        lt(oncallOverrides.startsAt, sql`${sql.placeholder('until')}::timestamptz`),
+      ),
+    )
+    .orderBy(asc(oncallOverrides.startsAt))
+    .prepare('oncall_overrides_between');
+}
+
+/** A route's overrides overlapping [from, until), oldest start first. */
+export async function overridesBetween(db: DbOrTx, route: string, from: Date, until: Date): Promise<OncallOverrideRow[]> {
+  let q = statements.get(db);
+  if (!q) statements.set(db, (q = buildBetween(db)));
+  return q.execute({ route, from: from.toISOString(), until: until.toISOString() });
 }

@@ -91,7 +91,7 @@ export function onCallAt(s: Schedule, t: Date): Shift | undefined {
 }
 
 /** The instants after t where the answer may change: shift ends, layer hours, override edges. */
-function nextBoundary(s: Schedule, t: Date): Date {
+export function nextBoundary(s: Schedule, t: Date): Date {
   const ms = t.getTime();
   const candidates: number[] = [];
   for (const layer of s.layers) {
