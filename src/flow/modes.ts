@@ -109,6 +109,6 @@ export async function applyMode(
   let stored = await loadStoredModes(ports, e.agent.id, cached.modes);
   if (!cached.knownCapability) stored = await newCapability(ports, e, stored);
   const mode = resolveMode(index, policy.agents[index], stored, e.action.type, matches);
-  const sampled = inAuditSample(e.id, policy.promotion.auditSampleRate);
+  const sampled = mode.mode === 'post_action' && inAuditSample(e.id, policy.promotion.auditSampleRate);
   return { decision: combine(decision, mode, sampled).decision, mode };
 }
