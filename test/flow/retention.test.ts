@@ -74,6 +74,22 @@ describe('retention', () => {
     expect(cli.stdout).toMatch(/^audit chain OK: 6 records .*starting after the checkpoint at event 10/);
   });
 
+  it('prunes in bounded steps, each with its own checkpoint, and verify follows the last', async () => {
+    const other = await createMigratedDb();
+    try {
+      for (let i = 0; i < 7; i++) await other.sql`insert into events (type, actor, at, data) values ('received', 'system', now() - interval '400 days', '{}')`;
+      await other.sql`insert into events (type, actor, at, data) values ('received', 'system', now() - interval '2 minutes', '{}')`;
+      await sealChain(other.database.db, { lagMs: 0 });
+      const loaded = config('{ years: 1 }');
+      const r = await applyRetention({ db: other.database.db, config: { current: () => loaded }, now: () => new Date(), log: silent }, 3);
+      expect(r).toMatchObject({ kind: 'pruned', steps: 3, result: { prunedUpTo: 7, events: 7 } });
+      expect((await other.sql`select pruned_up_to_event_id::int as n from audit_checkpoints order by id`).map((c) => c.n)).toEqual([3, 6, 7]);
+      expect(await verifyChain(other.database.db)).toMatchObject({ kind: 'ok', checked: 1, prunedUpTo: 7 });
+    } finally {
+      await other.close();
+    }
+  });
+
   it('is idempotent: a second run the same day prunes nothing and records nothing', async () => {
     expect(await applyRetention(ports)).toMatchObject({ kind: 'skipped', reason: 'nothing_expired' });
     expect(await count('audit_checkpoints')).toBe(1);

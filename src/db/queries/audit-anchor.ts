@@ -36,13 +36,13 @@ export interface PruneResult {
 
 /**
  * Retention through the one audited path (countersign_prune_audit, SECURITY
- * DEFINER): everything sealed and older than `cutoff` goes in one
+ * DEFINER): up to `maxEvents` sealed events older than `cutoff` go in one
  * transaction, with a checkpoint and an `audit_pruned` event. Undefined when
  * there was nothing (more) to prune.
  */
-export async function pruneAudit(db: Db, cutoff: Date, actor: string): Promise<PruneResult | undefined> {
+export async function pruneAudit(db: Db, cutoff: Date, actor: string, maxEvents = 100_000): Promise<PruneResult | undefined> {
   const rows = rowsOf<{ pruned_up_to: string; hash: string; events_deleted: string }>(
-    await db.execute(sql`select * from countersign_prune_audit(${cutoff.toISOString()}::timestamptz, ${actor})`),
+    await db.execute(sql`select * from countersign_prune_audit(${cutoff.toISOString()}::timestamptz, ${actor}, ${maxEvents}::int)`),
   );
   const r = rows[0];
   return r ? { prunedUpTo: Number(r.pruned_up_to), hash: r.hash, events: Number(r.events_deleted) } : undefined;
