@@ -143,7 +143,7 @@ describe('batch review', () => {
     expect(redrawnItems.map((i) => i.escalation_id)).toEqual(items.map((i) => i.escalation_id));
   });
 
-  it('posts the cards in a thread under the progress message when asked, through the per-channel pacer', async () => {
+  it('posts the cards in a thread under the progress message when asked, through the per-channel pacer, and records one verdict from ten concurrent clicks', async () => {
     for (const amount of [10, 20, 30]) expect(await h.client.authorize(purchase(amount))).toMatchObject({ decision: 'allow' });
     await command('review procurement-agent 100 1 in:thread', APPROVER_2, GENERAL_CHANNEL);
     await h.fake.waitFor((c) => c.method === 'response_url' && String(c.args.text).includes('in a thread in this channel'));
@@ -155,5 +155,14 @@ describe('batch review', () => {
     expect(thread.replies.every((m) => m.text.startsWith('Review: Procurement Agent ran purchases.create'))).toBe(true);
     // The posts reserved their turn on the channel's shared pacing key.
     expect(await h.redis.exists(`${h.prefix}:pace:chat.postMessage:${GENERAL_CHANNEL}`)).toBe(1);
+
+    // Ten concurrent clicks by the requester and a route approver: one verdict, one audit event.
+    const target = thread.replies[0]!;
+    const responses = await Promise.all(Array.from({ length: 10 }, (_, i) => click(i % 2 ? APPROVER : APPROVER_2, GENERAL_CHANNEL, target, 'countersign.sample_correct')));
+    expect(responses.map((r) => r.status)).toEqual(Array(10).fill(200));
+    const escalationId = buttonOf(target, 'countersign.sample_correct')!.value.split(':')[1]!;
+    await eventually(async () => (h.fake.callsTo('chat.postEphemeral').filter((c) => c.args.channel === GENERAL_CHANNEL && String(c.args.text).startsWith('Already reviewed as correct')).length === 9 ? true : undefined), 'nine "already reviewed" replies');
+    expect(await h.sql`select count(*)::int as n from events where type = 'review_verdict' and escalation_id = ${escalationId}`).toEqual([{ n: 1 }]);
+    expect(await h.sql`select count(verdict)::int as n from review_sample_items where escalation_id = ${escalationId}`).toEqual([{ n: 1 }]);
   });
 });
