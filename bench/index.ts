@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { authorizeVsRaw } from './authorize.js';
 import { auditBench } from './audit.js';
+import { auditSearchBench, printAuditSearch } from './audit-search.js';
 import { bullmqBaseline, httpBaseline, postgresBaseline } from './baselines.js';
 import { PACING, startBotBench } from './bot.js';
 import { routingBench, routingRows } from './routing.js';
@@ -26,8 +27,8 @@ const PG_POOL = 20;
 const SETTLE_MS = 1500;
 
 const S = quick
-  ? { warmup: 200, intake: 500, rate: 100, rateCount: 200, clicks: 100, clickConcurrency: 4, cbRate: 50, cbCount: 50, pgRows: 1000, bullJobs: 1000, authRate: 100, authCount: 200, authJobs: 1000, auditEvents: 20_000 }
-  : { warmup: 1000, intake: 5000, rate: 100, rateCount: 1000, clicks: 500, clickConcurrency: 4, cbRate: 50, cbCount: 250, pgRows: 5000, bullJobs: 5000, authRate: 100, authCount: 1000, authJobs: 5000, auditEvents: 200_000 };
+  ? { warmup: 200, intake: 500, rate: 100, rateCount: 200, clicks: 100, clickConcurrency: 4, cbRate: 50, cbCount: 50, pgRows: 1000, bullJobs: 1000, authRate: 100, authCount: 200, authJobs: 1000, auditEvents: 20_000, searchRows: 100_000, searchReps: 10 }
+  : { warmup: 1000, intake: 5000, rate: 100, rateCount: 1000, clicks: 500, clickConcurrency: 4, cbRate: 50, cbCount: 250, pgRows: 5000, bullJobs: 5000, authRate: 100, authCount: 1000, authJobs: 5000, auditEvents: 200_000, searchRows: 1_000_000, searchReps: 30 };
 
 const log = (msg: string) => process.stderr.write(`bench: ${msg}\n`);
 
@@ -89,6 +90,9 @@ async function main(): Promise<void> {
     log('cleaning up (database, Redis prefix)');
     return bot.close();
   });
+  // After the bot is gone: it seeds its own scratch database, which would weigh on the phases above.
+  log(`audit search: ${S.searchRows} records in a scratch database`);
+  const search = await auditSearchBench({ rows: S.searchRows, reps: S.searchReps });
 
   const ack = acks.latency;
   const cbLat = cbs.latency;
@@ -163,6 +167,13 @@ async function main(): Promise<void> {
       baseline: '—',
       pass: audit.verifyPerSec >= 100_000,
     },
+    {
+      metric: `audit search over ${search.rows.toLocaleString('en-US')} records (${search.byQuery.length} filter mixes × ${S.searchReps}, page of 20)`,
+      figure: lat(search.all),
+      goal: 'p99 ≤ 50 ms',
+      baseline: `primary-key SELECT ${lat(search.baseline)}`,
+      pass: search.all.p99 <= 50,
+    },
   );
 
   // Its own bots and database, after the main bot is gone: on-call routing costs and intake with a route on call.
@@ -190,7 +201,7 @@ async function main(): Promise<void> {
       `Event-loop delay p99/max in those phases: ${ms(steady.loop.p99)}/${ms(steady.loop.max)}, ${ms(acks.loop.p99)}/${ms(acks.loop.max)}, ${ms(cbs.loop.p99)}/${ms(cbs.loop.max)}.`,
     `Machine load average (1 min) at start ${load0.toFixed(2)}, at end ${loadavg()[0]!.toFixed(2)} on ${cpus().length} cores: other work on the machine shows in every figure.`,
     `Cards posted twice for one escalation: ${duplicates}.`,
-    '',
+    printAuditSearch(search),
   ];
   process.stdout.write(out.join('\n'));
 }
