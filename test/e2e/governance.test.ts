@@ -5,7 +5,8 @@ import { parseConfig } from '../../src/config/file.js';
 import type { EscalationInput } from '../../src/domain/escalation.js';
 import { GOVERNANCE_QUEUE } from '../../src/queue/names.js';
 import { createGovernanceQueue } from '../../src/queue/governance.js';
-import { APPROVER, exampleConfigText, makeEscalation, startHarness, type Harness } from '../support/harness.js';
+import { APPROVER, SIGNING_SECRET, exampleConfigText, makeEscalation, startHarness, type Harness } from '../support/harness.js';
+import { postSigned, slashCommandBody } from '../support/slack-signing.js';
 import { REDIS_URL, eventually } from '../support/services.js';
 
 const TEAM_CHANNEL = 'C0REVIEWS1';
@@ -106,7 +107,7 @@ describe('monthly governance report', () => {
     return id;
   }
 
-  it("posts last month's figures per agent: volume, error rate, budget, reasons, time to decision, mode changes and proposals", async () => {
+  it("posts last month's figures per agent: volume, error rate, budget, reasons, time to decision, mode changes and proposals; and on demand with /countersign report", async () => {
     // Ten human decisions taking 1..10 minutes: p50 330 s, p90 546 s. Eight approved, two denied.
     for (let i = 0; i < 10; i++) {
       const created = oct(10, 8 + i);
@@ -145,5 +146,15 @@ describe('monthly governance report', () => {
     expect(section).toContain('Budget: the peak day spent $470.00, 94.0% of the $500.00 daily cap');
     const posted = await eventually(async () => (await h.sql`select data from events where type = 'governance_report_posted'`)[0], 'the report event');
     expect(posted.data).toMatchObject({ month: '2026-10', channel: REPORT_CHANNEL, ts: report.ts });
+
+    // The same report on demand, to the caller alone; a malformed month is named.
+    const ask = (text: string) => postSigned(`${h.baseUrl}/slack/events`, SIGNING_SECRET, slashCommandBody({ command: '/countersign', text, userId: APPROVER, channelId: REPORT_CHANNEL, responseUrl: h.fake.responseUrl }));
+    await ask('report 2026-10');
+    const reply = await h.fake.waitFor((c) => c.method === 'response_url' && String(c.args.text).startsWith('Governance review for 2026-10'));
+    expect(reply.args.response_type).toBe('ephemeral');
+    expect(JSON.stringify(reply.args.blocks)).toContain('*Error rate:* 18.8% (6 of 32)');
+    await ask('report October');
+    const bad = await h.fake.waitFor((c) => c.method === 'response_url' && String(c.args.text).startsWith('Cannot build that report'));
+    expect(String(bad.args.text)).toContain('the month must look like 2026-10 (got "October")');
   });
 });

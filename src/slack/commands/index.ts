@@ -4,12 +4,13 @@ import { policyCommand } from './policy.js';
 import { budgetCommand } from './budget.js';
 import { agentCommand } from './agent.js';
 import { reviewCommand } from './review.js';
+import { reportCommand } from './report.js';
 import { oncallCommand } from './oncall.js';
 import { overrideCommand } from './override.js';
 import { auditCommand } from './audit.js';
 
 /** Every `/countersign` subcommand, in help order. Add one file per subcommand and list it here. */
-export const SUBCOMMANDS: readonly Subcommand[] = [statusCommand, policyCommand, budgetCommand, agentCommand, reviewCommand, oncallCommand, overrideCommand, auditCommand];
+export const SUBCOMMANDS: readonly Subcommand[] = [statusCommand, policyCommand, budgetCommand, agentCommand, reviewCommand, reportCommand, oncallCommand, overrideCommand, auditCommand];
 
 export function helpText(): string {
   return [
