@@ -43,12 +43,12 @@ describe('parseConfig', () => {
     it('accepts the example and fills in nothing unexpected', () => {
       expect(loaded.config.version).toBe(1);
       expect(loaded.config.defaults.deadlineMinutes).toBe(60);
-      expect(loaded.config.slack).toEqual({ postsPerSecondPerChannel: 1, postBurst: 3 });
-      expect(loaded.config.routes.map((r) => r.name)).toEqual(['refunds', 'default']);
+      expect(loaded.config.slack).toEqual({ postsPerSecondPerChannel: 1, postBurst: 3, presenceCacheSeconds: 60, dndCacheSeconds: 60 });
+      expect(loaded.config.routes.map((r) => r.name)).toEqual(['refunds', 'payments-urgent', 'default']);
     });
 
     it('lets U0APPROVER1 approve refunds, and makes the route without match the default', () => {
-      const [refunds, fallback] = loaded.config.routes;
+      const [refunds, , fallback] = loaded.config.routes;
       expect(refunds).toMatchObject({ channel: 'C0REFUNDS1', match: { issueTypes: ['refund', 'billing_dispute'] } });
       expect(refunds!.approvers.users).toContain('U0APPROVER1');
       expect(fallback!.match).toBeUndefined();
@@ -72,7 +72,8 @@ describe('parseConfig', () => {
   it('fills in defaults when only routes are given', () => {
     const { config } = parseConfig(BASE);
     expect(config.defaults.deadlineMinutes).toBe(60);
-    expect(config.slack).toEqual({ postsPerSecondPerChannel: 1, postBurst: 3 });
+    expect(config.slack).toEqual({ postsPerSecondPerChannel: 1, postBurst: 3, presenceCacheSeconds: 60, dndCacheSeconds: 60 });
+    expect(config.schedules).toEqual({});
     expect(config.routes[1]!.approvers.users).toEqual(['U0APPROVER2']);
   });
 
@@ -82,9 +83,9 @@ describe('parseConfig', () => {
   });
 
   describe('each error names its place in the file', () => {
-    it('a route missing its channel: routes[1].channel: Required', () => {
+    it('a route missing its channel: routes[2].channel: Required', () => {
       const err = configErrorOf(EXAMPLE.replace('    channel: C0GENERAL1\n', ''));
-      expect(err.message).toContain('routes[1].channel: Required');
+      expect(err.message).toContain('routes[2].channel: Required');
     });
 
     it.each([

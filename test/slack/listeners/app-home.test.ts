@@ -6,7 +6,7 @@ import { eventually } from '../../support/services.js';
 /** Shifts of a year from today: APPROVER stays on call for the default route during the run. */
 const today = new Date().toISOString().slice(0, 10);
 const config = exampleConfigText
-  .replace('routes:\n', `schedules:\n  ops:\n    layers:\n      - name: main\n        rotation: { users: [${APPROVER}], kind: custom, intervalHours: 8760, handoff: "00:00", timezone: UTC, start: "${today}" }\nroutes:\n`)
+  .replace('schedules:\n', `schedules:\n  ops:\n    layers:\n      - name: main\n        rotation: { users: [${APPROVER}], kind: custom, intervalHours: 8760, handoff: "00:00", timezone: UTC, start: "${today}" }\n`)
   .replace('  - name: default\n    channel: C0GENERAL1\n', '  - name: default\n    channel: C0GENERAL1\n    schedules: [ops]\n');
 
 let h: Harness;
