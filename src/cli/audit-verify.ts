@@ -51,7 +51,11 @@ export async function auditVerify(args: string[]): Promise<number> {
     process.stdout.write(`audit chain OK: ${r.checked} records in ${secs.toFixed(2)} s, head ${r.head.slice(0, 16)}…, ${r.unsealed} not sealed yet${pruned}\n`);
     if (!withAnchors) return 0;
     const checks = checkAnchors(anchors, (id) => r.collected.get(id), await lastCheckpoint(database.db));
-    const bad = checks.find((c) => c.kind === 'mismatch' || c.kind === 'missing');
+    const bad = checks.find((c) => c.kind === 'mismatch' || c.kind === 'missing' || c.kind === 'inconsistent');
+    if (bad?.kind === 'inconsistent') {
+      process.stdout.write(`audit chain BROKEN at event ${bad.anchor.eventId}: the retention checkpoint claims to have pruned it, but it was anchored in ${channel} at ts ${bad.anchor.ts}, after the checkpoint's cutoff (a forged checkpoint hiding rewritten history)\n`);
+      return 3;
+    }
     if (bad) {
       const what = bad.kind === 'mismatch' ? 'the recomputed chain differs from' : 'the chain no longer reaches';
       process.stdout.write(`audit chain BROKEN at event ${bad.anchor.eventId}: ${what} the anchor posted to ${channel} at ts ${bad.anchor.ts} (events up to it were rewritten or removed)\n`);

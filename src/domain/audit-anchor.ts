@@ -42,22 +42,53 @@ export type AnchorCheck =
   | { kind: 'match'; anchor: PostedAnchor }
   /** Anchored before the last prune, at an event that no longer exists: cannot be checked. */
   | { kind: 'pruned'; anchor: PostedAnchor }
+  /**
+   * The checkpoint claims to have pruned an event that was anchored well after
+   * its cutoff (or the checkpoint itself is impossible): a forged checkpoint
+   * hiding rewritten history.
+   */
+  | { kind: 'inconsistent'; anchor: PostedAnchor }
   | { kind: 'mismatch'; anchor: PostedAnchor; actual: string }
   /** The chain no longer reaches the anchored event: links were removed from its end. */
   | { kind: 'missing'; anchor: PostedAnchor };
 
+/** Retention never prunes anything younger than this (countersign_prune_audit refuses). */
+const MIN_RETENTION_MS = 31 * 86_400_000;
+/**
+ * An anchored event is at most about `everyMinutes` (≤ 7 days) older than its
+ * anchor, since every anchor is itself an event that the next one covers.
+ */
+const ANCHOR_AGE_GRACE_MS = 8 * 86_400_000;
+
+/** The last prune, as far as anchors are concerned. */
+export interface PruneCheckpoint {
+  upTo: number;
+  hash: string;
+  cutoff: Date;
+  at: Date;
+}
+
 /**
  * Checks anchors against link hashes recomputed from the events.
  * `hashAt` gives the recomputed hash of an event id, or undefined when the
- * chain has no such link; `prunedUpTo`/`checkpointHash` describe the last prune.
+ * chain has no such link; `pruned` is the last retention checkpoint. An
+ * anchor older than the checkpoint can only be checked for plausibility: it
+ * must have been posted before the checkpoint's cutoff (plus the grace), and
+ * the checkpoint must keep the minimum retention and not lie in the future.
  */
 export function checkAnchors(
   anchors: readonly PostedAnchor[],
   hashAt: (eventId: number) => string | undefined,
-  pruned: { upTo: number; hash: string } | undefined,
+  pruned: PruneCheckpoint | undefined,
+  now: Date = new Date(),
 ): AnchorCheck[] {
+  const plausible = pruned
+    ? pruned.at.getTime() <= now.getTime() + 300_000 && pruned.cutoff.getTime() <= pruned.at.getTime() - MIN_RETENTION_MS + 300_000
+    : true;
   return anchors.map((anchor): AnchorCheck => {
     if (pruned && anchor.eventId <= pruned.upTo) {
+      const postedMs = Number(anchor.ts) * 1000;
+      if (!plausible || postedMs > pruned.cutoff.getTime() + ANCHOR_AGE_GRACE_MS) return { kind: 'inconsistent', anchor };
       if (anchor.eventId !== pruned.upTo) return { kind: 'pruned', anchor };
       return anchor.hash === pruned.hash ? { kind: 'match', anchor } : { kind: 'mismatch', anchor, actual: pruned.hash };
     }

@@ -24,8 +24,25 @@ describe('checkAnchors', () => {
     expect(checks.map((c) => c.kind)).toEqual(['match', 'mismatch', 'missing']);
   });
 
+  const DAY = 86_400_000;
+  const now = new Date('2026-11-25T12:00:00Z');
+  /** An anchor posted `daysAgo` before now. */
+  const postedAt = (eventId: number, hash: string, daysAgo: number) => ({ eventId, hash, count: 1, ts: ((now.getTime() - daysAgo * DAY) / 1000).toFixed(6) });
+  const checkpoint = { upTo: 10, hash: h('f'), cutoff: new Date(now.getTime() - 365 * DAY), at: new Date(now.getTime() - DAY) };
+
   it('cannot check anchors before the retention checkpoint, except one at the checkpoint itself', () => {
-    const checks = checkAnchors([posted(5, h('x')), posted(10, h('f')), posted(10, h('0'))], () => undefined, { upTo: 10, hash: h('f') });
+    const checks = checkAnchors([postedAt(5, h('x'), 400), postedAt(10, h('f'), 380), postedAt(10, h('0'), 380)], () => undefined, checkpoint, now);
     expect(checks.map((c) => c.kind)).toEqual(['pruned', 'match', 'mismatch']);
+  });
+
+  it('catches a forged checkpoint: one that claims to have pruned an event anchored after its cutoff, or one that is impossible', () => {
+    const recent = [postedAt(9, h('x'), 2)];
+    expect(checkAnchors(recent, () => undefined, checkpoint, now).map((c) => c.kind)).toEqual(['inconsistent']);
+    // Cutoff moved up to hide the recent anchor: then it keeps less than the minimum retention.
+    const tooShort = { ...checkpoint, cutoff: new Date(now.getTime() - 3 * DAY) };
+    expect(checkAnchors(recent, () => undefined, tooShort, now).map((c) => c.kind)).toEqual(['inconsistent']);
+    // Or recorded in the future to make room for it.
+    const future = { ...tooShort, at: new Date(now.getTime() + 40 * DAY) };
+    expect(checkAnchors(recent, () => undefined, future, now).map((c) => c.kind)).toEqual(['inconsistent']);
   });
 });

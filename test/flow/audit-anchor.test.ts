@@ -114,6 +114,23 @@ describe('anchoring the chain head in Slack', () => {
     expect(r.stdout).toContain(`audit chain BROKEN at event ${anchored[0]}: the recomputed chain differs from the anchor posted to ${AUDIT_CHANNEL}`);
   });
 
+  it('catches a forged retention checkpoint that hides the rewritten history from the anchors', async () => {
+    const [head] = await db.sql<{ event_id: string; hash: string }[]>`select event_id, hash from audit_chain order by event_id desc limit 1`;
+    await db.sql.unsafe('alter table events disable trigger events_append_only_rows');
+    await db.sql.unsafe('alter table audit_chain disable trigger audit_chain_append_only_rows');
+    await db.sql`delete from audit_chain where event_id <= ${head!.event_id}`;
+    await db.sql`delete from events where id <= ${head!.event_id}`;
+    await db.sql.unsafe('alter table events enable always trigger events_append_only_rows');
+    await db.sql.unsafe('alter table audit_chain enable always trigger audit_chain_append_only_rows');
+    await db.sql`insert into audit_checkpoints (pruned_up_to_event_id, hash, cutoff, deleted, by)
+      values (${head!.event_id}, ${head!.hash}, now() - interval '40 days', '{}', 'system:retention')`;
+
+    expect((await verify()).code).toBe(0);
+    const r = await verify('--anchors');
+    expect(r.code).toBe(3);
+    expect(r.stdout).toMatch(/BROKEN at event \d+: the retention checkpoint claims to have pruned it, but it was anchored in C0AUDIT001 at ts [\d.]+, after the checkpoint's cutoff/);
+  });
+
   it('needs a channel for --anchors', async () => {
     writeFileSync(configFile, configText.replace(/audit:[\s\S]*$/, ''));
     const r = await verify('--anchors');

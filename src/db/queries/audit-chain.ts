@@ -62,11 +62,12 @@ export async function sealPending(db: Db, budgetMs = 500): Promise<number> {
 }
 
 /** The last retention prune: the chain starts from its link hash instead of the genesis. */
-export async function lastCheckpoint(db: Db): Promise<{ upTo: number; hash: string } | undefined> {
-  const rows = rowsOf<{ up_to: string; hash: string }>(
-    await db.execute(sql`select pruned_up_to_event_id::text as up_to, hash from audit_checkpoints order by id desc limit 1`),
+export async function lastCheckpoint(db: Db): Promise<{ upTo: number; hash: string; cutoff: Date; at: Date } | undefined> {
+  const rows = rowsOf<{ up_to: string; hash: string; cutoff: string | Date; at: string | Date }>(
+    await db.execute(sql`select pruned_up_to_event_id::text as up_to, hash, cutoff, at from audit_checkpoints order by id desc limit 1`),
   );
-  return rows[0] ? { upTo: Number(rows[0].up_to), hash: rows[0].hash } : undefined;
+  const r = rows[0];
+  return r ? { upTo: Number(r.up_to), hash: r.hash, cutoff: new Date(r.cutoff), at: new Date(r.at) } : undefined;
 }
 
 /**
