@@ -24,7 +24,7 @@ import {
 import { outcomes } from '../db/schema/outcomes.js';
 import { reviewSampleItems, type ReviewSampleItemRow } from '../db/schema/review-sample-items.js';
 import type { ReviewSampleRow } from '../db/schema/review-samples.js';
-import { RateLimitedError } from '../errors.js';
+import { RateLimitedError, SlackCallError } from '../errors.js';
 import { sampleProgressMessage, sampleReviewCard, sampleSummaryMessage, type SampleHeader } from '../slack/cards/sample-review.js';
 import { cardStateOf } from './card-state.js';
 import { updateKey } from './notify.js';
@@ -130,7 +130,20 @@ export async function postSampleCards(ports: Ports, sampleId: string): Promise<S
   if (!sample.progressTs) {
     const progress = sampleProgressMessage(headerOf(sample), await sampleProgress(ports.db, sample.id));
     const target = sample.channel;
-    const r = await paced(ports, postKey(target), () => ports.slack.post(target, progress));
+    let r;
+    try {
+      r = await paced(ports, postKey(target), () => ports.slack.post(target, progress));
+    } catch (err) {
+      // Slack said no (not_in_channel, channel_not_found…): retrying cannot help, so tell the requester once.
+      if (!(err instanceof SlackCallError && err.definite)) throw err;
+      await recordEvent(ports.db, { type: 'review_sample_post_failed', actor: 'system', data: { sampleId: sample.id, error: err.slackError, channel: target } });
+      if (/^[UW]/.test(sample.requestedBy) && target !== sample.requestedBy) {
+        const text = `I could not post your batch review in <#${target}> (${err.slackError}). Invite me to the channel and run it again, or use \`dm\`.`;
+        await ports.slack.post(sample.requestedBy, { text, blocks: [{ type: 'section', text: { type: 'mrkdwn', text } }] });
+      }
+      ports.log.warn({ sampleId: sample.id, channel: target, err: err.slackError }, 'cannot post a batch review sample');
+      return { kind: 'skipped' };
+    }
     if (!r.ok) return { kind: 'wait', ms: r.ms };
     await setProgressMessage(ports.db, sample.id, r.value.channel ?? target, r.value.ts);
     sample = (await getSample(ports.db, sampleId))!;

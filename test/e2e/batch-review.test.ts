@@ -143,6 +143,18 @@ describe('batch review', () => {
     expect(redrawnItems.map((i) => i.escalation_id)).toEqual(items.map((i) => i.escalation_id));
   });
 
+  it('tells the requester by DM when the bot cannot post in the channel, instead of retrying forever', async () => {
+    h.fake.failWith('chat.postMessage', { channel: 'C0NOTIN001', error: 'not_in_channel' });
+    await command('review support-agent 5 in:thread', APPROVER, 'C0NOTIN001');
+    const dm = await h.fake.waitFor((c) => c.method === 'chat.postMessage' && c.args.channel === APPROVER && String(c.args.text).includes('could not post'));
+    expect(String(dm.args.text)).toContain('I could not post your batch review in <#C0NOTIN001> (not_in_channel)');
+    const [failed] = await eventually(async () => {
+      const rows = await h.sql`select data from events where type = 'review_sample_post_failed'`;
+      return rows.length ? rows : undefined;
+    }, 'the failure recorded');
+    expect(failed!.data).toMatchObject({ error: 'not_in_channel', channel: 'C0NOTIN001' });
+  });
+
   it('posts the cards in a thread under the progress message when asked, through the per-channel pacer, and records one verdict from ten concurrent clicks', async () => {
     for (const amount of [10, 20, 30]) expect(await h.client.authorize(purchase(amount))).toMatchObject({ decision: 'allow' });
     await command('review procurement-agent 100 1 in:thread', APPROVER_2, GENERAL_CHANNEL);

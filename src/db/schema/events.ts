@@ -29,6 +29,7 @@ export const EVENT_TYPES = [
   'review_verdict',
   'review_verdict_refused',
   'review_sample_completed',
+  'review_sample_post_failed',
   'governance_report_posted',
   'config_reloaded',
   'config_reload_failed',
