@@ -102,6 +102,7 @@ export function createSlackPort(client: WebClient, now: () => number = Date.now,
   const groups = new Map<string, { at: number; users: readonly string[] }>();
   const avCache = availabilityOpts?.cache ?? memoryCache(now);
   const avTtl = availabilityOpts?.ttl ?? (() => DEFAULT_AVAILABILITY_TTL);
+  const inflight = new Map<string, Promise<Availability & { error?: string; cached: boolean }>>();
   return {
     async postCard(channel, message, escalationId) {
       const res = await call('chat.postMessage', () =>
@@ -158,47 +159,56 @@ export function createSlackPort(client: WebClient, now: () => number = Date.now,
       groups.set(usergroupId, { at: now(), users });
       return users;
     },
-    async availability(userId) {
-      const keys = [`presence:${userId}`, `dnd:${userId}`];
-      const [p, d] = await avCache.getMany(keys).catch(() => [undefined, undefined]);
-      const errors: string[] = [];
-      const ttl = avTtl();
-      // Both misses go out together; a failed one is not cached, so the next page asks again.
-      const [presence, dnd] = await Promise.all([
-        p !== undefined
-          ? (p as Availability['presence'])
-          : call('users.getPresence', () => client.users.getPresence({ user: userId })).then(
-              async (res) => {
-                const v: Availability['presence'] = res.presence === 'away' ? 'away' : res.presence === 'active' ? 'active' : 'unknown';
-                await avCache.set(keys[0]!, v, ttl.presenceMs).catch(() => {});
-                return v;
-              },
-              (err: Error) => (errors.push(err.message), 'unknown' as const),
-            ),
-        d !== undefined
-          ? (JSON.parse(d) as DndInfo)
-          : call('dnd.info', () => client.dnd.info({ user: userId })).then(
-              async (res) => {
-                const v: DndInfo = {
-                  dnd_enabled: res.dnd_enabled,
-                  next_dnd_start_ts: res.next_dnd_start_ts,
-                  next_dnd_end_ts: res.next_dnd_end_ts,
-                  // Sent for the caller's own snooze; absent for others (the Web API types omit it).
-                  snooze_enabled: (res as DndInfo).snooze_enabled,
-                  snooze_endtime: (res as DndInfo).snooze_endtime,
-                };
-                await avCache.set(keys[1]!, JSON.stringify(v), ttl.dndMs).catch(() => {});
-                return v;
-              },
-              (err: Error) => (errors.push(err.message), {} as DndInfo),
-            ),
-      ]);
-      return {
-        presence,
-        dnd: inDnd(dnd, now()),
-        cached: p !== undefined && d !== undefined,
-        ...(errors.length > 0 ? { error: errors.join('; ') } : {}),
-      };
+    availability(userId) {
+      // Concurrent misses for one person share one pair of Slack calls (a burst of cards must not spend the Tier 3 budget).
+      const running = inflight.get(userId);
+      if (running) return running;
+      const p = lookupAvailability(userId).finally(() => inflight.delete(userId));
+      inflight.set(userId, p);
+      return p;
     },
   };
+
+  async function lookupAvailability(userId: string): Promise<Availability & { error?: string; cached: boolean }> {
+    const keys = [`presence:${userId}`, `dnd:${userId}`];
+    const [p, d] = await avCache.getMany(keys).catch(() => [undefined, undefined]);
+    const errors: string[] = [];
+    const ttl = avTtl();
+    // Both misses go out together; a failed one is not cached, so the next page asks again.
+    const [presence, dnd] = await Promise.all([
+      p !== undefined
+        ? (p as Availability['presence'])
+        : call('users.getPresence', () => client.users.getPresence({ user: userId })).then(
+            async (res) => {
+              const v: Availability['presence'] = res.presence === 'away' ? 'away' : res.presence === 'active' ? 'active' : 'unknown';
+              await avCache.set(keys[0]!, v, ttl.presenceMs).catch(() => {});
+              return v;
+            },
+            (err: Error) => (errors.push(err.message), 'unknown' as const),
+          ),
+      d !== undefined
+        ? (JSON.parse(d) as DndInfo)
+        : call('dnd.info', () => client.dnd.info({ user: userId })).then(
+            async (res) => {
+              const v: DndInfo = {
+                dnd_enabled: res.dnd_enabled,
+                next_dnd_start_ts: res.next_dnd_start_ts,
+                next_dnd_end_ts: res.next_dnd_end_ts,
+                // Sent for the caller's own snooze; absent for others (the Web API types omit it).
+                snooze_enabled: (res as DndInfo).snooze_enabled,
+                snooze_endtime: (res as DndInfo).snooze_endtime,
+              };
+              await avCache.set(keys[1]!, JSON.stringify(v), ttl.dndMs).catch(() => {});
+              return v;
+            },
+            (err: Error) => (errors.push(err.message), {} as DndInfo),
+          ),
+    ]);
+    return {
+      presence,
+      dnd: inDnd(dnd, now()),
+      cached: p !== undefined && d !== undefined,
+      ...(errors.length > 0 ? { error: errors.join('; ') } : {}),
+    };
+  }
 }

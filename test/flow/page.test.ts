@@ -232,6 +232,13 @@ describe('pageOnCall', () => {
     expect(fake.callsTo('dnd.info')).toHaveLength(1);
   });
 
+  it('lets a burst of cards for the same person share one pair of Slack calls', async () => {
+    const results = await Promise.all(Array.from({ length: 20 }, () => page('payments')));
+    expect(results.every((r) => r.result.userId === A)).toBe(true);
+    expect(fake.callsTo('users.getPresence')).toHaveLength(1);
+    expect(fake.callsTo('dnd.info')).toHaveLength(1);
+  });
+
   it('treats a failed Slack lookup as available, logs it, and does not cache the failure', async () => {
     fake.failWith('users.getPresence', { error: 'missing_scope' });
     const { result, event } = await page('payments');
