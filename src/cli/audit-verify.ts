@@ -44,7 +44,8 @@ export async function auditVerify(args: string[]): Promise<number> {
     const r = await verifyChain(database.db, { collect: new Set(anchors.map((a) => a.eventId)) });
     const secs = (performance.now() - started) / 1000;
     if (r.kind === 'broken') {
-      process.stdout.write(`audit chain BROKEN at event ${r.eventId}: ${r.reason === 'missing' ? 'the event was deleted' : 'the event was changed after it was sealed'} (${r.checked} records before it verified)\n`);
+      const what = { missing: 'the event was deleted', changed: 'the event was changed after it was sealed', unpruned: 'the retention checkpoint says it was pruned, but it is still there (a forged checkpoint)' }[r.reason];
+      process.stdout.write(`audit chain BROKEN at event ${r.eventId}: ${what} (${r.checked} records before it verified)\n`);
       return 3;
     }
     const pruned = r.prunedUpTo > 0 ? `, starting after the checkpoint at event ${r.prunedUpTo} (pruned by retention)` : '';

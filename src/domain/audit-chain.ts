@@ -15,4 +15,5 @@ export function linkHash(prev: string, canonical: string): string {
 
 export type VerifyFinding =
   | { kind: 'ok'; checked: number; head: string; headEventId: number; unsealed: number; prunedUpTo: number }
-  | { kind: 'broken'; eventId: number; reason: 'changed' | 'missing'; checked: number };
+  /** `unpruned`: the retention checkpoint says everything up to it was deleted, yet this event is still there (a forged checkpoint). */
+  | { kind: 'broken'; eventId: number; reason: 'changed' | 'missing' | 'unpruned'; checked: number };

@@ -104,6 +104,27 @@ describe('retention', () => {
     await expect(db.sql`delete from audit_checkpoints`).rejects.toThrow(/append-only/);
   });
 
+  it('lets only the prune function write checkpoints, and verify names a forged one that leaves events behind', async () => {
+    await db.sql.unsafe(`DO $$ BEGIN CREATE ROLE ${BOT_ROLE} LOGIN; EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$`);
+    await db.sql.unsafe(`GRANT countersign_app TO ${BOT_ROLE}`);
+    const app = postgres(db.url.replace('//root@', `//${BOT_ROLE}@`), { max: 1, onnotice: () => {} });
+    try {
+      await expect(app`insert into audit_checkpoints (pruned_up_to_event_id, hash, cutoff, deleted, by) values (12, 'x', now(), '{}', 'app')`).rejects.toThrow(/permission denied/);
+    } finally {
+      await app.end();
+    }
+    const other = await createMigratedDb();
+    try {
+      for (let i = 0; i < 4; i++) await other.sql`insert into events (type, actor, data) values ('received', 'system', '{}')`;
+      await sealChain(other.database.db, { lagMs: 0 });
+      const [link] = await other.sql<{ hash: string }[]>`select hash from audit_chain where event_id = 3`;
+      await other.sql`insert into audit_checkpoints (pruned_up_to_event_id, hash, cutoff, deleted, by) values (3, ${link!.hash}, now() - interval '1 year', '{}', 'mallory')`;
+      expect(await verifyChain(other.database.db)).toMatchObject({ kind: 'broken', eventId: 1, reason: 'unpruned' });
+    } finally {
+      await other.close();
+    }
+  });
+
   it('refuses a cutoff less than 31 days ago', async () => {
     const err = await pruneAudit(db.database.db, new Date(Date.now() - 86_400_000), 'test').catch((e: Error) => e);
     expect(String((err as Error).cause ?? err)).toMatch(/less than 31 days ago/);

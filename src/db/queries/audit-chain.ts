@@ -91,6 +91,11 @@ export async function verifyChain(
         where c.event_id > ${after}::bigint order by c.event_id limit ${page}`),
     );
   const checkpoint = await lastCheckpoint(db);
+  if (checkpoint) {
+    // A real prune deletes every event up to its checkpoint in the same transaction.
+    const left = rowsOf<{ id: string }>(await db.execute(sql`select id::text as id from events where id <= ${checkpoint.upTo} order by id limit 1`));
+    if (left[0]) return { kind: 'broken', eventId: Number(left[0].id), reason: 'unpruned', checked: 0, collected };
+  }
   let prev = checkpoint?.hash ?? GENESIS;
   let after = String(checkpoint?.upTo ?? 0);
   let checked = 0;
