@@ -328,6 +328,12 @@ export async function startFakeSlack(opts: FakeSlackOptions = {}): Promise<FakeS
     world, channels, views, bot: opts.sandbox ?? { signingSecret: '', url: () => undefined }, base: () => base,
     saveView: (id: string, v: unknown) => makeView(id, v), newViewId: () => `V${String(++viewSeq).padStart(8, '0')}`,
     post: (channel: string, a: Args) => void handlers['chat.postMessage']!({ ...a, channel }), nextTs,
+    availability: (user: string) => (dndOf(user).dnd_enabled ? 'dnd' : (presence.get(user) ?? 'active')) as 'active' | 'away' | 'dnd',
+    setAvailability: (user: string, status: 'active' | 'away' | 'dnd') => {
+      const sec = Math.floor(Date.now() / 1000);
+      presence.set(user, status === 'away' ? 'away' : 'active');
+      dnd.set(user, status === 'dnd' ? { dnd_enabled: true, next_dnd_start_ts: sec - 1, next_dnd_end_ts: sec + 86_400 } : { dnd_enabled: false });
+    },
   };
   const ui = opts.sandbox ? createUi(backend) : undefined;
 

@@ -26,7 +26,12 @@ export interface UiBackend {
   /** chat.postMessage as the bot. */
   post(channel: string, args: Obj): void;
   nextTs(): string;
+  /** The person's Slack status as users.getPresence and dnd.info answer it. */
+  availability(user: string): Availability;
+  setAvailability(user: string, status: Availability): void;
 }
+
+type Availability = 'active' | 'away' | 'dnd';
 
 /** People to act as in the page; any other id can be typed in. */
 export const SANDBOX_USERS = [
@@ -171,6 +176,15 @@ async function command(b: UiBackend, body: Obj): Promise<[number, unknown]> {
   return [200, { status: res.status }];
 }
 
+/** The person's presence and Do Not Disturb, as the bot's availability checks will see them. */
+async function setStatus(b: UiBackend, body: Obj): Promise<[number, unknown]> {
+  const status = String(body.status);
+  if (status !== 'active' && status !== 'away' && status !== 'dnd') return [400, { error: 'status: active, away or dnd' }];
+  b.setAvailability(String(body.user), status);
+  b.world.note(`${String(body.user)} is now ${status === 'dnd' ? 'in Do Not Disturb' : status}`, 'ok');
+  return [200, { status }];
+}
+
 /** Opening the App Home tab: Slack sends the bot `app_home_opened`. */
 async function openHome(b: UiBackend, body: Obj): Promise<[number, unknown]> {
   const res = await sendToBot(b.bot, appHomeOpenedBody(String(body.user)), 'application/json');
@@ -198,7 +212,7 @@ function state(b: UiBackend, q: URLSearchParams): unknown {
   const top = b.world.topView(user);
   const view = top ? b.views.get(top) : undefined;
   return {
-    version: b.world.version, user, users: SANDBOX_USERS, conversations: convs, conv,
+    version: b.world.version, user, users: SANDBOX_USERS, conversations: convs, conv, availability: b.availability(user),
     title: convs.find((c) => c.id === conv)?.label ?? conv,
     html: paneHtml(b, conv, user),
     modal: view ? { id: top, key: createHash('sha1').update(JSON.stringify(view)).digest('hex'), html: viewToHtml(view, b.world.viewErrors.get(String(top))) } : null,
@@ -215,7 +229,7 @@ export function createUi(b: UiBackend) {
       return true;
     }
     if (req.method === 'GET' && url.pathname === '/sandbox/state') return void json(res, 200, state(b, url.searchParams)), true;
-    const post = { '/sandbox/click': click, '/sandbox/submit': submit, '/sandbox/command': command, '/sandbox/home': openHome }[url.pathname];
+    const post = { '/sandbox/click': click, '/sandbox/submit': submit, '/sandbox/command': command, '/sandbox/home': openHome, '/sandbox/status': setStatus }[url.pathname];
     if (req.method === 'POST' && (post || url.pathname === '/sandbox/close')) {
       let body: Obj;
       try { body = JSON.parse(raw) as Obj; } catch { return void json(res, 400, { error: 'invalid JSON' }), true; }

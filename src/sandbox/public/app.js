@@ -26,6 +26,7 @@
       o.value = u.id; o.textContent = u.label; o.selected = u.id === ui.user;
       return o;
     }));
+    if (s.availability) $('status').value = s.availability;
     const nav = $('conversations');
     const items = [];
     let section = '';
@@ -111,6 +112,7 @@
   }
 
   $('user').addEventListener('change', (e) => go({ user: e.target.value }));
+  $('status').addEventListener('change', (e) => void api('/sandbox/status', { status: e.target.value }));
   $('conversations').addEventListener('click', (e) => {
     const a = e.target.closest('a[data-conv]');
     if (!a) return;
