@@ -232,6 +232,16 @@ describe('pageOnCall', () => {
     expect(fake.callsTo('dnd.info')).toHaveLength(1);
   });
 
+  it('shares the cache between replicas: another process’s port finds the answer in Redis', async () => {
+    await page('payments');
+    const replica = createSlackPort(createWebClient({ token: 'xoxb-test', slackApiUrl: fake.url }), Date.now, {
+      cache: createSlackCache(redis, prefix),
+      ttl: () => ({ presenceMs: 60_000, dndMs: 60_000 }),
+    });
+    expect(await replica.availability(A)).toEqual({ presence: 'active', dnd: false, cached: true });
+    expect(fake.callsTo('users.getPresence')).toHaveLength(1);
+  });
+
   it('lets a burst of cards for the same person share one pair of Slack calls', async () => {
     const results = await Promise.all(Array.from({ length: 20 }, () => page('payments')));
     expect(results.every((r) => r.result.userId === A)).toBe(true);
