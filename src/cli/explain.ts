@@ -2,6 +2,7 @@ import { loadEnv } from '../config/env.js';
 import { openDatabase } from '../db/client.js';
 import { loadExplainRows } from '../db/queries/explain.js';
 import { buildExplanation, explanationText } from '../domain/explanation.js';
+import { createRedactor } from '../domain/redact.js';
 
 export const EXPLAIN_USAGE = 'countersign explain <escalation id | execution id>        (database: $DATABASE_URL, or the embedded one)';
 
@@ -24,9 +25,11 @@ export async function explain(args: string[]): Promise<number> {
       process.stderr.write(`countersign: no escalation or execution with id ${id}\n`);
       return 1;
     }
-    const parts = escalations.map((r) => explanationText(buildExplanation(r.escalation, r.events, r.outcomes)));
+    // Masked again on the way out: rows stored before redaction at intake existed hold raw text.
+    const redactor = createRedactor();
+    const parts = escalations.map((r) => explanationText(buildExplanation(redactor.value(r.escalation), redactor.value(r.events), redactor.value(r.outcomes))));
     if (looseOutcomes.length > 0) {
-      const lines = looseOutcomes.map((o) => `   ${o.at.toISOString()}: ${o.step} ${o.success ? 'succeeded' : 'failed'}${o.output ? ` · output: ${o.output}` : ''}${o.error ? ` · error: ${o.error}` : ''} · cost $${(o.costUsdMicros / 1e6).toFixed(4)}, ${o.costTokens} tokens`);
+      const lines = redactor.value(looseOutcomes).map((o) => `   ${o.at.toISOString()}: ${o.step} ${o.success ? 'succeeded' : 'failed'}${o.output ? ` · output: ${o.output}` : ''}${o.error ? ` · error: ${o.error}` : ''} · cost $${(o.costUsdMicros / 1e6).toFixed(4)}, ${o.costTokens} tokens`);
       parts.push(`Steps of execution ${id} that needed no escalation\n${lines.join('\n')}\n`);
     }
     process.stdout.write(parts.join('\n────────\n\n'));

@@ -83,6 +83,17 @@ describe('the right to explanation', () => {
     expect(unknown.stderr).toContain('no escalation or execution with id');
   });
 
+  it('masks PII on the way out too, for rows stored before redaction at intake', async () => {
+    const id = randomUUID();
+    const request = { agent: { id: 'old-agent', name: 'Old Agent' }, action: { type: 'crm.read', params: { email: 'jane.doe@example.com' } }, reasoning: 'Called +14155550123.' };
+    await h.sql`insert into escalations (id, status, execution_id, request, decided_by, decided_at) values (${id}, 'approved', 'exec-old', ${h.sql.json(request)}, 'U0APPROVER1', now())`;
+    const r = await explain(id);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('j***@example.com');
+    expect(r.stdout).toContain('Called [phone ••23].');
+    expect(r.stdout).not.toMatch(/jane\.doe|4155550123/);
+  });
+
   it('opens the same explanation in a modal when someone clicks Why? on a decided card', async () => {
     const { e, card } = await approvedAndReported();
     const update = await h.fake.waitFor((c) => c.method === 'chat.update' && c.args.ts === card.ts);

@@ -1,6 +1,7 @@
 import type { App, BlockButtonAction } from '@slack/bolt';
 import { loadExplainRows } from '../../../db/queries/explain.js';
 import { buildExplanation } from '../../../domain/explanation.js';
+import { redactorOf } from '../../../domain/audit-config.js';
 import { parseButtonValue } from '../../cards/view-model.js';
 import { ACTION_WHY, whyModal } from '../../cards/why-modal.js';
 import type { ListenerDeps } from '../context.js';
@@ -14,6 +15,8 @@ export function registerWhy(app: App, deps: ListenerDeps): void {
     const { escalations } = await loadExplainRows(deps.db, target.id);
     const rows = escalations[0];
     if (!rows) return;
-    await deps.slack.openView(body.trigger_id, whyModal(buildExplanation(rows.escalation, rows.events, rows.outcomes)));
+    // Masked again on the way out: rows stored before redaction at intake existed hold raw text.
+    const r = redactorOf(deps.config.current().config.audit);
+    await deps.slack.openView(body.trigger_id, whyModal(buildExplanation(r.value(rows.escalation), r.value(rows.events), r.value(rows.outcomes))));
   });
 }
