@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/file.js';
-import { routeByName, selectRoute } from '../../src/domain/routing.js';
+import { routeByName, selectRoute, type RouteFacts } from '../../src/domain/routing.js';
 
 const example = parseConfig(readFileSync(new URL('../../examples/countersign.yml', import.meta.url), 'utf8')).config;
 
@@ -96,8 +96,8 @@ routes:
     approvers: { users: [U0APPROVER1] }
 `).config;
 
-  const facts = { issueType: 'refund', agentId: 'support-agent', actionType: 'payments.refund', urgency: 'normal' as const, labels: { env: 'prod' } };
-  it.each<[string, Partial<typeof facts> & { labels?: Record<string, string> }, string]>([
+  const facts: RouteFacts = { issueType: 'refund', agentId: 'support-agent', actionType: 'payments.refund', urgency: 'normal', labels: { env: 'prod' } };
+  it.each<[string, Partial<RouteFacts>, string]>([
     ['an action glob and a label together', {}, 'prod-payments'],
     ['every criterion of a rule must hold: the label differs', { labels: { env: 'staging' } }, 'support-bot'],
     ['a missing label does not match', { labels: {} }, 'support-bot'],
