@@ -21,8 +21,9 @@ function place(path: readonly PropertyKey[]): string {
 const ICAL_PAST_MS = 24 * 3_600_000;
 const ICAL_AHEAD_MS = 180 * 24 * 3_600_000;
 
-/** Each schedule's `ical` file (relative to `baseDir`) read now, its events appended as overrides. */
-function importIcal(config: CountersignConfig, source: string, baseDir: string, now: Date): void {
+/** Each schedule's `ical` file (relative to `baseDir`) read now, its events appended as overrides; returns the files' texts. */
+function importIcal(config: CountersignConfig, source: string, baseDir: string, now: Date): string[] {
+  const texts: string[] = [];
   for (const [name, schedule] of Object.entries(config.schedules)) {
     if (!schedule.ical) continue;
     const place = `${source}: schedules.${name}.ical`;
@@ -35,10 +36,12 @@ function importIcal(config: CountersignConfig, source: string, baseDir: string, 
     try {
       const { overrides } = overridesFromIcal(text, { from: new Date(now.getTime() - ICAL_PAST_MS), until: new Date(now.getTime() + ICAL_AHEAD_MS) });
       schedule.overrides.push(...overrides);
+      texts.push(text);
     } catch (err) {
       throw new ConfigError(`${place}: not a valid iCal file (${(err as Error).message.split('\n')[0]})`);
     }
   }
+  return texts;
 }
 
 /** Validates YAML text; each error names its place in the file, e.g. `routes[2].channel: Required`. */
@@ -54,8 +57,11 @@ export function parseConfig(text: string, source = 'config', opts: { baseDir?: s
     const lines = result.error.issues.map((i) => `${place(i.path) || '(root)'}: ${i.message}`);
     throw new ConfigError(`${source}: ${lines.join('; ')}`);
   }
-  importIcal(result.data, source, opts.baseDir ?? process.cwd(), opts.now ?? new Date());
-  return { config: result.data, version: createHash('sha256').update(text).digest('hex').slice(0, 16) };
+  const icals = importIcal(result.data, source, opts.baseDir ?? process.cwd(), opts.now ?? new Date());
+  // An imported rota is part of the config in force: a changed .ics is a new version (and a SIGHUP reloads it).
+  const hash = createHash('sha256').update(text);
+  for (const t of icals) hash.update(t);
+  return { config: result.data, version: hash.digest('hex').slice(0, 16) };
 }
 
 export async function loadConfigFile(path: string): Promise<LoadedConfig> {

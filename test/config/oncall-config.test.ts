@@ -102,6 +102,15 @@ routes:
     await expect(loadConfigFile(join(dir, 'countersign.yml'))).resolves.toBeDefined();
   });
 
+  it('counts the iCal file in the config version, so a changed rota reloads', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cs-ical-'));
+    const ics = (user: string) => ['BEGIN:VCALENDAR', 'VERSION:2.0', 'PRODID:-//t//t//EN', 'BEGIN:VEVENT', 'UID:a@t', `SUMMARY:On call ${user}`, 'DTSTART:20260301T090000Z', 'DTEND:20260301T170000Z', 'END:VEVENT', 'END:VCALENDAR'].join('\r\n');
+    writeFileSync(join(dir, 'rota.ics'), ics('U0ICALUSR1'));
+    const first = parseConfig(withIcal('rota.ics'), 'x', { baseDir: dir }).version;
+    writeFileSync(join(dir, 'rota.ics'), ics('U0ICALUSR2'));
+    expect(parseConfig(withIcal('rota.ics'), 'x', { baseDir: dir }).version).not.toBe(first);
+  });
+
   it('names a missing iCal file', () => {
     expect(() => parseConfig(withIcal('nope.ics'), 'cfg', { baseDir: tmpdir() })).toThrow('cfg: schedules.ops.ical: cannot read nope.ics (ENOENT)');
   });
