@@ -33,7 +33,7 @@ describe('/countersign', () => {
 
   it('checks an action against the policy in force', async () => {
     await run('policy {"agent":{"id":"support-agent"},"action":{"type":"payments.refund","params":{"amountUsd":600}}}');
-    const reply = await h.fake.waitFor((c) => c.method === 'response_url' && String(c.args.text).includes('outcome:'));
+    const reply = await h.fake.waitFor((c) => c.method === 'response_url' && String(c.args.text).startsWith('```') && String(c.args.text).includes('outcome:'));
     expect(String(reply.args.text)).toContain('rule:    policy.agents[0].actions[3].rules[0]');
     await run('policy not json');
     const bad = await h.fake.waitFor((c) => c.method === 'response_url' && String(c.args.text).startsWith('Cannot check that'));
