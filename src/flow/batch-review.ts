@@ -3,6 +3,7 @@ import { desc, eq, sql } from 'drizzle-orm';
 import { drawPositions, sampleSize } from '../domain/sampling.js';
 import type { ReviewRequest } from '../domain/batch-review.js';
 import { createRedactor } from '../domain/redact.js';
+import { redactorOf } from '../domain/audit-config.js';
 import { authorize } from '../domain/authz.js';
 import { routeByName } from '../domain/routing.js';
 import { getEscalation } from '../db/queries/escalations.js';
@@ -250,14 +251,16 @@ export async function sampleVerdict(
     await recordEvent(ports.db, { ...base, type: 'review_verdict_refused', data: { sampleId: sample.id, verdict: input.verdict, reason: refusal } });
     return { kind: 'refused', reason: refusal };
   }
+  // PII is masked before the note is stored, as for every other free text.
+  const note = input.note === null ? null : redactorOf(ports.config.current().config.audit).text(input.note);
   const made = await recordVerdict(
     ports.db,
-    { sampleId: sample.id, escalationId: item.escalationId, verdict: input.verdict, note: input.note, by: input.userId },
+    { sampleId: sample.id, escalationId: item.escalationId, verdict: input.verdict, note, by: input.userId },
     {
       ...base,
       type: 'review_verdict',
       // An incorrect verdict is an error in the agent's record.
-      data: { sampleId: sample.id, verdict: input.verdict, note: input.note, agentId: item.agentId, actionType: item.actionType, error: input.verdict === 'incorrect' },
+      data: { sampleId: sample.id, verdict: input.verdict, note, agentId: item.agentId, actionType: item.actionType, error: input.verdict === 'incorrect' },
     },
   );
   if (!made) return { kind: 'already', item: (await getItem(ports.db, input.sampleId, input.escalationId)) ?? item };

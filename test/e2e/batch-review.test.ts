@@ -110,7 +110,7 @@ describe('batch review', () => {
     await click(APPROVER_2, APPROVER_DM, cards[1]!, 'countersign.sample_incorrect');
     const modal = await h.fake.waitFor((c) => c.method === 'views.open' && (c.args.view as { callback_id?: string }).callback_id === 'countersign.sample_incorrect_note');
     const meta = (modal.args.view as { private_metadata: string }).private_metadata;
-    const submit = viewSubmissionPayload({ userId: APPROVER_2, callbackId: 'countersign.sample_incorrect_note', privateMetadata: meta, values: { note: { note_input: 'Read the wrong customer record' } } });
+    const submit = viewSubmissionPayload({ userId: APPROVER_2, callbackId: 'countersign.sample_incorrect_note', privateMetadata: meta, values: { note: { note_input: 'Read the wrong customer record (jane.doe@example.com)' } } });
     expect((await postSigned(`${h.baseUrl}/slack/events`, SIGNING_SECRET, blockActionsBody(submit))).status).toBe(200);
 
     const summary = await eventually(async () => h.fake.messages(APPROVER_DM).find((m) => m.text.startsWith('Batch review complete')), 'the summary');
@@ -119,7 +119,7 @@ describe('batch review', () => {
     const verdicts = await h.sql`select verdict, note, reviewed_by from review_sample_items where sample_id = ${sample!.id} order by position`;
     expect(verdicts).toEqual([
       { verdict: 'correct', note: null, reviewed_by: APPROVER },
-      { verdict: 'incorrect', note: 'Read the wrong customer record', reviewed_by: APPROVER_2 },
+      { verdict: 'incorrect', note: 'Read the wrong customer record (j***@example.com)', reviewed_by: APPROVER_2 },
     ]);
     const events = await h.sql`select type, actor, data->>'verdict' as verdict from events where type in ('review_verdict', 'review_sample_completed') and (data->>'sampleId') = ${sample!.id} order by id`;
     expect(events).toEqual([
