@@ -59,7 +59,8 @@ describe('sandbox page in Chromium', () => {
     await c.getByText('Awaiting your decision').waitFor(WAIT);
     await c.getByRole('button', { name: 'Approve' }).click();
     await c.getByText('Approved by @U0APPROVER1').waitFor(WAIT);
-    expect(await c.getByRole('button').count()).toBe(0);
+    // Decided: the decision buttons are gone; only Why? (the explanation) stays.
+    expect(await c.getByRole('button').allTextContents()).toEqual(['Why?']);
     const decision = await client.waitForDecision(e.id, { timeoutMs: 10_000 });
     expect(decision).toMatchObject({ status: 'approved', proceed: true });
   });
