@@ -163,11 +163,16 @@ async function sameOrConflict(
 }
 
 async function reject(
-  ports: Pick<FlowPorts, 'db' | 'scheduler'>,
-  errors: FieldError[],
+  ports: Pick<FlowPorts, 'db' | 'scheduler' | 'config'>,
+  rawErrors: FieldError[],
   salvaged: { id?: string; executionId?: string; callbackUrl?: string },
-  jobId: string | undefined,
+  rawJobId: string | undefined,
 ): Promise<IntakeResult> {
+  // An invalid job's messages can quote its keys and values (an email as a key), and its
+  // jobId is the agent's own text: masked like any request before they are stored or answered.
+  const redactor = redactorOf(ports.config.current().config.audit);
+  const errors = redactor.value(rawErrors);
+  const jobId = rawJobId === undefined ? undefined : redactor.text(rawJobId);
   const message = describeErrors(errors);
   const id = salvaged.id;
   const inserted = await ports.db.transaction(async (tx) => {
