@@ -1,6 +1,6 @@
 import type { CountersignConfig, Route, RouteMatch } from './config.js';
 import type { Urgency } from './escalation.js';
-import { globToRegExp } from './policy/conditions.js';
+import { matchesGlob } from './policy/conditions.js';
 
 /** What a route may match on, taken from the escalation. */
 export interface RouteFacts {
@@ -11,22 +11,11 @@ export interface RouteFacts {
   labels?: Readonly<Record<string, string>>;
 }
 
-/** Compiled once per pattern: routing runs on every intake. */
-const globs = new Map<string, RegExp>();
-function globOf(pattern: string): RegExp {
-  let re = globs.get(pattern);
-  if (!re) {
-    if (globs.size > 1000) globs.clear();
-    globs.set(pattern, (re = globToRegExp(pattern)));
-  }
-  return re;
-}
-
 /** Without a wildcard a pattern compares exactly (case and whitespace matter). */
 function anyMatches(patterns: readonly string[] | undefined, value: string | undefined): boolean {
   if (!patterns) return true;
   if (value === undefined) return false;
-  return patterns.some((p) => p === value || (/[*?]/.test(p) && globOf(p).test(value)));
+  return patterns.some((p) => matchesGlob(p, value));
 }
 
 /** Every criterion the rule sets holds for these facts. */

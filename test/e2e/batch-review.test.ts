@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { drawPositions } from '../../src/domain/sampling.js';
 import type { EscalationInput } from '../../src/domain/escalation.js';
 import { withBotAndCallbacks } from '../support/bot-hooks.js';
-import { APPROVER, APPROVER_2, GENERAL_CHANNEL, SIGNING_SECRET, makeEscalation, type Harness } from '../support/harness.js';
+import { APPROVER, APPROVER_2, GENERAL_CHANNEL, SIGNING_SECRET, makeEscalation, type Harness, makePurchase } from '../support/harness.js';
 import { blockActionsBody, blockActionsPayload, postSigned, slashCommandBody, viewSubmissionPayload } from '../support/slack-signing.js';
 import type { StoredMessage } from '../support/fake-slack.js';
 import { eventually } from '../support/services.js';
@@ -18,17 +18,6 @@ function crmRead(): EscalationInput {
   return makeEscalation({ confidence: 0.95, issueType: 'support', action: { type: 'crm.read', params: { customerId: 'C-1' }, reversible: true } });
 }
 
-function purchase(amountUsd: number): EscalationInput {
-  const base = makeEscalation();
-  return {
-    ...base,
-    agent: { ...base.agent, id: 'procurement-agent', name: 'Procurement Agent' },
-    issueType: 'procurement',
-    confidence: 0.95,
-    cost: { tokens: 100, usd: 0.01 },
-    action: { type: 'purchases.create', params: { amountUsd, vendor: 'acme' }, reversible: true },
-  };
-}
 
 const command = (text: string, user = APPROVER, channelId = GENERAL_CHANNEL) =>
   postSigned(`${h.baseUrl}/slack/events`, SIGNING_SECRET, slashCommandBody({ command: '/countersign', text, userId: user, channelId, responseUrl: h.fake.responseUrl }));
@@ -156,7 +145,7 @@ describe('batch review', () => {
   });
 
   it('posts the cards in a thread under the progress message when asked, through the per-channel pacer, and records one verdict from ten concurrent clicks', async () => {
-    for (const amount of [10, 20, 30]) expect(await h.client.authorize(purchase(amount))).toMatchObject({ decision: 'allow' });
+    for (const amount of [10, 20, 30]) expect(await h.client.authorize(makePurchase(amount))).toMatchObject({ decision: 'allow' });
     await command('review procurement-agent 100 1 in:thread', APPROVER_2, GENERAL_CHANNEL);
     await h.fake.waitFor((c) => c.method === 'response_url' && String(c.args.text).includes('in a thread in this channel'));
     const thread = await eventually(async () => {

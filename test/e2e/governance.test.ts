@@ -5,7 +5,7 @@ import { parseConfig } from '../../src/config/file.js';
 import type { EscalationInput } from '../../src/domain/escalation.js';
 import { GOVERNANCE_QUEUE } from '../../src/queue/names.js';
 import { createGovernanceQueue } from '../../src/queue/governance.js';
-import { APPROVER, SIGNING_SECRET, exampleConfigText, makeEscalation, startHarness, type Harness } from '../support/harness.js';
+import { APPROVER, SIGNING_SECRET, exampleConfigText, makeEscalation, startHarness, type Harness, makePurchase } from '../support/harness.js';
 import { postSigned, slashCommandBody } from '../support/slack-signing.js';
 import { REDIS_URL, eventually } from '../support/services.js';
 
@@ -36,17 +36,6 @@ afterAll(async () => {
   await h?.close();
 });
 
-function purchase(amountUsd: number): EscalationInput {
-  const base = makeEscalation();
-  return {
-    ...base,
-    agent: { ...base.agent, id: 'procurement-agent', name: 'Procurement Agent' },
-    issueType: 'procurement',
-    confidence: 0.95,
-    cost: { tokens: 100, usd: 0.01 },
-    action: { type: 'purchases.create', params: { amountUsd, vendor: 'acme' }, reversible: true },
-  };
-}
 
 describe('weekly batch review', () => {
   it('registers a BullMQ job scheduler per team channel with its cron pattern and time zone, and one for the monthly report', async () => {
@@ -57,7 +46,7 @@ describe('weekly batch review', () => {
   });
 
   it("posts the sample in a thread in the team channel when the scheduler's job runs, once per run", async () => {
-    for (const amount of [15, 25]) expect(await h.client.authorize(purchase(amount))).toMatchObject({ decision: 'allow' });
+    for (const amount of [15, 25]) expect(await h.client.authorize(makePurchase(amount))).toMatchObject({ decision: 'allow' });
     const weekly = (await queue.getJobScheduler('weekly-review:C0REVIEWS1'))!;
     // The job the scheduler would add at its next tick, added now (a retry of the same run has the same id).
     await queue.add('weekly', weekly.template!.data, { jobId: 'weekly-test-run' });

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { withBotAndCallbacks, type CallbackServer } from '../support/bot-hooks.js';
 import type { EscalationInput } from '../../src/domain/escalation.js';
-import { APPROVER, makeEscalation, type Harness } from '../support/harness.js';
+import { APPROVER, makeEscalation, type Harness, makePurchase } from '../support/harness.js';
 import { eventually } from '../support/services.js';
 
 let h: Harness;
@@ -14,18 +14,6 @@ function act(type: string, params: Record<string, unknown>, over: Partial<Escala
   return makeEscalation({ confidence: 0.95, action: { type, params, reversible: true }, ...over });
 }
 
-function purchase(amountUsd: number, over: Partial<EscalationInput> = {}): EscalationInput {
-  const base = makeEscalation();
-  return {
-    ...base,
-    agent: { ...base.agent, id: 'procurement-agent', name: 'Procurement Agent' },
-    issueType: 'procurement',
-    confidence: 0.95,
-    cost: { tokens: 100, usd: 0.01 },
-    action: { type: 'purchases.create', params: { amountUsd, vendor: 'acme' }, reversible: true },
-    ...over,
-  };
-}
 
 const cardsFor = (id: string) => h.fake.callsTo('chat.postMessage').filter((c) => (c.args.metadata as { event_payload?: { escalation_id?: string } } | undefined)?.event_payload?.escalation_id === id);
 
@@ -118,8 +106,8 @@ describe('the supervised tier', () => {
 describe('budgets', () => {
   it('never lets 200 concurrent purchases overspend the daily cap, then pauses the agent with an alert and a Resume button', async () => {
     // $500/day, and purchases over $250 need approval: spend $240 twice, leaving $20.
-    for (const amount of [240, 240]) expect(await h.client.authorize(purchase(amount))).toMatchObject({ decision: 'allow' });
-    const burst = Array.from({ length: 200 }, () => purchase(10));
+    for (const amount of [240, 240]) expect(await h.client.authorize(makePurchase(amount))).toMatchObject({ decision: 'allow' });
+    const burst = Array.from({ length: 200 }, () => makePurchase(10));
     const answers = await Promise.all(burst.map((b) => h.client.authorize(b, { timeoutMs: 30_000 })));
     expect(answers.filter((a) => a.decision === 'allow')).toHaveLength(2);
     expect(answers.filter((a) => a.code === 'budget_paused').length).toBe(198);
@@ -130,7 +118,7 @@ describe('budgets', () => {
     const [paused] = await h.sql`select paused from agent_states where agent_id = 'procurement-agent'`;
     expect(paused!.paused).toBe(true);
     // While paused, even a cheap request is refused with budget_paused.
-    expect(await h.client.authorize(purchase(1))).toMatchObject({ decision: 'deny', code: 'budget_paused' });
+    expect(await h.client.authorize(makePurchase(1))).toMatchObject({ decision: 'deny', code: 'budget_paused' });
 
     const stored = h.fake.messages('C0GOVERN01').find((m) => m.text.includes('is paused'))!;
     await h.click('U0STRANGER', 'countersign.resume_agent', stored, 'C0GOVERN01');
@@ -141,7 +129,7 @@ describe('budgets', () => {
     await h.fake.waitFor((c) => c.method === 'chat.update' && c.args.ts === stored.ts && JSON.stringify(c.args.blocks).includes('Resumed by'));
     expect((await h.sql`select resumed_by from agent_states where agent_id = 'procurement-agent'`)[0]!.resumed_by).toBe(APPROVER);
     // Resumed, but the cap still holds: with $0 of room even a cent is refused, and pauses it again.
-    expect(await h.client.authorize(purchase(0.01))).toMatchObject({ code: 'budget_paused' });
+    expect(await h.client.authorize(makePurchase(0.01))).toMatchObject({ code: 'budget_paused' });
     expect(alert.args.channel).toBe('C0GOVERN01');
   });
 
@@ -151,7 +139,7 @@ describe('budgets', () => {
     await h.redis.del(...keys, ...flags);
     await h.restart();
     // The daily cap is still spent ($500 of $500) and the agent still paused.
-    expect(await h.client.authorize(purchase(0.01))).toMatchObject({ code: 'budget_paused' });
+    expect(await h.client.authorize(makePurchase(0.01))).toMatchObject({ code: 'budget_paused' });
     const windows = await h.redis.keys(`${h.prefix}:budget:agent:procurement-agent:day:*`);
     expect(Number(await h.redis.get(windows[0]!))).toBe(500_000_000);
   });

@@ -31,6 +31,20 @@ export function makeEscalation(overrides: Partial<EscalationInput> = {}): Escala
   return { ...base, id: randomUUID(), executionId: `exec-${randomUUID().slice(0, 8)}`, ...overrides };
 }
 
+/** A purchase by the example config's procurement agent: autonomous up to $250, restricted above. */
+export function makePurchase(amountUsd: number, overrides: Partial<EscalationInput> = {}): EscalationInput {
+  const base = makeEscalation();
+  return {
+    ...base,
+    agent: { ...base.agent, id: 'procurement-agent', name: 'Procurement Agent' },
+    issueType: 'procurement',
+    confidence: 0.95,
+    cost: { tokens: 100, usd: 0.01 },
+    action: { type: 'purchases.create', params: { amountUsd, vendor: 'acme' }, reversible: true },
+    ...overrides,
+  };
+}
+
 export interface Harness {
   fake: FakeSlack;
   bot: Running;

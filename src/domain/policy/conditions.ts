@@ -67,6 +67,21 @@ export function getPath(obj: unknown, path: string): unknown {
   return cur;
 }
 
+/** Compiled once per pattern (policy and routing ask on every request); bounded at 1,000 patterns. */
+const compiledGlobs = new Map<string, RegExp>();
+
+/** The pattern itself when it has no wildcard (case and whitespace matter), else a glob over the value. */
+export function matchesGlob(pattern: string, value: string): boolean {
+  if (pattern === value) return true;
+  if (!/[*?]/.test(pattern)) return false;
+  let re = compiledGlobs.get(pattern);
+  if (!re) {
+    if (compiledGlobs.size > 1000) compiledGlobs.clear();
+    compiledGlobs.set(pattern, (re = globToRegExp(pattern)));
+  }
+  return re.test(value);
+}
+
 /** `*` matches any run of characters except `.`; `**` matches anything. */
 export function globToRegExp(glob: string): RegExp {
   let re = '';

@@ -1,4 +1,4 @@
-import { describeCondition, globToRegExp, holds } from './conditions.js';
+import { describeCondition, holds, matchesGlob } from './conditions.js';
 import { stricter, type ActionPolicy, type AgentPolicy, type Policy, type Tier } from './schema.js';
 
 export type TriggerKind = 'low_confidence' | 'out_of_domain' | 'high_stakes' | 'conflicting_information' | 'repeated_failure' | 'task_budget';
@@ -41,20 +41,8 @@ export interface PolicyContext {
   taskBudget?: { spentUsd: number; capUsd: number };
 }
 
-/** Compiled once per pattern: the policy asks on every request. */
-const globs = new Map<string, RegExp>();
-function globOf(pattern: string): RegExp {
-  let re = globs.get(pattern);
-  if (!re) {
-    if (globs.size > 1000) globs.clear();
-    globs.set(pattern, (re = globToRegExp(pattern)));
-  }
-  return re;
-}
-
 /** Exact action type, or a glob over it. */
-export const matches = (pattern: string, actionType: string) =>
-  pattern === actionType || (/[*?]/.test(pattern) && globOf(pattern).test(actionType));
+export const matches = (pattern: string, actionType: string) => matchesGlob(pattern, actionType);
 
 /** Exact entries first, then globs in file order: the most specific entry governs. */
 function findAction(agent: AgentPolicy): (actionType: string) => [ActionPolicy, number] | undefined {
