@@ -1,5 +1,7 @@
 import { createWriteStream } from 'node:fs';
 import { loadEnv } from '../config/env.js';
+import type { Redactor } from '../domain/redact.js';
+import { configRedactor } from './config-redactor.js';
 import { openDatabase, type Database } from '../db/client.js';
 import { searchAudit } from '../db/queries/audit-search.js';
 import { describeAuditErrors, formatAuditFilter, parseAuditQueryText, type AuditRecord } from '../domain/audit-query.js';
@@ -14,11 +16,12 @@ export const AUDIT_EXPORT_USAGE =
 const USAGE_EXIT = 64;
 const BAD_INPUT_EXIT = 65;
 
-async function withDatabase<T>(use: (database: Database) => Promise<T>): Promise<T> {
+async function withDatabase<T>(use: (database: Database, redactor: Redactor) => Promise<T>): Promise<T> {
   const env = loadEnv(process.env);
+  const redactor = await configRedactor(env);
   const database = await openDatabase({ url: env.DATABASE_URL, dataDir: env.COUNTERSIGN_DATA_DIR, max: 2 });
   try {
-    return await use(database);
+    return await use(database, redactor);
   } finally {
     await database.close();
   }
@@ -48,8 +51,10 @@ export async function auditSearch(args: string[]): Promise<number> {
     process.stderr.write(`countersign: ${describeAuditErrors(parsed.errors).replace(/\n/g, '\ncountersign: ')}\nusage: ${AUDIT_SEARCH_USAGE}\n`);
     return BAD_INPUT_EXIT;
   }
-  const page = await withDatabase((d) => searchAudit(d.db, parsed.value));
-  const records = page.records.map(redactRecord);
+  const { page, records } = await withDatabase(async (d, redactor) => {
+    const page = await searchAudit(d.db, parsed.value);
+    return { page, records: page.records.map(redactRecord(redactor)) };
+  });
   if (asJson) {
     process.stdout.write(`${JSON.stringify({ records, next_cursor: page.nextCursor ?? null })}\n`);
     return 0;
@@ -106,7 +111,7 @@ export async function auditExport(args: string[]): Promise<number> {
     return BAD_INPUT_EXIT;
   }
   const out = opts.out ? createWriteStream(opts.out) : process.stdout;
-  const n = await withDatabase((d) => streamExport(d.db, parsed.value.filter, format, out));
+  const n = await withDatabase((d, redactor) => streamExport(d.db, parsed.value.filter, format, out, redactor));
   if (opts.out) await new Promise<void>((resolve, reject) => (out as ReturnType<typeof createWriteStream>).end((err?: Error | null) => (err ? reject(err) : resolve())));
   process.stderr.write(`exported ${n} audit records${opts.out ? ` to ${opts.out}` : ''}\n`);
   return 0;

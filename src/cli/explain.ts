@@ -2,7 +2,7 @@ import { loadEnv } from '../config/env.js';
 import { openDatabase } from '../db/client.js';
 import { loadExplainRows } from '../db/queries/explain.js';
 import { buildExplanation, explanationText } from '../domain/explanation.js';
-import { createRedactor } from '../domain/redact.js';
+import { configRedactor } from './config-redactor.js';
 
 export const EXPLAIN_USAGE = 'countersign explain <escalation id | execution id>        (database: $DATABASE_URL, or the embedded one)';
 
@@ -18,6 +18,7 @@ export async function explain(args: string[]): Promise<number> {
     return 64;
   }
   const env = loadEnv(process.env);
+  const redactor = await configRedactor(env);
   const database = await openDatabase({ url: env.DATABASE_URL, dataDir: env.COUNTERSIGN_DATA_DIR, max: 2 });
   try {
     const { escalations, looseOutcomes } = await loadExplainRows(database.db, id);
@@ -26,7 +27,6 @@ export async function explain(args: string[]): Promise<number> {
       return 1;
     }
     // Masked again on the way out: rows stored before redaction at intake existed hold raw text.
-    const redactor = createRedactor();
     const parts = escalations.map((r) => explanationText(buildExplanation(redactor.value(r.escalation), redactor.value(r.events), redactor.value(r.outcomes))));
     if (looseOutcomes.length > 0) {
       const lines = redactor.value(looseOutcomes).map((o) => `   ${o.at.toISOString()}: ${o.step} ${o.success ? 'succeeded' : 'failed'}${o.output ? ` · output: ${o.output}` : ''}${o.error ? ` · error: ${o.error}` : ''} · cost $${(o.costUsdMicros / 1e6).toFixed(4)}, ${o.costTokens} tokens`);

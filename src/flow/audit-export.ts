@@ -2,17 +2,19 @@ import { once } from 'node:events';
 import { exportAudit } from '../db/queries/audit-search.js';
 import type { Db } from '../db/client.js';
 import { csvHeader, csvRecord, jsonlRecord, type AuditRecord } from '../domain/audit-query.js';
-import { createRedactor } from '../domain/redact.js';
+import type { Redactor } from '../domain/redact.js';
 
-const redactor = createRedactor();
-
-/** Free text in a record (a person's reason, an agent's error) is redacted on the way out; ids and times are not PII. */
-export function redactRecord(r: AuditRecord): AuditRecord {
-  return {
+/**
+ * Free text in a record (a person's reason, an agent's error) is redacted on the way
+ * out with the config's redactor (`redactorOf(config.audit)`: its own patterns and
+ * fields too); ids and times are not PII.
+ */
+export function redactRecord(redactor: Redactor): (r: AuditRecord) => AuditRecord {
+  return (r) => ({
     ...r,
     decision_reason: r.decision_reason === null ? null : redactor.text(r.decision_reason),
     outcome_error: r.outcome_error === null ? null : redactor.text(r.outcome_error),
-  };
+  });
 }
 
 export const EXPORT_FORMATS = ['jsonl', 'csv'] as const;
@@ -29,8 +31,10 @@ export async function streamExport(
   filter: Parameters<typeof exportAudit>[1],
   format: ExportFormat,
   out: NodeJS.WritableStream,
+  redactor: Redactor,
   opts: { aborted?: () => boolean; batch?: number } = {},
 ): Promise<number> {
+  const redact = redactRecord(redactor);
   const write = async (chunk: string) => {
     if (!out.write(chunk)) await once(out, 'drain');
   };
@@ -41,7 +45,7 @@ export async function streamExport(
     async (batch) => {
       if (opts.aborted?.()) throw new Error('export aborted: the reader went away');
       const line = format === 'csv' ? csvRecord : jsonlRecord;
-      await write(batch.map((r) => line(redactRecord(r))).join(''));
+      await write(batch.map((r) => line(redact(r))).join(''));
     },
     opts.batch ? { batch: opts.batch } : {},
   );

@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { searchAudit } from '../db/queries/audit-search.js';
 import type { Db } from '../db/client.js';
+import type { Redactor } from '../domain/redact.js';
 import { describeAuditErrors, parseAuditQuery, type AuditFieldError } from '../domain/audit-query.js';
 import { EXPORT_FORMATS, redactRecord, streamExport, type ExportFormat } from '../flow/audit-export.js';
 
@@ -26,17 +27,17 @@ function params(req: IncomingMessage): { values: Record<string, string>; errors:
 }
 
 /** `GET /api/audit?agent=…&action=…&outcome=…&from=…&to=…&exec=…&decider=…&limit=…&cursor=…`: one page, newest first. */
-export async function handleAuditSearch(db: Db, req: IncomingMessage, res: ServerResponse): Promise<void> {
+export async function handleAuditSearch(db: Db, redactor: Redactor, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const { values, errors } = params(req);
   const { cursor, limit, ...filters } = values;
   const parsed = parseAuditQuery(filters, { cursor, limit });
   if (errors.length > 0 || !parsed.ok) return badRequest(res, [...errors, ...(parsed.ok ? [] : parsed.errors)]);
   const page = await searchAudit(db, parsed.value);
-  json(res, 200, { records: page.records.map(redactRecord), next_cursor: page.nextCursor ?? null });
+  json(res, 200, { records: page.records.map(redactRecord(redactor)), next_cursor: page.nextCursor ?? null });
 }
 
 /** `GET /api/audit/export?from=…&to=…&format=jsonl|csv` (+ any search filter): every record in the range, oldest first, streamed. */
-export async function handleAuditExport(db: Db, req: IncomingMessage, res: ServerResponse, log: (msg: string) => void): Promise<void> {
+export async function handleAuditExport(db: Db, redactor: Redactor, req: IncomingMessage, res: ServerResponse, log: (msg: string) => void): Promise<void> {
   const { values, errors } = params(req);
   const { format = 'jsonl', ...filters } = values;
   if (!(EXPORT_FORMATS as readonly string[]).includes(format)) errors.push({ field: 'format', message: `must be one of ${EXPORT_FORMATS.join(', ')}` });
@@ -55,7 +56,7 @@ export async function handleAuditExport(db: Db, req: IncomingMessage, res: Serve
     closed = true;
   });
   try {
-    await streamExport(db, parsed.value.filter, fmt, res, { aborted: () => closed });
+    await streamExport(db, parsed.value.filter, fmt, res, redactor, { aborted: () => closed });
     res.end();
   } catch (err) {
     // Headers are gone: cutting the connection is how a reader learns the export is incomplete.

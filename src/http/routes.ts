@@ -5,11 +5,14 @@ import { z } from 'zod';
 import { getEscalation } from '../db/queries/escalations.js';
 import { messageOf } from '../flow/notify.js';
 import type { Db } from '../db/client.js';
+import type { Redactor } from '../domain/redact.js';
 import { handleAuditExport, handleAuditSearch } from './audit.js';
 
 export interface HttpDeps {
   db: Db;
   apiTokens: readonly string[];
+  /** The current config's redactor (`redactorOf(config.audit)`), read per request so a reload applies at once. */
+  redactor: () => Redactor;
   /** Each check throws when its service does not answer. */
   health: Record<string, () => Promise<void>>;
 }
@@ -66,12 +69,12 @@ export function httpRoutes(deps: HttpDeps): CustomRoute[] {
     {
       path: '/api/audit',
       method: ['GET'],
-      handler: (req, res) => guarded(res, async () => void (refused(req, res, deps.apiTokens) || (await handleAuditSearch(deps.db, req, res)))),
+      handler: (req, res) => guarded(res, async () => void (refused(req, res, deps.apiTokens) || (await handleAuditSearch(deps.db, deps.redactor(), req, res)))),
     },
     {
       path: '/api/audit/export',
       method: ['GET'],
-      handler: (req, res) => guarded(res, async () => void (refused(req, res, deps.apiTokens) || (await handleAuditExport(deps.db, req, res, () => {})))),
+      handler: (req, res) => guarded(res, async () => void (refused(req, res, deps.apiTokens) || (await handleAuditExport(deps.db, deps.redactor(), req, res, () => {})))),
     },
     {
       path: '/healthz',

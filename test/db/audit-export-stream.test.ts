@@ -10,6 +10,7 @@ import { runMigrations } from '../../src/db/migrate.js';
 import { exportAudit, searchAudit } from '../../src/db/queries/audit-search.js';
 import { parseAuditQuery, type AuditRecord } from '../../src/domain/audit-query.js';
 import { streamExport } from '../../src/flow/audit-export.js';
+import { createRedactor } from '../../src/domain/redact.js';
 import { seedAudit } from '../../scripts/seed-audit.js';
 import { createMigratedDb, type MigratedDb } from '../support/migrated-db.js';
 
@@ -55,7 +56,7 @@ describe('audit export of 200,000 records', () => {
         setImmediate(cb);
       },
     });
-    const n = await streamExport(m.database.db, everything(), 'jsonl', sink);
+    const n = await streamExport(m.database.db, everything(), 'jsonl', sink, createRedactor());
     expect(n).toBe(ROWS);
     expect(lines).toBe(ROWS);
     // Holding the output would take `bytes`, holding the rows as objects several times that.

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exportAudit, searchAudit } from '../../src/db/queries/audit-search.js';
 import { AUDIT_COLUMNS, parseAuditQuery, type AuditFilter, type AuditQuery, type AuditRecord } from '../../src/domain/audit-query.js';
 import { streamExport } from '../../src/flow/audit-export.js';
+import { createRedactor } from '../../src/domain/redact.js';
 import { SEED_ACTIONS, SEED_AGENTS, SEED_DECIDERS, seedAudit } from '../../scripts/seed-audit.js';
 import { createMigratedDb, type MigratedDb } from '../support/migrated-db.js';
 import { parseCsv } from '../support/csv.js';
@@ -159,7 +160,7 @@ describe('audit export', () => {
     const out = new PassThrough();
     const chunks: Buffer[] = [];
     out.on('data', (c: Buffer) => chunks.push(c));
-    const n = await streamExport(m.database.db, filter, format, out, batch ? { batch } : {});
+    const n = await streamExport(m.database.db, filter, format, out, createRedactor(), batch ? { batch } : {});
     out.end();
     return { text: Buffer.concat(chunks).toString('utf8'), n };
   }

@@ -3,6 +3,7 @@ import { escapeMrkdwn } from '../../domain/slack-text.js';
 import { searchAudit } from '../../db/queries/audit-search.js';
 import { mayReadAudit } from '../../flow/audit-access.js';
 import { redactRecord } from '../../flow/audit-export.js';
+import { redactorOf } from '../../domain/audit-config.js';
 import type { ListenerDeps } from '../listeners/context.js';
 import { auditResultsMessage } from '../cards/audit-results.js';
 import type { Subcommand } from './types.js';
@@ -24,7 +25,7 @@ export async function auditPage(deps: ListenerDeps, userId: string, text: string
   if (!parsed.ok) return `Cannot search for that:\n${escapeMrkdwn(describeAuditErrors(parsed.errors))}\n${USAGE}`;
   const query = { ...parsed.value, limit: Math.min(parsed.value.limit, SLACK_PAGE_MAX, MAX_PAGE_SIZE) };
   const result = await searchAudit(deps.db, query);
-  const records = result.records.map(redactRecord);
+  const records = result.records.map(redactRecord(redactorOf(deps.config.current().config.audit)));
   const message = auditResultsMessage({ queryText: formatAuditFilter(query.filter), records, page, ...(result.nextCursor ? { nextCursor: result.nextCursor } : {}) });
   return { text: message.text, blocks: message.blocks as object[] };
 }
