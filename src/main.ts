@@ -117,6 +117,7 @@ export async function start(givenEnv: Env, loaded?: LoadedConfig): Promise<Runni
   const routes = httpRoutes({
     db: database.db,
     apiTokens: env.API_TOKENS,
+    redactor: () => redactorOf(config.config.audit),
     health: { postgres: () => database.ping(), redis: async () => void (await redis.ping()) },
   });
 
