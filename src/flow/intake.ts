@@ -67,6 +67,9 @@ export async function intake(
     ...(supervised ? { reviewState: 'pending' } : {}),
     // Nothing further to deliver: the job's return value and the store answer the agent.
     ...(decided && !e.callback ? { notifiedAt: now } : {}),
+    // A pending card is posted next, in this job: its "may have posted" marker commits with
+    // the row instead of in a statement of its own (post-card.ts clears it if the post waits).
+    ...(verdict.status === 'pending' && route.channel ? { cardState: 'posting' } : {}),
   };
   // Spend first, idempotent per escalation: a retry after a crash never counts it twice.
   if (verdict.spendMicros > 0) {

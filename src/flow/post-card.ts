@@ -38,12 +38,18 @@ export async function postCard(
     const found = await ports.slack.findCard(channel, row.id, oldest);
     if (found) return record(ports, row, found, true);
   }
+  // Fresh from intake, whose insert already set the marker (in its own statement, no extra round trip).
+  const marked = opts.fresh && row.cardState === 'posting';
   const wait = await ports.pacer.reserve(postKey(channel));
-  if (wait > 0) return { kind: 'wait', ms: wait };
+  if (wait > 0) {
+    // Nothing was posted: the retry must not take the marker for a crashed post and look for the card.
+    if (marked) await setCardState(ports.db, row.id, 'none');
+    return { kind: 'wait', ms: wait };
+  }
 
   // Whom the card pings (on call, available), chosen now: off the intake transaction.
   const oncall = await oncallForCard(ports, row);
-  await setCardState(ports.db, row.id, 'posting');
+  if (!marked) await setCardState(ports.db, row.id, 'posting');
   try {
     const state = { ...cardStateOf(row, ports.config.current().config.policy?.supervisedReviewMinutes), ...(oncall ? { oncall: oncall.card } : {}) };
     const { ts } = await ports.slack.postCard(channel, escalationCard(state), row.id);
