@@ -97,6 +97,11 @@ export const governanceJobSchema = z.discriminatedUnion('kind', [
     percent: z.number().int().min(1).max(100),
     days: z.number().int().min(1).max(MAX_DAYS),
   }),
+  /**
+   * The periodic batch review that comes with exception-only mode: a sample of
+   * each exception-only agent that no `reviews.weekly` entry covers, in its alert channel.
+   */
+  z.object({ kind: z.literal('exception_only') }),
   /** The monthly governance report (from `reports.monthly`). */
   z.object({ kind: z.literal('monthly') }),
 ]);

@@ -49,3 +49,13 @@ export const reportsSchema = z.object({ monthly: monthlyReportSchema.optional() 
 
 export type WeeklyReview = z.output<typeof weeklyReviewSchema>;
 export type MonthlyReport = z.output<typeof monthlyReportSchema>;
+
+/**
+ * Exception-only agents come with periodic batch review (the seed's last stage):
+ * those that no `reviews.weekly` entry samples get Countersign's own weekly sample.
+ */
+export function uncoveredExceptionOnly(agents: ReadonlyArray<{ agentId: string; mode: string }>, weekly: readonly WeeklyReview[]): string[] {
+  if (weekly.some((w) => w.agents === 'all')) return [];
+  const covered = new Set(weekly.flatMap((w) => (w.agents === 'all' ? [] : w.agents)));
+  return agents.filter((a) => a.mode === 'exception_only' && !covered.has(a.agentId)).map((a) => a.agentId);
+}

@@ -1,4 +1,7 @@
 import type { GovernanceJob } from '../domain/batch-review.js';
+import { DEFAULT_DAYS, DEFAULT_PERCENT } from '../domain/batch-review.js';
+import { uncoveredExceptionOnly } from '../domain/governance-config.js';
+import { agentsByMode } from '../db/queries/agent-record.js';
 import { drawReviewSample, type StepResult } from './batch-review.js';
 import type { FlowPorts } from './ports.js';
 
@@ -33,6 +36,37 @@ export async function runWeeklyReview(
     const who = job.agents === 'all' ? 'any agent' : job.agents.map((a) => `\`${a}\``).join(', ');
     const text = `Weekly batch review: no actions by ${who} ran in the last ${job.days} days, so there is nothing to sample.`;
     await ports.slack.post(job.channel, { text, blocks: [{ type: 'section', text: { type: 'mrkdwn', text } }] });
+  }
+  return { kind: 'done' };
+}
+
+/**
+ * Exception-only agents that no configured weekly sample covers: a 5% sample of
+ * each one's last 7 days, in a thread in its alert channel (the agent's, else
+ * the policy's). Without either channel the gap is logged, not silently skipped.
+ */
+export async function runExceptionOnlyReview(
+  ports: Pick<FlowPorts, 'db' | 'slack' | 'pacer' | 'config' | 'log' | 'governance'>,
+  runKey: string,
+  at: Date,
+): Promise<StepResult> {
+  const { config } = ports.config.current();
+  const policy = config.policy;
+  if (!policy) return { kind: 'done' };
+  const agents = uncoveredExceptionOnly(await agentsByMode(ports.db, policy), config.reviews?.weekly ?? []);
+  for (const agentId of agents) {
+    const channel = policy.agents.find((a) => a.id === agentId)?.alertChannel ?? policy.alertChannel;
+    if (!channel) {
+      ports.log.warn({ agentId }, 'exception-only agent without a weekly batch review: set reviews.weekly or an alertChannel');
+      continue;
+    }
+    await drawReviewSample(ports, {
+      request: { agentId, percent: DEFAULT_PERCENT, days: DEFAULT_DAYS, destination: 'thread' },
+      requestedBy: 'schedule:exception-only',
+      threadChannel: channel,
+      now: at,
+      runKey: `${runKey}:${agentId}`,
+    });
   }
   return { kind: 'done' };
 }

@@ -3,7 +3,7 @@ import { governanceJobSchema, type GovernanceJob } from '../domain/batch-review.
 import type { CountersignConfig } from '../domain/config.js';
 import type { FlowPorts, GovernancePort } from '../flow/ports.js';
 import { postSampleCards, refreshItemCard, refreshProgress } from '../flow/batch-review.js';
-import { runWeeklyReview } from '../flow/weekly-review.js';
+import { runExceptionOnlyReview, runWeeklyReview } from '../flow/weekly-review.js';
 import { postMonthlyReport } from '../flow/governance-report.js';
 import { callbackBackoffMs } from './backoff.js';
 import { GOVERNANCE_QUEUE } from './names.js';
@@ -13,6 +13,9 @@ const KEEP_COMPLETED_SEC = 24 * 3600;
 /** Scheduler ids this module owns; others on the queue are left alone. */
 export const WEEKLY_PREFIX = 'weekly-review:';
 export const MONTHLY_ID = 'monthly-report';
+/** Mondays 09:00 in the policy's time zone: the weekly sample that comes with exception-only mode. */
+export const EXCEPTION_ONLY_ID = 'exception-only-review';
+const EXCEPTION_ONLY_CRON = '0 9 * * MON';
 
 export const weeklySchedulerId = (channel: string) => `${WEEKLY_PREFIX}${channel}`;
 
@@ -28,6 +31,8 @@ function jobIdOf(job: GovernanceJob): string {
       return `weekly-now-${job.channel}-${Date.now()}`;
     case 'monthly':
       return `monthly-now-${Date.now()}`;
+    case 'exception_only':
+      return `exception-only-now-${Date.now()}`;
   }
 }
 
@@ -57,10 +62,12 @@ export function createGovernanceQueue(connection: ConnectionOptions, prefix: str
       }
       const monthly = config.reports?.monthly;
       if (monthly) wanted.set(MONTHLY_ID, { pattern: monthly.cron, tz: monthly.tz, job: { kind: 'monthly' } });
+      // Which agents are exception-only is read at each run (a person may promote one any day).
+      if (config.policy) wanted.set(EXCEPTION_ONLY_ID, { pattern: EXCEPTION_ONLY_CRON, tz: config.policy.timezone, job: { kind: 'exception_only' } });
       const removed: string[] = [];
       for (const s of await queue.getJobSchedulers(0, -1)) {
         const id = s.key;
-        if ((id.startsWith(WEEKLY_PREFIX) || id === MONTHLY_ID) && !wanted.has(id)) {
+        if ((id.startsWith(WEEKLY_PREFIX) || id === MONTHLY_ID || id === EXCEPTION_ONLY_ID) && !wanted.has(id)) {
           await queue.removeJobScheduler(id);
           removed.push(id);
         }
@@ -98,6 +105,8 @@ export async function runGovernanceJob(ports: FlowPorts, data: unknown, runKey: 
       return refreshProgress(ports, job.sampleId);
     case 'weekly':
       return runWeeklyReview(ports, job, runKey, at);
+    case 'exception_only':
+      return runExceptionOnlyReview(ports, runKey, at);
     case 'monthly':
       return postMonthlyReport(ports, at);
   }

@@ -67,6 +67,24 @@ describe('weekly batch review', () => {
     expect(h.fake.messages(TEAM_CHANNEL)).toHaveLength(3);
   });
 
+  it('samples exception-only agents that no weekly entry covers, in their alert channel, every Monday in the policy time zone', async () => {
+    // The example's support-agent runs exception-only; this config's weekly sample covers only procurement-agent.
+    const scheduler = await eventually(() => queue.getJobScheduler('exception-only-review'), 'the exception-only scheduler');
+    expect(scheduler).toMatchObject({ pattern: '0 9 * * MON', tz: 'UTC' });
+    const read = makeEscalation({ issueType: 'support', confidence: 0.95, action: { type: 'crm.read', params: { account: 'ACME-0042' }, reversible: true } });
+    expect(await h.client.authorize(read)).toMatchObject({ decision: 'allow' });
+    await queue.add('exception_only', scheduler.template!.data, { jobId: 'exception-only-test-run' });
+    const head = await eventually(
+      () => h.fake.messages(REPORT_CHANNEL).find((m) => JSON.stringify(m.blocks ?? '').includes('Batch review of `support-agent`')),
+      'the exception-only sample in the alert channel',
+    );
+    await eventually(() => (h.fake.messages(REPORT_CHANNEL).some((m) => m.thread_ts === head.ts) ? true : undefined), 'its review card');
+    const samples = await h.sql`select agent_id, requested_by, percent from review_samples where run_key = 'exception-only-test-run:support-agent'`;
+    expect(samples).toEqual([{ agent_id: 'support-agent', requested_by: 'schedule:exception-only', percent: 5 }]);
+    // procurement-agent is exception-only too, but the team channel's weekly sample already covers it.
+    expect(await h.sql`select count(*)::int as n from review_samples where run_key like 'exception-only-test-run:procurement%'`).toEqual([{ n: 0 }]);
+  });
+
   it('removes the schedulers that left the config on reload', async () => {
     const governance = createGovernanceQueue({ url: REDIS_URL }, h.prefix);
     try {
