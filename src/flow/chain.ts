@@ -57,14 +57,15 @@ export async function runChainJob(ports: ChainPorts, job: ChainJob): Promise<Cha
   const row = await getEscalation(ports.db, job.escalationId);
   if (!row || row.status !== 'pending') return { kind: 'skipped', why: 'not_pending' };
   const route = routeByName(ports.config.current().config, row.route ?? '');
-  if (!route?.chain) return { kind: 'skipped', why: 'no_chain' };
+  // A shift-end re-ping needs no chain: routes with schedules alone get it too.
+  if (!route || (job.kind === 'step' && !route.chain)) return { kind: 'skipped', why: 'no_chain' };
   // A step posts in the card's channel: take its turn in the channel's pace (shared with cards) before anything is sent.
-  const posts = job.kind === 'handoff' || chainStep(route.chain, job.index, urgencyOf(row)).kind === 'notify';
+  const posts = job.kind === 'handoff' || chainStep(route.chain!, job.index, urgencyOf(row)).kind === 'notify';
   const key = postKey(row.channel ?? route.channel);
   const wait = posts ? await ports.pacer.reserve(key) : 0;
   if (wait > 0) return { kind: 'wait', ms: wait };
   try {
-    return job.kind === 'step' ? await runStep(ports, row, route, route.chain, job.index) : await runHandoff(ports, row, route, job.at);
+    return job.kind === 'step' ? await runStep(ports, row, route, route.chain!, job.index) : await runHandoff(ports, row, route, job.at);
   } catch (err) {
     // Slack's Retry-After, honoured by every replica; the retry skips nothing already recorded.
     if (!(err instanceof RateLimitedError)) throw err;
@@ -198,17 +199,45 @@ function dedupe(mentions: Mention[]): Mention[] {
   return mentions.filter((m) => !seen.has(m.id) && Boolean(seen.add(m.id)));
 }
 
+/** How far ahead a shift-end re-ping is planned for an escalation without a deadline (ms); the re-ping plans the next. */
+export const HANDOFF_HORIZON_MS = 24 * 3_600_000;
+
 /**
  * While the escalation waits, the next change of the route's on-call primary
- * (before the chain's end and the deadline) gets a job at that instant, which
- * pings whoever takes over.
+ * (before `until` and the deadline) gets a job at that instant, which pings
+ * whoever takes over. Idempotent: the job id is the instant. Returns it, if planned.
  */
-async function planHandoff(ports: ChainPorts, row: EscalationRow, route: Route, now: Date, until: Date, known?: RouteOnCall): Promise<void> {
+export async function planHandoff(
+  ports: Pick<FlowPorts, 'db' | 'config' | 'scheduler'>,
+  row: Pick<EscalationRow, 'id' | 'deadline'>,
+  route: Route,
+  now: Date,
+  until: Date,
+  known?: RouteOnCall,
+): Promise<Date | undefined> {
   const oncall = known ?? (await onCallFor(ports, route, now));
   const next = oncall.next;
-  if (!next || next.at.getTime() <= now.getTime()) return;
-  if (next.at >= until || (row.deadline && next.at >= row.deadline)) return;
+  if (!next || next.at.getTime() <= now.getTime()) return undefined;
+  if (next.at >= until || (row.deadline && next.at >= row.deadline)) return undefined;
   await ports.scheduler.scheduleChainStep({ kind: 'handoff', escalationId: row.id, at: next.at.getTime() }, next.at);
+  return next.at;
+}
+
+/**
+ * A route with schedules but no chain: once the card is posted, plan the
+ * re-ping at the next shift change (from the on-call answer the card used,
+ * so no second lookup). Chain routes plan theirs in the chain's first step.
+ */
+export async function planShiftEndPing(
+  ports: Pick<FlowPorts, 'db' | 'config' | 'scheduler'>,
+  row: Pick<EscalationRow, 'id' | 'deadline' | 'route'>,
+  oncall: RouteOnCall | undefined,
+): Promise<void> {
+  const route = routeByName(ports.config.current().config, row.route ?? '');
+  if (!route || route.chain || !oncall?.next) return;
+  const now = oncall.at;
+  const planned = await planHandoff(ports, row, route, now, new Date(now.getTime() + HANDOFF_HORIZON_MS), oncall);
+  if (planned) await cancelIfDecided(ports, row.id);
 }
 
 async function runHandoff(ports: ChainPorts, row: EscalationRow, route: Route, at: number): Promise<ChainOutcome> {
@@ -228,7 +257,9 @@ async function runHandoff(ports: ChainPorts, row: EscalationRow, route: Route, a
       const { ts } = await ports.slack.post(channel, message, row.cardTs ?? undefined);
       reached.push({ via: 'thread', channel, ts, users: mentions.filter((m) => m.kind === 'user').map((m) => m.id) });
     }
-    if (paged.userId && (await stillPending(ports, row.id))) {
+    // A chain DMs the new person; without one, only high and critical escalations do (as the card's own DM).
+    const dm = route.chain !== undefined || row.urgency === 'high' || row.urgency === 'critical';
+    if (dm && paged.userId && (await stillPending(ports, row.id))) {
       const { ts } = await ports.slack.post(paged.userId, chainDmMessage({ ...notice, mentions: [] }));
       reached.push({ via: 'dm', channel: paged.userId, ts, users: [paged.userId] });
     }
@@ -241,7 +272,7 @@ async function runHandoff(ports: ChainPorts, row: EscalationRow, route: Route, a
     });
     outcome = { kind: 'notified', reached };
   }
-  await planHandoff(ports, row, route, now, row.deadline ?? new Date(now.getTime() + 24 * 3_600_000), oncall);
+  await planHandoff(ports, row, route, now, row.deadline ?? new Date(now.getTime() + HANDOFF_HORIZON_MS), oncall);
   await cancelIfDecided(ports, row.id);
   return outcome;
 }

@@ -58,6 +58,8 @@ export interface SchedulerPort {
   scheduleChainStep(job: ChainJob, at?: Date): Promise<void>;
   /** Removes the chain's jobs still waiting (a decision was made); returns how many. */
   cancelChain(escalationId: string): Promise<number>;
+  /** A chain job's queue state (`delayed`, `active`, `completed`, …), `unknown` when Redis has no such job: the sweep's check for a lost step. */
+  chainJobState(job: ChainJob): Promise<string>;
 }
 
 /** Durable decision store the TypeScript client waits on. */

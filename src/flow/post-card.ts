@@ -5,7 +5,7 @@ import { RateLimitedError, SlackCallError } from '../errors.js';
 import { escalationCard } from '../slack/cards/escalation-card.js';
 import { cardStateOf } from './card-state.js';
 import { dmOnCallIfUrgent, oncallForCard } from './card-oncall.js';
-import { startChain } from './chain.js';
+import { planShiftEndPing, startChain } from './chain.js';
 import type { FlowPorts } from './ports.js';
 
 export type PostResult = { kind: 'posted'; ts: string; reconciled: boolean } | { kind: 'skipped' } | { kind: 'wait'; ms: number };
@@ -55,6 +55,8 @@ export async function postCard(
     const { ts } = await ports.slack.postCard(channel, escalationCard(state), row.id);
     const posted = await record(ports, row, ts, false, oncall?.page.event);
     await dmOnCallIfUrgent(ports, row, oncall?.page);
+    // The next shift change pings whoever takes over (routes without a chain; a chain plans its own). If this fails, the sweep plans it.
+    await planShiftEndPing(ports, row, oncall?.page.oncall).catch((err: Error) => ports.log.warn({ err: err.message, escalationId: row.id }, 'cannot plan the shift-end re-ping'));
     return posted;
   } catch (err) {
     if (err instanceof RateLimitedError) {

@@ -1,4 +1,5 @@
 import { findOverdue, findUnnotified } from '../db/queries/escalations.js';
+import { resumeLostChains } from './chain-sweep.js';
 import { expire } from './expire.js';
 import type { FlowPorts } from './ports.js';
 
@@ -10,11 +11,15 @@ const NOTIFY_GRACE_MS = 60_000;
  * and its enqueue, or Redis lost a timer, this finds the row and redoes the
  * step. Every step it calls is idempotent.
  */
-export async function sweep(ports: Pick<FlowPorts, 'db' | 'scheduler' | 'now'>): Promise<{ notified: number; expired: number }> {
+export async function sweep(
+  ports: Pick<FlowPorts, 'db' | 'scheduler' | 'now' | 'config' | 'log'>,
+): Promise<{ notified: number; expired: number; chainsResumed: number }> {
   const now = ports.now();
   const unnotified = await findUnnotified(ports.db, new Date(now.getTime() - NOTIFY_GRACE_MS));
   for (const id of unnotified) await ports.scheduler.enqueueNotify(id);
   let expired = 0;
   for (const id of await findOverdue(ports.db, now)) if (await expire(ports, id)) expired++;
-  return { notified: unnotified.length, expired };
+  // Escalation chains whose next step's job Redis lost; shift-end re-pings planned again.
+  const chains = await resumeLostChains(ports);
+  return { notified: unnotified.length, expired, chainsResumed: chains.resumed };
 }

@@ -73,6 +73,9 @@ export function createScheduler(connection: ConnectionOptions, prefix: string): 
       await redis.srem(chainSet(id), ...jobIds);
       return removed.reduce((a, b) => a + b, 0);
     },
+    async chainJobState(job) {
+      return chains.getJobState(chainJobId(job));
+    },
     async close() {
       await Promise.all(queues.map((q) => q.close()));
     },

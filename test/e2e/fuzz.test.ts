@@ -174,6 +174,7 @@ describe('intake, fuzzed with 10,000 malformed payloads against real Postgres', 
       scheduleReview: async () => undefined,
       scheduleChainStep: async () => undefined,
       cancelChain: async () => 0,
+      chainJobState: async () => 'unknown',
     };
     // Policy's counters live in real Redis, under this file's own prefix.
     redis = new Redis(REDIS_URL);

@@ -1,5 +1,6 @@
-import { and, eq, sql } from 'drizzle-orm';
+import { and, asc, eq, inArray, sql } from 'drizzle-orm';
 import type { DbOrTx } from '../client.js';
+import { escalations, type EscalationRow } from '../schema/escalations.js';
 import { events } from '../schema/events.js';
 
 /**
@@ -23,4 +24,32 @@ export async function lastChainStep(db: DbOrTx, escalationId: string): Promise<n
     .where(and(eq(events.escalationId, escalationId), eq(events.type, 'chain_step')));
   const step = rows[0]?.step;
   return step === null || step === undefined ? -1 : Number(step);
+}
+
+/** The highest chain step recorded and when it said the next one comes, or undefined before step 0 is recorded. */
+export async function lastChainStepRecord(db: DbOrTx, escalationId: string): Promise<{ step: number; nextAt: Date } | undefined> {
+  const rows = await db
+    .select({ step: sql<number>`(${events.data} ->> 'step')::int`, nextAt: sql<string | null>`${events.data} ->> 'nextAt'` })
+    .from(events)
+    .where(and(eq(events.escalationId, escalationId), eq(events.type, 'chain_step')))
+    .orderBy(sql`(${events.data} ->> 'step')::int desc`)
+    .limit(1);
+  const row = rows[0];
+  if (!row) return undefined;
+  const nextAt = row.nextAt ? new Date(row.nextAt) : new Date(0);
+  return { step: Number(row.step), nextAt: Number.isNaN(nextAt.getTime()) ? new Date(0) : nextAt };
+}
+
+/**
+ * Pending escalations whose card is posted, on these routes: the ones whose
+ * chain or shift-end re-ping should have a job waiting. Oldest first, at most `limit`.
+ */
+export async function pendingPostedOnRoutes(db: DbOrTx, routes: readonly string[], limit = 500): Promise<EscalationRow[]> {
+  if (routes.length === 0) return [];
+  return db
+    .select()
+    .from(escalations)
+    .where(and(eq(escalations.status, 'pending'), eq(escalations.cardState, 'posted'), inArray(escalations.route, [...routes])))
+    .orderBy(asc(escalations.createdAt))
+    .limit(limit);
 }

@@ -1,0 +1,42 @@
+import { routeByName } from '../domain/routing.js';
+import { lastChainStepRecord, pendingPostedOnRoutes } from '../db/queries/chain.js';
+import { HANDOFF_HORIZON_MS, planHandoff } from './chain.js';
+import type { FlowPorts } from './ports.js';
+
+type Ports = Pick<FlowPorts, 'db' | 'config' | 'scheduler' | 'log' | 'now'>;
+
+/**
+ * The chains' safety net, run by the maintenance sweep: Redis may lose a
+ * chain's delayed job (a restart without persistence, an eviction), and then
+ * nothing would ever fire the next step. For each pending escalation on a
+ * route with a chain, the step after the last recorded `chain_step` must
+ * have a job; if Redis has none, it is scheduled again at the time that
+ * step's record gave (at once if past). The step itself skips anything
+ * already recorded, so a repeat sends nothing twice. On routes with
+ * schedules, the next shift-end re-ping is planned again too (same job id,
+ * so a job still there is kept; an instant already past is not replayed).
+ */
+export async function resumeLostChains(ports: Ports): Promise<{ resumed: number; handoffs: number }> {
+  const { config } = ports.config.current();
+  const watched = config.routes.filter((r) => r.chain || r.schedules.length > 0).map((r) => r.name);
+  let resumed = 0;
+  let handoffs = 0;
+  for (const row of await pendingPostedOnRoutes(ports.db, watched)) {
+    const route = routeByName(config, row.route ?? '');
+    if (!route) continue;
+    const now = ports.now();
+    if (route.chain) {
+      const last = await lastChainStepRecord(ports.db, row.id);
+      const job = { kind: 'step', escalationId: row.id, index: last ? last.step + 1 : 0 } as const;
+      const state = await ports.scheduler.chainJobState(job);
+      // A completed job means the step ran (and recorded itself, or found the escalation decided); a failed one is left for an operator.
+      if (state === 'unknown') {
+        await ports.scheduler.scheduleChainStep(job, last?.nextAt);
+        ports.log.warn({ escalationId: row.id, step: job.index, at: last?.nextAt.toISOString() ?? 'now' }, 'escalation chain had no job for its next step: rescheduled');
+        resumed++;
+      }
+    }
+    if (route.schedules.length > 0 && (await planHandoff(ports, row, route, now, new Date(now.getTime() + HANDOFF_HORIZON_MS)))) handoffs++;
+  }
+  return { resumed, handoffs };
+}
