@@ -91,19 +91,20 @@ export async function onCallFor(ports: Pick<FlowPorts, 'db' | 'config'>, route: 
 
 /**
  * Records an override made in Slack and its audit event, in one transaction:
- * `userId` is on call for the route from `from` for `durationMs`.
+ * `userId` is on call for the route from `from` for `durationMs`; with
+ * `covers`, only in that person's place (while they would be on call).
  */
 export async function createOverride(
   ports: Pick<FlowPorts, 'db'>,
-  o: { route: Route; userId: string; from: Date; durationMs: number; by: string; reason?: string },
+  o: { route: Route; userId: string; from: Date; durationMs: number; by: string; reason?: string; covers?: string },
 ): Promise<{ id: string; from: Date; to: Date }> {
   const to = new Date(o.from.getTime() + o.durationMs);
   return ports.db.transaction(async (tx) => {
-    const row = await insertOverride(tx, { route: o.route.name, userId: o.userId, startsAt: o.from, endsAt: to, createdBy: o.by, reason: o.reason ?? null });
+    const row = await insertOverride(tx, { route: o.route.name, userId: o.userId, covers: o.covers ?? null, startsAt: o.from, endsAt: to, createdBy: o.by, reason: o.reason ?? null });
     await recordEvent(tx, {
       type: 'oncall_override',
       actor: o.by,
-      data: { id: row.id, route: o.route.name, user: o.userId, from: o.from.toISOString(), to: to.toISOString(), reason: o.reason ?? null },
+      data: { id: row.id, route: o.route.name, user: o.userId, covers: o.covers ?? null, from: o.from.toISOString(), to: to.toISOString(), reason: o.reason ?? null },
     });
     return { id: row.id, from: o.from, to };
   });

@@ -180,10 +180,13 @@ describe('/countersign override', () => {
     [`override <@${COVER}>`, 'Nothing is not a duration'],
     [`override <@${COVER}> 30d`, 'at most 14 days'],
     [`override <@${COVER}> 2h nope`, 'No route `nope`'],
+    [`override <@${COVER}> 2h payments covers`, 'After `covers`, mention the person being covered'],
+    [`override <@${COVER}> 2h covers <@${COVER}>`, 'cannot cover for themselves'],
+    [`override <@${COVER}> 2h payments access`, '`access` is one word too many'],
   ])('answers `%s` with a usage error', async (text, error) => {
     const reply = await command(text);
     expect(reply).toContain(error);
-    expect(reply).toContain('Usage: `/countersign override @user <duration like 30m, 2h or 1d> [route]`');
+    expect(reply).toContain('Usage: `/countersign override @user <duration like 30m, 2h or 1d> [route] [covers @other]`');
   });
 
   it('records nothing for a usage error', async () => {

@@ -2,7 +2,8 @@ import { Queue } from 'bullmq';
 import { parse, stringify } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { withBotAndCallbacks, type CallbackServer } from '../support/bot-hooks.js';
-import { APPROVER, makeEscalation, type Harness } from '../support/harness.js';
+import { APPROVER, SIGNING_SECRET, makeEscalation, type Harness } from '../support/harness.js';
+import { postSigned, slashCommandBody } from '../support/slack-signing.js';
 import { GROUP, PRIMARY, SECONDARY, chainConfig, chainMessagesIn } from '../support/chain-config.js';
 import { REDIS_URL, eventually } from '../support/services.js';
 import { CHAINS_QUEUE, MAINTENANCE_QUEUE } from '../../src/queue/names.js';
@@ -185,6 +186,46 @@ describe('shift-end re-ping on a route with schedules and no chain', () => {
     });
     await runSweep();
     await withQueue(CHAINS_QUEUE, async (q) => expect(await q.getJobState(jobId)).toBe('delayed'));
+    await h.click(APPROVER, 'countersign.approve', card, SHIFT_CHANNEL);
+    await h.client.waitForDecision(e.id, { timeoutMs: 5000 });
+  });
+});
+
+describe('/countersign override … covers @other', () => {
+  const command = async (text: string, channelId = SHIFT_CHANNEL) => {
+    const marker = h.fake.callsTo('response_url').length;
+    const res = await postSigned(`${h.baseUrl}/slack/events`, SIGNING_SECRET, slashCommandBody({ command: '/countersign', text, userId: APPROVER, channelId, responseUrl: h.fake.responseUrl }));
+    expect(res.status).toBe(200);
+    await h.fake.waitFor('response_url', marker + 1);
+    return String(h.fake.callsTo('response_url')[marker]!.args.text);
+  };
+
+  it('puts someone on call only in place of the person they cover, recorded with whom they cover', async () => {
+    await h.sql`delete from oncall_overrides where route = 'shift'`;
+    // SECONDARY is not on call for this route: covering them changes nothing.
+    expect(await command(`override <@${COVER}|cover> 2h covers <@${SECONDARY}> shift`)).toMatch(
+      new RegExp(`^<@${COVER}> covers <@${SECONDARY}> \\(whenever they would be on call\\) for route \`shift\` from <!date\\^\\d+\\^.*> until <!date\\^\\d+\\^.*> \\(override by <@${APPROVER}>, recorded\\)\\.$`),
+    );
+    expect(await command('oncall shift')).toContain(`on call now: <@${PRIMARY}>`);
+
+    // Covering the person on call: they are replaced; the route is the channel's when none is named.
+    expect(await command(`override <@${COVER}> 1h covers <@${PRIMARY}>`)).toContain(`<@${COVER}> covers <@${PRIMARY}>`);
+    expect(await command('oncall shift')).toContain(`on call now: <@${COVER}>`);
+    const e = makeEscalation({ issueType: 'shift', callback: { url: cb.url } });
+    await h.enqueue(e);
+    const card = await h.card(e.id);
+    expect(JSON.stringify(card.blocks)).toContain(`<@${COVER}>`);
+
+    const rows = await h.sql<Array<{ user_id: string; covers: string; created_by: string }>>`select user_id, covers, created_by from oncall_overrides where route = 'shift' order by created_at`;
+    expect(rows).toEqual([
+      { user_id: COVER, covers: SECONDARY, created_by: APPROVER },
+      { user_id: COVER, covers: PRIMARY, created_by: APPROVER },
+    ]);
+    const events = await h.sql<Array<{ actor: string; data: Record<string, unknown> }>>`select actor, data from events where type = 'oncall_override' and data->>'route' = 'shift' order by id`;
+    expect(events.map((ev) => [ev.actor, ev.data.user, ev.data.covers])).toEqual([
+      [APPROVER, COVER, SECONDARY],
+      [APPROVER, COVER, PRIMARY],
+    ]);
     await h.click(APPROVER, 'countersign.approve', card, SHIFT_CHANNEL);
     await h.client.waitForDecision(e.id, { timeoutMs: 5000 });
   });

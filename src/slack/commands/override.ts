@@ -6,7 +6,7 @@ import { slackDate } from '../cards/view-model.js';
 import { namedRoute } from './oncall.js';
 import type { Subcommand } from './types.js';
 
-const USAGE = 'Usage: `/countersign override @user <duration like 30m, 2h or 1d> [route]`';
+const USAGE = 'Usage: `/countersign override @user <duration like 30m, 2h or 1d> [route] [covers @other]`';
 /** Overrides longer than this belong in the schedule (ms). */
 const MAX_DURATION_MS = 14 * 24 * 3_600_000;
 const UNIT_MS = { m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
@@ -25,6 +25,24 @@ export function parseDuration(word: string | undefined): number | undefined {
   return ms > 0 ? ms : undefined;
 }
 
+/**
+ * What follows the duration: an optional route name and an optional
+ * `covers @other` (who covers whom), in either order; a string is the error.
+ */
+function restOf(words: readonly string[]): { route?: string; covers?: string } | string {
+  const out: { route?: string; covers?: string } = {};
+  for (let i = 0; i < words.length; i++) {
+    const word = words[i]!;
+    if (word.toLowerCase() === 'covers' && out.covers === undefined) {
+      const covered = parseMention(words[++i]);
+      if (!covered) return 'After `covers`, mention the person being covered, with @.';
+      out.covers = covered;
+    } else if (out.route === undefined && parseMention(word) === undefined) out.route = word;
+    else return `\`${safeText(word, 40)}\` is one word too many.`;
+  }
+  return out;
+}
+
 /** Without a route named: the route of the channel the command was typed in, else the default route. */
 function routeFor(config: CountersignConfig, name: string | undefined, channelId: string): Route | string {
   if (name) return namedRoute(config, name);
@@ -40,21 +58,24 @@ async function mayOverride(deps: Pick<FlowPorts, 'slack'>, route: Route, userId:
 
 export const overrideCommand: Subcommand = {
   name: 'override',
-  help: '`/countersign override @user <duration> [route]`: put someone on call from now (approvers of the route only)',
+  help: '`/countersign override @user <duration> [route] [covers @other]`: put someone on call from now, or only in place of @other (approvers of the route only)',
   async run({ deps, userId, channelId, args }) {
     const user = parseMention(args[0]);
     if (!user) return `Mention the person who takes over, with @ so that Slack sends their id. ${USAGE}`;
     const ms = parseDuration(args[1]);
     if (ms === undefined) return `${args[1] ? `\`${safeText(args[1], 20)}\`` : 'Nothing'} is not a duration. ${USAGE}`;
     if (ms > MAX_DURATION_MS) return `Overrides last at most 14 days; change the schedule in the config for longer. ${USAGE}`;
-    if (args.length > 3) return USAGE;
+    const rest = restOf(args.slice(2));
+    if (typeof rest === 'string') return `${rest} ${USAGE}`;
+    if (rest.covers === user) return `<@${user}> cannot cover for themselves. ${USAGE}`;
     const { config } = deps.config.current();
-    const route = routeFor(config, args[2], channelId);
+    const route = routeFor(config, rest.route, channelId);
     if (typeof route === 'string') return `${route}\n${USAGE}`;
     if (!(await mayOverride(deps, route, userId))) {
       return `Only the approvers of route \`${route.name}\` (its users and user group) may change who is on call.`;
     }
-    const o = await createOverride(deps, { route, userId: user, from: deps.now(), durationMs: ms, by: userId });
-    return `<@${user}> is on call for route \`${route.name}\` from ${slackDate(o.from)} until ${slackDate(o.to)} (override by <@${userId}>, recorded).`;
+    const o = await createOverride(deps, { route, userId: user, from: deps.now(), durationMs: ms, by: userId, ...(rest.covers ? { covers: rest.covers } : {}) });
+    const who = rest.covers ? `covers <@${rest.covers}> (whenever they would be on call)` : 'is on call';
+    return `<@${user}> ${who} for route \`${route.name}\` from ${slackDate(o.from)} until ${slackDate(o.to)} (override by <@${userId}>, recorded).`;
   },
 };
