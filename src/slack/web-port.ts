@@ -4,6 +4,7 @@ import type { SlackPort } from '../flow/ports.js';
 import type { Availability } from '../domain/paging.js';
 import { METADATA_EVENT_TYPE } from './cards/view-model.js';
 import { createHttpFetch } from './http-fetch.js';
+import { createWebCall, type WebCall } from './web-call.js';
 
 /** Usergroup membership is Tier 2 (about 20 calls a minute): cache it (ms). */
 const USERGROUP_TTL_MS = 60_000;
@@ -20,8 +21,11 @@ export interface WebClientOptions {
  * client (whose default pauses every call for that long): the caller delays
  * only that channel's job and other channels keep flowing.
  */
+/** The lean JSON caller for the card path, made beside each client createWebClient returns. */
+const webCalls = new WeakMap<WebClient, WebCall>();
+
 export function createWebClient(opts: WebClientOptions): WebClient {
-  return new WebClient(opts.token, {
+  const client = new WebClient(opts.token, {
     slackApiUrl: opts.slackApiUrl,
     rejectRateLimitedCalls: true,
     retryConfig: { retries: 0 },
@@ -30,6 +34,8 @@ export function createWebClient(opts: WebClientOptions): WebClient {
     // node:http keep-alive transport: a third of global fetch's CPU per call.
     fetch: createHttpFetch({ maxSockets: 200 }),
   });
+  webCalls.set(client, createWebCall({ token: opts.token, slackApiUrl: opts.slackApiUrl, timeoutMs: 10_000, maxSockets: 200 }));
+  return client;
 }
 
 function mapError(method: string, err: unknown): Error {
@@ -103,18 +109,20 @@ export function createSlackPort(client: WebClient, now: () => number = Date.now,
   const avCache = availabilityOpts?.cache ?? memoryCache(now);
   const avTtl = availabilityOpts?.ttl ?? (() => DEFAULT_AVAILABILITY_TTL);
   const inflight = new Map<string, Promise<Availability & { error?: string; cached: boolean }>>();
+  // Cards and their updates: the lean caller when the client came from createWebClient (errors mapped alike).
+  const lean = webCalls.get(client);
+  const hot = <T>(method: string, args: Record<string, unknown>): Promise<T> =>
+    (lean ? lean(method, args) : call(method, () => client.apiCall(method, args))) as Promise<T>;
   return {
     async postCard(channel, message, escalationId) {
-      const res = await call('chat.postMessage', () =>
-        client.chat.postMessage({
-          channel,
-          text: message.text,
-          blocks: message.blocks as never,
-          unfurl_links: false,
-          unfurl_media: false,
-          metadata: { event_type: METADATA_EVENT_TYPE, event_payload: { escalation_id: escalationId } },
-        }),
-      );
+      const res = await hot<{ ts?: string }>('chat.postMessage', {
+        channel,
+        text: message.text,
+        blocks: message.blocks,
+        unfurl_links: false,
+        unfurl_media: false,
+        metadata: { event_type: METADATA_EVENT_TYPE, event_payload: { escalation_id: escalationId } },
+      });
       if (!res.ts) throw new SlackCallError('chat.postMessage', 'no ts in response', false);
       return { ts: res.ts };
     },
@@ -134,12 +142,17 @@ export function createSlackPort(client: WebClient, now: () => number = Date.now,
       return undefined;
     },
     async updateCard(channel, ts, message) {
-      await call('chat.update', () => client.chat.update({ channel, ts, text: message.text, blocks: message.blocks as never }));
+      await hot('chat.update', { channel, ts, text: message.text, blocks: message.blocks });
     },
     async post(channel, message, threadTs) {
-      const res = await call('chat.postMessage', () =>
-        client.chat.postMessage({ channel, text: message.text, blocks: message.blocks as never, thread_ts: threadTs, unfurl_links: false, unfurl_media: false }),
-      );
+      const res = await hot<{ ts?: string; channel?: string }>('chat.postMessage', {
+        channel,
+        text: message.text,
+        blocks: message.blocks,
+        ...(threadTs === undefined ? {} : { thread_ts: threadTs }),
+        unfurl_links: false,
+        unfurl_media: false,
+      });
       return { ts: res.ts ?? '', channel: res.channel };
     },
     async ephemeral(channel, user, text) {
