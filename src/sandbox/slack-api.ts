@@ -320,7 +320,8 @@ export async function startFakeSlack(opts: FakeSlackOptions = {}): Promise<FakeS
       else if (r) await r;
     }
     // A held request never gets an answer: the client sees the effect in Slack but not the reply, like a crash.
-    if (!hold) res.writeHead(status, headers).end(body);
+    // With its length the answer goes out in one write, not chunked in several.
+    if (!hold) res.writeHead(status, { ...headers, 'content-length': String(Buffer.byteLength(body)) }).end(body);
   };
 
   let base = '';
