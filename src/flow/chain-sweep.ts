@@ -1,6 +1,8 @@
+import type { Route } from '../domain/config.js';
 import { routeByName } from '../domain/routing.js';
 import { lastChainStepRecord, pendingPostedOnRoutes } from '../db/queries/chain.js';
 import { HANDOFF_HORIZON_MS, planHandoff } from './chain.js';
+import { onCallFor } from './oncall.js';
 import type { FlowPorts } from './ports.js';
 
 type Ports = Pick<FlowPorts, 'db' | 'config' | 'scheduler' | 'log' | 'now'>;
@@ -39,4 +41,20 @@ export async function resumeLostChains(ports: Ports): Promise<{ resumed: number;
     if (route.schedules.length > 0 && (await planHandoff(ports, row, route, now, new Date(now.getTime() + HANDOFF_HORIZON_MS)))) handoffs++;
   }
   return { resumed, handoffs };
+}
+
+/**
+ * An override made in Slack that changes who is on call right now is a
+ * shift change too: every escalation waiting on the route gets the re-ping
+ * at `at` (a `chain_handoff`, in the card's thread, DM as for any handoff).
+ * Nothing when the on-call primary stays the same (e.g. covering someone who
+ * is not on call). Returns how many escalations were re-pinged.
+ */
+export async function repingOnOverride(ports: Pick<FlowPorts, 'db' | 'config' | 'scheduler'>, route: Route, at: Date): Promise<number> {
+  const before = await onCallFor(ports, route, new Date(at.getTime() - 1));
+  const after = await onCallFor(ports, route, at);
+  if (before.primary?.user === after.primary?.user) return 0;
+  const waiting = await pendingPostedOnRoutes(ports.db, [route.name]);
+  for (const row of waiting) await ports.scheduler.scheduleChainStep({ kind: 'handoff', escalationId: row.id, at: at.getTime() }, at);
+  return waiting.length;
 }

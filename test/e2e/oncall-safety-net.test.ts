@@ -229,4 +229,24 @@ describe('/countersign override … covers @other', () => {
     await h.click(APPROVER, 'countersign.approve', card, SHIFT_CHANNEL);
     await h.client.waitForDecision(e.id, { timeoutMs: 5000 });
   });
+
+  it('pings the new on-call person about escalations already waiting when an override changes who is on call now', async () => {
+    await h.sql`delete from oncall_overrides where route = 'shift'`;
+    h.fake.reset();
+    const e = makeEscalation({ issueType: 'shift', callback: { url: cb.url } });
+    await h.enqueue(e);
+    const card = await h.card(e.id);
+    expect(JSON.stringify(card.blocks)).toContain(`<@${PRIMARY}>`);
+
+    expect(await command(`override <@${COVER}> 1h shift`)).toContain('They are pinged about the escalation waiting on this route.');
+    const handoff = await eventually(async () => (await eventData(e.id, 'chain_handoff'))[0], 'the re-ping');
+    expect(handoff).toMatchObject({ from: PRIMARY, to: COVER, fallback: false });
+    expect(chainMessagesIn(h.fake, { ts: card.ts, channel: SHIFT_CHANNEL }, [PRIMARY, COVER])).toEqual([`thread:@${COVER}`]);
+
+    // Covering someone who is not on call changes nobody: no second ping.
+    expect(await command(`override <@${SECONDARY}> 1h shift covers <@U0ONCALL09>`)).not.toContain('pinged');
+    await h.click(APPROVER, 'countersign.approve', card, SHIFT_CHANNEL);
+    await h.client.waitForDecision(e.id, { timeoutMs: 5000 });
+    expect(await eventData(e.id, 'chain_handoff')).toHaveLength(1);
+  });
 });

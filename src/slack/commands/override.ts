@@ -1,5 +1,6 @@
 import type { CountersignConfig, Route } from '../../domain/config.js';
 import { safeText } from '../../domain/slack-text.js';
+import { repingOnOverride } from '../../flow/chain-sweep.js';
 import { createOverride } from '../../flow/oncall.js';
 import type { FlowPorts } from '../../flow/ports.js';
 import { slackDate } from '../cards/view-model.js';
@@ -75,7 +76,10 @@ export const overrideCommand: Subcommand = {
       return `Only the approvers of route \`${route.name}\` (its users and user group) may change who is on call.`;
     }
     const o = await createOverride(deps, { route, userId: user, from: deps.now(), durationMs: ms, by: userId, ...(rest.covers ? { covers: rest.covers } : {}) });
+    // Who is on call changed now: escalations already waiting on the route ping the new person.
+    const repinged = await repingOnOverride(deps, route, o.from);
     const who = rest.covers ? `covers <@${rest.covers}> (whenever they would be on call)` : 'is on call';
-    return `<@${user}> ${who} for route \`${route.name}\` from ${slackDate(o.from)} until ${slackDate(o.to)} (override by <@${userId}>, recorded).`;
+    const waiting = repinged > 0 ? ` They are pinged about the ${repinged === 1 ? 'escalation' : `${repinged} escalations`} waiting on this route.` : '';
+    return `<@${user}> ${who} for route \`${route.name}\` from ${slackDate(o.from)} until ${slackDate(o.to)} (override by <@${userId}>, recorded).${waiting}`;
   },
 };
