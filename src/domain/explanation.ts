@@ -132,7 +132,9 @@ export function buildExplanation(row: ExplainEscalation, events: readonly Explai
       const whom = reached.map((r) => [r.via, ...(r.users ?? [])].filter(Boolean).join(' ')).join('; ');
       paged.push(`${iso(e.at)}: escalation step ${Number(e.data['step'] ?? 0) + 1}${whom ? ` reached ${whom}` : ''}`);
     } else if (e.type === 'card_posted') {
-      paged.push(`${iso(e.at)}: card posted to ${str(e.data['channel']) ?? row.channel ?? 'the route channel'} for its approvers`);
+      const a = (e.data['approvers'] ?? {}) as { users?: string[]; usergroup?: string };
+      const whom = [...(a.users ?? []), ...(a.usergroup ? [`user group ${a.usergroup}`] : [])].join(', ');
+      paged.push(`${iso(e.at)}: card posted to ${str(e.data['channel']) ?? row.channel ?? 'the route channel'} for its approvers${whom ? ` (${whom})` : ''}`);
     }
   }
   if (paged.length === 0) paged.push(row.decidedBy === 'policy' ? 'Nobody: policy decided without a person.' : 'Nobody was paged.');
@@ -145,7 +147,9 @@ export function buildExplanation(row: ExplainEscalation, events: readonly Explai
     decided.push(`${STATUS_WORD[row.status]} by ${row.decidedBy} at ${iso(row.decidedAt)} under policy ${str(made?.data['policyVersion']) ?? row.policyVersion ?? '?'}`);
     decided.push(row.decisionReason ? `Reason: ${row.decisionReason}` : 'No reason given.');
   } else if (row.status === 'expired') {
-    decided.push(`Expired at ${iso(row.decidedAt)}: nobody decided before the deadline (${iso(row.deadline)}), so the fail-safe outcome applied (denied).`);
+    const expired = of('expired').at(-1);
+    decided.push(`Expired at ${iso(row.decidedAt)}: nobody decided before the deadline (${iso(row.deadline)}), so the fail-safe outcome applied (denied), decided by ${expired?.actor ?? 'system'} under policy ${str(expired?.data['policyVersion']) ?? row.policyVersion ?? '?'}.`);
+    if (row.decisionReason) decided.push(`Reason: ${row.decisionReason}`);
   } else if (row.status === 'rejected') {
     decided.push(`Rejected: the request was invalid${row.decisionReason ? ` (${row.decisionReason})` : ''}.`);
   } else {

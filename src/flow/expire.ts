@@ -22,7 +22,8 @@ export async function expire(
       executionId: row.executionId,
       type: 'expired',
       actor: 'system',
-      data: { deadline: row.deadline?.toISOString() ?? null, outcome: 'denied', ...cause?.data },
+      // The fail-safe decides: it stands on its own in an export like decision_made, with the policy and route it applied under.
+      data: { deadline: row.deadline?.toISOString() ?? null, outcome: 'denied', failSafe: true, policyVersion: row.policyVersion, route: row.route, ...cause?.data },
     });
     return true;
   });

@@ -2,6 +2,7 @@ import { markCardPostedRecorded, setCardState } from '../db/queries/escalations.
 import { recordEvent, type EventInput } from '../db/queries/events.js';
 import type { EscalationRow } from '../db/schema/escalations.js';
 import { RateLimitedError, SlackCallError } from '../errors.js';
+import { routeByName } from '../domain/routing.js';
 import { escalationCard } from '../slack/cards/escalation-card.js';
 import { cardStateOf } from './card-state.js';
 import { dmOnCallIfUrgent, oncallForCard } from './card-oncall.js';
@@ -80,7 +81,9 @@ export async function postCard(
 
 async function record(ports: Pick<FlowPorts, 'db' | 'scheduler' | 'config'>, row: EscalationRow, ts: string, reconciled: boolean, paged?: EventInput): Promise<PostResult> {
   // The guarded UPDATE and its events in one statement: they exist only if this ts was recorded.
-  const posted: EventInput = { escalationId: row.id, executionId: row.executionId, type: 'card_posted', actor: 'system', data: { channel: row.channel, ts, reconciled } };
+  // Who the card asks, as configured when it went out (the audit's "who was paged"; on call rides in ).
+  const approvers = routeByName(ports.config.current().config, row.route ?? '')?.approvers;
+  const posted: EventInput = { escalationId: row.id, executionId: row.executionId, type: 'card_posted', actor: 'system', data: { channel: row.channel, ts, reconciled, approvers: approvers ?? null } };
   const recorded = await markCardPostedRecorded(ports.db, row.id, ts, paged ? [posted, paged] : posted);
   // Decided (or expired, or reviewed) while the card was on its way: it shows a stale
   // state with live buttons, so bring it up to date like any decided card.

@@ -23,10 +23,11 @@ describe('buildExplanation', () => {
   it('names who was paged, the escalation steps, refused attempts and the fail-safe expiry', () => {
     const row = { ...base, status: 'expired', decidedAt: at('15:00:00'), failSafe: true };
     const x = buildExplanation(row, [
-      ev(1, 'card_posted', { channel: 'C0REFUNDS1' }),
+      ev(1, 'card_posted', { channel: 'C0REFUNDS1', approvers: { users: ['U0APPROVER1'], usergroup: 'S0FINANCE1' } }),
       ev(2, 'paged', { user: 'U0ONCALL1', reason: 'U0ONCALL1 is the on-call primary for route refunds' }),
       ev(3, 'chain_step', { step: 1, reached: [{ via: 'dm', users: ['U0ONCALL2'] }] }),
       ev(4, 'decision_refused', { kind: 'approve', reason: 'owner_cannot_approve' }, 'U0AGENTOWNR'),
+      ev(5, 'expired', { outcome: 'denied', failSafe: true, policyVersion: 'abc', route: 'refunds' }, 'system', '15:00:00'),
     ], []);
     expect(section(x, 'Policy rule and triggers')).toEqual([
       'Tier restricted by rule policy.agents[0].actions[3].rules[0]: refund over $500',
@@ -34,12 +35,12 @@ describe('buildExplanation', () => {
       'Policy version abc · route refunds → channel C0REFUNDS1',
     ]);
     expect(section(x, 'Who was paged')).toEqual([
-      '2026-11-25T14:00:01Z: card posted to C0REFUNDS1 for its approvers',
+      '2026-11-25T14:00:01Z: card posted to C0REFUNDS1 for its approvers (U0APPROVER1, user group S0FINANCE1)',
       '2026-11-25T14:00:01Z: paged U0ONCALL1: U0ONCALL1 is the on-call primary for route refunds',
       '2026-11-25T14:00:01Z: escalation step 2 reached dm U0ONCALL2',
     ]);
     expect(section(x, 'Who decided, and why')).toEqual([
-      'Expired at 2026-11-25T15:00:00Z: nobody decided before the deadline (2026-11-25T15:00:00Z), so the fail-safe outcome applied (denied).',
+      'Expired at 2026-11-25T15:00:00Z: nobody decided before the deadline (2026-11-25T15:00:00Z), so the fail-safe outcome applied (denied), decided by system under policy abc.',
       '2026-11-25T14:00:01Z: U0AGENTOWNR tried to approve: refused (owner_cannot_approve)',
     ]);
     expect(section(x, 'Outcome')[0]).toBe('The agent was told to not proceed.');
