@@ -81,7 +81,7 @@ export async function postCard(
 
 async function record(ports: Pick<FlowPorts, 'db' | 'scheduler' | 'config'>, row: EscalationRow, ts: string, reconciled: boolean, paged?: EventInput): Promise<PostResult> {
   // The guarded UPDATE and its events in one statement: they exist only if this ts was recorded.
-  // Who the card asks, as configured when it went out (the audit's "who was paged"; on call rides in ).
+  // Who the card asks, as configured when it went out (the audit's "who was paged"; on call rides in `paged`).
   const approvers = routeByName(ports.config.current().config, row.route ?? '')?.approvers;
   const posted: EventInput = { escalationId: row.id, executionId: row.executionId, type: 'card_posted', actor: 'system', data: { channel: row.channel, ts, reconciled, approvers: approvers ?? null } };
   const recorded = await markCardPostedRecorded(ports.db, row.id, ts, paged ? [posted, paged] : posted);
