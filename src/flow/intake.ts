@@ -3,6 +3,7 @@ import { requestDigest } from '../domain/digest.js';
 import { selectRoute } from '../domain/routing.js';
 import { getEscalation, insertEscalation } from '../db/queries/escalations.js';
 import { insertEscalationRecordedBatched } from '../db/queries/escalation-batch.js';
+import { getEscalationGrouped } from '../db/queries/card-batch.js';
 import { recordEvent, recordEvents } from '../db/queries/events.js';
 import type { EscalationRow } from '../db/schema/escalations.js';
 import type { FlowPorts } from './ports.js';
@@ -41,7 +42,8 @@ export async function intake(
   // request reusing the id) is looked up before the policy runs.
   const spendMicros = spendOf(config.policy, e);
   if (spendMicros > 0) {
-    const existing = await getEscalation(ports.db, e.id);
+    // Shared with concurrent intakes' look-ups: one statement for many.
+    const existing = await getEscalationGrouped(ports.db, e.id);
     if (existing) return sameOrConflict(ports, existing, e, digest);
   }
   const route = selectRoute(config, { issueType: e.issueType, agentId: e.agent.id, actionType: e.action.type, urgency: e.urgency, labels: e.labels });

@@ -1,4 +1,5 @@
-import { markCardPostedRecorded, setCardState } from '../db/queries/escalations.js';
+import { setCardState } from '../db/queries/escalations.js';
+import { markCardPostedRecordedGrouped } from '../db/queries/card-batch.js';
 import { recordEvent, type EventInput } from '../db/queries/events.js';
 import type { EscalationRow } from '../db/schema/escalations.js';
 import { RateLimitedError, SlackCallError } from '../errors.js';
@@ -84,7 +85,8 @@ async function record(ports: Pick<FlowPorts, 'db' | 'scheduler' | 'config'>, row
   // Who the card asks, as configured when it went out (the audit's "who was paged"; on call rides in `paged`).
   const approvers = routeByName(ports.config.current().config, row.route ?? '')?.approvers;
   const posted: EventInput = { escalationId: row.id, executionId: row.executionId, type: 'card_posted', actor: 'system', data: { channel: row.channel, ts, reconciled, approvers: approvers ?? null } };
-  const recorded = await markCardPostedRecorded(ports.db, row.id, ts, paged ? [posted, paged] : posted);
+  // Group-committed with concurrent cards: still one statement per card's update and events, shared.
+  const recorded = await markCardPostedRecordedGrouped(ports.db, row.id, ts, paged ? [posted, paged] : posted);
   // Decided (or expired, or reviewed) while the card was on its way: it shows a stale
   // state with live buttons, so bring it up to date like any decided card.
   const stale = recorded !== undefined && (recorded.status !== row.status || recorded.reviewState !== row.reviewState);

@@ -62,10 +62,10 @@ function statementFor(shape: string): string {
   return text;
 }
 
-type Run = (text: string, params: string[]) => Promise<Array<Record<string, unknown>>>;
+export type Run = (text: string, params: string[]) => Promise<Array<Record<string, unknown>>>;
 
 /** The driver underneath: postgres.js (prepared, one round trip) or PGlite; undefined for a transaction handle. */
-function runnerOf(db: DbOrTx): Run | undefined {
+export function runnerOf(db: DbOrTx): Run | undefined {
   const client = (db as { $client?: unknown }).$client as
     | { unsafe?: (t: string, p: string[], o: { prepare: boolean }) => Promise<Array<Record<string, unknown>>>; query?: (t: string, p: string[]) => Promise<{ rows: Array<Record<string, unknown>> }> }
     | undefined;
@@ -75,7 +75,7 @@ function runnerOf(db: DbOrTx): Run | undefined {
 }
 
 /** A raw `returning *` row, mapped as drizzle maps a select. */
-function toRow(raw: Record<string, unknown>): EscalationRow {
+export function toRow(raw: Record<string, unknown>): EscalationRow {
   const out: Record<string, unknown> = {};
   for (const [key, col] of COLUMNS) {
     const v = raw[col.name];
