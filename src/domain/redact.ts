@@ -49,6 +49,9 @@ export const MAX_DEPTH = 32;
  */
 const MAX_PASSES = 8;
 
+/** The characters without which no built-in pattern (email, card, SSN, phone) can match. */
+const MAY_MATCH = /[0-9@]/;
+
 export const REDACTED = '[redacted]';
 export const CIRCULAR = '[circular]';
 export const TOO_DEEP = '[too deep]';
@@ -81,6 +84,8 @@ export function createRedactor(opts: RedactorOptions = {}): Redactor {
   // neighbour (`…0123-a@b.com`) surfaces once that neighbour is masked.
   // Passes repeat until nothing changes, which is what makes `text` idempotent.
   const text = (s: string): string => {
+    // Every built-in pattern needs an ASCII digit (a JS `\d` is only 0-9) or an `@`: most strings have neither, and pass through untouched.
+    if (extra.length === 0 && !MAY_MATCH.test(s)) return s;
     let out = s;
     for (let i = 0; i < MAX_PASSES; i++) {
       const next = pass(out);
