@@ -6,9 +6,15 @@ import type { CardState } from '../slack/cards/view-model.js';
 
 const redactor = createRedactor();
 
-/** What the card shows for a stored row: the request with PII masked, and its state. */
-export function cardStateOf(row: EscalationRow, reviewMinutes = 60): CardState {
-  const escalation = redactor.value(row.request as Escalation);
+/**
+ * What the card shows for a stored row: the request with PII masked, and its state.
+ * `storedMasked`: the row was just stored by intake, whose request is already masked by
+ * the config's redactor (the built-in patterns and fields, and more; masking twice equals
+ * masking once), so masking it again would change nothing. Rows read back later (which
+ * may predate redaction at intake) are always masked again.
+ */
+export function cardStateOf(row: EscalationRow, reviewMinutes = 60, opts: { storedMasked?: boolean } = {}): CardState {
+  const escalation = opts.storedMasked ? (row.request as Escalation) : redactor.value(row.request as Escalation);
   return {
     escalation,
     digest: row.digest ?? '',

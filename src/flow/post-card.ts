@@ -53,7 +53,9 @@ export async function postCard(
   const oncall = await oncallForCard(ports, row);
   if (!marked) await setCardState(ports.db, row.id, 'posting');
   try {
-    const state = { ...cardStateOf(row, ports.config.current().config.policy?.supervisedReviewMinutes), ...(oncall ? { oncall: oncall.card } : {}) };
+    // Marked: intake stored this row a moment ago, its request masked (see cardStateOf).
+    const shown = cardStateOf(row, ports.config.current().config.policy?.supervisedReviewMinutes, { storedMasked: marked });
+    const state = { ...shown, ...(oncall ? { oncall: oncall.card } : {}) };
     const { ts } = await ports.slack.postCard(channel, escalationCard(state), row.id);
     const posted = await record(ports, row, ts, false, oncall?.page.event);
     await dmOnCallIfUrgent(ports, row, oncall?.page);
