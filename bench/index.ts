@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { authorizeVsRaw } from './authorize.js';
 import { auditBench } from './audit.js';
+import { auditLoadBench, auditLoadRows } from './audit-load.js';
 import { auditSearchBench, printAuditSearch } from './audit-search.js';
 import { bullmqBaseline, httpBaseline, postgresBaseline } from './baselines.js';
 import { PACING, startBotBench } from './bot.js';
@@ -178,6 +179,8 @@ async function main(): Promise<void> {
 
   // Its own bots and database, after the main bot is gone: on-call routing costs and intake with a route on call.
   rows.push(...routingRows(await routingBench({ quick, concurrency: CONCURRENCY, log })));
+  // Its own bot too: intake with the audit sealer running and anchoring on, alternating with the sealer paused.
+  rows.push(...auditLoadRows(await auditLoadBench({ quick, concurrency: CONCURRENCY, log })));
   const duplicates = bot.duplicateCards();
   const out = [
     '',
