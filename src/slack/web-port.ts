@@ -109,7 +109,7 @@ export function createSlackPort(client: WebClient, now: () => number = Date.now,
   const avCache = availabilityOpts?.cache ?? memoryCache(now);
   const avTtl = availabilityOpts?.ttl ?? (() => DEFAULT_AVAILABILITY_TTL);
   const inflight = new Map<string, Promise<Availability & { error?: string; cached: boolean }>>();
-  // Cards and their updates: the lean caller when the client came from createWebClient (errors mapped alike).
+  // Cards, their updates and the clicker's ephemeral reply: the lean caller when the client came from createWebClient (errors mapped alike).
   const lean = webCalls.get(client);
   const hot = <T>(method: string, args: Record<string, unknown>): Promise<T> =>
     (lean ? lean(method, args) : call(method, () => client.apiCall(method, args))) as Promise<T>;
@@ -156,7 +156,7 @@ export function createSlackPort(client: WebClient, now: () => number = Date.now,
       return { ts: res.ts ?? '', channel: res.channel };
     },
     async ephemeral(channel, user, text) {
-      await call('chat.postEphemeral', () => client.chat.postEphemeral({ channel, user, text }));
+      await hot('chat.postEphemeral', { channel, user, text });
     },
     async publishHome(userId, view) {
       await call('views.publish', () => client.views.publish({ user_id: userId, view: view as never }));

@@ -42,6 +42,12 @@ describe('the card path’s Slack calls (lean JSON caller)', () => {
     expect(call.args.text).toBe('Approved');
   });
 
+  it('sends the clicker an ephemeral reply', async () => {
+    await slack.ephemeral(CHANNEL, 'U0APPROVER1', 'Approved.');
+    const call = await fake.waitFor((c) => c.method === 'chat.postEphemeral' && c.args.user === 'U0APPROVER1');
+    expect(call.args).toMatchObject({ channel: CHANNEL, text: 'Approved.' });
+  });
+
   it('turns a 429 into RateLimitedError carrying Retry-After in ms', async () => {
     fake.fail429('chat.postMessage', { channel: CHANNEL, retryAfterSec: 3 });
     const err = await failure(slack.postCard(CHANNEL, card, '7f1c2b9e-0000-4000-8000-000000000003'));
