@@ -67,15 +67,19 @@ export function createRedactor(opts: RedactorOptions = {}): Redactor {
   // Emails go first so their digits are not read as phones or cards; cards
   // before SSNs and phones so a card's groups are not taken for either.
   const pass = (s: string): string => {
-    let out = s.replace(EMAIL, (_m, first: string, domain: string) => `${first}***@${domain}`);
+    // An email needs its `@`, an SSN its dashes: skipping the scan without them changes nothing.
+    let out = s.includes('@') ? s.replace(EMAIL, (_m, first: string, domain: string) => `${first}***@${domain}`) : s;
     out = maskCards(out);
-    out = out.replace(SSN, (m, area: string, group: string, serial: string) =>
-      isValidSsn(area, group, serial) ? '[ssn]' : m,
-    );
-    out = out.replace(PHONE, (m) => {
-      const digits = m.replace(/\D/g, '');
-      return digits.length >= 8 && digits.length <= 15 ? `[phone ••${digits.slice(-2)}]` : m;
-    });
+    if (out.includes('-')) {
+      out = out.replace(SSN, (m, area: string, group: string, serial: string) => (isValidSsn(area, group, serial) ? '[ssn]' : m));
+    }
+    // Every phone form has a `+` or a `.`/`-` delimiter (see PHONE).
+    if (PHONE_MARK.test(out)) {
+      out = out.replace(PHONE, (m) => {
+        const digits = m.replace(/\D/g, '');
+        return digits.length >= 8 && digits.length <= 15 ? `[phone ••${digits.slice(-2)}]` : m;
+      });
+    }
     for (const { name, re } of extra) out = maskOutsideMasks(out, re, `[${name}]`, masks);
     return out;
   };
@@ -216,6 +220,9 @@ const PHONE = new RegExp(
     String.raw`)(?!\w|[.-]\d)`,
   'g',
 );
+
+/** A character every PHONE alternative needs: `+` (E.164, +1) or the `.`/`-` of a NANP local number. */
+const PHONE_MARK = /[+.-]/;
 
 /** Digits with single spaces or dashes between them: the raw material for card numbers. */
 const DIGIT_RUN = /\d(?:[ -]?\d)*/g;
