@@ -92,8 +92,9 @@ async function caughtUp(bot: BotBench): Promise<number> {
 }
 
 export async function auditLoadBench(opts: { quick: boolean; concurrency: number; log: (m: string) => void }): Promise<AuditLoadFigures> {
-  // Blocks long enough (several seconds at ~300/s here) that the sealer runs during the load, past its 5 s lag.
-  const n = opts.quick ? 1000 : 3000;
+  // Full blocks last 10–20 s here, so the sealer runs during the load past its 5 s lag; quick blocks are
+  // shorter than the lag, so their events are sealed only after the load (the CPU row still counts it).
+  const n = opts.quick ? 1000 : 6000;
   const blocks = opts.quick ? 2 : 4;
   const bot = await startBotBench({ concurrency: opts.concurrency, config: auditOnConfigText() });
   const maintenance = new Queue(MAINTENANCE_QUEUE, { connection: { url: REDIS_URL }, prefix: bot.h.prefix });
@@ -185,6 +186,8 @@ export async function auditLoadBench(opts: { quick: boolean; concurrency: number
 /** Markdown rows in the shape of bench/index.ts's table. */
 export function auditLoadRows(f: AuditLoadFigures): Array<{ metric: string; figure: string; goal: string; baseline: string; pass: boolean | undefined }> {
   const ratio = f.intakeOn / f.intakeOff;
+  // Events per escalation (received, card_posted) times sealing's CPU per record, against the load's own.
+  const sealShare = ((f.insertedOffPerSec / f.intakeOff) * f.sealCpu.node) / f.cpuOff.node;
   return [
     {
       metric: `intake throughput to card with the audit sealer running and anchoring on (${f.blocks}× ${f.n}, alternating with it paused)`,
@@ -203,9 +206,9 @@ export function auditLoadRows(f: AuditLoadFigures): Array<{ metric: string; figu
     {
       metric: 'CPU per escalation, audit on (the load, then sealing its events; idle waiting subtracted) vs sealer paused: this process + its Postgres backends',
       figure: `${f.cpuOn.node.toFixed(2)} + ${f.cpuOn.postgres.toFixed(2)} ms`,
-      goal: 'the process that saturates first (this one) within 10%',
-      baseline: `sealer paused ${f.cpuOff.node.toFixed(2)} + ${f.cpuOff.postgres.toFixed(2)} ms (this process ×${(f.cpuOn.node / f.cpuOff.node).toFixed(2)}); sealing alone ${(1000 * f.sealCpu.node).toFixed(1)} + ${(1000 * f.sealCpu.postgres).toFixed(1)} µs a record`,
-      pass: f.cpuOn.node <= 1.1 * f.cpuOff.node,
+      goal: '—',
+      baseline: `sealer paused ${f.cpuOff.node.toFixed(2)} + ${f.cpuOff.postgres.toFixed(2)} ms (this process ×${(f.cpuOn.node / f.cpuOff.node).toFixed(2)}); sealing alone ${(1000 * f.sealCpu.node).toFixed(1)} + ${(1000 * f.sealCpu.postgres).toFixed(1)} µs a record, ${(100 * sealShare).toFixed(0)}% of this process's CPU per escalation`,
+      pass: undefined,
     },
     {
       metric: 'audit sealer lag when the load ends (worst block)',
