@@ -27,7 +27,9 @@ export async function reportOutcome(
     error: (issue) => (issue.input === undefined && issue.code === 'invalid_type' ? 'Required' : undefined),
   });
   if (!parsed.success) {
-    const errors = parsed.error.issues.slice(0, 20).map((i) => ({ path: i.path.join('.') || '(root)', message: i.message }));
+    // Messages can quote the report's keys (an email as a key): masked before they are stored, as for escalations.
+    const redactor = redactorOf(ports.config.current().config.audit);
+    const errors = redactor.value(parsed.error.issues.slice(0, 20).map((i) => ({ path: i.path.join('.') || '(root)', message: i.message })));
     await recordEvent(ports.db, { type: 'rejected', actor: 'system', data: { queue: 'outcomes', errors } });
     return { kind: 'rejected', errors, message: describeErrors(errors) };
   }

@@ -1,8 +1,10 @@
 import { randomUUID } from 'node:crypto';
+import { Queue } from 'bullmq';
 import { describe, expect, it } from 'vitest';
 import { withBotAndCallbacks } from '../support/bot-hooks.js';
 import { API_TOKEN, exampleConfigText, makeEscalation, type Harness } from '../support/harness.js';
-import { eventually } from '../support/services.js';
+import { OUTCOMES_QUEUE } from '../../src/queue/names.js';
+import { REDIS_URL, eventually } from '../support/services.js';
 
 let h: Harness;
 const config = `${exampleConfigText}
@@ -64,5 +66,23 @@ describe('PII in a job that fails validation', () => {
     const text = JSON.stringify(event!.data);
     expect(text).not.toContain('jane.doe@example.com');
     expect(event!.data.errors).toEqual([{ path: 'id', message: `must equal the BullMQ jobId (${masked})` }]);
+  });
+
+  it('is masked in the rejected event of an outcome report that fails validation', async () => {
+    const outcomes = new Queue(OUTCOMES_QUEUE, { connection: { url: REDIS_URL }, prefix: h.prefix });
+    try {
+      const id = randomUUID();
+      await outcomes.add('outcome', { id, version: 1, 'EMP-123456 jane.doe@example.com': true }, { jobId: id });
+      const rows = await eventually(async () => {
+        const r = await h.sql<Array<{ data: { queue: string; errors: Array<{ path: string; message: string }> } }>>`
+          select data from events where type = 'rejected' and data->>'queue' = 'outcomes' and data::text like '%[employee]%'`;
+        return r.length > 0 ? r : undefined;
+      }, 'rejected outcome event');
+      const text = JSON.stringify(rows[0]!.data);
+      for (const raw of RAW) expect(text).not.toContain(raw);
+      expect(text).toContain('[employee] j***@example.com');
+    } finally {
+      await outcomes.close();
+    }
   });
 });
