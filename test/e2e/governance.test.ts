@@ -75,10 +75,10 @@ describe('weekly batch review', () => {
     expect(await h.client.authorize(read)).toMatchObject({ decision: 'allow' });
     await queue.add('exception_only', scheduler.template!.data, { jobId: 'exception-only-test-run' });
     const head = await eventually(
-      () => h.fake.messages(REPORT_CHANNEL).find((m) => JSON.stringify(m.blocks ?? '').includes('Batch review of `support-agent`')),
+      async () => h.fake.messages(REPORT_CHANNEL).find((m) => JSON.stringify(m.blocks ?? '').includes('Batch review of `support-agent`')),
       'the exception-only sample in the alert channel',
     );
-    await eventually(() => (h.fake.messages(REPORT_CHANNEL).some((m) => m.thread_ts === head.ts) ? true : undefined), 'its review card');
+    await eventually(async () => (h.fake.messages(REPORT_CHANNEL).some((m) => m.thread_ts === head.ts) ? true : undefined), 'its review card');
     const samples = await h.sql`select agent_id, requested_by, percent from review_samples where run_key = 'exception-only-test-run:support-agent'`;
     expect(samples).toEqual([{ agent_id: 'support-agent', requested_by: 'schedule:exception-only', percent: 5 }]);
     // procurement-agent is exception-only too, but the team channel's weekly sample already covers it.
