@@ -37,10 +37,12 @@ type Availability = 'active' | 'away' | 'dnd';
 export const SANDBOX_USERS = [
   { id: 'U0APPROVER1', label: 'Approver (U0APPROVER1)' },
   { id: 'U0APPROVER2', label: 'Second approver (U0APPROVER2)' },
+  { id: 'U0PAYOPS001', label: 'Payments on call (U0PAYOPS001)' },
+  { id: 'U0PAYOPS002', label: 'Payments on call (U0PAYOPS002)' },
   { id: 'U0AGENTOWNR', label: 'Agent owner (U0AGENTOWNR)' },
   { id: 'U0STRANGER1', label: 'Stranger (U0STRANGER1)' },
 ];
-const DEFAULT_CHANNELS = ['C0REFUNDS1', 'C0GENERAL1', 'C0GOVERN01'];
+const DEFAULT_CHANNELS = ['C0REFUNDS1', 'C0GENERAL1', 'C0PAYMENTS', 'C0GOVERN01'];
 
 const PUBLIC = new URL('./public/', import.meta.url);
 const STATIC: Record<string, [file: string, type: string]> = {
