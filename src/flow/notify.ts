@@ -1,5 +1,5 @@
 import { decisionMessage, type DecisionMessage, type Status } from '../domain/decision.js';
-import { getEscalation, markNotifiedRecorded } from '../db/queries/escalations.js';
+import { cardUpdatedMarkNotifiedRecorded, getEscalation, markNotifiedRecorded } from '../db/queries/escalations.js';
 import { recordEvent } from '../db/queries/events.js';
 import type { EscalationRow } from '../db/schema/escalations.js';
 import { RateLimitedError } from '../errors.js';
@@ -70,23 +70,33 @@ export async function notify(
       await ports.pacer.block(updateKey(row.channel), err.retryAfterMs);
       return { kind: 'wait', ms: err.retryAfterMs };
     }
-    await recordEvent(ports.db, {
+    const cardEvent = {
       escalationId: row.id,
       executionId: row.executionId,
       type: 'card_updated',
       actor: 'system',
       data: { channel: row.channel, ts: row.cardTs, status: row.status },
-    });
+    } as const;
+    if (row.notifiedAt) {
+      await recordEvent(ports.db, cardEvent);
+    } else {
+      // Both in one statement; agent_notified only if this statement sets notified_at (as markNotifiedRecorded).
+      await cardUpdatedMarkNotifiedRecorded(ports.db, row.id, cardEvent, notifiedEvent(row));
+    }
+    return { kind: 'done' };
   }
   if (!row.notifiedAt) {
     // Set once, with its event in the same statement: a repeat (or a racing sweep) records nothing twice.
-    await markNotifiedRecorded(ports.db, row.id, {
-      escalationId: row.id,
-      executionId: row.executionId,
-      type: 'agent_notified',
-      actor: 'system',
-      data: { via: 'store', status: row.status },
-    });
+    await markNotifiedRecorded(ports.db, row.id, notifiedEvent(row));
   }
   return { kind: 'done' };
 }
+
+const notifiedEvent = (row: EscalationRow) =>
+  ({
+    escalationId: row.id,
+    executionId: row.executionId,
+    type: 'agent_notified',
+    actor: 'system',
+    data: { via: 'store', status: row.status },
+  }) as const;

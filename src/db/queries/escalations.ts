@@ -1,7 +1,7 @@
 import { and, asc, desc, eq, inArray, isNull, lt, ne, sql } from 'drizzle-orm';
 import type { DbOrTx } from '../client.js';
 import { escalations, type EscalationRow, type NewEscalationRow } from '../schema/escalations.js';
-import { eventParams, eventsAfter, type EventInput } from './events.js';
+import { eventParams, eventsAfter, eventsAlwaysThenIf, type EventInput } from './events.js';
 
 /**
  * Hot statements are built once per database handle and shape: drizzle's
@@ -181,6 +181,26 @@ export async function markNotifiedRecorded(db: DbOrTx, id: string, event: EventI
     return db.with(upd, eventsAfter('ev', upd, 1)).select().from(upd).prepare('mark_notified_recorded');
   });
   const rows = await q.execute({ id, ...eventParams([event]) });
+  return rows.length > 0;
+}
+
+/**
+ * The card was updated (`cardEvent`, always recorded) and, in the same
+ * statement, markNotifiedRecorded: `notified_at` set once, with its event only
+ * if this statement set it. One round trip where notify made two.
+ */
+export async function cardUpdatedMarkNotifiedRecorded(db: DbOrTx, id: string, cardEvent: EventInput, notifiedEvent: EventInput): Promise<boolean> {
+  const q = prepared(db, 'cardUpdatedMarkNotified', () => {
+    const upd = db.$with('upd').as(
+      db
+        .update(escalations)
+        .set({ notifiedAt: sql`now()` })
+        .where(and(eq(escalations.id, sql.placeholder('id')), isNull(escalations.notifiedAt)))
+        .returning({ id: escalations.id }),
+    );
+    return db.with(upd, eventsAlwaysThenIf('ev', upd, 1, 2)).select().from(upd).prepare('card_updated_mark_notified');
+  });
+  const rows = await q.execute({ id, ...eventParams([cardEvent, notifiedEvent]) });
   return rows.length > 0;
 }
 

@@ -11,9 +11,40 @@ export interface EventInput {
   data?: Record<string, unknown>;
 }
 
+/** Up to this many events go through a prepared statement (one per count, per connection pool). */
+const PREPARED_MAX = 2;
+type PreparedInsert = { execute(params: Record<string, unknown>): Promise<unknown> };
+const preparedInserts = new WeakMap<DbOrTx, PreparedInsert[]>();
+
+/**
+ * A prepared INSERT of `count` events: one round trip per call. An unprepared
+ * parameterised query costs postgres.js two (Parse/Describe, then Bind/Execute)
+ * and Postgres a fresh parse and plan each time.
+ */
+function preparedInsert(db: DbOrTx, count: number): PreparedInsert {
+  let byCount = preparedInserts.get(db);
+  if (!byCount) preparedInserts.set(db, (byCount = []));
+  let q = byCount[count];
+  if (!q) {
+    const rows = Array.from({ length: count }, (_, i) => ({
+      escalationId: sql`${ph(i, 'escalation_id')}::uuid`,
+      executionId: sql`${ph(i, 'execution_id')}::text`,
+      type: sql`${ph(i, 'type')}::text`,
+      actor: sql`${ph(i, 'actor')}::text`,
+      data: sql`${ph(i, 'data')}::jsonb`,
+    })) as unknown as NewEventRow[];
+    byCount[count] = q = db.insert(events).values(rows).prepare(`record_events_${count}`);
+  }
+  return q;
+}
+
 /** The only write path to `events`: INSERT, never UPDATE or DELETE. */
 export async function recordEvents(db: DbOrTx, input: EventInput[]): Promise<void> {
   if (input.length === 0) return;
+  if (input.length <= PREPARED_MAX) {
+    await preparedInsert(db, input.length).execute(eventParams(input));
+    return;
+  }
   const rows: NewEventRow[] = input.map((e) => ({
     escalationId: e.escalationId ?? null,
     executionId: e.executionId ?? null,
@@ -50,6 +81,27 @@ export function eventsAfter(name: string, source: WithSubquery, count: number) {
     sql`insert into ${events} (${EVENT_COLUMNS})
       select v.escalation_id, v.execution_id, v.type, v.actor, v.data
       from ${source} cross join (values ${sql.join(rows, sql`, `)}) as v (escalation_id, execution_id, type, actor, data, ord)
+      order by v.ord
+      returning ${col(events.id)}`,
+  );
+}
+
+/**
+ * Like `eventsAfter`, in one ordered INSERT: the first `always` of `count`
+ * events are inserted whatever happens, the rest only if `guard` yields a row
+ * (e.g. `card_updated` always, then `agent_notified` only if this statement
+ * set `notified_at`). Saves a round trip over recording them apart.
+ */
+export function eventsAlwaysThenIf(name: string, guard: WithSubquery, always: number, count: number) {
+  const rows = Array.from(
+    { length: count },
+    (_, i) => sql`(${ph(i, 'escalation_id')}::uuid, ${ph(i, 'execution_id')}::text, ${ph(i, 'type')}::text, ${ph(i, 'actor')}::text, ${ph(i, 'data')}::jsonb, ${sql.raw(String(i))})`,
+  );
+  return qb.$with(name, { id: sql<number>`id` }).as(
+    sql`insert into ${events} (${EVENT_COLUMNS})
+      select v.escalation_id, v.execution_id, v.type, v.actor, v.data
+      from (values ${sql.join(rows, sql`, `)}) as v (escalation_id, execution_id, type, actor, data, ord)
+      where v.ord < ${sql.raw(String(always))} or exists (select 1 from ${guard})
       order by v.ord
       returning ${col(events.id)}`,
   );
