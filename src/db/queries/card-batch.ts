@@ -5,91 +5,12 @@ import { events } from '../schema/events.js';
 import { runnerOf, toRow, type Run } from './escalation-batch.js';
 import { getEscalation, markCardPostedRecorded } from './escalations.js';
 import type { EventInput } from './events.js';
+import { GroupStatement } from './group-statement.js';
 
 /**
- * Group statements for the two per-escalation statements left on the card
- * path (as escalation-batch.ts does for the insert): concurrent callers share
- * one statement, one round trip and, for the update, one commit. No timer: a
- * statement goes out at once while fewer than MAX_IN_FLIGHT of its kind run,
- * and requests arriving meanwhile ride on the next. Each caller gets exactly
- * what its own statement would have given it; a failed group is retried one
- * by one, so one bad request never fails the others.
+ * Group statements (group-statement.ts) for the two per-escalation statements
+ * left on the card path, as escalation-batch.ts does for the insert.
  */
-const MAX_IN_FLIGHT = 3;
-const MAX_ITEMS = 200;
-
-interface Item<I, R> {
-  key: string;
-  input: I;
-  resolve(r: R): void;
-  reject(err: unknown): void;
-}
-
-class Group<I, R> {
-  #pending: Array<Item<I, R>> = [];
-  #inFlight = 0;
-  #scheduled = false;
-
-  constructor(
-    private readonly runMany: (inputs: I[]) => Promise<Map<string, R>>,
-    private readonly runOne: (input: I) => Promise<R>,
-    /** Whether one statement may carry a key twice (reads may; a guarded update must not). */
-    private readonly repeatKeys: boolean,
-    private readonly missing: R,
-  ) {}
-
-  add(key: string, input: I): Promise<R> {
-    return new Promise<R>((resolve, reject) => {
-      this.#pending.push({ key, input, resolve, reject });
-      this.#schedule();
-    });
-  }
-
-  /** Requests arriving in the same turn of the event loop share a statement even when idle. */
-  #schedule(): void {
-    if (this.#scheduled || this.#inFlight >= MAX_IN_FLIGHT || this.#pending.length === 0) return;
-    this.#scheduled = true;
-    setImmediate(() => {
-      this.#scheduled = false;
-      this.#flush();
-    });
-  }
-
-  #flush(): void {
-    if (this.#inFlight >= MAX_IN_FLIGHT || this.#pending.length === 0) return;
-    const batch: Array<Item<I, R>> = [];
-    const rest: Array<Item<I, R>> = [];
-    const keys = new Set<string>();
-    for (const item of this.#pending) {
-      if (batch.length < MAX_ITEMS && (this.repeatKeys || !keys.has(item.key))) {
-        batch.push(item);
-        keys.add(item.key);
-      } else rest.push(item);
-    }
-    this.#pending = rest;
-    this.#inFlight++;
-    void this.#run(batch).finally(() => {
-      this.#inFlight--;
-      this.#flush();
-      this.#schedule();
-    });
-    this.#schedule();
-  }
-
-  async #run(batch: Array<Item<I, R>>): Promise<void> {
-    if (batch.length === 1) {
-      const only = batch[0]!;
-      return this.runOne(only.input).then(only.resolve, only.reject);
-    }
-    try {
-      const byKey = await this.runMany(batch.map((b) => b.input));
-      for (const b of batch) b.resolve(byKey.has(b.key) ? byKey.get(b.key)! : this.missing);
-    } catch {
-      await Promise.all(batch.map((b) => this.runOne(b.input).then(b.resolve, b.reject)));
-    }
-  }
-}
-
 const T_ESC = `"${getTableName(escalations)}"`;
 const T_EV = `"${getTableName(events)}"`;
 
@@ -122,8 +43,8 @@ interface MarkInput {
 }
 
 interface Groups {
-  read: Group<string, EscalationRow | undefined>;
-  mark: Group<MarkInput, Marked>;
+  read: GroupStatement<string, EscalationRow | undefined>;
+  mark: GroupStatement<MarkInput, Marked>;
 }
 const groups = new WeakMap<object, Groups | null>();
 
@@ -133,24 +54,24 @@ function groupsOf(db: DbOrTx): Groups | null {
   const run: Run | undefined = runnerOf(db);
   g = run
     ? {
-        read: new Group<string, EscalationRow | undefined>(
-          async (ids) => new Map((await run(BY_IDS, [JSON.stringify(ids)])).map((raw) => [String(raw.id), toRow(raw)])),
-          (id) => getEscalation(db, id),
-          true,
-          undefined,
-        ),
-        mark: new Group<MarkInput, Marked>(
-          async (list) => {
+        read: new GroupStatement<string, EscalationRow | undefined>({
+          runMany: async (ids) => new Map((await run(BY_IDS, [JSON.stringify(ids)])).map((raw) => [String(raw.id), toRow(raw)])),
+          runOne: (id) => getEscalation(db, id),
+          repeatKeys: true,
+          missing: undefined,
+        }),
+        mark: new GroupStatement<MarkInput, Marked>({
+          runMany: async (list) => {
             const rows = JSON.stringify(list.map((m) => ({ id: m.id, ts: m.ts })));
             // `u`: the update each event rides on (its escalationId may be anything the caller chose).
             const evs = JSON.stringify(list.flatMap((m) => m.events.map((e) => ({ ...e, escalationId: e.escalationId ?? null, executionId: e.executionId ?? null, u: m.id }))));
             const out = await run(MARK_POSTED, [rows, evs]);
             return new Map(out.map((raw) => [String(raw.id), { status: String(raw.status), reviewState: String(raw.review_state) }]));
           },
-          (m) => markCardPostedRecorded(db, m.id, m.ts, m.events),
-          false,
-          undefined,
-        ),
+          runOne: (m) => markCardPostedRecorded(db, m.id, m.ts, m.events),
+          repeatKeys: false,
+          missing: undefined,
+        }),
       }
     : null;
   groups.set(db, g);

@@ -4,6 +4,7 @@ import { escalations, type EscalationRow, type NewEscalationRow } from '../schem
 import { events } from '../schema/events.js';
 import { insertEscalationRecorded } from './escalations.js';
 import type { EventInput } from './events.js';
+import { GroupStatement } from './group-statement.js';
 
 /**
  * Group commit for `insertEscalationRecorded`: concurrent callers' rows and
@@ -13,20 +14,14 @@ import type { EventInput } from './events.js';
  * commits together with its event, or neither does, before its caller
  * resumes; a conflicting id yields undefined, as before.
  *
- * No timer: a statement goes out at once while fewer than MAX_IN_FLIGHT are
- * running, so a lone request waits for nothing; under load, requests
- * arriving meanwhile ride on the next statement. A failed statement of
- * several rows is retried row by row, so one bad row never fails others.
+ * Batching follows group-statement.ts: no timer, one shape (set of columns)
+ * and an id at most once per statement, and a failed statement of several
+ * rows retried row by row, so one bad row never fails others.
  */
-const MAX_IN_FLIGHT = 3;
-const MAX_ROWS = 200;
-
 interface Item {
   row: NewEscalationRow;
   event: EventInput;
   shape: string;
-  resolve(row: EscalationRow | undefined): void;
-  reject(err: unknown): void;
 }
 
 const COLUMNS = Object.entries(getTableColumns(escalations));
@@ -84,73 +79,24 @@ export function toRow(raw: Record<string, unknown>): EscalationRow {
   return out as EscalationRow;
 }
 
-class Batcher {
-  #pending: Item[] = [];
-  #inFlight = 0;
-  #scheduled = false;
-
-  constructor(
-    private readonly db: DbOrTx,
-    private readonly execute: Run,
-  ) {}
-
-  add(item: Item): void {
-    this.#pending.push(item);
-    this.#schedule();
-  }
-
-  /** Requests arriving in the same turn of the event loop share a statement even when idle. */
-  #schedule(): void {
-    if (this.#scheduled || this.#inFlight >= MAX_IN_FLIGHT || this.#pending.length === 0) return;
-    this.#scheduled = true;
-    setImmediate(() => {
-      this.#scheduled = false;
-      this.#flush();
-    });
-  }
-
-  #flush(): void {
-    if (this.#inFlight >= MAX_IN_FLIGHT || this.#pending.length === 0) return;
-    // One shape per statement, and an id at most once (a second one waits for the next statement).
-    const shape = this.#pending[0]!.shape;
-    const batch: Item[] = [];
-    const ids = new Set<string>();
-    const rest: Item[] = [];
-    for (const item of this.#pending) {
-      if (batch.length < MAX_ROWS && item.shape === shape && !ids.has(item.row.id)) {
-        batch.push(item);
-        ids.add(item.row.id);
-      } else rest.push(item);
-    }
-    this.#pending = rest;
-    this.#inFlight++;
-    void this.#run(batch).finally(() => {
-      this.#inFlight--;
-      this.#flush();
-      this.#schedule();
-    });
-    this.#schedule();
-  }
-
-  async #run(batch: Item[]): Promise<void> {
-    try {
+function groupFor(db: DbOrTx, execute: Run): GroupStatement<Item, EscalationRow | undefined> {
+  return new GroupStatement<Item, EscalationRow | undefined>({
+    runMany: async (batch) => {
       const rows = JSON.stringify(batch.map((b) => b.row));
       const evs = JSON.stringify(batch.map((b) => ({ ...b.event, escalationId: b.row.id })));
-      const list = await this.execute(statementFor(batch[0]!.shape), [rows, evs]);
-      const byId = new Map(list.map((raw) => [String(raw.id), raw]));
-      for (const b of batch) {
-        const raw = byId.get(b.row.id);
-        b.resolve(raw ? toRow(raw) : undefined);
-      }
-    } catch (err) {
-      if (batch.length === 1) return batch[0]!.reject(err);
-      // One row may be at fault: each on its own, so only that one fails.
-      await Promise.all(batch.map((b) => insertEscalationRecorded(this.db, b.row, b.event).then(b.resolve, b.reject)));
-    }
-  }
+      const list = await execute(statementFor(batch[0]!.shape), [rows, evs]);
+      return new Map(list.map((raw) => [String(raw.id), toRow(raw)]));
+    },
+    runOne: (b) => insertEscalationRecorded(db, b.row, b.event),
+    repeatKeys: false,
+    // A conflicting id inserts nothing: undefined, as insertEscalationRecorded answers.
+    missing: undefined,
+    shapeOf: (b) => b.shape,
+    loneViaMany: true,
+  });
 }
 
-const batchers = new WeakMap<object, Batcher>();
+const batchers = new WeakMap<object, GroupStatement<Item, EscalationRow | undefined>>();
 
 /**
  * insertEscalationRecorded, group-committed with concurrent callers: the new
@@ -163,11 +109,11 @@ export function insertEscalationRecordedBatched(db: DbOrTx, row: NewEscalationRo
   if (!b) {
     const run = runnerOf(db);
     if (!run) return insertEscalationRecorded(db, row, event);
-    batchers.set(db, (b = new Batcher(db, run)));
+    batchers.set(db, (b = groupFor(db, run)));
   }
   const given = Object.entries(row).filter(([k, v]) => v !== undefined && BY_KEY.has(k));
   // Keys not in the table are dropped by drizzle too; null stays null.
   const clean = Object.fromEntries(given) as NewEscalationRow;
   const shape = given.map(([k]) => k).join(',');
-  return new Promise((resolve, reject) => b.add({ row: clean, event, shape, resolve, reject }));
+  return b.add(String(clean.id), { row: clean, event, shape });
 }
