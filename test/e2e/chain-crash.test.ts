@@ -1,66 +1,30 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { Queue } from 'bullmq';
-import postgres from 'postgres';
+import type { Queue } from 'bullmq';
+import type postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCallbackServer } from '../support/callback-server.js';
-import { spawnBot, type ChildBot } from '../support/child-bot.js';
+import { startChildBotWorld, type ChildBotWorld } from '../support/child-bot.js';
 import { GROUP, PRIMARY, QUICK_CHAIN_MESSAGES, SECONDARY, chainConfig, chainMessagesIn } from '../support/chain-config.js';
-import { startFakeSlack, type FakeSlack } from '../support/fake-slack.js';
-import { APPROVER, SIGNING_SECRET, CALLBACK_SECRET, makeEscalation } from '../support/harness.js';
-import { REDIS_URL, createTestDatabase, eventually, uniqueName } from '../support/services.js';
-import { ESCALATIONS_QUEUE } from '../../src/queue/names.js';
+import type { FakeSlack } from '../support/fake-slack.js';
+import { APPROVER, CALLBACK_SECRET, makeEscalation } from '../support/harness.js';
+import { eventually } from '../support/services.js';
 
+let world: ChildBotWorld;
 let fake: FakeSlack;
-let db: Awaited<ReturnType<typeof createTestDatabase>>;
 let sql: postgres.Sql;
 let queue: Queue;
 let cb: Awaited<ReturnType<typeof startCallbackServer>>;
-let env: Record<string, string>;
-const children: ChildBot[] = [];
+const bot = () => world.bot();
 
 beforeAll(async () => {
-  fake = await startFakeSlack();
-  fake.setUsergroup(GROUP, [APPROVER]);
-  db = await createTestDatabase();
-  sql = postgres(db.url, { max: 2, onnotice: () => {} });
   cb = await startCallbackServer();
-  const prefix = uniqueName('cst');
-  const dir = mkdtempSync(join(tmpdir(), 'countersign-'));
-  writeFileSync(join(dir, 'countersign.yml'), chainConfig());
-  env = {
-    DATABASE_URL: db.url,
-    REDIS_URL,
-    PORT: '0',
-    SLACK_SIGNING_SECRET: SIGNING_SECRET,
-    SLACK_BOT_TOKEN: 'xoxb-test',
-    SLACK_API_URL: fake.url,
-    CALLBACK_SIGNING_SECRET: CALLBACK_SECRET,
-    COUNTERSIGN_CONFIG: join(dir, 'countersign.yml'),
-    COUNTERSIGN_QUEUE_PREFIX: prefix,
-    // A killed worker's jobs come back after about this long.
-    WORKER_LOCK_MS: '1500',
-    LOG_LEVEL: 'info',
-  };
-  queue = new Queue(ESCALATIONS_QUEUE, { connection: { url: REDIS_URL }, prefix });
+  world = await startChildBotWorld({ config: chainConfig(), env: { CALLBACK_SIGNING_SECRET: CALLBACK_SECRET }, setup: (f) => f.setUsergroup(GROUP, [APPROVER]) });
+  ({ fake, sql, queue } = world);
 });
 
 afterAll(async () => {
-  for (const c of children) if (c.proc.exitCode === null) c.proc.kill('SIGKILL');
-  await queue?.obliterate({ force: true }).catch(() => {});
-  await queue?.close();
-  await sql?.end();
+  await world?.close();
   await cb?.close();
-  await fake?.close();
-  await db?.drop();
 });
-
-async function bot(): Promise<ChildBot> {
-  const c = await spawnBot(env);
-  children.push(c);
-  return c;
-}
 
 describe('escalation chains across a crash', () => {
   it('resume after the process is killed in the middle of a step, and end in one fail-safe decision', async () => {

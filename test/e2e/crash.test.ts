@@ -1,62 +1,28 @@
-import { writeFileSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Queue } from 'bullmq';
-import postgres from 'postgres';
-import { startFakeSlack, type FakeSlack } from '../support/fake-slack.js';
-import { spawnBot, type ChildBot } from '../support/child-bot.js';
-import { REDIS_URL, createTestDatabase, eventually, uniqueName } from '../support/services.js';
-import { SIGNING_SECRET, exampleConfigText, makeEscalation } from '../support/harness.js';
-import { ESCALATIONS_QUEUE } from '../../src/queue/names.js';
+import type { Queue } from 'bullmq';
+import type postgres from 'postgres';
+import type { FakeSlack } from '../support/fake-slack.js';
+import { startChildBotWorld, type ChildBotWorld } from '../support/child-bot.js';
+import { eventually } from '../support/services.js';
+import { exampleConfigText, makeEscalation } from '../support/harness.js';
 
 /** Generous pacing: this file is about crashes, not Slack's per-channel pace. */
 const config = exampleConfigText.replace('postsPerSecondPerChannel: 1', 'postsPerSecondPerChannel: 1000').replace('postBurst: 3', 'postBurst: 1000');
 
+let world: ChildBotWorld;
 let fake: FakeSlack;
-let db: Awaited<ReturnType<typeof createTestDatabase>>;
 let sql: postgres.Sql;
 let queue: Queue;
-let env: Record<string, string>;
-const children: ChildBot[] = [];
+const bot = () => world.bot();
 
 beforeAll(async () => {
-  fake = await startFakeSlack();
-  db = await createTestDatabase();
-  sql = postgres(db.url, { max: 2, onnotice: () => {} });
-  const prefix = uniqueName('cst');
-  const dir = mkdtempSync(join(tmpdir(), 'countersign-'));
-  writeFileSync(join(dir, 'countersign.yml'), config);
-  env = {
-    DATABASE_URL: db.url,
-    REDIS_URL,
-    PORT: '0',
-    SLACK_SIGNING_SECRET: SIGNING_SECRET,
-    SLACK_BOT_TOKEN: 'xoxb-test',
-    SLACK_API_URL: fake.url,
-    COUNTERSIGN_CONFIG: join(dir, 'countersign.yml'),
-    COUNTERSIGN_QUEUE_PREFIX: prefix,
-    // A killed worker's jobs come back after about this long.
-    WORKER_LOCK_MS: '1500',
-    LOG_LEVEL: 'info',
-  };
-  queue = new Queue(ESCALATIONS_QUEUE, { connection: { url: REDIS_URL }, prefix });
+  world = await startChildBotWorld({ config });
+  ({ fake, sql, queue } = world);
 });
 
 afterAll(async () => {
-  for (const c of children) if (c.proc.exitCode === null) c.proc.kill('SIGKILL');
-  await queue?.obliterate({ force: true }).catch(() => {});
-  await queue?.close();
-  await sql?.end();
-  await fake?.close();
-  await db?.drop();
+  await world?.close();
 });
-
-async function bot(): Promise<ChildBot> {
-  const c = await spawnBot(env);
-  children.push(c);
-  return c;
-}
 
 const cardsOf = (id: string) =>
   ['C0REFUNDS1', 'C0GENERAL1'].flatMap((ch) => fake.messages(ch)).filter((m) => m.metadata?.event_payload.escalation_id === id);

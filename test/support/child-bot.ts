@@ -1,6 +1,17 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Queue } from 'bullmq';
+import postgres from 'postgres';
+import { ESCALATIONS_QUEUE } from '../../src/queue/names.js';
+import { startFakeSlack, type FakeSlack } from './fake-slack.js';
+import { SIGNING_SECRET } from './harness.js';
+import { REDIS_URL, createTestDatabase, uniqueName } from './services.js';
+
+type TestDatabase = Awaited<ReturnType<typeof createTestDatabase>>;
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -38,4 +49,64 @@ export async function spawnBot(env: Record<string, string>): Promise<ChildBot> {
     });
   });
   return { proc, output: () => out, exited };
+}
+
+/**
+ * What a crash test needs: the fake Slack, a fresh database, a queue prefix, a
+ * config file, and bots started as child processes on them (killed at close).
+ * A killed worker's jobs come back after WORKER_LOCK_MS (1.5 s).
+ */
+export interface ChildBotWorld {
+  fake: FakeSlack;
+  db: TestDatabase;
+  sql: postgres.Sql;
+  queue: Queue;
+  env: Record<string, string>;
+  bot(): Promise<ChildBot>;
+  close(): Promise<void>;
+}
+
+export async function startChildBotWorld(opts: { config: string; env?: Record<string, string>; setup?: (fake: FakeSlack) => void }): Promise<ChildBotWorld> {
+  const fake = await startFakeSlack();
+  opts.setup?.(fake);
+  const db = await createTestDatabase();
+  const sql = postgres(db.url, { max: 2, onnotice: () => {} });
+  const prefix = uniqueName('cst');
+  const dir = mkdtempSync(join(tmpdir(), 'countersign-'));
+  writeFileSync(join(dir, 'countersign.yml'), opts.config);
+  const env = {
+    DATABASE_URL: db.url,
+    REDIS_URL,
+    PORT: '0',
+    SLACK_SIGNING_SECRET: SIGNING_SECRET,
+    SLACK_BOT_TOKEN: 'xoxb-test',
+    SLACK_API_URL: fake.url,
+    COUNTERSIGN_CONFIG: join(dir, 'countersign.yml'),
+    COUNTERSIGN_QUEUE_PREFIX: prefix,
+    WORKER_LOCK_MS: '1500',
+    LOG_LEVEL: 'info',
+    ...opts.env,
+  };
+  const queue = new Queue(ESCALATIONS_QUEUE, { connection: { url: REDIS_URL }, prefix });
+  const children: ChildBot[] = [];
+  return {
+    fake,
+    db,
+    sql,
+    queue,
+    env,
+    async bot() {
+      const c = await spawnBot(env);
+      children.push(c);
+      return c;
+    },
+    async close() {
+      for (const c of children) if (c.proc.exitCode === null) c.proc.kill('SIGKILL');
+      await queue.obliterate({ force: true }).catch(() => {});
+      await queue.close();
+      await sql.end();
+      await fake.close();
+      await db.drop();
+    },
+  };
 }
