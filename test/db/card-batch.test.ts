@@ -1,26 +1,22 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import postgres from 'postgres';
-import { openDatabase, type Database } from '../../src/db/client.js';
-import { runMigrations } from '../../src/db/migrate.js';
+import type postgres from 'postgres';
+import type { Database } from '../../src/db/client.js';
 import { getEscalationGrouped, markCardPostedRecordedGrouped } from '../../src/db/queries/card-batch.js';
 import { getEscalation, insertEscalation, markCardPostedRecorded } from '../../src/db/queries/escalations.js';
-import { createTestDatabase } from '../support/services.js';
+import { createMigratedDb, type MigratedDb } from '../support/migrated-db.js';
 
-let tdb: Awaited<ReturnType<typeof createTestDatabase>>;
+let db: MigratedDb;
 let database: Database;
 let sql: postgres.Sql;
 
 beforeAll(async () => {
-  tdb = await createTestDatabase();
-  database = await openDatabase({ url: tdb.url, dataDir: '/nonexistent', max: 4 });
-  await runMigrations(database, tdb.url);
-  sql = postgres(tdb.url, { max: 1, onnotice: () => {} });
+  // Pool of 4: concurrent callers must be able to share group statements.
+  db = await createMigratedDb({ max: 4 });
+  ({ database, sql } = db);
 });
 afterAll(async () => {
-  await sql?.end();
-  await database?.close();
-  await tdb?.drop();
+  await db?.close();
 });
 
 async function pending(n: number): Promise<string[]> {

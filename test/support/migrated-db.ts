@@ -12,10 +12,10 @@ export interface MigratedDb {
   close(): Promise<void>;
 }
 
-/** A fresh database with every migration applied. */
-export async function createMigratedDb(): Promise<MigratedDb> {
+/** A fresh database with every migration applied; `max`: the app handle's pool (default 2). */
+export async function createMigratedDb(opts: { max?: number } = {}): Promise<MigratedDb> {
   const testDb = await createTestDatabase();
-  const database = await openDatabase({ url: testDb.url, dataDir: '/nonexistent', max: 2 });
+  const database = await openDatabase({ url: testDb.url, dataDir: '/nonexistent', max: opts.max ?? 2 });
   await runMigrations(database, testDb.url);
   const sql = postgres(testDb.url, { max: 1, onnotice: () => {} });
   return {
