@@ -2,7 +2,7 @@ import { Queue, QueueEvents, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { EscalationInput } from '../src/domain/escalation.js';
 import { ESCALATIONS_QUEUE } from '../src/queue/names.js';
-import { REDIS_URL, uniqueName } from '../test/support/services.js';
+import { REDIS_URL, uniqueName, dropRedisPrefix } from '../test/support/services.js';
 import { makeEscalation, type Harness } from '../test/support/harness.js';
 import { cpuMeter } from './cpu.js';
 import { atRate, latency, now, until, watchLoop, type Latency, type LoopDelay } from './stats.js';
@@ -83,8 +83,7 @@ async function startRawBull(concurrency: number) {
       await queue.obliterate({ force: true }).catch(() => {});
       await queue.close();
       const redis = new Redis(REDIS_URL);
-      const keys = await redis.keys(`${prefix}:*`);
-      if (keys.length) await redis.del(...keys);
+      await dropRedisPrefix(redis, prefix);
       redis.disconnect();
     },
   };

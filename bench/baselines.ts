@@ -5,7 +5,7 @@ import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import postgres from 'postgres';
 import { signSlackRequest } from '../test/support/slack-signing.js';
-import { REDIS_URL, uniqueName } from '../test/support/services.js';
+import { REDIS_URL, uniqueName, dropRedisPrefix } from '../test/support/services.js';
 import { post } from './http-client.js';
 import { atRate, latency, now, until, withConcurrency, type Latency } from './stats.js';
 
@@ -59,8 +59,7 @@ export async function bullmqBaseline(opts: { concurrency: number; jobs: number; 
     await queue.obliterate({ force: true }).catch(() => {});
     await queue.close();
     const redis = new Redis(REDIS_URL);
-    const keys = await redis.keys(`${prefix}:*`);
-    if (keys.length) await redis.del(...keys);
+    await dropRedisPrefix(redis, prefix);
     redis.disconnect();
   }
 }

@@ -20,7 +20,7 @@ import { createSlackCache } from '../src/queue/slack-cache.js';
 import { createSlackPort, createWebClient } from '../src/slack/web-port.js';
 import { startFakeSlack } from '../test/support/fake-slack.js';
 import { createMigratedDb } from '../test/support/migrated-db.js';
-import { REDIS_URL, uniqueName } from '../test/support/services.js';
+import { REDIS_URL, dropRedisPrefix, uniqueName } from '../test/support/services.js';
 import { benchConfigText, startBotBench } from './bot.js';
 import { closeClient } from './http-client.js';
 import { latency, lat, now, perSec, sleep, type Latency } from './stats.js';
@@ -121,8 +121,7 @@ async function micro(n: number): Promise<Omit<RoutingFigures, 'intake'>> {
     const missSlackCalls = fake.calls.length - calls;
     return { selectOldUs, selectNewUs, insert, mget, pageHit, pageHitUnrecorded, pageMiss, pageNoSchedule, missSlackCalls, hitSlackCalls };
   } finally {
-    const keys = await redis.keys(`${prefix}:*`);
-    if (keys.length) await redis.del(...keys);
+    await dropRedisPrefix(redis, prefix);
     redis.disconnect();
     await fake.close();
     await db.close();

@@ -11,7 +11,7 @@ import { createSlackCache } from '../../src/queue/slack-cache.js';
 import { createSlackPort, createWebClient } from '../../src/slack/web-port.js';
 import { startFakeSlack, type FakeSlack } from '../support/fake-slack.js';
 import { createMigratedDb, type MigratedDb } from '../support/migrated-db.js';
-import { REDIS_URL, uniqueName } from '../support/services.js';
+import { REDIS_URL, uniqueName, dropRedisPrefix } from '../support/services.js';
 
 const A = 'U0PRIMARY01';
 const B = 'U0NIGHTLY02';
@@ -88,8 +88,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  const keys = await redis.keys(`${prefix}:*`);
-  if (keys.length) await redis.del(...keys);
+  await dropRedisPrefix(redis, prefix);
   redis.disconnect();
   await fake.close();
   await db.close();
@@ -97,8 +96,7 @@ afterAll(async () => {
 
 beforeEach(async () => {
   // Each test starts with every cache entry gone and everyone available.
-  const keys = await redis.keys(`${prefix}:*`);
-  if (keys.length) await redis.del(...keys);
+  await dropRedisPrefix(redis, prefix);
   fake.reset();
   for (const u of [A, B, C, D]) {
     fake.setPresence(u, 'active');

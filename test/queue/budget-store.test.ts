@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { budgetWindows, toMicros } from '../../src/domain/budget.js';
 import { policySchema } from '../../src/domain/policy/schema.js';
 import { createBudgetStore, type BudgetStore } from '../../src/queue/budget-store.js';
-import { REDIS_URL, uniqueName } from '../support/services.js';
+import { REDIS_URL, uniqueName, dropRedisPrefix } from '../support/services.js';
 
 let redis: Redis;
 let prefix: string;
@@ -21,8 +21,7 @@ beforeAll(async () => {
   store = createBudgetStore(redis, prefix);
 });
 afterAll(async () => {
-  const keys = await redis.keys(`${prefix}:*`);
-  if (keys.length) await redis.del(...keys);
+  await dropRedisPrefix(redis, prefix);
   redis.disconnect();
 });
 

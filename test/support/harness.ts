@@ -11,7 +11,7 @@ import { ESCALATIONS_QUEUE } from '../../src/queue/names.js';
 import { start, type Running } from '../../src/main.js';
 import { startFakeSlack, type FakeSlack, type StoredMessage } from './fake-slack.js';
 import { blockActionsBody, blockActionsPayload, postSigned } from './slack-signing.js';
-import { REDIS_URL, createTestDatabase, uniqueName } from './services.js';
+import { REDIS_URL, createTestDatabase, uniqueName, dropRedisPrefix } from './services.js';
 
 export const SIGNING_SECRET = 'test-signing-secret-0123456789abcdef';
 export const CALLBACK_SECRET = 'test-callback-secret';
@@ -136,8 +136,7 @@ export async function startHarness(opts: { config?: string; env?: Record<string,
       await queue.obliterate({ force: true }).catch(() => {});
       await queue.close();
       // Internal queues share the prefix; drop every key of this test's prefix.
-      const keys = await redis.keys(`${prefix}:*`);
-      if (keys.length) await redis.del(...keys);
+      await dropRedisPrefix(redis, prefix);
       redis.disconnect();
       await sql.end();
       await fake.close();

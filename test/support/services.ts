@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import type { Redis } from 'ioredis';
 import postgres from 'postgres';
 
 /** Real services, as CI starts them; override with TEST_PG_URL / TEST_REDIS_URL. */
@@ -7,6 +8,12 @@ export const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 
 export function uniqueName(prefix: string): string {
   return `${prefix}_${Date.now().toString(36)}_${randomBytes(4).toString('hex')}`;
+}
+
+/** Removes every key under a test's or a bench's prefix (its queues, caches and counters). */
+export async function dropRedisPrefix(redis: Redis, prefix: string): Promise<void> {
+  const keys = await redis.keys(`${prefix}:*`);
+  if (keys.length) await redis.del(...keys);
 }
 
 /** A fresh database per test file, so files run in parallel without sharing rows. */
