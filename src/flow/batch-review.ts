@@ -2,7 +2,6 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { desc, eq, sql } from 'drizzle-orm';
 import { drawPositions, sampleSize } from '../domain/sampling.js';
 import type { ReviewRequest } from '../domain/batch-review.js';
-import { createRedactor } from '../domain/redact.js';
 import { redactorOf } from '../domain/audit-config.js';
 import { authorize } from '../domain/authz.js';
 import { routeByName } from '../domain/routing.js';
@@ -33,7 +32,6 @@ import { postKey } from './post-card.js';
 import type { FlowPorts, SlackMessage } from './ports.js';
 
 type Ports = Pick<FlowPorts, 'db' | 'slack' | 'pacer' | 'config' | 'log' | 'governance'>;
-const redactor = createRedactor();
 const DAY_MS = 86_400_000;
 
 export type DrawResult =
@@ -108,10 +106,12 @@ async function itemCard(ports: Ports, sample: ReviewSampleRow, item: ReviewSampl
   if (!row?.request) return undefined;
   const [outcome] = await ports.db.select().from(outcomes).where(eq(outcomes.escalationId, item.escalationId)).orderBy(desc(outcomes.at)).limit(1);
   const detail = outcome ? (outcome.success ? outcome.output : outcome.error) : null;
+  const { config } = ports.config.current();
+  const redactor = redactorOf(config.audit);
   return sampleReviewCard({
     sample: headerOf(sample),
     index: item.position + 1,
-    card: cardStateOf(row, ports.config.current().config.policy?.supervisedReviewMinutes),
+    card: cardStateOf(row, config),
     outcome: outcome ? { success: outcome.success, detail: detail ? redactor.text(detail) : null, at: outcome.at } : undefined,
     verdict: item.verdict && item.reviewedBy && item.reviewedAt
       ? { verdict: item.verdict, by: item.reviewedBy, at: item.reviewedAt, note: item.note ? redactor.text(item.note) : null }

@@ -1,19 +1,22 @@
-import { createRedactor } from '../domain/redact.js';
+import { redactorOf } from '../domain/audit-config.js';
+import type { CountersignConfig } from '../domain/config.js';
 import type { Escalation } from '../domain/escalation.js';
 import type { Status } from '../domain/decision.js';
 import type { EscalationRow } from '../db/schema/escalations.js';
 import type { CardState } from '../slack/cards/view-model.js';
 
-const redactor = createRedactor();
-
 /**
- * What the card shows for a stored row: the request with PII masked, and its state.
+ * What the card shows for a stored row: the request with PII masked (the config's
+ * `audit.redact`, or the built-in patterns without a config), and its state; the
+ * review is due `policy.supervisedReviewMinutes` (default 60) after the request.
  * `storedMasked`: the row was just stored by intake, whose request is already masked by
  * the config's redactor (the built-in patterns and fields, and more; masking twice equals
  * masking once), so masking it again would change nothing. Rows read back later (which
  * may predate redaction at intake) are always masked again.
  */
-export function cardStateOf(row: EscalationRow, reviewMinutes = 60, opts: { storedMasked?: boolean } = {}): CardState {
+export function cardStateOf(row: EscalationRow, config?: CountersignConfig, opts: { storedMasked?: boolean } = {}): CardState {
+  const redactor = redactorOf(config?.audit);
+  const reviewMinutes = config?.policy?.supervisedReviewMinutes ?? 60;
   const escalation = opts.storedMasked ? (row.request as Escalation) : redactor.value(row.request as Escalation);
   return {
     escalation,

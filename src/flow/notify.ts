@@ -52,7 +52,6 @@ export async function notify(
   if (row.callbackUrl && (kind === 'decision' || (kind === 'review' && row.reviewState === 'wrong'))) {
     await ports.scheduler.enqueueCallback(row.id, row.callbackUrl, kind);
   }
-  const reviewMinutes = ports.config.current().config.policy?.supervisedReviewMinutes;
 
   // A supervised action's review card is posted here, off the agent's fast path.
   if (row.reviewState === 'pending' && row.cardState !== 'posted') {
@@ -64,7 +63,7 @@ export async function notify(
     const wait = await ports.pacer.reserve(updateKey(row.channel));
     if (wait > 0) return { kind: 'wait', ms: wait };
     try {
-      await ports.slack.updateCard(row.channel, row.cardTs, escalationCard(cardStateOf(row, reviewMinutes)));
+      await ports.slack.updateCard(row.channel, row.cardTs, escalationCard(cardStateOf(row, ports.config.current().config)));
     } catch (err) {
       if (!(err instanceof RateLimitedError)) throw err;
       await ports.pacer.block(updateKey(row.channel), err.retryAfterMs);

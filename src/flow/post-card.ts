@@ -54,7 +54,7 @@ export async function postCard(
   if (!marked) await setCardState(ports.db, row.id, 'posting');
   try {
     // Marked: intake stored this row a moment ago, its request masked (see cardStateOf).
-    const shown = cardStateOf(row, ports.config.current().config.policy?.supervisedReviewMinutes, { storedMasked: marked });
+    const shown = cardStateOf(row, ports.config.current().config, { storedMasked: marked });
     const state = { ...shown, ...(oncall ? { oncall: oncall.card } : {}) };
     const { ts } = await ports.slack.postCard(channel, escalationCard(state), row.id);
     const posted = await record(ports, row, ts, false, oncall?.page.event);

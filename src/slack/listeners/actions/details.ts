@@ -12,6 +12,6 @@ export function registerDetails(app: App, deps: ListenerDeps): void {
     if (!target) return;
     const row = await getEscalation(deps.db, target.id);
     if (!row?.request) return;
-    await deps.slack.openView(body.trigger_id, detailsModal(cardStateOf(row)));
+    await deps.slack.openView(body.trigger_id, detailsModal(cardStateOf(row, deps.config.current().config)));
   });
 }

@@ -1,5 +1,5 @@
 import type { App } from '@slack/bolt';
-import { createRedactor } from '../../../domain/redact.js';
+import { redactorOf } from '../../../domain/audit-config.js';
 import type { Escalation } from '../../../domain/escalation.js';
 import { pendingOnRoutes } from '../../../db/queries/escalations.js';
 import { openSamplesFor } from '../../../db/queries/review-samples.js';
@@ -7,8 +7,6 @@ import { agentsByMode } from '../../../db/queries/agent-record.js';
 import { onCallFor } from '../../../flow/oncall.js';
 import { homeView, type HomeOnCall } from '../../cards/home.js';
 import type { ListenerDeps } from '../context.js';
-
-const redactor = createRedactor();
 
 /** Where `user` is on call now (primary or secondary) or next, on every route that has schedules; undefined when none has. */
 async function oncallOf(deps: ListenerDeps, user: string, now: Date): Promise<HomeOnCall[] | undefined> {
@@ -57,7 +55,7 @@ export function registerAppHome(app: App, deps: ListenerDeps): void {
       ?.filter((s) => s.reviewed < s.size)
       .map((s) => ({ sampleId: s.id, agentId: s.agentId, size: s.size, reviewed: s.reviewed, incorrect: s.incorrect, channel: s.channel, createdAt: s.createdAt }));
     const view = homeView(
-      mine.map((row) => ({ row, escalation: redactor.value(row.request as Escalation) })),
+      mine.map((row) => ({ row, escalation: redactorOf(config.audit).value(row.request as Escalation) })),
       { reviews, oncall, agents: agents?.map((a) => ({ agentId: a.agentId, mode: a.mode, actions: a.actions, errors: a.errors })) },
     );
     await deps.slack.publishHome(event.user, view);
