@@ -89,8 +89,8 @@ export async function decide(
     const latest = await getEscalation(ports.db, row.id);
     return { kind: 'already', row: latest ?? row };
   }
-  await ports.scheduler.enqueueNotify(made.id);
-  // The remaining escalation-chain steps; a step already firing checks the status itself.
-  await ports.scheduler.cancelChain(made.id);
+  // Notify, and cancel the remaining escalation-chain steps (a step already firing checks
+  // the status itself): independent, so side by side on the click's path.
+  await Promise.all([ports.scheduler.enqueueNotify(made.id), ports.scheduler.cancelChain(made.id)]);
   return { kind: 'made', row: made };
 }
