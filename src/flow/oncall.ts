@@ -1,7 +1,7 @@
 import type { CountersignConfig, Route } from '../domain/config.js';
 import { nextBoundary, nowAndNext, pagingOrderAt, type Candidate, type Shift } from '../domain/schedule/oncall.js';
 import type { Override, Schedule } from '../domain/schedule/schema.js';
-import { insertOverride, overridesBetween } from '../db/queries/oncall-overrides.js';
+import { forgetOverridesInFlight, insertOverride, overridesBetweenShared } from '../db/queries/oncall-overrides.js';
 import { recordEvent } from '../db/queries/events.js';
 import type { FlowPorts } from './ports.js';
 
@@ -58,7 +58,7 @@ const oncallCache = new WeakMap<object, Map<string, CacheEntry>>();
 export async function onCallFor(ports: Pick<FlowPorts, 'db' | 'config'>, route: Route, at: Date): Promise<RouteOnCall> {
   const { config } = ports.config.current();
   const t = at.getTime();
-  const rows = await overridesBetween(ports.db, route.name, at, new Date(t + OVERRIDE_HORIZON_MS));
+  const rows = await overridesBetweenShared(ports.db, route.name, at, new Date(t + OVERRIDE_HORIZON_MS));
   const fingerprint = rows.map((r) => `${r.id}:${r.endsAt.getTime()}`).join(',');
   let perDb = oncallCache.get(ports.db);
   if (!perDb) oncallCache.set(ports.db, (perDb = new Map()));
@@ -99,7 +99,7 @@ export async function createOverride(
   o: { route: Route; userId: string; from: Date; durationMs: number; by: string; reason?: string; covers?: string },
 ): Promise<{ id: string; from: Date; to: Date }> {
   const to = new Date(o.from.getTime() + o.durationMs);
-  return ports.db.transaction(async (tx) => {
+  const created = await ports.db.transaction(async (tx) => {
     const row = await insertOverride(tx, { route: o.route.name, userId: o.userId, covers: o.covers ?? null, startsAt: o.from, endsAt: to, createdBy: o.by, reason: o.reason ?? null });
     await recordEvent(tx, {
       type: 'oncall_override',
@@ -108,4 +108,7 @@ export async function createOverride(
     });
     return { id: row.id, from: o.from, to };
   });
+  // A lookup already in flight began before this commit: later cards must not share it.
+  forgetOverridesInFlight(ports.db, o.route.name);
+  return created;
 }
