@@ -1,6 +1,6 @@
 import { signCallback } from '../domain/callback-signature.js';
-import { getEscalation } from '../db/queries/escalations.js';
-import { recordEvent } from '../db/queries/events.js';
+import { getEscalationGrouped } from '../db/queries/card-batch.js';
+import { recordEventGrouped } from '../db/queries/event-batch.js';
 import type { FlowPorts } from './ports.js';
 import { messageOf } from './notify.js';
 
@@ -20,12 +20,12 @@ export async function deliverCallback(
   escalationId: string,
   attempt: number,
 ): Promise<'delivered' | 'skipped'> {
-  const row = await getEscalation(ports.db, escalationId);
+  const row = await getEscalationGrouped(ports.db, escalationId);
   if (!row?.callbackUrl || row.status === 'pending') return 'skipped';
   if (!ports.secret) {
     // Never sent unsigned. Kept for retry, so setting the secret and restarting delivers it.
     if (attempt === 1) {
-      await recordEvent(ports.db, {
+      await recordEventGrouped(ports.db, {
         escalationId,
         executionId: row.executionId,
         type: 'agent_notify_failed',
@@ -60,7 +60,7 @@ export async function deliverCallback(
   if (status < 200 || status >= 300) {
     throw new CallbackFailedError(`callback to ${new URL(row.callbackUrl).host} answered ${status}`);
   }
-  await recordEvent(ports.db, {
+  await recordEventGrouped(ports.db, {
     escalationId,
     executionId: row.executionId,
     type: 'agent_notified',

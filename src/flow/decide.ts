@@ -1,7 +1,8 @@
 import { authorize, type DecisionKind } from '../domain/authz.js';
 import { routeByName } from '../domain/routing.js';
-import { decideEscalationRecorded, getEscalation } from '../db/queries/escalations.js';
-import { recordEvents } from '../db/queries/events.js';
+import { decideEscalationRecorded } from '../db/queries/escalations.js';
+import { getEscalationGrouped } from '../db/queries/card-batch.js';
+import { recordEventsGrouped } from '../db/queries/event-batch.js';
 import type { EscalationRow } from '../db/schema/escalations.js';
 import type { FlowPorts } from './ports.js';
 import { redactorOf } from '../domain/audit-config.js';
@@ -46,7 +47,7 @@ export async function decide(
   ports: Pick<FlowPorts, 'db' | 'slack' | 'config' | 'scheduler'>,
   input: DecideInput,
 ): Promise<DecideOutcome> {
-  const row = await getEscalation(ports.db, input.escalationId);
+  const row = await getEscalationGrouped(ports.db, input.escalationId);
   if (!row || row.status === 'rejected') return { kind: 'unknown' };
   const base = { escalationId: row.id, executionId: row.executionId, actor: input.userId };
   const attempted = {
@@ -56,14 +57,14 @@ export async function decide(
   };
 
   if (row.status !== 'pending') {
-    await recordEvents(ports.db, [{ ...attempted, data: { ...attempted.data, outcome: 'already_decided' } }]);
+    await recordEventsGrouped(ports.db, [{ ...attempted, data: { ...attempted.data, outcome: 'already_decided' } }]);
     return { kind: 'already', row };
   }
   const refusal =
     (await mayDecide(ports, row, input.userId, input.kind)) ??
     (row.digest !== input.digest ? ({ kind: 'refused', reason: 'request_changed' } as const) : undefined);
   if (refusal) {
-    await recordEvents(ports.db, [
+    await recordEventsGrouped(ports.db, [
       { ...attempted, data: { ...attempted.data, outcome: 'refused' } },
       { ...base, type: 'decision_refused', data: { kind: input.kind, reason: refusal.kind === 'refused' ? refusal.reason : null } },
     ]);
@@ -85,8 +86,8 @@ export async function decide(
     ],
   );
   if (!made) {
-    await recordEvents(ports.db, [{ ...attempted, data: { ...attempted.data, outcome: 'already_decided' } }]);
-    const latest = await getEscalation(ports.db, row.id);
+    await recordEventsGrouped(ports.db, [{ ...attempted, data: { ...attempted.data, outcome: 'already_decided' } }]);
+    const latest = await getEscalationGrouped(ports.db, row.id);
     return { kind: 'already', row: latest ?? row };
   }
   // Notify, and cancel the remaining escalation-chain steps (a step already firing checks

@@ -1,6 +1,7 @@
 import { decisionMessage, type DecisionMessage, type Status } from '../domain/decision.js';
-import { cardUpdatedMarkNotifiedRecorded, getEscalation, markNotifiedRecorded } from '../db/queries/escalations.js';
-import { recordEvent } from '../db/queries/events.js';
+import { cardUpdatedMarkNotifiedRecorded, markNotifiedRecorded } from '../db/queries/escalations.js';
+import { getEscalationGrouped } from '../db/queries/card-batch.js';
+import { recordEventGrouped } from '../db/queries/event-batch.js';
 import type { EscalationRow } from '../db/schema/escalations.js';
 import { RateLimitedError } from '../errors.js';
 import { escalationCard } from '../slack/cards/escalation-card.js';
@@ -44,7 +45,7 @@ export async function notify(
   escalationId: string,
   kind: 'decision' | 'review' | 'card' = 'decision',
 ): Promise<NotifyResult> {
-  const row = await getEscalation(ports.db, escalationId);
+  const row = await getEscalationGrouped(ports.db, escalationId);
   if (!row || row.status === 'pending') return { kind: 'skipped' };
   await ports.decisions.publish(messageOf(row));
   // A review sends the agent something to act on only when it says "wrong": compensate.
@@ -77,7 +78,7 @@ export async function notify(
       data: { channel: row.channel, ts: row.cardTs, status: row.status },
     } as const;
     if (row.notifiedAt) {
-      await recordEvent(ports.db, cardEvent);
+      await recordEventGrouped(ports.db, cardEvent);
     } else {
       // Both in one statement; agent_notified only if this statement sets notified_at (as markNotifiedRecorded).
       await cardUpdatedMarkNotifiedRecorded(ports.db, row.id, cardEvent, notifiedEvent(row));
