@@ -4,6 +4,7 @@ import { createHash } from 'node:crypto';
 import type { SchedulerPort } from '../flow/ports.js';
 import { ALERTS_QUEUE, CALLBACKS_QUEUE, CHAINS_QUEUE, EXPIRIES_QUEUE, NOTIFY_QUEUE, REVIEWS_QUEUE } from './names.js';
 import { chainJobId } from '../domain/escalation-chain.js';
+import { bulkAdder } from './bulk-add.js';
 
 /** Completed internal jobs linger this long so a repeat add is still deduplicated (s). */
 const KEEP_COMPLETED_SEC = 24 * 3600;
@@ -26,6 +27,8 @@ export function createScheduler(connection: ConnectionOptions, prefix: string): 
   const reviews = new Queue(REVIEWS_QUEUE, common);
   const chains = new Queue(CHAINS_QUEUE, common);
   const queues = [expiries, notify, callbacks, alerts, reviews, chains];
+  // Every pending escalation sets a timer: a burst of cards shares one round trip.
+  const expiryAdder = bulkAdder(expiries);
   const chainSet = (id: string) => `${prefix}:${CHAINS_QUEUE}:of:${id}`;
   // The Redis backend's client is an ioredis instance; its typed facade lacks set commands.
   const chainsRedis = async () => (await chains.getBackend().client) as unknown as Redis;
@@ -35,7 +38,7 @@ export function createScheduler(connection: ConnectionOptions, prefix: string): 
     queues,
     async scheduleExpiry(id, at) {
       // Deterministic jobId: a retried intake never schedules two timers.
-      await expiries.add('expire', { escalationId: id }, { ...keep, jobId: `expire-${id}`, delay: delay(at) });
+      await expiryAdder.add('expire', { escalationId: id }, { ...keep, jobId: `expire-${id}`, delay: delay(at) });
     },
     async enqueueNotify(id, kind = 'decision') {
       const jobId = kind === 'decision' ? `notify-${id}` : `notify-${id}-${kind}`;
