@@ -14,10 +14,39 @@ local burst = tonumber(ARGV[2])
 local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
 if tat < now then tat = now end
 local allow_at = tat - (burst - 1) * interval
-if now < allow_at then return allow_at - now end
+if now < allow_at then return math.ceil(allow_at - now) end
 tat = tat + interval
 redis.call('SET', KEYS[1], tat, 'PX', math.ceil(tat - now + interval * burst + 1000))
 return 0
+`;
+
+/**
+ * RESERVE for ARGV[3] callers at once, in arrival order, exactly as that many
+ * RESERVE calls in a row at one instant: one round trip for a burst of cards.
+ * Returns each caller's 0 (go) or ms to wait.
+ */
+const RESERVE_MANY = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local interval = tonumber(ARGV[1])
+local burst = tonumber(ARGV[2])
+local n = tonumber(ARGV[3])
+local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
+if tat < now then tat = now end
+local out = {}
+local granted = false
+for i = 1, n do
+  local allow_at = tat - (burst - 1) * interval
+  if now < allow_at then
+    out[i] = math.ceil(allow_at - now)
+  else
+    tat = tat + interval
+    out[i] = 0
+    granted = true
+  end
+end
+if granted then redis.call('SET', KEYS[1], tat, 'PX', math.ceil(tat - now + interval * burst + 1000)) end
+return out
 `;
 
 /** Pushes the arrival time out so nobody calls before now + ARGV[1] ms. */
@@ -39,6 +68,7 @@ export interface PacerOptions {
 
 type PacedRedis = Redis & {
   csReserve(key: string, interval: number, burst: number): Promise<number>;
+  csReserveMany(key: string, interval: number, burst: number, count: number): Promise<number[]>;
   csBlock(key: string, ms: number, burst: number, interval: number): Promise<number>;
 };
 
@@ -46,13 +76,33 @@ export function createPacer(redis: Redis, opts: () => PacerOptions): PacerPort {
   const r = redis as PacedRedis;
   if (typeof (redis as unknown as Partial<PacedRedis>).csReserve !== 'function') {
     r.defineCommand('csReserve', { numberOfKeys: 1, lua: RESERVE });
+    r.defineCommand('csReserveMany', { numberOfKeys: 1, lua: RESERVE_MANY });
     r.defineCommand('csBlock', { numberOfKeys: 1, lua: BLOCK });
   }
   const keyOf = (key: string) => `${opts().prefix}:pace:${key}`;
+  // Reserves for one key made in the same turn of the event loop share one RESERVE_MANY.
+  const waiting = new Map<string, Array<{ resolve(ms: number): void; reject(err: unknown): void }>>();
+  const flush = (key: string) => {
+    const callers = waiting.get(key) ?? [];
+    waiting.delete(key);
+    const { perSecond, burst } = opts();
+    const reply =
+      callers.length === 1
+        ? r.csReserve(keyOf(key), 1000 / perSecond, burst).then((ms) => [ms])
+        : r.csReserveMany(keyOf(key), 1000 / perSecond, burst, callers.length);
+    reply.then(
+      (waits) => callers.forEach((c, i) => c.resolve(Number(waits[i] ?? 0))),
+      (err: unknown) => callers.forEach((c) => c.reject(err)),
+    );
+  };
   return {
-    async reserve(key) {
-      const { perSecond, burst } = opts();
-      return Number(await r.csReserve(keyOf(key), 1000 / perSecond, burst));
+    reserve(key) {
+      return new Promise<number>((resolve, reject) => {
+        const callers = waiting.get(key);
+        if (callers) return void callers.push({ resolve, reject });
+        waiting.set(key, [{ resolve, reject }]);
+        setImmediate(() => flush(key));
+      });
     },
     async block(key, ms) {
       const { perSecond, burst } = opts();
