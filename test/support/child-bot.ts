@@ -5,11 +5,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
 import postgres from 'postgres';
 import { ESCALATIONS_QUEUE } from '../../src/queue/names.js';
 import { startFakeSlack, type FakeSlack } from './fake-slack.js';
 import { SIGNING_SECRET } from './harness.js';
-import { REDIS_URL, createTestDatabase, uniqueName } from './services.js';
+import { REDIS_URL, createTestDatabase, dropRedisPrefix, uniqueName } from './services.js';
 
 type TestDatabase = Awaited<ReturnType<typeof createTestDatabase>>;
 
@@ -103,6 +104,8 @@ export async function startChildBotWorld(opts: { config: string; env?: Record<st
     async close() {
       for (const c of children) if (c.proc.exitCode === null) c.proc.kill('SIGKILL');
       await queue.obliterate({ force: true }).catch(() => {});
+      // The bots' internal queues, caches and counters share the prefix: drop every key of it.
+      await dropRedisPrefix((await queue.getBackend().client) as unknown as Redis, prefix);
       await queue.close();
       await sql.end();
       await fake.close();
