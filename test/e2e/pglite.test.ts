@@ -9,7 +9,8 @@ import { start, type Running } from '../../src/main.js';
 import { ESCALATIONS_QUEUE } from '../../src/queue/names.js';
 import { startFakeSlack, type FakeSlack } from '../support/fake-slack.js';
 import { API_TOKEN, APPROVER, SIGNING_SECRET, exampleConfigText, makeEscalation } from '../support/harness.js';
-import { REDIS_URL, uniqueName } from '../support/services.js';
+import type { Redis } from 'ioredis';
+import { REDIS_URL, dropRedisPrefix, uniqueName } from '../support/services.js';
 import { blockActionsBody, blockActionsPayload, postSigned } from '../support/slack-signing.js';
 
 let fake: FakeSlack;
@@ -40,6 +41,8 @@ beforeAll(async () => {
 afterAll(async () => {
   await bot?.stop();
   await queue?.obliterate({ force: true }).catch(() => {});
+  // The bot's internal queues, caches and counters share the prefix: drop every key of it.
+  if (queue) await dropRedisPrefix((await queue.getBackend().client) as unknown as Redis, queue.opts.prefix!);
   await queue?.close();
   await fake?.close();
   rmSync(dir, { recursive: true, force: true });

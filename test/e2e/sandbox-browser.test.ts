@@ -11,7 +11,8 @@ import { parseConfig } from '../../src/config/file.js';
 import { start, type Running } from '../../src/main.js';
 import { launchChromium } from '../support/browser.js';
 import { exampleConfigText, makeEscalation } from '../support/harness.js';
-import { REDIS_URL, createTestDatabase, uniqueName } from '../support/services.js';
+import { Redis } from 'ioredis';
+import { REDIS_URL, createTestDatabase, dropRedisPrefix, uniqueName } from '../support/services.js';
 
 const WAIT = { timeout: 15_000 };
 
@@ -41,6 +42,9 @@ describe('sandbox page in Chromium', () => {
     await browser?.close();
     await client?.close();
     await bot?.stop();
+    const redis = new Redis(REDIS_URL);
+    await dropRedisPrefix(redis, prefix);
+    redis.disconnect();
     await database?.drop();
   });
 
