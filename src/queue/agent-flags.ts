@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { turnBatcher } from './turn-batch.js';
 
 /**
  * Per-agent facts the policy reads on every request, in one round trip:
@@ -48,36 +49,11 @@ export function createAgentFlags(redis: Redis, prefix: string): AgentFlags {
   const task = (a: string, e: string) => `${prefix}:budget:task:${a}:${e}`;
   const modes = (a: string) => `${prefix}:modes:${a}`;
   const capability = (a: string, t: string) => `${prefix}:cap:${a}:${t}`;
-  // Reads made while one MGET is on its way share the next: one command for many under load.
-  let pending: Array<{ keys: string[]; resolve(v: Array<string | null>): void; reject(err: unknown): void }> = [];
-  let inFlight = false;
-  let scheduled = false;
-  const flush = (): void => {
-    if (inFlight || pending.length === 0) return;
-    const batch = pending.slice(0, MAX_READS_PER_MGET);
-    pending = pending.slice(batch.length);
-    inFlight = true;
-    redis
-      .mget(batch.flatMap((b) => b.keys))
-      .then(
-        (values) => batch.forEach((b, i) => b.resolve(values.slice(KEYS_PER_READ * i, KEYS_PER_READ * (i + 1)))),
-        (err: unknown) => batch.forEach((b) => b.reject(err)),
-      )
-      .finally(() => {
-        inFlight = false;
-        flush();
-      });
-  };
-  const mgetN = (keys: string[]) =>
-    new Promise<Array<string | null>>((resolve, reject) => {
-      pending.push({ keys, resolve, reject });
-      if (inFlight || scheduled) return;
-      scheduled = true;
-      setImmediate(() => {
-        scheduled = false;
-        flush();
-      });
-    });
+  // Reads made in one turn, or while one MGET is on its way, share the next (turn-batch.ts).
+  const mgetN = turnBatcher<string[], Array<string | null>>(MAX_READS_PER_MGET, async (batch) => {
+    const values = await redis.mget(batch.flatMap((w) => w.input));
+    batch.forEach((w, i) => w.resolve(values.slice(KEYS_PER_READ * i, KEYS_PER_READ * (i + 1))));
+  });
   return {
     async read(agentId, executionId, step, actionType = step) {
       const [p, f, t, m, c] = await mgetN([paused(agentId), streak(agentId, executionId, step), task(agentId, executionId), modes(agentId), capability(agentId, actionType)]);

@@ -1,14 +1,13 @@
 import type { JobsOptions, Queue } from 'bullmq';
+import { turnBatcher } from './turn-batch.js';
 
 /** Jobs in one addBulk at most: one round trip, small enough not to stall Redis. */
 const MAX_PER_BULK = 200;
 
-interface Pending {
+interface Job {
   name: string;
   data: unknown;
   opts: JobsOptions;
-  resolve(): void;
-  reject(err: unknown): void;
 }
 
 export interface BulkAdder {
@@ -17,46 +16,21 @@ export interface BulkAdder {
 }
 
 /**
- * queue.add shared by concurrent callers: jobs added in one turn of the event
- * loop, or while an addBulk is on its way, go in the next addBulk (one round
- * trip for many under load; a lone job waits one turn). addBulk is not all or
- * nothing, so after an error each job of that batch is added on its own and
- * each caller gets its own answer (a deterministic jobId makes the repeat of
- * a job that did go in a no-op).
+ * queue.add shared by concurrent callers (turn-batch.ts): one addBulk for a
+ * burst. addBulk is not all or nothing, so after an error each job of that
+ * batch is added on its own and each caller gets its own answer (a
+ * deterministic jobId makes the repeat of a job that did go in a no-op).
  */
 export function bulkAdder(queue: Queue): BulkAdder {
-  let pending: Pending[] = [];
-  let inFlight = false;
-  let scheduled = false;
-
-  const addOne = (p: Pending) => queue.add(p.name, p.data, p.opts).then(() => p.resolve(), p.reject);
-
-  const flush = (): void => {
-    if (inFlight || pending.length === 0) return;
-    const batch = pending.slice(0, MAX_PER_BULK);
-    pending = pending.slice(batch.length);
-    inFlight = true;
-    const sent = batch.length === 1 ? addOne(batch[0]!) : queue.addBulk(batch.map(({ name, data, opts }) => ({ name, data, opts }))).then(
-      () => batch.forEach((p) => p.resolve()),
-      () => Promise.all(batch.map(addOne)),
-    );
-    void sent.finally(() => {
-      inFlight = false;
-      flush();
-    });
-  };
-
-  return {
-    add(name, data, opts) {
-      return new Promise<void>((resolve, reject) => {
-        pending.push({ name, data, opts, resolve, reject });
-        if (inFlight || scheduled) return;
-        scheduled = true;
-        setImmediate(() => {
-          scheduled = false;
-          flush();
-        });
-      });
-    },
-  };
+  const add = turnBatcher<Job, void>(MAX_PER_BULK, async (batch) => {
+    const addOne = (w: (typeof batch)[number]) => queue.add(w.input.name, w.input.data, w.input.opts).then(() => w.resolve(), w.reject);
+    if (batch.length === 1) return void (await addOne(batch[0]!));
+    try {
+      await queue.addBulk(batch.map((w) => w.input));
+      batch.forEach((w) => w.resolve());
+    } catch {
+      await Promise.all(batch.map(addOne));
+    }
+  });
+  return { add: (name, data, opts) => add({ name, data, opts }) };
 }

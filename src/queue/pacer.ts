@@ -1,5 +1,9 @@
 import type { Redis } from 'ioredis';
 import type { PacerPort } from '../flow/ports.js';
+import { turnBatcher } from './turn-batch.js';
+
+/** Reserves answered by one Lua call at most. */
+const MAX_PER_CALL = 200;
 
 /**
  * GCRA (generic cell rate algorithm) in one round trip: the key holds the
@@ -80,29 +84,19 @@ export function createPacer(redis: Redis, opts: () => PacerOptions): PacerPort {
     r.defineCommand('csBlock', { numberOfKeys: 1, lua: BLOCK });
   }
   const keyOf = (key: string) => `${opts().prefix}:pace:${key}`;
-  // Reserves for one key made in the same turn of the event loop share one RESERVE_MANY.
-  const waiting = new Map<string, Array<{ resolve(ms: number): void; reject(err: unknown): void }>>();
-  const flush = (key: string) => {
-    const callers = waiting.get(key) ?? [];
-    waiting.delete(key);
-    const { perSecond, burst } = opts();
-    const reply =
-      callers.length === 1
-        ? r.csReserve(keyOf(key), 1000 / perSecond, burst).then((ms) => [ms])
-        : r.csReserveMany(keyOf(key), 1000 / perSecond, burst, callers.length);
-    reply.then(
-      (waits) => callers.forEach((c, i) => c.resolve(Number(waits[i] ?? 0))),
-      (err: unknown) => callers.forEach((c) => c.reject(err)),
-    );
-  };
+  // Reserves for one key made in one turn, or while that key's call is on its way, share one RESERVE_MANY (turn-batch.ts).
+  const byKey = new Map<string, (input: undefined) => Promise<number>>();
+  const batcherFor = (key: string) =>
+    turnBatcher<undefined, number>(MAX_PER_CALL, async (batch) => {
+      const { perSecond, burst } = opts();
+      const waits = batch.length === 1 ? [await r.csReserve(keyOf(key), 1000 / perSecond, burst)] : await r.csReserveMany(keyOf(key), 1000 / perSecond, burst, batch.length);
+      batch.forEach((w, i) => w.resolve(Number(waits[i] ?? 0)));
+    });
   return {
     reserve(key) {
-      return new Promise<number>((resolve, reject) => {
-        const callers = waiting.get(key);
-        if (callers) return void callers.push({ resolve, reject });
-        waiting.set(key, [{ resolve, reject }]);
-        setImmediate(() => flush(key));
-      });
+      let reserve = byKey.get(key);
+      if (!reserve) byKey.set(key, (reserve = batcherFor(key)));
+      return reserve(undefined);
     },
     async block(key, ms) {
       const { perSecond, burst } = opts();
