@@ -1,6 +1,6 @@
 import { signCallback } from '../domain/callback-signature.js';
 import { getEscalationGrouped } from '../db/queries/card-batch.js';
-import { recordEventGrouped } from '../db/queries/event-batch.js';
+import { recordEvent } from '../db/queries/events.js';
 import type { FlowPorts } from './ports.js';
 import { messageOf } from './notify.js';
 
@@ -25,7 +25,7 @@ export async function deliverCallback(
   if (!ports.secret) {
     // Never sent unsigned. Kept for retry, so setting the secret and restarting delivers it.
     if (attempt === 1) {
-      await recordEventGrouped(ports.db, {
+      await recordEvent(ports.db, {
         escalationId,
         executionId: row.executionId,
         type: 'agent_notify_failed',
@@ -60,7 +60,7 @@ export async function deliverCallback(
   if (status < 200 || status >= 300) {
     throw new CallbackFailedError(`callback to ${new URL(row.callbackUrl).host} answered ${status}`);
   }
-  await recordEventGrouped(ports.db, {
+  await recordEvent(ports.db, {
     escalationId,
     executionId: row.executionId,
     type: 'agent_notified',

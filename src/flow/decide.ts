@@ -2,7 +2,7 @@ import { authorize, type DecisionKind } from '../domain/authz.js';
 import { routeByName } from '../domain/routing.js';
 import { decideEscalationRecorded } from '../db/queries/escalations.js';
 import { getEscalationGrouped } from '../db/queries/card-batch.js';
-import { recordEventsGrouped } from '../db/queries/event-batch.js';
+import { recordEvents } from '../db/queries/events.js';
 import type { EscalationRow } from '../db/schema/escalations.js';
 import type { FlowPorts } from './ports.js';
 import { redactorOf } from '../domain/audit-config.js';
@@ -57,14 +57,14 @@ export async function decide(
   };
 
   if (row.status !== 'pending') {
-    await recordEventsGrouped(ports.db, [{ ...attempted, data: { ...attempted.data, outcome: 'already_decided' } }]);
+    await recordEvents(ports.db, [{ ...attempted, data: { ...attempted.data, outcome: 'already_decided' } }]);
     return { kind: 'already', row };
   }
   const refusal =
     (await mayDecide(ports, row, input.userId, input.kind)) ??
     (row.digest !== input.digest ? ({ kind: 'refused', reason: 'request_changed' } as const) : undefined);
   if (refusal) {
-    await recordEventsGrouped(ports.db, [
+    await recordEvents(ports.db, [
       { ...attempted, data: { ...attempted.data, outcome: 'refused' } },
       { ...base, type: 'decision_refused', data: { kind: input.kind, reason: refusal.kind === 'refused' ? refusal.reason : null } },
     ]);
@@ -86,7 +86,7 @@ export async function decide(
     ],
   );
   if (!made) {
-    await recordEventsGrouped(ports.db, [{ ...attempted, data: { ...attempted.data, outcome: 'already_decided' } }]);
+    await recordEvents(ports.db, [{ ...attempted, data: { ...attempted.data, outcome: 'already_decided' } }]);
     const latest = await getEscalationGrouped(ports.db, row.id);
     return { kind: 'already', row: latest ?? row };
   }

@@ -1,7 +1,7 @@
 import { decisionMessage, type DecisionMessage, type Status } from '../domain/decision.js';
 import { cardUpdatedMarkNotifiedRecorded, markNotifiedRecorded } from '../db/queries/escalations.js';
 import { getEscalationGrouped } from '../db/queries/card-batch.js';
-import { recordEventGrouped } from '../db/queries/event-batch.js';
+import { recordEvent } from '../db/queries/events.js';
 import type { EscalationRow } from '../db/schema/escalations.js';
 import { RateLimitedError } from '../errors.js';
 import { escalationCard } from '../slack/cards/escalation-card.js';
@@ -78,7 +78,7 @@ export async function notify(
       data: { channel: row.channel, ts: row.cardTs, status: row.status },
     } as const;
     if (row.notifiedAt) {
-      await recordEventGrouped(ports.db, cardEvent);
+      await recordEvent(ports.db, cardEvent);
     } else {
       // Both in one statement; agent_notified only if this statement sets notified_at (as markNotifiedRecorded).
       await cardUpdatedMarkNotifiedRecorded(ports.db, row.id, cardEvent, notifiedEvent(row));

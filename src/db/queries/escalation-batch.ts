@@ -5,6 +5,7 @@ import { events } from '../schema/events.js';
 import { insertEscalationRecorded } from './escalations.js';
 import type { EventInput } from './events.js';
 import { GroupStatement } from './group-statement.js';
+import { runnerOf, type Run } from './runner.js';
 
 /**
  * Group commit for `insertEscalationRecorded`: concurrent callers' rows and
@@ -55,18 +56,6 @@ function statementFor(shape: string): string {
     select * from ins`;
   statements.set(shape, text);
   return text;
-}
-
-export type Run = (text: string, params: string[]) => Promise<Array<Record<string, unknown>>>;
-
-/** The driver underneath: postgres.js (prepared, one round trip) or PGlite; undefined for a transaction handle. */
-export function runnerOf(db: DbOrTx): Run | undefined {
-  const client = (db as { $client?: unknown }).$client as
-    | { unsafe?: (t: string, p: string[], o: { prepare: boolean }) => Promise<Array<Record<string, unknown>>>; query?: (t: string, p: string[]) => Promise<{ rows: Array<Record<string, unknown>> }> }
-    | undefined;
-  if (typeof client?.unsafe === 'function') return (t, p) => client.unsafe!(t, p, { prepare: true });
-  if (typeof client?.query === 'function') return async (t, p) => (await client.query!(t, p)).rows;
-  return undefined;
 }
 
 /** A raw `returning *` row, mapped as drizzle maps a select. */

@@ -1,7 +1,9 @@
-import { sql, type WithSubquery } from 'drizzle-orm';
+import { getTableName, sql, type WithSubquery } from 'drizzle-orm';
 import { QueryBuilder } from 'drizzle-orm/pg-core';
 import type { DbOrTx } from '../client.js';
 import { events, type EventType, type NewEventRow } from '../schema/events.js';
+import { GroupStatement } from './group-statement.js';
+import { runnerOf } from './runner.js';
 
 export interface EventInput {
   escalationId?: string | null;
@@ -38,9 +40,8 @@ function preparedInsert(db: DbOrTx, count: number): PreparedInsert {
   return q;
 }
 
-/** The only write path to `events`: INSERT, never UPDATE or DELETE. */
-export async function recordEvents(db: DbOrTx, input: EventInput[]): Promise<void> {
-  if (input.length === 0) return;
+/** One INSERT of `input`, in order: prepared for one or two events. */
+async function insertEvents(db: DbOrTx, input: EventInput[]): Promise<void> {
   if (input.length <= PREPARED_MAX) {
     await preparedInsert(db, input.length).execute(eventParams(input));
     return;
@@ -55,6 +56,51 @@ export async function recordEvents(db: DbOrTx, input: EventInput[]): Promise<voi
   await db.insert(events).values(rows);
 }
 
+/**
+ * Concurrent callers' events in one INSERT (group-statement.ts): one round
+ * trip and one commit, each caller's events in its own order, each caller
+ * resuming once its events are committed. A lone caller uses the prepared
+ * insert; a transaction handle writes its own, inside its transaction.
+ */
+const INSERT_MANY = `insert into "${getTableName(events)}" (escalation_id, execution_id, type, actor, data)
+  select (x.j ->> 'escalationId')::uuid, x.j ->> 'executionId', x.j ->> 'type', x.j ->> 'actor', coalesce(x.j -> 'data', '{}'::jsonb)
+  from jsonb_array_elements($1::jsonb) with ordinality as x (j, n)
+  order by x.n`;
+const groups = new WeakMap<object, GroupStatement<EventInput[], true> | null>();
+
+function groupOf(db: DbOrTx): GroupStatement<EventInput[], true> | null {
+  let g = groups.get(db);
+  if (g !== undefined) return g;
+  const run = runnerOf(db);
+  g = run
+    ? new GroupStatement<EventInput[], true>({
+        runMany: async (lists) => {
+          const rows = lists.flat().map((e) => ({ escalationId: e.escalationId ?? null, executionId: e.executionId ?? null, type: e.type, actor: e.actor, data: e.data ?? {} }));
+          await run(INSERT_MANY, [JSON.stringify(rows)]);
+          // All rows or none (then it throws): each caller gets `missing`, true.
+          return new Map();
+        },
+        runOne: async (list) => {
+          await insertEvents(db, list);
+          return true;
+        },
+        repeatKeys: true,
+        missing: true,
+      })
+    : null;
+  groups.set(db, g);
+  return g;
+}
+
+/** The only write path to `events`: INSERT, never UPDATE or DELETE. */
+export async function recordEvents(db: DbOrTx, input: EventInput[]): Promise<void> {
+  if (input.length === 0) return;
+  const g = groupOf(db);
+  // One key for all: with repeatKeys any number share a statement.
+  if (g) await g.add('', input);
+  else await insertEvents(db, input);
+}
+
 export function recordEvent(db: DbOrTx, e: EventInput): Promise<void> {
   return recordEvents(db, [e]);
 }
@@ -63,6 +109,14 @@ const qb = new QueryBuilder();
 const col = (c: { name: string }) => sql.identifier(c.name);
 const EVENT_COLUMNS = sql.join([events.escalationId, events.executionId, events.type, events.actor, events.data].map(col), sql`, `);
 const ph = (i: number, field: string) => sql.placeholder(`ev${i}_${field}`);
+
+/** `count` placeholder rows (escalation_id, execution_id, type, actor, data, ord), for a VALUES list. */
+function placeholderRows(count: number) {
+  return Array.from(
+    { length: count },
+    (_, i) => sql`(${ph(i, 'escalation_id')}::uuid, ${ph(i, 'execution_id')}::text, ${ph(i, 'type')}::text, ${ph(i, 'actor')}::text, ${ph(i, 'data')}::jsonb, ${sql.raw(String(i))})`,
+  );
+}
 
 /**
  * The same INSERT as a data-modifying CTE: `count` events, in order, for
@@ -73,10 +127,7 @@ const ph = (i: number, field: string) => sql.placeholder(`ev${i}_${field}`);
  * prepared once): pass `eventParams(events)` when executing.
  */
 export function eventsAfter(name: string, source: WithSubquery, count: number) {
-  const rows = Array.from(
-    { length: count },
-    (_, i) => sql`(${ph(i, 'escalation_id')}::uuid, ${ph(i, 'execution_id')}::text, ${ph(i, 'type')}::text, ${ph(i, 'actor')}::text, ${ph(i, 'data')}::jsonb, ${sql.raw(String(i))})`,
-  );
+  const rows = placeholderRows(count);
   return qb.$with(name, { id: sql<number>`id` }).as(
     sql`insert into ${events} (${EVENT_COLUMNS})
       select v.escalation_id, v.execution_id, v.type, v.actor, v.data
@@ -93,10 +144,7 @@ export function eventsAfter(name: string, source: WithSubquery, count: number) {
  * set `notified_at`). Saves a round trip over recording them apart.
  */
 export function eventsAlwaysThenIf(name: string, guard: WithSubquery, always: number, count: number) {
-  const rows = Array.from(
-    { length: count },
-    (_, i) => sql`(${ph(i, 'escalation_id')}::uuid, ${ph(i, 'execution_id')}::text, ${ph(i, 'type')}::text, ${ph(i, 'actor')}::text, ${ph(i, 'data')}::jsonb, ${sql.raw(String(i))})`,
-  );
+  const rows = placeholderRows(count);
   return qb.$with(name, { id: sql<number>`id` }).as(
     sql`insert into ${events} (${EVENT_COLUMNS})
       select v.escalation_id, v.execution_id, v.type, v.actor, v.data

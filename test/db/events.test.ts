@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { recordEventsGrouped } from '../../src/db/queries/event-batch.js';
-import type { EventInput } from '../../src/db/queries/events.js';
+import { recordEvents, type EventInput } from '../../src/db/queries/events.js';
 import { createMigratedDb, type MigratedDb } from '../support/migrated-db.js';
 
 let m: MigratedDb;
@@ -18,7 +17,7 @@ const eventsOf = (executionId: string) =>
   m.sql<{ id: string; type: string; actor: string; escalation_id: string | null; data: Record<string, unknown> }[]>`
     select id, type, actor, escalation_id, data from events where execution_id = ${executionId} order by id`;
 
-describe('grouped event inserts', () => {
+describe('event inserts from concurrent callers', () => {
   it('commit every concurrent caller’s events, each caller’s in its own order, before the caller resumes', async () => {
     const callers = Array.from({ length: 30 }, (_, i) => {
       const executionId = `exec-group-${i}-${randomUUID()}`;
@@ -34,7 +33,7 @@ describe('grouped event inserts', () => {
     });
     await Promise.all(
       callers.map(async (c) => {
-        await recordEventsGrouped(m.database.db, c.list);
+        await recordEvents(m.database.db, c.list);
         // Resumed: the caller's events are already committed and visible to another connection.
         expect((await eventsOf(c.executionId)).length).toBe(c.list.length);
       }),
@@ -49,8 +48,8 @@ describe('grouped event inserts', () => {
     const good = Array.from({ length: 8 }, () => `exec-good-${randomUUID()}`);
     const bad = `exec-bad-${randomUUID()}`;
     const results = await Promise.allSettled([
-      ...good.map((executionId) => recordEventsGrouped(m.database.db, [{ executionId, type: 'agent_notified', actor: 'system', data: {} }])),
-      recordEventsGrouped(m.database.db, [{ escalationId: 'not-a-uuid', executionId: bad, type: 'agent_notified', actor: 'system' }]),
+      ...good.map((executionId) => recordEvents(m.database.db, [{ executionId, type: 'agent_notified', actor: 'system', data: {} }])),
+      recordEvents(m.database.db, [{ escalationId: 'not-a-uuid', executionId: bad, type: 'agent_notified', actor: 'system' }]),
     ]);
     expect(results.slice(0, -1).every((r) => r.status === 'fulfilled')).toBe(true);
     expect(results.at(-1)!.status).toBe('rejected');
@@ -62,7 +61,7 @@ describe('grouped event inserts', () => {
     const executionId = `exec-tx-${randomUUID()}`;
     await expect(
       m.database.db.transaction(async (tx) => {
-        await recordEventsGrouped(tx, [{ executionId, type: 'agent_notified', actor: 'system' }]);
+        await recordEvents(tx, [{ executionId, type: 'agent_notified', actor: 'system' }]);
         throw new Error('roll back');
       }),
     ).rejects.toThrow('roll back');
