@@ -14,7 +14,7 @@ import { parse, stringify } from 'yaml';
 import { MAINTENANCE_QUEUE } from '../src/queue/names.js';
 import { REDIS_URL } from '../test/support/services.js';
 import { benchConfigText, startBotBench, type BotBench } from './bot.js';
-import { closeClient } from './http-client.js';
+import { markdownTable, runBench, type Row } from './run.js';
 import { cpuMeter, type CpuSnapshot } from './cpu.js';
 import { now, perSec, sleep, until } from './stats.js';
 
@@ -184,7 +184,7 @@ export async function auditLoadBench(opts: { quick: boolean; concurrency: number
 }
 
 /** Markdown rows in the shape of bench/index.ts's table. */
-export function auditLoadRows(f: AuditLoadFigures): Array<{ metric: string; figure: string; goal: string; baseline: string; pass: boolean | undefined }> {
+export function auditLoadRows(f: AuditLoadFigures): Row[] {
   const ratio = f.intakeOn / f.intakeOff;
   // Events per escalation (received, card_posted) times sealing's CPU per record, against the load's own.
   const sealShare = ((f.insertedOffPerSec / f.intakeOff) * f.sealCpu.node) / f.cpuOff.node;
@@ -224,18 +224,8 @@ export function auditLoadRows(f: AuditLoadFigures): Array<{ metric: string; figu
 if (import.meta.url === `file://${process.argv[1]}`) {
   const args = process.argv.slice(2);
   const log = (m: string) => process.stderr.write(`bench: ${m}\n`);
-  auditLoadBench({ quick: args.includes('--quick'), concurrency: 50, log })
-    .then((f) => {
-      const rows = auditLoadRows(f);
-      process.stdout.write(
-        ['| metric | figure | goal | baseline | pass/fail |', '|---|---|---|---|---|', ...rows.map((r) => `| ${r.metric} | ${r.figure} | ${r.goal} | ${r.baseline} | ${r.pass === undefined ? '—' : r.pass ? 'pass' : 'FAIL'} |`)].join('\n') +
-          `\n${JSON.stringify(f)}\n`,
-      );
-      closeClient();
-      process.exit(0);
-    })
-    .catch((err: unknown) => {
-      process.stderr.write(`bench failed: ${(err as Error).stack ?? String(err)}\n`);
-      process.exit(1);
-    });
+  runBench(async () => {
+    const f = await auditLoadBench({ quick: args.includes('--quick'), concurrency: 50, log });
+    process.stdout.write(markdownTable(auditLoadRows(f)).join('\n') + `\n${JSON.stringify(f)}\n`);
+  });
 }

@@ -13,7 +13,7 @@ import { auditSearchBench, printAuditSearch } from './audit-search.js';
 import { bullmqBaseline, httpBaseline, postgresBaseline } from './baselines.js';
 import { PACING, startBotBench } from './bot.js';
 import { routingBench, routingRows } from './routing.js';
-import { closeClient } from './http-client.js';
+import { markdownTable, runBench, type Row } from './run.js';
 import { lat, ms, now, perSec } from './stats.js';
 
 const args = process.argv.slice(2);
@@ -33,13 +33,6 @@ const S = quick
 
 const log = (msg: string) => process.stderr.write(`bench: ${msg}\n`);
 
-interface Row {
-  metric: string;
-  figure: string;
-  goal: string;
-  baseline: string;
-  pass: boolean | undefined;
-}
 
 async function main(): Promise<void> {
   const t0 = now();
@@ -189,9 +182,7 @@ async function main(): Promise<void> {
     `one channel with Slack pacing lifted (slack.postsPerSecondPerChannel=${PACING.postsPerSecondPerChannel}, postBurst=${PACING.postBurst}):`,
     'this measures pipeline capacity, not Slack pacing. The fake Slack answers at once, in this process.',
     '',
-    '| metric | figure | goal | baseline | pass/fail |',
-    '|---|---|---|---|---|',
-    ...rows.map((r) => `| ${r.metric} | ${r.figure} | ${r.goal} | ${r.baseline} | ${r.pass === undefined ? '—' : r.pass ? 'pass' : 'FAIL'} |`),
+    ...markdownTable(rows),
     '',
     `Intake: ${S.intake} in ${intake.seconds.toFixed(2)} s (first addBulk → last postMessage and every card_posted row); ` +
       `CPU per escalation: ${intake.cpu.node.toFixed(2)} ms in this process (bot + fake Slack + driver), ` +
@@ -209,13 +200,4 @@ async function main(): Promise<void> {
   process.stdout.write(out.join('\n'));
 }
 
-main().then(
-  () => {
-    closeClient();
-    process.exit(0);
-  },
-  (err: unknown) => {
-    process.stderr.write(`bench failed: ${(err as Error).stack ?? String(err)}\n`);
-    process.exit(1);
-  },
-);
+runBench(main);

@@ -6,8 +6,8 @@
  * backends and Redis: CPU moves less than throughput with other work.
  * Run: `npx tsx bench/intake.ts [--blocks=3] [--count=5000] [--concurrency=50]`.
  */
-import { closeClient } from './http-client.js';
 import { startBotBench } from './bot.js';
+import { runBench } from './run.js';
 
 const args = process.argv.slice(2);
 const flag = (name: string, fallback: number): number => Number(args.find((a) => a.startsWith(`--${name}=`))?.split('=')[1] ?? fallback);
@@ -33,13 +33,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().then(
-  () => {
-    closeClient();
-    process.exit(0);
-  },
-  (err: unknown) => {
-    process.stderr.write(`bench failed: ${(err as Error).stack ?? String(err)}\n`);
-    process.exit(1);
-  },
-);
+runBench(main);

@@ -22,7 +22,7 @@ import { startFakeSlack } from '../test/support/fake-slack.js';
 import { createMigratedDb } from '../test/support/migrated-db.js';
 import { REDIS_URL, dropRedisPrefix, uniqueName } from '../test/support/services.js';
 import { benchConfigText, startBotBench } from './bot.js';
-import { closeClient } from './http-client.js';
+import { markdownTable, runBench, type Row } from './run.js';
 import { latency, lat, now, perSec, sleep, type Latency } from './stats.js';
 
 const A = 'U0BENCHPRI1';
@@ -168,7 +168,7 @@ export async function routingBench(opts: { quick: boolean; concurrency: number; 
 }
 
 /** Markdown rows in the shape of bench/index.ts's table. */
-export function routingRows(f: RoutingFigures): Array<{ metric: string; figure: string; goal: string; baseline: string; pass: boolean | undefined }> {
+export function routingRows(f: RoutingFigures): Row[] {
   const rows = [
     { metric: 'routing: select route (issue type, agent, action glob, urgency, labels)', figure: `${f.selectNewUs.toFixed(2)} µs`, goal: '—', baseline: `issue type only (before) ${f.selectOldUs.toFixed(2)} µs`, pass: undefined },
     { metric: 'routing: page on call for a card, cache hit (event rides with card_posted)', figure: lat(f.pageHitUnrecorded), goal: '—', baseline: `Redis MGET ${lat(f.mget)}; Slack calls: ${f.hitSlackCalls}`, pass: f.hitSlackCalls === 0 ? undefined : false },
@@ -193,15 +193,8 @@ export function routingRows(f: RoutingFigures): Array<{ metric: string; figure: 
 if (import.meta.url === `file://${process.argv[1]}`) {
   const args = process.argv.slice(2);
   const log = (m: string) => process.stderr.write(`bench: ${m}\n`);
-  routingBench({ quick: args.includes('--quick'), concurrency: 50, log, intake: !args.includes('--no-intake') })
-    .then((f) => {
-      const rows = routingRows(f);
-      process.stdout.write(['| metric | figure | goal | baseline | pass/fail |', '|---|---|---|---|---|', ...rows.map((r) => `| ${r.metric} | ${r.figure} | ${r.goal} | ${r.baseline} | ${r.pass === undefined ? '—' : r.pass ? 'pass' : 'FAIL'} |`)].join('\n') + '\n');
-      closeClient();
-      process.exit(0);
-    })
-    .catch((err: unknown) => {
-      process.stderr.write(`bench failed: ${(err as Error).stack ?? String(err)}\n`);
-      process.exit(1);
-    });
+  runBench(async () => {
+    const f = await routingBench({ quick: args.includes('--quick'), concurrency: 50, log, intake: !args.includes('--no-intake') });
+    process.stdout.write(markdownTable(routingRows(f)).join('\n') + '\n');
+  });
 }
