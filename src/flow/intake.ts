@@ -7,7 +7,7 @@ import { getEscalationGrouped } from '../db/queries/card-batch.js';
 import { recordEvent, recordEvents } from '../db/queries/events.js';
 import type { EscalationRow } from '../db/schema/escalations.js';
 import type { FlowPorts } from './ports.js';
-import { applyPolicy, enqueueBudgetAlerts, spendOf, type Verdict } from './policy.js';
+import { applyPolicy, enqueueBudgetAlerts, readFlagsFor, spendOf, type Verdict } from './policy.js';
 import { pauseAgent } from './pause.js';
 import { messageOf } from './notify.js';
 import { recordSpend } from '../db/queries/spend.js';
@@ -33,6 +33,11 @@ export async function intake(
     const errors = [{ path: 'id', message: `must equal the BullMQ jobId (${storableText(jobId, 64)})` }];
     return reject(ports, errors, { id: undefined, executionId: e.executionId, callbackUrl: e.callback?.url }, jobId);
   }
+  // The policy's Redis read goes out first: the digest, routing, masking and (for an
+  // action with spend) the Postgres look-up below overlap it instead of following it.
+  const flagsRead = readFlagsFor(ports.flags, e);
+  // An early return below leaves it unread: its failure is then nobody's to report.
+  flagsRead.catch(() => {});
   const digest = requestDigest(e);
   const current = ports.config.current();
   const { config, version } = current;
@@ -49,12 +54,16 @@ export async function intake(
   const route = selectRoute(config, { issueType: e.issueType, agentId: e.agent.id, actionType: e.action.type, urgency: e.urgency, labels: e.labels });
   const now = ports.now();
   const deadline = e.deadline ? new Date(e.deadline) : new Date(now.getTime() + config.defaults.deadlineMinutes * 60_000);
+  // PII is masked before anything is stored; the digest above stays over the raw
+  // request, so a decision still binds to exactly what the agent sent.
+  const stored = redactorOf(config.audit).value(e);
   // Step 2, policy: allowed on its own, refused, or pending a human.
   // The same policy version as the check above, even across a reload.
   const verdict = await applyPolicy(
     { config: { current: () => current }, budgets: ports.budgets, flags: ports.flags, now: ports.now, db: ports.db, scheduler: ports.scheduler },
     e,
     spendMicros,
+    flagsRead,
   );
   const decided = verdict.status !== 'pending';
   const supervised = verdict.status === 'allowed' && verdict.decision.tier === 'supervised';
@@ -77,9 +86,6 @@ export async function intake(
   if (verdict.spendMicros > 0) {
     await recordSpend(ports.db, { agentId: e.agent.id, executionId: e.executionId, escalationId: e.id, kind: 'action', usdMicros: verdict.spendMicros });
   }
-  // PII is masked before anything is stored; the digest above stays over the raw
-  // request, so a decision still binds to exactly what the agent sent.
-  const stored = redactorOf(config.audit).value(e);
   // The row and its `received` event in one statement: both commit or neither, in one
   // round trip shared with concurrent requests (group commit).
   const row = await insertEscalationRecordedBatched(

@@ -87,14 +87,21 @@ export async function enqueueBudgetAlerts(scheduler: FlowPorts['scheduler'], age
   }
 }
 
-/** `spendMicros`: the action's own spend, from `spendOf` (the caller already has it). */
+/** What the policy reads from Redis for a request; intake starts it early, beside its own work. */
+export const readFlagsFor = (flags: FlowPorts['flags'], e: Escalation) => flags.read(e.agent.id, e.executionId, stepOf(e), e.action.type);
+
+/**
+ * `spendMicros`: the action's own spend, from `spendOf` (the caller already has it);
+ * `flagsRead`: `readFlagsFor` already on its way, if the caller started it.
+ */
 export async function applyPolicy(
   ports: Pick<FlowPorts, 'config' | 'budgets' | 'flags' | 'now' | 'db' | 'scheduler'>,
   e: Escalation,
   spendMicros = spendOf(ports.config.current().config.policy, e),
+  flagsRead = readFlagsFor(ports.flags, e),
 ): Promise<Verdict> {
   const { policy } = ports.config.current().config;
-  const flags = await ports.flags.read(e.agent.id, e.executionId, stepOf(e), e.action.type);
+  const flags = await flagsRead;
   const windows = budgetWindows(policy, { agentId: e.agent.id, executionId: e.executionId }, ports.now());
   const base = { spendMicros: 0, alerts: [] as BudgetAlert[], mode: null };
   if (flags.paused) {
