@@ -21,8 +21,12 @@ const BY_IDS = `select * from ${T_ESC} where id = any(array(select jsonb_array_e
 const MARK_POSTED = `with v as (
     select (j ->> 'id')::uuid as id, j ->> 'ts' as ts from jsonb_array_elements($1::jsonb) as r (j)
   ), locked as (
-    -- Rows locked in id order, so two statements over the same rows never deadlock.
-    select e.id from ${T_ESC} as e join v on v.id = e.id where e.card_ts is null order by e.id for update of e
+    -- Each row found by its primary key and locked, in id order, so two statements over the same
+    -- rows never deadlock. The statement is planned at each run: a plan kept from when the table
+    -- was small (a sequential scan, the cheapest there) scanned the whole table once per batch,
+    -- a cost that grew with the table until the next ANALYZE.
+    select l.id from (select distinct id from v order by id) as w
+    cross join lateral (select e.id from ${T_ESC} as e where e.id = w.id and e.card_ts is null for update) as l
   ), upd as (
     update ${T_ESC} as e set card_state = 'posted', card_ts = v.ts from v
     where e.id = v.id and e.id in (select id from locked) and e.card_ts is null
@@ -53,7 +57,9 @@ function groupsOf(db: DbOrTx): Groups | null {
   let g = groups.get(db);
   if (g !== undefined) return g;
   const run: Run | undefined = runnerOf(db);
-  g = run
+  // Planned at each run: see MARK_POSTED's `locked` step.
+  const runPlanned: Run | undefined = runnerOf(db, 'planned each time');
+  g = run && runPlanned
     ? {
         read: new GroupStatement<string, EscalationRow | undefined>({
           runMany: async (ids) => new Map((await run(BY_IDS, [JSON.stringify(ids)])).map((raw) => [String(raw.id), toRow(raw)])),
@@ -66,7 +72,7 @@ function groupsOf(db: DbOrTx): Groups | null {
             const rows = JSON.stringify(list.map((m) => ({ id: m.id, ts: m.ts })));
             // `u`: the update each event rides on (its escalationId may be anything the caller chose).
             const evs = JSON.stringify(list.flatMap((m) => m.events.map((e) => ({ ...e, escalationId: e.escalationId ?? null, executionId: e.executionId ?? null, u: m.id }))));
-            const out = await run(MARK_POSTED, [rows, evs]);
+            const out = await runPlanned(MARK_POSTED, [rows, evs]);
             return new Map(out.map((raw) => [String(raw.id), { status: String(raw.status), reviewState: String(raw.review_state) }]));
           },
           runOne: (m) => markCardPostedRecorded(db, m.id, m.ts, m.events),
