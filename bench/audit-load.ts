@@ -92,9 +92,10 @@ async function caughtUp(bot: BotBench): Promise<number> {
 }
 
 export async function auditLoadBench(opts: { quick: boolean; concurrency: number; log: (m: string) => void }): Promise<AuditLoadFigures> {
-  // Full blocks last 10–20 s here, so the sealer runs during the load past its 5 s lag; quick blocks are
-  // shorter than the lag, so their events are sealed only after the load (the CPU row still counts it).
-  const n = opts.quick ? 1000 : 6000;
+  // Full blocks last about 10 s at 1,200/s (20 s at 600/s), so the sealer runs during the load, past its
+  // 5 s lag; quick blocks are shorter than the lag, so their events are sealed only after the load (the
+  // CPU row still counts it). 6,000 was enough at 600/s; at 1,200/s those blocks ended inside the lag.
+  const n = opts.quick ? 1000 : 12_000;
   const blocks = opts.quick ? 2 : 4;
   const bot = await startBotBench({ concurrency: opts.concurrency, config: auditOnConfigText() });
   const maintenance = new Queue(MAINTENANCE_QUEUE, { connection: { url: REDIS_URL }, prefix: bot.h.prefix });

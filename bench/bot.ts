@@ -81,7 +81,10 @@ export interface BotBench {
   /** Pending escalations with their cards posted and recorded, ready to be clicked. */
   pendingCards(count: number): Promise<PendingCard[]>;
   /** Closed loop: `concurrency` clickers, each clicking again as soon as its click is answered. */
-  clickAck(cards: PendingCard[], concurrency: number): Promise<{ latency: Latency; loop: LoopDelay; perSec: number }>;
+  clickAck(
+    cards: PendingCard[],
+    concurrency: number,
+  ): Promise<{ latency: Latency; loop: LoopDelay; perSec: number; cpu: { node: number; postgres: number; redis: number } }>;
   /**
    * Clicks at a steady rate; `latency`: click sent → callback received, `ack`: the
    * same clicks' HTTP responses, `cpu`: ms of this process's CPU per click.
@@ -231,6 +234,7 @@ export async function startBotBench(opts: { concurrency: number; config?: string
       const warm = Math.min(20, Math.floor(count / 10));
       for (const body of bodies.slice(0, warm)) await click(body);
       const lats: number[] = [];
+      const cpu0 = await meter.take();
       const loop = watchLoop();
       const began = now();
       await withConcurrency(concurrency, bodies.length - warm, async (i) => {
@@ -244,7 +248,9 @@ export async function startBotBench(opts: { concurrency: number; config?: string
       const ids = items.map((x) => x.id);
       await until(async () => (await decisionsMade(ids)) === count, 'decisions', 30_000, 20);
       await until(() => ids.every((id) => cb.arrived.has(id)), 'callbacks after clicks', 30_000, 20);
-      return { latency: latency(lats), loop: loopDelay, perSec };
+      // Per click, from the first counted click until every callback arrived (the wait's polling included).
+      const cpu = meter.per(cpu0, await meter.take(), lats.length);
+      return { latency: latency(lats), loop: loopDelay, perSec, cpu };
     },
 
     async clickToCallback(items, rate) {
