@@ -1,60 +1,39 @@
 import { sql } from 'drizzle-orm';
 import type { Db } from '../client.js';
 import { GENESIS, linkHash, type VerifyFinding } from '../../domain/audit-chain.js';
-import { auditChain } from '../schema/audit-chain.js';
 
 /** postgres.js answers raw queries with an array, PGlite with `{ rows }`. */
 function rowsOf<T>(result: unknown): T[] {
   return (Array.isArray(result) ? result : (result as { rows: T[] }).rows) as T[];
 }
 
-/** Only one sealer at a time, across replicas. */
-const SEAL_LOCK = 0x436f756e74436861n; // "CountCha"
-
-/** The canonical text of an event, built by Postgres the same way for sealing and verifying. */
+/**
+ * The canonical text of an event, built by Postgres the same way for sealing and verifying:
+ * the sealer (countersign_seal, drizzle/0016_audit_seal_in_postgres.sql) repeats this
+ * expression, and the tests seal there and verify here.
+ */
 const CANONICAL = sql`case when e.id is null then null else json_build_array(e.id::text, e.escalation_id, e.execution_id, e.type, e.actor,
   (extract(epoch from e.at) * 1000000)::bigint::text, e.data)::text end`;
 
 /**
  * Seals events into the chain in id order, a batch at a time, behind the hot
  * path. Only events older than `lagMs` are sealed, so a transaction that took
- * an id but commits late is not skipped over.
+ * an id but commits late is not skipped over. One statement: Postgres reads,
+ * hashes and links the batch under the sealer's lock (countersign_seal), so
+ * no event text crosses to the bot and no hashing runs on its event loop.
  */
 export async function sealChain(db: Db, opts: { batch?: number; lagMs?: number } = {}): Promise<number> {
-  // Small batches: the sealer shares the event loop with the hot path.
   const batch = opts.batch ?? 1000;
   const lag = `${Math.max(0, opts.lagMs ?? 5000)} milliseconds`;
-  return db.transaction(async (tx) => {
-    await tx.execute(sql`select pg_advisory_xact_lock(${SEAL_LOCK.toString()}::bigint)`);
-    // After a prune that took every link, the chain goes on from the checkpoint.
-    const head = rowsOf<{ id: string; hash: string }>(await tx.execute(sql`select h.n::text as id, h.hash from (
-        (select event_id as n, hash from audit_chain order by event_id desc limit 1)
-        union all (select pruned_up_to_event_id, hash from audit_checkpoints order by id desc limit 1)
-      ) h order by h.n desc limit 1`));
-    let prev = head[0]?.hash ?? GENESIS;
-    const after = head[0]?.id ?? '0';
-    const rows = rowsOf<{ id: string; canon: string }>(
-      await tx.execute(sql`select e.id::text as id, ${CANONICAL} as canon from events e
-        where e.id > ${after}::bigint and e.at < now() - ${lag}::interval order by e.id limit ${batch}`),
-    );
-    if (rows.length === 0) return 0;
-    const links: Array<{ eventId: number; hash: string }> = [];
-    for (const [i, r] of rows.entries()) {
-      prev = linkHash(prev, r.canon);
-      links.push({ eventId: Number(r.id), hash: prev });
-      // Let clicks and jobs in between every 50 hashes (about 1 ms of work for 2 KB records).
-      if (i % 50 === 49) await new Promise((resolve) => setImmediate(resolve));
-    }
-    await tx.insert(auditChain).values(links);
-    return links.length;
-  });
+  const rows = rowsOf<{ n: number }>(await db.execute(sql`select countersign_seal(${batch}::int, ${lag}::interval) as n`));
+  return Number(rows[0]?.n ?? 0);
 }
 
 /**
  * The periodic sealer: batch after batch until caught up or `budgetMs`
- * (default 500) is spent. Batches of 200 keep each stretch of work on the
- * event loop and in Postgres short, so the hot path's tail latency does not
- * line up behind a large batch once a second.
+ * (default 500) is spent. Batches of 200 keep each statement, and the lock
+ * retention also takes, short, so the hot path's Postgres work does not line
+ * up behind a large batch once a second.
  */
 export async function sealPending(db: Db, budgetMs = 500, batch = 200): Promise<number> {
   const until = Date.now() + budgetMs;
