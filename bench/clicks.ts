@@ -8,15 +8,13 @@
  * Run: `npx tsx bench/clicks.ts [--blocks=3] [--count=500] [--concurrency=4] [--rate=50]`.
  */
 import { startBotBench } from './bot.js';
-import { runBench } from './run.js';
+import { numberFlag, runBench } from './run.js';
 import { lat } from './stats.js';
 
-const args = process.argv.slice(2);
-const flag = (name: string, fallback: number): number => Number(args.find((a) => a.startsWith(`--${name}=`))?.split('=')[1] ?? fallback);
-const blocks = flag('blocks', 3);
-const count = flag('count', 500);
-const clickers = flag('concurrency', 4);
-const rate = flag('rate', 50);
+const blocks = numberFlag('blocks', 3);
+const count = numberFlag('count', 500);
+const clickers = numberFlag('concurrency', 4);
+const rate = numberFlag('rate', 50);
 /** Pause between phases so that one phase's tail work does not land in the next (ms). */
 const SETTLE_MS = 1500;
 

@@ -13,15 +13,14 @@ import { auditSearchBench, printAuditSearch } from './audit-search.js';
 import { bullmqBaseline, httpBaseline, postgresBaseline } from './baselines.js';
 import { PACING, startBotBench } from './bot.js';
 import { routingBench, routingRows } from './routing.js';
-import { markdownTable, runBench, type Row } from './run.js';
+import { markdownTable, numberFlag, runBench, type Row } from './run.js';
 import { lat, ms, now, perSec } from './stats.js';
 
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
-const flag = (name: string): string | undefined => args.find((a) => a.startsWith(`--${name}=`))?.split('=')[1];
 
 /** Tried 25, 50, 100 and 200 on this 2-core machine: 50 gave the best latencies at the same throughput. */
-const CONCURRENCY = Number(flag('concurrency') ?? 50);
+const CONCURRENCY = numberFlag('concurrency', 50);
 /** openDatabase's postgres.js pool size (src/db/client.ts). */
 const PG_POOL = 20;
 /** Pause between phases so that one phase's tail work does not land in the next one's figures. */

@@ -7,17 +7,15 @@
  * Run: `npx tsx bench/intake.ts [--blocks=3] [--count=5000] [--concurrency=50]`.
  */
 import { startBotBench } from './bot.js';
-import { runBench } from './run.js';
+import { numberFlag, runBench } from './run.js';
 
-const args = process.argv.slice(2);
-const flag = (name: string, fallback: number): number => Number(args.find((a) => a.startsWith(`--${name}=`))?.split('=')[1] ?? fallback);
-const blocks = flag('blocks', 3);
-const count = flag('count', 5000);
+const blocks = numberFlag('blocks', 3);
+const count = numberFlag('count', 5000);
 /** Pause between blocks so that one block's tail work (sealing, timers) does not land in the next (ms). */
 const SETTLE_MS = 1500;
 
 async function main(): Promise<void> {
-  const bot = await startBotBench({ concurrency: flag('concurrency', 50) });
+  const bot = await startBotBench({ concurrency: numberFlag('concurrency', 50) });
   try {
     // Warm-up: JIT, pools, prepared statements.
     await bot.intakeThroughput(Math.min(1000, count));

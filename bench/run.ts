@@ -1,5 +1,11 @@
 import { closeClient } from './http-client.js';
 
+/** `--name=N` from the command line as a number, or `fallback`. */
+export function numberFlag(name: string, fallback: number): number {
+  const given = process.argv.slice(2).find((a) => a.startsWith(`--${name}=`));
+  return Number(given?.split('=')[1] ?? fallback);
+}
+
 export interface Row {
   metric: string;
   figure: string;

@@ -57,9 +57,7 @@ function groupsOf(db: DbOrTx): Groups | null {
   let g = groups.get(db);
   if (g !== undefined) return g;
   const run: Run | undefined = runnerOf(db);
-  // Planned at each run: see MARK_POSTED's `locked` step.
-  const runPlanned: Run | undefined = runnerOf(db, 'planned each time');
-  g = run && runPlanned
+  g = run
     ? {
         read: new GroupStatement<string, EscalationRow | undefined>({
           runMany: async (ids) => new Map((await run(BY_IDS, [JSON.stringify(ids)])).map((raw) => [String(raw.id), toRow(raw)])),
@@ -72,7 +70,8 @@ function groupsOf(db: DbOrTx): Groups | null {
             const rows = JSON.stringify(list.map((m) => ({ id: m.id, ts: m.ts })));
             // `u`: the update each event rides on (its escalationId may be anything the caller chose).
             const evs = JSON.stringify(list.flatMap((m) => m.events.map((e) => ({ ...e, escalationId: e.escalationId ?? null, executionId: e.executionId ?? null, u: m.id }))));
-            const out = await runPlanned(MARK_POSTED, [rows, evs]);
+            // Planned at each run: see MARK_POSTED's `locked` step.
+            const out = await run(MARK_POSTED, [rows, evs], 'planned each time');
             return new Map(out.map((raw) => [String(raw.id), { status: String(raw.status), reviewState: String(raw.review_state) }]));
           },
           runOne: (m) => markCardPostedRecorded(db, m.id, m.ts, m.events),
