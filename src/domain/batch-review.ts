@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { MONTH_PATTERN } from './governance-report.js';
 
 /**
  * `/countersign review [agent|all] [percent] [days] [dm|in:thread]`, parsed.
@@ -102,7 +103,10 @@ export const governanceJobSchema = z.discriminatedUnion('kind', [
    * each exception-only agent that no `reviews.weekly` entry covers, in its alert channel.
    */
   z.object({ kind: z.literal('exception_only') }),
-  /** The monthly governance report (from `reports.monthly`). */
-  z.object({ kind: z.literal('monthly') }),
+  /**
+   * The monthly governance report (from `reports.monthly`). Its scheduler's runs
+   * report the month before the run; `month` ("2026-10") names one instead.
+   */
+  z.object({ kind: z.literal('monthly'), month: z.string().regex(MONTH_PATTERN, 'expected a month like 2026-10').optional() }),
 ]);
 export type GovernanceJob = z.infer<typeof governanceJobSchema>;

@@ -77,3 +77,16 @@ export function previousMonth(at: Date, tz: string): { from: Date; to: Date; lab
   const prev = start.minus({ months: 1 });
   return { from: prev.toJSDate(), to: start.toJSDate(), label: prev.toFormat('yyyy-MM') };
 }
+
+/** A report month as written by people and jobs: "2026-10". */
+export const MONTH_PATTERN = /^\d{4}-(0[1-9]|1[0-2])$/;
+
+/**
+ * The instant whose previous month is `month` ("2026-10") in `tz`: 00:00 on the
+ * 1st of the month after. Undefined when `month` is not a real YYYY-MM.
+ */
+export function reportInstantFor(month: string, tz: string): Date | undefined {
+  if (!MONTH_PATTERN.test(month)) return undefined;
+  const start = DateTime.fromFormat(month, 'yyyy-MM', { zone: tz });
+  return start.isValid ? start.plus({ months: 1 }).toJSDate() : undefined;
+}

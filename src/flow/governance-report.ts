@@ -1,6 +1,6 @@
 import { governanceFigures } from '../db/queries/governance-report.js';
 import { recordEvent } from '../db/queries/events.js';
-import { previousMonth, proposeThresholdChanges } from '../domain/governance-report.js';
+import { previousMonth, proposeThresholdChanges, reportInstantFor } from '../domain/governance-report.js';
 import { governanceReportMessages, type ReportAgent } from '../slack/cards/governance-report.js';
 import type { FlowPorts, SlackMessage } from './ports.js';
 
@@ -25,11 +25,15 @@ export async function buildMonthlyReport(ports: Pick<FlowPorts, 'db' | 'config'>
   return { label, messages: governanceReportMessages(label, agents, caps), agents };
 }
 
-/** Posts the monthly report to `reports.monthly.channel`, with an audit event naming the month. */
-export async function postMonthlyReport(ports: Pick<FlowPorts, 'db' | 'config' | 'slack' | 'log'>, at: Date): Promise<{ kind: 'done' | 'skipped' }> {
+/**
+ * Posts the monthly report to `reports.monthly.channel`, with an audit event naming the month:
+ * `month` ("2026-10") when given, else the calendar month before `at`.
+ */
+export async function postMonthlyReport(ports: Pick<FlowPorts, 'db' | 'config' | 'slack' | 'log'>, at: Date, month?: string): Promise<{ kind: 'done' | 'skipped' }> {
   const monthly = ports.config.current().config.reports?.monthly;
   if (!monthly) return { kind: 'skipped' };
-  const { label, messages, agents } = await buildMonthlyReport(ports, at, monthly.tz);
+  const asOf = (month !== undefined ? reportInstantFor(month, monthly.tz) : undefined) ?? at;
+  const { label, messages, agents } = await buildMonthlyReport(ports, asOf, monthly.tz);
   const [first, ...rest] = messages;
   const { ts } = await ports.slack.post(monthly.channel, first!);
   for (const m of rest) await ports.slack.post(monthly.channel, m, ts);

@@ -108,7 +108,7 @@ export async function runGovernanceJob(ports: FlowPorts, data: unknown, runKey: 
     case 'exception_only':
       return runExceptionOnlyReview(ports, runKey, at);
     case 'monthly':
-      return postMonthlyReport(ports, at);
+      return postMonthlyReport(ports, at, job.month);
   }
 }
 

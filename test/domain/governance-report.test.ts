@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { configSchema } from '../../src/domain/config.js';
-import { previousMonth, proposeThresholdChanges, type ProposalInput } from '../../src/domain/governance-report.js';
+import { previousMonth, proposeThresholdChanges, reportInstantFor, type ProposalInput } from '../../src/domain/governance-report.js';
 
 const base: ProposalInput = {
   agentId: 'a', actions: 100, errors: 0, byTrigger: {}, byRule: {}, peakDayMicros: 0, p90Sec: null, confidenceThreshold: 0.7, deadlineMinutes: 60,
@@ -57,5 +57,12 @@ describe('governance config', () => {
     expect(issues.some((i) => i.startsWith('reviews.weekly.0.percent'))).toBe(true);
     const dup = configSchema.safeParse({ routes, reviews: { weekly: [{ channel: 'C0TEAM0001' }, { channel: 'C0TEAM0001' }] } });
     expect(dup.error!.issues.map((i) => `${i.path.join('.')}: ${i.message}`)).toEqual(['reviews.weekly.1.channel: duplicates weekly[0].channel: one weekly sample per channel']);
+  });
+
+  it('names the instant whose previous month is the one asked for, across a year end, and refuses what is not a month', () => {
+    const at = reportInstantFor('2026-12', 'America/New_York')!;
+    expect(at).toEqual(new Date('2027-01-01T05:00:00Z'));
+    expect(previousMonth(at, 'America/New_York').label).toBe('2026-12');
+    for (const bad of ['2026-13', '2026-00', 'October', '2026-1', ' 2026-10']) expect(reportInstantFor(bad, 'UTC')).toBeUndefined();
   });
 });

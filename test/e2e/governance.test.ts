@@ -138,8 +138,8 @@ describe('monthly governance report', () => {
     }
     await h.sql`insert into events (type, actor, at, data) values ('mode_demoted', 'system', ${oct(15, 9)}, ${h.sql.json({ agentId: 'procurement-agent' })})`;
 
-    // The job the monthly scheduler adds; it reports the calendar month before the run (October 2026).
-    await queue.add('monthly', { kind: 'monthly' }, { jobId: 'monthly-test-run' });
+    // The monthly job, naming its month (a scheduler's run reports the month before the run).
+    await queue.add('monthly', { kind: 'monthly', month: '2026-10' }, { jobId: 'monthly-test-run' });
     const report = await eventually(async () => h.fake.messages(REPORT_CHANNEL).find((m) => m.text.startsWith('Governance review for 2026-10')), 'the monthly report');
     const text = JSON.stringify(report.blocks).replace(/\\n/g, '\n');
     const section = text.slice(text.indexOf('`procurement-agent`'));
@@ -163,5 +163,22 @@ describe('monthly governance report', () => {
     await ask('report October');
     const bad = await h.fake.waitFor((c) => c.method === 'response_url' && String(c.args.text).startsWith('Cannot build that report'));
     expect(String(bad.args.text)).toContain('the month must look like 2026-10 (got "October")');
+  });
+
+  it("reports, at a scheduler's run, the calendar month before the run in the report's time zone", async () => {
+    // 2026-10-31 23:30 UTC is already 1 November in Berlin: the run reports October.
+    const runAt = Date.UTC(2026, 9, 31, 23, 30);
+    const reports = () => h.sql`select data from events where type = 'governance_report_posted' order by id`;
+    const before = (await reports()).length;
+    await queue.add('monthly', { kind: 'monthly' }, { jobId: 'monthly-scheduled-run', timestamp: runAt });
+    const posted = await eventually(async () => (await reports())[before], 'the scheduled report event');
+    expect(posted.data).toMatchObject({ month: '2026-10', channel: REPORT_CHANNEL });
+  });
+
+  it('refuses a monthly job whose month is malformed, naming the field, without retrying it', async () => {
+    const job = await queue.add('monthly', { kind: 'monthly', month: '2026-13' }, { jobId: 'monthly-bad-month', attempts: 5 });
+    const failed = await eventually(async () => ((await job.getState()) === 'failed' ? await queue.getJob(job.id!) : undefined), 'the rejected job');
+    expect(failed!.failedReason).toContain('month: expected a month like 2026-10');
+    expect(failed!.attemptsMade).toBe(1);
   });
 });

@@ -1,5 +1,5 @@
-import { DateTime } from 'luxon';
 import { buildMonthlyReport } from '../../flow/governance-report.js';
+import { reportInstantFor } from '../../domain/governance-report.js';
 import type { Subcommand } from './types.js';
 
 /**
@@ -14,10 +14,9 @@ export const reportCommand: Subcommand = {
     const month = args[0];
     let at = deps.now();
     if (month !== undefined) {
-      const start = /^\d{4}-(0[1-9]|1[0-2])$/.test(month) ? DateTime.fromFormat(month, 'yyyy-MM', { zone: tz }) : undefined;
-      if (!start?.isValid) return `Cannot build that report: the month must look like 2026-10 (got "${month.slice(0, 20)}").`;
-      // The report covers the month before `at`: ask as if on the 1st of the month after.
-      at = start.plus({ months: 1 }).toJSDate();
+      const asked = reportInstantFor(month, tz);
+      if (!asked) return `Cannot build that report: the month must look like 2026-10 (got "${month.slice(0, 20)}").`;
+      at = asked;
     }
     const { messages } = await buildMonthlyReport(deps, at, tz);
     const [first, ...rest] = messages;
