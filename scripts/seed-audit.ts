@@ -35,7 +35,8 @@ export const SEED_DECIDERS = Array.from({ length: 12 }, (_, i) => `U0APPR${Strin
  */
 export async function seedAudit(
   sql: postgres.Sql,
-  opts: { rows: number; chunk?: number; seed?: number; days?: number; onProgress?: (done: number) => void },
+  /** `until`: the newest instant a seeded action may have (default: the database's now()). */
+  opts: { rows: number; chunk?: number; seed?: number; days?: number; until?: Date; onProgress?: (done: number) => void },
 ): Promise<{ escalations: number; outcomes: number }> {
   const chunk = opts.chunk ?? 100_000;
   const days = opts.days ?? 365;
@@ -48,7 +49,7 @@ export async function seedAudit(
       const [r] = await tx`
         with s as (
           select g, gen_random_uuid() as id, floor(8 * power(random(), 1.6))::int as a, floor(${ACTIONS_PER_AGENT} * power(random(), 1.3))::int as k,
-            random() as r, random() as d, now() - random() * make_interval(days => ${days}) as at
+            random() as r, random() as d, coalesce(${opts.until ?? null}::timestamptz, now()) - random() * make_interval(days => ${days}) as at
           from generate_series(${start}::int, ${end}::int) g offset 0
         ), t as (
           select s.*, case when r < 0.62 then 'allowed' when r < 0.80 then 'approved' when r < 0.88 then 'denied'

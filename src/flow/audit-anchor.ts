@@ -17,7 +17,9 @@ export async function anchorChain(ports: Pick<FlowPorts, 'db' | 'slack' | 'confi
   const anchor = ports.config.current().config.audit?.anchor;
   if (!anchor) return { kind: 'skipped', reason: 'not_configured' };
   const last = await lastAnchor(ports.db);
-  if (last && ports.now().getTime() - last.at.getTime() < anchor.everyMinutes * 60_000) return { kind: 'skipped', reason: 'not_due' };
+  const now = ports.now();
+  // Due by the flow's own clock, against the time it recorded with the last anchor (not the database's).
+  if (last && now.getTime() - last.at.getTime() < anchor.everyMinutes * 60_000) return { kind: 'skipped', reason: 'not_due' };
   const head = await chainHead(ports.db);
   if (!head) return { kind: 'skipped', reason: 'empty' };
   if (last?.eventId === head.eventId) return { kind: 'skipped', reason: 'unchanged' };
@@ -26,7 +28,7 @@ export async function anchorChain(ports: Pick<FlowPorts, 'db' | 'slack' | 'confi
   await recordEvent(ports.db, {
     type: 'audit_anchored',
     actor: 'system',
-    data: { channel: anchor.channel, ts, eventId: head.eventId, hash: head.hash, count: head.count },
+    data: { channel: anchor.channel, ts, eventId: head.eventId, hash: head.hash, count: head.count, anchoredAt: now.toISOString() },
   });
   return { kind: 'posted', eventId: head.eventId, hash: head.hash, ts };
 }

@@ -84,7 +84,7 @@ export async function intake(
   };
   // Spend first, idempotent per escalation: a retry after a crash never counts it twice.
   if (verdict.spendMicros > 0) {
-    await recordSpend(ports.db, { agentId: e.agent.id, executionId: e.executionId, escalationId: e.id, kind: 'action', usdMicros: verdict.spendMicros });
+    await recordSpend(ports.db, { agentId: e.agent.id, executionId: e.executionId, escalationId: e.id, kind: 'action', usdMicros: verdict.spendMicros, at: now });
   }
   // The row and its `received` event in one statement: both commit or neither, in one
   // round trip shared with concurrent requests (group commit).
@@ -94,6 +94,8 @@ export async function intake(
       ...policyFields,
       id: e.id,
       status: verdict.status,
+      // The flow's clock, like the deadline, the budget window and the review timers derived from it.
+      createdAt: now,
       digest,
       executionId: e.executionId,
       agentId: e.agent.id,

@@ -38,6 +38,8 @@ export async function reportOutcome(
   const o = { ...parsed.data, output: parsed.data.output === undefined ? undefined : redactor.text(parsed.data.output), error: parsed.data.error === undefined ? undefined : redactor.text(parsed.data.error) };
   const step = o.step ?? o.actionType;
   const micros = toMicros(o.cost.usd);
+  // One instant for the ledger row and the budget windows it counts in.
+  const now = ports.now();
   const inserted = await ports.db.transaction(async (tx) => {
     const row = await insertOutcome(tx, {
       id: o.id,
@@ -53,7 +55,7 @@ export async function reportOutcome(
       costUsdMicros: micros,
     });
     if (!row) return false;
-    await recordSpend(tx, { agentId: o.agentId, executionId: o.executionId, escalationId: o.escalationId, outcomeId: o.id, kind: 'cost', usdMicros: micros });
+    await recordSpend(tx, { agentId: o.agentId, executionId: o.executionId, escalationId: o.escalationId, outcomeId: o.id, kind: 'cost', usdMicros: micros, at: now });
     await recordEvent(tx, {
       escalationId: o.escalationId ?? null,
       executionId: o.executionId,
@@ -67,7 +69,7 @@ export async function reportOutcome(
 
   const stepFailures = await ports.flags.recordStep(o.agentId, o.executionId, step, o.success);
   const { policy } = ports.config.current().config;
-  const windows = budgetWindows(policy, { agentId: o.agentId, executionId: o.executionId }, ports.now());
+  const windows = budgetWindows(policy, { agentId: o.agentId, executionId: o.executionId }, now);
   // Already spent: counted unconditionally (no cap enforced), idempotent per report id.
   const added = await ports.budgets.reserve(`outcome:${o.id}`, windows, micros, new Set());
   let paused = false;

@@ -27,23 +27,26 @@ interface Ref {
   outcome: 'success' | 'failure' | null;
 }
 let all: Ref[];
-const TIE_AT = new Date(Date.now() - 5 * 86_400_000).toISOString().replace(/\.\d{3}Z$/, '.123456Z');
+/** The seeded month ends here: the test's dates are fixed, whatever the clock says. */
+const UNTIL = Date.UTC(2026, 5, 15, 12);
+const HOUR = 3_600_000;
+const TIE_AT = new Date(UNTIL - 5 * 86_400_000).toISOString().replace(/\.\d{3}Z$/, '.123456Z');
 const RETRIED = randomUUID();
 
 beforeAll(async () => {
   m = await createMigratedDb();
   sql = m.sql;
-  await seedAudit(sql, { rows: 3000, days: 30, chunk: 1000 });
+  await seedAudit(sql, { rows: 3000, days: 30, chunk: 1000, until: new Date(UNTIL) });
   // Five actions in the same microsecond: only the id orders them, and paging must not lose one.
   for (let i = 0; i < 5; i++) {
     await sql`insert into escalations (id, status, agent_id, action_type, execution_id, created_at) values (${randomUUID()}, 'allowed', 'tie-agent', 'crm.read', 'exec-tie', ${TIE_AT})`;
   }
   // Failed, then retried successfully: the latest report is the outcome.
   await sql`insert into escalations (id, status, agent_id, action_type, execution_id, decided_by, decision_reason, created_at)
-    values (${RETRIED}, 'approved', 'retry-agent', 'payments.refund', 'exec-retry', 'U0RETRY01', ${'checked, "twice"\r\nwith finance'}, now() - interval '1 day')`;
+    values (${RETRIED}, 'approved', 'retry-agent', 'payments.refund', 'exec-retry', 'U0RETRY01', ${'checked, "twice"\r\nwith finance'}, ${new Date(UNTIL - 24 * HOUR)})`;
   await sql`insert into outcomes (id, escalation_id, execution_id, agent_id, action_type, step, success, error, at) values
-    (${randomUUID()}, ${RETRIED}, 'exec-retry', 'retry-agent', 'payments.refund', 'payments.refund', false, 'card declined, "insufficient funds", retry', now() - interval '23 hours'),
-    (${randomUUID()}, ${RETRIED}, 'exec-retry', 'retry-agent', 'payments.refund', 'payments.refund', true, null, now() - interval '22 hours')`;
+    (${randomUUID()}, ${RETRIED}, 'exec-retry', 'retry-agent', 'payments.refund', 'payments.refund', false, 'card declined, "insufficient funds", retry', ${new Date(UNTIL - 23 * HOUR)}),
+    (${randomUUID()}, ${RETRIED}, 'exec-retry', 'retry-agent', 'payments.refund', 'payments.refund', true, null, ${new Date(UNTIL - 22 * HOUR)})`;
   all = await sql<Ref[]>`select e.id, to_char(e.created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as at,
       (extract(epoch from e.created_at) * 1000)::float8 as "atMs", e.agent_id as agent, e.action_type as action, e.status,
       e.execution_id as exec, e.decided_by as decider,
@@ -88,7 +91,7 @@ async function everyPage(q: AuditQuery): Promise<{ ids: string[]; pages: number 
   }
 }
 
-const day = (offset: number) => new Date(Date.now() - offset * 86_400_000).toISOString().slice(0, 10);
+const day = (offset: number) => new Date(UNTIL - offset * 86_400_000).toISOString().slice(0, 10);
 
 describe('audit search', () => {
   it('filters by each field alone, newest first, as the reference model does', async () => {

@@ -28,7 +28,8 @@ audit:
 let db: MigratedDb;
 let fake: FakeSlack;
 let configFile: string;
-let clock = Date.now();
+/** The flow's clock: anchors are due by it alone, whatever the machine's or the database's clock says. */
+let clock = Date.UTC(2026, 5, 15, 12);
 let ports: Parameters<typeof anchorChain>[0];
 
 async function addSealedEvents(n: number): Promise<void> {
@@ -74,7 +75,7 @@ describe('anchoring the chain head in Slack', () => {
     const [message] = fake.messages(AUDIT_CHANNEL);
     expect(parseAnchor(message!.text)).toEqual({ eventId: Number(head!.event_id), hash: head!.hash, count: 20 });
     const [recorded] = await db.sql<{ data: Record<string, unknown> }[]>`select data from events where type = 'audit_anchored'`;
-    expect(recorded!.data).toMatchObject({ channel: AUDIT_CHANNEL, ts: message!.ts, eventId: Number(head!.event_id), hash: head!.hash });
+    expect(recorded!.data).toMatchObject({ channel: AUDIT_CHANNEL, ts: message!.ts, eventId: Number(head!.event_id), hash: head!.hash, anchoredAt: new Date(clock).toISOString() });
 
     expect(await anchorChain(ports)).toEqual({ kind: 'skipped', reason: 'not_due' });
     clock += 61 * 60_000;

@@ -22,7 +22,7 @@ export async function chainHead(db: Db): Promise<Anchor | undefined> {
 /** The last anchor this installation recorded: when, and at which event. */
 export async function lastAnchor(db: Db): Promise<{ at: Date; eventId: number } | undefined> {
   const rows = rowsOf<{ at: string | Date; event_id: string | null }>(
-    await db.execute(sql`select at, data->>'eventId' as event_id from events where type = 'audit_anchored' order by id desc limit 1`),
+    await db.execute(sql`select coalesce((data->>'anchoredAt')::timestamptz, at) as at, data->>'eventId' as event_id from events where type = 'audit_anchored' order by id desc limit 1`),
   );
   const r = rows[0];
   return r ? { at: new Date(r.at), eventId: Number(r.event_id ?? 0) } : undefined;

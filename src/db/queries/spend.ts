@@ -9,6 +9,8 @@ export interface SpendInput {
   outcomeId?: string | null;
   kind: 'action' | 'cost';
   usdMicros: number;
+  /** When it was spent, by the flow's clock (the budget windows' clock); default the database's now(). */
+  at?: Date;
 }
 
 export async function recordSpend(db: DbOrTx, s: SpendInput): Promise<void> {
