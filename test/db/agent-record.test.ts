@@ -16,7 +16,7 @@ type Esc = { status: string; action?: string; review?: string; code?: string; at
 async function escalation(agentId: string, e: Esc): Promise<string> {
   const id = randomUUID();
   await db.sql`insert into escalations (id, status, agent_id, action_type, review_state, decision_code, created_at)
-    values (${id}, ${e.status}, ${agentId}, ${e.action ?? 'crm.read'}, ${e.review ?? 'none'}, ${e.code ?? null}, ${e.at ?? new Date()})`;
+    values (${id}, ${e.status}, ${agentId}, ${e.action ?? 'crm.read'}, ${e.review ?? 'none'}, ${e.code ?? null}, ${e.at ?? new Date('2026-06-15T12:00:00Z')})`;
   return id;
 }
 async function outcome(agentId: string, success: boolean, escalationId: string | null, action = 'crm.read') {

@@ -5,6 +5,8 @@ import { createOverride } from '../../src/flow/oncall.js';
 import { createMigratedDb, type MigratedDb } from '../support/migrated-db.js';
 
 const HOUR = 3_600_000;
+/** Lookups are by the instants given, never by the clock. */
+const NOW = new Date('2026-06-15T12:00:00Z');
 let m: MigratedDb;
 
 beforeAll(async () => {
@@ -18,7 +20,7 @@ const override = (route: string, userId: string, from: Date) => ({ route, userId
 
 describe('on-call overrides shared by concurrent lookups', () => {
   it('gives concurrent lookups for one route one statement and the same rows as a lookup of their own', async () => {
-    const now = new Date();
+    const now = NOW;
     await insertOverride(m.database.db, override('shared', 'U0COVER0001', now));
     const until = new Date(now.getTime() + 24 * HOUR);
     const a = overridesBetweenShared(m.database.db, 'shared', now, until);
@@ -32,7 +34,7 @@ describe('on-call overrides shared by concurrent lookups', () => {
   });
 
   it('starts a new statement once the earlier one has answered', async () => {
-    const now = new Date();
+    const now = NOW;
     const until = new Date(now.getTime() + HOUR);
     const first = overridesBetweenShared(m.database.db, 'sequential', now, until);
     await first;
@@ -40,7 +42,7 @@ describe('on-call overrides shared by concurrent lookups', () => {
   });
 
   it('lets a lookup after forgetOverridesInFlight start its own statement while the earlier one still runs', async () => {
-    const now = new Date();
+    const now = NOW;
     const until = new Date(now.getTime() + HOUR);
     const before = overridesBetweenShared(m.database.db, 'forgotten', now, until);
     forgetOverridesInFlight(m.database.db, 'forgotten');
@@ -50,7 +52,7 @@ describe('on-call overrides shared by concurrent lookups', () => {
   });
 
   it('shows an override made with createOverride to the next lookup, even with a lookup in flight', async () => {
-    const now = new Date();
+    const now = NOW;
     const until = new Date(now.getTime() + 24 * HOUR);
     const ports = { db: m.database.db };
     const route = { name: 'written' } as Route;

@@ -11,8 +11,8 @@ const GROUP_MEMBER = 'U0GROUPMB5';
 const PAYOPS = 'S0PAYOPS01';
 const ACCESS = 'S0ACCESS01';
 
-/** Shifts of a year from today's midnight: who is on call stays fixed for the run. */
-const today = new Date().toISOString().slice(0, 10);
+/** One person per layer: who is on call is the same on any date after the start. */
+const START = '2026-01-01';
 
 const CONFIG = `
 slack: { postsPerSecondPerChannel: 1000, postBurst: 1000 }
@@ -21,9 +21,9 @@ schedules:
     layers:
       - name: main
         priority: 10
-        rotation: { users: [${ONCALL}], kind: custom, intervalHours: 8760, handoff: "00:00", timezone: UTC, start: "${today}" }
+        rotation: { users: [${ONCALL}], kind: custom, intervalHours: 8760, handoff: "00:00", timezone: UTC, start: "${START}" }
       - name: backup
-        rotation: { users: [${BACKUP}], kind: custom, intervalHours: 8760, handoff: "00:00", timezone: UTC, start: "${today}" }
+        rotation: { users: [${BACKUP}], kind: custom, intervalHours: 8760, handoff: "00:00", timezone: UTC, start: "${START}" }
   next-century:
     layers:
       - name: main

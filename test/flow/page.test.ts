@@ -80,7 +80,7 @@ beforeAll(async () => {
   const log: Logger = { info() {}, debug() {}, error() {}, warn: (o) => void warnings.push(o) };
   ports = {
     db: db.database.db,
-    slack: createSlackPort(client, Date.now, { cache: createSlackCache(redis, prefix), ttl: () => ({ presenceMs: 60_000, dndMs: 60_000 }) }),
+    slack: createSlackPort(client, () => MONDAY_10.getTime(), { cache: createSlackCache(redis, prefix), ttl: () => ({ presenceMs: 60_000, dndMs: 60_000 }) }),
     config: { current: () => config },
     log,
     now: () => MONDAY_10,
@@ -105,7 +105,8 @@ beforeEach(async () => {
   warnings.length = 0;
 });
 
-const nowSec = () => Math.floor(Date.now() / 1000);
+/** Do Not Disturb windows around the paging instant, by the Slack port's clock (the same instant). */
+const nowSec = () => Math.floor(MONDAY_10.getTime() / 1000);
 const dndNow = { dnd_enabled: true, next_dnd_start_ts: nowSec() - 600, next_dnd_end_ts: nowSec() + 3600 };
 
 async function page(name: string, opts: { target?: 'primary' | 'secondary'; urgency?: 'normal' | 'critical'; now?: Date } = {}) {
@@ -232,7 +233,7 @@ describe('pageOnCall', () => {
 
   it('shares the cache between replicas: another process’s port finds the answer in Redis', async () => {
     await page('payments');
-    const replica = createSlackPort(createWebClient({ token: 'xoxb-test', slackApiUrl: fake.url }), Date.now, {
+    const replica = createSlackPort(createWebClient({ token: 'xoxb-test', slackApiUrl: fake.url }), () => MONDAY_10.getTime(), {
       cache: createSlackCache(redis, prefix),
       ttl: () => ({ presenceMs: 60_000, dndMs: 60_000 }),
     });

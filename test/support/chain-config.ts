@@ -13,21 +13,20 @@ export const INCIDENTS_CHANNEL = 'C0INCIDNT1';
  * chain (180 ms between steps, twice through), then the fail-safe deny.
  * `support`: a slow chain (30 min), for decisions. `incidents`: the same,
  * for shift changes (no other test asks who is on call there, so no cached
- * answer hides a new override). Year-long shifts from today's midnight keep
- * who is on call fixed for the run; tests move people with overrides, as
+ * answer hides a new override). Each schedule has one person, so who is on
+ * call is the same on any date; tests move people with overrides, as
  * `/countersign override` does. Built on the parsed example, so edits to
  * its text do not break it.
  */
 export function chainConfig(): string {
-  const today = new Date().toISOString().slice(0, 10);
-  const rotation = (users: string[]) => ({ users, kind: 'custom', intervalHours: 8760, handoff: '00:00', timezone: 'UTC', start: today });
+  const rotation = (users: string[]) => ({ users, kind: 'custom', intervalHours: 8760, handoff: '00:00', timezone: 'UTC', start: '2026-01-01' });
   const slow = { name: 'slow', steps: [{ targets: ['primary_in_channel'], waitMinutes: 30 }] };
   const config = parse(exampleConfigText) as { slack: Record<string, unknown>; schedules?: unknown; routes: Array<Record<string, unknown>> };
   config.slack = { ...config.slack, postsPerSecondPerChannel: 1000, postBurst: 1000 };
   config.schedules = {
     ...(config.schedules as object | undefined),
-    'chain-primary': { layers: [{ name: 'main', rotation: rotation([PRIMARY, 'U0ONCALL03']) }] },
-    'chain-secondary': { layers: [{ name: 'main', rotation: rotation([SECONDARY, 'U0ONCALL04']) }] },
+    'chain-primary': { layers: [{ name: 'main', rotation: rotation([PRIMARY]) }] },
+    'chain-secondary': { layers: [{ name: 'main', rotation: rotation([SECONDARY]) }] },
   };
   const refunds = config.routes.find((r) => r.name === 'refunds')!;
   Object.assign(refunds, {

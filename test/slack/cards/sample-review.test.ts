@@ -65,7 +65,7 @@ describe('batch review card', () => {
       handoff: { attempted: long, failed: long, gathered: long, recommendation: long },
       action: { ...EXAMPLE.action, params: Object.fromEntries(Array.from({ length: 50 }, (_, i) => [`p${i}`, 'y'.repeat(190)])) },
     };
-    const m = sampleReviewCard(state(huge, { outcome: { success: true, detail: long, at: new Date() }, verdict: { verdict: 'incorrect', by: 'U0APPROVER2', at: new Date(), note: long } }));
+    const m = sampleReviewCard(state(huge, { outcome: { success: true, detail: long, at: new Date('2026-06-15T12:00:00Z') }, verdict: { verdict: 'incorrect', by: 'U0APPROVER2', at: new Date('2026-06-15T12:05:00Z'), note: long } }));
     expect(JSON.stringify(m.blocks).length).toBeLessThanOrEqual(12_000);
     expect(m.blocks.length).toBeLessThanOrEqual(50);
   });

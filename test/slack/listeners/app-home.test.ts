@@ -3,10 +3,10 @@ import { APPROVER, APPROVER_2, OWNER, SIGNING_SECRET, exampleConfigText, makeEsc
 import { blockActionsBody, blockActionsPayload, eventCallbackBody, postSigned, slashCommandBody } from '../../support/slack-signing.js';
 import { eventually } from '../../support/services.js';
 
-/** Shifts of a year from today: APPROVER stays on call for the default route during the run. */
-const today = new Date().toISOString().slice(0, 10);
+/** One person in the rotation: APPROVER is on call for the default route on any date after the start. */
+const START = '2026-01-01';
 const config = exampleConfigText
-  .replace('schedules:\n', `schedules:\n  ops:\n    layers:\n      - name: main\n        rotation: { users: [${APPROVER}], kind: custom, intervalHours: 8760, handoff: "00:00", timezone: UTC, start: "${today}" }\n`)
+  .replace('schedules:\n', `schedules:\n  ops:\n    layers:\n      - name: main\n        rotation: { users: [${APPROVER}], kind: custom, intervalHours: 8760, handoff: "00:00", timezone: UTC, start: "${START}" }\n`)
   .replace('  - name: default\n    channel: C0GENERAL1\n', '  - name: default\n    channel: C0GENERAL1\n    schedules: [ops]\n');
 
 let h: Harness;
