@@ -24,24 +24,26 @@ const envNumber = (n: z.ZodNumber, fallback: number) =>
 
 /** Every variable, each validated on its own; the cross-variable rules of the bot are in `envSchema`. */
 export const envFields = z.object({
-  /** Unset: embedded PGlite under `./.countersign/pglite` (demo, single node). */
-  DATABASE_URL: optionalString.pipe(z.url({ protocol: /^postgres(ql)?$/ }).optional()),
-  /**
-   * Unset: DATABASE_URL. The owner that applies migrations, when the bot itself
-   * runs as a login role in `countersign_app` (INSERT and SELECT only on the audit tables).
-   */
-  MIGRATE_DATABASE_URL: optionalString.pipe(z.url({ protocol: /^postgres(ql)?$/ }).optional()),
-  REDIS_URL: redisUrl.default('redis://127.0.0.1:6379'),
-  PORT: envNumber(z.number().int().min(0).max(65535), 3000),
-  SLACK_SIGNING_SECRET: optionalString,
-  SLACK_BOT_TOKEN: optionalString,
-  SLACK_APP_TOKEN: optionalString,
-  /** Base URL of the Slack Web API; tests and the sandbox point it elsewhere. */
-  SLACK_API_URL: urlString.default('https://slack.com/api/'),
-  /** Unset: ./countersign.yml, or examples/countersign.yml when that file is missing. */
-  COUNTERSIGN_CONFIG: optionalString,
-  CALLBACK_SIGNING_SECRET: optionalString,
-  /** Comma-separated bearer tokens for the agent HTTP API; empty disables it. */
+  DATABASE_URL: optionalString
+    .pipe(z.url({ protocol: /^postgres(ql)?$/ }).optional())
+    .describe('Postgres URL (`postgres://` or `postgresql://`). Unset: embedded PGlite in `$COUNTERSIGN_DATA_DIR/pglite`, for demos and single-node use. Both use one schema and one set of migrations.'),
+  MIGRATE_DATABASE_URL: optionalString
+    .pipe(z.url({ protocol: /^postgres(ql)?$/ }).optional())
+    .describe('The owner that applies migrations, when `DATABASE_URL` is a login role in `countersign_app` (INSERT and SELECT only on the audit tables). Unset: `DATABASE_URL` migrates. See [Append-only, twice over](audit.md#append-only-twice-over).'),
+  REDIS_URL: redisUrl
+    .default('redis://127.0.0.1:6379')
+    .describe('Redis for the queues, the per-channel pacing and the decision store: `redis://` or `rediss://` (a scheme-less `host:port` is refused). A local address that does not answer makes `npm start` start a `redis-server` from the PATH.'),
+  PORT: envNumber(z.number().int().min(0).max(65535), 3000).describe('HTTP port: `/slack/events` (HTTP mode), `/healthz` and `/api/…`. `0` picks a free port. The sandbox page is on `PORT + 1`.'),
+  SLACK_SIGNING_SECRET: optionalString.describe('HTTP mode, together with `SLACK_BOT_TOKEN`. Every Slack request is checked against it.'),
+  SLACK_BOT_TOKEN: optionalString.describe('Bot token (`xoxb-…`). Required in both modes. With no Slack credentials at all, the bot runs against the local Slack sandbox.'),
+  SLACK_APP_TOKEN: optionalString.describe('App-level token (`xapp-…`, `connections:write`). Setting it, together with `SLACK_BOT_TOKEN`, selects Socket Mode.'),
+  SLACK_API_URL: urlString.default('https://slack.com/api/').describe('Base URL of the Slack Web API. Tests and the sandbox point it at a fake server.'),
+  COUNTERSIGN_CONFIG: optionalString.describe(
+    'Path of the YAML config file. Unset: `./countersign.yml`, and when that is missing `examples/countersign.yml`, with a warning (the bot and the CLI alike). Reloaded on SIGHUP; an invalid file keeps the previous config.',
+  ),
+  CALLBACK_SIGNING_SECRET: optionalString.describe(
+    'HMAC key for agent callbacks. Unset: callbacks are never sent unsigned; they stay queued (retried with backoff) until it is set and the workers restart, and a warning is logged at start.',
+  ),
   API_TOKENS: z
     .string()
     .default('')
@@ -50,22 +52,23 @@ export const envFields = z.object({
         .split(',')
         .map((t) => t.trim())
         .filter(Boolean),
-    ),
-  /** Redis key prefix of every queue. The agent contract fixes it; tests isolate with it. */
-  COUNTERSIGN_QUEUE_PREFIX: z.string().regex(/^[A-Za-z0-9_-]+$/).default('countersign'),
-  /** `all` (default) runs the HTTP receiver and the workers in one process. */
-  COUNTERSIGN_ROLE: z.enum(['all', 'web', 'worker']).default('all'),
-  /** Where embedded state (PGlite) lives when DATABASE_URL is unset. */
-  COUNTERSIGN_DATA_DIR: z.string().min(1).default('./.countersign'),
-  /** Jobs processed at once per worker process. */
-  WORKER_CONCURRENCY: envNumber(z.number().int().min(1).max(1000), 50),
-  /** BullMQ lock; a crashed worker's job is retried after about this long (ms). */
-  WORKER_LOCK_MS: envNumber(z.number().int().min(1000), 30_000),
-  /** Apply pending migrations at start (under an advisory lock). */
-  MIGRATE_ON_START: z.stringbool().default(true),
-  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  /** Sandbox mode only (no Slack credentials): stream the sample agents' escalations at start. */
-  SANDBOX_SAMPLES: z.stringbool().default(true),
+    )
+    .describe('Comma-separated bearer tokens for the agent HTTP API. Empty disables the API: every call gets 401.'),
+  COUNTERSIGN_QUEUE_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]+$/)
+    .default('countersign')
+    .describe('Redis key prefix of every queue. The agent contract fixes it to `countersign`; change it only to run several installations on one Redis (the tests isolate with it).'),
+  COUNTERSIGN_ROLE: z
+    .enum(['all', 'web', 'worker'])
+    .default('all')
+    .describe('`all` runs the HTTP receiver and the workers in one process; `web` only the receiver; `worker` only the workers, plus `/healthz`.'),
+  COUNTERSIGN_DATA_DIR: z.string().min(1).default('./.countersign').describe('Where embedded state (PGlite) lives when `DATABASE_URL` is unset.'),
+  WORKER_CONCURRENCY: envNumber(z.number().int().min(1).max(1000), 50).describe('Jobs processed at once per queue in each worker process.'),
+  WORKER_LOCK_MS: envNumber(z.number().int().min(1000), 30_000).describe("BullMQ lock duration (ms). A crashed worker's job is taken up again after about this long."),
+  MIGRATE_ON_START: z.stringbool().default(true).describe('Apply pending migrations at start, under an advisory lock.'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').describe('Logs are JSON lines (pino) on stdout.'),
+  SANDBOX_SAMPLES: z.stringbool().default(true).describe("Sandbox mode only (no Slack credentials): stream the sample agents' escalations at start."),
 });
 
 /** The bot's environment: every variable, and the Slack credentials that only make sense together. */
