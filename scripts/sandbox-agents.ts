@@ -8,14 +8,18 @@ import { CountersignClient } from '../src/client/index.js';
 import { commandEnv, ConfigError, loadEnvFor } from '../src/config/env.js';
 import { runSampleAgents } from '../src/sandbox/samples.js';
 
-let env: ReturnType<typeof loadEnvFor<typeof commandEnv.queue>>;
-try {
-  env = loadEnvFor(commandEnv.queue, process.env);
-} catch (err) {
-  if (!(err instanceof ConfigError)) throw err;
-  process.stderr.write(`countersign: ${err.message}\n`);
-  process.exit(78); // EX_CONFIG, as the bot
+/** Only the queue's variables: Slack credentials set for the bot are not this script's business. */
+function queueEnv() {
+  try {
+    return loadEnvFor(commandEnv.queue, process.env);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    process.stderr.write(`countersign: ${err.message}\n`);
+    process.exit(78); // EX_CONFIG, as the bot
+  }
 }
+
+const env = queueEnv();
 const log = (line: string) => process.stdout.write(`${new Date().toISOString().slice(11, 19)} ${line}\n`);
 const answers = await runSampleAgents({ redisUrl: env.REDIS_URL, prefix: env.COUNTERSIGN_QUEUE_PREFIX, log });
 const pending = answers.filter((a) => a.decision === 'pending');
