@@ -57,7 +57,16 @@ export const routeSchema = z
  * is a file (relative to the config file) whose events become overrides,
  * read when the config loads.
  */
-export const configScheduleSchema = scheduleSchema.omit({ name: true }).extend({ ical: z.string().min(1).optional() }).strict();
+export const configScheduleSchema = scheduleSchema
+  .omit({ name: true })
+  .extend({
+    ical: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('An iCal file beside the config file: events from a day back to 180 days ahead that name a Slack user id become overrides.'),
+  })
+  .strict();
 
 export const configSchema = z
   .object({
