@@ -4,6 +4,7 @@ import type { Database } from '../../src/db/client.js';
 import { sealChain } from '../../src/db/queries/audit-chain.js';
 import { runCli } from '../support/cli.js';
 import { createMigratedDb, type MigratedDb } from '../support/migrated-db.js';
+
 let db: MigratedDb;
 let database: Database;
 let sql: postgres.Sql;
