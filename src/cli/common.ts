@@ -70,16 +70,19 @@ export async function openExistingDatabase(env: { DATABASE_URL?: string; COUNTER
     if (err instanceof NoInputError) throw new NoInputError(`${err.message}. ${HOW_TO_CREATE}.`);
     throw err;
   }
+  const place = placeOf(env.DATABASE_URL, env.COUNTERSIGN_DATA_DIR);
   let migrated: boolean;
   try {
     migrated = await hasCountersignTables(database);
   } catch (err) {
-    await database.close();
-    throw err;
+    await database.close().catch(() => {});
+    // The driver's own error (ECONNREFUSED, a bad password), not the query drizzle wraps around it.
+    const cause = ((err as { cause?: unknown }).cause ?? err) as { code?: string; message?: string };
+    throw new Error(`cannot read the database at ${place}: ${cause.message || cause.code || String(cause)}`);
   }
   if (!migrated) {
     await database.close();
-    throw new NoInputError(`no Countersign database at ${placeOf(env.DATABASE_URL, env.COUNTERSIGN_DATA_DIR)}: it has no Countersign tables. ${HOW_TO_CREATE}.`);
+    throw new NoInputError(`no Countersign database at ${place}: it has no Countersign tables. ${HOW_TO_CREATE}.`);
   }
   return database;
 }

@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -45,5 +46,15 @@ describe('a command that reads the Countersign database, where there is none', (
       `countersign: no Countersign database at postgres://${url.host}${url.pathname}: it has no Countersign tables. ` +
         'Start Countersign once (npm start migrates it) or run npm run db:migrate; or point DATABASE_URL at the Postgres your Countersign runs on.\n',
     );
+  });
+
+  it('says in one line that a Postgres which does not answer cannot be read, with exit 70 and no raw SQL', async () => {
+    const server = createServer();
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as { port: number };
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    const r = await runCli(['audit', 'verify'], { env: { DATABASE_URL: `postgres://root@127.0.0.1:${port}/countersign` } });
+    expect(r.code).toBe(70);
+    expect(r.stderr).toBe(`countersign: cannot read the database at postgres://127.0.0.1:${port}/countersign: connect ECONNREFUSED 127.0.0.1:${port}\n`);
   });
 }, 120_000);
