@@ -5,10 +5,21 @@
  * Reads REDIS_URL and COUNTERSIGN_QUEUE_PREFIX like the bot.
  */
 import { CountersignClient } from '../src/client/index.js';
-import { loadEnv } from '../src/config/env.js';
+import { commandEnv, ConfigError, loadEnvFor } from '../src/config/env.js';
 import { runSampleAgents } from '../src/sandbox/samples.js';
 
-const env = loadEnv(process.env);
+/** Only the queue's variables: Slack credentials set for the bot are not this script's business. */
+function queueEnv() {
+  try {
+    return loadEnvFor(commandEnv.queue, process.env);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    process.stderr.write(`countersign: ${err.message}\n`);
+    process.exit(78); // EX_CONFIG, as the bot
+  }
+}
+
+const env = queueEnv();
 const log = (line: string) => process.stdout.write(`${new Date().toISOString().slice(11, 19)} ${line}\n`);
 const answers = await runSampleAgents({ redisUrl: env.REDIS_URL, prefix: env.COUNTERSIGN_QUEUE_PREFIX, log });
 const pending = answers.filter((a) => a.decision === 'pending');

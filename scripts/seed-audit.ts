@@ -9,7 +9,7 @@
  */
 import { pathToFileURL } from 'node:url';
 import postgres from 'postgres';
-import { loadEnv } from '../src/config/env.js';
+import { commandEnv, loadEnvFor } from '../src/config/env.js';
 
 /** Skewed like a real fleet: a few busy agents, each with its own handful of action types. */
 export const SEED_AGENTS = ['support-agent', 'procurement-agent', 'billing-agent', 'sales-agent', 'ops-agent', 'hr-agent', 'research-agent', 'devops-agent'];
@@ -102,7 +102,7 @@ async function main(argv: string[]): Promise<void> {
   };
   const rows = Number(arg('rows') ?? 100_000);
   if (!Number.isInteger(rows) || rows < 1) throw new Error('--rows: must be a positive whole number');
-  const url = loadEnv(process.env).DATABASE_URL;
+  const url = loadEnvFor(commandEnv.migrate, process.env).DATABASE_URL;
   if (!url) throw new Error('DATABASE_URL: required (a migrated Postgres database; the embedded PGlite is not seeded)');
   const sql = postgres(url, { max: 1, onnotice: () => {} });
   try {

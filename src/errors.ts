@@ -9,6 +9,7 @@ export const ErrorCode = {
   DigestMismatch: 'countersign_digest_mismatch',
   Config: 'countersign_config',
   Timeout: 'countersign_timeout',
+  NoInput: 'countersign_no_input',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -52,5 +53,13 @@ export class TimeoutError extends CountersignError {
   constructor(message: string) {
     super(ErrorCode.Timeout, message);
     this.name = 'TimeoutError';
+  }
+}
+
+/** Something a command reads is not there: an input file, or a Countersign database (the CLI exits 66, EX_NOINPUT). */
+export class NoInputError extends CountersignError {
+  constructor(message: string) {
+    super(ErrorCode.NoInput, message);
+    this.name = 'NoInputError';
   }
 }

@@ -1,13 +1,13 @@
 import { createServer, type Server } from 'node:http';
-import { existsSync, watch, type FSWatcher } from 'node:fs';
+import { watch, type FSWatcher } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
 import { Redis } from 'ioredis';
 import { createLogger } from './config/logger.js';
 import { redactorOf, type AuditConfig } from './domain/audit-config.js';
 import { ConfigError, loadEnv, slackMode, type Env } from './config/env.js';
-import { loadConfigFile, type LoadedConfig } from './config/file.js';
+import { loadConfigFile, resolveConfigPath, type LoadedConfig } from './config/file.js';
 import { openDatabase } from './db/client.js';
 import { runMigrations } from './db/migrate.js';
 import type { FlowPorts, Logger } from './flow/ports.js';
@@ -32,17 +32,6 @@ export interface Running {
   /** The sandbox page, when running without Slack credentials. */
   sandboxUrl?: string;
   stop(): Promise<void>;
-}
-
-const DEFAULT_CONFIG = './countersign.yml';
-const EXAMPLE_CONFIG = fileURLToPath(new URL('../examples/countersign.yml', import.meta.url));
-
-/** The config file, falling back to the example when the default path has none. */
-async function resolveConfigPath(env: Env, log: Logger): Promise<string> {
-  if (env.COUNTERSIGN_CONFIG) return env.COUNTERSIGN_CONFIG;
-  if (existsSync(DEFAULT_CONFIG)) return DEFAULT_CONFIG;
-  log.warn({ path: EXAMPLE_CONFIG }, 'no ./countersign.yml: using the example config');
-  return EXAMPLE_CONFIG;
 }
 
 /**
@@ -77,7 +66,7 @@ export async function start(givenEnv: Env, loaded?: LoadedConfig): Promise<Runni
   const env = { ...(sandbox?.env ?? givenEnv), REDIS_URL: localRedis.url };
   const mode = slackMode(env);
   if (mode.kind === 'none') throw new ConfigError('SLACK_BOT_TOKEN: Required');
-  const configPath = await resolveConfigPath(env, log);
+  const configPath = resolveConfigPath(env.COUNTERSIGN_CONFIG, (path) => log.warn({ path }, 'no ./countersign.yml: using the example config'));
   let config = loaded ?? (await loadConfigFile(configPath));
   logRedaction.audit = config.config.audit;
   const database = await openDatabase({ url: env.DATABASE_URL, dataDir: env.COUNTERSIGN_DATA_DIR });

@@ -1,8 +1,9 @@
 import { createWriteStream } from 'node:fs';
-import { loadEnv } from '../config/env.js';
+import { commandEnv, loadEnvFor } from '../config/env.js';
 import type { Redactor } from '../domain/redact.js';
 import { configRedactor } from './config-redactor.js';
-import { openDatabase, type Database } from '../db/client.js';
+import type { Database } from '../db/client.js';
+import { EXIT, openExistingDatabase } from './common.js';
 import { searchAudit } from '../db/queries/audit-search.js';
 import { describeAuditErrors, formatAuditFilter, parseAuditQueryText, type AuditRecord } from '../domain/audit-query.js';
 import { EXPORT_FORMATS, redactRecord, streamExport, type ExportFormat } from '../flow/audit-export.js';
@@ -12,16 +13,14 @@ export const AUDIT_SEARCH_USAGE =
 export const AUDIT_EXPORT_USAGE =
   'countersign audit export --from <date|time> --to <date|time> [--format jsonl|csv] [--out file] [agent:… action:… …]';
 
-/** Exit codes, as the rest of the CLI: 64 usage, 65 bad input. */
-const USAGE_EXIT = 64;
-const BAD_INPUT_EXIT = 65;
+const USAGE_EXIT = EXIT.usage;
+const BAD_INPUT_EXIT = EXIT.badInput;
 
 async function withDatabase<T>(use: (database: Database, redactor: Redactor) => Promise<T>): Promise<T> {
-  const env = loadEnv(process.env);
-  const redactor = await configRedactor(env);
-  const database = await openDatabase({ url: env.DATABASE_URL, dataDir: env.COUNTERSIGN_DATA_DIR, max: 2 });
+  const env = loadEnvFor(commandEnv.database, process.env);
+  const database = await openExistingDatabase(env);
   try {
-    return await use(database, redactor);
+    return await use(database, await configRedactor(env));
   } finally {
     await database.close();
   }
@@ -36,7 +35,8 @@ function line(r: AuditRecord): string {
 /**
  * `countersign audit search <query> [--json]`: one page, newest first. Prints
  * the command for the next page; `--json` prints `{ records, next_cursor }`.
- * Exit 0, 64 usage, 65 a bad query (each bad field named on stderr).
+ * Exit 0, 64 usage, 65 a bad query (each bad field named on stderr), 66 no
+ * Countersign database.
  */
 export async function auditSearch(args: string[]): Promise<number> {
   const asJson = args.includes('--json');

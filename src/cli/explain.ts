@@ -1,5 +1,5 @@
-import { loadEnv } from '../config/env.js';
-import { openDatabase } from '../db/client.js';
+import { commandEnv, loadEnvFor } from '../config/env.js';
+import { EXIT, openExistingDatabase } from './common.js';
 import { loadExplainRows } from '../db/queries/explain.js';
 import { buildExplanation, explanationText } from '../domain/explanation.js';
 import { configRedactor } from './config-redactor.js';
@@ -9,18 +9,19 @@ export const EXPLAIN_USAGE = 'countersign explain <escalation id | execution id>
 /**
  * `countersign explain <id>`: input → reasoning → policy rule and triggers →
  * who was paged → who decided, and why → outcome, for one escalation or for
- * every escalation of an execution. Exit 0, 1 when nothing has that id, 64 usage.
+ * every escalation of an execution. Exit 0, 1 when nothing has that id, 64
+ * usage, 66 no Countersign database.
  */
 export async function explain(args: string[]): Promise<number> {
   const [id, ...rest] = args;
   if (!id || rest.length > 0) {
     process.stderr.write(`usage: ${EXPLAIN_USAGE}\n`);
-    return 64;
+    return EXIT.usage;
   }
-  const env = loadEnv(process.env);
-  const redactor = await configRedactor(env);
-  const database = await openDatabase({ url: env.DATABASE_URL, dataDir: env.COUNTERSIGN_DATA_DIR, max: 2 });
+  const env = loadEnvFor(commandEnv.database, process.env);
+  const database = await openExistingDatabase(env);
   try {
+    const redactor = await configRedactor(env);
     const { escalations, looseOutcomes } = await loadExplainRows(database.db, id);
     if (escalations.length === 0 && looseOutcomes.length === 0) {
       process.stderr.write(`countersign: no escalation or execution with id ${id}\n`);

@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { overridesFromIcal } from '../domain/schedule/ical.js';
 import { createHash } from 'node:crypto';
 import { parseDocument } from 'yaml';
@@ -62,6 +63,23 @@ export function parseConfig(text: string, source = 'config', opts: { baseDir?: s
   const hash = createHash('sha256').update(text);
   for (const t of icals) hash.update(t);
   return { config: result.data, version: hash.digest('hex').slice(0, 16) };
+}
+
+/** The config file when COUNTERSIGN_CONFIG is unset. */
+export const DEFAULT_CONFIG = './countersign.yml';
+/** What runs when there is no ./countersign.yml: the sandbox's config. */
+export const EXAMPLE_CONFIG = fileURLToPath(new URL('../../examples/countersign.yml', import.meta.url));
+
+/**
+ * Which config file to read, the same for `npm start` and the CLI:
+ * COUNTERSIGN_CONFIG, else ./countersign.yml, else the example, which
+ * `usingExample` is told about so that it can warn.
+ */
+export function resolveConfigPath(configured: string | undefined, usingExample: (path: string) => void): string {
+  if (configured) return configured;
+  if (existsSync(DEFAULT_CONFIG)) return DEFAULT_CONFIG;
+  usingExample(EXAMPLE_CONFIG);
+  return EXAMPLE_CONFIG;
 }
 
 export async function loadConfigFile(path: string): Promise<LoadedConfig> {

@@ -1,6 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { sql } from 'drizzle-orm';
 import type { Database } from './client.js';
+import { rowsOf } from './queries/agent-modes.js';
 
 export const MIGRATIONS_FOLDER = fileURLToPath(new URL('../../drizzle', import.meta.url));
 
@@ -33,4 +34,10 @@ export async function runMigrations(database: Database, url: string | undefined)
   } finally {
     await client.end({ timeout: 5 });
   }
+}
+
+/** Whether the Countersign tables are there: false on an empty database nobody has migrated. */
+export async function hasCountersignTables(database: Database): Promise<boolean> {
+  const rows = rowsOf<{ ok: boolean }>(await database.db.execute(sql`select to_regclass('events') is not null and to_regclass('escalations') is not null as ok`));
+  return rows[0]?.ok === true;
 }

@@ -11,10 +11,8 @@ const channelId = z.string().regex(/^[CGD][A-Z0-9]{2,}$/, 'must be a Slack chann
 
 const patternSchema = z
   .object({
-    /** Shown in the mask as `[name]`. */
-    name: z.string().regex(/^[A-Za-z0-9_ -]{1,40}$/, 'must be 1–40 letters, digits, spaces, - or _'),
-    /** JavaScript regex source, applied after the built-in detectors. */
-    regex: z.string().min(1).max(500),
+    name: z.string().regex(/^[A-Za-z0-9_ -]{1,40}$/, 'must be 1–40 letters, digits, spaces, - or _').describe('Shown in the mask as `[name]`.'),
+    regex: z.string().min(1).max(500).describe('JavaScript regex source, applied after the built-in detectors. One that does not compile is a config error naming it.'),
   })
   .strict()
   .superRefine((p, ctx) => {
@@ -40,22 +38,24 @@ export const auditConfigSchema = z
   .object({
     redact: z
       .object({
-        patterns: z.array(patternSchema).max(50).default([]),
-        /** Field names whose whole value is hidden, added to the built-in ones (password, token, ssn, …). */
-        fields: z.array(z.string().min(1).max(100)).max(200).default([]),
+        patterns: z.array(patternSchema).max(50).default([]).describe('Extra patterns to mask.'),
+        fields: z
+          .array(z.string().min(1).max(100))
+          .max(200)
+          .default([])
+          .describe('Field names (any case) whose whole value is hidden, added to the built-in ones (password, token, ssn, …).'),
       })
       .strict()
       .default({ patterns: [], fields: [] }),
-    /** Post the chain head to this channel every `everyMinutes` (default 60): the outside copy `verify --anchors` checks. */
     anchor: z
       .object({
-        channel: channelId,
-        everyMinutes: z.number().int().min(1).max(7 * 24 * 60).default(60),
+        channel: channelId.describe('Where the chain head is posted: the outside copy `verify --anchors` checks.'),
+        everyMinutes: z.number().int().min(1).max(7 * 24 * 60).default(60).describe('How often. A head already anchored is not posted again.'),
       })
       .strict()
-      .optional(),
-    /** Records older than this are pruned by the daily retention job. Absent: kept for ever. */
-    retention: retentionSchema.optional(),
+      .optional()
+      .describe('Absent: no anchoring.'),
+    retention: retentionSchema.optional().describe('Exactly one of `days`, `months`, `years`; records older are pruned by the daily retention job (never under 31 days). Absent: kept for ever.'),
   })
   .strict();
 

@@ -12,8 +12,8 @@ const usergroupId = z.string().regex(/^S[A-Z0-9]{2,}$/, 'must be a Slack user gr
 
 export const approversSchema = z
   .object({
-    users: z.array(slackUserId).default([]),
-    usergroup: usergroupId.optional(),
+    users: z.array(slackUserId).default([]).describe('Slack user ids (`U…`/`W…`) who may decide.'),
+    usergroup: usergroupId.optional().describe('A Slack user group whose members may decide (memberships cached for 60 s). A route needs `users`, `usergroup` or both.'),
   })
   .strict()
   .refine((a) => a.users.length > 0 || a.usergroup !== undefined, {
@@ -30,11 +30,11 @@ const scheduleName = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'must be low
  */
 export const matchSchema = z
   .object({
-    issueTypes: z.array(z.string().min(1)).min(1).optional(),
-    agents: z.array(z.string().min(1)).min(1).optional(),
-    actionTypes: z.array(z.string().min(1)).min(1).optional(),
-    urgency: z.preprocess((v) => (typeof v === 'string' ? [v] : v), z.array(urgencySchema).min(1)).optional(),
-    labels: z.record(z.string().min(1).max(100), z.string().max(200)).optional(),
+    issueTypes: z.array(z.string().min(1)).min(1).optional().describe('Issue types (globs) the route takes.'),
+    agents: z.array(z.string().min(1)).min(1).optional().describe('Agent ids (globs).'),
+    actionTypes: z.array(z.string().min(1)).min(1).optional().describe('Action types (globs: `payments.*`; `*` stops at a dot, `**` does not).'),
+    urgency: z.preprocess((v) => (typeof v === 'string' ? [v] : v), z.array(urgencySchema).min(1)).optional().describe('One urgency or a list.'),
+    labels: z.record(z.string().min(1).max(100), z.string().max(200)).optional().describe('Labels that must all be present with these values.'),
   })
   .strict()
   .refine((m) => Object.values(m).some((v) => v !== undefined), {
@@ -43,15 +43,12 @@ export const matchSchema = z
 
 export const routeSchema = z
   .object({
-    name: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'must be lower-case letters, digits, - or _'),
-    /** Rules this route takes; a route without `match` is the default. */
-    match: matchSchema.optional(),
-    channel: channelId,
+    name: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'must be lower-case letters, digits, - or _').describe('Unique.'),
+    match: matchSchema.optional().describe('What this route takes; every criterion given must hold. Exactly one route omits it: the default.'),
+    channel: channelId.describe('Slack channel id (`C…`, `G…` or `D…`) where the cards go.'),
     approvers: approversSchema,
-    /** Names in the top-level `schedules` map, in paging order: the first gives the primary. */
-    schedules: z.array(scheduleName).default([]),
-    /** Steps that reach further people while nobody decides (run by the chain worker). */
-    chain: chainSchema.optional(),
+    schedules: z.array(scheduleName).default([]).describe('Names in the top-level `schedules` map, in paging order: the first gives the primary.'),
+    chain: chainSchema.optional().describe('Steps that reach further people while nobody decides. See [Escalation chains](routing.md#escalation-chains).'),
   })
   .strict();
 
@@ -60,32 +57,54 @@ export const routeSchema = z
  * is a file (relative to the config file) whose events become overrides,
  * read when the config loads.
  */
-export const configScheduleSchema = scheduleSchema.omit({ name: true }).extend({ ical: z.string().min(1).optional() }).strict();
+export const configScheduleSchema = scheduleSchema
+  .omit({ name: true })
+  .extend({
+    ical: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('An iCal file beside the config file: events from a day back to 180 days ahead that name a Slack user id become overrides.'),
+  })
+  .strict();
 
 export const configSchema = z
   .object({
-    version: z.literal(1).default(1),
+    version: z.literal(1).default(1).describe('Format version; only `1` exists.'),
     defaults: z
       .object({
-        /** Minutes an escalation waits before it expires with the fail-safe outcome (deny). */
-        deadlineMinutes: z.number().int().min(1).max(60 * 24 * 30).default(60),
+        deadlineMinutes: z
+          .number()
+          .int()
+          .min(1)
+          .max(60 * 24 * 30)
+          .default(60)
+          .describe('Minutes an escalation that carries no deadline waits before it expires with the fail-safe outcome (deny).'),
       })
       .strict()
       .default({ deadlineMinutes: 60 }),
     slack: z
       .object({
-        /** Slack allows about one chat.postMessage a second per channel, with short bursts. */
-        postsPerSecondPerChannel: z.number().positive().max(10_000).default(1),
-        postBurst: z.number().int().min(1).max(10_000).default(3),
-        /** users.getPresence and dnd.info are Tier 3 (about 50 a minute): answers are cached this long, shared by replicas (s). */
-        presenceCacheSeconds: z.number().int().min(1).max(3600).default(60),
-        dndCacheSeconds: z.number().int().min(1).max(3600).default(60),
+        postsPerSecondPerChannel: z
+          .number()
+          .positive()
+          .max(10_000)
+          .default(1)
+          .describe('Pace of card posts and updates per channel, shared by all replicas through Redis. Slack allows about one chat.postMessage a second per channel.'),
+        postBurst: z.number().int().min(1).max(10_000).default(3).describe('Short burst allowed above that pace.'),
+        presenceCacheSeconds: z
+          .number()
+          .int()
+          .min(1)
+          .max(3600)
+          .default(60)
+          .describe('users.getPresence answers are cached this long (s), shared by replicas: it is Tier 3, about 50 calls a minute.'),
+        dndCacheSeconds: z.number().int().min(1).max(3600).default(60).describe('dnd.info answers are cached this long (s), shared by replicas (Tier 3).'),
       })
       .strict()
       .default({ postsPerSecondPerChannel: 1, postBurst: 3, presenceCacheSeconds: 60, dndCacheSeconds: 60 }),
-    /** On-call schedules by name, used by routes' `schedules`. */
-    schedules: z.record(scheduleName, configScheduleSchema).default({}),
-    routes: z.array(routeSchema).min(1),
+    schedules: z.record(scheduleName, configScheduleSchema).default({}).describe("On-call schedules by name, used by routes' `schedules`. See [Routing and on-call](routing.md)."),
+    routes: z.array(routeSchema).min(1).describe('Tried in order: the first whose `match` holds takes the escalation; otherwise the default route (the one without `match`).'),
     /** Absent: every action waits for a person (the safe default). */
     policy: policySchema.optional(),
     /** Scheduled batch-review samples per team channel (governance-config.ts). */

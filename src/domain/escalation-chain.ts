@@ -9,10 +9,19 @@ export const chainSchema = z
   .object({
     name: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/),
     steps: z
-      .array(z.object({ targets: z.array(z.enum(TARGETS)).min(1), waitMinutes: z.number().positive().max(24 * 60) }).strict())
+      .array(
+        z
+          .object({
+            targets: z
+              .array(z.enum(TARGETS))
+              .min(1)
+              .describe("Whom the step reaches: the on-call primary in the card (or the card's thread), by DM, the secondary, the route's user group."),
+            waitMinutes: z.number().positive().max(24 * 60).describe('Minutes before the next step.'),
+          })
+          .strict(),
+      )
       .min(1),
-    /** Times through the whole chain before the fail-safe outcome (deny). */
-    repeat: z.number().int().min(1).max(10).default(1),
+    repeat: z.number().int().min(1).max(10).default(1).describe('Times through the whole chain before the fail-safe outcome (deny).'),
   })
   .strict();
 

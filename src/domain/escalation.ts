@@ -15,43 +15,42 @@ const shortText = z.string().min(1).max(200);
 const longText = z.string().max(20_000);
 
 export const agentSchema = z.object({
-  id: shortText,
-  name: shortText,
-  owner: slackUserId.describe('Slack user id of the person accountable for this agent'),
+  id: shortText.describe("The agent's id; policy entries and routes name it."),
+  name: shortText.describe('Shown on the card.'),
+  owner: slackUserId.describe('Slack user id of the person accountable for this agent. They can never approve its actions.'),
   model: shortText.describe('e.g. claude-sonnet-4'),
   modelVersion: shortText,
   promptVersion: shortText,
-  toolVersions: z.record(z.string().max(100), z.string().max(100)).default({}),
+  toolVersions: z.record(z.string().max(100), z.string().max(100)).default({}).describe('`{ tool: version }`'),
 });
 
 export const actionSchema = z.object({
   type: z
     .string()
     .max(100)
-    .regex(/^[a-z0-9_-]+(\.[a-z0-9_-]+)+$/, 'must be dotted lower-case like payments.refund'),
-  params: z.record(z.string().max(200), z.unknown()).default({}),
+    .regex(/^[a-z0-9_-]+(\.[a-z0-9_-]+)+$/, 'must be dotted lower-case like payments.refund')
+    .describe('Dotted lower-case, e.g. `payments.refund`.'),
+  params: z.record(z.string().max(200), z.unknown()).default({}).describe("The action's arguments."),
   reversible: z.boolean(),
-  /** One line a human reads first, e.g. "Refund $340 to order #4521". */
-  summary: z.string().max(300).optional(),
+  summary: z.string().max(300).optional().describe("One line a human reads first, the card's headline, e.g. `Refund $340.00 for order #4521`."),
 });
 
 export const triggerSchema = z.object({
-  kind: z.enum(['user_request', 'schedule', 'upstream_agent', 'other']),
-  /** Who or what: a ticket id, a cron name, the upstream agent's id. */
-  source: z.string().max(200).optional(),
-  input: longText,
+  kind: z.enum(['user_request', 'schedule', 'upstream_agent', 'other']).describe('What prompted the action.'),
+  source: z.string().max(200).optional().describe("Who or what: a ticket id, a cron name, the upstream agent's id."),
+  input: longText.describe('What triggered it, as the agent received it.'),
 });
 
 export const handoffSchema = z.object({
-  attempted: longText,
-  failed: longText,
-  gathered: longText,
-  recommendation: longText,
+  attempted: longText.describe('What the agent tried.'),
+  failed: longText.describe('What failed.'),
+  gathered: longText.describe('What it found.'),
+  recommendation: longText.describe('The next step it recommends.'),
 });
 
 export const costSchema = z.object({
-  tokens: z.number().int().min(0),
-  usd: z.number().min(0).max(1_000_000),
+  tokens: z.number().int().min(0).describe('Tokens spent so far in this task.'),
+  usd: z.number().min(0).max(1_000_000).describe('Dollars spent so far in this task.'),
 });
 
 export const urgencySchema = z.enum(['low', 'normal', 'high', 'critical']);
@@ -60,25 +59,35 @@ export type Urgency = z.infer<typeof urgencySchema>;
 export const escalationSchema = z
   .object({
     version: z.literal(ESCALATION_SCHEMA_VERSION),
-    id: z.uuid(),
+    id: z.uuid().describe("Chosen by the agent; the job's jobId must equal it."),
     agent: agentSchema,
-    executionId: shortText,
+    executionId: shortText.describe("The agent's run, for correlating audit events; the task budget counts per execution id."),
     action: actionSchema,
     issueType: z.string().min(1).max(100).describe('routing key, e.g. refund, access, procurement'),
-    urgency: urgencySchema.default('normal'),
+    urgency: urgencySchema.default('normal').describe('`high` and `critical` DM the on-call person; routes may match on it.'),
     trigger: triggerSchema,
-    reasoning: longText,
-    confidence: z.number().min(0).max(1),
+    reasoning: longText.describe("The agent's reasoning, shown on the card."),
+    confidence: z.number().min(0).max(1).describe('Below the policy threshold (0.7 by default), the `low_confidence` trigger sends the action to a person.'),
     handoff: handoffSchema,
     cost: costSchema,
-    /** ISO 8601 with offset. Unset: now + the config's default deadline. */
-    deadline: z.iso.datetime({ offset: true }).optional(),
-    callback: z.object({ url: z.url({ protocol: /^https?$/ }) }).optional(),
-    labels: z.record(z.string().max(100), z.string().max(200)).default({}),
-    /** The agent found contradictory data it could not resolve: a human decides. */
-    conflictingInformation: z.boolean().default(false),
-    /** Names the step across retries, for the repeated-failure trigger. Default: the action type. */
-    step: z.string().min(1).max(200).optional(),
+    deadline: z.iso
+      .datetime({ offset: true })
+      .optional()
+      .describe('With `Z` or an offset. Unset: now plus `defaults.deadlineMinutes`. Undecided by then: the fail-safe outcome, deny.'),
+    callback: z
+      .object({ url: z.url({ protocol: /^https?$/ }).describe('`http(s)` URL to POST the signed decision to.') })
+      .optional(),
+    labels: z.record(z.string().max(100), z.string().max(200)).default({}).describe('`{ key: value }`; routes may match on them.'),
+    conflictingInformation: z
+      .boolean()
+      .default(false)
+      .describe('The agent found contradictory data it could not resolve: the `conflicting_information` trigger sends the action to a person.'),
+    step: z
+      .string()
+      .min(1)
+      .max(200)
+      .optional()
+      .describe('Names the step across retries, for the `repeated_failure` trigger (counted from outcome reports within the execution). Default: the action type.'),
   })
   .strict();
 

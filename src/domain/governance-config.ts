@@ -13,14 +13,15 @@ const timezone = z.string().refine((tz) => IANAZone.isValidZone(tz), 'must be an
 /** One team channel's weekly batch review: a sample of `agents`' executed actions, posted in a thread there. */
 export const weeklyReviewSchema = z
   .object({
-    channel: channelId,
-    agents: z.union([z.literal('all'), z.array(z.string().min(1).max(200)).min(1)]).default('all'),
-    /** The seed suggests 5–10% weekly. */
-    percent: z.number().int().min(1).max(100).default(DEFAULT_PERCENT),
-    /** Days back from the run (default 7: the week since the last run). */
-    days: z.number().int().min(1).max(MAX_DAYS).default(DEFAULT_DAYS),
-    cron: cron.default('0 9 * * MON'),
-    tz: timezone.default('UTC'),
+    channel: channelId.describe('Where the sample goes, one thread per agent; one entry per channel.'),
+    agents: z
+      .union([z.literal('all'), z.array(z.string().min(1).max(200)).min(1)])
+      .default('all')
+      .describe('Agent ids to sample, one sample each; `all`: one sample across every agent.'),
+    percent: z.number().int().min(1).max(100).default(DEFAULT_PERCENT).describe('Share of the executed actions drawn (the seed suggests 5–10%).'),
+    days: z.number().int().min(1).max(MAX_DAYS).default(DEFAULT_DAYS).describe('Days back from the run (7: the week since the last run).'),
+    cron: cron.default('0 9 * * MON').describe('When it runs: BullMQ cron, 5 fields, or 6 with seconds first.'),
+    tz: timezone.default('UTC').describe('IANA zone of the cron.'),
   })
   .strict();
 
@@ -39,9 +40,9 @@ export const reviewsSchema = z
 /** The monthly governance review, posted to `channel`; by default at 09:00 on the 1st, for the month before. */
 export const monthlyReportSchema = z
   .object({
-    channel: channelId,
-    cron: cron.default('0 9 1 * *'),
-    tz: timezone.default('UTC'),
+    channel: channelId.describe('Where the report is posted, a section per agent.'),
+    cron: cron.default('0 9 1 * *').describe('When it runs (BullMQ cron); the report covers the calendar month before the run.'),
+    tz: timezone.default('UTC').describe('IANA zone of the cron and of the month.'),
   })
   .strict();
 

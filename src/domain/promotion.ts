@@ -63,7 +63,7 @@ export function demotionTarget(current: Mode, r: RecordCounts, t: PromotionThres
 
 const pct = (x: number) => `${+(x * 100).toFixed(2)}%`;
 
-/** The bars in words, as users see them (`/countersign agent`, the proposal card, the README). */
+/** The bars in words, as users see them (`/countersign agent`, the proposal card, docs/review-modes.md). */
 export function describeThresholds(t: PromotionThresholds): string[] {
   return (['post_action', 'exception_only'] as const).map(
     (m) =>

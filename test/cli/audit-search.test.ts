@@ -1,17 +1,13 @@
-import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AUDIT_COLUMNS, type AuditRecord } from '../../src/domain/audit-query.js';
 import { createMigratedDb, type MigratedDb } from '../support/migrated-db.js';
+import { runCli } from '../support/cli.js';
 import { parseCsv } from '../support/csv.js';
 
-const exec = promisify(execFile);
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 let db: MigratedDb;
 let dir: string;
 
@@ -29,11 +25,7 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-const cli = (...args: string[]) =>
-  exec('./bin/countersign', args, { cwd: ROOT, env: { ...process.env, DATABASE_URL: db.url } }).then(
-    (r) => ({ code: 0, stdout: r.stdout, stderr: r.stderr }),
-    (e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, stdout: e.stdout, stderr: e.stderr }),
-  );
+const cli = (...args: string[]) => runCli(args, { env: { DATABASE_URL: db.url } });
 
 describe('countersign audit search', () => {
   it('prints a page as JSON and the cursor for the next one', async () => {

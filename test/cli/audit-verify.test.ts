@@ -1,14 +1,10 @@
-import { execFile } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import type postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../../src/db/client.js';
 import { sealChain } from '../../src/db/queries/audit-chain.js';
+import { runCli } from '../support/cli.js';
 import { createMigratedDb, type MigratedDb } from '../support/migrated-db.js';
 
-const run = promisify(execFile);
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 let db: MigratedDb;
 let database: Database;
 let sql: postgres.Sql;
@@ -23,15 +19,17 @@ afterAll(async () => {
   await db?.close();
 });
 
-const verify = () =>
-  run('./bin/countersign', ['audit', 'verify'], { cwd: ROOT, env: { ...process.env, DATABASE_URL: db.url } }).then(
-    (r) => ({ code: 0, stdout: r.stdout }),
-    (e: { code: number; stdout: string }) => ({ code: e.code, stdout: e.stdout }),
-  );
+const verify = (env: Record<string, string> = {}) => runCli(['audit', 'verify'], { env: { DATABASE_URL: db.url, ...env } });
 
 describe('countersign audit verify', () => {
   it('says OK with the count when the chain holds', async () => {
     const r = await verify();
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^audit chain OK: 20 records/);
+  });
+
+  it('runs with a bot token set without its signing secret: only --anchors reads Slack, and only the token', async () => {
+    const r = await verify({ SLACK_BOT_TOKEN: 'xoxb-1' });
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^audit chain OK: 20 records/);
   });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadEnv, slackMode } from '../../src/config/env.js';
+import { commandEnv, ConfigError, loadEnv, loadEnvFor, slackMode } from '../../src/config/env.js';
+import { ROOT, runProcess } from '../support/cli.js';
 
 /** Runs loadEnv and returns the ConfigError it throws; fails the test if it throws nothing or something else. */
 function configErrorOf(source: Record<string, string | undefined>): ConfigError {
@@ -96,6 +97,8 @@ describe('loadEnv', () => {
       ['a MySQL DATABASE_URL', { DATABASE_URL: 'mysql://root@db:3306/countersign' }, 'DATABASE_URL'],
       ['a DATABASE_URL that is not a URL', { DATABASE_URL: 'localhost/countersign' }, 'DATABASE_URL'],
       ['a REDIS_URL that is not a URL', { REDIS_URL: 'redis here' }, 'REDIS_URL'],
+      ['a REDIS_URL without its scheme, which would quietly mean db 0 of the default host', { REDIS_URL: 'localhost:6379' }, 'REDIS_URL'],
+      ['a REDIS_URL of another scheme', { REDIS_URL: 'http://127.0.0.1:6379' }, 'REDIS_URL'],
       ['an unknown COUNTERSIGN_ROLE', { COUNTERSIGN_ROLE: 'both' }, 'COUNTERSIGN_ROLE'],
       ['a SLACK_BOT_TOKEN without a signing secret or app token', { SLACK_BOT_TOKEN: 'xoxb-1' }, 'SLACK_SIGNING_SECRET'],
       ['a SLACK_SIGNING_SECRET without a bot token', { SLACK_SIGNING_SECRET: 'shh' }, 'SLACK_BOT_TOKEN'],
@@ -124,6 +127,16 @@ describe('loadEnv', () => {
       expect(err.message).toContain('SLACK_SIGNING_SECRET');
       expect(err.message).toContain('SLACK_APP_TOKEN');
     });
+  });
+
+  it('accepts redis:// and rediss:// URLs, with a db number', () => {
+    expect(loadEnv({ REDIS_URL: 'redis://localhost:6379/2' }).REDIS_URL).toBe('redis://localhost:6379/2');
+    expect(loadEnv({ REDIS_URL: 'rediss://:pw@cache.internal:6380' }).REDIS_URL).toBe('rediss://:pw@cache.internal:6380');
+  });
+
+  it('says what a REDIS_URL must look like, without echoing it', () => {
+    const err = configErrorOf({ REDIS_URL: 'localhost:6379' });
+    expect(err.message).toBe('Invalid environment: REDIS_URL: must be a redis:// or rediss:// URL, e.g. redis://127.0.0.1:6379/0');
   });
 
   describe('API_TOKENS', () => {
@@ -176,3 +189,31 @@ describe('slackMode', () => {
     });
   });
 });
+
+describe('commandEnv: each command-line tool checks only the variables it reads', () => {
+  it('lets a tool that never talks to Slack run with the bot token set without its signing secret', () => {
+    expect(loadEnvFor(commandEnv.database, { SLACK_BOT_TOKEN: 'xoxb-1', DATABASE_URL: 'postgres://db/cs' }).DATABASE_URL).toBe('postgres://db/cs');
+    expect(loadEnvFor(commandEnv.auditVerify, { SLACK_BOT_TOKEN: 'xoxb-1' }).SLACK_BOT_TOKEN).toBe('xoxb-1');
+  });
+
+  it('still refuses a bad value of a variable the tool reads', () => {
+    expect(() => loadEnvFor(commandEnv.database, { DATABASE_URL: 'mysql://db/x' })).toThrow(/DATABASE_URL: /);
+    expect(() => loadEnvFor(commandEnv.queue, { REDIS_URL: 'localhost:6379' })).toThrow(/REDIS_URL: must be a redis:\/\/ or rediss:\/\/ URL/);
+  });
+});
+
+describe('a scheme-less REDIS_URL, through the processes that read it', () => {
+  const expected = 'countersign: Invalid environment: REDIS_URL: must be a redis:// or rediss:// URL, e.g. redis://127.0.0.1:6379/0\n';
+
+  it('stops the bot (npm start) with exit 78 and one line naming REDIS_URL', async () => {
+    const r = await runProcess(`${ROOT}src/main.ts`, [], { env: { REDIS_URL: 'localhost:6379' } });
+    expect(r.code).toBe(78);
+    expect(r.stderr).toBe(expected);
+  });
+
+  it('stops npm run sandbox:agents the same way', async () => {
+    const r = await runProcess(`${ROOT}scripts/sandbox-agents.ts`, [], { env: { REDIS_URL: 'localhost:6379' } });
+    expect(r.code).toBe(78);
+    expect(r.stderr).toBe(expected);
+  });
+}, 60_000);

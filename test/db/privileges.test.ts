@@ -5,7 +5,7 @@ import { sealChain, verifyChain } from '../../src/db/queries/audit-chain.js';
 import { recordEvents } from '../../src/db/queries/events.js';
 import { createMigratedDb, type MigratedDb } from '../support/migrated-db.js';
 
-/** A login role in the app's group, as the README tells operators to create; roles are cluster-wide. */
+/** A login role in the app's group, as docs/audit.md tells operators to create; roles are cluster-wide. */
 const BOT_ROLE = 'countersign_test_bot';
 
 let db: MigratedDb;

@@ -7,7 +7,7 @@ const SECRET = 'cb-secret-0123456789';
 const NOW = 1_893_456_000;
 const BODY = JSON.stringify({ version: 1, escalationId: '7d1f7a7e-4c1b-4f7e-9a55-2f4be0c6a111', status: 'approved', proceed: true });
 
-/** The scheme as an agent would implement it from the README, with node:crypto only. */
+/** The scheme as an agent would implement it from docs/agent-contract.md, with node:crypto only. */
 function expectedSignature(secret: string, ts: number, body: string): string {
   return `v1=${createHmac('sha256', secret).update(`v1:${ts}:${body}`, 'utf8').digest('hex')}`;
 }

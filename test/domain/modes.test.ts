@@ -13,7 +13,7 @@ const decision = (tier: Tier | null, over: Partial<PolicyDecision> = {}): Policy
 });
 const mode = (m: Mode): ModeSource => ({ mode: m, source: 'policy.agents[0].mode', scope: '*' });
 
-/** The README's table, cell by cell: what the request does, and the outcome an agent sees. */
+/** The table in docs/review-modes.md, cell by cell: what the request does, and the outcome an agent sees. */
 const TABLE: Array<[row: 'deny' | 'triggered' | Tier, m: Mode, handling: Handling, outcome: PolicyDecision['outcome'], tier: Tier | null]> = [
   ['deny', 'pre_action', 'deny', 'deny', null],
   ['deny', 'post_action', 'deny', 'deny', null],

@@ -15,44 +15,43 @@ const actionPattern = z.string().regex(/^[a-z0-9_*?-]+(\.[a-z0-9_*?-]+)*$/, 'mus
 const usd = z.number().min(0).max(1e9);
 
 export const peopleSchema = z
-  .object({ users: z.array(slackUserId).default([]), usergroup: z.string().regex(/^S[A-Z0-9]{2,}$/).optional() })
+  .object({ users: z.array(slackUserId).default([]).describe('Slack user ids.'), usergroup: z.string().regex(/^S[A-Z0-9]{2,}$/).optional().describe('A Slack user group id.') })
   .strict();
 
 export const paramRuleSchema = z
   .object({
-    when: conditionSchema,
-    /** Raise the tier to this (never lowers it), or deny outright. */
-    tier: z.enum(TIERS).optional(),
-    deny: z.literal(true).optional(),
-    reason: z.string().min(1).max(300),
+    when: conditionSchema.describe('When the rule applies.'),
+    tier: z.enum(TIERS).optional().describe('Raise the tier to this (never lowers it). Exactly one of `tier` and `deny`.'),
+    deny: z.literal(true).optional().describe('Deny outright.'),
+    reason: z.string().min(1).max(300).describe('Shown on the card and in the answer.'),
   })
   .strict()
   .refine((r) => (r.tier === undefined) !== (r.deny === undefined), { message: 'needs exactly one of tier or deny: true' });
 
 export const actionPolicySchema = z
   .object({
-    action: actionPattern,
-    tier: z.enum(TIERS),
-    rules: z.array(paramRuleSchema).default([]),
-    /** Above this the action always waits for a human ("high-stakes"). */
-    highStakes: conditionSchema.optional(),
-    confidenceThreshold: z.number().min(0).max(1).optional(),
-    /** Param holding the action's own spend in USD (a purchase, a refund), counted against budgets. */
-    spendParam: z.string().min(1).max(200).optional(),
+    action: actionPattern.describe('Action type, or a glob (`crm.*`, `payments.**`).'),
+    tier: z.enum(TIERS).describe('`autonomous` runs; `supervised` runs and is reviewed afterwards; `restricted` waits for approval.'),
+    rules: z.array(paramRuleSchema).default([]).describe('Parameter rules: raise the tier, or deny, when a condition holds.'),
+    highStakes: conditionSchema.optional().describe('When it holds, the action always waits for a person (`high_stakes` trigger).'),
+    confidenceThreshold: z.number().min(0).max(1).optional().describe("This action's threshold for `low_confidence`, over the agent's and the policy's."),
+    spendParam: z.string().min(1).max(200).optional().describe("Param holding the action's own spend in USD (a purchase, a refund), counted against the budgets."),
   })
   .strict();
 
 export const denyRuleSchema = z
-  .object({ action: actionPattern, when: conditionSchema.optional(), reason: z.string().min(1).max(300) })
+  .object({
+    action: actionPattern.describe('Action type or glob to refuse.'),
+    when: conditionSchema.optional().describe('Only when this holds; absent: always.'),
+    reason: z.string().min(1).max(300),
+  })
   .strict();
 
 export const budgetsSchema = z
   .object({
-    /** Per execution id: past it, that task's further actions are escalated. */
-    perTaskUsd: usd.optional(),
-    /** Per agent per calendar day / ISO week (policy time zone): past it, the agent is paused. */
-    dailyUsd: usd.optional(),
-    weeklyUsd: usd.optional(),
+    perTaskUsd: usd.optional().describe("Per execution id: past it, that task's further actions are escalated (`task_budget`)."),
+    dailyUsd: usd.optional().describe('Per agent per calendar day (in `policy.timezone`): an action that would pass it is refused and the agent is paused.'),
+    weeklyUsd: usd.optional().describe('Per agent per ISO week, as `dailyUsd`.'),
   })
   .strict()
   .default({});
@@ -61,10 +60,9 @@ const rate = z.number().min(0).max(1);
 const modeBarSchema = (d: { minSuccesses: number; maxErrorRate: number; demoteAtErrorRate: number }) =>
   z
     .object({
-      minSuccesses: z.number().int().min(1).default(d.minSuccesses),
-      /** Strictly under: exactly this rate does not qualify. */
-      maxErrorRate: rate.default(d.maxErrorRate),
-      demoteAtErrorRate: rate.default(d.demoteAtErrorRate),
+      minSuccesses: z.number().int().min(1).default(d.minSuccesses).describe('Successful actions (actions − errors) needed for the promotion.'),
+      maxErrorRate: rate.default(d.maxErrorRate).describe('The error rate must be strictly under this: exactly this rate does not qualify.'),
+      demoteAtErrorRate: rate.default(d.demoteAtErrorRate).describe('In this mode, an error rate reaching this demotes the agent one step.'),
     })
     .strict()
     .default(d);
@@ -74,59 +72,62 @@ export const promotionSchema = z
   .object({
     post_action: modeBarSchema(DEFAULT_THRESHOLDS.post_action),
     exception_only: modeBarSchema(DEFAULT_THRESHOLDS.exception_only),
-    demoteMinActions: z.number().int().min(1).default(DEFAULT_THRESHOLDS.demoteMinActions),
-    /** Share of autonomous actions under post-action audit that get a review card (0–1). Default 10%. */
-    auditSampleRate: rate.default(0.1),
-    /** Who may accept a promotion; default: policy.admins and the agent's admins. Never the agent's owner. */
-    approvers: peopleSchema.optional(),
+    demoteMinActions: z.number().int().min(1).default(DEFAULT_THRESHOLDS.demoteMinActions).describe('Actions in a mode before its error rate can demote the agent.'),
+    auditSampleRate: rate.default(0.1).describe('Share of autonomous actions under post-action audit that get a review card.'),
+    approvers: peopleSchema.optional().describe("Who may accept a promotion; default: `policy.admins` and the agent's `admins`. Never the agent's owner."),
   })
   .strict()
   .default({ ...DEFAULT_THRESHOLDS, auditSampleRate: 0.1 });
 
 export const agentPolicySchema = z
   .object({
-    id: z.string().min(1).max(200),
+    id: z.string().min(1).max(200).describe("The agent's id, as its escalations send it."),
     domain: z
-      .object({ issueTypes: z.array(z.string().min(1)).default([]), actionTypes: z.array(actionPattern).default([]) })
+      .object({
+        issueTypes: z.array(z.string().min(1)).default([]).describe("Issue types inside the agent's domain."),
+        actionTypes: z.array(actionPattern).default([]).describe("Action types (or globs) inside the agent's domain."),
+      })
       .strict()
-      .optional(),
-    confidenceThreshold: z.number().min(0).max(1).optional(),
-    actions: z.array(actionPolicySchema).default([]),
-    deny: z.array(denyRuleSchema).default([]),
+      .optional()
+      .describe('Outside it, the `out_of_domain` trigger sends the action to a person.'),
+    confidenceThreshold: z.number().min(0).max(1).optional().describe("The agent's threshold for `low_confidence`, over the policy's."),
+    actions: z.array(actionPolicySchema).default([]).describe('Anything not listed is denied.'),
+    deny: z.array(denyRuleSchema).default([]).describe('Deny rules: refuse an action type or glob, optionally only `when` a condition holds.'),
     budgets: budgetsSchema,
-    /** Budget alerts and the Resume button for this agent go here. */
-    alertChannel: channelId.optional(),
-    /** Who may resume the agent after a budget pause (with policy.admins). */
-    admins: peopleSchema.optional(),
-    /**
-     * Human-in-the-loop mode when none is stored (a promotion or demotion
-     * stores one, and it wins). Absent: pre_action, as for every new agent.
-     */
-    mode: z.enum(MODES).optional(),
-    /** Per action type (exact or glob): these only tighten the agent's mode, never loosen it. */
-    modes: z.record(actionPattern, z.enum(MODES)).optional(),
+    alertChannel: channelId.optional().describe("Budget alerts, the Resume button and promotion proposals for this agent go here; else `policy.alertChannel`."),
+    admins: peopleSchema.optional().describe('Who may resume the agent after a budget pause (with `policy.admins`).'),
+    mode: z
+      .enum(MODES)
+      .optional()
+      .describe('Review mode when none is stored (a promotion or demotion stores one, and it wins). Absent: `pre_action`, as for every new agent.'),
+    modes: z.record(actionPattern, z.enum(MODES)).optional().describe("Per action type (exact or glob): these only tighten the agent's mode, never loosen it."),
   })
   .strict();
 
 export const policySchema = z
   .object({
-    /** Below this confidence an action waits for a human. The seed's 0.7 by default. */
-    confidenceThreshold: z.number().min(0).max(1).default(0.7),
-    /** Supervised actions are reviewed within this many minutes, then reminded, then escalated. */
-    supervisedReviewMinutes: z.number().positive().max(60 * 24 * 7).default(60),
-    /** Same step failing this many times without a success sends the next attempt to a human. */
-    repeatedFailureThreshold: z.number().int().min(1).max(100).default(3),
-    /** Calendar days and weeks for budgets are counted in this IANA zone. */
-    timezone: z.string().default('UTC'),
-    /** Alert when spend crosses these fractions of a cap. */
-    alertThresholds: z.array(z.number().positive().max(10)).default([0.8, 1]),
-    alertChannel: channelId.optional(),
-    admins: peopleSchema.default({ users: [] }),
+    confidenceThreshold: z.number().min(0).max(1).default(0.7).describe('Below this confidence an action waits for a person (`low_confidence`).'),
+    supervisedReviewMinutes: z
+      .number()
+      .positive()
+      .max(60 * 24 * 7)
+      .default(60)
+      .describe('Supervised actions are reviewed within this many minutes; then a reminder, and at twice this an escalation to `alertChannel`.'),
+    repeatedFailureThreshold: z
+      .number()
+      .int()
+      .min(1)
+      .max(100)
+      .default(3)
+      .describe('The same step failing this many times in a row (from outcome reports) sends the next attempt to a person (`repeated_failure`).'),
+    timezone: z.string().default('UTC').describe('IANA zone in which budget days and weeks, and the weekly batch review, are counted.'),
+    alertThresholds: z.array(z.number().positive().max(10)).default([0.8, 1]).describe('Alert when spend crosses these fractions of a cap, once per window.'),
+    alertChannel: channelId.optional().describe("Budget alerts, review escalations, config reload failures and promotion proposals, unless an agent's own `alertChannel` is set."),
+    admins: peopleSchema.default({ users: [] }).describe('Who may resume a paused agent and accept promotions (with each agent\'s `admins`), and search the audit trail.'),
     organization: z
       .object({
-        monthlyUsd: usd.optional(),
-        /** The org alert fires at 120% of this projection (the seed's safety net). */
-        projectedMonthlyUsd: usd.optional(),
+        monthlyUsd: usd.optional().describe('Organisation spend cap per month.'),
+        projectedMonthlyUsd: usd.optional().describe('The organisation alert fires at 120% of this projection.'),
       })
       .strict()
       .default({}),
