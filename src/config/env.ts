@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { describeErrors, fieldErrors, requiredMessage } from '../domain/validation.js';
 
 /**
  * Process environment, parsed once at start-up. Nothing else in the code base
@@ -100,14 +101,7 @@ export class ConfigError extends Error {
 
 /** Parses the environment; a bad value throws one line naming the variable. */
 export function loadEnv(source: Record<string, string | undefined>): Env {
-  const result = envSchema.safeParse(source, {
-    error: (issue) => (issue.input === undefined && issue.code === 'invalid_type' ? 'Required' : undefined),
-  });
-  if (!result.success) {
-    const first = result.error.issues
-      .map((i) => `${i.path.join('.') || '(env)'}: ${i.message}`)
-      .join('; ');
-    throw new ConfigError(`Invalid environment: ${first}`);
-  }
+  const result = envSchema.safeParse(source, { error: requiredMessage });
+  if (!result.success) throw new ConfigError(`Invalid environment: ${describeErrors(fieldErrors(result.error, '(env)'))}`);
   return result.data;
 }

@@ -3,6 +3,7 @@ import { errorRateLine } from '../../domain/batch-review.js';
 import type { SlackMessage } from '../../flow/ports.js';
 import { escalationCard } from './escalation-card.js';
 import { slackDate, type CardState } from './view-model.js';
+import { count, plural } from '../../domain/format.js';
 
 export const ACTION_SAMPLE_CORRECT = 'countersign.sample_correct';
 export const ACTION_SAMPLE_INCORRECT = 'countersign.sample_incorrect';
@@ -130,7 +131,7 @@ function windowLine(s: SampleHeader): string {
 /** The message the cards hang off: what was drawn, and "12 of 40 reviewed". */
 export function sampleProgressMessage(s: SampleHeader, p: { reviewed: number; incorrect: number }): SlackMessage {
   const done = p.reviewed >= s.size;
-  const head = `:mag: *Batch review of ${scope(s.agentId)}*: ${s.size} of ${s.population} executed action${s.population === 1 ? '' : 's'} (${s.percent}%) from ${windowLine(s)}`;
+  const head = `:mag: *Batch review of ${scope(s.agentId)}*: ${count(s.size)} of ${plural(s.population, 'executed action')} (${s.percent}%) from ${windowLine(s)}`;
   const progress = `${done ? ':white_check_mark:' : ':hourglass_flowing_sand:'} *${p.reviewed} of ${s.size} reviewed*${p.reviewed > 0 ? ` · error rate so far ${errorRateLine(p.incorrect, p.reviewed)}` : ''}`;
   return {
     text: `Batch review: ${p.reviewed} of ${s.size} reviewed`,
