@@ -1,4 +1,7 @@
 import { execFile } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
@@ -24,6 +27,14 @@ describe('countersign policy check', () => {
     expect(r.stdout).toContain('rule:    policy.agents[0].actions[3]');
     expect(r.stdout).toContain('trigger: low_confidence: confidence 0.62 is below 0.70');
     expect(r.stdout).toMatch(/policy: {2}[0-9a-f]{16}/);
+  });
+
+  it('names each invalid field and what was expected, with exit 65', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'cs-policy-')), 'probe.json');
+    writeFileSync(file, '{"agent":"support-agent"}');
+    const r = await check(file);
+    expect(r.code).toBe(65);
+    expect(r.stderr).toBe(`countersign: ${file}: agent: Invalid input: expected object, received string; action: Required (expected object)\n`);
   });
 
   it('names a missing file or bad JSON with exit 65, and a bad usage with 64', async () => {

@@ -28,7 +28,7 @@ describe('/countersign', () => {
     await run('budget procurement-agent');
     const reply = await h.fake.waitFor((c) => c.method === 'response_url' && String(c.args.text).includes('Spend against caps'));
     expect(String(reply.args.text)).toContain('`procurement-agent`: today $0.00 of $500.00 (0%)');
-    expect(String(reply.args.text)).toContain('organisation this month: $0.00 of $20000.00');
+    expect(String(reply.args.text)).toContain('organisation this month: $0.00 of $20,000.00');
   });
 
   it('checks an action against the policy in force', async () => {
@@ -36,8 +36,52 @@ describe('/countersign', () => {
     const reply = await h.fake.waitFor((c) => c.method === 'response_url' && String(c.args.text).startsWith('```') && String(c.args.text).includes('outcome:'));
     expect(String(reply.args.text)).toContain('rule:    policy.agents[0].actions[3].rules[0]');
     await run('policy not json');
-    const bad = await h.fake.waitFor((c) => c.method === 'response_url' && String(c.args.text).startsWith('Cannot check that'));
+    const bad = await h.fake.waitFor((c) => c.method === 'response_url' && String(c.args.text).startsWith('Cannot check that: it is not JSON'));
     expect(String(bad.args.text)).toContain('Usage');
+  });
+
+  it('names each invalid field of a policy check and what was expected, never zod\'s "["', async () => {
+    await run('policy {"agent":"support-agent"}');
+    const bad = await h.fake.waitFor((c) => c.method === 'response_url' && String(c.args.text).startsWith('Cannot check that:\n'));
+    const text = String(bad.args.text);
+    expect(text).toContain('• `agent`: Invalid input: expected object, received string');
+    expect(text).toContain('• `action`: Required (expected object)');
+    expect(text).not.toContain(': [');
+  });
+
+  it('shows the policy in force, readable, when given no argument', async () => {
+    await run('policy');
+    const reply = await h.fake.waitFor((c) => c.method === 'response_url' && String(c.args.text).startsWith('Policy in force'));
+    const blocks = reply.args.blocks as Array<{ type: string; text?: { text: string } }>;
+    // Mrkdwn as Slack receives it: `&gt;` shows as `>`.
+    const all = blocks.map((b) => b.text?.text ?? '').join('\n');
+    expect(all).not.toContain('Unexpected end of JSON');
+    // Trigger thresholds.
+    expect(all).toContain('*Low confidence*: below 0.70');
+    expect(all).toContain('*High stakes*: `support-agent` `payments.refund` when amountUsd &gt; 2000; `billing-agent` `payments.payout` when amountUsd &gt; 5000');
+    expect(all).toContain('*Repeated failure*: the same step failed 3 times without a success');
+    // Budgets: the organisation's month, and each agent's task, day and week.
+    expect(all).toContain('*Organisation*: $20,000.00 a month; alert at 120% of the $10,000.00 projection');
+    expect(all).toContain('*Budgets*: per task $5.00 · per day $500.00 · per week $2,000.00');
+    // Modes and the promotion bars.
+    expect(all).toContain('post-action audit: 100 successful actions with an error rate under 2%');
+    expect(all).toContain('exception-only review: 1,000 successful actions with an error rate under 1%');
+    expect(all).toContain('*`support-agent`* · exception-only review (from `policy.agents[0].mode`)');
+    expect(all).toContain('*`billing-agent`* · pre-action review');
+    // Tiers and rules.
+    expect(all).toContain('• `payments.refund`: *supervised*; restricted when amountUsd &gt; 500 (refund over $500); high stakes when amountUsd &gt; 2000');
+    expect(all).toContain('• `data.delete*`: *denied* (the support agent never deletes data)');
+    expect(blocks.length).toBeLessThanOrEqual(50);
+    for (const b of blocks) expect((b.text?.text ?? '').length).toBeLessThanOrEqual(3000);
+    expect(JSON.stringify(blocks).length).toBeLessThan(12_000);
+  });
+
+  it("shows one agent's policy by its id", async () => {
+    await run('policy procurement-agent');
+    const reply = await h.fake.waitFor((c) => c.method === 'response_url' && String(c.args.text) === 'Policy for procurement-agent');
+    const all = (reply.args.blocks as Array<{ text?: { text: string } }>).map((b) => b.text?.text ?? '').join('\n');
+    expect(all).toContain('• `purchases.create`: *autonomous*; restricted when amountUsd &gt; 250 (purchase over $250); denied when vendor in ["unknown","unvetted"] (unvetted vendor)');
+    expect(all).not.toContain('support-agent');
   });
 
   it('tells where an escalation stands', async () => {
