@@ -24,6 +24,15 @@ describe('/countersign', () => {
     expect(reply.args.response_type).toBe('ephemeral');
   });
 
+  it('says a subcommand is unknown and lists the real ones', async () => {
+    await run('frobnicate now');
+    const reply = await h.fake.waitFor((c) => c.method === 'response_url' && String(c.args.text).startsWith('There is no'));
+    expect(reply.args.response_type).toBe('ephemeral');
+    expect(String(reply.args.text)).toContain(
+      'There is no `/countersign frobnicate` subcommand. The subcommands are `status`, `policy`, `budget`, `agent`, `review`, `report`, `oncall`, `override`, `audit` and `help`.',
+    );
+  });
+
   it('shows spend against each cap', async () => {
     await run('budget procurement-agent');
     const reply = await h.fake.waitFor((c) => c.method === 'response_url' && String(c.args.text).includes('Spend against caps'));
