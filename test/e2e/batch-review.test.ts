@@ -103,7 +103,7 @@ describe('batch review', () => {
     expect((await postSigned(`${h.baseUrl}/slack/events`, SIGNING_SECRET, blockActionsBody(submit))).status).toBe(200);
 
     const summary = await eventually(async () => h.fake.messages(APPROVER_DM).find((m) => m.text.startsWith('Batch review complete')), 'the summary');
-    expect(summary.text).toBe('Batch review complete: error rate 50.0% (1 incorrect of 2 reviewed)');
+    expect(summary.text).toBe('Batch review complete: error rate 50% (1 incorrect of 2 reviewed)');
     await eventually(async () => (progress().text === 'Batch review: 2 of 2 reviewed' ? true : undefined), 'progress 2 of 2');
     const verdicts = await h.sql`select verdict, note, reviewed_by from review_sample_items where sample_id = ${sample!.id} order by position`;
     expect(verdicts).toEqual([
