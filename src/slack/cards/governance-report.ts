@@ -45,7 +45,7 @@ export function governanceReportMessages(label: string, agents: ReportAgent[], c
     { type: 'header', text: { type: 'plain_text', text: `Governance review: ${label}` } },
     { type: 'context', elements: [mrkdwn(`${plural(agents.length, 'agent')} · figures for the calendar month · proposals are suggestions: nothing changes until the config does`)] },
   ];
-  if (agents.length === 0) return [{ text: `Governance review for ${label}: no agent activity`, blocks: [...head, { type: 'section', text: mrkdwn('No agent activity this month.') }] }];
+  if (agents.length === 0) return [{ text: `Governance review for ${label}: no agent activity`, blocks: [...head, { type: 'section', text: mrkdwn(`No agent activity in ${label}.`) }] }];
   const pages: object[][] = [head];
   for (const a of agents) {
     const block = { type: 'section', text: mrkdwn(agentReportText(a, caps[a.agentId])) };

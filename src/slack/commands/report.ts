@@ -19,9 +19,14 @@ export const reportCommand: Subcommand = {
       // The report covers the month before `at`: ask as if on the 1st of the month after.
       at = start.plus({ months: 1 }).toJSDate();
     }
-    const { messages } = await buildMonthlyReport(deps, at, tz);
+    const { messages, agents } = await buildMonthlyReport(deps, at, tz);
     const [first, ...rest] = messages;
     const more = rest.length ? `\n_${rest.length} more part${rest.length === 1 ? '' : 's'} in the scheduled report._` : '';
+    // Nothing last month (a new install, say): point at the month in progress.
+    if (month === undefined && agents.length === 0) {
+      const hint = `Try the month so far: \`/countersign report ${DateTime.fromJSDate(deps.now(), { zone: tz }).toFormat('yyyy-MM')}\``;
+      return { text: `${first!.text}. ${hint}`, blocks: [...(first!.blocks as object[]), { type: 'context', elements: [{ type: 'mrkdwn', text: hint }] }] };
+    }
     return { text: `${first!.text}${more}`, blocks: first!.blocks as object[] };
   },
 };

@@ -93,6 +93,18 @@ describe('/countersign', () => {
     expect(all).not.toContain('support-agent');
   });
 
+  it('says when last month had no agent activity, and points at the month in progress', async () => {
+    // This harness's database holds only this month's escalations.
+    await run('report');
+    const reply = await h.fake.waitFor((c) => c.method === 'response_url' && String(c.args.text).startsWith('Governance review for'));
+    const text = String(reply.args.text);
+    const m = /^Governance review for (\d{4})-(\d{2}): no agent activity\. Try the month so far: `\/countersign report (\d{4})-(\d{2})`$/.exec(text);
+    expect(m, text).not.toBeNull();
+    const [, y, mo, ny, nmo] = m!.map(Number);
+    expect(ny! * 12 + nmo!).toBe(y! * 12 + mo! + 1);
+    expect(JSON.stringify(reply.args.blocks)).toContain(`No agent activity in ${m![1]}-${m![2]}.`);
+  });
+
   it('tells where an escalation stands', async () => {
     const e = makeEscalation();
     await h.enqueue(e);
