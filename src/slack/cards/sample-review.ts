@@ -41,6 +41,10 @@ export interface SampleCardState {
   /** What the agent reported after acting; undefined when it reported nothing. */
   outcome?: { success: boolean; detail: string | null; at: Date };
   verdict?: { verdict: 'correct' | 'incorrect'; by: string; at: Date; note: string | null };
+  /** Who approved or signed the action off: four eyes, so not its reviewers. */
+  deciders?: string[];
+  /** The one person who sees the card (a DM sample's requester); undefined in a thread. */
+  viewer?: string;
 }
 
 const mrkdwn = (text: string) => ({ type: 'mrkdwn', text });
@@ -69,8 +73,13 @@ export function sampleReviewCard(s: SampleCardState): SlackMessage {
         ? `:white_check_mark: Reviewed *correct* by <@${s.verdict.by}> at ${slackDate(s.verdict.at)}`
         : `:rotating_light: Reviewed *incorrect* by <@${s.verdict.by}> at ${slackDate(s.verdict.at)}${note}`;
     blocks.push({ type: 'section', text: mrkdwn(line) });
+  } else if (s.viewer && s.deciders?.includes(s.viewer)) {
+    // Nobody else sees a DM: offering buttons the viewer may not use would only invite a refusal.
+    blocks.push({ type: 'context', elements: [mrkdwn(`:eyes: You decided this action, so you cannot review it (four eyes). Draw the sample with \`in:thread\` in a channel where another approver of route \`${safeText(s.card.route, 63)}\` can judge it.`)] });
   } else {
     const value = sampleButtonValue(s.sample.sampleId, s.card.escalation.id);
+    const deciders = (s.deciders ?? []).filter((u) => /^[UW][A-Z0-9]{2,}$/.test(u));
+    if (deciders.length) blocks.push({ type: 'context', elements: [mrkdwn(`:eyes: Decided by ${deciders.map((u) => `<@${u}>`).join(' and ')}: someone else reviews it (four eyes).`)] });
     blocks.push({
       type: 'actions',
       block_id: `sample:${s.card.escalation.id}`,
