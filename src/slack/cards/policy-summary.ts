@@ -39,7 +39,7 @@ function triggersText(p: Policy): string {
     '*Triggers*: any one sends even an autonomous action to a person',
     `• *Low confidence*: below ${threshold(p.confidenceThreshold)}${own.length ? ` (per agent: ${own.join(', ')})` : ''}`,
     `• *High stakes*: ${highStakes.length ? highStakes.join('; ') : 'none configured'}`,
-    `• *Repeated failure*: the same step failed ${count(p.repeatedFailureThreshold)} times without a success`,
+    `• *Repeated failure*: the same step failed ${plural(p.repeatedFailureThreshold, 'time')} without a success`,
     '• *Out of domain*, *conflicting information*, and a *task past its per-task budget*',
     `Supervised actions run at once and are reviewed within ${count(p.supervisedReviewMinutes)} min.`,
   ].join('\n');

@@ -1,6 +1,7 @@
 import { DateTime } from 'luxon';
 import { buildMonthlyReport } from '../../flow/governance-report.js';
 import type { Subcommand } from './types.js';
+import { plural } from '../../domain/format.js';
 
 /**
  * `/countersign report [YYYY-MM]`: the monthly governance report on demand,
@@ -21,7 +22,7 @@ export const reportCommand: Subcommand = {
     }
     const { messages, agents } = await buildMonthlyReport(deps, at, tz);
     const [first, ...rest] = messages;
-    const more = rest.length ? `\n_${rest.length} more part${rest.length === 1 ? '' : 's'} in the scheduled report._` : '';
+    const more = rest.length ? `\n_${plural(rest.length, 'more part')} in the scheduled report._` : '';
     // Nothing last month (a new install, say): point at the month in progress.
     if (month === undefined && agents.length === 0) {
       const hint = `Try the month so far: \`/countersign report ${DateTime.fromJSDate(deps.now(), { zone: tz }).toFormat('yyyy-MM')}\``;
