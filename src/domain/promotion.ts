@@ -5,7 +5,7 @@ import { count, percent, plural } from './format.js';
  * An agent's (or one action type's) record over a window: every action, and
  * those that went wrong. The one definition of "error rate" (promotion,
  * demotion, `/countersign agent`, App Home, the monthly report), counted by
- * `agentRecords` in `db/queries/agent-record.ts`:
+ * `recordRows` in `db/queries/agent-record.ts`:
  * - an action is an escalation that was allowed, approved or denied (not
  *   expired, not refused for a budget pause), plus each outcome report not
  *   tied to an escalation;
