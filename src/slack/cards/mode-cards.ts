@@ -36,7 +36,7 @@ export interface ProposalState {
 export function proposalMessage(p: Proposed, state: ProposalState = {}): SlackMessage {
   const who = scopeText(p.agentId, p.scope);
   const rec = { actions: p.actions, errors: p.errors };
-    const blocks: unknown[] = [
+  const blocks: unknown[] = [
     section(
       `:arrow_up: *Promotion proposed*\n${who} could move from *${MODE_LABELS[p.from]}* to *${MODE_LABELS[p.to]}*.\n` +
         `Record: ${count(successesOf(rec))} successful of ${plural(p.actions, 'action')}, ${plural(p.errors, 'error')} (${formatRate(rec)}).`,

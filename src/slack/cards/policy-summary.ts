@@ -100,7 +100,10 @@ function agentText(a: AgentPolicy, inForce: AgentInForce | undefined): string {
  */
 export function policySummaryMessage(s: PolicySummary): SlackMessage & { blocks: object[] } {
   const p = s.policy;
-  if (!p) return { text: 'No policy is configured: every action is allowed. Add `policy:` to the config file.', blocks: [section('No policy is configured: every action is allowed. Add `policy:` to the config file.')] };
+  if (!p) {
+    const none = 'No policy is configured, so every action needs approval. Add `policy:` to the config file.';
+    return { text: none, blocks: [section(none)] };
+  }
   const agents = s.only ? p.agents.filter((a) => a.id === s.only) : p.agents;
   const head: object[] = s.only
     ? [section(`*Policy for ${code(s.only, 200)}* (version \`${s.version}\`)`)]
