@@ -1,3 +1,5 @@
+import { describeErrors, type FieldError } from './domain/validation.js';
+
 /**
  * Coded errors, in one place (after bolt-js `src/errors.ts`): callers branch
  * on `code`, never on message text.
@@ -10,6 +12,7 @@ export const ErrorCode = {
   Config: 'countersign_config',
   Timeout: 'countersign_timeout',
   NoInput: 'countersign_no_input',
+  InvalidInput: 'countersign_invalid_input',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -46,6 +49,14 @@ export class SlackCallError extends CountersignError {
   ) {
     super(ErrorCode.SlackCall, `${method} failed: ${slackError}`);
     this.name = 'SlackCallError';
+  }
+}
+
+/** A person's input failed validation; `errors` name each field and what was expected. */
+export class InvalidInputError extends CountersignError {
+  constructor(readonly errors: FieldError[]) {
+    super(ErrorCode.InvalidInput, describeErrors(errors));
+    this.name = 'InvalidInputError';
   }
 }
 

@@ -3,6 +3,7 @@ import { EXIT, openExistingDatabase } from './common.js';
 import { loadExplainRows } from '../db/queries/explain.js';
 import { buildExplanation, explanationText } from '../domain/explanation.js';
 import { configRedactor } from './config-redactor.js';
+import { plural, usdMicros } from '../domain/format.js';
 
 export const EXPLAIN_USAGE = 'countersign explain <escalation id | execution id>        (database: $DATABASE_URL, or the embedded one)';
 
@@ -30,7 +31,7 @@ export async function explain(args: string[]): Promise<number> {
     // Masked again on the way out: rows stored before redaction at intake existed hold raw text.
     const parts = escalations.map((r) => explanationText(buildExplanation(redactor.value(r.escalation), redactor.value(r.events), redactor.value(r.outcomes))));
     if (looseOutcomes.length > 0) {
-      const lines = redactor.value(looseOutcomes).map((o) => `   ${o.at.toISOString()}: ${o.step} ${o.success ? 'succeeded' : 'failed'}${o.output ? ` · output: ${o.output}` : ''}${o.error ? ` · error: ${o.error}` : ''} · cost $${(o.costUsdMicros / 1e6).toFixed(4)}, ${o.costTokens} tokens`);
+      const lines = redactor.value(looseOutcomes).map((o) => `   ${o.at.toISOString()}: ${o.step} ${o.success ? 'succeeded' : 'failed'}${o.output ? ` · output: ${o.output}` : ''}${o.error ? ` · error: ${o.error}` : ''} · cost ${usdMicros(o.costUsdMicros)}, ${plural(o.costTokens, 'token')}`);
       parts.push(`Steps of execution ${id} that needed no escalation\n${lines.join('\n')}\n`);
     }
     process.stdout.write(parts.join('\n────────\n\n'));

@@ -1,7 +1,8 @@
 import { Queue, QueueEvents, type ConnectionOptions, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { z } from 'zod';
-import { parseEscalation, describeErrors, type EscalationInput } from '../domain/escalation.js';
+import { parseEscalation, type EscalationInput } from '../domain/escalation.js';
+import { describeErrors, fieldErrors } from '../domain/validation.js';
 import type { DecisionMessage } from '../domain/decision.js';
 import { CountersignError, ErrorCode, TimeoutError } from '../errors.js';
 import { ESCALATIONS_QUEUE, OUTCOMES_QUEUE, QUEUE_PREFIX, decisionKey, decisionsChannel } from '../queue/names.js';
@@ -86,8 +87,7 @@ export class CountersignClient {
   async reportOutcome(report: z.input<typeof outcomeSchema>): Promise<{ id: string }> {
     const parsed = outcomeSchema.safeParse(report);
     if (!parsed.success) {
-      const errors = parsed.error.issues.map((i) => ({ path: i.path.join('.') || '(root)', message: i.message }));
-      throw new CountersignError(ErrorCode.InvalidEscalation, `Invalid outcome report: ${describeErrors(errors)}`);
+      throw new CountersignError(ErrorCode.InvalidEscalation, `Invalid outcome report: ${describeErrors(fieldErrors(parsed.error))}`);
     }
     const data: OutcomeReport = parsed.data;
     await this.#outcomes.add('outcome', data, { jobId: data.id, attempts: 5, backoff: { type: 'exponential', delay: 1000 }, removeOnComplete: { age: 86_400 } });

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { describeErrors, fieldErrors, requiredMessage } from '../domain/validation.js';
 
 /**
  * Process environment, parsed once at start-up. Nothing else in the code base
@@ -109,17 +110,10 @@ export class ConfigError extends Error {
   override name = 'ConfigError';
 }
 
-const requiredMessage = (issue: { input?: unknown; code?: string }) => (issue.input === undefined && issue.code === 'invalid_type' ? 'Required' : undefined);
-
-/** Parses `source` with `schema`; a bad value throws one line naming each bad variable. */
+/** Parses `source` with `schema`; a bad value throws one line naming each bad variable and what was expected. */
 export function loadEnvFor<S extends z.ZodType>(schema: S, source: Record<string, string | undefined>): z.output<S> {
   const result = schema.safeParse(source, { error: requiredMessage });
-  if (!result.success) {
-    const first = result.error.issues
-      .map((i) => `${i.path.join('.') || '(env)'}: ${i.message}`)
-      .join('; ');
-    throw new ConfigError(`Invalid environment: ${first}`);
-  }
+  if (!result.success) throw new ConfigError(`Invalid environment: ${describeErrors(fieldErrors(result.error, '(env)'))}`);
   return result.data;
 }
 

@@ -7,15 +7,12 @@ import { createHash } from 'node:crypto';
 import { parseDocument } from 'yaml';
 import { configSchema, type CountersignConfig } from '../domain/config.js';
 import { ConfigError } from './env.js';
+import { describeErrors, fieldErrors, requiredMessage } from '../domain/validation.js';
 
 export interface LoadedConfig {
   config: CountersignConfig;
   /** sha256 of the file's bytes: the policy version recorded beside decisions. */
   version: string;
-}
-
-function place(path: readonly PropertyKey[]): string {
-  return path.reduce<string>((acc, k) => (typeof k === 'number' ? `${acc}[${k}]` : acc ? `${acc}.${String(k)}` : String(k)), '');
 }
 
 /** iCal imports cover this window around load time; a reload (file change, SIGHUP) moves it on (ms). */
@@ -51,13 +48,8 @@ export function parseConfig(text: string, source = 'config', opts: { baseDir?: s
   if (doc.errors.length > 0) {
     throw new ConfigError(`${source}: YAML: ${doc.errors[0]!.message.split('\n')[0]}`);
   }
-  const result = configSchema.safeParse(doc.toJS() ?? {}, {
-    error: (issue) => (issue.input === undefined && issue.code === 'invalid_type' ? 'Required' : undefined),
-  });
-  if (!result.success) {
-    const lines = result.error.issues.map((i) => `${place(i.path) || '(root)'}: ${i.message}`);
-    throw new ConfigError(`${source}: ${lines.join('; ')}`);
-  }
+  const result = configSchema.safeParse(doc.toJS() ?? {}, { error: requiredMessage });
+  if (!result.success) throw new ConfigError(`${source}: ${describeErrors(fieldErrors(result.error))}`);
   const icals = importIcal(result.data, source, opts.baseDir ?? process.cwd(), opts.now ?? new Date());
   // An imported rota is part of the config in force: a changed .ics is a new version (and a SIGHUP reloads it).
   const hash = createHash('sha256').update(text);

@@ -6,6 +6,8 @@
  * the recomputed chain.
  */
 
+import { plural } from './format.js';
+
 export interface Anchor {
   /** The last sealed event. */
   eventId: number;
@@ -24,7 +26,7 @@ export function anchorLine(a: Anchor): string {
 
 /** The message text: a readable sentence, then the line in a code span (mrkdwn leaves it untouched). */
 export function anchorText(a: Anchor): string {
-  return `:anchor: Audit chain head: event ${a.eventId}, ${a.count.toLocaleString('en-US')} sealed records. \`${anchorLine(a)}\``;
+  return `:anchor: Audit chain head: event ${a.eventId}, ${plural(a.count, 'sealed record')}. \`${anchorLine(a)}\``;
 }
 
 export function parseAnchor(text: string | undefined): Anchor | undefined {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { count, percent } from './format.js';
 import { MONTH_PATTERN } from './governance-report.js';
 
 /**
@@ -75,10 +76,10 @@ export function parseReviewArgs(args: readonly string[]): ParsedReviewRequest {
   return { ok: true, request: { agentId: agentId ?? null, percent, days, destination, ...(seed ? { seed } : {}), ...(until ? { until } : {}) } };
 }
 
-/** The error rate of a sample: incorrect ÷ reviewed, with its counts ("2 of 40 reviewed incorrect: 5.0%"). */
+/** The error rate of a sample: incorrect ÷ reviewed, with its counts ("5% (2 incorrect of 40 reviewed)"). */
 export function errorRateLine(incorrect: number, reviewed: number): string {
   if (reviewed === 0) return 'no verdicts yet';
-  return `${((100 * incorrect) / reviewed).toFixed(1)}% (${incorrect} incorrect of ${reviewed} reviewed)`;
+  return `${percent(incorrect / reviewed)} (${count(incorrect)} incorrect of ${count(reviewed)} reviewed)`;
 }
 
 

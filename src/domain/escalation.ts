@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { fieldErrors, pathOf, requiredMessage, type FieldError } from './validation.js';
 
 /**
  * The agent contract: what an agent puts on the `escalations` queue.
@@ -94,21 +95,13 @@ export const escalationSchema = z
 export type EscalationInput = z.input<typeof escalationSchema>;
 export type Escalation = z.output<typeof escalationSchema>;
 
-export interface FieldError {
-  path: string;
-  message: string;
-}
+export type { FieldError } from './validation.js';
+export { describeErrors } from './validation.js';
 
 export type ParseResult =
   | { ok: true; escalation: Escalation }
   | { ok: false; errors: FieldError[]; id?: string; executionId?: string; callbackUrl?: string };
 
-function pathOf(path: readonly PropertyKey[]): string {
-  return path.reduce<string>((acc, key) => {
-    if (typeof key === 'number') return `${acc}[${key}]`;
-    return acc ? `${acc}.${String(key)}` : String(key);
-  }, '');
-}
 
 /** Postgres text and jsonb refuse U+0000 and unpaired UTF-16 surrogates. */
 const UNSTORABLE = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
@@ -164,9 +157,7 @@ function storageErrors(data: unknown): FieldError[] {
  * against the escalation and the agent can be told.
  */
 export function parseEscalation(data: unknown): ParseResult {
-  const result = escalationSchema.safeParse(data, {
-    error: (issue) => (issue.input === undefined && issue.code === 'invalid_type' ? 'Required' : undefined),
-  });
+  const result = escalationSchema.safeParse(data, { error: requiredMessage });
   const extra = storageErrors(data);
   if (result.success) {
     const deadline = result.data.deadline ? Date.parse(result.data.deadline) : undefined;
@@ -175,7 +166,7 @@ export function parseEscalation(data: unknown): ParseResult {
     }
     if (extra.length === 0) return { ok: true, escalation: result.data };
   }
-  const issues = result.success ? [] : result.error.issues.map((i) => ({ path: pathOf(i.path) || '(root)', message: i.message }));
+  const issues = result.success ? [] : fieldErrors(result.error);
   // Paths and messages can quote the agent's keys: keep them storable and short.
   const errors = [...issues, ...extra]
     .slice(0, 20)
@@ -193,6 +184,3 @@ export function parseEscalation(data: unknown): ParseResult {
   };
 }
 
-export function describeErrors(errors: FieldError[]): string {
-  return errors.map((e) => `${e.path}: ${e.message}`).join('; ');
-}

@@ -6,6 +6,8 @@
  * CLI prints them and the Why? modal escapes them for Slack.
  */
 
+import { plural, usd, usdMicros } from './format.js';
+
 /** The stored escalation, as far as the explanation needs it (structurally an escalations row). */
 export interface ExplainEscalation {
   id: string;
@@ -84,7 +86,6 @@ interface StoredRequest {
 }
 
 const iso = (d: Date | string | null | undefined): string => (d ? new Date(d).toISOString().replace('.000Z', 'Z') : '?');
-const usd = (n: number): string => `$${n.toFixed(n < 1 ? 4 : 2)}`;
 const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
 const STATUS_WORD: Record<string, string> = { approved: 'Approved', denied: 'Denied' };
 
@@ -103,7 +104,7 @@ export function buildExplanation(row: ExplainEscalation, events: readonly Explai
   if (req.trigger) input.push(`Trigger: ${req.trigger.kind ?? '?'}${req.trigger.source ? ` (${req.trigger.source})` : ''}: ${req.trigger.input ?? ''}`);
   input.push(`Action: ${actionType}${req.action?.reversible === undefined ? '' : req.action.reversible ? ' (reversible)' : ' (irreversible)'}${req.action?.summary ? `: ${req.action.summary}` : ''}`);
   if (req.action?.params) input.push(`Params: ${JSON.stringify(req.action.params)}`);
-  if (req.cost) input.push(`Cost so far: ${usd(req.cost.usd ?? 0)}, ${(req.cost.tokens ?? 0).toLocaleString('en-US')} tokens`);
+  if (req.cost) input.push(`Cost so far: ${usd(req.cost.usd ?? 0)}, ${plural(req.cost.tokens ?? 0, 'token')}`);
 
   const reasoning: string[] = [];
   if (req.reasoning) reasoning.push(req.reasoning);
@@ -171,7 +172,7 @@ export function buildExplanation(row: ExplainEscalation, events: readonly Explai
     const parts = [`${iso(o.at)}: ${o.step} ${o.success ? 'succeeded' : 'failed'}`];
     if (o.output) parts.push(`output: ${o.output}`);
     if (o.error) parts.push(`error: ${o.error}`);
-    parts.push(`cost ${usd(o.costUsdMicros / 1e6)}, ${o.costTokens.toLocaleString('en-US')} tokens`);
+    parts.push(`cost ${usdMicros(o.costUsdMicros)}, ${plural(o.costTokens, 'token')}`);
     outcome.push(parts.join(' · '));
   }
   if (outcomes.length === 0) outcome.push(row.status === 'pending' ? 'Nothing has run: it waits for a decision.' : 'The agent has not reported an outcome.');

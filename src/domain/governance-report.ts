@@ -1,4 +1,6 @@
 import { DateTime } from 'luxon';
+import { percent, usd, usdMicros } from './format.js';
+import { errorRateText } from './promotion.js';
 
 /**
  * The monthly governance review's proposals: simple, documented heuristics
@@ -37,8 +39,6 @@ export interface ProposalInput {
   deadlineMinutes: number;
 }
 
-const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
-const usd = (micros: number) => `$${(micros / 1e6).toFixed(2)}`;
 const round2 = (x: number) => Math.round(x * 100) / 100;
 
 export function proposeThresholdChanges(i: ProposalInput): string[] {
@@ -46,24 +46,24 @@ export function proposeThresholdChanges(i: ProposalInput): string[] {
   const rate = i.actions > 0 ? i.errors / i.actions : 0;
   if (i.actions >= MIN_EVIDENCE && rate >= TIGHTEN_ERROR_RATE) {
     out.push(
-      `Tighten: error rate ${pct(rate)} (${i.errors} of ${i.actions}) is at or above ${pct(TIGHTEN_ERROR_RATE)}; raise confidenceThreshold to ${Math.min(1, round2(i.confidenceThreshold + CONFIDENCE_STEP)).toFixed(2)} or move the agent to a stricter mode.`,
+      `Tighten: error rate ${errorRateText(i)} is at or above ${percent(TIGHTEN_ERROR_RATE)}; raise confidenceThreshold to ${Math.min(1, round2(i.confidenceThreshold + CONFIDENCE_STEP)).toFixed(2)} or move the agent to a stricter mode.`,
     );
   }
   const low = i.byTrigger.low_confidence;
   if (rate < TIGHTEN_ERROR_RATE && low && low.count >= MIN_EVIDENCE && low.approved / low.count >= LOOSEN_CONFIDENCE_APPROVAL) {
     out.push(
-      `Loosen: people approved ${low.approved} of ${low.count} low-confidence escalations (${pct(low.approved / low.count)}); consider confidenceThreshold ${Math.max(0, round2(i.confidenceThreshold - CONFIDENCE_STEP)).toFixed(2)} (now ${i.confidenceThreshold.toFixed(2)}).`,
+      `Loosen: people approved ${low.approved} of ${low.count} low-confidence escalations (${percent(low.approved / low.count)}); consider confidenceThreshold ${Math.max(0, round2(i.confidenceThreshold - CONFIDENCE_STEP)).toFixed(2)} (now ${i.confidenceThreshold.toFixed(2)}).`,
     );
   }
   for (const [rule, r] of Object.entries(i.byRule).sort(([a], [b]) => a.localeCompare(b))) {
     if (rate < TIGHTEN_ERROR_RATE && r.count >= MIN_EVIDENCE && r.approved / r.count >= LOOSEN_RULE_APPROVAL) {
-      out.push(`Review rule \`${rule}\`: people approved ${r.approved} of ${r.count} (${pct(r.approved / r.count)}); its limit may be lower than it needs to be.`);
+      out.push(`Review rule \`${rule}\`: people approved ${r.approved} of ${r.count} (${percent(r.approved / r.count)}); its limit may be lower than it needs to be.`);
     }
   }
   if (i.dailyCapUsd !== undefined && i.dailyCapUsd > 0 && i.peakDayMicros > 0) {
     const share = i.peakDayMicros / (i.dailyCapUsd * 1e6);
-    if (share >= BUDGET_HIGH) out.push(`Budget: the peak day spent ${usd(i.peakDayMicros)}, ${pct(share)} of the $${i.dailyCapUsd.toFixed(2)} daily cap; raise dailyUsd or look at why.`);
-    else if (share < BUDGET_LOW) out.push(`Budget: the peak day spent ${usd(i.peakDayMicros)}, ${pct(share)} of the $${i.dailyCapUsd.toFixed(2)} daily cap; consider dailyUsd ${usd(2 * i.peakDayMicros)} (twice the peak).`);
+    if (share >= BUDGET_HIGH) out.push(`Budget: the peak day spent ${usdMicros(i.peakDayMicros)}, ${percent(share)} of the ${usd(i.dailyCapUsd)} daily cap; raise dailyUsd or look at why.`);
+    else if (share < BUDGET_LOW) out.push(`Budget: the peak day spent ${usdMicros(i.peakDayMicros)}, ${percent(share)} of the ${usd(i.dailyCapUsd)} daily cap; consider dailyUsd ${usdMicros(2 * i.peakDayMicros)} (twice the peak).`);
   }
   if (i.p90Sec !== null && i.p90Sec > SLOW_DECISION_SHARE * i.deadlineMinutes * 60) {
     out.push(`Decisions: p90 time to decision ${Math.round(i.p90Sec / 60)} min is past half the ${i.deadlineMinutes}-minute deadline; add approvers or an on-call rotation.`);

@@ -1,6 +1,19 @@
 import { MODE_LABELS, looserMode, modeRank, tighterMode, type Mode } from './modes.js';
+import { count, percent, plural } from './format.js';
 
-/** An agent's (or one action type's) record over a window: every action, and those that went wrong. */
+/**
+ * An agent's (or one action type's) record over a window: every action, and
+ * those that went wrong. The one definition of "error rate" (promotion,
+ * demotion, `/countersign agent`, App Home, the monthly report), counted by
+ * `recordRows` in `db/queries/agent-record.ts`:
+ * - an action is an escalation that was allowed, approved or denied (not
+ *   expired, not refused for a budget pause), plus each outcome report not
+ *   tied to an escalation;
+ * - it is an error when it was denied, reversed in supervised review, judged
+ *   incorrect in batch review, or its outcome failed, counted once however
+ *   many of these apply;
+ * - the error rate is errors ÷ actions (0 with no actions).
+ */
 export interface RecordCounts {
   actions: number;
   errors: number;
@@ -61,14 +74,16 @@ export function demotionTarget(current: Mode, r: RecordCounts, t: PromotionThres
   return rateAtLeast(r, t[current].demoteAtErrorRate) ? tighterMode(current) : undefined;
 }
 
-const pct = (x: number) => `${+(x * 100).toFixed(2)}%`;
 
 /** The bars in words, as users see them (`/countersign agent`, the proposal card, docs/review-modes.md). */
 export function describeThresholds(t: PromotionThresholds): string[] {
   return (['post_action', 'exception_only'] as const).map(
     (m) =>
-      `${MODE_LABELS[m]}: ${t[m].minSuccesses.toLocaleString('en-US')} successful actions with an error rate under ${pct(t[m].maxErrorRate)}; back one step at ${pct(t[m].demoteAtErrorRate)} or more (after ${t.demoteMinActions} actions)`,
+      `${MODE_LABELS[m]}: ${count(t[m].minSuccesses)} successful actions with an error rate under ${percent(t[m].maxErrorRate)}; back one step at ${percent(t[m].demoteAtErrorRate)} or more (after ${plural(t.demoteMinActions, 'action')})`,
   );
 }
 
-export const formatRate = (r: RecordCounts) => pct(errorRateOf(r));
+export const formatRate = (r: RecordCounts) => percent(errorRateOf(r));
+
+/** The rate with its counts, wherever a record is shown: "62.5% (5 errors in 8 actions)". */
+export const errorRateText = (r: RecordCounts) => `${formatRate(r)} (${plural(r.errors, 'error')} in ${plural(r.actions, 'action')})`;

@@ -1,16 +1,16 @@
 import { MODE_LABELS, agentMode, looserMode, resolveMode, type ModeSource } from '../domain/modes.js';
 import { matches } from '../domain/policy/evaluate.js';
-import { describeThresholds, errorRateOf, formatRate, successesOf } from '../domain/promotion.js';
+import { describeThresholds, formatRate, successesOf } from '../domain/promotion.js';
 import { escapeMrkdwn, safeText } from '../domain/slack-text.js';
 import { proposalsFor, storedModeRows } from '../db/queries/agent-modes.js';
 import { agentRecord, type RecordBreakdown } from '../db/queries/agent-record.js';
 import type { FlowPorts } from './ports.js';
+import { count, percent, plural } from '../domain/format.js';
 
-const n = (x: number) => x.toLocaleString('en-US');
 const source = (m: ModeSource) => (m.source === 'agent_modes' ? 'set by a promotion or demotion' : `from \`${m.source}\``);
 const counts = (r: RecordBreakdown) =>
-  `${n(successesOf(r))} successful of ${n(r.actions)} actions, ${n(r.errors)} errors (${formatRate(r)}): ` +
-  `${n(r.denials)} denied · ${n(r.reversals)} reversed in review · ${n(r.incorrect)} incorrect in batch review · ${n(r.failures)} failed`;
+  `${count(successesOf(r))} successful of ${plural(r.actions, 'action')}, ${plural(r.errors, 'error')} (${formatRate(r)}): ` +
+  `${count(r.denials)} denied · ${count(r.reversals)} reversed in review · ${count(r.incorrect)} incorrect in batch review · ${count(r.failures)} failed`;
 
 /**
  * `/countersign agent <id>`: the agent's mode and where it came from, its
@@ -36,7 +36,7 @@ export async function agentReport(ports: Pick<FlowPorts, 'db' | 'config'>, agent
     lines.push('*Per action*');
     for (const a of rec.byAction.slice(0, 20)) {
       const m = resolveMode(index, cfg, stored, a.actionType, matches);
-      lines.push(`• \`${escapeMrkdwn(safeText(a.actionType, 100))}\` · ${MODE_LABELS[m.mode]}${m.scope === '*' ? '' : ` (${source(m)})`} · ${n(a.actions)} actions, ${n(a.errors)} errors (${formatRate(a)})`);
+      lines.push(`• \`${escapeMrkdwn(safeText(a.actionType, 100))}\` · ${MODE_LABELS[m.mode]}${m.scope === '*' ? '' : ` (${source(m)})`} · ${plural(a.actions, 'action')}, ${plural(a.errors, 'error')} (${formatRate(a)})`);
     }
   }
   for (const r of rows.filter((r) => r.scope !== '*' && !rec.byAction.some((a) => a.actionType === r.scope))) {
@@ -48,7 +48,7 @@ export async function agentReport(ports: Pick<FlowPorts, 'db' | 'config'>, agent
   if (next && next !== 'pre_action') {
     const bar = policy.promotion[next];
     lines.push(
-      `*Next*: ${MODE_LABELS[next]} needs ${n(bar.minSuccesses)} successful actions (has ${n(successesOf(rec.total))}) with an error rate under ${+(bar.maxErrorRate * 100).toFixed(2)}% (has ${+(errorRateOf(rec.total) * 100).toFixed(2)}%).`,
+      `*Next*: ${MODE_LABELS[next]} needs ${count(bar.minSuccesses)} successful actions (has ${count(successesOf(rec.total))}) with an error rate under ${percent(bar.maxErrorRate)} (has ${formatRate(rec.total)}).`,
     );
   }
   const pending = (await proposalsFor(ports.db, agentId, '*')).find((p) => p.status === 'pending');

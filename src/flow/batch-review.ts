@@ -24,6 +24,7 @@ import {
 import { outcomes } from '../db/schema/outcomes.js';
 import { reviewSampleItems, type ReviewSampleItemRow } from '../db/schema/review-sample-items.js';
 import type { ReviewSampleRow } from '../db/schema/review-samples.js';
+import type { EscalationRow } from '../db/schema/escalations.js';
 import { RateLimitedError, SlackCallError } from '../errors.js';
 import { sampleProgressMessage, sampleReviewCard, sampleSummaryMessage, type SampleHeader } from '../slack/cards/sample-review.js';
 import { cardStateOf } from './card-state.js';
@@ -116,6 +117,8 @@ async function itemCard(ports: Ports, sample: ReviewSampleRow, item: ReviewSampl
     verdict: item.verdict && item.reviewedBy && item.reviewedAt
       ? { verdict: item.verdict, by: item.reviewedBy, at: item.reviewedAt, note: item.note ? redactor.text(item.note) : null }
       : undefined,
+    deciders: decidersOf(row),
+    ...(sample.destination === 'dm' ? { viewer: sample.requestedBy } : {}),
   });
 }
 
@@ -217,16 +220,29 @@ export async function refreshProgress(ports: Ports, sampleId: string): Promise<S
 export type VerdictOutcome =
   | { kind: 'made'; item: ReviewSampleItemRow }
   | { kind: 'already'; item: ReviewSampleItemRow }
-  | { kind: 'refused'; reason: 'not_a_reviewer' | 'owner_cannot_approve' }
+  | { kind: 'refused'; reason: 'not_a_reviewer' | 'owner_cannot_approve' | 'own_decision' }
   | { kind: 'unknown' };
+
+/**
+ * Who signed this action off: the person who approved it, or who reviewed it
+ * as right after it ran (supervised). Never policy or the system.
+ */
+export function decidersOf(row: Pick<EscalationRow, 'decidedBy' | 'reviewedBy'> | undefined): string[] {
+  return [row?.decidedBy, row?.reviewedBy].filter((u): u is string => typeof u === 'string' && /^[UW]/.test(u));
+}
 
 /**
  * May `userId` judge this item? The person who asked for the sample may, and
  * so may the approvers of the route the action went through (a scheduled
- * sample has no requester, so only they). As with approvals, the agent's
- * owner may not call their own agent's action correct; "incorrect" is fail-safe.
+ * sample has no requester, so only they). Four eyes: nobody judges an action
+ * they approved or signed off themselves, either way. As with approvals, the
+ * agent's owner may not call their own agent's action correct; "incorrect"
+ * is fail-safe.
  */
-async function mayJudge(ports: Ports, sample: ReviewSampleRow, route: string | null, owner: string | null, userId: string, verdict: 'correct' | 'incorrect') {
+async function mayJudge(ports: Ports, sample: ReviewSampleRow, row: EscalationRow | undefined, userId: string, verdict: 'correct' | 'incorrect') {
+  const route = row?.route ?? null;
+  const owner = row?.agentOwner ?? null;
+  if (decidersOf(row).includes(userId)) return 'own_decision' as const;
   if (verdict === 'correct' && owner === userId) return 'owner_cannot_approve' as const;
   if (sample.requestedBy === userId) return undefined;
   const r = routeByName(ports.config.current().config, route ?? '');
@@ -246,7 +262,7 @@ export async function sampleVerdict(
   if (item.verdict) return { kind: 'already', item };
   const row = await getEscalation(ports.db, item.escalationId);
   const base = { escalationId: item.escalationId, executionId: row?.executionId ?? null, actor: input.userId };
-  const refusal = await mayJudge(ports, sample, row?.route ?? null, row?.agentOwner ?? null, input.userId, input.verdict);
+  const refusal = await mayJudge(ports, sample, row, input.userId, input.verdict);
   if (refusal) {
     await recordEvent(ports.db, { ...base, type: 'review_verdict_refused', data: { sampleId: sample.id, verdict: input.verdict, reason: refusal } });
     return { kind: 'refused', reason: refusal };

@@ -1,7 +1,6 @@
-import { budgetWindows, toUsd } from '../domain/budget.js';
+import { budgetWindows } from '../domain/budget.js';
+import { percent, usd, usdMicros } from '../domain/format.js';
 import type { FlowPorts } from './ports.js';
-
-const usd = (m: number) => `$${toUsd(m).toFixed(2)}`;
 
 /** Spend against each cap, per agent (or one agent), and the organisation's month. */
 export async function budgetReport(ports: Pick<FlowPorts, 'config' | 'budgets' | 'flags' | 'now'>, agentId?: string): Promise<string> {
@@ -18,12 +17,12 @@ export async function budgetReport(ports: Pick<FlowPorts, 'config' | 'budgets' |
     const parts = windows
       .map((w, i) => ({ w, t: totals[i] ?? 0 }))
       .filter(({ w }) => w.kind === 'day' || w.kind === 'week')
-      .map(({ w, t }) => `${w.kind === 'day' ? 'today' : 'this week'} ${usd(t)}${w.capMicros !== undefined ? ` of ${usd(w.capMicros)} (${Math.round((100 * t) / Math.max(1, w.capMicros))}%)` : ' (no cap)'}`);
-    const task = a.budgets.perTaskUsd !== undefined ? ` · per task cap $${a.budgets.perTaskUsd.toFixed(2)}` : '';
+      .map(({ w, t }) => `${w.kind === 'day' ? 'today' : 'this week'} ${usdMicros(t)}${w.capMicros !== undefined ? ` of ${usdMicros(w.capMicros)} (${percent(Math.round((100 * t) / Math.max(1, w.capMicros)) / 100)})` : ' (no cap)'}`);
+    const task = a.budgets.perTaskUsd !== undefined ? ` · per task cap ${usd(a.budgets.perTaskUsd)}` : '';
     lines.push(`• \`${a.id}\`${state.paused ? ' :octagonal_sign: *paused*' : ''}: ${parts.join(' · ')}${task}`);
     const month = windows.findIndex((w) => w.kind === 'month');
     const mw = windows[month]!;
-    orgLine = `• organisation this month: ${usd(totals[month] ?? 0)}${mw.capMicros !== undefined ? ` of ${usd(mw.capMicros)}` : ''}${policy.organization.projectedMonthlyUsd !== undefined ? ` (alert at 120% of the $${policy.organization.projectedMonthlyUsd.toFixed(2)} projection)` : ''}`;
+    orgLine = `• organisation this month: ${usdMicros(totals[month] ?? 0)}${mw.capMicros !== undefined ? ` of ${usdMicros(mw.capMicros)}` : ''}${policy.organization.projectedMonthlyUsd !== undefined ? ` (alert at 120% of the ${usd(policy.organization.projectedMonthlyUsd)} projection)` : ''}`;
   }
   return ['*Spend against caps*', ...lines, orgLine].join('\n');
 }

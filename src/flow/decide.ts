@@ -21,7 +21,8 @@ export interface DecideInput {
 export type DecideOutcome =
   | { kind: 'made'; row: EscalationRow }
   | { kind: 'already'; row: EscalationRow }
-  | { kind: 'refused'; reason: 'not_an_approver' | 'owner_cannot_approve' | 'request_changed' | 'no_route' }
+  /** `route`: the escalation's, named in the refusal ("not an approver for route `refunds`"). */
+  | { kind: 'refused'; reason: 'not_an_approver' | 'owner_cannot_approve' | 'request_changed' | 'no_route'; route: string | null }
   | { kind: 'unknown' };
 
 /** Who may decide this escalation's route: configured users plus the user group's members. */
@@ -32,10 +33,10 @@ export async function mayDecide(
   kind: DecisionKind,
 ): Promise<DecideOutcome | undefined> {
   const route = routeByName(ports.config.current().config, row.route ?? '');
-  if (!route) return { kind: 'refused', reason: 'no_route' };
+  if (!route) return { kind: 'refused', reason: 'no_route', route: row.route };
   const members = route.approvers.usergroup ? await ports.slack.usergroupMembers(route.approvers.usergroup) : [];
   const authz = authorize({ userId, kind, approvers: route.approvers, usergroupMembers: members, agentOwner: row.agentOwner ?? '' });
-  return authz.allowed ? undefined : { kind: 'refused', reason: authz.reason };
+  return authz.allowed ? undefined : { kind: 'refused', reason: authz.reason, route: row.route };
 }
 
 /**
@@ -62,7 +63,7 @@ export async function decide(
   }
   const refusal =
     (await mayDecide(ports, row, input.userId, input.kind)) ??
-    (row.digest !== input.digest ? ({ kind: 'refused', reason: 'request_changed' } as const) : undefined);
+    (row.digest !== input.digest ? ({ kind: 'refused', reason: 'request_changed', route: row.route } as const) : undefined);
   if (refusal) {
     await recordEvents(ports.db, [
       { ...attempted, data: { ...attempted.data, outcome: 'refused' } },

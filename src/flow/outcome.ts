@@ -1,5 +1,5 @@
-import { budgetWindows, toMicros, toUsd } from '../domain/budget.js';
-import { describeErrors, type FieldError } from '../domain/escalation.js';
+import { budgetWindows, toMicros } from '../domain/budget.js';
+import { describeErrors, fieldErrors, requiredMessage, type FieldError } from '../domain/validation.js';
 import { outcomeSchema } from '../domain/outcome.js';
 import { recordEvent } from '../db/queries/events.js';
 import { insertOutcome } from '../db/queries/outcomes.js';
@@ -8,6 +8,7 @@ import { pauseAgent } from './pause.js';
 import { HARD_WINDOWS, alertsFor, enqueueBudgetAlerts } from './policy.js';
 import type { FlowPorts } from './ports.js';
 import { redactorOf } from '../domain/audit-config.js';
+import { usdMicros } from '../domain/format.js';
 
 export type OutcomeResult =
   | { kind: 'recorded'; stepFailures: number; paused: boolean }
@@ -23,13 +24,11 @@ export async function reportOutcome(
   ports: Pick<FlowPorts, 'db' | 'config' | 'budgets' | 'flags' | 'scheduler' | 'now'>,
   data: unknown,
 ): Promise<OutcomeResult> {
-  const parsed = outcomeSchema.safeParse(data, {
-    error: (issue) => (issue.input === undefined && issue.code === 'invalid_type' ? 'Required' : undefined),
-  });
+  const parsed = outcomeSchema.safeParse(data, { error: requiredMessage });
   if (!parsed.success) {
     // Messages can quote the report's keys (an email as a key): masked before they are stored, as for escalations.
     const redactor = redactorOf(ports.config.current().config.audit);
-    const errors = redactor.value(parsed.error.issues.slice(0, 20).map((i) => ({ path: i.path.join('.') || '(root)', message: i.message })));
+    const errors = redactor.value(fieldErrors(parsed.error).slice(0, 20));
     await recordEvent(ports.db, { type: 'rejected', actor: 'system', data: { queue: 'outcomes', errors } });
     return { kind: 'rejected', errors, message: describeErrors(errors) };
   }
@@ -78,7 +77,7 @@ export async function reportOutcome(
     const over = windows.findIndex((w, i) => HARD_WINDOWS.has(w.kind) && w.capMicros !== undefined && (added.totals[i] ?? 0) >= w.capMicros);
     if (over >= 0) {
       const w = windows[over]!;
-      paused = await pauseAgent(ports, o.agentId, `${w.kind} budget of $${toUsd(w.capMicros!).toFixed(2)} reached`, { escalationId: o.escalationId, executionId: o.executionId });
+      paused = await pauseAgent(ports, o.agentId, `${w.kind} budget of ${usdMicros(w.capMicros!)} reached`, { escalationId: o.escalationId, executionId: o.executionId });
     }
   }
   return { kind: 'recorded', stepFailures, paused };

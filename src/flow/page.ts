@@ -137,7 +137,8 @@ export async function pageOnCall(
 function reasonOf(req: PageRequest, oncall: RouteOnCall, pooled: number, user: string | undefined, considered: Considered[]): string {
   const route = req.route.name;
   if (!oncall.scheduled) return `route ${route} has no on-call schedule`;
-  if (pooled === 0) return req.target === 'secondary' && oncall.primary ? `nobody is on call after the primary for route ${route}` : `nobody is on call for route ${route}`;
+  // Asked for the secondary while the primary is on call: what is missing is a secondary, not anyone at all.
+  if (pooled === 0) return req.target === 'secondary' && oncall.primary ? `no secondary is on call for route ${route} (${oncall.primary.user} is the only one on call)` : `nobody is on call for route ${route}`;
   const skipped = considered.filter((c) => !c.paged).map((c) => `${c.user} ${c.why}`);
   if (!user) return `nobody on call for route ${route} is available (${skipped.join(', ')})`;
   const paged = considered.find((c) => c.paged)!;

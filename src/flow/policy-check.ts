@@ -4,6 +4,8 @@ import type { CountersignConfig } from '../domain/config.js';
 import { actionSchema } from '../domain/escalation.js';
 import { evaluatePolicy, matches, type PolicyDecision } from '../domain/policy/evaluate.js';
 import { combine, resolveMode, type StoredModes } from '../domain/modes.js';
+import { fieldErrors, requiredMessage } from '../domain/validation.js';
+import { InvalidInputError } from '../errors.js';
 
 /**
  * What `policy check` takes: a whole escalation, or just the parts policy
@@ -21,6 +23,7 @@ export const policyProbeSchema = z.object({
 });
 
 /**
+ * Throws InvalidInputError naming each bad field when `input` is not a probe.
  * `stored`: the agent's modes from `agent_modes` when the caller can read
  * them (Slack); the CLI sees the config's modes only, and says so.
  */
@@ -30,7 +33,9 @@ export function checkPolicy(
   now = new Date(),
   stored?: StoredModes,
 ): { decision: PolicyDecision; text: string } {
-  const p = policyProbeSchema.parse(input);
+  const parsed = policyProbeSchema.safeParse(input, { error: requiredMessage });
+  if (!parsed.success) throw new InvalidInputError(fieldErrors(parsed.error));
+  const p = parsed.data;
   const windows = budgetWindows(config.policy, { agentId: p.agent.id, executionId: 'policy-check' }, now);
   const cap = windows[0]!.capMicros;
   const evaluated = evaluatePolicy(

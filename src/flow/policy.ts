@@ -4,6 +4,7 @@ import { actionSpendUsd, evaluatePolicy, type PolicyDecision } from '../domain/p
 import type { FlowPorts } from './ports.js';
 import { applyMode } from './modes.js';
 import type { Mode } from '../domain/modes.js';
+import { usdMicros } from '../domain/format.js';
 
 export type VerdictCode = 'policy_allowed' | 'policy_denied' | 'budget_paused' | 'needs_approval';
 
@@ -137,7 +138,7 @@ export async function applyPolicy(
   const reserved = await ports.budgets.reserve(e.id, windows, amount, HARD_WINDOWS);
   if (!reserved.ok) {
     const w = reserved.window;
-    const reason = `${w.kind === 'month' ? 'organisation monthly' : `${w.kind === 'day' ? 'daily' : 'weekly'}`} budget of $${toUsd(w.capMicros ?? 0).toFixed(2)} would be exceeded ($${toUsd(reserved.currentMicros).toFixed(2)} spent, $${toUsd(amount).toFixed(2)} requested)`;
+    const reason = `${w.kind === 'month' ? 'organisation monthly' : `${w.kind === 'day' ? 'daily' : 'weekly'}`} budget of ${usdMicros(w.capMicros ?? 0)} would be exceeded (${usdMicros(reserved.currentMicros)} spent, ${usdMicros(amount)} requested)`;
     return {
       ...modeBase,
       status: 'denied',

@@ -3,7 +3,7 @@ import type { AlertJob } from '../domain/alerts.js';
 import { authorize } from '../domain/authz.js';
 import { MODE_LABELS, agentMode, type Mode } from '../domain/modes.js';
 import type { People, Policy } from '../domain/policy/schema.js';
-import { demotionTarget, formatRate, promotionTarget, type PromotionThresholds, type RecordCounts } from '../domain/promotion.js';
+import { demotionTarget, errorRateText, promotionTarget, type PromotionThresholds, type RecordCounts } from '../domain/promotion.js';
 import {
   closeProposal,
   getProposal,
@@ -20,16 +20,16 @@ import type { AgentModeRow } from '../db/schema/agent-modes.js';
 import type { ModeProposalRow } from '../db/schema/mode-proposals.js';
 import { noticeDemotion, refreshModeCache } from './modes.js';
 import type { FlowPorts } from './ports.js';
+import { count, percent } from '../domain/format.js';
 
 type Ports = Pick<FlowPorts, 'db' | 'config' | 'flags' | 'scheduler'>;
 
-const pct = (x: number) => `${+(x * 100).toFixed(2)}%`;
 
 /** The bar a proposal met, in words. */
 export function barText(t: PromotionThresholds, to: Mode): string {
   if (to === 'pre_action') return 'none';
   const b = t[to];
-  return `${b.minSuccesses.toLocaleString('en-US')} successful actions with an error rate under ${pct(b.maxErrorRate)}`;
+  return `${count(b.minSuccesses)} successful actions with an error rate under ${percent(b.maxErrorRate)}`;
 }
 
 /** The card's data for a stored proposal (the post and every update render from it). */
@@ -97,7 +97,7 @@ async function checkScope(ports: Ports, policy: Policy, s: Scope): Promise<'prop
     sinceMode = total;
     const to = demotionTarget(s.mode, total, t);
     if (to) {
-      const reason = `error rate ${formatRate(total)} (${total.errors} of ${total.actions} actions) reached the ${pct(t[s.mode as 'post_action' | 'exception_only'].demoteAtErrorRate)} bar of ${MODE_LABELS[s.mode]}`;
+      const reason = `error rate ${errorRateText(total)} reached the ${percent(t[s.mode as 'post_action' | 'exception_only'].demoteAtErrorRate)} bar of ${MODE_LABELS[s.mode]}`;
       return (await demote(ports, s, to, reason, total)) ? 'demoted' : 'none';
     }
   }

@@ -9,7 +9,7 @@ import { redactorOf } from '../domain/audit-config.js';
 export type ReviewOutcome =
   | { kind: 'made'; row: EscalationRow }
   | { kind: 'already'; row: EscalationRow }
-  | { kind: 'refused'; reason: 'not_an_approver' | 'owner_cannot_approve' | 'request_changed' | 'no_route' }
+  | { kind: 'refused'; reason: 'not_an_approver' | 'owner_cannot_approve' | 'request_changed' | 'no_route'; route: string | null }
   | { kind: 'unknown' };
 
 /**
@@ -27,7 +27,7 @@ export async function review(
   if (row.reviewState !== 'pending') return { kind: 'already', row };
   const refusal =
     (await mayDecide(ports, row, input.userId, input.verdict === 'ok' ? 'approve' : 'deny')) ??
-    (row.digest !== input.digest ? ({ kind: 'refused', reason: 'request_changed' } as const) : undefined);
+    (row.digest !== input.digest ? ({ kind: 'refused', reason: 'request_changed', route: row.route } as const) : undefined);
   if (refusal && refusal.kind === 'refused') {
     await recordEvents(ports.db, [{ ...base, type: 'review_refused', data: { verdict: input.verdict, reason: refusal.reason } }]);
     return refusal;

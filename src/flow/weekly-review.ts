@@ -4,6 +4,7 @@ import { uncoveredExceptionOnly } from '../domain/governance-config.js';
 import { agentsByMode } from '../db/queries/agent-record.js';
 import { drawReviewSample, type StepResult } from './batch-review.js';
 import type { FlowPorts } from './ports.js';
+import { plural } from '../domain/format.js';
 
 type WeeklyJob = Extract<GovernanceJob, { kind: 'weekly' }>;
 
@@ -34,7 +35,7 @@ export async function runWeeklyReview(
   if (drawn === 0) {
     ports.log.info({ channel: job.channel, agents: job.agents }, 'weekly batch review: no executed actions in the window');
     const who = job.agents === 'all' ? 'any agent' : job.agents.map((a) => `\`${a}\``).join(', ');
-    const text = `Weekly batch review: no actions by ${who} ran in the last ${job.days} days, so there is nothing to sample.`;
+    const text = `Weekly batch review: no actions by ${who} ran in the last ${plural(job.days, 'day')}, so there is nothing to sample.`;
     await ports.slack.post(job.channel, { text, blocks: [{ type: 'section', text: { type: 'mrkdwn', text } }] });
   }
   return { kind: 'done' };

@@ -2,6 +2,7 @@ import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
 import { chainJobSchema } from '../domain/escalation-chain.js';
 import { runChainJob } from '../flow/chain.js';
 import type { FlowPorts } from '../flow/ports.js';
+import { describeErrors, fieldErrors } from '../domain/validation.js';
 
 /**
  * The `chains` queue's processor: one escalation-chain step or shift-handoff
@@ -11,7 +12,7 @@ import type { FlowPorts } from '../flow/ports.js';
 export function chainProcessor(ports: FlowPorts) {
   return async (job: Job, token?: string) => {
     const parsed = chainJobSchema.safeParse(job.data);
-    if (!parsed.success) throw new UnrecoverableError(`invalid chains job: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'data'}: ${i.message}`).join('; ')}`);
+    if (!parsed.success) throw new UnrecoverableError(`invalid chains job: ${describeErrors(fieldErrors(parsed.error, 'data'))}`);
     const outcome = await runChainJob(ports, parsed.data);
     if (outcome.kind === 'wait') {
       // Later, without spending an attempt: the channel is busy, not failing.

@@ -7,6 +7,7 @@ import { runExceptionOnlyReview, runWeeklyReview } from '../flow/weekly-review.j
 import { postMonthlyReport } from '../flow/governance-report.js';
 import { callbackBackoffMs } from './backoff.js';
 import { GOVERNANCE_QUEUE } from './names.js';
+import { describeErrors, fieldErrors } from '../domain/validation.js';
 
 /** Completed jobs linger so a repeat add with the same id is still deduplicated (s). */
 const KEEP_COMPLETED_SEC = 24 * 3600;
@@ -94,7 +95,7 @@ async function later(job: Job, token: string | undefined, ms: number): Promise<n
 /** Runs one governance job; exported so a test can run a scheduler's job data directly. */
 export async function runGovernanceJob(ports: FlowPorts, data: unknown, runKey: string, at: Date): Promise<{ kind: string; ms?: number }> {
   const parsed = governanceJobSchema.safeParse(data);
-  if (!parsed.success) throw new UnrecoverableError(`invalid governance job: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);
+  if (!parsed.success) throw new UnrecoverableError(`invalid governance job: ${describeErrors(fieldErrors(parsed.error))}`);
   const job = parsed.data;
   switch (job.kind) {
     case 'post':

@@ -7,6 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { CountersignClient } from '../client/index.js';
 import type { EscalationInput } from '../domain/escalation.js';
+import { usd } from '../domain/format.js';
 import type { AuthorizeAnswer } from '../flow/answer.js';
 
 const OWNER = 'U0AGENTOWNR';
@@ -57,7 +58,7 @@ export function escalationOf(c: Case): EscalationInput {
 const none = 'Nothing failed.';
 const refund = (amountUsd: number, order: string, extra: Partial<Case> = {}): Case => ({
   agent: support, type: 'payments.refund', params: { orderId: order, amountUsd, currency: 'USD', customerEmail: 'customer@example.com' },
-  summary: `Refund $${amountUsd.toFixed(2)} for order ${order}`, issueType: 'refund', input: 'Customer asks for a refund.',
+  summary: `Refund ${usd(amountUsd)} for order ${order}`, issueType: 'refund', input: 'Customer asks for a refund.',
   reasoning: 'Order found, refund within policy.', handoff: ['Looked up the order.', none, `Order ${order}, $${amountUsd}.`, 'Refund.'], ...extra,
 });
 

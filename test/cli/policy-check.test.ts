@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -44,6 +44,14 @@ describe('countersign policy check', () => {
     const r = await check('examples/escalation.json', { COUNTERSIGN_CONFIG: 'nowhere.yml' });
     expect(r.code).toBe(78);
     expect(r.stderr).toBe('countersign: COUNTERSIGN_CONFIG: cannot read nowhere.yml (ENOENT)\n');
+  });
+
+  it('names each invalid field and what was expected, with exit 65', async () => {
+    const file = join(fresh, 'probe.json');
+    await writeFile(file, '{"agent":"support-agent"}');
+    const r = await check(file);
+    expect(r.code).toBe(65);
+    expect(r.stderr).toBe(`countersign: ${file}: agent: Invalid input: expected object, received string; action: Required (expected object)\n`);
   });
 
   it('names bad JSON with exit 65, and a bad usage with 64', async () => {

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { agentRecord, agentsByMode } from '../../src/db/queries/agent-record.js';
+import { governanceFigures } from '../../src/db/queries/governance-report.js';
 import { policySchema } from '../../src/domain/policy/schema.js';
 import { createMigratedDb, type MigratedDb } from '../support/migrated-db.js';
 
@@ -56,6 +57,14 @@ describe('the per-agent record', () => {
       { actionType: 'tickets.create', actions: 1, errors: 1, denials: 0, reversals: 1, incorrect: 0, failures: 0 },
     ]);
     expect((await agentRecord(db.database.db, a, { actionType: 'tickets.create' })).total).toMatchObject({ actions: 1, errors: 1 });
+  });
+
+  it('gives the monthly report the same actions and errors, reported actions without an escalation included', async () => {
+    const a = 'record-agent';
+    const record = (await agentRecord(db.database.db, a)).total;
+    const month = (await governanceFigures(db.database.db, new Date(Date.now() - 86_400_000), new Date(Date.now() + 86_400_000), 'UTC')).find((f) => f.agentId === a);
+    expect(month).toMatchObject({ actions: record.actions, errors: record.errors });
+    expect(record).toMatchObject({ actions: 9, errors: 6 });
   });
 
   it('counts from a given moment (the last demotion)', async () => {

@@ -112,9 +112,9 @@ describe('parseEscalation', () => {
       expect(namesField(errors, field), JSON.stringify(errors)).toBe(true);
     });
 
-    it('says Required for a missing field', () => {
+    it('says Required, and what was expected, for a missing field', () => {
       const { errors } = failed(parseEscalation(withValue(['reasoning'], undefined)));
-      expect(errors).toContainEqual({ path: 'reasoning', message: 'Required' });
+      expect(errors).toContainEqual({ path: 'reasoning', message: 'Required (expected string)' });
     });
 
     it('says what an action type must look like', () => {

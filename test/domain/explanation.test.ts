@@ -55,7 +55,7 @@ describe('buildExplanation', () => {
     ]);
     expect(section(x, 'Outcome')).toEqual([
       'The agent was told to proceed, then to compensate.',
-      '2026-11-25T14:01:00Z: payments.refund succeeded · output: done · cost $0.0200, 10 tokens',
+      '2026-11-25T14:01:00Z: payments.refund succeeded · output: done · cost $0.02, 10 tokens',
     ]);
     expect(explanationText(x)).toMatch(/^Support Agent wanted to run payments\.refund \[allowed\]\n\n1\. Input\n/);
   });

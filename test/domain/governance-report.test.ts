@@ -9,22 +9,22 @@ const routes = [{ name: 'default', channel: 'C0GENERAL1', approvers: { users: ['
 
 describe('proposed threshold changes', () => {
   it('proposes tightening at a 5% error rate over at least 20 actions, and not below either bar', () => {
-    expect(proposeThresholdChanges({ ...base, actions: 20, errors: 1 })[0]).toContain('Tighten: error rate 5.0% (1 of 20)');
+    expect(proposeThresholdChanges({ ...base, actions: 20, errors: 1 })[0]).toContain('Tighten: error rate 5% (1 error in 20 actions)');
     expect(proposeThresholdChanges({ ...base, actions: 19, errors: 1 })).toEqual([]);
     expect(proposeThresholdChanges({ ...base, actions: 21, errors: 1 })).toEqual([]);
   });
 
   it('proposes a lower confidence threshold when people approve 95% of low-confidence escalations', () => {
     expect(proposeThresholdChanges({ ...base, byTrigger: { low_confidence: { count: 20, approved: 19 } } })).toEqual([
-      'Loosen: people approved 19 of 20 low-confidence escalations (95.0%); consider confidenceThreshold 0.65 (now 0.70).',
+      'Loosen: people approved 19 of 20 low-confidence escalations (95%); consider confidenceThreshold 0.65 (now 0.70).',
     ]);
     expect(proposeThresholdChanges({ ...base, byTrigger: { low_confidence: { count: 20, approved: 18 } } })).toEqual([]);
   });
 
   it('proposes reviewing a restricted rule people nearly always approve, and daily caps far from the peak day', () => {
     const out = proposeThresholdChanges({ ...base, byRule: { r1: { count: 50, approved: 49 } }, peakDayMicros: 50_000_000, dailyCapUsd: 500 });
-    expect(out[0]).toContain('Review rule `r1`: people approved 49 of 50 (98.0%)');
-    expect(out[1]).toBe('Budget: the peak day spent $50.00, 10.0% of the $500.00 daily cap; consider dailyUsd $100.00 (twice the peak).');
+    expect(out[0]).toContain('Review rule `r1`: people approved 49 of 50 (98%)');
+    expect(out[1]).toBe('Budget: the peak day spent $50.00, 10% of the $500.00 daily cap; consider dailyUsd $100.00 (twice the peak).');
   });
 
   it('flags decisions slower than half the deadline at p90', () => {

@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import type { EscalationInput } from '../../src/domain/escalation.js';
+import { plural, usd } from '../../src/domain/format.js';
 import { withBotAndCallbacks, type CallbackServer } from '../support/bot-hooks.js';
 import { APPROVER, REFUNDS_CHANNEL, makeEscalation, type Harness } from '../support/harness.js';
 import { eventually } from '../support/services.js';
@@ -79,7 +80,7 @@ function expectAgentFields(t: Awaited<ReturnType<typeof trail>>, e: EscalationIn
   // Postgres jsonb orders keys its own way: compare the params as values.
   expect(JSON.parse(/^ {3}Params: (.*)$/m.exec(out)?.[1] ?? 'null')).toEqual(params);
   expect(out).toContain('Model: claude-sonnet-4 2025-05-14 · prompt support-v12 · tools stripe 2024-06-20, zendesk 1.8.0');
-  expect(out).toContain(`Cost so far: $${e.cost!.usd.toFixed(4)}, ${e.cost!.tokens.toLocaleString('en-US')} tokens`);
+  expect(out).toContain(`Cost so far: ${usd(e.cost!.usd)}, ${plural(e.cost!.tokens, 'token')}`);
 }
 
 /** The policy's own record: version and route on the received event and the row, and in the explanation. */
@@ -152,7 +153,7 @@ describe('complete audit records', () => {
       expect(t.outcomes[0]).toMatchObject({ output: 'Read 3 orders for c_42', cost_tokens: 900 });
       expect(Number(t.outcomes[0]!.cost_usd_micros)).toBe(20_000);
       expect(out).toContain('The agent was told to proceed.');
-      expect(out).toMatch(/crm\.read succeeded · output: Read 3 orders for c_42 · cost \$0\.0200, 900 tokens/);
+      expect(out).toMatch(/crm\.read succeeded · output: Read 3 orders for c_42 · cost \$0\.02, 900 tokens/);
       expect(version).toBe(t.row.policy_version);
     }
     // (b)
@@ -170,7 +171,7 @@ describe('complete audit records', () => {
       expect(out).toContain('No reason given.');
       expect(t.one('outcome_reported').data).toMatchObject({ output: 'Refund re_123 issued', tokens: 900, costUsd: 0.02 });
       expect(out).toContain('The agent was told to proceed.');
-      expect(out).toMatch(/payments\.refund succeeded · output: Refund re_123 issued · cost \$0\.0200, 900 tokens/);
+      expect(out).toMatch(/payments\.refund succeeded · output: Refund re_123 issued · cost \$0\.02, 900 tokens/);
     }
     // (c)
     {

@@ -103,7 +103,7 @@ describe('batch review', () => {
     expect((await postSigned(`${h.baseUrl}/slack/events`, SIGNING_SECRET, blockActionsBody(submit))).status).toBe(200);
 
     const summary = await eventually(async () => h.fake.messages(APPROVER_DM).find((m) => m.text.startsWith('Batch review complete')), 'the summary');
-    expect(summary.text).toBe('Batch review complete: error rate 50.0% (1 incorrect of 2 reviewed)');
+    expect(summary.text).toBe('Batch review complete: error rate 50% (1 incorrect of 2 reviewed)');
     await eventually(async () => (progress().text === 'Batch review: 2 of 2 reviewed' ? true : undefined), 'progress 2 of 2');
     const verdicts = await h.sql`select verdict, note, reviewed_by from review_sample_items where sample_id = ${sample!.id} order by position`;
     expect(verdicts).toEqual([
@@ -165,5 +165,42 @@ describe('batch review', () => {
     await eventually(async () => (h.fake.callsTo('chat.postEphemeral').filter((c) => c.args.channel === GENERAL_CHANNEL && String(c.args.text).startsWith('Already reviewed as correct')).length === 9 ? true : undefined), 'nine "already reviewed" replies');
     expect(await h.sql`select count(*)::int as n from events where type = 'review_verdict' and escalation_id = ${escalationId}`).toEqual([{ n: 1 }]);
     expect(await h.sql`select count(verdict)::int as n from review_sample_items where escalation_id = ${escalationId}`).toEqual([{ n: 1 }]);
+  });
+
+  it('never asks people to judge their own decision (four eyes): no buttons in their DM, a refusal in a thread', async () => {
+    const base = makeEscalation();
+    const e = makeEscalation({
+      agent: { ...base.agent, id: 'billing-agent', name: 'Billing Agent' },
+      issueType: 'payout',
+      confidence: 0.95,
+      action: { type: 'payments.payout', params: { amountUsd: 120 }, reversible: false },
+    });
+    await h.enqueue(e);
+    const card = await h.card(e.id);
+    await h.click(APPROVER, 'countersign.approve', card, GENERAL_CHANNEL);
+    expect((await h.client.waitForDecision(e.id, { timeoutMs: 5000 })).status).toBe('approved');
+
+    // In a thread: the card says who decided, and refuses their verdict either way, before any note is asked for.
+    await command('review billing-agent 100 1 in:thread', APPROVER_2, GENERAL_CHANNEL);
+    const inThread = await eventually(async () => h.fake.messages(GENERAL_CHANNEL).find((m) => m.text.startsWith('Review: Billing Agent ran payments.payout')), 'the card in the thread');
+    expect(JSON.stringify(inThread.blocks)).toContain(`Decided by <@${APPROVER}>: someone else reviews it (four eyes).`);
+    await click(APPROVER, GENERAL_CHANNEL, inThread, 'countersign.sample_correct');
+    const refused = await h.fake.waitFor((c) => c.method === 'chat.postEphemeral' && c.args.user === APPROVER && String(c.args.text).startsWith('You decided this action yourself'));
+    expect(refused.args.channel).toBe(GENERAL_CHANNEL);
+    await click(APPROVER, GENERAL_CHANNEL, inThread, 'countersign.sample_incorrect');
+    await eventually(async () => (h.fake.callsTo('chat.postEphemeral').filter((c) => c.args.user === APPROVER && String(c.args.text).startsWith('You decided this action yourself')).length === 2 ? true : undefined), 'the second refusal');
+    expect(h.fake.callsTo('views.open').filter((c) => c.args.trigger_id && JSON.stringify(c.args.view).includes(e.id))).toEqual([]);
+    expect(await h.sql`select actor, data->>'reason' as reason from events where type = 'review_verdict_refused' and escalation_id = ${e.id}`).toEqual([{ actor: APPROVER, reason: 'own_decision' }]);
+    expect(await h.sql`select verdict from review_sample_items where escalation_id = ${e.id}`).toEqual([{ verdict: null }]);
+
+    // Someone else may.
+    await click(APPROVER_2, GENERAL_CHANNEL, inThread, 'countersign.sample_correct');
+    await eventually(async () => ((await h.sql`select 1 from review_sample_items where escalation_id = ${e.id} and verdict = 'correct' and reviewed_by = ${APPROVER_2}`).length ? true : undefined), 'the verdict by another reviewer');
+
+    // In the decider's own DM nobody else could judge it: no buttons, and the way to get it judged.
+    await command('review billing-agent 100 1', APPROVER);
+    const inDm = await eventually(async () => reviewCards(APPROVER_DM).find((m) => m.text.startsWith('Review: Billing Agent ran payments.payout')), 'the card in the DM');
+    expect(buttonOf(inDm, 'countersign.sample_correct')).toBeUndefined();
+    expect(JSON.stringify(inDm.blocks)).toContain('You decided this action, so you cannot review it (four eyes).');
   });
 });

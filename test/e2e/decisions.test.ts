@@ -79,18 +79,28 @@ describe('deciding', () => {
     expect(h.fake.callsTo('chat.update').filter((c) => c.args.ts === card.ts)).toHaveLength(1);
   });
 
-  it('refuses and records a click from someone who is not an approver', async () => {
+  it('refuses and records a click from someone who is not an approver, naming the route of the card', async () => {
     const e = makeEscalation();
     await h.enqueue(e);
     const card = await h.card(e.id);
     await h.click('U0STRANGER', 'countersign.approve', card);
     const reply = await h.fake.waitFor((c) => c.method === 'chat.postEphemeral' && c.args.user === 'U0STRANGER');
-    expect(String(reply.args.text)).toContain('not an approver');
+    expect(String(reply.args.text)).toContain('You are not an approver for route `refunds`');
     const rows = await h.sql`select type, actor, data from events where escalation_id = ${e.id} and type = 'decision_refused'`;
     expect(rows).toHaveLength(1);
     expect(rows[0]).toMatchObject({ actor: 'U0STRANGER', data: { reason: 'not_an_approver' } });
     const [row] = await h.sql`select status from escalations where id = ${e.id}`;
     expect(row!.status).toBe('pending');
+  });
+
+  it('names the route of the card when a stranger submits a deny reason', async () => {
+    const e = makeEscalation();
+    await h.enqueue(e);
+    const card = await h.card(e.id);
+    await submitDeny('U0STRANGR2', buttonValue(card), 'not mine to deny');
+    const reply = await h.fake.waitFor((c) => c.method === 'chat.postEphemeral' && c.args.user === 'U0STRANGR2');
+    expect(String(reply.args.text)).toContain('You are not an approver for route `refunds`');
+    expect((await h.sql`select status from escalations where id = ${e.id}`)[0]!.status).toBe('pending');
   });
 
   it("refuses the agent owner's approval even when the owner is an approver", async () => {

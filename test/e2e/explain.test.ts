@@ -52,7 +52,7 @@ describe('the right to explanation', () => {
     expect(out).toContain('Model: claude-sonnet-4 2025-05-14 · prompt support-v12 · tools stripe 2024-06-20, zendesk 1.8.0');
     expect(out).toContain('Trigger: user_request (zendesk ticket 88123): Customer j***@example.com: my blender stopped working, refund order #4521.');
     expect(out).toContain('Action: payments.refund (irreversible): Refund $340.00 for order #4521');
-    expect(out).toContain('Cost so far: $0.4100, 18,250 tokens');
+    expect(out).toContain('Cost so far: $0.41, 18,250 tokens');
     expect(out).toContain('outside the 30-day return window');
     expect(out).toContain('Confidence: 0.62');
     expect(out).toMatch(/Tier supervised by rule policy\.agents\[0\]\.actions\[\d\]/);
@@ -60,7 +60,7 @@ describe('the right to explanation', () => {
     expect(out).toContain(`card posted to ${REFUNDS_CHANNEL}`);
     expect(out).toMatch(new RegExp(`Approved by ${APPROVER} at \\S+ under policy [0-9a-f]{16}`));
     expect(out).toContain('The agent was told to proceed.');
-    expect(out).toMatch(/payments\.refund succeeded · output: Refund re_123 issued to card \[card ••••1111\] · cost \$0\.0200, 900 tokens/);
+    expect(out).toMatch(/payments\.refund succeeded · output: Refund re_123 issued to card \[card ••••1111\] · cost \$0\.02, 900 tokens/);
     expect(out).not.toContain('jane.doe@example.com');
 
     const byExecution = await explain(e.executionId);

@@ -144,13 +144,13 @@ describe('monthly governance report', () => {
     const text = JSON.stringify(report.blocks).replace(/\\n/g, '\n');
     const section = text.slice(text.indexOf('`procurement-agent`'));
     expect(section).toContain('*Volume:* 33 requests, 32 actions');
-    expect(section).toContain('*Error rate:* 18.8% (6 of 32)');
+    expect(section).toContain('*Error rate:* 18.75% (6 errors in 32 actions)');
     expect(section).toContain('*Budget:* $620.00 spent · peak day $470.00 of $500.00 daily cap');
     expect(section).toContain(`tier restricted 10, supervised 1; triggers low_confidence 3, high_stakes 1; rules ${RULE} 10`);
     expect(section).toContain('*Time to decision:* p50 6 min, p90 9 min (10 decisions)');
     expect(section).toContain('*Promotions and demotions:* mode_demoted 1');
-    expect(section).toContain('Tighten: error rate 18.8% (6 of 32) is at or above 5.0%; raise confidenceThreshold to 0.75');
-    expect(section).toContain('Budget: the peak day spent $470.00, 94.0% of the $500.00 daily cap');
+    expect(section).toContain('Tighten: error rate 18.75% (6 errors in 32 actions) is at or above 5%; raise confidenceThreshold to 0.75');
+    expect(section).toContain('Budget: the peak day spent $470.00, 94% of the $500.00 daily cap');
     const posted = await eventually(async () => (await h.sql`select data from events where type = 'governance_report_posted'`)[0], 'the report event');
     expect(posted.data).toMatchObject({ month: '2026-10', channel: REPORT_CHANNEL, ts: report.ts });
 
@@ -159,7 +159,11 @@ describe('monthly governance report', () => {
     await ask('report 2026-10');
     const reply = await h.fake.waitFor((c) => c.method === 'response_url' && String(c.args.text).startsWith('Governance review for 2026-10'));
     expect(reply.args.response_type).toBe('ephemeral');
-    expect(JSON.stringify(reply.args.blocks)).toContain('*Error rate:* 18.8% (6 of 32)');
+    expect(JSON.stringify(reply.args.blocks)).toContain('*Error rate:* 18.75% (6 errors in 32 actions)');
+    // `/countersign agent` counts the same way: all of this agent's actions are in October.
+    await ask('agent procurement-agent');
+    const agent = await h.fake.waitFor((c) => c.method === 'response_url' && String(c.args.text).startsWith('*Agent `procurement-agent`*'));
+    expect(String(agent.args.text)).toContain('successful of 32 actions, 6 errors (18.75%)');
     await ask('report October');
     const bad = await h.fake.waitFor((c) => c.method === 'response_url' && String(c.args.text).startsWith('Cannot build that report'));
     expect(String(bad.args.text)).toContain('the month must look like 2026-10 (got "October")');

@@ -226,7 +226,7 @@ describe('review modes', () => {
     await check();
     expect(await h.sql`select mode, set_by from agent_modes where agent_id = 'shaky-agent'`).toEqual([{ mode: 'pre_action', set_by: 'system' }]);
     const notice = await h.fake.waitFor((c) => c.method === 'chat.postMessage' && c.args.channel === GOVERNANCE && String(c.args.text).includes('shaky-agent'));
-    expect(JSON.stringify(notice.args.blocks)).toContain('error rate 2% (1 of 50 actions) reached the 2% bar of post-action audit');
+    expect(JSON.stringify(notice.args.blocks)).toContain('error rate 2% (1 error in 50 actions) reached the 2% bar of post-action audit');
     expect(await h.client.authorize(act('shaky-agent', 'crm.read'))).toMatchObject({ decision: 'pending' });
   });
 });

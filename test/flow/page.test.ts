@@ -213,6 +213,11 @@ describe('pageOnCall', () => {
     expect((await page('payments', { target: 'secondary' })).result.userId).toBe(B);
   });
 
+  it('says a secondary is missing, not that nobody is on call, when only the primary is', async () => {
+    const { result } = await page('gappy', { target: 'secondary' });
+    expect(result).toMatchObject({ fallback: true, reason: `no secondary is on call for route gappy (${A} is the only one on call)` });
+  });
+
   it('falls back in a schedule gap, and when the route has no schedule', async () => {
     expect((await page('gappy', { now: new Date('2026-01-12T22:00:00Z') })).result).toMatchObject({ fallback: true, reason: 'nobody is on call for route gappy', usergroup: 'S0ACCESS01' });
     const plain = await page('plain');

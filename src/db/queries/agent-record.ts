@@ -28,6 +28,7 @@ export interface AgentRecord {
 const ZERO: RecordBreakdown = { actions: 0, errors: 0, denials: 0, reversals: 0, incorrect: 0, failures: 0 };
 
 interface Row {
+  agent_id: string;
   action_type: string;
   actions: number;
   errors: number;
@@ -37,36 +38,51 @@ interface Row {
   failures: number;
 }
 
+export interface RecordWindow {
+  /** Null or absent: every agent. */
+  agentId?: string | null;
+  /** Counted from here (inclusive); null: from the first action. */
+  from?: Date | null;
+  /** Up to here (exclusive); null: until now. */
+  to?: Date | null;
+  actionType?: string | null;
+}
+
 /**
- * One aggregate (one round trip) over the agent's actions since `since`:
- * every decided escalation (allowed, approved, denied; not expired, not
- * refused for budget) is an action, and it is an error when it was denied,
- * reversed in supervised review, judged incorrect in batch review, or its
- * outcome failed, counted once however many of these apply. Outcome reports
- * not tied to an escalation count as actions of their own. Served by the
- * indexes on (agent_id, created_at), outcomes (agent_id, at) and
+ * The one count of actions and errors behind every error rate (promotion,
+ * `/countersign agent`, App Home, the monthly report; the definition is on
+ * `RecordCounts` in domain/promotion.ts), per agent and action type, over
+ * [from, to). Every decided escalation (allowed, approved, denied; not
+ * expired, not refused for budget) is an action, and it is an error when it
+ * was denied, reversed in supervised review, judged incorrect in batch
+ * review, or its outcome failed, counted once however many of these apply.
+ * Outcome reports not tied to an escalation count as actions of their own.
+ * One aggregate (one round trip), served by the indexes on (agent_id,
+ * created_at), outcomes (escalation_id, …) and (agent_id, at), and
  * review_sample_items (escalation_id).
  */
-export async function agentRecord(db: DbOrTx, agentId: string, opts: { since?: Date | null; actionType?: string } = {}): Promise<AgentRecord> {
-  const since = opts.since ?? null;
-  const sinceIso = since?.toISOString() ?? null;
-  const action = opts.actionType ?? null;
+export async function recordRows(db: DbOrTx, w: RecordWindow): Promise<Array<RecordBreakdown & { agentId: string; actionType: string }>> {
+  const agentId = w.agentId ?? null;
+  const from = w.from?.toISOString() ?? null;
+  const to = w.to?.toISOString() ?? null;
+  const action = w.actionType ?? null;
   const rows = rowsOf<Row>(
     await db.execute(sql`
       with x as (
-        select e.id, e.action_type, e.status = 'denied' as denied, e.review_state = 'wrong' as reversed
+        select e.id, e.agent_id, e.action_type, e.status = 'denied' as denied, e.review_state = 'wrong' as reversed
         from escalations e
-        where e.agent_id = ${agentId}
+        where e.agent_id is not null
+          and (${agentId}::text is null or e.agent_id = ${agentId}::text)
           and e.status in ('allowed', 'approved', 'denied')
           and coalesce(e.decision_code, '') <> 'budget_paused'
-          and (${sinceIso}::timestamptz is null or e.created_at >= ${sinceIso}::timestamptz)
+          and (${from}::timestamptz is null or e.created_at >= ${from}::timestamptz)
+          and (${to}::timestamptz is null or e.created_at < ${to}::timestamptz)
           and (${action}::text is null or e.action_type = ${action}::text)
       ),
       f as (
         select o.escalation_id, bool_or(not o.success) as failed
         from outcomes o
-        where o.agent_id = ${agentId} and o.escalation_id is not null
-          and (${sinceIso}::timestamptz is null or o.at >= ${sinceIso}::timestamptz)
+        join x on x.id = o.escalation_id
         group by o.escalation_id
       ),
       s as (
@@ -76,35 +92,61 @@ export async function agentRecord(db: DbOrTx, agentId: string, opts: { since?: D
         group by i.escalation_id
       ),
       y as (
-        select x.action_type, x.denied, x.reversed, coalesce(f.failed, false) as failed, coalesce(s.incorrect, false) as incorrect
+        select x.agent_id, x.action_type, x.denied, x.reversed, coalesce(f.failed, false) as failed, coalesce(s.incorrect, false) as incorrect
         from x left join f on f.escalation_id = x.id left join s on s.escalation_id = x.id
       )
-      select action_type,
+      select agent_id, action_type,
         count(*)::int as actions,
         count(*) filter (where denied or reversed or failed or incorrect)::int as errors,
         count(*) filter (where denied)::int as denials,
         count(*) filter (where reversed)::int as reversals,
         count(*) filter (where incorrect)::int as incorrect,
         count(*) filter (where failed)::int as failures
-      from y group by action_type
+      from y group by agent_id, action_type
       union all
-      select o.action_type, count(*)::int, count(*) filter (where not o.success)::int, 0, 0, 0, count(*) filter (where not o.success)::int
+      select o.agent_id, o.action_type, count(*)::int, count(*) filter (where not o.success)::int, 0, 0, 0, count(*) filter (where not o.success)::int
       from outcomes o
-      where o.agent_id = ${agentId} and o.escalation_id is null
-        and (${sinceIso}::timestamptz is null or o.at >= ${sinceIso}::timestamptz)
+      where o.escalation_id is null
+        and (${agentId}::text is null or o.agent_id = ${agentId}::text)
+        and (${from}::timestamptz is null or o.at >= ${from}::timestamptz)
+        and (${to}::timestamptz is null or o.at < ${to}::timestamptz)
         and (${action}::text is null or o.action_type = ${action}::text)
-      group by o.action_type`),
+      group by o.agent_id, o.action_type`),
   );
-  const byType = new Map<string, RecordBreakdown & { actionType: string }>();
-  const total = { ...ZERO };
+  return rows.map((r) => ({
+    agentId: r.agent_id,
+    actionType: r.action_type,
+    actions: Number(r.actions),
+    errors: Number(r.errors),
+    denials: Number(r.denials),
+    reversals: Number(r.reversals),
+    incorrect: Number(r.incorrect),
+    failures: Number(r.failures),
+  }));
+}
+
+/** `rows` summed per agent: the record each agent's error rate is computed from. */
+export function totalsByAgent(rows: ReadonlyArray<RecordBreakdown & { agentId: string }>): Map<string, RecordBreakdown> {
+  const out = new Map<string, RecordBreakdown>();
   for (const r of rows) {
-    const acc = byType.get(r.action_type) ?? { actionType: r.action_type, ...ZERO };
-    for (const k of Object.keys(ZERO) as Array<keyof RecordBreakdown>) {
-      acc[k] += Number(r[k]);
-      total[k] += Number(r[k]);
-    }
-    byType.set(r.action_type, acc);
+    const acc = out.get(r.agentId) ?? { ...ZERO };
+    for (const k of Object.keys(ZERO) as Array<keyof RecordBreakdown>) acc[k] += r[k];
+    out.set(r.agentId, acc);
   }
+  return out;
+}
+
+/** One agent's record since `since` (the last demotion, or its first action), in total and per action type. */
+export async function agentRecord(db: DbOrTx, agentId: string, opts: { since?: Date | null; actionType?: string } = {}): Promise<AgentRecord> {
+  const since = opts.since ?? null;
+  const rows = await recordRows(db, { agentId, from: since, actionType: opts.actionType ?? null });
+  const byType = new Map<string, RecordBreakdown & { actionType: string }>();
+  for (const r of rows) {
+    const acc = byType.get(r.actionType) ?? { actionType: r.actionType, ...ZERO };
+    for (const k of Object.keys(ZERO) as Array<keyof RecordBreakdown>) acc[k] += r[k];
+    byType.set(r.actionType, acc);
+  }
+  const total = totalsByAgent(rows).get(agentId) ?? { ...ZERO };
   const byAction = [...byType.values()].sort((a, b) => b.actions - a.actions || a.actionType.localeCompare(b.actionType));
   return { agentId, since, total, byAction };
 }

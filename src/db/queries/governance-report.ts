@@ -1,5 +1,6 @@
 import { sql } from 'drizzle-orm';
 import type { DbOrTx } from '../client.js';
+import { recordRows, totalsByAgent } from './agent-record.js';
 
 function rowsOf<T>(result: unknown): T[] {
   return (Array.isArray(result) ? result : (result as { rows: T[] }).rows) as T[];
@@ -10,9 +11,8 @@ export interface AgentMonthFigures {
   agentId: string;
   /** Requests the agent made (every escalation but invalid ones). */
   requests: number;
-  /** Actions as the per-agent record counts them: allowed, approved or denied (not budget pauses or expiries). */
+  /** Actions and errors in the month, counted by `recordRows`, as every error rate is (see `RecordCounts`). */
   actions: number;
-  /** Actions denied, reversed in review, judged incorrect in batch review, or failed; each counted once. */
   errors: number;
   spendMicros: number;
   /** The agent's costliest day in the report's time zone. */
@@ -39,20 +39,14 @@ export async function governanceFigures(db: DbOrTx, from: Date, to: Date, tz: st
   const t = to.toISOString();
   const inWindow = sql`e.created_at >= ${f}::timestamptz and e.created_at < ${t}::timestamptz and e.agent_id is not null and e.status <> 'rejected'`;
   const human = sql`(e.status in ('pending','approved','expired') or (e.status = 'denied' and e.decided_by ~ '^[UW]') or e.review_state <> 'none')`;
-  const main = rowsOf<{ agent_id: string; requests: number; actions: number; errors: number; decisions: number; p50: number | null; p90: number | null }>(
+  const main = rowsOf<{ agent_id: string; requests: number; decisions: number; p50: number | null; p90: number | null }>(
     await db.execute(sql`
       with x as (
-        select e.id, e.agent_id, e.status, e.decided_by, e.created_at, e.decided_at,
-          e.status in ('allowed','approved','denied') and coalesce(e.decision_code, '') <> 'budget_paused' as is_action,
-          e.status = 'denied' or e.review_state = 'wrong'
-            or exists (select 1 from outcomes o where o.escalation_id = e.id and not o.success)
-            or exists (select 1 from review_sample_items i where i.escalation_id = e.id and i.verdict = 'incorrect') as is_error
+        select e.id, e.agent_id, e.status, e.decided_by, e.created_at, e.decided_at
         from escalations e where ${inWindow}
       )
       select agent_id,
         count(*)::int as requests,
-        count(*) filter (where is_action)::int as actions,
-        count(*) filter (where is_action and is_error)::int as errors,
         count(*) filter (where status in ('approved','denied') and decided_by ~ '^[UW]')::int as decisions,
         percentile_cont(0.5) within group (order by extract(epoch from decided_at - created_at))
           filter (where status in ('approved','denied') and decided_by ~ '^[UW]') as p50,
@@ -93,10 +87,11 @@ export async function governanceFigures(db: DbOrTx, from: Date, to: Date, tz: st
   };
   for (const r of main) {
     Object.assign(get(r.agent_id), {
-      requests: Number(r.requests), actions: Number(r.actions), errors: Number(r.errors), decisions: Number(r.decisions),
+      requests: Number(r.requests), decisions: Number(r.decisions),
       p50Sec: r.p50 === null ? null : Number(r.p50), p90Sec: r.p90 === null ? null : Number(r.p90),
     });
   }
+  for (const [agentId, r] of totalsByAgent(await recordRows(db, { from, to }))) Object.assign(get(agentId), { actions: r.actions, errors: r.errors });
   for (const r of tiers) get(r.agent_id).byTier[r.k] = Number(r.n);
   for (const r of triggers) get(r.agent_id).byTrigger[r.k] = { count: Number(r.n), approved: Number(r.approved) };
   for (const r of rules) get(r.agent_id).byRule[r.k] = { count: Number(r.n), approved: Number(r.approved) };

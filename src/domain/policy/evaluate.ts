@@ -1,5 +1,6 @@
 import { describeCondition, holds, matchesGlob } from './conditions.js';
 import { stricter, type ActionPolicy, type AgentPolicy, type Policy, type Tier } from './schema.js';
+import { plural, usd } from '../format.js';
 
 export type TriggerKind = 'low_confidence' | 'out_of_domain' | 'high_stakes' | 'conflicting_information' | 'repeated_failure' | 'task_budget';
 
@@ -117,12 +118,12 @@ export function evaluatePolicy(policy: Policy | undefined, req: PolicyRequest, c
     triggers.push({ kind: 'conflicting_information', message: 'the agent flagged conflicting information' });
   }
   if (ctx.stepFailures >= policy.repeatedFailureThreshold) {
-    triggers.push({ kind: 'repeated_failure', message: `this step already failed ${ctx.stepFailures} times without success` });
+    triggers.push({ kind: 'repeated_failure', message: `this step already failed ${plural(ctx.stepFailures, 'time')} without success` });
   }
   if (ctx.taskBudget && ctx.taskBudget.spentUsd > ctx.taskBudget.capUsd) {
     triggers.push({
       kind: 'task_budget',
-      message: `task spend $${ctx.taskBudget.spentUsd.toFixed(2)} is past its $${ctx.taskBudget.capUsd.toFixed(2)} cap`,
+      message: `task spend ${usd(ctx.taskBudget.spentUsd)} is past its ${usd(ctx.taskBudget.capUsd)} cap`,
     });
   }
   const outcome: PolicyOutcome = tier === 'restricted' || triggers.length > 0 ? 'pending' : 'allow';

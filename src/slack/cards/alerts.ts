@@ -1,12 +1,12 @@
 import type { AlertJob } from '../../domain/alerts.js';
-import { toUsd } from '../../domain/budget.js';
 import { safeText } from '../../domain/slack-text.js';
 import type { SlackMessage } from '../../flow/ports.js';
 import { demotionMessage, proposalMessage } from './mode-cards.js';
+import { usdMicros } from '../../domain/format.js';
 
 export const ACTION_RESUME_AGENT = 'countersign.resume_agent';
 
-const usd = (micros: number) => `$${toUsd(micros).toFixed(2)}`;
+const usd = usdMicros;
 const section = (text: string) => ({ type: 'section', text: { type: 'mrkdwn', text } });
 
 /** One pure builder per alert kind; `resumedBy` renders the paused alert after Resume. */

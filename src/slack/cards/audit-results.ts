@@ -1,6 +1,7 @@
 import type { AuditRecord } from '../../domain/audit-query.js';
 import { BUTTON_VALUE_MAX, safeText } from '../../domain/slack-text.js';
 import type { SlackMessage } from '../../flow/ports.js';
+import { plural, usd } from '../../domain/format.js';
 
 export const ACTION_AUDIT_NEXT = 'countersign.audit_next';
 
@@ -18,7 +19,7 @@ const when = (iso: string) => `${iso.slice(0, 16).replace('T', ' ')} UTC`;
 function recordLine(r: AuditRecord): string {
   const who = r.decided_by ? ` by <@${r.decided_by}>` : '';
   const outcome = r.outcome ? ` · outcome *${r.outcome}*${r.outcome_error ? `: ${safeText(r.outcome_error, 200)}` : ''}` : '';
-  const cost = r.cost_usd !== null ? ` · $${r.cost_usd.toFixed(2)}` : '';
+  const cost = r.cost_usd !== null ? ` · ${usd(r.cost_usd)}` : '';
   const reason = r.decision_reason ? `\n> ${safeText(r.decision_reason, 300)}` : '';
   return (
     `\`${when(r.created_at)}\` · \`${safeText(r.agent_id ?? '—', 200)}\` · \`${safeText(r.action_type ?? '—', 100)}\` · *${r.status}*${who}${outcome}${cost}\n` +
@@ -44,5 +45,5 @@ export function auditResultsMessage(input: { queryText: string; records: AuditRe
   } else if (input.records.length > 0) {
     blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: 'End of results.' }] });
   }
-  return { text: input.records.length === 0 ? head : `Audit search: ${input.records.length} records, page ${input.page}`, blocks };
+  return { text: input.records.length === 0 ? head : `Audit search: ${plural(input.records.length, 'record')}, page ${input.page}`, blocks };
 }

@@ -18,7 +18,7 @@ export interface ChainNotice {
   mentions: Mention[];
   /** Step position, 1-based, counted within the round. */
   step?: { number: number; of: number; round: number; rounds: number };
-  /** Why nobody on call could be reached (the route's group and approvers are pinged instead). */
+  /** Why the step could not reach whom it names, as `pageOnCall` says it (the route's group and approvers are pinged instead). */
   fallback?: string;
   /** When the next step or, after the last, the fail-safe outcome happens. */
   next?: { at: Date; failSafe: boolean };
@@ -37,6 +37,7 @@ export function mentionText(m: Mention): string {
 
 const section = (text: string) => ({ type: 'section', text: { type: 'mrkdwn', text } });
 const context = (text: string) => ({ type: 'context', elements: [{ type: 'mrkdwn', text }] });
+const capitalised = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
 const channelRef = (c: string) => (CHANNEL.test(c) ? `<#${c}>` : 'its channel');
 
 function what(n: ChainNotice): string {
@@ -57,7 +58,7 @@ export function chainThreadMessage(n: ChainNotice): SlackMessage {
     ? `:arrows_counterclockwise: The on-call shift changed: ${who}, this request is still waiting for a decision.`
     : `:bell: ${who}: this request is still waiting for a decision.`;
   const lines = [head];
-  if (n.fallback) lines.push(`:warning: Nobody on call could be reached (${safeText(n.fallback, 300)}): pinging the route's approvers instead.`);
+  if (n.fallback) lines.push(`:warning: ${capitalised(safeText(n.fallback, 300))}, so the route's approvers are pinged instead.`);
   const blocks: unknown[] = [section(lines.join('\n'))];
   const foot = footer(n);
   if (foot) blocks.push(context(foot));

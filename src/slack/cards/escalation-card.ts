@@ -22,6 +22,7 @@ import {
   type CardState,
 } from './view-model.js';
 import { ACTION_WHY } from './why-modal.js';
+import { plural } from '../../domain/format.js';
 
 /** Per-part budgets keep the whole card under Slack's ~13k character ceiling. */
 const PARAM_LINES_MAX = 8;
@@ -117,7 +118,7 @@ export function escalationCard(s: CardState): SlackMessage {
     `*Action*\n\`${e.action.type}\` · ${e.action.reversible ? 'reversible' : '*irreversible*'}`,
     `*Issue type · urgency*\n${safeText(e.issueType, 60)} · ${e.urgency}`,
     `*Confidence*\n${e.confidence.toFixed(2)}`,
-    `*Cost so far*\n${formatUsd(e.cost.usd)} · ${e.cost.tokens.toLocaleString('en-US')} tokens`,
+    `*Cost so far*\n${formatUsd(e.cost.usd)} · ${plural(e.cost.tokens, 'token')}`,
     `*Deadline*\n${slackDate(s.deadline)}`,
     `*Trigger*\n${e.trigger.kind.replace('_', ' ')}${e.trigger.source ? ` · ${safeText(e.trigger.source, 80)}` : ''}`,
     `*Execution*\n\`${safeText(e.executionId, 80)}\``,

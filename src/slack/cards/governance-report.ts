@@ -1,33 +1,34 @@
 import { MESSAGE_BLOCKS_MAX, MESSAGE_TEXT_TOTAL_SOFT_MAX, SECTION_TEXT_MAX, safeText } from '../../domain/slack-text.js';
 import type { SlackMessage } from '../../flow/ports.js';
 import type { AgentMonthFigures } from '../../db/queries/governance-report.js';
+import { count, plural, usd, usdMicros } from '../../domain/format.js';
+import { errorRateText } from '../../domain/promotion.js';
 
 export interface ReportAgent extends AgentMonthFigures {
   proposals: string[];
 }
 
 const mrkdwn = (text: string) => ({ type: 'mrkdwn', text });
-const usd = (micros: number) => `$${(micros / 1e6).toFixed(2)}`;
 const dur = (sec: number | null) => (sec === null ? '—' : sec < 90 ? `${Math.round(sec)} s` : sec < 5400 ? `${Math.round(sec / 60)} min` : `${(sec / 3600).toFixed(1)} h`);
 const counts = (o: Record<string, number>) =>
   Object.entries(o)
     .sort(([a, x], [b, y]) => y - x || a.localeCompare(b))
-    .map(([k, n]) => `${safeText(k, 80)} ${n}`)
+    .map(([k, n]) => `${safeText(k, 80)} ${count(n)}`)
     .join(', ') || 'none';
 
 /** One agent's figures as a section of mrkdwn lines. */
 export function agentReportText(a: ReportAgent, dailyCapUsd?: number): string {
-  const rate = a.actions > 0 ? `${((100 * a.errors) / a.actions).toFixed(1)}% (${a.errors} of ${a.actions})` : 'no actions';
-  const cap = dailyCapUsd !== undefined ? ` · peak day ${usd(a.peakDayMicros)} of $${dailyCapUsd.toFixed(2)} daily cap` : ` · peak day ${usd(a.peakDayMicros)}`;
+  const rate = a.actions > 0 ? errorRateText(a) : 'no actions';
+  const cap = dailyCapUsd !== undefined ? ` · peak day ${usdMicros(a.peakDayMicros)} of ${usd(dailyCapUsd)} daily cap` : ` · peak day ${usdMicros(a.peakDayMicros)}`;
   const triggers = Object.fromEntries(Object.entries(a.byTrigger).map(([k, v]) => [k, v.count]));
   const rules = Object.fromEntries(Object.entries(a.byRule).map(([k, v]) => [k, v.count]));
   const lines = [
     `*\`${safeText(a.agentId, 100)}\`*`,
-    `• *Volume:* ${a.requests} requests, ${a.actions} actions`,
+    `• *Volume:* ${plural(a.requests, 'request')}, ${plural(a.actions, 'action')}`,
     `• *Error rate:* ${rate}`,
-    `• *Budget:* ${usd(a.spendMicros)} spent${cap}`,
+    `• *Budget:* ${usdMicros(a.spendMicros)} spent${cap}`,
     `• *Escalations by reason:* tier ${counts(a.byTier)}; triggers ${counts(triggers)}; rules ${counts(rules)}`,
-    `• *Time to decision:* p50 ${dur(a.p50Sec)}, p90 ${dur(a.p90Sec)} (${a.decisions} decisions)`,
+    `• *Time to decision:* p50 ${dur(a.p50Sec)}, p90 ${dur(a.p90Sec)} (${plural(a.decisions, 'decision')})`,
     `• *Promotions and demotions:* ${Object.keys(a.modeEvents).length ? counts(a.modeEvents) : 'none'}`,
     `• *Proposed threshold changes:* ${a.proposals.length ? `\n${a.proposals.map((p) => `    ◦ ${p}`).join('\n')}` : 'none'}`,
   ];
@@ -42,9 +43,9 @@ export function agentReportText(a: ReportAgent, dailyCapUsd?: number): string {
 export function governanceReportMessages(label: string, agents: ReportAgent[], caps: Record<string, number | undefined>): SlackMessage[] {
   const head: object[] = [
     { type: 'header', text: { type: 'plain_text', text: `Governance review: ${label}` } },
-    { type: 'context', elements: [mrkdwn(`${agents.length} agent${agents.length === 1 ? '' : 's'} · figures for the calendar month · proposals are suggestions: nothing changes until the config does`)] },
+    { type: 'context', elements: [mrkdwn(`${plural(agents.length, 'agent')} · figures for the calendar month · proposals are suggestions: nothing changes until the config does`)] },
   ];
-  if (agents.length === 0) return [{ text: `Governance review for ${label}: no agent activity`, blocks: [...head, { type: 'section', text: mrkdwn('No agent activity this month.') }] }];
+  if (agents.length === 0) return [{ text: `Governance review for ${label}: no agent activity`, blocks: [...head, { type: 'section', text: mrkdwn(`No agent activity in ${label}.`) }] }];
   const pages: object[][] = [head];
   for (const a of agents) {
     const block = { type: 'section', text: mrkdwn(agentReportText(a, caps[a.agentId])) };
@@ -53,7 +54,7 @@ export function governanceReportMessages(label: string, agents: ReportAgent[], c
     else page.push(block);
   }
   return pages.map((blocks, i) => ({
-    text: i === 0 ? `Governance review for ${label}: ${agents.length} agents` : `Governance review for ${label} (part ${i + 1} of ${pages.length})`,
+    text: i === 0 ? `Governance review for ${label}: ${plural(agents.length, 'agent')}` : `Governance review for ${label} (part ${i + 1} of ${pages.length})`,
     blocks,
   }));
 }

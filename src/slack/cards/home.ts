@@ -3,6 +3,8 @@ import { MODES, MODE_LABELS, type Mode } from '../../domain/modes.js';
 import type { Escalation } from '../../domain/escalation.js';
 import type { EscalationRow } from '../../db/schema/escalations.js';
 import { ACTION_APPROVE, ACTION_DENY, ACTION_DETAILS, buttonValue, slackDate } from './view-model.js';
+import { count, percent, plural } from '../../domain/format.js';
+import { errorRateText } from '../../domain/promotion.js';
 
 /**
  * The App Home: the approvals waiting for this person, each with its buttons.
@@ -47,8 +49,8 @@ const section = (text: string) => ({ type: 'section', text: { type: 'mrkdwn', te
 function reviewBlocks(reviews: HomeReview[]): object[] {
   const lines = reviews.map((r) => {
     const where = !r.channel ? '' : r.channel.startsWith('D') ? ' · cards in your DM with me' : ` · cards in a thread in <#${r.channel}>`;
-    const rate = r.reviewed ? ` · ${((100 * r.incorrect) / r.reviewed).toFixed(1)}% incorrect so far` : '';
-    return `• ${r.agentId ? `\`${safeText(r.agentId, 100)}\`` : 'all agents'}: *${r.reviewed} of ${r.size} reviewed*${rate}${where} · drawn ${slackDate(r.createdAt, '{date_short}')}`;
+    const rate = r.reviewed ? ` · ${percent(r.incorrect / r.reviewed)} incorrect so far` : '';
+    return `• ${r.agentId ? `\`${safeText(r.agentId, 100)}\`` : 'all agents'}: *${count(r.reviewed)} of ${count(r.size)} reviewed*${rate}${where} · drawn ${slackDate(r.createdAt, '{date_short}')}`;
   });
   return [{ type: 'divider' }, section(`*Your reviews in progress*\n${lines.length ? lines.join('\n') : 'None. `/countersign review` draws a sample.'}`)];
 }
@@ -67,8 +69,8 @@ function agentBlocks(agents: HomeAgent[]): object[] {
   for (const mode of MODES) {
     const here = agents.filter((a) => a.mode === mode);
     if (here.length === 0) continue;
-    const lines = here.slice(0, 40).map((a) => `• \`${safeText(a.agentId, 100)}\`: ${a.actions ? `error rate ${((100 * a.errors) / a.actions).toFixed(1)}% (${a.errors} of ${a.actions})` : 'no actions yet'}`);
-    if (here.length > 40) lines.push(`_…and ${here.length - 40} more_`);
+    const lines = here.slice(0, 40).map((a) => `• \`${safeText(a.agentId, 100)}\`: ${a.actions ? `error rate ${errorRateText(a)}` : 'no actions yet'}`);
+    if (here.length > 40) lines.push(`_…and ${count(here.length - 40)} more_`);
     blocks.push(section(`*${MODE_LABELS[mode]}*\n${lines.join('\n')}`));
   }
   return blocks;
@@ -79,7 +81,7 @@ export function homeView(pending: Array<{ row: EscalationRow; escalation: Escala
     { type: 'header', text: { type: 'plain_text', text: 'Countersign'.slice(0, HEADER_TEXT_MAX) } },
     {
       type: 'section',
-      text: { type: 'mrkdwn', text: pending.length ? `*${pending.length === 10 ? '10+' : pending.length} approval${pending.length === 1 ? '' : 's'} waiting for you*` : '*Nothing waiting for you.* New requests appear here and in their channels.' },
+      text: { type: 'mrkdwn', text: pending.length ? `*${pending.length === 10 ? '10+ approvals' : plural(pending.length, 'approval')} waiting for you*` : '*Nothing waiting for you.* New requests appear here and in their channels.' },
     },
   ];
   for (const { row, escalation: e } of pending) {

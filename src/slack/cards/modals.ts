@@ -1,5 +1,6 @@
 import { MODAL_BLOCKS_MAX, PRIVATE_METADATA_MAX, SECTION_TEXT_MAX, chunkText, escapeMrkdwn, safeText } from '../../domain/slack-text.js';
 import { VIEW_DENY_REASON, VIEW_REVIEW_WRONG, formatUsd, slackDate, type CardState } from './view-model.js';
+import { plural } from '../../domain/format.js';
 
 export const DENY_REASON_BLOCK = 'reason';
 export const DENY_REASON_ACTION = 'reason_input';
@@ -96,7 +97,7 @@ export function detailsModal(s: CardState): object {
     `*Model* ${safeText(`${e.agent.model} ${e.agent.modelVersion}`, 300)} · *prompt* ${safeText(e.agent.promptVersion, 200)}`,
     `*Tools* ${safeText(Object.entries(e.agent.toolVersions).map(([k, v]) => `${k}@${v}`).join(', ') || '—', 1000)}`,
     `*Action* \`${e.action.type}\` (${e.action.reversible ? 'reversible' : 'irreversible'}) · *issue type* ${safeText(e.issueType, 100)} · *urgency* ${e.urgency}`,
-    `*Confidence* ${e.confidence.toFixed(2)} · *cost* ${formatUsd(e.cost.usd)}, ${e.cost.tokens} tokens`,
+    `*Confidence* ${e.confidence.toFixed(2)} · *cost* ${formatUsd(e.cost.usd)}, ${plural(e.cost.tokens, 'token')}`,
     `*Deadline* ${slackDate(s.deadline)} · *route* \`${s.route}\` · *status* ${s.status}`,
     `*Request digest* \`${s.digest}\``,
   ].join('\n');

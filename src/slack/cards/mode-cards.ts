@@ -1,8 +1,9 @@
 import type { AlertJob } from '../../domain/alerts.js';
 import { MODE_LABELS } from '../../domain/modes.js';
-import { errorRateOf, successesOf } from '../../domain/promotion.js';
+import { formatRate, successesOf } from '../../domain/promotion.js';
 import { safeText } from '../../domain/slack-text.js';
 import type { SlackMessage } from '../../flow/ports.js';
+import { count, plural } from '../../domain/format.js';
 
 export const ACTION_ACCEPT_PROMOTION = 'countersign.promotion_accept';
 export const ACTION_DECLINE_PROMOTION = 'countersign.promotion_decline';
@@ -35,11 +36,10 @@ export interface ProposalState {
 export function proposalMessage(p: Proposed, state: ProposalState = {}): SlackMessage {
   const who = scopeText(p.agentId, p.scope);
   const rec = { actions: p.actions, errors: p.errors };
-  const rate = `${+(errorRateOf(rec) * 100).toFixed(2)}%`;
   const blocks: unknown[] = [
     section(
       `:arrow_up: *Promotion proposed*\n${who} could move from *${MODE_LABELS[p.from]}* to *${MODE_LABELS[p.to]}*.\n` +
-        `Record: ${successesOf(rec).toLocaleString('en-US')} successful of ${p.actions.toLocaleString('en-US')} actions, ${p.errors} errors (${rate}).`,
+        `Record: ${count(successesOf(rec))} successful of ${plural(p.actions, 'action')}, ${plural(p.errors, 'error')} (${formatRate(rec)}).`,
     ),
     context(`Bar met: ${safeText(p.bar, 500)}. Countersign never loosens by itself: an authorised person accepts.`),
   ];

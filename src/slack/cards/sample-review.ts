@@ -3,6 +3,7 @@ import { errorRateLine } from '../../domain/batch-review.js';
 import type { SlackMessage } from '../../flow/ports.js';
 import { escalationCard } from './escalation-card.js';
 import { slackDate, type CardState } from './view-model.js';
+import { count, plural } from '../../domain/format.js';
 
 export const ACTION_SAMPLE_CORRECT = 'countersign.sample_correct';
 export const ACTION_SAMPLE_INCORRECT = 'countersign.sample_incorrect';
@@ -40,6 +41,10 @@ export interface SampleCardState {
   /** What the agent reported after acting; undefined when it reported nothing. */
   outcome?: { success: boolean; detail: string | null; at: Date };
   verdict?: { verdict: 'correct' | 'incorrect'; by: string; at: Date; note: string | null };
+  /** Who approved or signed the action off: four eyes, so not its reviewers. */
+  deciders?: string[];
+  /** The one person who sees the card (a DM sample's requester); undefined in a thread. */
+  viewer?: string;
 }
 
 const mrkdwn = (text: string) => ({ type: 'mrkdwn', text });
@@ -68,8 +73,13 @@ export function sampleReviewCard(s: SampleCardState): SlackMessage {
         ? `:white_check_mark: Reviewed *correct* by <@${s.verdict.by}> at ${slackDate(s.verdict.at)}`
         : `:rotating_light: Reviewed *incorrect* by <@${s.verdict.by}> at ${slackDate(s.verdict.at)}${note}`;
     blocks.push({ type: 'section', text: mrkdwn(line) });
+  } else if (s.viewer && s.deciders?.includes(s.viewer)) {
+    // Nobody else sees a DM: offering buttons the viewer may not use would only invite a refusal.
+    blocks.push({ type: 'context', elements: [mrkdwn(`:eyes: You decided this action, so you cannot review it (four eyes). Draw the sample with \`in:thread\` in a channel where another approver of route \`${safeText(s.card.route, 63)}\` can judge it.`)] });
   } else {
     const value = sampleButtonValue(s.sample.sampleId, s.card.escalation.id);
+    const deciders = (s.deciders ?? []).filter((u) => /^[UW][A-Z0-9]{2,}$/.test(u));
+    if (deciders.length) blocks.push({ type: 'context', elements: [mrkdwn(`:eyes: Decided by ${deciders.map((u) => `<@${u}>`).join(' and ')}: someone else reviews it (four eyes).`)] });
     blocks.push({
       type: 'actions',
       block_id: `sample:${s.card.escalation.id}`,
@@ -130,7 +140,7 @@ function windowLine(s: SampleHeader): string {
 /** The message the cards hang off: what was drawn, and "12 of 40 reviewed". */
 export function sampleProgressMessage(s: SampleHeader, p: { reviewed: number; incorrect: number }): SlackMessage {
   const done = p.reviewed >= s.size;
-  const head = `:mag: *Batch review of ${scope(s.agentId)}*: ${s.size} of ${s.population} executed action${s.population === 1 ? '' : 's'} (${s.percent}%) from ${windowLine(s)}`;
+  const head = `:mag: *Batch review of ${scope(s.agentId)}*: ${count(s.size)} of ${plural(s.population, 'executed action')} (${s.percent}%) from ${windowLine(s)}`;
   const progress = `${done ? ':white_check_mark:' : ':hourglass_flowing_sand:'} *${p.reviewed} of ${s.size} reviewed*${p.reviewed > 0 ? ` · error rate so far ${errorRateLine(p.incorrect, p.reviewed)}` : ''}`;
   return {
     text: `Batch review: ${p.reviewed} of ${s.size} reviewed`,

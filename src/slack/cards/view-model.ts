@@ -1,5 +1,6 @@
 import type { Escalation } from '../../domain/escalation.js';
 import type { Status } from '../../domain/decision.js';
+import { usd } from '../../domain/format.js';
 
 export const ACTION_APPROVE = 'countersign.approve';
 export const ACTION_DENY = 'countersign.deny';
@@ -67,6 +68,5 @@ export function slackDate(d: Date, format = '{date_short_pretty} {time}'): strin
   return `<!date^${Math.floor(d.getTime() / 1000)}^${format}|${fallback}>`;
 }
 
-export function formatUsd(usd: number): string {
-  return `$${usd.toFixed(usd < 1 ? 4 : 2)}`;
-}
+/** Dollars as every card shows them (`domain/format.ts`). */
+export const formatUsd = usd;

@@ -1,6 +1,8 @@
+import { DateTime } from 'luxon';
 import { buildMonthlyReport } from '../../flow/governance-report.js';
 import { reportInstantFor } from '../../domain/governance-report.js';
 import type { Subcommand } from './types.js';
+import { plural } from '../../domain/format.js';
 
 /**
  * `/countersign report [YYYY-MM]`: the monthly governance report on demand,
@@ -18,9 +20,14 @@ export const reportCommand: Subcommand = {
       if (!asked) return `Cannot build that report: the month must look like 2026-10 (got "${month.slice(0, 20)}").`;
       at = asked;
     }
-    const { messages } = await buildMonthlyReport(deps, at, tz);
+    const { messages, agents } = await buildMonthlyReport(deps, at, tz);
     const [first, ...rest] = messages;
-    const more = rest.length ? `\n_${rest.length} more part${rest.length === 1 ? '' : 's'} in the scheduled report._` : '';
+    const more = rest.length ? `\n_${plural(rest.length, 'more part')} in the scheduled report._` : '';
+    // Nothing last month (a new install, say): point at the month in progress.
+    if (month === undefined && agents.length === 0) {
+      const hint = `Try the month so far: \`/countersign report ${DateTime.fromJSDate(deps.now(), { zone: tz }).toFormat('yyyy-MM')}\``;
+      return { text: `${first!.text}. ${hint}`, blocks: [...(first!.blocks as object[]), { type: 'context', elements: [{ type: 'mrkdwn', text: hint }] }] };
+    }
     return { text: `${first!.text}${more}`, blocks: first!.blocks as object[] };
   },
 };

@@ -4,6 +4,7 @@ import { slackDate } from '../cards/view-model.js';
 import { redrawArgs } from '../cards/sample-review.js';
 import { safeText } from '../../domain/slack-text.js';
 import type { Subcommand } from './types.js';
+import { count, plural } from '../../domain/format.js';
 
 /** `/countersign review [agent|all] [percent] [days] [dm|in:thread]`: draws a batch-review sample and sends its cards. */
 export const reviewCommand: Subcommand = {
@@ -23,6 +24,6 @@ export const reviewCommand: Subcommand = {
     }
     const s = r.sample;
     const where = request.destination === 'dm' ? 'in a DM from me' : 'in a thread in this channel';
-    return `Drew ${s.size} of ${s.population} executed action${s.population === 1 ? '' : 's'} by ${who} (${s.percent}% of the last ${request.days} days). The cards are on their way ${where}.\nSeed \`${s.seed}\` · sample \`${s.id}\` · redraw with \`${safeText(redrawArgs(s), 600)}\``;
+    return `Drew ${count(s.size)} of ${plural(s.population, 'executed action')} by ${who} (${s.percent}% of the last ${plural(request.days, 'day')}). The cards are on their way ${where}.\nSeed \`${s.seed}\` · sample \`${s.id}\` · redraw with \`${safeText(redrawArgs(s), 600)}\``;
   },
 };

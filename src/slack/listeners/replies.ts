@@ -1,8 +1,9 @@
 import type { DecideOutcome } from '../../flow/decide.js';
 import { slackDate } from '../cards/view-model.js';
 
-/** The ephemeral line a clicker sees when their click did not decide. */
-export function outcomeReply(o: DecideOutcome, route: string | null | undefined = o.kind === 'already' ? o.row.route : undefined): string | undefined {
+/** The ephemeral line a clicker sees when their click did not decide; a refusal names the escalation's own route. */
+export function outcomeReply(o: DecideOutcome): string | undefined {
+  const route = o.kind === 'already' ? o.row.route : o.kind === 'refused' ? o.route : null;
   switch (o.kind) {
     case 'made':
       return undefined;
@@ -18,7 +19,7 @@ export function outcomeReply(o: DecideOutcome, route: string | null | undefined 
         case 'owner_cannot_approve':
           return 'You own this agent, so you cannot approve its actions. Another approver must decide.';
         case 'not_an_approver':
-          return `You are not an approver for route \`${route ?? 'default'}\`, so your click was recorded and refused.`;
+          return `You are not an approver for route \`${route ?? '?'}\`, so your click was recorded and refused.`;
         case 'request_changed':
           return 'This card no longer matches the request it was shown for. Nothing was decided.';
         case 'no_route':

@@ -3,7 +3,7 @@ import { slackDate } from '../cards/view-model.js';
 import { outcomeReply } from './replies.js';
 
 /** The ephemeral line a reviewer sees when their click did not record a review. */
-export function reviewReply(o: ReviewOutcome, route: string | null | undefined = o.kind === 'already' ? o.row.route : undefined): string | undefined {
+export function reviewReply(o: ReviewOutcome): string | undefined {
   if (o.kind === 'made') return undefined;
   if (o.kind === 'already') {
     const r = o.row;
@@ -11,5 +11,5 @@ export function reviewReply(o: ReviewOutcome, route: string | null | undefined =
     return `Already reviewed as ${r.reviewState === 'ok' ? 'right' : 'wrong'} by <@${r.reviewedBy}> at ${when}.`;
   }
   if (o.kind === 'refused' && o.reason === 'owner_cannot_approve') return 'You own this agent, so you cannot sign off its actions. Another reviewer must.';
-  return outcomeReply(o, route);
+  return outcomeReply(o);
 }

@@ -43,9 +43,9 @@ describe('chain messages', () => {
     expect(mentionText({ kind: 'usergroup', id: 'here' })).toBe('(unknown group)');
   });
 
-  it('say when nobody on call could be reached, and when the fail-safe comes next', () => {
+  it('say why the step reached nobody it names, and when the fail-safe comes next', () => {
     const m = chainThreadMessage({ ...notice, fallback: 'nobody is on call for route refunds', next: { at: new Date('2026-11-25T11:10:00Z'), failSafe: true } });
-    expect(all(m)).toContain('Nobody on call could be reached (nobody is on call for route refunds)');
+    expect(all(m)).toContain(":warning: Nobody is on call for route refunds, so the route's approvers are pinged instead.");
     expect(all(m)).toContain('denied (fail-safe)');
   });
 

@@ -25,6 +25,6 @@ describe('governance report message', () => {
 
   it('says so when no agent was active', () => {
     const [m] = governanceReportMessages('2026-10', [], {});
-    expect(JSON.stringify(m!.blocks)).toContain('No agent activity this month.');
+    expect(JSON.stringify(m!.blocks)).toContain('No agent activity in 2026-10.');
   });
 });

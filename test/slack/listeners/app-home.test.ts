@@ -61,7 +61,7 @@ describe('App Home', () => {
     expect(text).toContain('cards in your DM with me');
     expect(text).toContain('*On call now* (primary) for route `default`');
     expect(text).toContain('*Agents by mode*');
-    expect(text).toMatch(/\*exception-only review\*\\n[^"]*`support-agent`: error rate 0\.0% \(0 of 3\)/);
+    expect(text).toMatch(/\*exception-only review\*\\n[^"]*`support-agent`: error rate 0% \(0 errors in 3 actions\)/);
 
     await openHome(APPROVER_2);
     const other = await h.fake.waitFor((c) => c.method === 'views.publish' && c.args.user_id === APPROVER_2);

@@ -15,8 +15,8 @@ export function registerDeny(app: App, deps: ListenerDeps): void {
     const channel = channelOf(body);
     if (!target || !channel) return;
     const row = await getEscalation(deps.db, target.id);
-    if (!row || row.status === 'rejected') return deps.slack.ephemeral(channel, body.user.id, outcomeReply({ kind: 'unknown' }, null)!);
-    if (row.status !== 'pending') return deps.slack.ephemeral(channel, body.user.id, outcomeReply({ kind: 'already', row }, row.route)!);
+    if (!row || row.status === 'rejected') return deps.slack.ephemeral(channel, body.user.id, outcomeReply({ kind: 'unknown' })!);
+    if (row.status !== 'pending') return deps.slack.ephemeral(channel, body.user.id, outcomeReply({ kind: 'already', row })!);
     const refusal = await mayDecide(deps, row, body.user.id, 'deny');
     if (refusal) {
       await recordEvents(deps.db, [
@@ -28,7 +28,7 @@ export function registerDeny(app: App, deps: ListenerDeps): void {
           data: { kind: 'deny', reason: refusal.kind === 'refused' ? refusal.reason : null, channel },
         },
       ]);
-      return deps.slack.ephemeral(channel, body.user.id, outcomeReply(refusal, row.route)!);
+      return deps.slack.ephemeral(channel, body.user.id, outcomeReply(refusal)!);
     }
     await deps.slack.openView(body.trigger_id, denyModal({ id: row.id, digest: target.digest, channel }, row.actionType ?? 'action'));
   });

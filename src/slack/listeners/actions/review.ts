@@ -24,7 +24,7 @@ export function registerReview(app: App, deps: ListenerDeps): void {
     if (!target || !channel) return;
     const row = await getEscalation(deps.db, target.id);
     if (!row || row.reviewState !== 'pending') {
-      const reply = reviewReply(row ? { kind: 'already', row } : { kind: 'unknown' }, row?.route);
+      const reply = reviewReply(row ? { kind: 'already', row } : { kind: 'unknown' });
       if (reply) await deps.slack.ephemeral(channel, body.user.id, reply);
       return;
     }

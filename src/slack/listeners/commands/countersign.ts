@@ -1,7 +1,7 @@
 import type { App } from '@slack/bolt';
 import type { ListenerDeps } from '../context.js';
 import { SUBCOMMANDS, helpText } from '../../commands/index.js';
-import { escapeMrkdwn } from '../../../domain/slack-text.js';
+import { escapeMrkdwn, truncate } from '../../../domain/slack-text.js';
 
 /** `/countersign <sub> …`: dispatched to `src/slack/commands/`, answered ephemerally, to the caller only. */
 export function registerCountersignCommand(app: App, deps: ListenerDeps): void {
@@ -10,7 +10,12 @@ export function registerCountersignCommand(app: App, deps: ListenerDeps): void {
     const trimmed = command.text.trim();
     const name = trimmed.split(/\s+/, 1)[0] ?? '';
     const sub = SUBCOMMANDS.find((c) => c.name === name.toLowerCase());
-    if (!sub) return void (await respond({ response_type: 'ephemeral', text: helpText() }));
+    if (!sub) {
+      // `help` and a bare `/countersign` ask for help; anything else is a typo, and is told so.
+      const asked = name === '' || name.toLowerCase() === 'help';
+      const text = asked ? helpText() : `There is no \`/countersign ${escapeMrkdwn(truncate(name, 60))}\` subcommand. The subcommands are ${SUBCOMMANDS.map((c) => `\`${c.name}\``).join(', ')} and \`help\`.\n\n${helpText()}`;
+      return void (await respond({ response_type: 'ephemeral', text }));
+    }
     const text = trimmed.slice(name.length).trim();
     try {
       const out = await sub.run({ deps, userId: command.user_id, channelId: command.channel_id, text, args: text ? text.split(/\s+/) : [] });

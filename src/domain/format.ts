@@ -1,0 +1,40 @@
+/**
+ * Numbers as people read them, in every card, command reply and Home view:
+ * "$2,400.00", "8,000 tokens", "1 request", "62.5%". en-US, like the rest of
+ * the bot's text. Pure, so builders and flows share one way of saying it.
+ */
+
+const MONEY = new Intl.NumberFormat('en-US', { style: 'currency', currency: 'USD', minimumFractionDigits: 2, maximumFractionDigits: 2 });
+/** Below a cent, cents would say "$0.00": two significant digits instead ("$0.0042" per token). */
+const SUB_CENT = new Intl.NumberFormat('en-US', { style: 'currency', currency: 'USD', maximumSignificantDigits: 2 });
+const COUNT = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 });
+const PERCENT = new Intl.NumberFormat('en-US', { style: 'percent', maximumFractionDigits: 2 });
+const PLURAL = new Intl.PluralRules('en-US');
+
+/** US dollars: "$2,400.00", "$0.41", and "$0.0042" for a cost below a cent. */
+export function usd(dollars: number): string {
+  return dollars !== 0 && Math.abs(dollars) < 0.01 ? SUB_CENT.format(dollars) : MONEY.format(dollars);
+}
+
+/** Micro-dollars (how budgets and spend are stored) as `usd`. */
+export function usdMicros(micros: number): string {
+  return usd(micros / 1e6);
+}
+
+/** A whole count with grouping: "8,000". */
+export function count(n: number): string {
+  return COUNT.format(n);
+}
+
+/**
+ * A count and its noun, in the right form: "1 request", "2 requests",
+ * "8,000 tokens". `many` defaults to `one` + "s".
+ */
+export function plural(n: number, one: string, many = `${one}s`): string {
+  return `${count(n)} ${PLURAL.select(n) === 'one' ? one : many}`;
+}
+
+/** A fraction (0–1) as a percentage: 0.625 → "62.5%", 0.02 → "2%", 1/3 → "33.33%". */
+export function percent(fraction: number): string {
+  return PERCENT.format(fraction);
+}
