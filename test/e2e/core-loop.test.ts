@@ -16,7 +16,7 @@ describe('the core loop', () => {
     const card = await h.card(e.id);
     const text = JSON.stringify(card.blocks);
     expect(text).toContain('Refund $340.00 for order #4521');
-    expect(text).toContain('Awaiting your decision');
+    expect(text).toContain('decide by <!date^');
     expect(text).toContain('countersign.approve');
 
     const res = await h.click(APPROVER, 'countersign.approve', card);

@@ -141,7 +141,8 @@ export function escalationCard(s: CardState): SlackMessage {
     const elements = [button(yes, yesText, 'primary', confirm), button(no, noText, 'danger'), button(ACTION_DETAILS, 'Details')];
     blocks.push({ type: 'actions', block_id: `countersign:${e.id}`, elements });
   }
-  if (s.oncall && s.status === 'pending') blocks.push(context(oncallLine(s.oncall).slice(0, SECTION_TEXT_MAX)));
+  // A section, as before: the mention there is what notifies the on-call person.
+  if (s.oncall && s.status === 'pending') blocks.push(section(oncallLine(s.oncall).slice(0, SECTION_TEXT_MAX)));
 
   const trigger = `${e.trigger.kind.replace('_', ' ')}${e.trigger.source ? ` · ${safeText(e.trigger.source, 80)}` : ''}`;
   blocks.push(
