@@ -502,7 +502,7 @@ describe('detailsModal', () => {
             expect(b.text!.text.length).toBeLessThanOrEqual(3000);
           }
         }
-        expectNothingForged(modal, [row.agentOwner]);
+        expectNothingForged(modal, [row.agentOwner, row.decidedBy]);
         expect(strings(modal).some((s) => LONE_SURROGATE.test(s))).toBe(false);
 
         const truncated = modal.blocks[modal.blocks.length - 1]!.type === 'context';
