@@ -114,7 +114,7 @@ export function escalationCard(s: CardState): SlackMessage {
   const params = Object.entries(e.action.params);
   const paramLines = params
     .slice(0, PARAM_LINES_MAX)
-    .map(([k, v]) => `• *${safeText(k, 60)}*: ${paramValue(v)}`);
+    .map(([k, v]) => `*${safeText(k, 60)}* ${paramValue(v)}`);
   if (params.length > PARAM_LINES_MAX) paramLines.push(`_…and ${params.length - PARAM_LINES_MAX} more in Details_`);
 
   const live = s.status === 'pending' || s.review?.state === 'pending';
@@ -122,7 +122,8 @@ export function escalationCard(s: CardState): SlackMessage {
   const blocks: unknown[] = [{ type: 'header', text: { type: 'plain_text', text: title, emoji: true } }];
   if (live) {
     // The lead line: amount, reversibility, urgency, why a human is needed, the deadline.
-    const lead = stakesLine(s, { why: true, deadline: true });
+    // A review's due time is in its own line already.
+    const lead = stakesLine(s, { why: true, deadline: !s.review });
     // A supervised action already ran: say so before the stakes.
     blocks.push(section((s.review ? `${reviewLine(s.review)}\n${lead}` : lead).slice(0, SECTION_TEXT_MAX)));
   } else {
@@ -151,7 +152,8 @@ export function escalationCard(s: CardState): SlackMessage {
       `${safeText(e.agent.name, 100)} (\`${safeText(e.agent.id, 60)}\`), owner <@${e.agent.owner}> · \`${e.action.type}\` · ${safeText(e.issueType, 60)} · confidence ${e.confidence.toFixed(2)} · cost ${formatUsd(e.cost.usd)}, ${e.cost.tokens.toLocaleString('en-US')} tokens · ${trigger}`.slice(0, FIELD_TEXT_MAX),
     ),
   );
-  if (paramLines.length > 0) blocks.push(section(`*Key params*\n${paramLines.join('\n')}`.slice(0, SECTION_TEXT_MAX)));
+  // One paragraph, not a line each: the card stays short, and Details lists them whole.
+  if (paramLines.length > 0) blocks.push(section(`*Key params:* ${paramLines.join(' · ')}`.slice(0, SECTION_TEXT_MAX)));
   const excerpt = `${safeText(e.reasoning, REASONING_EXCERPT_MAX)}${e.reasoning.length > REASONING_EXCERPT_MAX ? ' _(whole in Details)_' : ''}`;
   blocks.push(
     section(`*Recommendation:* ${safeText(e.handoff.recommendation, HANDOFF_PART_MAX)}\n*Reasoning:* ${excerpt}`.slice(0, SECTION_TEXT_MAX)),
@@ -171,7 +173,7 @@ const context = (text: string) => ({ type: 'context', elements: [mrkdwn(text)] }
 function fitWithin(blocks: unknown[], max: number): unknown[] {
   const size = (b: unknown[]) => JSON.stringify(b).length;
   const out = [...blocks];
-  const droppable = ['*Recommendation:*', '*Key params*'];
+  const droppable = ['*Recommendation:*', '*Key params:*'];
   for (const prefix of droppable) {
     if (size(out) <= max) break;
     const i = out.findIndex((b) => (b as { text?: { text?: string } }).text?.text?.startsWith(prefix));

@@ -90,7 +90,7 @@ export function sampleReviewCard(s: SampleCardState): SlackMessage {
  */
 function fit(blocks: AnyBlock[]): AnyBlock[] {
   const out = [...blocks];
-  for (const prefix of ['*Recommendation:*', '*Key params*']) {
+  for (const prefix of ['*Recommendation:*', '*Key params:*']) {
     if (JSON.stringify(out).length <= MESSAGE_TEXT_TOTAL_SOFT_MAX) break;
     const i = out.findIndex((b) => b.text?.text.startsWith(prefix));
     if (i >= 0) out[i] = { type: 'section', text: { type: 'mrkdwn', text: `${prefix}\n_Too long for the card: see the escalation's Details._` } };

@@ -131,7 +131,7 @@ describe('escalationCard', () => {
       expect(text).toContain('0.62');
       expect(text).toContain('$0.41');
       expect(text).toContain('18,250 tokens');
-      expect(text).toContain('*orderId*: #4521');
+      expect(text).toContain('*Key params:* *orderId* #4521 · ');
       expect(text).toContain('outside the 30-day return window');
       expect(text).toContain('Approve the refund based on the defect claim.');
       expect(text).toContain('decide by <!date^');
