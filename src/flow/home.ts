@@ -1,5 +1,6 @@
 import { redactorOf } from '../domain/audit-config.js';
 import type { Escalation } from '../domain/escalation.js';
+import { actionSpendUsd } from '../domain/policy/evaluate.js';
 import { pendingOnRoutes } from '../db/queries/escalations.js';
 import { openSamplesFor } from '../db/queries/review-samples.js';
 import { agentsByMode } from '../db/queries/agent-record.js';
@@ -54,7 +55,11 @@ export async function homeFor(ports: HomePorts, user: string): Promise<object> {
     ?.filter((s) => s.reviewed < s.size)
     .map((s) => ({ sampleId: s.id, agentId: s.agentId, size: s.size, reviewed: s.reviewed, incorrect: s.incorrect, channel: s.channel, createdAt: s.createdAt }));
   return homeView(
-    mine.map((row) => ({ row, escalation: redactorOf(config.audit).value(row.request as Escalation) })),
+    mine.map((row) => {
+      const escalation = redactorOf(config.audit).value(row.request as Escalation);
+      const amountUsd = actionSpendUsd(config.policy, escalation.agent.id, escalation.action.type, escalation.action.params);
+      return { row, escalation, ...(amountUsd > 0 ? { amountUsd } : {}) };
+    }),
     { reviews, oncall, agents: agents?.map((a) => ({ agentId: a.agentId, mode: a.mode, actions: a.actions, errors: a.errors })) },
   );
 }

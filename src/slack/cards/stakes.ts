@@ -27,7 +27,7 @@ export function needsConfirm(s: Pick<CardState, 'escalation' | 'highStakes'>): b
 }
 
 /** The Approve button's dialog: the action, the amount, and that it cannot be undone. */
-export function approveConfirm(s: CardState): object | undefined {
+export function approveConfirm(s: Pick<CardState, 'escalation' | 'highStakes' | 'amountUsd'>): object | undefined {
   if (!needsConfirm(s)) return undefined;
   const e = s.escalation;
   const amount = s.amountUsd !== undefined ? ` of ${amountText(s.amountUsd)}` : '';
