@@ -6,7 +6,7 @@ import type { EscalationRow } from '../db/schema/escalations.js';
 import { RateLimitedError, SlackCallError } from '../errors.js';
 import { chainThreadMessage } from '../slack/cards/chain-message.js';
 import { oncallDmFor } from './card-oncall.js';
-import { publishHome } from './home.js';
+import { publishHome, type HomeShared } from './home.js';
 import type { FlowPorts, SlackMessage } from './ports.js';
 
 type Ports = Pick<FlowPorts, 'db' | 'slack' | 'pacer' | 'config' | 'log' | 'now'>;
@@ -72,9 +72,10 @@ export async function closeLoop(ports: Ports, row: EscalationRow): Promise<Close
   }
   const audience = await homeAudience(ports, row).catch(() => [] as string[]);
   let homes = 0;
+  const shared: HomeShared = {};
   for (const user of audience) {
     try {
-      await publishHome(ports, user);
+      await publishHome(ports, user, shared);
       homes++;
     } catch (err) {
       ports.log.warn({ err: (err as Error).message, escalationId: row.id, user }, 'cannot refresh an App Home');

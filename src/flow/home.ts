@@ -30,7 +30,12 @@ async function oncallOf(ports: HomePorts, user: string, now: Date): Promise<Home
  * reviews they can work on, their on-call status and the agents by mode.
  * A section that cannot be computed is left out (and logged), never the whole tab.
  */
-export async function homeFor(ports: HomePorts, user: string): Promise<object> {
+/** What every user's Home shows alike, computed once when several are published together. */
+export interface HomeShared {
+  agents?: ReturnType<typeof agentsByMode>;
+}
+
+export async function homeFor(ports: HomePorts, user: string, shared: HomeShared = {}): Promise<object> {
   const { config } = ports.config.current();
   const routes: string[] = [];
   for (const r of config.routes) {
@@ -47,7 +52,7 @@ export async function homeFor(ports: HomePorts, user: string): Promise<object> {
     // Scheduled samples are for the routes' approvers: show them to anyone who approves somewhere.
     section('reviews', openSamplesFor(ports.db, user, routes.length > 0)),
     section('oncall', oncallOf(ports, user, ports.now())),
-    section('agents', agentsByMode(ports.db, config.policy)),
+    section('agents', (shared.agents ??= agentsByMode(ports.db, config.policy))),
   ]);
   // The owner never approves their own agent's actions: leave those out of their list.
   const mine = rows.filter((row) => row.agentOwner !== user && row.request);
@@ -65,6 +70,6 @@ export async function homeFor(ports: HomePorts, user: string): Promise<object> {
 }
 
 /** Builds and publishes `user`'s App Home (views.publish). */
-export async function publishHome(ports: HomePorts, user: string): Promise<void> {
-  await ports.slack.publishHome(user, await homeFor(ports, user));
+export async function publishHome(ports: HomePorts, user: string, shared?: HomeShared): Promise<void> {
+  await ports.slack.publishHome(user, await homeFor(ports, user, shared));
 }

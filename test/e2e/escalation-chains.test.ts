@@ -55,10 +55,12 @@ describe('escalation chains', () => {
 
     // Once expired, nothing the chain sent still reads as waiting: each thread ping and DM is updated to say how it ended.
     const [closed] = await eventually(async () => {
-      const rows = await h.sql<{ data: { status: string; updated: unknown[] } }[]>`select data from events where escalation_id = ${e.id} and type = 'pings_resolved'`;
+      const rows = await h.sql<{ data: { status: string; updated: unknown[]; homes: string[] } }[]>`select data from events where escalation_id = ${e.id} and type = 'pings_resolved'`;
       return rows.length ? rows : undefined;
     }, 'pings_resolved');
-    expect(closed!.data).toMatchObject({ status: 'expired' });
+    // The approvers' App Homes are published again: the request leaves their list.
+    expect(closed!.data).toMatchObject({ status: 'expired', homes: [APPROVER] });
+    expect(h.fake.callsTo('views.publish').some((c) => c.args.user_id === APPROVER && !JSON.stringify(c.args.view).includes(e.id))).toBe(true);
     expect(closed!.data.updated).toHaveLength(QUICK_CHAIN_MESSAGES.length);
     const sent = [...h.fake.messages('C0REFUNDS1').filter((m) => m.thread_ts === card.ts), ...h.fake.messages(dmChannel(PRIMARY))];
     expect(sent).toHaveLength(QUICK_CHAIN_MESSAGES.length);
