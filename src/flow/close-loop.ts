@@ -43,26 +43,29 @@ async function homeAudience(ports: Pick<FlowPorts, 'slack' | 'config'>, row: Esc
  * still read as waiting: every on-call DM and thread ping sent for it is
  * updated in place (chat.update, by the builder that sent it, now saying how
  * it ended), and the App Home of everyone who had it in their list is
- * published again. Done once (`pings_resolved`); a 429 waits and repeats it,
- * a message Slack no longer has is recorded as not updated.
+ * published again. Done once (`pings_resolved`); a 429 records what was
+ * updated so far (`partial`) and waits, and the retry updates only the rest;
+ * a message Slack no longer has is recorded as not updated. Updates go
+ * unpaced: chat.update is Tier 3, and these are a handful per outcome.
  */
 export async function closeLoop(ports: Ports, row: EscalationRow): Promise<CloseLoopResult> {
   // Only a person's decision or the fail-safe ends a wait that pinged anyone (allowed and rejected never did).
   if (row.status !== 'approved' && row.status !== 'denied' && row.status !== 'expired') return { kind: 'skipped' };
-  const { pings, resolved } = await pingsSent(ports.db, row.id);
+  const { pings, resolved, updated: before } = await pingsSent(ports.db, row.id);
   if (resolved) return { kind: 'skipped' };
   const updated: Array<{ channel: string; ts: string }> = [];
   const failed: Array<{ channel: string; ts: string; error: string }> = [];
-  for (const ping of pings) {
-    const key = `chat.update:${ping.channel}`;
-    const wait = await ports.pacer.reserve(key);
-    if (wait > 0) return { kind: 'wait', ms: wait };
+  const record = (partial: boolean) =>
+    recordEvent(ports.db, { escalationId: row.id, executionId: row.executionId, type: 'pings_resolved', actor: 'system', data: { status: row.status, updated, failed, ...(partial ? { partial } : {}) } });
+  for (const ping of pings.filter((p) => !before.has(`${p.channel}:${p.ts}`))) {
     try {
       await ports.slack.updateCard(ping.channel, ping.ts, await resolvedMessage(ports, row, ping));
       updated.push({ channel: ping.channel, ts: ping.ts });
     } catch (err) {
       if (err instanceof RateLimitedError) {
-        await ports.pacer.block(key, err.retryAfterMs);
+        // What is done stays done: the retry updates only the rest.
+        await ports.pacer.block(`chat.update:${ping.channel}`, err.retryAfterMs);
+        if (updated.length > 0) await record(true);
         return { kind: 'wait', ms: err.retryAfterMs };
       }
       if (!(err instanceof SlackCallError)) throw err;

@@ -107,6 +107,25 @@ describe('closing the loop', () => {
     expect(made).toMatchObject({ actor: ONCALL, data: { channel: dmChannel(ONCALL) } });
   });
 
+  it('waits out a 429 on the DM’s update, then updates it once, and records the loop closed once', async () => {
+    h.fake.setUsergroup(GROUP, [ONCALL]);
+    const e = makeEscalation({ urgency: 'critical' });
+    await h.enqueue(e);
+    const card = await h.card(e.id);
+    await dmTo(ONCALL, e.id);
+    const dmTs = String((await eventually(async () => h.fake.messages(dmChannel(ONCALL)).find((m) => JSON.stringify(m.blocks).includes(e.id)), 'the DM stored')).ts);
+    h.fake.fail429('chat.update', { channel: dmChannel(ONCALL), retryAfterSec: 1 });
+    await h.click(APPROVER, 'countersign.approve', card);
+    await eventually(async () => {
+      const rows = await h.sql`select 1 from events where escalation_id = ${e.id} and type = 'pings_resolved'`;
+      return rows.length ? rows : undefined;
+    }, 'pings_resolved after the retry');
+    // The first update was refused with a 429; the retry went through, and nothing was updated twice.
+    expect(h.fake.callsTo('chat.update').filter((c) => c.args.channel === dmChannel(ONCALL) && c.args.ts === dmTs)).toHaveLength(2);
+    expect(h.fake.message(dmChannel(ONCALL), dmTs)!.text).toMatch(/^Resolved \(approved\)/);
+    expect(await h.sql`select 1 from events where escalation_id = ${e.id} and type = 'pings_resolved'`).toHaveLength(1);
+  });
+
   it('a stranger’s click in a forwarded DM is refused like on the card, and the DM stays live', async () => {
     h.fake.setUsergroup(GROUP, [ONCALL]);
     const e = makeEscalation({ urgency: 'critical' });

@@ -66,9 +66,9 @@ export interface SentPing {
 /**
  * Every DM and thread ping sent for an escalation (chain steps, shift-end
  * re-pings, the urgent DM), in the order sent, and whether they were already
- * brought up to date after the outcome (`pings_resolved`).
+ * brought up to date after the outcome (`pings_resolved`), wholly or in part.
  */
-export async function pingsSent(db: DbOrTx, escalationId: string): Promise<{ pings: SentPing[]; resolved: boolean }> {
+export async function pingsSent(db: DbOrTx, escalationId: string): Promise<{ pings: SentPing[]; resolved: boolean; updated: Set<string> }> {
   const rows = await db
     .select({ type: events.type, data: events.data })
     .from(events)
@@ -76,8 +76,13 @@ export async function pingsSent(db: DbOrTx, escalationId: string): Promise<{ pin
     .orderBy(asc(events.id));
   const pings: SentPing[] = [];
   let resolved = false;
+  // `channel:ts` of messages already updated by an earlier, partial pass (one that met a 429).
+  const updated = new Set<string>();
   for (const { type, data } of rows) {
-    if (type === 'pings_resolved') resolved = true;
+    if (type === 'pings_resolved') {
+      if (data.partial !== true) resolved = true;
+      for (const u of (data.updated ?? []) as Array<{ channel: string; ts: string }>) updated.add(`${u.channel}:${u.ts}`);
+    }
     else if (type === 'oncall_dm') pings.push({ via: 'dm', channel: String(data.channel), ts: String(data.ts), user: String(data.user) });
     else {
       for (const r of (data.reached ?? []) as Array<{ via: string; channel: string; ts: string; users?: string[] }>) {
@@ -85,5 +90,5 @@ export async function pingsSent(db: DbOrTx, escalationId: string): Promise<{ pin
       }
     }
   }
-  return { pings, resolved };
+  return { pings, resolved, updated };
 }
