@@ -68,7 +68,11 @@ export async function closeLoop(ports: Ports, row: EscalationRow): Promise<Close
         if (updated.length > 0) await record(true);
         return { kind: 'wait', ms: err.retryAfterMs };
       }
-      if (!(err instanceof SlackCallError)) throw err;
+      // Slack's definite answer (message_not_found, channel_not_found…) will not change: record it. Anything else retries the job.
+      if (!(err instanceof SlackCallError) || !err.definite) {
+        if (updated.length > 0) await record(true);
+        throw err;
+      }
       ports.log.warn({ err: err.message, escalationId: row.id, channel: ping.channel }, 'cannot update an on-call ping');
       failed.push({ channel: ping.channel, ts: ping.ts, error: err.slackError });
     }

@@ -148,8 +148,9 @@ export function escalationCard(s: CardState): SlackMessage {
   const trigger = `${e.trigger.kind.replace('_', ' ')}${e.trigger.source ? ` · ${safeText(e.trigger.source, 80)}` : ''}`;
   blocks.push(
     { type: 'divider' },
+    // Each part is capped, so this stays far under the element's limit: no cut can split a mention.
     context(
-      `${safeText(e.agent.name, 100)} (\`${safeText(e.agent.id, 60)}\`), owner <@${e.agent.owner}> · \`${e.action.type}\` · ${safeText(e.issueType, 60)} · confidence ${e.confidence.toFixed(2)} · cost ${formatUsd(e.cost.usd)}, ${e.cost.tokens.toLocaleString('en-US')} tokens · ${trigger}`.slice(0, FIELD_TEXT_MAX),
+      `${safeText(e.agent.name, 100)} (\`${safeText(e.agent.id, 60)}\`), owner <@${e.agent.owner}> · \`${e.action.type}\` · ${safeText(e.issueType, 60)} · confidence ${e.confidence.toFixed(2)} · cost ${formatUsd(e.cost.usd)}, ${e.cost.tokens.toLocaleString('en-US')} tokens · ${trigger}`,
     ),
   );
   // One paragraph, not a line each: the card stays short, and Details lists them whole.
