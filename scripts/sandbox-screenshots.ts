@@ -27,12 +27,16 @@ try {
   const shot = (name: string) => page.screenshot({ path: join(OUT, name) }).then(() => process.stdout.write(`wrote docs/screenshots/${name}\n`));
   await page.goto(`${bot.sandboxUrl}?user=U0APPROVER1&conv=C0REFUNDS1`);
   const refund = page.locator('.msg').filter({ hasText: 'Refund $340.00 for order #4521' });
-  await refund.getByText('Awaiting your decision').waitFor(WAIT);
+  await refund.getByText('decide by', { exact: false }).waitFor(WAIT);
   await refund.scrollIntoViewIfNeeded();
   await page.locator('.pane').evaluate((el) => (el.scrollTop = 0));
   await shot('sandbox-card.png');
 
+  // The refund is irreversible: Approve asks first.
   await refund.getByRole('button', { name: 'Approve' }).click();
+  await page.locator('#confirm-layer .confirm-dialog').waitFor(WAIT);
+  await shot('sandbox-confirm.png');
+  await page.locator('#confirm-layer').getByRole('button', { name: 'Approve' }).click();
   await refund.getByText('Approved by').waitFor(WAIT);
   await refund.screenshot({ path: join(OUT, 'sandbox-approved.png') });
   process.stdout.write('wrote docs/screenshots/sandbox-approved.png\n');

@@ -132,6 +132,8 @@ export function buildExplanation(row: ExplainEscalation, events: readonly Explai
       const reached = Array.isArray(e.data['reached']) ? (e.data['reached'] as Array<{ via?: string; users?: string[]; channel?: string }>) : [];
       const whom = reached.map((r) => [r.via, ...(r.users ?? [])].filter(Boolean).join(' ')).join('; ');
       paged.push(`${iso(e.at)}: escalation step ${Number(e.data['step'] ?? 0) + 1}${whom ? ` reached ${whom}` : ''}`);
+    } else if (e.type === 'oncall_dm') {
+      paged.push(`${iso(e.at)}: sent ${str(e.data['user']) ?? 'the on-call person'} a DM`);
     } else if (e.type === 'card_posted') {
       const a = (e.data['approvers'] ?? {}) as { users?: string[]; usergroup?: string };
       const whom = [...(a.users ?? []), ...(a.usergroup ? [`user group ${a.usergroup}`] : [])].join(', ');

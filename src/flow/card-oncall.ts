@@ -1,10 +1,14 @@
 import { urgencySchema } from '../domain/escalation.js';
 import { routeByName } from '../domain/routing.js';
 import type { EscalationRow } from '../db/schema/escalations.js';
-import { oncallDm } from '../slack/cards/oncall-dm.js';
+import { oncallDm, type OncallDmState } from '../slack/cards/oncall-dm.js';
+import { recordEvent } from '../db/queries/events.js';
+import { cardStateOf } from './card-state.js';
+import { mayDecide } from './decide.js';
+import { resolveLateSends } from './close-loop.js';
 import type { CardOncall } from '../slack/cards/view-model.js';
 import { pageOnCall, type PageResult } from './page.js';
-import type { FlowPorts } from './ports.js';
+import type { FlowPorts, SlackMessage } from './ports.js';
 
 type Ports = Pick<FlowPorts, 'db' | 'slack' | 'config' | 'log'> & Partial<Pick<FlowPorts, 'now'>>;
 
@@ -39,17 +43,45 @@ export async function oncallForCard(ports: Ports, row: EscalationRow): Promise<{
   }
 }
 
+/** What an on-call DM adds to the escalation: a shift change, the chain's position. */
+export type DmExtras = Pick<OncallDmState, 'handoff' | 'step' | 'next'>;
+
+/**
+ * The on-call DM for `userId` about `row`, in its current state: the card's
+ * link (chat.getPermalink) and, when this person may decide the route,
+ * Approve / Deny… that go through the card's own handlers and checks.
+ */
+export async function oncallDmFor(ports: Pick<FlowPorts, 'slack' | 'config'>, row: EscalationRow, userId: string, extras: DmExtras = {}): Promise<SlackMessage> {
+  const { config } = ports.config.current();
+  const route = routeByName(config, row.route ?? '');
+  const channel = row.channel ?? route?.channel ?? '';
+  const [permalink, refusal] = await Promise.all([
+    channel && row.cardTs ? ports.slack.permalink(channel, row.cardTs) : Promise.resolve(undefined),
+    row.status === 'pending' ? mayDecide(ports, row, userId, 'approve') : Promise.resolve(undefined),
+  ]);
+  return oncallDm({ card: cardStateOf(row, config), route: row.route ?? '', channel, ...(permalink ? { permalink } : {}), canDecide: row.status === 'pending' && !refusal, ...extras });
+}
+
+/** Sends the on-call DM; the DM's own channel (D…) and ts are what a later chat.update needs. */
+export async function sendOncallDm(ports: Pick<FlowPorts, 'slack' | 'config'>, row: EscalationRow, userId: string, extras: DmExtras = {}): Promise<{ channel: string; ts: string }> {
+  const posted = await ports.slack.post(userId, await oncallDmFor(ports, row, userId, extras));
+  return { channel: posted.channel ?? userId, ts: posted.ts };
+}
+
 /**
  * High and critical escalations also reach the paged person by DM. Routes
  * with an escalation chain leave this to the chain's first step (which DMs
- * the primary for these urgencies), so nobody gets two DMs.
+ * the primary for these urgencies), so nobody gets two DMs. The DM is
+ * recorded (`oncall_dm`), so the decision can update it.
  */
 export async function dmOnCallIfUrgent(ports: Ports, row: EscalationRow, page: PageResult | undefined): Promise<void> {
   if (!page?.userId || (row.urgency !== 'high' && row.urgency !== 'critical')) return;
   const route = routeByName(ports.config.current().config, row.route ?? '');
   if (!route || route.chain) return;
   try {
-    await ports.slack.post(page.userId, oncallDm({ route: route.name, channel: row.channel ?? route.channel, actionType: row.actionType ?? '', agentId: row.agentId ?? '', urgency: row.urgency }));
+    const sent = await sendOncallDm(ports, row, page.userId);
+    await recordEvent(ports.db, { escalationId: row.id, executionId: row.executionId, type: 'oncall_dm', actor: 'system', data: { user: page.userId, channel: sent.channel, ts: sent.ts } });
+    await resolveLateSends(ports, row.id, [{ via: 'dm', channel: sent.channel, ts: sent.ts, user: page.userId }]);
   } catch (err) {
     ports.log.warn({ err: (err as Error).message, escalationId: row.id, user: page.userId }, 'on-call DM failed');
   }

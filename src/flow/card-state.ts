@@ -1,5 +1,6 @@
 import { redactorOf } from '../domain/audit-config.js';
 import type { CountersignConfig } from '../domain/config.js';
+import { actionSpendUsd } from '../domain/policy/evaluate.js';
 import type { Escalation } from '../domain/escalation.js';
 import type { Status } from '../domain/decision.js';
 import type { EscalationRow } from '../db/schema/escalations.js';
@@ -18,6 +19,8 @@ export function cardStateOf(row: EscalationRow, config?: CountersignConfig, opts
   const redactor = redactorOf(config?.audit);
   const reviewMinutes = config?.policy?.supervisedReviewMinutes ?? 60;
   const escalation = opts.storedMasked ? (row.request as Escalation) : redactor.value(row.request as Escalation);
+  // From the request as stored (masking leaves numbers alone), under the policy in force now.
+  const amountUsd = actionSpendUsd(config?.policy, escalation.agent.id, escalation.action.type, escalation.action.params);
   return {
     escalation,
     digest: row.digest ?? '',
@@ -29,6 +32,8 @@ export function cardStateOf(row: EscalationRow, config?: CountersignConfig, opts
     reason: row.decisionReason ? redactor.text(row.decisionReason) : null,
     failSafe: row.failSafe,
     whyHuman: whyHuman(row, escalation.action.type),
+    ...(amountUsd > 0 ? { amountUsd } : {}),
+    highStakes: (row.triggers ?? []).some((t) => t.kind === 'high_stakes'),
     review:
       row.reviewState === 'none'
         ? undefined

@@ -4,10 +4,12 @@ import { chainStep, chainTimeline, type Chain, type ChainJob, type Target } from
 import { routeByName } from '../domain/routing.js';
 import { getEscalation } from '../db/queries/escalations.js';
 import { recordEvent } from '../db/queries/events.js';
-import { handoffRecorded, lastChainStep } from '../db/queries/chain.js';
+import { handoffRecorded, lastChainStep, type SentPing } from '../db/queries/chain.js';
 import type { EscalationRow } from '../db/schema/escalations.js';
 import { RateLimitedError } from '../errors.js';
-import { chainDmMessage, chainThreadMessage, type ChainNotice, type Mention } from '../slack/cards/chain-message.js';
+import { chainThreadMessage, type ChainNotice, type Mention } from '../slack/cards/chain-message.js';
+import { sendOncallDm } from './card-oncall.js';
+import { resolveLateSends } from './close-loop.js';
 import { expire } from './expire.js';
 import { postKey } from './post-card.js';
 import { onCallFor, type RouteOnCall } from './oncall.js';
@@ -22,6 +24,7 @@ type ChainPorts = Pick<FlowPorts, 'db' | 'slack' | 'pacer' | 'config' | 'schedul
 export interface Reached {
   /** `card`: the first step's mention of the primary is the card itself (post-card pings the on-call person). */
   via: 'dm' | 'thread' | 'card';
+  /** Where it was posted: for a DM, the DM's own id (D…), which chat.update needs. */
   channel: string;
   ts: string;
   users: string[];
@@ -119,6 +122,7 @@ async function runStep(ports: ChainPorts, row: EscalationRow, route: Route, chai
       actor: 'system',
       data: { chain: chain.name, step: index, round: step.round + 1, targets: step.targets, reached: done.reached, paged: done.paged, nextAt: nextAt.toISOString(), failSafeNext },
     });
+    await resolveLateSends(ports, row.id, sentPings(done.reached));
     outcome = { kind: 'notified', reached: done.reached };
   }
   await ports.scheduler.scheduleChainStep({ kind: 'step', escalationId: row.id, index: index + 1 }, nextAt);
@@ -178,14 +182,18 @@ async function reach(
     reached.push({ via: 'thread', channel, ts, users: mentions.filter((m) => m.kind === 'user').map((m) => m.id), ...(usergroup ? { usergroup } : {}) });
   }
   if (targets.includes('dm_primary') && primary?.userId && (await stillPending(ports, row.id))) {
-    const { ts } = await ports.slack.post(primary.userId, chainDmMessage({ ...notice, mentions: [] }));
-    reached.push({ via: 'dm', channel: primary.userId, ts, users: [primary.userId] });
+    const { channel: dm, ts } = await sendOncallDm(ports, row, primary.userId, { ...(notice.step ? { step: notice.step } : {}), ...(notice.next ? { next: notice.next } : {}) });
+    reached.push({ via: 'dm', channel: dm, ts, users: [primary.userId] });
   }
   const paged = [
     ...(primary ? [{ target: 'primary', user: primary.userId ?? null, fallback: primary.fallback }] : []),
     ...(secondary ? [{ target: 'secondary', user: secondary.userId ?? null, fallback: secondary.fallback }] : []),
   ];
   return { reached, paged, oncall: primary?.oncall };
+}
+
+function sentPings(reached: readonly Reached[]): SentPing[] {
+  return reached.flatMap((r): SentPing[] => (r.via === 'card' ? [] : [{ via: r.via, channel: r.channel, ts: r.ts, ...(r.via === 'dm' ? { user: r.users[0] } : {}) }]));
 }
 
 /** The route's whole user group, or its approvers when it names none. */
@@ -260,8 +268,8 @@ async function runHandoff(ports: ChainPorts, row: EscalationRow, route: Route, a
     // A chain DMs the new person; without one, only high and critical escalations do (as the card's own DM).
     const dm = route.chain !== undefined || row.urgency === 'high' || row.urgency === 'critical';
     if (dm && paged.userId && (await stillPending(ports, row.id))) {
-      const { ts } = await ports.slack.post(paged.userId, chainDmMessage({ ...notice, mentions: [] }));
-      reached.push({ via: 'dm', channel: paged.userId, ts, users: [paged.userId] });
+      const { channel: dmChannel, ts } = await sendOncallDm(ports, row, paged.userId, { handoff: true });
+      reached.push({ via: 'dm', channel: dmChannel, ts, users: [paged.userId] });
     }
     await recordEvent(ports.db, {
       escalationId: row.id,
@@ -270,6 +278,7 @@ async function runHandoff(ports: ChainPorts, row: EscalationRow, route: Route, a
       actor: 'system',
       data: { handoffAt: at, from: before ?? null, to: paged.userId ?? null, fallback: paged.fallback, reason: paged.reason, reached },
     });
+    await resolveLateSends(ports, row.id, sentPings(reached));
     outcome = { kind: 'notified', reached };
   }
   await planHandoff(ports, row, route, now, row.deadline ?? new Date(now.getTime() + HANDOFF_HORIZON_MS), oncall);

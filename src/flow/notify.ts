@@ -6,6 +6,7 @@ import type { EscalationRow } from '../db/schema/escalations.js';
 import { RateLimitedError } from '../errors.js';
 import { escalationCard } from '../slack/cards/escalation-card.js';
 import { cardStateOf } from './card-state.js';
+import { closeLoop } from './close-loop.js';
 import { postCard } from './post-card.js';
 import type { FlowPorts } from './ports.js';
 
@@ -41,7 +42,7 @@ export type NotifyResult = { kind: 'done' } | { kind: 'wait'; ms: number } | { k
  * with the outcome and without its buttons.
  */
 export async function notify(
-  ports: Pick<FlowPorts, 'db' | 'slack' | 'pacer' | 'scheduler' | 'decisions' | 'config' | 'log'>,
+  ports: Pick<FlowPorts, 'db' | 'slack' | 'pacer' | 'scheduler' | 'decisions' | 'config' | 'log' | 'now'>,
   escalationId: string,
   kind: 'decision' | 'review' | 'card' = 'decision',
 ): Promise<NotifyResult> {
@@ -83,13 +84,19 @@ export async function notify(
       // Both in one statement; agent_notified only if this statement sets notified_at (as markNotifiedRecorded).
       await cardUpdatedMarkNotifiedRecorded(ports.db, row.id, cardEvent, notifiedEvent(row));
     }
-    return { kind: 'done' };
+    return closeLoopOf(ports, row);
   }
   if (!row.notifiedAt) {
     // Set once, with its event in the same statement: a repeat (or a racing sweep) records nothing twice.
     await markNotifiedRecorded(ports.db, row.id, notifiedEvent(row));
   }
-  return { kind: 'done' };
+  return closeLoopOf(ports, row);
+}
+
+/** After the card, the on-call DMs and thread pings and the App Homes (close-loop.ts): a 429 there repeats this job later. */
+async function closeLoopOf(ports: Parameters<typeof closeLoop>[0], row: EscalationRow): Promise<NotifyResult> {
+  const closed = await closeLoop(ports, row);
+  return closed.kind === 'wait' ? { kind: 'wait', ms: closed.ms } : { kind: 'done' };
 }
 
 const notifiedEvent = (row: EscalationRow) =>

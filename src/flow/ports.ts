@@ -25,6 +25,8 @@ export interface SlackPort {
   /** `channel` is the id Slack posted in: a DM's D… id when `channel` was a user id. */
   post(channel: string, message: SlackMessage, threadTs?: string): Promise<{ ts: string; channel?: string }>;
   ephemeral(channel: string, user: string, text: string): Promise<void>;
+  /** A link to a message (chat.getPermalink); undefined when Slack cannot give one (never throws). */
+  permalink(channel: string, ts: string): Promise<string | undefined>;
   openView(triggerId: string, view: unknown): Promise<void>;
   /** The user's App Home tab. */
   publishHome(userId: string, view: unknown): Promise<void>;

@@ -58,7 +58,8 @@ export async function postCard(
     const state = { ...shown, ...(oncall ? { oncall: oncall.card } : {}) };
     const { ts } = await ports.slack.postCard(channel, escalationCard(state), row.id);
     const posted = await record(ports, row, ts, false, oncall?.page.event);
-    await dmOnCallIfUrgent(ports, row, oncall?.page);
+    // The DM links to the card: it needs the ts just recorded.
+    await dmOnCallIfUrgent(ports, { ...row, cardTs: ts }, oncall?.page);
     // The next shift change pings whoever takes over (routes without a chain; a chain plans its own). If this fails, the sweep plans it.
     await planShiftEndPing(ports, row, oncall?.page.oncall).catch((err: Error) => ports.log.warn({ err: err.message, escalationId: row.id }, 'cannot plan the shift-end re-ping'));
     return posted;

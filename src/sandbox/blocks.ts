@@ -26,7 +26,22 @@ function button(el: Obj, blockId: string, c: Container): string {
   if (s(el.url)) {
     return `<a class="btn${style}" href="${escapeHtml(/^https?:/i.test(s(el.url)) ? s(el.url) : '#')}" target="_blank" rel="noopener noreferrer">${textObjectToHtml(el.text)}</a>`;
   }
-  return `<button type="button" class="btn${style}" ${containerAttrs(c)} data-block="${escapeHtml(blockId)}" data-action="${escapeHtml(s(el.action_id))}">${textObjectToHtml(el.text)}</button>`;
+  const confirm = el.confirm ? confirmHtml(obj(el.confirm)) : '';
+  return `<button type="button" class="btn${style}" ${containerAttrs(c)} data-block="${escapeHtml(blockId)}" data-action="${escapeHtml(s(el.action_id))}"${confirm ? ' data-confirm="1"' : ''}>${textObjectToHtml(el.text)}</button>${confirm}`;
+}
+
+/**
+ * A button's confirm object, as Slack shows it before sending the click: a
+ * dialog with its title, text and two buttons. Kept in a template right after
+ * the button; the page shows it on click and sends the action only on confirm.
+ */
+function confirmHtml(cf: Obj): string {
+  const ok = s(cf.style) === 'danger' ? ' danger' : ' primary';
+  return `<template class="confirm"><div class="modal confirm-dialog" role="alertdialog">`
+    + `<div class="modal-title">${textObjectToHtml(cf.title)}</div>`
+    + `<div class="modal-body"><div class="b-text">${textObjectToHtml(cf.text)}</div></div>`
+    + `<div class="modal-foot"><button type="button" class="btn" data-confirm-deny>${cf.deny ? textObjectToHtml(cf.deny) : 'Cancel'}</button>`
+    + `<button type="button" class="btn${ok}" data-confirm-ok>${cf.confirm ? textObjectToHtml(cf.confirm) : 'Yes'}</button></div></div></template>`;
 }
 
 function element(el: unknown, blockId: string, c: Container): string {

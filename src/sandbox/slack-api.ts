@@ -209,6 +209,16 @@ export async function startFakeSlack(opts: FakeSlackOptions = {}): Promise<FakeS
       list.splice(i, 1);
       return ok({ channel: a.channel, ts: a.ts });
     },
+    'chat.getPermalink': (a) => {
+      const channel = resolveChannel(str(a.channel));
+      const msg = channel && str(a.message_ts) ? channels.get(channel)?.find((m) => m.ts === a.message_ts) : undefined;
+      if (!channel || !msg) return fail('message_not_found');
+      // The sandbox links to its own page, where the card can be clicked; otherwise Slack's archive form.
+      const permalink = opts.sandbox
+        ? `${base}/?conv=${encodeURIComponent(channel)}#m${msg.ts}`
+        : `https://${FAKE_IDS.teamDomain}.slack.com/archives/${channel}/p${msg.ts.replace('.', '')}`;
+      return ok({ channel, permalink });
+    },
     'chat.postEphemeral': (a) => {
       if (!str(a.channel)) return fail('channel_not_found');
       if (!str(a.user)) return fail('user_not_in_channel');

@@ -158,6 +158,15 @@ export function createSlackPort(client: WebClient, now: () => number = Date.now,
     async ephemeral(channel, user, text) {
       await hot('chat.postEphemeral', { channel, user, text });
     },
+    async permalink(channel, ts) {
+      try {
+        const res = await call('chat.getPermalink', () => client.chat.getPermalink({ channel, message_ts: ts }));
+        return res.permalink;
+      } catch {
+        // A DM without its link still says where the card is.
+        return undefined;
+      }
+    },
     async publishHome(userId, view) {
       await call('views.publish', () => client.views.publish({ user_id: userId, view: view as never }));
     },

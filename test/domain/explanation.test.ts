@@ -26,6 +26,7 @@ describe('buildExplanation', () => {
       ev(1, 'card_posted', { channel: 'C0REFUNDS1', approvers: { users: ['U0APPROVER1'], usergroup: 'S0FINANCE1' } }),
       ev(2, 'paged', { user: 'U0ONCALL1', reason: 'U0ONCALL1 is the on-call primary for route refunds' }),
       ev(3, 'chain_step', { step: 1, reached: [{ via: 'dm', users: ['U0ONCALL2'] }] }),
+      ev(6, 'oncall_dm', { user: 'U0ONCALL1', channel: 'D0ONCALL1', ts: '1.000100' }),
       ev(4, 'decision_refused', { kind: 'approve', reason: 'owner_cannot_approve' }, 'U0AGENTOWNR'),
       ev(5, 'expired', { outcome: 'denied', failSafe: true, policyVersion: 'abc', route: 'refunds' }, 'system', '15:00:00'),
     ], []);
@@ -38,6 +39,7 @@ describe('buildExplanation', () => {
       '2026-11-25T14:00:01Z: card posted to C0REFUNDS1 for its approvers (U0APPROVER1, user group S0FINANCE1)',
       '2026-11-25T14:00:01Z: paged U0ONCALL1: U0ONCALL1 is the on-call primary for route refunds',
       '2026-11-25T14:00:01Z: escalation step 2 reached dm U0ONCALL2',
+      '2026-11-25T14:00:01Z: sent U0ONCALL1 a DM',
     ]);
     expect(section(x, 'Who decided, and why')).toEqual([
       'Expired at 2026-11-25T15:00:00Z: nobody decided before the deadline (2026-11-25T15:00:00Z), so the fail-safe outcome applied (denied), decided by system under policy abc.',

@@ -71,10 +71,10 @@ describe('batch review', () => {
     const cards = await eventually(async () => (reviewCards(APPROVER_DM).length === 2 ? reviewCards(APPROVER_DM) : undefined), 'two review cards in the DM');
     const progress = () => h.fake.messages(APPROVER_DM).find((m) => m.text.startsWith('Batch review:'))!;
     expect(progress().text).toBe('Batch review: 0 of 2 reviewed');
-    expect(JSON.stringify(cards[0]!.blocks)).toContain('*Why it ran*');
+    expect(JSON.stringify(cards[0]!.blocks)).toContain(' · why: ');
     expect(JSON.stringify(cards[0]!.blocks)).toContain('No outcome reported');
     expect(JSON.stringify(cards[0]!.blocks)).toContain('Support Agent ran crm.read');
-    expect(JSON.stringify(cards[0]!.blocks)).toContain('*Cleared*\\nby policy');
+    expect(JSON.stringify(cards[0]!.blocks)).toContain(':white_check_mark: *Allowed by policy*');
     expect(buttonOf(cards[0]!, 'countersign.sample_incorrect')).toBeDefined();
 
     // Someone who neither asked for the sample nor approves on the route is refused, on the record.

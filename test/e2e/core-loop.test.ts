@@ -16,8 +16,11 @@ describe('the core loop', () => {
     const card = await h.card(e.id);
     const text = JSON.stringify(card.blocks);
     expect(text).toContain('Refund $340.00 for order #4521');
-    expect(text).toContain('Awaiting your decision');
+    expect(text).toContain('decide by <!date^');
     expect(text).toContain('countersign.approve');
+    // The stakes lead, and the buttons come right under them (header, stakes line, actions).
+    expect((card.blocks as Array<{ type: string }>).slice(0, 3).map((b) => b.type)).toEqual(['header', 'section', 'actions']);
+    expect(text).toContain('*irreversible*');
 
     const res = await h.click(APPROVER, 'countersign.approve', card);
     expect(res.status).toBe(200);
@@ -27,6 +30,8 @@ describe('the core loop', () => {
     expect(updated).toContain(`Approved* by <@${APPROVER}>`);
     expect(updated).not.toContain('countersign.approve');
     expect(updated).not.toContain('countersign.deny');
+    // Decided: when and by whom, where the deadline was; nothing still asks for a decision by a time.
+    expect(updated).not.toContain('decide by');
 
     const got = await cb.waitFor(e.id);
     expect(got.json).toMatchObject({ escalationId: e.id, status: 'approved', proceed: true, decision: { by: APPROVER } });

@@ -53,6 +53,23 @@ describe('escalation chains', () => {
     expect(chainMessages(card.ts, 'C0REFUNDS1')).toEqual(QUICK_CHAIN_MESSAGES);
     expect(h.fake.messages(dmChannel(PRIMARY))).toHaveLength(2);
 
+    // Once expired, nothing the chain sent still reads as waiting: each thread ping and DM is updated to say how it ended.
+    const [closed] = await eventually(async () => {
+      const rows = await h.sql<{ data: { status: string; updated: unknown[]; homes: string[] } }[]>`select data from events where escalation_id = ${e.id} and type = 'pings_resolved'`;
+      return rows.length ? rows : undefined;
+    }, 'pings_resolved');
+    // The approvers' App Homes are published again: the request leaves their list.
+    expect(closed!.data).toMatchObject({ status: 'expired', homes: [APPROVER] });
+    expect(h.fake.callsTo('views.publish').some((c) => c.args.user_id === APPROVER && !JSON.stringify(c.args.view).includes(e.id))).toBe(true);
+    expect(closed!.data.updated).toHaveLength(QUICK_CHAIN_MESSAGES.length);
+    const sent = [...h.fake.messages('C0REFUNDS1').filter((m) => m.thread_ts === card.ts), ...h.fake.messages(dmChannel(PRIMARY))];
+    expect(sent).toHaveLength(QUICK_CHAIN_MESSAGES.length);
+    for (const m of sent) {
+      expect(m.text).toMatch(/^Resolved \(expired\)/);
+      expect(JSON.stringify(m.blocks)).toContain('*Resolved: expired*');
+      expect(JSON.stringify(m.blocks)).not.toMatch(/next step|still waiting|countersign\.approve/);
+    }
+
     const steps = await chainSteps(e.id, 6);
     expect(steps.map((s) => s.step)).toEqual([0, 1, 2, 3, 4, 5]);
     const [expired] = await h.sql<{ data: Record<string, unknown> }[]>`select data from events where escalation_id = ${e.id} and type = 'expired'`;

@@ -139,6 +139,10 @@ describe('review modes', () => {
 
   it('refuses Accept from a non-admin and from the agent owner, recording both, then an admin accepts', async () => {
     const card = await waitForCard(TRIAL_CHANNEL);
+    // Accept loosens review: it asks first, naming the agent, the mode, its record, and that it cannot be undone here.
+    const accept = (card.blocks as Array<{ elements?: Array<{ action_id: string; confirm?: { title: { text: string }; text: { text: string } } }> }>).flatMap((b) => b.elements ?? []).find((el) => el.action_id === ACTION_ACCEPT_PROMOTION)!;
+    expect(accept.confirm!.title.text).toBe('Move trial-agent to post-action audit?');
+    expect(accept.confirm!.text.text).toMatch(/`trial-agent` moves to \*post-action audit\* on a record of [\d,]+ actions .*cannot be undone/);
     await h.click('U0STRANGER1', ACTION_ACCEPT_PROMOTION, card, TRIAL_CHANNEL);
     await h.fake.waitFor((c) => c.method === 'chat.postEphemeral' && c.args.user === 'U0STRANGER1' && String(c.args.text).includes('Only Countersign admins'));
     await h.click(OWNER, ACTION_ACCEPT_PROMOTION, card, TRIAL_CHANNEL);

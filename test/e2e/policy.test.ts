@@ -121,12 +121,19 @@ describe('budgets', () => {
     expect(await h.client.authorize(makePurchase(1))).toMatchObject({ decision: 'deny', code: 'budget_paused' });
 
     const stored = h.fake.messages('C0GOVERN01').find((m) => m.text.includes('is paused'))!;
+    // Resume asks first: which agent, the budget that paused it, and that it cannot be undone.
+    const resume = (stored.blocks as Array<{ elements?: Array<{ action_id: string; confirm?: { title: { text: string }; text: { text: string } } }> }>).flatMap((b) => b.elements ?? []).find((el) => el.action_id === 'countersign.resume_agent')!;
+    expect(resume.confirm!.title.text).toBe('Resume procurement-agent?');
+    expect(resume.confirm!.text.text).toMatch(/`procurement-agent` starts acting again .*\$500\.00.*cannot be undone/);
     await h.click('U0STRANGER', 'countersign.resume_agent', stored, 'C0GOVERN01');
     await h.fake.waitFor((c) => c.method === 'chat.postEphemeral' && c.args.user === 'U0STRANGER' && String(c.args.text).includes('Only Countersign admins'));
     expect((await h.sql`select 1 from events where type = 'agent_resume_refused' and actor = 'U0STRANGER'`).length).toBe(1);
 
     await h.click(APPROVER, 'countersign.resume_agent', stored, 'C0GOVERN01');
-    await h.fake.waitFor((c) => c.method === 'chat.update' && c.args.ts === stored.ts && JSON.stringify(c.args.blocks).includes('Resumed by'));
+    const resumed = await h.fake.waitFor((c) => c.method === 'chat.update' && c.args.ts === stored.ts && JSON.stringify(c.args.blocks).includes(`was resumed* by <@${APPROVER}>`));
+    // The header itself changes: nothing on the card still reads as a live pause, and no Resume button is left.
+    expect(JSON.stringify(resumed.args.blocks)).not.toContain('is paused');
+    expect(JSON.stringify(resumed.args.blocks)).not.toContain('countersign.resume_agent');
     expect((await h.sql`select resumed_by from agent_states where agent_id = 'procurement-agent'`)[0]!.resumed_by).toBe(APPROVER);
     // Resumed, but the cap still holds: with $0 of room even a cent is refused, and pauses it again.
     expect(await h.client.authorize(makePurchase(0.01))).toMatchObject({ code: 'budget_paused' });

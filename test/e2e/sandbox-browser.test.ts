@@ -9,12 +9,28 @@ import { CountersignClient } from '../../src/client/index.js';
 import { loadEnv } from '../../src/config/env.js';
 import { parseConfig } from '../../src/config/file.js';
 import { start, type Running } from '../../src/main.js';
+import postgres from 'postgres';
 import { launchChromium } from '../support/browser.js';
+import { parse, stringify } from 'yaml';
 import { exampleConfigText, makeEscalation } from '../support/harness.js';
 import { Redis } from 'ioredis';
 import { REDIS_URL, createTestDatabase, dropRedisPrefix, uniqueName } from '../support/services.js';
 
 const WAIT = { timeout: 15_000 };
+const PAYOPS = 'U0PAYOPS001';
+
+/**
+ * The example config, with U0PAYOPS001 on call for payments all year and the
+ * payments-urgent route without its chain: an urgent payout DMs them at once
+ * (the chain would wait five minutes for its DM step).
+ */
+function sandboxConfig(): string {
+  const c = parse(exampleConfigText) as { schedules: Record<string, unknown>; routes: Array<Record<string, unknown>> };
+  const today = new Date().toISOString().slice(0, 10);
+  c.schedules.payments = { layers: [{ name: 'main', rotation: { users: [PAYOPS], kind: 'custom', intervalHours: 8760, handoff: '00:00', timezone: 'UTC', start: today } }] };
+  delete c.routes.find((r) => r.name === 'payments-urgent')!.chain;
+  return stringify(c);
+}
 
 describe('sandbox page in Chromium', () => {
   let bot: Running;
@@ -31,7 +47,7 @@ describe('sandbox page in Chromium', () => {
       DATABASE_URL: database.url, REDIS_URL, PORT: '0', COUNTERSIGN_QUEUE_PREFIX: prefix,
       LOG_LEVEL: 'silent', WORKER_LOCK_MS: '10000', SANDBOX_SAMPLES: 'false',
     });
-    bot = await start(env, parseConfig(exampleConfigText, 'test config'));
+    bot = await start(env, parseConfig(sandboxConfig(), 'test config'));
     client = new CountersignClient({ redisUrl: REDIS_URL, prefix });
     browser = await launchChromium();
     page = await browser.context.newPage();
@@ -54,19 +70,64 @@ describe('sandbox page in Chromium', () => {
     expect(bot.sandboxUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/$/);
   });
 
-  it('shows a card, and Approve updates it in place', async () => {
+  it('shows a compact card: the stakes, then the buttons; Approve of an irreversible refund asks first, and Cancel sends nothing', async () => {
     await page.goto(`${bot.sandboxUrl}?user=U0APPROVER1&conv=C0REFUNDS1`);
     const e = makeEscalation();
     await client.submit(e);
     const c = card(e.id);
     await c.getByText('Refund $340.00 for order #4521').waitFor(WAIT);
-    await c.getByText('Awaiting your decision').waitFor(WAIT);
+    // One line of stakes right under the title, the buttons right under it, the rest below.
+    const lead = c.locator('.b-header + .b-section');
+    await lead.getByText('$340.00').waitFor(WAIT);
+    expect(await lead.textContent()).toMatch(/irreversible · normal urgency · needs a human: .* · decide by /);
+    expect(await c.locator('.b-header + .b-section + .b-actions').count()).toBe(1);
+
     await c.getByRole('button', { name: 'Approve' }).click();
+    const dialog = page.locator('#confirm-layer .confirm-dialog');
+    await dialog.getByText('Approve $340.00 payments.refund?').waitFor(WAIT);
+    await dialog.getByText('cannot be undone').waitFor(WAIT);
+    await dialog.getByRole('button', { name: 'Cancel' }).click();
+    await dialog.waitFor({ state: 'detached', ...WAIT });
+    const sql = postgres(database.url, { max: 1, onnotice: () => {} });
+    expect(await sql`select status from escalations where id = ${e.id}`).toEqual([{ status: 'pending' }]);
+    await sql.end();
+
+    await c.getByRole('button', { name: 'Approve' }).click();
+    await dialog.getByRole('button', { name: 'Approve' }).click();
     await c.getByText('Approved by @U0APPROVER1').waitFor(WAIT);
     // Decided: the decision buttons are gone; only Why? (the explanation) stays.
     expect(await c.getByRole('button').allTextContents()).toEqual(['Why?']);
     const decision = await client.waitForDecision(e.id, { timeoutMs: 10_000 });
     expect(decision).toMatchObject({ status: 'approved', proceed: true });
+  });
+
+  it('DMs the on-call person the stakes with a link and the buttons, and the DM says how it ended once they approve there', async () => {
+    const base = makeEscalation();
+    const e = makeEscalation({
+      agent: { ...base.agent, id: 'billing-agent', name: 'Billing Agent' },
+      issueType: 'payout',
+      urgency: 'high',
+      action: { type: 'payments.payout', params: { supplier: 'Northwind Logistics', amountUsd: 8200, currency: 'USD' }, reversible: false, summary: 'Pay Northwind Logistics $8,200' },
+    });
+    await page.goto(`${bot.sandboxUrl}?user=${PAYOPS}&conv=C0PAYMENTS`);
+    await client.submit(e);
+    await card(e.id).getByText('Pay Northwind Logistics $8,200').waitFor(WAIT);
+    await page.getByRole('link', { name: 'Countersign ↔ you' }).click();
+    const dm = page.locator('.msg').filter({ hasText: 'Pay Northwind Logistics $8,200' });
+    await dm.getByText('waiting for your decision').waitFor(WAIT);
+    await dm.getByText('$8,200.00').waitFor(WAIT);
+    await dm.getByText('decide by', { exact: false }).waitFor(WAIT);
+    expect(await dm.getByRole('link', { name: 'Open the card' }).getAttribute('href')).toContain('conv=C0PAYMENTS');
+
+    await dm.getByRole('button', { name: 'Approve' }).click();
+    const dialog = page.locator('#confirm-layer .confirm-dialog');
+    await dialog.getByText('cannot be undone').waitFor(WAIT);
+    await dialog.getByRole('button', { name: 'Approve' }).click();
+    await dm.getByText(`Resolved: approved by @${PAYOPS}`).waitFor(WAIT);
+    expect(await dm.getByRole('button').count()).toBe(0);
+    expect(await dm.textContent()).not.toContain('decide by');
+    await page.getByRole('link', { name: '# C0REFUNDS1' }).click();
+    await page.locator('#user').selectOption('U0APPROVER1');
   });
 
   it('denies with a reason through the modal, after the modal refuses a too-short one', async () => {
@@ -94,9 +155,10 @@ describe('sandbox page in Chromium', () => {
     await page.locator('#user').selectOption('U0AGENTOWNR');
     const c = card(e.id);
     await c.getByRole('button', { name: 'Approve' }).click();
+    await page.locator('#confirm-layer').getByRole('button', { name: 'Approve' }).click();
     const refusal = page.locator('.msg.ephemeral').filter({ hasText: 'You own this agent' });
     await refusal.waitFor(WAIT);
-    await c.getByText('Awaiting your decision').waitFor(WAIT);
+    await c.getByText('decide by', { exact: false }).waitFor(WAIT);
     await page.locator('#user').selectOption('U0APPROVER1');
     await refusal.waitFor({ state: 'detached', ...WAIT });
     await c.getByRole('button', { name: 'Details' }).click();

@@ -71,3 +71,21 @@ describe('sandbox Block Kit', () => {
     expect(escapeHtml('"\'<>&')).toBe('&quot;&#39;&lt;&gt;&amp;');
   });
 });
+
+describe('sandbox confirm dialogs', () => {
+  const button = (confirm: object) => blocksToHtml([{ type: 'actions', block_id: 'a', elements: [{ type: 'button', action_id: 'countersign.approve', text: { type: 'plain_text', text: 'Approve' }, value: 'v', confirm }] }], msg);
+
+  it('keeps a button’s confirm as a dialog template right after it, which the page shows before sending the click', () => {
+    const html = button({ title: { type: 'plain_text', text: 'Approve $340.00?' }, text: { type: 'mrkdwn', text: 'It *cannot be undone*.' }, confirm: { type: 'plain_text', text: 'Approve' }, deny: { type: 'plain_text', text: 'Cancel' }, style: 'danger' });
+    expect(html).toContain('data-confirm="1">Approve</button><template class="confirm">');
+    expect(html).toContain('<div class="modal-title">Approve $340.00?</div>');
+    expect(html).toContain('It <b>cannot be undone</b>.');
+    expect(html).toContain('<button type="button" class="btn" data-confirm-deny>Cancel</button><button type="button" class="btn danger" data-confirm-ok>Approve</button>');
+  });
+
+  it('renders the dialog’s text as text', () => {
+    const html = button({ title: { type: 'plain_text', text: '<img src=x onerror=alert(1)>' }, text: { type: 'mrkdwn', text: escapeMrkdwn('<script>alert(2)</script>') }, confirm: { type: 'plain_text', text: '<b>ok' } });
+    expect(html).not.toMatch(/<(script|img)\b/);
+    expect(html).toContain('&lt;b&gt;ok');
+  });
+});

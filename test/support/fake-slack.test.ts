@@ -128,8 +128,11 @@ describe('fake Slack Web API', () => {
     expect(await client.dnd.info({ user: 'U2' })).toMatchObject({ dnd_enabled: true, next_dnd_end_ts: 1900000000 });
     const { view } = await client.views.open({ trigger_id: 't', view: { type: 'modal', title: { type: 'plain_text', text: 'x' }, blocks: [] } });
     expect(view?.id).toMatch(/^V/);
-    await client.chat.postMessage({ channel: 'U1', text: 'dm' });
+    const dm = await client.chat.postMessage({ channel: 'U1', text: 'dm' });
     expect(fake.messages('D1')).toHaveLength(1);
+    // chat.getPermalink: Slack's archive link for a stored message, message_not_found otherwise.
+    expect((await client.chat.getPermalink({ channel: 'D1', message_ts: dm.ts! })).permalink).toBe(`https://countersign-test.slack.com/archives/D1/p${dm.ts!.replace('.', '')}`);
+    await expect(client.chat.getPermalink({ channel: 'D1', message_ts: '1.000000' })).rejects.toMatchObject({ data: { error: 'message_not_found' } });
     fake.reset();
     expect(fake.calls).toHaveLength(0);
     expect(fake.messages('D1')).toHaveLength(0);

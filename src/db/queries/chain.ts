@@ -53,3 +53,42 @@ export async function pendingPostedOnRoutes(db: DbOrTx, routes: readonly string[
     .orderBy(asc(escalations.createdAt))
     .limit(limit);
 }
+
+/** A message sent to someone about an escalation while it waited: a DM or a ping in the card's thread. */
+export interface SentPing {
+  via: 'dm' | 'thread';
+  channel: string;
+  ts: string;
+  /** Whom it was for (a DM's recipient). */
+  user?: string;
+}
+
+/**
+ * Every DM and thread ping sent for an escalation (chain steps, shift-end
+ * re-pings, the urgent DM), in the order sent, and whether they were already
+ * brought up to date after the outcome (`pings_resolved`), wholly or in part.
+ */
+export async function pingsSent(db: DbOrTx, escalationId: string): Promise<{ pings: SentPing[]; resolved: boolean; updated: Set<string> }> {
+  const rows = await db
+    .select({ type: events.type, data: events.data })
+    .from(events)
+    .where(and(eq(events.escalationId, escalationId), inArray(events.type, ['chain_step', 'chain_handoff', 'oncall_dm', 'pings_resolved'])))
+    .orderBy(asc(events.id));
+  const pings: SentPing[] = [];
+  let resolved = false;
+  // `channel:ts` of messages already updated by an earlier, partial pass (one that met a 429).
+  const updated = new Set<string>();
+  for (const { type, data } of rows) {
+    if (type === 'pings_resolved') {
+      if (data.partial !== true) resolved = true;
+      for (const u of (data.updated ?? []) as Array<{ channel: string; ts: string }>) updated.add(`${u.channel}:${u.ts}`);
+    }
+    else if (type === 'oncall_dm') pings.push({ via: 'dm', channel: String(data.channel), ts: String(data.ts), user: String(data.user) });
+    else {
+      for (const r of (data.reached ?? []) as Array<{ via: string; channel: string; ts: string; users?: string[] }>) {
+        if ((r.via === 'dm' || r.via === 'thread') && r.channel && r.ts) pings.push({ via: r.via, channel: r.channel, ts: r.ts, ...(r.via === 'dm' && r.users?.[0] ? { user: r.users[0] } : {}) });
+      }
+    }
+  }
+  return { pings, resolved, updated };
+}

@@ -38,6 +38,10 @@ export const EVENT_TYPES = [
   // On-call routing: who was paged and why; overrides made in Slack.
   'paged',
   'oncall_override',
+  // An urgent escalation's DM to the paged person (chain DMs ride in chain_step), and, once it is over,
+  // the DMs and thread pings brought up to date and the App Homes refreshed.
+  'oncall_dm',
+  'pings_resolved',
   // Audit trail: the chain head posted to Slack; a retention prune (with its checkpoint).
   'audit_anchored',
   'audit_pruned',

@@ -120,14 +120,40 @@
     go({ conv: a.dataset.conv });
   });
 
+  const sendClick = async (d) => {
+    await api('/sandbox/click', { kind: d.kind, channel: d.channel, ts: d.ts, viewId: d.view, blockId: d.block, actionId: d.action });
+    return refresh();
+  };
+
+  // A button with a confirm object: Slack shows its dialog first and sends the click only on confirm.
+  function askConfirm(btn) {
+    const template = btn.nextElementSibling;
+    if (!template || !template.matches('template.confirm')) return false;
+    const layer = $('confirm-layer');
+    layer.replaceChildren(template.content.cloneNode(true)); // server-escaped
+    layer.hidden = false;
+    const d = { ...btn.dataset };
+    layer.querySelector('[data-confirm-ok]').addEventListener('click', async () => {
+      layer.hidden = true;
+      layer.replaceChildren();
+      await sendClick(d);
+    }, { once: true });
+    layer.querySelector('[data-confirm-deny]').addEventListener('click', () => {
+      layer.hidden = true;
+      layer.replaceChildren();
+    }, { once: true });
+    layer.querySelector('[data-confirm-ok]').focus();
+    return true;
+  }
+
   document.addEventListener('click', async (e) => {
     const btn = e.target.closest('button[data-action]');
     if (btn) {
+      if (btn.dataset.confirm && askConfirm(btn)) return;
       btn.disabled = true;
-      const d = btn.dataset;
-      await api('/sandbox/click', { kind: d.kind, channel: d.channel, ts: d.ts, viewId: d.view, blockId: d.block, actionId: d.action });
+      await sendClick(btn.dataset);
       btn.disabled = false;
-      return void refresh();
+      return;
     }
     const close = e.target.closest('button[data-close]');
     if (close) {

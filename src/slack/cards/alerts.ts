@@ -3,6 +3,7 @@ import { safeText } from '../../domain/slack-text.js';
 import type { SlackMessage } from '../../flow/ports.js';
 import { demotionMessage, proposalMessage } from './mode-cards.js';
 import { usdMicros } from '../../domain/format.js';
+import { confirmDialog } from './stakes.js';
 
 export const ACTION_RESUME_AGENT = 'countersign.resume_agent';
 
@@ -22,13 +23,21 @@ export function alertMessage(a: AlertJob, state: { resumedBy?: string } = {}): S
     }
     case 'agent_paused': {
       const id = safeText(a.agentId, 200);
-      const head = `:octagonal_sign: *Agent \`${id}\` is paused*\n${safeText(a.reason, 500)}. Its requests are refused with \`budget_paused\` until someone resumes it.`;
+      const why = safeText(a.reason, 500);
+      // Once resumed, the header says so: the card no longer reads as a live pause.
+      const head = state.resumedBy
+        ? `:arrow_forward: *Agent \`${id}\` was resumed* by <@${state.resumedBy}>\nIt had been paused: ${why}. Its requests are evaluated again.`
+        : `:octagonal_sign: *Agent \`${id}\` is paused*\n${why}. Its requests are refused with \`budget_paused\` until someone resumes it.`;
       const blocks: unknown[] = [section(head)];
-      if (state.resumedBy) blocks.push(section(`:arrow_forward: Resumed by <@${state.resumedBy}>.`));
-      else {
+      if (!state.resumedBy) {
+        const confirm = confirmDialog({
+          title: `Resume ${a.agentId}?`,
+          text: `\`${safeText(a.agentId, 100)}\` starts acting again at once, past the budget that paused it (${safeText(a.reason, 120)}). Its spend from then on cannot be undone.`,
+          confirm: 'Resume agent',
+        });
         blocks.push({
           type: 'actions',
-          elements: [{ type: 'button', action_id: ACTION_RESUME_AGENT, style: 'primary', text: { type: 'plain_text', text: 'Resume agent' }, value: a.agentId.slice(0, 2000) }],
+          elements: [{ type: 'button', action_id: ACTION_RESUME_AGENT, style: 'primary', text: { type: 'plain_text', text: 'Resume agent' }, value: a.agentId.slice(0, 2000), confirm }],
         });
       }
       return { text: `Agent ${a.agentId} is paused: ${a.reason}`, blocks };

@@ -1,6 +1,7 @@
 import { safeText } from '../../domain/slack-text.js';
 import type { SlackMessage } from '../../flow/ports.js';
-import { slackDate } from './view-model.js';
+import { resolvedLine } from './stakes.js';
+import { slackDate, type CardState } from './view-model.js';
 
 /**
  * Whom a chain message pings. Only ids of the right shape become mentions:
@@ -24,11 +25,12 @@ export interface ChainNotice {
   next?: { at: Date; failSafe: boolean };
   /** A shift ended while this escalation waited (who handed over is in the record, not pinged again). */
   handoff?: boolean;
+  /** Set once the escalation is over: the ping says how it ended, and pings and promises nothing more. */
+  resolution?: Pick<CardState, 'status' | 'decidedBy' | 'decidedAt'>;
 }
 
 const USER = /^[UW][A-Z0-9]{2,}$/;
 const GROUP = /^S[A-Z0-9]{2,}$/;
-const CHANNEL = /^[CGD][A-Z0-9]{2,}$/;
 
 export function mentionText(m: Mention): string {
   if (m.kind === 'user') return USER.test(m.id) ? `<@${m.id}>` : '(unknown user)';
@@ -38,7 +40,6 @@ export function mentionText(m: Mention): string {
 const section = (text: string) => ({ type: 'section', text: { type: 'mrkdwn', text } });
 const context = (text: string) => ({ type: 'context', elements: [{ type: 'mrkdwn', text }] });
 const capitalised = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
-const channelRef = (c: string) => (CHANNEL.test(c) ? `<#${c}>` : 'its channel');
 
 function what(n: ChainNotice): string {
   return `\`${safeText(n.actionType, 200)}\` by \`${safeText(n.agentId, 200)}\` (urgency ${safeText(n.urgency, 20)}, route \`${safeText(n.route, 63)}\`)`;
@@ -53,6 +54,10 @@ function footer(n: ChainNotice): string | undefined {
 
 /** In the card's thread: the step's mentions, so each person is notified where the buttons are. */
 export function chainThreadMessage(n: ChainNotice): SlackMessage {
+  if (n.resolution) {
+    const done = resolvedLine(n.resolution);
+    return { text: `Resolved (${n.resolution.status}): ${what(n)}`, blocks: [section(`${done}\n${what(n)}`)] };
+  }
   const who = n.mentions.map(mentionText).join(' ');
   const head = n.handoff
     ? `:arrows_counterclockwise: The on-call shift changed: ${who}, this request is still waiting for a decision.`
@@ -60,17 +65,6 @@ export function chainThreadMessage(n: ChainNotice): SlackMessage {
   const lines = [head];
   if (n.fallback) lines.push(`:warning: ${capitalised(safeText(n.fallback, 300))}, so the route's approvers are pinged instead.`);
   const blocks: unknown[] = [section(lines.join('\n'))];
-  const foot = footer(n);
-  if (foot) blocks.push(context(foot));
-  return { text: `${head} ${what(n)}`, blocks };
-}
-
-/** A direct message to the on-call person: what waits, and where to decide. */
-export function chainDmMessage(n: ChainNotice): SlackMessage {
-  const head = n.handoff
-    ? `:arrows_counterclockwise: Your on-call shift started, and an approval is waiting for a decision in ${channelRef(n.channel)}:`
-    : `:rotating_light: You are on call: an approval is waiting for your decision in ${channelRef(n.channel)}:`;
-  const blocks: unknown[] = [section(`${head}\n${what(n)}`)];
   const foot = footer(n);
   if (foot) blocks.push(context(foot));
   return { text: `${head} ${what(n)}`, blocks };

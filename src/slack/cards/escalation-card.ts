@@ -21,6 +21,7 @@ import {
   type CardOncall,
   type CardState,
 } from './view-model.js';
+import { approveConfirm, stakesLine } from './stakes.js';
 import { ACTION_WHY } from './why-modal.js';
 import { plural } from '../../domain/format.js';
 
@@ -28,7 +29,6 @@ import { plural } from '../../domain/format.js';
 const PARAM_LINES_MAX = 8;
 const PARAM_VALUE_MAX = 200;
 const HANDOFF_PART_MAX = 600;
-const REASONING_MAX = 900;
 
 const mrkdwn = (text: string) => ({ type: 'mrkdwn', text });
 
@@ -98,9 +98,14 @@ export function oncallLine(o: CardOncall): string {
   return `:warning: Nobody is on call for route ${route}${why}: asking ${ask}`;
 }
 
+/** The card keeps a short excerpt of the reasoning; Details shows it whole, with the handoff and the trigger's input. */
+const REASONING_EXCERPT_MAX = 280;
+
 /**
  * The approval card. One pure builder for the first post and every update:
  * the state decides whether the buttons are there and what the outcome says.
+ * Stakes first, then the buttons, then the context a decision needs; the long
+ * parts (reasoning in full, handoff, trigger input) are behind Details.
  */
 export function escalationCard(s: CardState): SlackMessage {
   const e = s.escalation;
@@ -110,62 +115,52 @@ export function escalationCard(s: CardState): SlackMessage {
   const params = Object.entries(e.action.params);
   const paramLines = params
     .slice(0, PARAM_LINES_MAX)
-    .map(([k, v]) => `• *${safeText(k, 60)}*: ${paramValue(v)}`);
+    .map(([k, v]) => `*${safeText(k, 60)}* ${paramValue(v)}`);
   if (params.length > PARAM_LINES_MAX) paramLines.push(`_…and ${params.length - PARAM_LINES_MAX} more in Details_`);
 
-  const fields = [
-    `*Agent*\n${safeText(e.agent.name, 100)} (\`${safeText(e.agent.id, 60)}\`), owner <@${e.agent.owner}>`,
-    `*Action*\n\`${e.action.type}\` · ${e.action.reversible ? 'reversible' : '*irreversible*'}`,
-    `*Issue type · urgency*\n${safeText(e.issueType, 60)} · ${e.urgency}`,
-    `*Confidence*\n${e.confidence.toFixed(2)}`,
-    `*Cost so far*\n${formatUsd(e.cost.usd)} · ${plural(e.cost.tokens, 'token')}`,
-    `*Deadline*\n${slackDate(s.deadline)}`,
-    `*Trigger*\n${e.trigger.kind.replace('_', ' ')}${e.trigger.source ? ` · ${safeText(e.trigger.source, 80)}` : ''}`,
-    `*Execution*\n\`${safeText(e.executionId, 80)}\``,
-  ].map((t) => mrkdwn(t.slice(0, FIELD_TEXT_MAX)));
-
-  const why = s.whyHuman.length > 0 ? s.whyHuman.map((w) => `• ${safeText(w, 300)}`).join('\n') : '• Policy requires approval';
-  const handoff = [
-    `*Attempted:* ${safeText(e.handoff.attempted, HANDOFF_PART_MAX)}`,
-    `*Failed:* ${safeText(e.handoff.failed, HANDOFF_PART_MAX)}`,
-    `*Gathered:* ${safeText(e.handoff.gathered, HANDOFF_PART_MAX)}`,
-  ].join('\n');
-
-  const blocks: unknown[] = [
-    { type: 'header', text: { type: 'plain_text', text: title, emoji: true } },
-    { type: 'section', fields },
-    section(`*${s.review ? 'Why it is reviewed' : 'Why a human is needed'}*\n${why}`.slice(0, SECTION_TEXT_MAX)),
-  ];
-  if (paramLines.length > 0) blocks.push(section(`*Key params*\n${paramLines.join('\n')}`.slice(0, SECTION_TEXT_MAX)));
-  blocks.push(
-    section(`*What happened*\n${handoff}`.slice(0, SECTION_TEXT_MAX)),
-    section(`*Agent's reasoning*\n${safeText(e.reasoning, REASONING_MAX)}`),
-    section(`*Recommendation*\n${safeText(e.handoff.recommendation, HANDOFF_PART_MAX)}`),
-    { type: 'divider' },
-    // A decided card explains itself: Why? opens input → reasoning → policy → paged → decision → outcome.
-    s.status !== 'pending' && s.review?.state !== 'pending'
-      ? { ...section(outcomeLine(s)), accessory: { type: 'button', action_id: ACTION_WHY, text: { type: 'plain_text', text: 'Why?' }, value: buttonValue(e.id, s.digest) } }
-      : section(outcomeLine(s)),
-  );
-  if (s.oncall && s.status === 'pending') blocks.push(section(oncallLine(s.oncall).slice(0, SECTION_TEXT_MAX)));
-  // Live cards carry a positive and a negative choice, then Details; decided ones carry none.
-  const choice =
-    s.status === 'pending'
-      ? ([ACTION_APPROVE, 'Approve', ACTION_DENY, 'Deny…'] as const)
-      : s.review?.state === 'pending'
-        ? ([ACTION_REVIEW_OK, 'Looks right', ACTION_REVIEW_WRONG, 'Mark wrong…'] as const)
-        : undefined;
+  const live = s.status === 'pending' || s.review?.state === 'pending';
+  const value = buttonValue(e.id, s.digest);
+  const blocks: unknown[] = [{ type: 'header', text: { type: 'plain_text', text: title, emoji: true } }];
+  if (live) {
+    // The lead line: amount, reversibility, urgency, why a human is needed, the deadline.
+    // A review's due time is in its own line already.
+    const lead = stakesLine(s, { why: true, deadline: !s.review });
+    // A supervised action already ran: say so before the stakes.
+    blocks.push(section((s.review ? `${reviewLine(s.review)}\n${lead}` : lead).slice(0, SECTION_TEXT_MAX)));
+  } else {
+    // Decided: who and when, where the deadline was; Why? opens input → reasoning → policy → paged → decision → outcome.
+    blocks.push(
+      { ...section(outcomeLine(s).slice(0, SECTION_TEXT_MAX)), accessory: { type: 'button', action_id: ACTION_WHY, text: { type: 'plain_text', text: 'Why?' }, value } },
+      context(stakesLine(s, { why: true }).slice(0, SECTION_TEXT_MAX)),
+    );
+  }
+  // Live cards carry a positive and a negative choice, then Details, right under the stakes; decided ones carry none.
+  const choice = s.status === 'pending' ? ([ACTION_APPROVE, 'Approve', ACTION_DENY, 'Deny…'] as const) : s.review?.state === 'pending' ? ([ACTION_REVIEW_OK, 'Looks right', ACTION_REVIEW_WRONG, 'Mark wrong…'] as const) : undefined;
   if (choice) {
-    const value = buttonValue(e.id, s.digest);
-    const button = (action_id: string, text: string, style?: string) => ({ type: 'button', action_id, ...(style ? { style } : {}), text: { type: 'plain_text', text }, value });
+    const button = (action_id: string, text: string, style?: string, confirm?: object) => ({ type: 'button', action_id, ...(style ? { style } : {}), text: { type: 'plain_text', text }, value, ...(confirm ? { confirm } : {}) });
     const [yes, yesText, no, noText] = choice;
-    const elements = [button(yes, yesText, 'primary'), button(no, noText, 'danger'), button(ACTION_DETAILS, 'Details')];
+    const confirm = s.status === 'pending' ? approveConfirm(s) : undefined;
+    const elements = [button(yes, yesText, 'primary', confirm), button(no, noText, 'danger'), button(ACTION_DETAILS, 'Details')];
     blocks.push({ type: 'actions', block_id: `countersign:${e.id}`, elements });
   }
-  blocks.push({
-    type: 'context',
-    elements: [mrkdwn(`Route \`${s.route}\` · escalation \`${e.id}\` · request ${s.digest.slice(0, 12)}`)],
-  });
+  // A section, as before: the mention there is what notifies the on-call person.
+  if (s.oncall && s.status === 'pending') blocks.push(section(oncallLine(s.oncall).slice(0, SECTION_TEXT_MAX)));
+
+  const trigger = `${e.trigger.kind.replace('_', ' ')}${e.trigger.source ? ` · ${safeText(e.trigger.source, 80)}` : ''}`;
+  blocks.push(
+    { type: 'divider' },
+    // Each part is capped, so this stays far under the element's limit: no cut can split a mention.
+    context(
+      `${safeText(e.agent.name, 100)} (\`${safeText(e.agent.id, 60)}\`), owner <@${e.agent.owner}> · \`${e.action.type}\` · ${safeText(e.issueType, 60)} · confidence ${e.confidence.toFixed(2)} · cost ${formatUsd(e.cost.usd)}, ${plural(e.cost.tokens, 'token')} · ${trigger}`,
+    ),
+  );
+  // One paragraph, not a line each: the card stays short, and Details lists them whole.
+  if (paramLines.length > 0) blocks.push(section(`*Key params:* ${paramLines.join(' · ')}`.slice(0, SECTION_TEXT_MAX)));
+  const excerpt = `${safeText(e.reasoning, REASONING_EXCERPT_MAX)}${e.reasoning.length > REASONING_EXCERPT_MAX ? ' _(whole in Details)_' : ''}`;
+  blocks.push(
+    section(`*Recommendation:* ${safeText(e.handoff.recommendation, HANDOFF_PART_MAX)}\n*Reasoning:* ${excerpt}`.slice(0, SECTION_TEXT_MAX)),
+    context(`Route \`${s.route}\` · escalation \`${e.id}\` · execution \`${safeText(e.executionId, 80)}\` · request ${s.digest.slice(0, 12)} · what was attempted, failed and gathered: *Details*`),
+  );
 
   const status =
     s.status === 'pending' ? 'Approval needed' : s.review?.state === 'pending' ? 'Review needed' : s.status[0]!.toUpperCase() + s.status.slice(1);
@@ -174,11 +169,13 @@ export function escalationCard(s: CardState): SlackMessage {
   return { text, blocks: fitWithin(blocks, MESSAGE_TEXT_TOTAL_SOFT_MAX) };
 }
 
+const context = (text: string) => ({ type: 'context', elements: [mrkdwn(text)] });
+
 /** Drops the least important sections if agent text still pushes past the total ceiling. */
 function fitWithin(blocks: unknown[], max: number): unknown[] {
   const size = (b: unknown[]) => JSON.stringify(b).length;
   const out = [...blocks];
-  const droppable = ["*Agent's reasoning*", '*What happened*', '*Key params*'];
+  const droppable = ['*Recommendation:*', '*Key params:*'];
   for (const prefix of droppable) {
     if (size(out) <= max) break;
     const i = out.findIndex((b) => (b as { text?: { text?: string } }).text?.text?.startsWith(prefix));

@@ -2,6 +2,7 @@ import { HEADER_TEXT_MAX, MODAL_BLOCKS_MAX, SECTION_TEXT_MAX, safeText } from '.
 import { MODES, MODE_LABELS, type Mode } from '../../domain/modes.js';
 import type { Escalation } from '../../domain/escalation.js';
 import type { EscalationRow } from '../../db/schema/escalations.js';
+import { approveConfirm } from './stakes.js';
 import { ACTION_APPROVE, ACTION_DENY, ACTION_DETAILS, buttonValue, slackDate } from './view-model.js';
 import { count, percent, plural } from '../../domain/format.js';
 import { errorRateText } from '../../domain/promotion.js';
@@ -76,7 +77,14 @@ function agentBlocks(agents: HomeAgent[]): object[] {
   return blocks;
 }
 
-export function homeView(pending: Array<{ row: EscalationRow; escalation: Escalation }>, extras: HomeExtras = {}): object {
+/** One waiting approval: its row, the request masked, and its amount under the policy (for Approve's confirm). */
+export interface HomePending {
+  row: EscalationRow;
+  escalation: Escalation;
+  amountUsd?: number;
+}
+
+export function homeView(pending: HomePending[], extras: HomeExtras = {}): object {
   const blocks: object[] = [
     { type: 'header', text: { type: 'plain_text', text: 'Countersign'.slice(0, HEADER_TEXT_MAX) } },
     {
@@ -84,8 +92,10 @@ export function homeView(pending: Array<{ row: EscalationRow; escalation: Escala
       text: { type: 'mrkdwn', text: pending.length ? `*${pending.length === 10 ? '10+ approvals' : plural(pending.length, 'approval')} waiting for you*` : '*Nothing waiting for you.* New requests appear here and in their channels.' },
     },
   ];
-  for (const { row, escalation: e } of pending) {
+  for (const { row, escalation: e, amountUsd } of pending) {
     const value = buttonValue(row.id, row.digest ?? '');
+    // The same confirm as the card's Approve: irreversible, high stakes or critical ask first.
+    const confirm = approveConfirm({ escalation: e, highStakes: (row.triggers ?? []).some((t) => t.kind === 'high_stakes'), ...(amountUsd ? { amountUsd } : {}) });
     const title = e.action.summary ?? `${e.agent.name} wants to run ${e.action.type}`;
     blocks.push(
       { type: 'divider' },
@@ -100,7 +110,7 @@ export function homeView(pending: Array<{ row: EscalationRow; escalation: Escala
         type: 'actions',
         block_id: `home:${row.id}`,
         elements: [
-          { type: 'button', action_id: ACTION_APPROVE, style: 'primary', text: { type: 'plain_text', text: 'Approve' }, value },
+          { type: 'button', action_id: ACTION_APPROVE, style: 'primary', text: { type: 'plain_text', text: 'Approve' }, value, ...(confirm ? { confirm } : {}) },
           { type: 'button', action_id: ACTION_DENY, style: 'danger', text: { type: 'plain_text', text: 'Deny…' }, value },
           { type: 'button', action_id: ACTION_DETAILS, text: { type: 'plain_text', text: 'Details' }, value },
         ],

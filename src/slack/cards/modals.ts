@@ -98,7 +98,8 @@ export function detailsModal(s: CardState): object {
     `*Tools* ${safeText(Object.entries(e.agent.toolVersions).map(([k, v]) => `${k}@${v}`).join(', ') || '—', 1000)}`,
     `*Action* \`${e.action.type}\` (${e.action.reversible ? 'reversible' : 'irreversible'}) · *issue type* ${safeText(e.issueType, 100)} · *urgency* ${e.urgency}`,
     `*Confidence* ${e.confidence.toFixed(2)} · *cost* ${formatUsd(e.cost.usd)}, ${plural(e.cost.tokens, 'token')}`,
-    `*Deadline* ${slackDate(s.deadline)} · *route* \`${s.route}\` · *status* ${s.status}`,
+    // Once decided, when and by whom replaces the deadline, as on the card.
+    `${s.status === 'pending' ? `*Deadline* ${slackDate(s.deadline)}` : `*Decided* ${s.decidedAt ? slackDate(s.decidedAt) : '—'}${s.decidedBy && /^[UW][A-Z0-9]{2,}$/.test(s.decidedBy) ? ` by <@${s.decidedBy}>` : ''}`} · *route* \`${s.route}\` · *status* ${s.status}`,
     `*Request digest* \`${s.digest}\``,
   ].join('\n');
   const blocks: object[] = [

@@ -4,6 +4,7 @@ import { formatRate, successesOf } from '../../domain/promotion.js';
 import { safeText } from '../../domain/slack-text.js';
 import type { SlackMessage } from '../../flow/ports.js';
 import { count, plural } from '../../domain/format.js';
+import { confirmDialog } from './stakes.js';
 
 export const ACTION_ACCEPT_PROMOTION = 'countersign.promotion_accept';
 export const ACTION_DECLINE_PROMOTION = 'countersign.promotion_decline';
@@ -32,6 +33,16 @@ export interface ProposalState {
   outcome?: { status: 'accepted' | 'declined' | 'superseded'; by: string | null };
 }
 
+/** Accepting loosens review: say what stops waiting for a person, on what record, and that it cannot be undone here. */
+function acceptConfirm(p: Proposed): object {
+  const who = p.scope === '*' ? `\`${safeText(p.agentId, 100)}\`` : `\`${safeText(p.scope, 60)}\` of \`${safeText(p.agentId, 60)}\``;
+  return confirmDialog({
+    title: `Move ${p.agentId} to ${MODE_LABELS[p.to]}?`,
+    text: `${who} moves to *${MODE_LABELS[p.to]}* on a record of ${p.actions.toLocaleString('en-US')} actions and ${p.errors} errors: its actions stop waiting for a person. This cannot be undone from here; only a demotion tightens it again.`,
+    confirm: 'Accept promotion',
+  });
+}
+
 /** The promotion proposal card: evidence, the bar it met, Accept / Decline. */
 export function proposalMessage(p: Proposed, state: ProposalState = {}): SlackMessage {
   const who = scopeText(p.agentId, p.scope);
@@ -48,7 +59,7 @@ export function proposalMessage(p: Proposed, state: ProposalState = {}): SlackMe
     blocks.push({
       type: 'actions',
       elements: [
-        { type: 'button', action_id: ACTION_ACCEPT_PROMOTION, style: 'primary', text: { type: 'plain_text', text: 'Accept' }, value: p.proposalId },
+        { type: 'button', action_id: ACTION_ACCEPT_PROMOTION, style: 'primary', text: { type: 'plain_text', text: 'Accept' }, value: p.proposalId, confirm: acceptConfirm(p) },
         { type: 'button', action_id: ACTION_DECLINE_PROMOTION, text: { type: 'plain_text', text: 'Decline' }, value: p.proposalId },
       ],
     });

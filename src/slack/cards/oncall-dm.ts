@@ -1,11 +1,82 @@
-import { safeText } from '../../domain/slack-text.js';
+import { safeText, truncate } from '../../domain/slack-text.js';
 import type { SlackMessage } from '../../flow/ports.js';
+import { inertPlain } from './escalation-card.js';
+import { approveConfirm, resolvedLine, stakesLine } from './stakes.js';
+import { ACTION_APPROVE, ACTION_DENY, buttonValue, slackDate, type CardState } from './view-model.js';
 
 const CHANNEL_ID = /^[CGD][A-Z0-9]{2,}$/;
 
-/** The DM an urgent escalation sends the on-call person: what waits, and where the buttons are. */
-export function oncallDm(n: { route: string; channel: string; actionType: string; agentId: string; urgency: string }): SlackMessage {
-  const where = CHANNEL_ID.test(n.channel) ? `<#${n.channel}>` : 'the route’s channel';
-  const text = `:rotating_light: You are on call for route \`${safeText(n.route, 63)}\`: \`${safeText(n.actionType, 200)}\` by \`${safeText(n.agentId, 200)}\` (urgency ${safeText(n.urgency, 20)}) is waiting for a decision in ${where}.`;
-  return { text, blocks: [{ type: 'section', text: { type: 'mrkdwn', text } }] };
+/** Everything an on-call DM shows; the same value renders the first send and the update once it is resolved. */
+export interface OncallDmState {
+  /** The escalation as its card shows it (masked); its status decides live or resolved. */
+  card: CardState;
+  route: string;
+  /** Where the card is. */
+  channel: string;
+  /** chat.getPermalink of the card, when Slack gave one. */
+  permalink?: string;
+  /** The recipient may decide this route's requests: the DM carries Approve and Deny… (the card's handlers and checks). */
+  canDecide: boolean;
+  /** A shift change brought it to this person. */
+  handoff?: boolean;
+  /** Where an escalation chain stands, 1-based within the round. */
+  step?: { number: number; of: number; round: number; rounds: number };
+  /** When the next step or, after the last, the fail-safe outcome happens. */
+  next?: { at: Date; failSafe: boolean };
+}
+
+const section = (text: string) => ({ type: 'section', text: { type: 'mrkdwn', text } });
+const context = (text: string) => ({ type: 'context', elements: [{ type: 'mrkdwn', text }] });
+
+function titleOf(c: CardState): string {
+  const e = c.escalation;
+  const summary = inertPlain(e.action.summary ?? '', 150).trim();
+  return safeText(summary || `${e.agent.name} wants to run ${e.action.type}`, 150);
+}
+
+function footer(s: OncallDmState): string | undefined {
+  const parts: string[] = [];
+  if (s.step) parts.push(`Escalation step ${s.step.number} of ${s.step.of}${s.step.rounds > 1 ? `, round ${s.step.round} of ${s.step.rounds}` : ''}`);
+  if (s.next) parts.push(s.next.failSafe ? `denied (fail-safe) ${slackDate(s.next.at, '{date_short_pretty} at {time}')} if nobody decides` : `next step ${slackDate(s.next.at, '{time}')}`);
+  return parts.length ? parts.join(' · ') : undefined;
+}
+
+/**
+ * The DM to the on-call person: the title, the stakes (amount, reversibility,
+ * urgency, deadline), a link to the card, and Approve / Deny… when they may
+ * decide. Once the escalation is over, the same builder renders it resolved:
+ * who decided and when, no buttons, no next step.
+ */
+export function oncallDm(s: OncallDmState): SlackMessage {
+  const e = s.card.escalation;
+  const where = CHANNEL_ID.test(s.channel) ? `<#${s.channel}>` : 'the route’s channel';
+  const link = s.permalink && /^https?:\/\//.test(s.permalink) ? `<${s.permalink}|Open the card>` : `The card is in ${where}`;
+  const what = `\`${safeText(e.action.type, 100)}\` by \`${safeText(e.agent.id, 100)}\` · route \`${safeText(s.route, 63)}\``;
+  const title = `*${titleOf(s.card)}*`;
+  if (s.card.status !== 'pending') {
+    const done = resolvedLine(s.card);
+    return {
+      text: truncate(`Resolved (${s.card.status}): ${e.action.type} by ${safeText(e.agent.id, 100)}`, 300),
+      blocks: [section(done), section(`${title}\n${stakesLine(s.card)}\n${what} · ${link}`)],
+    };
+  }
+  const head = s.handoff
+    ? `:arrows_counterclockwise: Your on-call shift started, and an approval is waiting for a decision in ${where}.`
+    : `:rotating_light: You are on call for route \`${safeText(s.route, 63)}\`: an approval is waiting for your decision in ${where}.`;
+  const blocks: unknown[] = [section(head), section(`${title}\n${stakesLine(s.card, { deadline: true })}\n${what} · ${link}`)];
+  if (s.canDecide) {
+    const value = buttonValue(e.id, s.card.digest);
+    const confirm = approveConfirm(s.card);
+    blocks.push({
+      type: 'actions',
+      block_id: `dm:${e.id}`,
+      elements: [
+        { type: 'button', action_id: ACTION_APPROVE, style: 'primary', text: { type: 'plain_text', text: 'Approve' }, value, ...(confirm ? { confirm } : {}) },
+        { type: 'button', action_id: ACTION_DENY, style: 'danger', text: { type: 'plain_text', text: 'Deny…' }, value },
+      ],
+    });
+  }
+  const foot = footer(s);
+  if (foot) blocks.push(context(foot));
+  return { text: truncate(`${head} ${e.action.type} by ${safeText(e.agent.id, 100)}`, 300), blocks };
 }

@@ -57,7 +57,7 @@ const scope = (agentId: string | null) => (agentId ? `\`${safeText(agentId, 100)
  */
 export function sampleReviewCard(s: SampleCardState): SlackMessage {
   const base = escalationCard(s.card);
-  const blocks: AnyBlock[] = (base.blocks as Array<{ type: string }>).filter((b) => b.type !== 'actions').map((b) => pastTense(b, s.card));
+  const blocks: AnyBlock[] = (base.blocks as Array<{ type: string }>).filter((b) => b.type !== 'actions').map((b) => pastTense(b));
   const outcome = s.outcome
     ? `${s.outcome.success ? ':white_check_mark: Reported *succeeded*' : ':x: Reported *failed*'} at ${slackDate(s.outcome.at)}${s.outcome.detail ? `\n>${safeText(s.outcome.detail, 500).replace(/\n/g, '\n>')}` : ''}`
     : ':grey_question: No outcome reported by the agent';
@@ -100,7 +100,7 @@ export function sampleReviewCard(s: SampleCardState): SlackMessage {
  */
 function fit(blocks: AnyBlock[]): AnyBlock[] {
   const out = [...blocks];
-  for (const prefix of ["*Agent's reasoning*", '*What happened*', '*Key params*', '*Recommendation*']) {
+  for (const prefix of ['*Recommendation:*', '*Key params:*']) {
     if (JSON.stringify(out).length <= MESSAGE_TEXT_TOTAL_SOFT_MAX) break;
     const i = out.findIndex((b) => b.text?.text.startsWith(prefix));
     if (i >= 0) out[i] = { type: 'section', text: { type: 'mrkdwn', text: `${prefix}\n_Too long for the card: see the escalation's Details._` } };
@@ -111,19 +111,12 @@ function fit(blocks: AnyBlock[]): AnyBlock[] {
 type AnyBlock = { type: string; text?: { type: string; text: string }; fields?: Array<{ type: string; text: string }>; [k: string]: unknown };
 
 /**
- * The approval card speaks of a request waiting; a reviewed action already
- * ran: past tense in the header, who cleared it instead of the deadline,
- * and the policy's reasons under their own name.
+ * A reviewed action already ran: past tense in the header (the decided card
+ * already says who cleared it and why, in place of the deadline).
  */
-function pastTense(block: { type: string }, c: CardState): AnyBlock {
+function pastTense(block: { type: string }): AnyBlock {
   const b = block as AnyBlock;
   if (b.type === 'header' && b.text) return { ...b, text: { ...b.text, text: b.text.text.replace(' wants to run ', ' ran ') } };
-  if (b.type === 'section' && b.fields) {
-    const cleared = c.decidedBy && /^[UW]/.test(c.decidedBy) ? `approved by <@${c.decidedBy}>` : 'by policy';
-    const at = c.decidedAt ? ` at ${slackDate(c.decidedAt)}` : '';
-    return { ...b, fields: b.fields.map((f) => (f.text.startsWith('*Deadline*') ? { ...f, text: `*Cleared*\n${cleared}${at}` } : f)) };
-  }
-  if (b.type === 'section' && b.text?.text.startsWith('*Why a human is needed*')) return { ...b, text: { ...b.text, text: b.text.text.replace('*Why a human is needed*', '*Why it ran*') } };
   return b;
 }
 

@@ -36,6 +36,10 @@ export interface CardState {
   };
   /** Who was paged when the card went out; shown while it waits for a decision. */
   oncall?: CardOncall;
+  /** The action's own spend in USD (the policy's `spendParam`); unset when it has none. */
+  amountUsd?: number;
+  /** A high-stakes trigger fired: Approve asks for confirmation. */
+  highStakes?: boolean;
 }
 
 /** The on-call line of a card: the person paged, or the fallback to the route's group. */

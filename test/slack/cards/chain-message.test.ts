@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { chainDmMessage, chainThreadMessage, mentionText, type ChainNotice } from '../../../src/slack/cards/chain-message.js';
+import { chainThreadMessage, mentionText, type ChainNotice } from '../../../src/slack/cards/chain-message.js';
 
 const notice: ChainNotice = {
   actionType: 'payments.refund',
@@ -28,7 +28,7 @@ describe('chain messages', () => {
 
   it('keep agent text from pinging anyone or forging a mention', () => {
     const hostile = { ...notice, actionType: '<!channel> <@U0BOSS0001> @here', agentId: '<https://evil.example|bank>' };
-    for (const m of [chainThreadMessage(hostile), chainDmMessage(hostile)]) {
+    for (const m of [chainThreadMessage(hostile), chainThreadMessage({ ...hostile, resolution: { status: 'approved', decidedBy: 'U0APPROVER1', decidedAt: new Date('2026-11-25T10:52:00Z') } })]) {
       const text = all(m);
       expect(text).not.toContain('<!channel>');
       expect(text).not.toContain('<@U0BOSS0001>');
@@ -49,8 +49,13 @@ describe('chain messages', () => {
     expect(all(m)).toContain('denied (fail-safe)');
   });
 
-  it('tell the person in a DM where to decide, and that a shift change brought it to them', () => {
-    expect(all(chainDmMessage(notice))).toContain('waiting for your decision in <#C0REFUNDS1>');
-    expect(all(chainDmMessage({ ...notice, handoff: true }))).toContain('Your on-call shift started');
+  it('once resolved, say how it ended, and neither ping anyone nor promise a next step', () => {
+    const m = chainThreadMessage({ ...notice, resolution: { status: 'approved', decidedBy: 'U0APPROVER1', decidedAt: new Date('2026-11-25T10:52:00Z') } });
+    const text = all(m);
+    expect(text).toContain(':white_check_mark: *Resolved: approved* by <@U0APPROVER1>');
+    expect(text).not.toContain('<@U0ONCALL01>');
+    expect(text).not.toContain('<!subteam');
+    expect(text).not.toContain('next step');
+    expect(text).not.toContain('still waiting');
   });
 });

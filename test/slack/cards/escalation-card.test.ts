@@ -131,10 +131,10 @@ describe('escalationCard', () => {
       expect(text).toContain('0.62');
       expect(text).toContain('$0.41');
       expect(text).toContain('18,250 tokens');
-      expect(text).toContain('*orderId*: #4521');
+      expect(text).toContain('*Key params:* *orderId* #4521 · ');
       expect(text).toContain('outside the 30-day return window');
       expect(text).toContain('Approve the refund based on the defect claim.');
-      expect(text).toContain('Awaiting your decision');
+      expect(text).toContain('decide by <!date^');
       expect(text).toContain(`<!date^${DEADLINE.getTime() / 1000}^`);
     });
 
@@ -213,9 +213,9 @@ describe('escalationCard', () => {
   });
 
   it('never turns a spared handle like @here_team into a bare @here by cutting it short', () => {
-    // The handoff is cut at 600 with an ellipsis: 594 + 5 puts the cut right after `@here`.
+    // The card's reasoning excerpt is cut at 280 with an ellipsis: 274 + 5 puts the cut right after `@here`.
     const e = structuredClone(EXAMPLE);
-    e.handoff.attempted = `${'a'.repeat(594)}@here_team`;
+    e.reasoning = `${'a'.repeat(274)}@here_team`;
     const text = allText(cardOf(e).blocks);
     expect(text).toContain('a…');
     expect(text).not.toMatch(/@here\b/);
@@ -404,7 +404,7 @@ describe('escalationCard, for any escalation an agent can send', () => {
         } else {
           expect(actionsOf(card)).toEqual([]);
         }
-        expect(allText(blocks)).toContain('*Recommendation*');
+        expect(allText(blocks)).toContain('*Recommendation:*');
         expect(allText(blocks)).toContain(`<@${state.escalation.agent.owner}>`);
 
         expectNothingForged(card, [row.agentOwner, row.decidedBy]);
@@ -502,7 +502,7 @@ describe('detailsModal', () => {
             expect(b.text!.text.length).toBeLessThanOrEqual(3000);
           }
         }
-        expectNothingForged(modal, [row.agentOwner]);
+        expectNothingForged(modal, [row.agentOwner, row.decidedBy]);
         expect(strings(modal).some((s) => LONE_SURROGATE.test(s))).toBe(false);
 
         const truncated = modal.blocks[modal.blocks.length - 1]!.type === 'context';

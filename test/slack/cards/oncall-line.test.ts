@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import { oncallLine } from '../../../src/slack/cards/escalation-card.js';
-import { oncallDm } from '../../../src/slack/cards/oncall-dm.js';
 import type { CardOncall } from '../../../src/slack/cards/view-model.js';
 
 const base: CardOncall = { route: 'payments', scheduled: true, skipped: [], approvers: ['U0APPROVER1', 'U0APPROVER2'] };
@@ -21,12 +20,5 @@ describe('the on-call line of a card', () => {
     ['never turns a malformed id into a mention', { userId: 'U1> <!channel', usergroup: 'S1> <!here' }, ':pager: On call for route `payments`: (unknown user)'],
   ])('%s', (_name, over, line) => {
     expect(oncallLine({ ...base, ...over })).toBe(line);
-  });
-
-  it('keeps agent-chosen text in the DM inert', () => {
-    const dm = oncallDm({ route: 'payments', channel: 'C0PAYMENTS1', actionType: 'payments.refund <!channel>', agentId: '<@U0BOSS>', urgency: 'critical' });
-    expect(dm.text).toContain('<#C0PAYMENTS1>');
-    expect(dm.text).not.toContain('<!channel>');
-    expect(dm.text).not.toContain('<@U0BOSS>');
   });
 });

@@ -38,7 +38,7 @@ describe('batch review card', () => {
     const text = JSON.stringify(m.blocks);
     expect(text).toContain('*Batch review* · 3 of 40 · `support-agent`');
     expect(text).toContain('Refund $340.00 for order #4521');
-    expect(text).toContain('*Cleared*\\nby policy');
+    expect(text).toContain(':white_check_mark: *Allowed by policy*');
     expect(text).toContain(':x: Reported *failed*');
     expect(text).toContain('Stripe said card_declined');
     // PII in params is masked as on the approval card.

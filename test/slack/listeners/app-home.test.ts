@@ -32,6 +32,8 @@ describe('App Home', () => {
     expect(view).toContain(e.id);
     expect(view).toContain('countersign.approve');
     expect(view).toContain('waiting for you');
+    // The example refund of $340 is irreversible: Approve asks first, here as on the card.
+    expect(view).toContain('Approve `payments.refund` of $340.00? It is irreversible: once the agent runs it, it cannot be undone.');
 
     await openHome(OWNER);
     const owners = await h.fake.waitFor((c) => c.method === 'views.publish' && c.args.user_id === OWNER);

@@ -1,63 +1,11 @@
 import type { App } from '@slack/bolt';
-import { redactorOf } from '../../../domain/audit-config.js';
-import type { Escalation } from '../../../domain/escalation.js';
-import { pendingOnRoutes } from '../../../db/queries/escalations.js';
-import { openSamplesFor } from '../../../db/queries/review-samples.js';
-import { agentsByMode } from '../../../db/queries/agent-record.js';
-import { onCallFor } from '../../../flow/oncall.js';
-import { homeView, type HomeOnCall } from '../../cards/home.js';
+import { publishHome } from '../../../flow/home.js';
 import type { ListenerDeps } from '../context.js';
 
-/** Where `user` is on call now (primary or secondary) or next, on every route that has schedules; undefined when none has. */
-async function oncallOf(deps: ListenerDeps, user: string, now: Date): Promise<HomeOnCall[] | undefined> {
-  const { config } = deps.config.current();
-  const scheduled = config.routes.filter((r) => (r.schedules ?? []).length > 0);
-  if (scheduled.length === 0) return undefined;
-  const out: HomeOnCall[] = [];
-  for (const route of scheduled) {
-    const o = await onCallFor(deps, route, now);
-    if (o.primary?.user === user) out.push({ route: route.name, role: 'primary', from: o.primary.from, to: o.next?.at ?? o.primary.to });
-    else if (o.secondary?.user === user) out.push({ route: route.name, role: 'secondary', from: o.secondary.from, to: o.secondary.to });
-    else if (o.next?.shift?.user === user) out.push({ route: route.name, role: 'next', from: o.next.at, to: o.next.shift.to });
-  }
-  return out;
-}
-
-/**
- * Opening the App Home shows the approvals this person may make, the batch
- * reviews they can work on, their on-call status and the agents by mode.
- * A section that cannot be computed is left out (and logged), never the whole tab.
- */
+/** Opening the App Home publishes it afresh (src/flow/home.ts). */
 export function registerAppHome(app: App, deps: ListenerDeps): void {
   app.event('app_home_opened', async ({ event }) => {
     if (event.tab !== 'home') return;
-    const { config } = deps.config.current();
-    const routes: string[] = [];
-    for (const r of config.routes) {
-      const members = r.approvers.usergroup ? await deps.slack.usergroupMembers(r.approvers.usergroup) : [];
-      if (r.approvers.users.includes(event.user) || members.includes(event.user)) routes.push(r.name);
-    }
-    const section = <T>(name: string, p: Promise<T>) =>
-      p.catch((err: Error) => {
-        deps.log.warn({ err: err.message, section: name }, 'App Home section failed');
-        return undefined;
-      });
-    const [rows, samples, oncall, agents] = await Promise.all([
-      pendingOnRoutes(deps.db, routes, 10),
-      // Scheduled samples are for the routes' approvers: show them to anyone who approves somewhere.
-      section('reviews', openSamplesFor(deps.db, event.user, routes.length > 0)),
-      section('oncall', oncallOf(deps, event.user, deps.now())),
-      section('agents', agentsByMode(deps.db, config.policy)),
-    ]);
-    // The owner never approves their own agent's actions: leave those out of their list.
-    const mine = rows.filter((row) => row.agentOwner !== event.user && row.request);
-    const reviews = samples
-      ?.filter((s) => s.reviewed < s.size)
-      .map((s) => ({ sampleId: s.id, agentId: s.agentId, size: s.size, reviewed: s.reviewed, incorrect: s.incorrect, channel: s.channel, createdAt: s.createdAt }));
-    const view = homeView(
-      mine.map((row) => ({ row, escalation: redactorOf(config.audit).value(row.request as Escalation) })),
-      { reviews, oncall, agents: agents?.map((a) => ({ agentId: a.agentId, mode: a.mode, actions: a.actions, errors: a.errors })) },
-    );
-    await deps.slack.publishHome(event.user, view);
+    await publishHome(deps, event.user);
   });
 }

@@ -1,0 +1,75 @@
+import { redactorOf } from '../domain/audit-config.js';
+import type { Escalation } from '../domain/escalation.js';
+import { actionSpendUsd } from '../domain/policy/evaluate.js';
+import { pendingOnRoutes } from '../db/queries/escalations.js';
+import { openSamplesFor } from '../db/queries/review-samples.js';
+import { agentsByMode } from '../db/queries/agent-record.js';
+import { homeView, type HomeOnCall } from '../slack/cards/home.js';
+import { onCallFor } from './oncall.js';
+import type { FlowPorts } from './ports.js';
+
+type HomePorts = Pick<FlowPorts, 'db' | 'slack' | 'config' | 'log' | 'now'>;
+
+/** Where `user` is on call now (primary or secondary) or next, on every route that has schedules; undefined when none has. */
+async function oncallOf(ports: HomePorts, user: string, now: Date): Promise<HomeOnCall[] | undefined> {
+  const { config } = ports.config.current();
+  const scheduled = config.routes.filter((r) => (r.schedules ?? []).length > 0);
+  if (scheduled.length === 0) return undefined;
+  const out: HomeOnCall[] = [];
+  for (const route of scheduled) {
+    const o = await onCallFor(ports, route, now);
+    if (o.primary?.user === user) out.push({ route: route.name, role: 'primary', from: o.primary.from, to: o.next?.at ?? o.primary.to });
+    else if (o.secondary?.user === user) out.push({ route: route.name, role: 'secondary', from: o.secondary.from, to: o.secondary.to });
+    else if (o.next?.shift?.user === user) out.push({ route: route.name, role: 'next', from: o.next.at, to: o.next.shift.to });
+  }
+  return out;
+}
+
+/**
+ * The App Home of `user`: the approvals this person may make, the batch
+ * reviews they can work on, their on-call status and the agents by mode.
+ * A section that cannot be computed is left out (and logged), never the whole tab.
+ */
+/** What every user's Home shows alike, computed once when several are published together. */
+export interface HomeShared {
+  agents?: ReturnType<typeof agentsByMode>;
+}
+
+export async function homeFor(ports: HomePorts, user: string, shared: HomeShared = {}): Promise<object> {
+  const { config } = ports.config.current();
+  const routes: string[] = [];
+  for (const r of config.routes) {
+    const members = r.approvers.usergroup ? await ports.slack.usergroupMembers(r.approvers.usergroup) : [];
+    if (r.approvers.users.includes(user) || members.includes(user)) routes.push(r.name);
+  }
+  const section = <T>(name: string, p: Promise<T>) =>
+    p.catch((err: Error) => {
+      ports.log.warn({ err: err.message, section: name }, 'App Home section failed');
+      return undefined;
+    });
+  const [rows, samples, oncall, agents] = await Promise.all([
+    pendingOnRoutes(ports.db, routes, 10),
+    // Scheduled samples are for the routes' approvers: show them to anyone who approves somewhere.
+    section('reviews', openSamplesFor(ports.db, user, routes.length > 0)),
+    section('oncall', oncallOf(ports, user, ports.now())),
+    section('agents', (shared.agents ??= agentsByMode(ports.db, config.policy))),
+  ]);
+  // The owner never approves their own agent's actions: leave those out of their list.
+  const mine = rows.filter((row) => row.agentOwner !== user && row.request);
+  const reviews = samples
+    ?.filter((s) => s.reviewed < s.size)
+    .map((s) => ({ sampleId: s.id, agentId: s.agentId, size: s.size, reviewed: s.reviewed, incorrect: s.incorrect, channel: s.channel, createdAt: s.createdAt }));
+  return homeView(
+    mine.map((row) => {
+      const escalation = redactorOf(config.audit).value(row.request as Escalation);
+      const amountUsd = actionSpendUsd(config.policy, escalation.agent.id, escalation.action.type, escalation.action.params);
+      return { row, escalation, ...(amountUsd > 0 ? { amountUsd } : {}) };
+    }),
+    { reviews, oncall, agents: agents?.map((a) => ({ agentId: a.agentId, mode: a.mode, actions: a.actions, errors: a.errors })) },
+  );
+}
+
+/** Builds and publishes `user`'s App Home (views.publish). */
+export async function publishHome(ports: HomePorts, user: string, shared?: HomeShared): Promise<void> {
+  await ports.slack.publishHome(user, await homeFor(ports, user, shared));
+}
