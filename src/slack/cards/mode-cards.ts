@@ -38,7 +38,7 @@ function acceptConfirm(p: Proposed): object {
   const who = p.scope === '*' ? `\`${safeText(p.agentId, 100)}\`` : `\`${safeText(p.scope, 60)}\` of \`${safeText(p.agentId, 60)}\``;
   return confirmDialog({
     title: `Move ${p.agentId} to ${MODE_LABELS[p.to]}?`,
-    text: `${who} moves to *${MODE_LABELS[p.to]}* on a record of ${p.actions.toLocaleString('en-US')} actions and ${p.errors} errors: its actions stop waiting for a person. This cannot be undone from here; only a demotion tightens it again.`,
+    text: `${who} moves to *${MODE_LABELS[p.to]}* on a record of ${plural(p.actions, 'action')} and ${plural(p.errors, 'error')}: its actions stop waiting for a person. This cannot be undone from here; only a demotion tightens it again.`,
     confirm: 'Accept promotion',
   });
 }
