@@ -17,7 +17,7 @@ const hostileUnit = fc.oneof(
   fc.constantFrom(
     '<!channel>', '<!here>', '<!everyone>', '<!subteam^S123>', '<@U123>', '<#C123>', '<https://evil|bank>',
     '@channel', '@HERE', '@Everyone', '@', 'channel', 'here', '<', '>', '&', '&amp;', '&lt;', '!', '|',
-    '\u0000', '\u0007', '\r', '\n', '\t', '\u202E', '\u0085', '😀', '👩‍👩‍👧',
+    '\u0000', '\u0007', '\r', '\n', '\t', '\u202E', '\u0085', '😀', '👩‍👩‍👧', '*', '_', '~', '`', 'a',
   ),
   fc.string({ unit: 'binary', maxLength: 3 }),
 );
@@ -61,13 +61,35 @@ describe('escapeMrkdwn', () => {
     expect(escapeMrkdwn('R&D &amp; QA')).toBe('R&amp;D &amp;amp; QA');
   });
 
-  it('keeps newlines, tabs, emoji and mrkdwn formatting', () => {
-    const s = 'line 1\n\t*bold* _it_ ~s~ `code` 😀';
+  it('keeps newlines, tabs and emoji', () => {
+    const s = 'line 1\n\tplain 😀';
     expect(escapeMrkdwn(s)).toBe(s);
+  });
+
+  it('swaps formatting markers for look-alikes, so an agent cannot dress up its text', () => {
+    expect(escapeMrkdwn('Support Agent *bold* _it_ ~s~ `code`')).toBe('Support Agent ∗bold∗ ˍitˍ ∼s∼ ˋcodeˋ');
+  });
+
+  it('leaves a marker between two letters or digits alone, since Slack never formats mid-word', () => {
+    expect(escapeMrkdwn('billing_agent_v2 a*b x~y')).toBe('billing_agent_v2 a*b x~y');
+    expect(escapeMrkdwn('_lead trail_ a__b')).toBe('ˍlead trailˍ aˍˍb');
+  });
+
+  it('keeps a masked email inside a bold title from breaking the bold', () => {
+    expect(`*${escapeMrkdwn('Grant billing-admin to j***@example.com')}*`).toBe('*Grant billing-admin to j∗∗∗@example.com*');
+  });
+
+  it('swaps only the backtick inside a code span, where Slack formats nothing else', () => {
+    expect(escapeMrkdwn('payments.* a_b `x` <!here>', 'code')).toBe('payments.* a_b ˋxˋ &lt;!here&gt;');
   });
 
   it('strips control characters, carriage returns and bidi overrides', () => {
     expect(escapeMrkdwn('a\u0000b\u0007c\r\nd\u001Be\u0085f\u202Eg\u2066h')).toBe('abc\ndefgh');
+  });
+
+  it('strips every bidi embedding, override and isolate, and the line separators', () => {
+    const bidi = '\u202A\u202B\u202C\u202D\u202E\u2066\u2067\u2068\u2069\u2028\u2029\uFFF9\uFFFA\uFFFB';
+    expect(escapeMrkdwn(`a${bidi}b`)).toBe('ab');
   });
 
   it('catches a broadcast that a control character tried to split', () => {
@@ -78,9 +100,11 @@ describe('escapeMrkdwn', () => {
     fc.assert(
       fc.property(hostile, (s) => {
         const out = escapeMrkdwn(s);
-        expect(out).not.toMatch(/[<>]/);
+        expect(out).not.toMatch(/[<>`\u202A-\u202E\u2066-\u2069]/);
         expect(out).not.toMatch(MENTION);
         expect(out).not.toMatch(WHOLE_ENTITIES);
+        // A marker survives only between two ASCII letters or digits.
+        expect(out).not.toMatch(/(?<![A-Za-z0-9])[*_~]|[*_~](?![A-Za-z0-9])/);
       }),
       { numRuns: 500 },
     );
