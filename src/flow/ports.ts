@@ -1,3 +1,4 @@
+import type { HomeView, KnownBlock, ModalView } from '@slack/types';
 import type { Db } from '../db/client.js';
 import type { DecisionMessage } from '../domain/decision.js';
 import type { GovernanceJob } from '../domain/batch-review.js';
@@ -8,10 +9,10 @@ import type { AgentFlags } from '../queue/agent-flags.js';
 import type { ChainJob } from '../domain/escalation-chain.js';
 import type { Availability } from '../domain/paging.js';
 
-/** A rendered Slack message: fallback text plus Block Kit blocks. */
+/** A rendered Slack message: fallback text (mrkdwn, what notifications show) plus Block Kit blocks. */
 export interface SlackMessage {
   text: string;
-  blocks: unknown[];
+  blocks: KnownBlock[];
 }
 
 /** What the flow needs of Slack; the adapter maps Web API errors to errors.ts. */
@@ -25,9 +26,9 @@ export interface SlackPort {
   /** `channel` is the id Slack posted in: a DM's D… id when `channel` was a user id. */
   post(channel: string, message: SlackMessage, threadTs?: string): Promise<{ ts: string; channel?: string }>;
   ephemeral(channel: string, user: string, text: string): Promise<void>;
-  openView(triggerId: string, view: unknown): Promise<void>;
+  openView(triggerId: string, view: ModalView): Promise<void>;
   /** The user's App Home tab. */
-  publishHome(userId: string, view: unknown): Promise<void>;
+  publishHome(userId: string, view: HomeView): Promise<void>;
   usergroupMembers(usergroupId: string): Promise<readonly string[]>;
   /**
    * Presence (users.getPresence) and Do Not Disturb (dnd.info) now, cached in

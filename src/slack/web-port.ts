@@ -159,10 +159,10 @@ export function createSlackPort(client: WebClient, now: () => number = Date.now,
       await hot('chat.postEphemeral', { channel, user, text });
     },
     async publishHome(userId, view) {
-      await call('views.publish', () => client.views.publish({ user_id: userId, view: view as never }));
+      await call('views.publish', () => client.views.publish({ user_id: userId, view }));
     },
     async openView(triggerId, view) {
-      await call('views.open', () => client.views.open({ trigger_id: triggerId, view: view as never }));
+      await call('views.open', () => client.views.open({ trigger_id: triggerId, view }));
     },
     async usergroupMembers(usergroupId) {
       const hit = groups.get(usergroupId);

@@ -1,5 +1,7 @@
-import { safeText } from '../../domain/slack-text.js';
+import type { ContextBlock, KnownBlock, SectionBlock } from '@slack/types';
+import { safeCode, safeText } from '../../domain/slack-text.js';
 import type { SlackMessage } from '../../flow/ports.js';
+import { capMessage } from './limits.js';
 import { slackDate } from './view-model.js';
 
 /**
@@ -35,12 +37,12 @@ export function mentionText(m: Mention): string {
   return GROUP.test(m.id) ? `<!subteam^${m.id}>` : '(unknown group)';
 }
 
-const section = (text: string) => ({ type: 'section', text: { type: 'mrkdwn', text } });
-const context = (text: string) => ({ type: 'context', elements: [{ type: 'mrkdwn', text }] });
+const section = (text: string): SectionBlock => ({ type: 'section', text: { type: 'mrkdwn', text } });
+const context = (text: string): ContextBlock => ({ type: 'context', elements: [{ type: 'mrkdwn', text }] });
 const channelRef = (c: string) => (CHANNEL.test(c) ? `<#${c}>` : 'its channel');
 
 function what(n: ChainNotice): string {
-  return `\`${safeText(n.actionType, 200)}\` by \`${safeText(n.agentId, 200)}\` (urgency ${safeText(n.urgency, 20)}, route \`${safeText(n.route, 63)}\`)`;
+  return `${safeCode(n.actionType, 200)} by ${safeCode(n.agentId, 200)} (urgency ${safeText(n.urgency, 20)}, route ${safeCode(n.route, 65)})`;
 }
 
 function footer(n: ChainNotice): string | undefined {
@@ -58,10 +60,10 @@ export function chainThreadMessage(n: ChainNotice): SlackMessage {
     : `:bell: ${who}: this request is still waiting for a decision.`;
   const lines = [head];
   if (n.fallback) lines.push(`:warning: Nobody on call could be reached (${safeText(n.fallback, 300)}): pinging the route's approvers instead.`);
-  const blocks: unknown[] = [section(lines.join('\n'))];
+  const blocks: KnownBlock[] = [section(lines.join('\n'))];
   const foot = footer(n);
   if (foot) blocks.push(context(foot));
-  return { text: `${head} ${what(n)}`, blocks };
+  return capMessage({ text: `${head} ${what(n)}`, blocks });
 }
 
 /** A direct message to the on-call person: what waits, and where to decide. */
@@ -69,8 +71,8 @@ export function chainDmMessage(n: ChainNotice): SlackMessage {
   const head = n.handoff
     ? `:arrows_counterclockwise: Your on-call shift started, and an approval is waiting for a decision in ${channelRef(n.channel)}:`
     : `:rotating_light: You are on call: an approval is waiting for your decision in ${channelRef(n.channel)}:`;
-  const blocks: unknown[] = [section(`${head}\n${what(n)}`)];
+  const blocks: KnownBlock[] = [section(`${head}\n${what(n)}`)];
   const foot = footer(n);
   if (foot) blocks.push(context(foot));
-  return { text: `${head} ${what(n)}`, blocks };
+  return capMessage({ text: `${head} ${what(n)}`, blocks });
 }

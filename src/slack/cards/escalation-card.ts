@@ -1,3 +1,4 @@
+import type { Button, KnownBlock, MrkdwnElement, SectionBlock } from '@slack/types';
 import {
   FIELD_TEXT_MAX,
   HEADER_TEXT_MAX,
@@ -5,10 +6,12 @@ import {
   SECTION_TEXT_MAX,
   escapeMrkdwn,
   plainText,
+  safeCode,
   safeText,
   truncate,
 } from '../../domain/slack-text.js';
 import type { SlackMessage } from '../../flow/ports.js';
+import { capMessage } from './limits.js';
 import {
   ACTION_APPROVE,
   ACTION_DENY,
@@ -29,7 +32,7 @@ const PARAM_VALUE_MAX = 200;
 const HANDOFF_PART_MAX = 600;
 const REASONING_MAX = 900;
 
-const mrkdwn = (text: string) => ({ type: 'mrkdwn', text });
+const mrkdwn = (text: string): MrkdwnElement => ({ type: 'mrkdwn', text });
 
 /**
  * plain_text is never parsed for mentions, but clients copy and quote it:
@@ -38,7 +41,7 @@ const mrkdwn = (text: string) => ({ type: 'mrkdwn', text });
 export function inertPlain(s: string, max: number): string {
   return plainText(s.replace(/</g, '‹').replace(/>/g, '›').replace(/@(?=(channel|here|everyone)\b)/gi, '@\u2060'), max);
 }
-const section = (text: string) => ({ type: 'section', text: mrkdwn(text) });
+const section = (text: string): SectionBlock => ({ type: 'section', text: mrkdwn(text) });
 
 export function paramValue(v: unknown): string {
   const s = typeof v === 'string' ? v : JSON.stringify(v) ?? 'null';
@@ -84,7 +87,7 @@ const userMention = (id: string) => (USER_ID.test(id) ? `<@${id}>` : '(unknown u
 
 /** Whom the card pings: the on-call person, or (nobody on call) the route's group or approvers, saying so. */
 export function oncallLine(o: CardOncall): string {
-  const route = `\`${safeText(o.route, 63)}\``;
+  const route = safeCode(o.route, 65);
   if (o.userId) {
     const skipped = o.skipped.length > 0 ? ` (${o.skipped.map((x) => `${userMention(x.user)} is ${safeText(x.why, 60)}`).join(', ')})` : '';
     return `:pager: On call for route ${route}: ${userMention(o.userId)}${skipped}`;
@@ -113,14 +116,14 @@ export function escalationCard(s: CardState): SlackMessage {
   if (params.length > PARAM_LINES_MAX) paramLines.push(`_…and ${params.length - PARAM_LINES_MAX} more in Details_`);
 
   const fields = [
-    `*Agent*\n${safeText(e.agent.name, 100)} (\`${safeText(e.agent.id, 60)}\`), owner <@${e.agent.owner}>`,
-    `*Action*\n\`${e.action.type}\` · ${e.action.reversible ? 'reversible' : '*irreversible*'}`,
+    `*Agent*\n${safeText(e.agent.name, 100)} (${safeCode(e.agent.id, 62)}), owner <@${e.agent.owner}>`,
+    `*Action*\n${safeCode(e.action.type, 102)} · ${e.action.reversible ? 'reversible' : '*irreversible*'}`,
     `*Issue type · urgency*\n${safeText(e.issueType, 60)} · ${e.urgency}`,
     `*Confidence*\n${e.confidence.toFixed(2)}`,
     `*Cost so far*\n${formatUsd(e.cost.usd)} · ${e.cost.tokens.toLocaleString('en-US')} tokens`,
     `*Deadline*\n${slackDate(s.deadline)}`,
     `*Trigger*\n${e.trigger.kind.replace('_', ' ')}${e.trigger.source ? ` · ${safeText(e.trigger.source, 80)}` : ''}`,
-    `*Execution*\n\`${safeText(e.executionId, 80)}\``,
+    `*Execution*\n${safeCode(e.executionId, 82)}`,
   ].map((t) => mrkdwn(t.slice(0, FIELD_TEXT_MAX)));
 
   const why = s.whyHuman.length > 0 ? s.whyHuman.map((w) => `• ${safeText(w, 300)}`).join('\n') : '• Policy requires approval';
@@ -130,7 +133,7 @@ export function escalationCard(s: CardState): SlackMessage {
     `*Gathered:* ${safeText(e.handoff.gathered, HANDOFF_PART_MAX)}`,
   ].join('\n');
 
-  const blocks: unknown[] = [
+  const blocks: KnownBlock[] = [
     { type: 'header', text: { type: 'plain_text', text: title, emoji: true } },
     { type: 'section', fields },
     section(`*${s.review ? 'Why it is reviewed' : 'Why a human is needed'}*\n${why}`.slice(0, SECTION_TEXT_MAX)),
@@ -156,26 +159,26 @@ export function escalationCard(s: CardState): SlackMessage {
         : undefined;
   if (choice) {
     const value = buttonValue(e.id, s.digest);
-    const button = (action_id: string, text: string, style?: string) => ({ type: 'button', action_id, ...(style ? { style } : {}), text: { type: 'plain_text', text }, value });
+    const button = (action_id: string, text: string, style?: 'primary' | 'danger'): Button => ({ type: 'button', action_id, ...(style ? { style } : {}), text: { type: 'plain_text', text }, value });
     const [yes, yesText, no, noText] = choice;
     const elements = [button(yes, yesText, 'primary'), button(no, noText, 'danger'), button(ACTION_DETAILS, 'Details')];
     blocks.push({ type: 'actions', block_id: `countersign:${e.id}`, elements });
   }
   blocks.push({
     type: 'context',
-    elements: [mrkdwn(`Route \`${s.route}\` · escalation \`${e.id}\` · request ${s.digest.slice(0, 12)}`)],
+    elements: [mrkdwn(`Route ${safeCode(s.route, 65)} · escalation \`${e.id}\` · request ${s.digest.slice(0, 12)}`)],
   });
 
   const status =
     s.status === 'pending' ? 'Approval needed' : s.review?.state === 'pending' ? 'Review needed' : s.status[0]!.toUpperCase() + s.status.slice(1);
   // truncate, not slice: half an emoji makes the form encoding of chat.postMessage throw (URIError).
-  const text = truncate(`${status}: ${escapeMrkdwn(e.agent.name)} wants to run ${e.action.type}`, 300);
-  return { text, blocks: fitWithin(blocks, MESSAGE_TEXT_TOTAL_SOFT_MAX) };
+  const text = truncate(`${status}: ${escapeMrkdwn(e.agent.name)} wants to run ${escapeMrkdwn(e.action.type)}`, 300);
+  return capMessage({ text, blocks: fitWithin(blocks, MESSAGE_TEXT_TOTAL_SOFT_MAX) });
 }
 
 /** Drops the least important sections if agent text still pushes past the total ceiling. */
-function fitWithin(blocks: unknown[], max: number): unknown[] {
-  const size = (b: unknown[]) => JSON.stringify(b).length;
+function fitWithin(blocks: KnownBlock[], max: number): KnownBlock[] {
+  const size = (b: KnownBlock[]) => JSON.stringify(b).length;
   const out = [...blocks];
   const droppable = ["*Agent's reasoning*", '*What happened*', '*Key params*'];
   for (const prefix of droppable) {

@@ -1,7 +1,9 @@
-import { HEADER_TEXT_MAX, MODAL_BLOCKS_MAX, SECTION_TEXT_MAX, safeText } from '../../domain/slack-text.js';
+import type { HomeView, KnownBlock, SectionBlock } from '@slack/types';
+import { HEADER_TEXT_MAX, SECTION_TEXT_MAX, safeCode, safeText } from '../../domain/slack-text.js';
 import { MODES, MODE_LABELS, type Mode } from '../../domain/modes.js';
 import type { Escalation } from '../../domain/escalation.js';
 import type { EscalationRow } from '../../db/schema/escalations.js';
+import { capView } from './limits.js';
 import { ACTION_APPROVE, ACTION_DENY, ACTION_DETAILS, buttonValue, slackDate } from './view-model.js';
 
 /**
@@ -42,40 +44,40 @@ export interface HomeExtras {
   agents?: HomeAgent[];
 }
 
-const section = (text: string) => ({ type: 'section', text: { type: 'mrkdwn', text: text.slice(0, SECTION_TEXT_MAX) } });
+const section = (text: string): SectionBlock => ({ type: 'section', text: { type: 'mrkdwn', text: text.slice(0, SECTION_TEXT_MAX) } });
 
-function reviewBlocks(reviews: HomeReview[]): object[] {
+function reviewBlocks(reviews: HomeReview[]): KnownBlock[] {
   const lines = reviews.map((r) => {
     const where = !r.channel ? '' : r.channel.startsWith('D') ? ' · cards in your DM with me' : ` · cards in a thread in <#${r.channel}>`;
     const rate = r.reviewed ? ` · ${((100 * r.incorrect) / r.reviewed).toFixed(1)}% incorrect so far` : '';
-    return `• ${r.agentId ? `\`${safeText(r.agentId, 100)}\`` : 'all agents'}: *${r.reviewed} of ${r.size} reviewed*${rate}${where} · drawn ${slackDate(r.createdAt, '{date_short}')}`;
+    return `• ${r.agentId ? safeCode(r.agentId, 102) : 'all agents'}: *${r.reviewed} of ${r.size} reviewed*${rate}${where} · drawn ${slackDate(r.createdAt, '{date_short}')}`;
   });
   return [{ type: 'divider' }, section(`*Your reviews in progress*\n${lines.length ? lines.join('\n') : 'None. `/countersign review` draws a sample.'}`)];
 }
 
-function oncallBlocks(oncall: HomeOnCall[]): object[] {
+function oncallBlocks(oncall: HomeOnCall[]): KnownBlock[] {
   const lines = oncall.map((o) =>
     o.role === 'next'
-      ? `• Next on call for route \`${o.route}\` from ${slackDate(o.from)}`
-      : `• *On call now* (${o.role}) for route \`${o.route}\`${o.to ? ` until ${slackDate(o.to)}` : ''}`,
+      ? `• Next on call for route ${safeCode(o.route, 65)} from ${slackDate(o.from)}`
+      : `• *On call now* (${o.role}) for route ${safeCode(o.route, 65)}${o.to ? ` until ${slackDate(o.to)}` : ''}`,
   );
   return [{ type: 'divider' }, section(`*Your on-call status*\n${lines.length ? lines.join('\n') : 'You are not on call now, and not next.'}`)];
 }
 
-function agentBlocks(agents: HomeAgent[]): object[] {
-  const blocks: object[] = [{ type: 'divider' }, section('*Agents by mode*')];
+function agentBlocks(agents: HomeAgent[]): KnownBlock[] {
+  const blocks: KnownBlock[] = [{ type: 'divider' }, section('*Agents by mode*')];
   for (const mode of MODES) {
     const here = agents.filter((a) => a.mode === mode);
     if (here.length === 0) continue;
-    const lines = here.slice(0, 40).map((a) => `• \`${safeText(a.agentId, 100)}\`: ${a.actions ? `error rate ${((100 * a.errors) / a.actions).toFixed(1)}% (${a.errors} of ${a.actions})` : 'no actions yet'}`);
+    const lines = here.slice(0, 40).map((a) => `• ${safeCode(a.agentId, 102)}: ${a.actions ? `error rate ${((100 * a.errors) / a.actions).toFixed(1)}% (${a.errors} of ${a.actions})` : 'no actions yet'}`);
     if (here.length > 40) lines.push(`_…and ${here.length - 40} more_`);
     blocks.push(section(`*${MODE_LABELS[mode]}*\n${lines.join('\n')}`));
   }
   return blocks;
 }
 
-export function homeView(pending: Array<{ row: EscalationRow; escalation: Escalation }>, extras: HomeExtras = {}): object {
-  const blocks: object[] = [
+export function homeView(pending: Array<{ row: EscalationRow; escalation: Escalation }>, extras: HomeExtras = {}): HomeView {
+  const blocks: KnownBlock[] = [
     { type: 'header', text: { type: 'plain_text', text: 'Countersign'.slice(0, HEADER_TEXT_MAX) } },
     {
       type: 'section',
@@ -84,14 +86,14 @@ export function homeView(pending: Array<{ row: EscalationRow; escalation: Escala
   ];
   for (const { row, escalation: e } of pending) {
     const value = buttonValue(row.id, row.digest ?? '');
-    const title = e.action.summary ?? `${e.agent.name} wants to run ${e.action.type}`;
+    const title = e.action.summary?.trim() || `${e.agent.name} wants to run ${e.action.type}`;
     blocks.push(
       { type: 'divider' },
       {
         type: 'section',
         text: {
           type: 'mrkdwn',
-          text: `*${safeText(title, 200)}*\n\`${e.action.type}\` by ${safeText(e.agent.name, 100)} · confidence ${e.confidence.toFixed(2)} · route \`${row.route}\`${row.deadline ? ` · expires ${slackDate(row.deadline)}` : ''}`,
+          text: `*${safeText(title, 200)}*\n${safeCode(e.action.type, 102)} by ${safeText(e.agent.name, 100)} · confidence ${e.confidence.toFixed(2)} · route ${safeCode(row.route ?? '—', 65)}${row.deadline ? ` · expires ${slackDate(row.deadline)}` : ''}`,
         },
       },
       {
@@ -109,5 +111,5 @@ export function homeView(pending: Array<{ row: EscalationRow; escalation: Escala
   if (extras.reviews) blocks.push(...reviewBlocks(extras.reviews));
   if (extras.oncall) blocks.push(...oncallBlocks(extras.oncall));
   if (extras.agents) blocks.push(...agentBlocks(extras.agents));
-  return { type: 'home', blocks: blocks.slice(0, MODAL_BLOCKS_MAX) };
+  return capView({ type: 'home', blocks });
 }

@@ -22,6 +22,6 @@ export const reportCommand: Subcommand = {
     const { messages } = await buildMonthlyReport(deps, at, tz);
     const [first, ...rest] = messages;
     const more = rest.length ? `\n_${rest.length} more part${rest.length === 1 ? '' : 's'} in the scheduled report._` : '';
-    return { text: `${first!.text}${more}`, blocks: first!.blocks as object[] };
+    return { text: `${first!.text}${more}`, blocks: first!.blocks };
   },
 };
