@@ -1,4 +1,5 @@
 import { budgetWindows, toUsd } from '../domain/budget.js';
+import { safeCode } from '../domain/slack-text.js';
 import type { FlowPorts } from './ports.js';
 
 const usd = (m: number) => `$${toUsd(m).toFixed(2)}`;
@@ -8,7 +9,7 @@ export async function budgetReport(ports: Pick<FlowPorts, 'config' | 'budgets' |
   const { policy } = ports.config.current().config;
   if (!policy) return 'No policy is configured, so no budgets apply.';
   const agents = policy.agents.filter((a) => !agentId || a.id === agentId);
-  if (agents.length === 0) return `No agent \`${agentId}\` in the policy.`;
+  if (agents.length === 0) return `No agent ${safeCode(agentId ?? '', 202)} in the policy.`;
   const lines: string[] = [];
   let orgLine = '';
   for (const a of agents) {
@@ -20,7 +21,7 @@ export async function budgetReport(ports: Pick<FlowPorts, 'config' | 'budgets' |
       .filter(({ w }) => w.kind === 'day' || w.kind === 'week')
       .map(({ w, t }) => `${w.kind === 'day' ? 'today' : 'this week'} ${usd(t)}${w.capMicros !== undefined ? ` of ${usd(w.capMicros)} (${Math.round((100 * t) / Math.max(1, w.capMicros))}%)` : ' (no cap)'}`);
     const task = a.budgets.perTaskUsd !== undefined ? ` · per task cap $${a.budgets.perTaskUsd.toFixed(2)}` : '';
-    lines.push(`• \`${a.id}\`${state.paused ? ' :octagonal_sign: *paused*' : ''}: ${parts.join(' · ')}${task}`);
+    lines.push(`• ${safeCode(a.id, 202)}${state.paused ? ' :octagonal_sign: *paused*' : ''}: ${parts.join(' · ')}${task}`);
     const month = windows.findIndex((w) => w.kind === 'month');
     const mw = windows[month]!;
     orgLine = `• organisation this month: ${usd(totals[month] ?? 0)}${mw.capMicros !== undefined ? ` of ${usd(mw.capMicros)}` : ''}${policy.organization.projectedMonthlyUsd !== undefined ? ` (alert at 120% of the $${policy.organization.projectedMonthlyUsd.toFixed(2)} projection)` : ''}`;

@@ -134,6 +134,15 @@ export function capMessage(m: SlackMessage): SlackMessage {
   return { text, blocks };
 }
 
+/**
+ * A slash-command or button reply (`respond`), plain mrkdwn or blocks, capped
+ * like any message; a reply without blocks sends none.
+ */
+export function replyOf(out: string | SlackMessage): { text: string; blocks?: KnownBlock[] } {
+  const m = capMessage(typeof out === 'string' ? { text: out, blocks: [] } : out);
+  return m.blocks.length > 0 ? m : { text: m.text };
+}
+
 const limitLabel = (t: PlainTextElement): PlainTextElement => ({ ...t, text: plainText(t.text, MODAL_TITLE_MAX) });
 
 /** A modal or the Home tab within Slack's limits: 100 blocks, 24-character labels, metadata that fits. */

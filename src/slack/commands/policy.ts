@@ -12,7 +12,7 @@ export const policyCommand: Subcommand = {
       const agentId = typeof input?.agent?.id === 'string' ? input.agent.id : undefined;
       const stored = agentId ? (await storedModes(deps.db, agentId)).modes : {};
       const { text: out } = checkPolicy(deps.config.current().config, input, new Date(), stored);
-      return `\`\`\`${escapeMrkdwn(out)}\npolicy:  ${deps.config.current().version}\`\`\``;
+      return `\`\`\`${escapeMrkdwn(out, 'code')}\npolicy:  ${escapeMrkdwn(deps.config.current().version, 'code')}\`\`\``;
     } catch (err) {
       return `Cannot check that: ${escapeMrkdwn((err as Error).message.split('\n')[0] ?? '')}\nUsage: \`/countersign policy {"agent":{"id":"support-agent"},"action":{"type":"payments.refund","params":{"amountUsd":600}}}\``;
     }

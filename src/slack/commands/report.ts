@@ -1,5 +1,6 @@
 import { DateTime } from 'luxon';
 import { buildMonthlyReport } from '../../flow/governance-report.js';
+import { safeText } from '../../domain/slack-text.js';
 import type { Subcommand } from './types.js';
 
 /**
@@ -15,7 +16,7 @@ export const reportCommand: Subcommand = {
     let at = deps.now();
     if (month !== undefined) {
       const start = /^\d{4}-(0[1-9]|1[0-2])$/.test(month) ? DateTime.fromFormat(month, 'yyyy-MM', { zone: tz }) : undefined;
-      if (!start?.isValid) return `Cannot build that report: the month must look like 2026-10 (got "${month.slice(0, 20)}").`;
+      if (!start?.isValid) return `Cannot build that report: the month must look like 2026-10 (got "${safeText(month, 20)}").`;
       // The report covers the month before `at`: ask as if on the 1st of the month after.
       at = start.plus({ months: 1 }).toJSDate();
     }

@@ -2,6 +2,7 @@ import type { App } from '@slack/bolt';
 import type { ListenerDeps } from '../context.js';
 import { SUBCOMMANDS, helpText } from '../../commands/index.js';
 import { escapeMrkdwn } from '../../../domain/slack-text.js';
+import { replyOf } from '../../cards/limits.js';
 
 /** `/countersign <sub> …`: dispatched to `src/slack/commands/`, answered ephemerally, to the caller only. */
 export function registerCountersignCommand(app: App, deps: ListenerDeps): void {
@@ -10,11 +11,11 @@ export function registerCountersignCommand(app: App, deps: ListenerDeps): void {
     const trimmed = command.text.trim();
     const name = trimmed.split(/\s+/, 1)[0] ?? '';
     const sub = SUBCOMMANDS.find((c) => c.name === name.toLowerCase());
-    if (!sub) return void (await respond({ response_type: 'ephemeral', text: helpText() }));
+    if (!sub) return void (await respond({ response_type: 'ephemeral', ...replyOf(helpText()) }));
     const text = trimmed.slice(name.length).trim();
     try {
       const out = await sub.run({ deps, userId: command.user_id, channelId: command.channel_id, text, args: text ? text.split(/\s+/) : [] });
-      await respond(typeof out === 'string' ? { response_type: 'ephemeral', text: out } : { response_type: 'ephemeral', ...out });
+      await respond({ response_type: 'ephemeral', ...replyOf(out) });
     } catch (err) {
       logger.error(`/countersign ${sub.name} failed: ${(err as Error).message}`);
       await respond({ response_type: 'ephemeral', text: `Sorry, \`/countersign ${escapeMrkdwn(sub.name)}\` failed. The error is in the bot's log.` });
