@@ -136,10 +136,12 @@ export function safeText(s: string, max: number): string {
 
 /**
  * An inline code span of untrusted text (an id, an action type, a route):
- * escaped for code and truncated so the span, backticks included, fits `max`.
+ * on one line, escaped for code and truncated so the span, backticks
+ * included, fits `max`.
  */
 export function safeCode(s: string, max: number): string {
-  return `\`${truncate(escapeMrkdwn(s, 'code'), Math.max(0, max - 2)) || ' '}\``;
+  // A line break ends an inline span in Slack, and what follows it would be formatted again.
+  return `\`${truncate(escapeMrkdwn(s.replace(/[\r\n]+/g, ' '), 'code'), Math.max(0, max - 2)) || ' '}\``;
 }
 
 /**

@@ -49,7 +49,7 @@ export function governanceReportMessages(label: string, agents: ReportAgent[], c
   if (agents.length === 0) return [capMessage({ text: `Governance review for ${label}: no agent activity`, blocks: [...head, { type: 'section', text: mrkdwn('No agent activity this month.') }] })];
   const pages: KnownBlock[][] = [head];
   for (const a of agents) {
-    const block: KnownBlock = { type: 'section', text: mrkdwn(agentReportText(a, caps[a.agentId])) };
+    const block: KnownBlock = { type: 'section', text: mrkdwn(agentReportText(a, Object.hasOwn(caps, a.agentId) ? caps[a.agentId] : undefined)) };
     const page = pages[pages.length - 1]!;
     if (page.length > (pages.length === 1 ? 2 : 0) && (page.length + 1 > MESSAGE_BLOCKS_MAX || JSON.stringify([...page, block]).length > MESSAGE_TEXT_TOTAL_SOFT_MAX)) pages.push([block]);
     else page.push(block);
