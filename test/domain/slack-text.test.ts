@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import {
   BUTTON_TEXT_MAX, BUTTON_VALUE_MAX, CHUNK_MIN, FIELD_TEXT_MAX, HEADER_TEXT_MAX, ID_MAX, MESSAGE_BLOCKS_MAX,
   MESSAGE_TEXT_TOTAL_SOFT_MAX, MODAL_BLOCKS_MAX, MODAL_TITLE_MAX, PRIVATE_METADATA_MAX, SECTION_TEXT_MAX,
-  chunkText, escapeMrkdwn, plainText, safeText, stripControlChars, truncate,
+  chunkText, escapeMrkdwn, plainText, safeCode, safeText, stripControlChars, truncate,
 } from '../../src/domain/slack-text.js';
 
 const WJ = '\u2060';
@@ -196,6 +196,21 @@ describe('safeText', () => {
       }),
       { numRuns: 500 },
     );
+  });
+});
+
+describe('safeCode', () => {
+  it('wraps an id in a code span that its backticks and line breaks cannot end', () => {
+    expect(safeCode('my_agent `x`\n*y*', 100)).toBe('`my_agent ˋxˋ *y*`');
+  });
+
+  it('fits max with the backticks, and never leaves an empty span', () => {
+    expect(safeCode('abcdefghij', 6)).toBe('`abc…`');
+    expect(safeCode('', 10)).toBe('` `');
+  });
+
+  it('keeps mentions, links and bidi overrides out, as everywhere else', () => {
+    expect(safeCode('<!channel> <@U0EVIL0001> <https://evil.example|bank>\u202E', 200)).toBe('`&lt;!channel&gt; &lt;@U0EVIL0001&gt; &lt;https://evil.example|bank&gt;`');
   });
 });
 
