@@ -72,10 +72,17 @@ const MARKER_LOOKALIKE: Readonly<Record<string, string>> = {
 const MARKER = /[`*_~]/g;
 const ALNUM = /^[A-Za-z0-9]$/;
 
+/**
+ * A `>` that starts a line (or the text, which may land at the start of one)
+ * quotes it, escaped or not: Slack's own clients send a typed `>` as `&gt;`.
+ * ˃ MODIFIER LETTER RIGHT ARROWHEAD reads the same and quotes nothing.
+ */
+const QUOTE = /(^|\n)([ \t]*)&gt;/g;
+
 function neutraliseMarkers(s: string): string {
-  return s.replace(MARKER, (m: string, i: number) =>
-    m !== '`' && ALNUM.test(s[i - 1] ?? '') && ALNUM.test(s[i + 1] ?? '') ? m : MARKER_LOOKALIKE[m]!,
-  );
+  return s
+    .replace(MARKER, (m: string, i: number) => (m !== '`' && ALNUM.test(s[i - 1] ?? '') && ALNUM.test(s[i + 1] ?? '') ? m : MARKER_LOOKALIKE[m]!))
+    .replace(QUOTE, '$1$2\u02C3');
 }
 
 const BROADCAST = /@(?=(?:channel|here|everyone)\b)/gi;
@@ -102,11 +109,12 @@ export function stripControlChars(s: string): string {
  * `text`.
  *
  * - `&`, `<`, `>` become entities, so no `<!channel>`, `<@U123>`, `<#C123>`
- *   or `<https://evil|bank>` can form, and no line can start a `>` quote;
+ *   or `<https://evil|bank>` can form;
  * - bare `@channel`, `@here` and `@everyone` get a word joiner after the `@`;
  * - control, bidi-override and isolate characters are dropped;
- * - formatting markers become look-alikes (see MARKER_LOOKALIKE), so the text
- *   reads as the agent wrote it instead of dressing itself up in bold or code.
+ * - formatting markers become look-alikes (see MARKER_LOOKALIKE), and so does
+ *   a `>` that would open a quote, so the text reads as the agent wrote it
+ *   instead of dressing itself up in bold, code or a quote.
  *   Inside a code span or block (`where: 'code'`) Slack formats nothing, so
  *   only the backtick, which would end the span, is swapped there.
  *

@@ -5,6 +5,7 @@ import {
   MESSAGE_TEXT_TOTAL_SOFT_MAX, MODAL_BLOCKS_MAX, MODAL_TITLE_MAX, PRIVATE_METADATA_MAX, SECTION_TEXT_MAX,
   chunkText, escapeMrkdwn, plainText, safeCode, safeText, stripControlChars, truncate,
 } from '../../src/domain/slack-text.js';
+import { mrkdwnToHtml } from '../../src/sandbox/mrkdwn.js';
 
 const WJ = '\u2060';
 const MENTION = /@(channel|here|everyone)\b/i;
@@ -75,6 +76,10 @@ describe('escapeMrkdwn', () => {
     expect(escapeMrkdwn('_lead trail_ a__b')).toBe('ˍlead trailˍ aˍˍb');
   });
 
+  it('swaps a > that would open a quote, at the start of the text or of a line, but not inside one', () => {
+    expect(escapeMrkdwn('> a\n  > b\nc > d')).toBe('˃ a\n  ˃ b\nc &gt; d');
+  });
+
   it('keeps a masked email inside a bold title from breaking the bold', () => {
     expect(`*${escapeMrkdwn('Grant billing-admin to j***@example.com')}*`).toBe('*Grant billing-admin to j∗∗∗@example.com*');
   });
@@ -105,6 +110,19 @@ describe('escapeMrkdwn', () => {
         expect(out).not.toMatch(WHOLE_ENTITIES);
         // A marker survives only between two ASCII letters or digits.
         expect(out).not.toMatch(/(?<![A-Za-z0-9])[*_~]|[*_~](?![A-Za-z0-9])/);
+      }),
+      { numRuns: 500 },
+    );
+  });
+});
+
+describe('escapeMrkdwn, rendered', () => {
+  it('formats, links and mentions nothing in the sandbox’s Slack renderer, even wrapped in the bot’s own bold', () => {
+    fc.assert(
+      fc.property(hostile, (s) => {
+        const html = mrkdwnToHtml(`*${escapeMrkdwn(s)}* \`${escapeMrkdwn(s, 'code').replace(/\n/g, ' ')}\``);
+        expect(html.replace(/^<b>|<\/b>(?= <code>)/g, '')).not.toMatch(/<(b|i|s|a|pre|blockquote|time)[ >]|class="mention"/);
+        expect(html.match(/<code>/g) ?? []).toHaveLength(html.includes('<code>') ? 1 : 0);
       }),
       { numRuns: 500 },
     );
