@@ -17,7 +17,7 @@ const LINE_MAX = 1500;
  */
 export function whyModal(x: Explanation): ModalView {
   const blocks: KnownBlock[] = [
-    { type: 'header', text: { type: 'plain_text', text: plainText(x.title, 150) || 'Why?' } },
+    { type: 'header', text: { type: 'plain_text', text: plainText(x.title, 150).trim() || 'Why?' } },
     { type: 'context', elements: [{ type: 'mrkdwn', text: `*${escapeMrkdwn(x.status)}* · escalation ${safeCode(x.escalationId, 100)} · execution ${safeCode(x.executionId ?? '?', 202)}` }] },
   ];
   x.sections.forEach((s, i) => {

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { KnownBlock } from '@slack/types';
 import type { EscalationRow } from '../../../src/db/schema/escalations.js';
 import type { AuditRecord } from '../../../src/domain/audit-query.js';
@@ -10,7 +11,11 @@ import type { Explanation, ExplanationSection } from '../../../src/domain/explan
 import { MODES } from '../../../src/domain/modes.js';
 import { createRedactor } from '../../../src/domain/redact.js';
 import type { CountersignConfig } from '../../../src/domain/config.js';
+import { parseConfig } from '../../../src/config/file.js';
+import { budgetReport } from '../../../src/flow/budget-report.js';
 import type { RouteOnCall } from '../../../src/flow/oncall.js';
+import { createAgentFlags } from '../../../src/queue/agent-flags.js';
+import { createBudgetStore } from '../../../src/queue/budget-store.js';
 import { alertMessage } from '../../../src/slack/cards/alerts.js';
 import { auditResultsMessage } from '../../../src/slack/cards/audit-results.js';
 import { chainDmMessage, chainThreadMessage, type ChainNotice } from '../../../src/slack/cards/chain-message.js';
@@ -28,6 +33,8 @@ import { whyModal } from '../../../src/slack/cards/why-modal.js';
 import { helpText } from '../../../src/slack/commands/index.js';
 import { namedRoute, oncallSummary } from '../../../src/slack/commands/oncall.js';
 import { outcomeReply } from '../../../src/slack/listeners/replies.js';
+import { exampleConfigText } from '../../support/harness.js';
+import { REDIS_URL, dropRedisPrefix, uniqueName } from '../../support/services.js';
 import { HOSTILE_ID, expectValidMessage, expectValidView } from '../../support/slack-limits.js';
 
 /*
@@ -204,6 +211,34 @@ describe('every message builder, fed hostile and maximal agent text', () => {
       RUNS,
     );
     expectValidMessage(replyOf(helpText()));
+  });
+
+  describe('/countersign budget, against real Redis counters and pause flags', () => {
+    let redis: Redis;
+    const prefix = uniqueName('limits');
+    beforeAll(() => {
+      redis = new Redis(REDIS_URL);
+    });
+    afterAll(async () => {
+      await dropRedisPrefix(redis, prefix);
+      await redis.quit();
+    });
+
+    it('for every agent of a policy whose ids are hostile, and for one named', async () => {
+      const example = parseConfig(exampleConfigText, 'example').config;
+      await fc.assert(
+        fc.asyncProperty(fc.array(hostile(200), { minLength: 1, maxLength: 40 }), async (ids) => {
+          const config = structuredClone(example);
+          const template = config.policy!.agents[0]!;
+          config.policy!.agents = ids.map((id) => ({ ...template, id }));
+          const ports = { config: { current: () => ({ config, version: 'v1' }) }, budgets: createBudgetStore(redis, prefix), flags: createAgentFlags(redis, prefix), now: () => AT };
+          expectValidMessage(replyOf(await budgetReport(ports, undefined)));
+          expectValidMessage(replyOf(await budgetReport(ports, ids[0])));
+          expectValidMessage(replyOf(await budgetReport(ports, `${ids[0]}-unknown`)));
+        }),
+        { numRuns: 15 },
+      );
+    });
   });
 });
 
