@@ -46,9 +46,12 @@ export interface HomeExtras {
 
 const section = (text: string): SectionBlock => ({ type: 'section', text: { type: 'mrkdwn', text: text.slice(0, SECTION_TEXT_MAX) } });
 
+/** Only an id of this shape becomes a channel link. */
+const CHANNEL_ID = /^[CG][A-Z0-9]{2,}$/;
+
 function reviewBlocks(reviews: HomeReview[]): KnownBlock[] {
   const lines = reviews.map((r) => {
-    const where = !r.channel ? '' : r.channel.startsWith('D') ? ' · cards in your DM with me' : ` · cards in a thread in <#${r.channel}>`;
+    const where = !r.channel ? '' : r.channel.startsWith('D') ? ' · cards in your DM with me' : CHANNEL_ID.test(r.channel) ? ` · cards in a thread in <#${r.channel}>` : ' · cards in a thread';
     const rate = r.reviewed ? ` · ${((100 * r.incorrect) / r.reviewed).toFixed(1)}% incorrect so far` : '';
     return `• ${r.agentId ? safeCode(r.agentId, 102) : 'all agents'}: *${r.reviewed} of ${r.size} reviewed*${rate}${where} · drawn ${slackDate(r.createdAt, '{date_short}')}`;
   });
