@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { count, percent } from './format.js';
 import { MONTH_PATTERN } from './governance-report.js';
+import { safeText } from './slack-text.js';
 
 /**
  * `/countersign review [agent|all] [percent] [days] [dm|in:thread]`, parsed.
@@ -47,26 +48,26 @@ export function parseReviewArgs(args: readonly string[]): ParsedReviewRequest {
     const bare = /^\d+(?:\.\d+)?$/.test(word) ? Number(word) : undefined;
     if (word.startsWith('seed:')) {
       seed = word.slice('seed:'.length);
-      if (!/^[0-9a-f]{32}$/.test(seed)) return fail(`seed must be the 32 hex characters of a recorded sample (got "${raw.slice(5)}").`);
+      if (!/^[0-9a-f]{32}$/.test(seed)) return fail(`seed must be the 32 hex characters of a recorded sample (got "${safeText(raw.slice(5), 80)}").`);
     } else if (word.startsWith('until:')) {
       until = new Date(raw.slice('until:'.length));
-      if (Number.isNaN(until.getTime())) return fail(`until must be an ISO time like 2026-11-25T09:00:00Z (got "${raw.slice(6)}").`);
+      if (Number.isNaN(until.getTime())) return fail(`until must be an ISO time like 2026-11-25T09:00:00Z (got "${safeText(raw.slice(6), 80)}").`);
     } else if (word === 'dm') destination = 'dm';
     else if (word === 'in:thread' || word === 'thread') destination = 'thread';
     else if (pct) {
-      if (percent !== undefined) return fail(`percent given twice ("${raw}").`);
+      if (percent !== undefined) return fail(`percent given twice ("${safeText(raw, 80)}").`);
       percent = Number(pct[1]);
     } else if (d) {
-      if (days !== undefined) return fail(`days given twice ("${raw}").`);
+      if (days !== undefined) return fail(`days given twice ("${safeText(raw, 80)}").`);
       days = Number(d[1]);
     } else if (bare !== undefined) {
       if (percent === undefined) percent = bare;
       else if (days === undefined) days = bare;
-      else return fail(`too many numbers ("${raw}"): give a percent and a number of days.`);
+      else return fail(`too many numbers ("${safeText(raw, 80)}"): give a percent and a number of days.`);
     } else if (agentId === undefined) {
       if (raw.length > 200) return fail('agent id is longer than 200 characters.');
       agentId = word === 'all' ? null : raw;
-    } else return fail(`unexpected word "${raw}".`);
+    } else return fail(`unexpected word "${safeText(raw, 80)}".`);
   }
   percent ??= DEFAULT_PERCENT;
   days ??= DEFAULT_DAYS;

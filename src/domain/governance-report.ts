@@ -1,6 +1,7 @@
 import { DateTime } from 'luxon';
 import { percent, usd, usdMicros } from './format.js';
 import { errorRateText } from './promotion.js';
+import { safeCode } from './slack-text.js';
 
 /**
  * The monthly governance review's proposals: simple, documented heuristics
@@ -57,7 +58,7 @@ export function proposeThresholdChanges(i: ProposalInput): string[] {
   }
   for (const [rule, r] of Object.entries(i.byRule).sort(([a], [b]) => a.localeCompare(b))) {
     if (rate < TIGHTEN_ERROR_RATE && r.count >= MIN_EVIDENCE && r.approved / r.count >= LOOSEN_RULE_APPROVAL) {
-      out.push(`Review rule \`${rule}\`: people approved ${r.approved} of ${r.count} (${percent(r.approved / r.count)}); its limit may be lower than it needs to be.`);
+      out.push(`Review rule ${safeCode(rule, 200)}: people approved ${r.approved} of ${r.count} (${percent(r.approved / r.count)}); its limit may be lower than it needs to be.`);
     }
   }
   if (i.dailyCapUsd !== undefined && i.dailyCapUsd > 0 && i.peakDayMicros > 0) {

@@ -41,8 +41,49 @@ const WORD_JOINER = '\u2060';
  * C0 and C1 control characters except tab and newline, plus the bidi
  * embeddings, overrides and isolates: those reorder what the approver sees
  * ("Trojan Source"), so an agent could make one command look like another.
+ * Also the line and paragraph separators (U+2028/9, which break a line where
+ * no newline shows in the source) and the interlinear annotation marks
+ * (U+FFF9–FFFB, which hide the text between them in some renderers).
  */
-const CONTROL_CHARS = /[\u0000-\u0008\u000B-\u001F\u007F-\u009F\u202A-\u202E\u2066-\u2069]/g;
+const CONTROL_CHARS = /[\u0000-\u0008\u000B-\u001F\u007F-\u009F\u202A-\u202E\u2066-\u2069\u2028\u2029\uFFF9-\uFFFB]/g;
+
+/**
+ * Look-alikes for Slack's formatting markers (`*bold*`, `_italic_`,
+ * `~strike~`, `` `code` ``). Slack has no escape for them, and whether it
+ * formats across an inserted zero-width character is undocumented (and has
+ * varied between clients), so the marker itself is swapped for a character
+ * that reads the same but that no Slack client treats as a marker. None has a
+ * compatibility decomposition, so NFKC normalisation cannot turn it back.
+ */
+const MARKER_LOOKALIKE: Readonly<Record<string, string>> = {
+  '*': '\u2217', // ∗ ASTERISK OPERATOR
+  _: '\u02CD', // ˍ MODIFIER LETTER LOW MACRON
+  '~': '\u223C', // ∼ TILDE OPERATOR
+  '`': '\u02CB', // ˋ MODIFIER LETTER GRAVE ACCENT
+};
+
+/**
+ * A marker Slack could read as one: a backtick anywhere (it opens code even
+ * mid-word), and `*`, `_`, `~` unless both neighbours are ASCII letters or
+ * digits. Slack never formats mid-word (`snake_case_id` stays as it is), so
+ * ids keep their underscores and still paste back into a command; a wider
+ * notion of "word" would only ever swap more markers, never fewer.
+ */
+const MARKER = /[`*_~]/g;
+const ALNUM = /^[A-Za-z0-9]$/;
+
+/**
+ * A `>` that starts a line (or the text, which may land at the start of one)
+ * quotes it, escaped or not: Slack's own clients send a typed `>` as `&gt;`.
+ * ˃ MODIFIER LETTER RIGHT ARROWHEAD reads the same and quotes nothing.
+ */
+const QUOTE = /(^|\n)([ \t]*)&gt;/g;
+
+function neutraliseMarkers(s: string): string {
+  return s
+    .replace(MARKER, (m: string, i: number) => (m !== '`' && ALNUM.test(s[i - 1] ?? '') && ALNUM.test(s[i + 1] ?? '') ? m : MARKER_LOOKALIKE[m]!))
+    .replace(QUOTE, '$1$2\u02C3');
+}
 
 const BROADCAST = /@(?=(?:channel|here|everyone)\b)/gi;
 
@@ -62,19 +103,29 @@ export function stripControlChars(s: string): string {
 }
 
 /**
- * Text for a mrkdwn field: `&`, `<`, `>` become entities, so no `<!channel>`,
- * `<@U123>`, `<#C123>` or `<https://evil|bank>` can form; bare `@channel`,
- * `@here` and `@everyone` get a word joiner after the `@`. Not idempotent by
- * design: escaping twice shows the first pass's entities literally.
- * Bold/italic/code markers are left alone; they cannot ping or hide a URL.
+ * The one escaping function for text that did not come from the bot itself
+ * (agent ids, names, params, config names, what a person typed), before it
+ * goes into any mrkdwn: block text, fields, context and a message's fallback
+ * `text`.
+ *
+ * - `&`, `<`, `>` become entities, so no `<!channel>`, `<@U123>`, `<#C123>`
+ *   or `<https://evil|bank>` can form;
+ * - bare `@channel`, `@here` and `@everyone` get a word joiner after the `@`;
+ * - control, bidi-override and isolate characters are dropped;
+ * - formatting markers become look-alikes (see MARKER_LOOKALIKE), and so does
+ *   a `>` that would open a quote, so the text reads as the agent wrote it
+ *   instead of dressing itself up in bold, code or a quote.
+ *   Inside a code span or block (`where: 'code'`) Slack formats nothing, so
+ *   only the backtick, which would end the span, is swapped there.
+ *
+ * Not idempotent by design: escaping twice shows the first pass's entities literally.
  */
-export function escapeMrkdwn(s: string): string {
+export function escapeMrkdwn(s: string, where: 'text' | 'code' = 'text'): string {
   // Control chars go first so that `@here` split by one cannot slip past BROADCAST.
-  return stripControlChars(s)
-    .replace(/&/g, '&amp;')
-    .replace(/</g, '&lt;')
-    .replace(/>/g, '&gt;')
-    .replace(BROADCAST, `@${WORD_JOINER}`);
+  const escaped = stripControlChars(s).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+  // Markers before broadcasts: a swapped `_` no longer counts as a word character, so `@here_` is a broadcast again.
+  const unformatted = where === 'code' ? escaped.replace(/`/g, MARKER_LOOKALIKE['`']!) : neutraliseMarkers(escaped);
+  return unformatted.replace(BROADCAST, `@${WORD_JOINER}`);
 }
 
 /**
@@ -89,6 +140,16 @@ export function truncate(s: string, max: number, suffix = DEFAULT_ELLIPSIS): str
 /** Escaped for mrkdwn, then truncated so that the result (entities included) fits in `max`. */
 export function safeText(s: string, max: number): string {
   return truncate(escapeMrkdwn(s), max);
+}
+
+/**
+ * An inline code span of untrusted text (an id, an action type, a route):
+ * on one line, escaped for code and truncated so the span, backticks
+ * included, fits `max`.
+ */
+export function safeCode(s: string, max: number): string {
+  // A line break ends an inline span in Slack, and what follows it would be formatted again.
+  return `\`${truncate(escapeMrkdwn(s.replace(/[\r\n]+/g, ' '), 'code'), Math.max(0, max - 2)) || ' '}\``;
 }
 
 /**

@@ -1,6 +1,7 @@
 import { anchorText } from '../domain/audit-anchor.js';
 import { chainHead, lastAnchor } from '../db/queries/audit-anchor.js';
 import { recordEvent } from '../db/queries/events.js';
+import { textMessage } from '../slack/cards/notices.js';
 import type { FlowPorts } from './ports.js';
 
 export type AnchorResult =
@@ -24,7 +25,7 @@ export async function anchorChain(ports: Pick<FlowPorts, 'db' | 'slack' | 'confi
   if (!head) return { kind: 'skipped', reason: 'empty' };
   if (last?.eventId === head.eventId) return { kind: 'skipped', reason: 'unchanged' };
   const text = anchorText(head);
-  const { ts } = await ports.slack.post(anchor.channel, { text, blocks: [{ type: 'section', text: { type: 'mrkdwn', text } }] });
+  const { ts } = await ports.slack.post(anchor.channel, textMessage(text));
   await recordEvent(ports.db, {
     type: 'audit_anchored',
     actor: 'system',

@@ -30,6 +30,7 @@ import { sampleProgressMessage, sampleReviewCard, sampleSummaryMessage, type Sam
 import { cardStateOf } from './card-state.js';
 import { updateKey } from './notify.js';
 import { postKey } from './post-card.js';
+import { textMessage } from '../slack/cards/notices.js';
 import type { FlowPorts, SlackMessage } from './ports.js';
 
 type Ports = Pick<FlowPorts, 'db' | 'slack' | 'pacer' | 'config' | 'log' | 'governance'>;
@@ -143,7 +144,7 @@ export async function postSampleCards(ports: Ports, sampleId: string): Promise<S
       await recordEvent(ports.db, { type: 'review_sample_post_failed', actor: 'system', data: { sampleId: sample.id, error: err.slackError, channel: target } });
       if (/^[UW]/.test(sample.requestedBy) && target !== sample.requestedBy) {
         const text = `I could not post your batch review in <#${target}> (${err.slackError}). Invite me to the channel and run it again, or use \`dm\`.`;
-        await ports.slack.post(sample.requestedBy, { text, blocks: [{ type: 'section', text: { type: 'mrkdwn', text } }] });
+        await ports.slack.post(sample.requestedBy, textMessage(text));
       }
       ports.log.warn({ sampleId: sample.id, channel: target, err: err.slackError }, 'cannot post a batch review sample');
       return { kind: 'skipped' };

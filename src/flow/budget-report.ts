@@ -1,5 +1,6 @@
 import { budgetWindows } from '../domain/budget.js';
 import { percent, usd, usdMicros } from '../domain/format.js';
+import { safeCode } from '../domain/slack-text.js';
 import type { FlowPorts } from './ports.js';
 
 /** Spend against each cap, per agent (or one agent), and the organisation's month. */
@@ -7,7 +8,7 @@ export async function budgetReport(ports: Pick<FlowPorts, 'config' | 'budgets' |
   const { policy } = ports.config.current().config;
   if (!policy) return 'No policy is configured, so no budgets apply.';
   const agents = policy.agents.filter((a) => !agentId || a.id === agentId);
-  if (agents.length === 0) return `No agent \`${agentId}\` in the policy.`;
+  if (agents.length === 0) return `No agent ${safeCode(agentId ?? '', 202)} in the policy.`;
   const lines: string[] = [];
   let orgLine = '';
   for (const a of agents) {
@@ -19,7 +20,7 @@ export async function budgetReport(ports: Pick<FlowPorts, 'config' | 'budgets' |
       .filter(({ w }) => w.kind === 'day' || w.kind === 'week')
       .map(({ w, t }) => `${w.kind === 'day' ? 'today' : 'this week'} ${usdMicros(t)}${w.capMicros !== undefined ? ` of ${usdMicros(w.capMicros)} (${percent(Math.round((100 * t) / Math.max(1, w.capMicros)) / 100)})` : ' (no cap)'}`);
     const task = a.budgets.perTaskUsd !== undefined ? ` · per task cap ${usd(a.budgets.perTaskUsd)}` : '';
-    lines.push(`• \`${a.id}\`${state.paused ? ' :octagonal_sign: *paused*' : ''}: ${parts.join(' · ')}${task}`);
+    lines.push(`• ${safeCode(a.id, 202)}${state.paused ? ' :octagonal_sign: *paused*' : ''}: ${parts.join(' · ')}${task}`);
     const month = windows.findIndex((w) => w.kind === 'month');
     const mw = windows[month]!;
     orgLine = `• organisation this month: ${usdMicros(totals[month] ?? 0)}${mw.capMicros !== undefined ? ` of ${usdMicros(mw.capMicros)}` : ''}${policy.organization.projectedMonthlyUsd !== undefined ? ` (alert at 120% of the ${usd(policy.organization.projectedMonthlyUsd)} projection)` : ''}`;

@@ -47,15 +47,15 @@ export function cardStateOf(row: EscalationRow, config?: CountersignConfig, opts
   };
 }
 
-/** The policy's reasons, in the words the card shows ("confidence 0.62 is below 0.70"). */
+/** The policy's reasons, in the words the card shows ("confidence 0.62 is below 0.70"): plain text, escaped whole by the card. */
 function whyHuman(row: EscalationRow, actionType: string): string[] {
   const lines: string[] = [];
-  if (row.tier === 'restricted' && row.policyReason) lines.push(`${row.policyReason} (rule \`${row.policyRule}\`)`);
+  if (row.tier === 'restricted' && row.policyReason) lines.push(`${row.policyReason} (rule ${row.policyRule})`);
   if (row.tier === 'supervised' && row.status === 'allowed') {
     // Drawn into a post-action audit sample: the mode's reason says so (src/domain/modes.ts).
     lines.push(row.mode === 'post_action' && row.policyReason?.startsWith('post-action audit') ? row.policyReason : `${actionType} is supervised: it ran, and a human reviews it afterwards`);
   }
   for (const t of row.triggers ?? []) lines.push(t.message);
-  if (lines.length === 0) lines.push(row.policyReason ?? `\`${actionType}\` needs approval on route \`${row.route}\``);
+  if (lines.length === 0) lines.push(row.policyReason ?? `${actionType} needs approval on route ${row.route}`);
   return lines;
 }

@@ -1,3 +1,4 @@
+import type { HomeView } from '@slack/types';
 import { redactorOf } from '../domain/audit-config.js';
 import type { Escalation } from '../domain/escalation.js';
 import { actionSpendUsd } from '../domain/policy/evaluate.js';
@@ -35,7 +36,7 @@ export interface HomeShared {
   agents?: ReturnType<typeof agentsByMode>;
 }
 
-export async function homeFor(ports: HomePorts, user: string, shared: HomeShared = {}): Promise<object> {
+export async function homeFor(ports: HomePorts, user: string, shared: HomeShared = {}): Promise<HomeView> {
   const { config } = ports.config.current();
   const routes: string[] = [];
   for (const r of config.routes) {

@@ -1,3 +1,4 @@
+import type { HomeView, KnownBlock, ModalView } from '@slack/types';
 import type { Db } from '../db/client.js';
 import type { DecisionMessage } from '../domain/decision.js';
 import type { GovernanceJob } from '../domain/batch-review.js';
@@ -8,10 +9,10 @@ import type { AgentFlags } from '../queue/agent-flags.js';
 import type { ChainJob } from '../domain/escalation-chain.js';
 import type { Availability } from '../domain/paging.js';
 
-/** A rendered Slack message: fallback text plus Block Kit blocks. */
+/** A rendered Slack message: fallback text (mrkdwn, what notifications show) plus Block Kit blocks. */
 export interface SlackMessage {
   text: string;
-  blocks: unknown[];
+  blocks: KnownBlock[];
 }
 
 /** What the flow needs of Slack; the adapter maps Web API errors to errors.ts. */
@@ -27,9 +28,9 @@ export interface SlackPort {
   ephemeral(channel: string, user: string, text: string): Promise<void>;
   /** A link to a message (chat.getPermalink); undefined when Slack cannot give one (never throws). */
   permalink(channel: string, ts: string): Promise<string | undefined>;
-  openView(triggerId: string, view: unknown): Promise<void>;
+  openView(triggerId: string, view: ModalView): Promise<void>;
   /** The user's App Home tab. */
-  publishHome(userId: string, view: unknown): Promise<void>;
+  publishHome(userId: string, view: HomeView): Promise<void>;
   usergroupMembers(usergroupId: string): Promise<readonly string[]>;
   /**
    * Presence (users.getPresence) and Do Not Disturb (dnd.info) now, cached in

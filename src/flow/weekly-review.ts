@@ -3,6 +3,8 @@ import { DEFAULT_DAYS, DEFAULT_PERCENT } from '../domain/batch-review.js';
 import { uncoveredExceptionOnly } from '../domain/governance-config.js';
 import { agentsByMode } from '../db/queries/agent-record.js';
 import { drawReviewSample, type StepResult } from './batch-review.js';
+import { safeCode } from '../domain/slack-text.js';
+import { textMessage } from '../slack/cards/notices.js';
 import type { FlowPorts } from './ports.js';
 import { plural } from '../domain/format.js';
 
@@ -34,9 +36,9 @@ export async function runWeeklyReview(
   }
   if (drawn === 0) {
     ports.log.info({ channel: job.channel, agents: job.agents }, 'weekly batch review: no executed actions in the window');
-    const who = job.agents === 'all' ? 'any agent' : job.agents.map((a) => `\`${a}\``).join(', ');
+    const who = job.agents === 'all' ? 'any agent' : job.agents.map((a) => safeCode(a, 200)).join(', ');
     const text = `Weekly batch review: no actions by ${who} ran in the last ${plural(job.days, 'day')}, so there is nothing to sample.`;
-    await ports.slack.post(job.channel, { text, blocks: [{ type: 'section', text: { type: 'mrkdwn', text } }] });
+    await ports.slack.post(job.channel, textMessage(text));
   }
   return { kind: 'done' };
 }

@@ -3,6 +3,7 @@ import { RateLimitedError, SlackCallError } from '../errors.js';
 import type { SlackPort } from '../flow/ports.js';
 import type { Availability } from '../domain/paging.js';
 import { METADATA_EVENT_TYPE } from './cards/view-model.js';
+import { replyOf } from './cards/limits.js';
 import { createHttpFetch } from './http-fetch.js';
 import { createWebCall, type WebCall } from './web-call.js';
 
@@ -156,7 +157,7 @@ export function createSlackPort(client: WebClient, now: () => number = Date.now,
       return { ts: res.ts ?? '', channel: res.channel };
     },
     async ephemeral(channel, user, text) {
-      await hot('chat.postEphemeral', { channel, user, text });
+      await hot('chat.postEphemeral', { channel, user, text: replyOf(text).text });
     },
     async permalink(channel, ts) {
       try {
@@ -168,10 +169,10 @@ export function createSlackPort(client: WebClient, now: () => number = Date.now,
       }
     },
     async publishHome(userId, view) {
-      await call('views.publish', () => client.views.publish({ user_id: userId, view: view as never }));
+      await call('views.publish', () => client.views.publish({ user_id: userId, view }));
     },
     async openView(triggerId, view) {
-      await call('views.open', () => client.views.open({ trigger_id: triggerId, view: view as never }));
+      await call('views.open', () => client.views.open({ trigger_id: triggerId, view }));
     },
     async usergroupMembers(usergroupId) {
       const hit = groups.get(usergroupId);

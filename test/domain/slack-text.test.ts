@@ -3,8 +3,9 @@ import { describe, expect, it } from 'vitest';
 import {
   BUTTON_TEXT_MAX, BUTTON_VALUE_MAX, CHUNK_MIN, FIELD_TEXT_MAX, HEADER_TEXT_MAX, ID_MAX, MESSAGE_BLOCKS_MAX,
   MESSAGE_TEXT_TOTAL_SOFT_MAX, MODAL_BLOCKS_MAX, MODAL_TITLE_MAX, PRIVATE_METADATA_MAX, SECTION_TEXT_MAX,
-  chunkText, escapeMrkdwn, plainText, safeText, stripControlChars, truncate,
+  chunkText, escapeMrkdwn, plainText, safeCode, safeText, stripControlChars, truncate,
 } from '../../src/domain/slack-text.js';
+import { mrkdwnToHtml } from '../../src/sandbox/mrkdwn.js';
 
 const WJ = '\u2060';
 const MENTION = /@(channel|here|everyone)\b/i;
@@ -17,7 +18,7 @@ const hostileUnit = fc.oneof(
   fc.constantFrom(
     '<!channel>', '<!here>', '<!everyone>', '<!subteam^S123>', '<@U123>', '<#C123>', '<https://evil|bank>',
     '@channel', '@HERE', '@Everyone', '@', 'channel', 'here', '<', '>', '&', '&amp;', '&lt;', '!', '|',
-    '\u0000', '\u0007', '\r', '\n', '\t', '\u202E', '\u0085', '😀', '👩‍👩‍👧',
+    '\u0000', '\u0007', '\r', '\n', '\t', '\u202E', '\u0085', '😀', '👩‍👩‍👧', '*', '_', '~', '`', 'a',
   ),
   fc.string({ unit: 'binary', maxLength: 3 }),
 );
@@ -61,13 +62,39 @@ describe('escapeMrkdwn', () => {
     expect(escapeMrkdwn('R&D &amp; QA')).toBe('R&amp;D &amp;amp; QA');
   });
 
-  it('keeps newlines, tabs, emoji and mrkdwn formatting', () => {
-    const s = 'line 1\n\t*bold* _it_ ~s~ `code` 😀';
+  it('keeps newlines, tabs and emoji', () => {
+    const s = 'line 1\n\tplain 😀';
     expect(escapeMrkdwn(s)).toBe(s);
+  });
+
+  it('swaps formatting markers for look-alikes, so an agent cannot dress up its text', () => {
+    expect(escapeMrkdwn('Support Agent *bold* _it_ ~s~ `code`')).toBe('Support Agent ∗bold∗ ˍitˍ ∼s∼ ˋcodeˋ');
+  });
+
+  it('leaves a marker between two letters or digits alone, since Slack never formats mid-word', () => {
+    expect(escapeMrkdwn('billing_agent_v2 a*b x~y')).toBe('billing_agent_v2 a*b x~y');
+    expect(escapeMrkdwn('_lead trail_ a__b')).toBe('ˍlead trailˍ aˍˍb');
+  });
+
+  it('swaps a > that would open a quote, at the start of the text or of a line, but not inside one', () => {
+    expect(escapeMrkdwn('> a\n  > b\nc > d')).toBe('˃ a\n  ˃ b\nc &gt; d');
+  });
+
+  it('keeps a masked email inside a bold title from breaking the bold', () => {
+    expect(`*${escapeMrkdwn('Grant billing-admin to j***@example.com')}*`).toBe('*Grant billing-admin to j∗∗∗@example.com*');
+  });
+
+  it('swaps only the backtick inside a code span, where Slack formats nothing else', () => {
+    expect(escapeMrkdwn('payments.* a_b `x` <!here>', 'code')).toBe('payments.* a_b ˋxˋ &lt;!here&gt;');
   });
 
   it('strips control characters, carriage returns and bidi overrides', () => {
     expect(escapeMrkdwn('a\u0000b\u0007c\r\nd\u001Be\u0085f\u202Eg\u2066h')).toBe('abc\ndefgh');
+  });
+
+  it('strips every bidi embedding, override and isolate, and the line separators', () => {
+    const bidi = '\u202A\u202B\u202C\u202D\u202E\u2066\u2067\u2068\u2069\u2028\u2029\uFFF9\uFFFA\uFFFB';
+    expect(escapeMrkdwn(`a${bidi}b`)).toBe('ab');
   });
 
   it('catches a broadcast that a control character tried to split', () => {
@@ -78,9 +105,24 @@ describe('escapeMrkdwn', () => {
     fc.assert(
       fc.property(hostile, (s) => {
         const out = escapeMrkdwn(s);
-        expect(out).not.toMatch(/[<>]/);
+        expect(out).not.toMatch(/[<>`\u202A-\u202E\u2066-\u2069]/);
         expect(out).not.toMatch(MENTION);
         expect(out).not.toMatch(WHOLE_ENTITIES);
+        // A marker survives only between two ASCII letters or digits.
+        expect(out).not.toMatch(/(?<![A-Za-z0-9])[*_~]|[*_~](?![A-Za-z0-9])/);
+      }),
+      { numRuns: 500 },
+    );
+  });
+});
+
+describe('escapeMrkdwn, rendered', () => {
+  it('formats, links and mentions nothing in the sandbox’s Slack renderer, even wrapped in the bot’s own bold', () => {
+    fc.assert(
+      fc.property(hostile, (s) => {
+        const html = mrkdwnToHtml(`*${escapeMrkdwn(s)}* \`${escapeMrkdwn(s, 'code').replace(/\n/g, ' ')}\``);
+        expect(html.replace(/^<b>|<\/b>(?= <code>)/g, '')).not.toMatch(/<(b|i|s|a|pre|blockquote|time)[ >]|class="mention"/);
+        expect(html.match(/<code>/g) ?? []).toHaveLength(html.includes('<code>') ? 1 : 0);
       }),
       { numRuns: 500 },
     );
@@ -172,6 +214,21 @@ describe('safeText', () => {
       }),
       { numRuns: 500 },
     );
+  });
+});
+
+describe('safeCode', () => {
+  it('wraps an id in a code span that its backticks and line breaks cannot end', () => {
+    expect(safeCode('my_agent `x`\n*y*', 100)).toBe('`my_agent ˋxˋ *y*`');
+  });
+
+  it('fits max with the backticks, and never leaves an empty span', () => {
+    expect(safeCode('abcdefghij', 6)).toBe('`abc…`');
+    expect(safeCode('', 10)).toBe('` `');
+  });
+
+  it('keeps mentions, links and bidi overrides out, as everywhere else', () => {
+    expect(safeCode('<!channel> <@U0EVIL0001> <https://evil.example|bank>\u202E', 200)).toBe('`&lt;!channel&gt; &lt;@U0EVIL0001&gt; &lt;https://evil.example|bank&gt;`');
   });
 });
 

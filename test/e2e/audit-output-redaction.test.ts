@@ -72,7 +72,8 @@ describe('audit search and export output masked with the config’s own patterns
     const reply = await h.fake.waitFor((c) => c.method === 'response_url' && JSON.stringify(c.args).includes(id));
     const text = JSON.stringify(reply.args);
     for (const raw of RAW) expect(text).not.toContain(raw);
-    expect(text).toContain('[employee] asked; mail j***@example.com');
+    // In Slack the mask's asterisks are escaped (look-alikes), so they cannot bold anything.
+    expect(text).toContain('[employee] asked; mail j∗∗∗@example.com');
   });
 
   it('countersign audit search, export and explain mask it under $COUNTERSIGN_CONFIG', async () => {

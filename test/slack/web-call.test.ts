@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RateLimitedError, SlackCallError } from '../../src/errors.js';
 import { createSlackPort, createWebClient } from '../../src/slack/web-port.js';
-import type { SlackPort } from '../../src/flow/ports.js';
+import type { SlackMessage, SlackPort } from '../../src/flow/ports.js';
 import { startFakeSlack, type FakeSlack } from '../support/fake-slack.js';
 
 const CHANNEL = 'C0WEBCALL1';
-const card = { text: 'Approve?', blocks: [{ type: 'section', text: { type: 'mrkdwn', text: 'Approve?' } }] };
+const card: SlackMessage = { text: 'Approve?', blocks: [{ type: 'section', text: { type: 'mrkdwn', text: 'Approve?' } }] };
 
 let fake: FakeSlack;
 let slack: SlackPort;

@@ -1,5 +1,7 @@
-import { safeText } from '../../domain/slack-text.js';
+import type { ContextBlock, KnownBlock, SectionBlock } from '@slack/types';
+import { safeCode, safeText } from '../../domain/slack-text.js';
 import type { SlackMessage } from '../../flow/ports.js';
+import { capMessage } from './limits.js';
 import { resolvedLine } from './stakes.js';
 import { slackDate, type CardState } from './view-model.js';
 
@@ -37,12 +39,12 @@ export function mentionText(m: Mention): string {
   return GROUP.test(m.id) ? `<!subteam^${m.id}>` : '(unknown group)';
 }
 
-const section = (text: string) => ({ type: 'section', text: { type: 'mrkdwn', text } });
-const context = (text: string) => ({ type: 'context', elements: [{ type: 'mrkdwn', text }] });
+const section = (text: string): SectionBlock => ({ type: 'section', text: { type: 'mrkdwn', text } });
+const context = (text: string): ContextBlock => ({ type: 'context', elements: [{ type: 'mrkdwn', text }] });
 const capitalised = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
 
 function what(n: ChainNotice): string {
-  return `\`${safeText(n.actionType, 200)}\` by \`${safeText(n.agentId, 200)}\` (urgency ${safeText(n.urgency, 20)}, route \`${safeText(n.route, 63)}\`)`;
+  return `${safeCode(n.actionType, 200)} by ${safeCode(n.agentId, 200)} (urgency ${safeText(n.urgency, 20)}, route ${safeCode(n.route, 65)})`;
 }
 
 function footer(n: ChainNotice): string | undefined {
@@ -56,7 +58,7 @@ function footer(n: ChainNotice): string | undefined {
 export function chainThreadMessage(n: ChainNotice): SlackMessage {
   if (n.resolution) {
     const done = resolvedLine(n.resolution);
-    return { text: `Resolved (${n.resolution.status}): ${what(n)}`, blocks: [section(`${done}\n${what(n)}`)] };
+    return capMessage({ text: `Resolved (${n.resolution.status}): ${what(n)}`, blocks: [section(`${done}\n${what(n)}`)] });
   }
   const who = n.mentions.map(mentionText).join(' ');
   const head = n.handoff
@@ -64,8 +66,8 @@ export function chainThreadMessage(n: ChainNotice): SlackMessage {
     : `:bell: ${who}: this request is still waiting for a decision.`;
   const lines = [head];
   if (n.fallback) lines.push(`:warning: ${capitalised(safeText(n.fallback, 300))}, so the route's approvers are pinged instead.`);
-  const blocks: unknown[] = [section(lines.join('\n'))];
+  const blocks: KnownBlock[] = [section(lines.join('\n'))];
   const foot = footer(n);
   if (foot) blocks.push(context(foot));
-  return { text: `${head} ${what(n)}`, blocks };
+  return capMessage({ text: `${head} ${what(n)}`, blocks });
 }

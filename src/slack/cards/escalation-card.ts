@@ -1,3 +1,4 @@
+import type { Button, ContextBlock, KnownBlock, MrkdwnElement, SectionBlock } from '@slack/types';
 import {
   FIELD_TEXT_MAX,
   HEADER_TEXT_MAX,
@@ -5,10 +6,12 @@ import {
   SECTION_TEXT_MAX,
   escapeMrkdwn,
   plainText,
+  safeCode,
   safeText,
   truncate,
 } from '../../domain/slack-text.js';
 import type { SlackMessage } from '../../flow/ports.js';
+import { capMessage } from './limits.js';
 import {
   ACTION_APPROVE,
   ACTION_DENY,
@@ -30,7 +33,7 @@ const PARAM_LINES_MAX = 8;
 const PARAM_VALUE_MAX = 200;
 const HANDOFF_PART_MAX = 600;
 
-const mrkdwn = (text: string) => ({ type: 'mrkdwn', text });
+const mrkdwn = (text: string): MrkdwnElement => ({ type: 'mrkdwn', text });
 
 /**
  * plain_text is never parsed for mentions, but clients copy and quote it:
@@ -39,7 +42,7 @@ const mrkdwn = (text: string) => ({ type: 'mrkdwn', text });
 export function inertPlain(s: string, max: number): string {
   return plainText(s.replace(/</g, '‹').replace(/>/g, '›').replace(/@(?=(channel|here|everyone)\b)/gi, '@\u2060'), max);
 }
-const section = (text: string) => ({ type: 'section', text: mrkdwn(text) });
+const section = (text: string): SectionBlock => ({ type: 'section', text: mrkdwn(text) });
 
 export function paramValue(v: unknown): string {
   const s = typeof v === 'string' ? v : JSON.stringify(v) ?? 'null';
@@ -85,7 +88,7 @@ const userMention = (id: string) => (USER_ID.test(id) ? `<@${id}>` : '(unknown u
 
 /** Whom the card pings: the on-call person, or (nobody on call) the route's group or approvers, saying so. */
 export function oncallLine(o: CardOncall): string {
-  const route = `\`${safeText(o.route, 63)}\``;
+  const route = safeCode(o.route, 65);
   if (o.userId) {
     const skipped = o.skipped.length > 0 ? ` (${o.skipped.map((x) => `${userMention(x.user)} is ${safeText(x.why, 60)}`).join(', ')})` : '';
     return `:pager: On call for route ${route}: ${userMention(o.userId)}${skipped}`;
@@ -120,7 +123,7 @@ export function escalationCard(s: CardState): SlackMessage {
 
   const live = s.status === 'pending' || s.review?.state === 'pending';
   const value = buttonValue(e.id, s.digest);
-  const blocks: unknown[] = [{ type: 'header', text: { type: 'plain_text', text: title, emoji: true } }];
+  const blocks: KnownBlock[] = [{ type: 'header', text: { type: 'plain_text', text: title, emoji: true } }];
   if (live) {
     // The lead line: amount, reversibility, urgency, why a human is needed, the deadline.
     // A review's due time is in its own line already.
@@ -137,7 +140,7 @@ export function escalationCard(s: CardState): SlackMessage {
   // Live cards carry a positive and a negative choice, then Details, right under the stakes; decided ones carry none.
   const choice = s.status === 'pending' ? ([ACTION_APPROVE, 'Approve', ACTION_DENY, 'Deny…'] as const) : s.review?.state === 'pending' ? ([ACTION_REVIEW_OK, 'Looks right', ACTION_REVIEW_WRONG, 'Mark wrong…'] as const) : undefined;
   if (choice) {
-    const button = (action_id: string, text: string, style?: string, confirm?: object) => ({ type: 'button', action_id, ...(style ? { style } : {}), text: { type: 'plain_text', text }, value, ...(confirm ? { confirm } : {}) });
+    const button = (action_id: string, text: string, style?: 'primary' | 'danger', confirm?: Button['confirm']): Button => ({ type: 'button', action_id, ...(style ? { style } : {}), text: { type: 'plain_text', text }, value, ...(confirm ? { confirm } : {}) });
     const [yes, yesText, no, noText] = choice;
     const confirm = s.status === 'pending' ? approveConfirm(s) : undefined;
     const elements = [button(yes, yesText, 'primary', confirm), button(no, noText, 'danger'), button(ACTION_DETAILS, 'Details')];
@@ -151,7 +154,7 @@ export function escalationCard(s: CardState): SlackMessage {
     { type: 'divider' },
     // Each part is capped, so this stays far under the element's limit: no cut can split a mention.
     context(
-      `${safeText(e.agent.name, 100)} (\`${safeText(e.agent.id, 60)}\`), owner <@${e.agent.owner}> · \`${e.action.type}\` · ${safeText(e.issueType, 60)} · confidence ${e.confidence.toFixed(2)} · cost ${formatUsd(e.cost.usd)}, ${plural(e.cost.tokens, 'token')} · ${trigger}`,
+      `${safeText(e.agent.name, 100)} (${safeCode(e.agent.id, 62)}), owner <@${e.agent.owner}> · ${safeCode(e.action.type, 102)} · ${safeText(e.issueType, 60)} · confidence ${e.confidence.toFixed(2)} · cost ${formatUsd(e.cost.usd)}, ${plural(e.cost.tokens, 'token')} · ${trigger}`,
     ),
   );
   // One paragraph, not a line each: the card stays short, and Details lists them whole.
@@ -159,21 +162,21 @@ export function escalationCard(s: CardState): SlackMessage {
   const excerpt = `${safeText(e.reasoning, REASONING_EXCERPT_MAX)}${e.reasoning.length > REASONING_EXCERPT_MAX ? ' _(whole in Details)_' : ''}`;
   blocks.push(
     section(`*Recommendation:* ${safeText(e.handoff.recommendation, HANDOFF_PART_MAX)}\n*Reasoning:* ${excerpt}`.slice(0, SECTION_TEXT_MAX)),
-    context(`Route \`${s.route}\` · escalation \`${e.id}\` · execution \`${safeText(e.executionId, 80)}\` · request ${s.digest.slice(0, 12)} · what was attempted, failed and gathered: *Details*`),
+    context(`Route ${safeCode(s.route, 65)} · escalation \`${e.id}\` · execution ${safeCode(e.executionId, 82)} · request ${s.digest.slice(0, 12)} · what was attempted, failed and gathered: *Details*`),
   );
 
   const status =
     s.status === 'pending' ? 'Approval needed' : s.review?.state === 'pending' ? 'Review needed' : s.status[0]!.toUpperCase() + s.status.slice(1);
   // truncate, not slice: half an emoji makes the form encoding of chat.postMessage throw (URIError).
-  const text = truncate(`${status}: ${escapeMrkdwn(e.agent.name)} wants to run ${e.action.type}`, 300);
-  return { text, blocks: fitWithin(blocks, MESSAGE_TEXT_TOTAL_SOFT_MAX) };
+  const text = truncate(`${status}: ${escapeMrkdwn(e.agent.name)} wants to run ${escapeMrkdwn(e.action.type)}`, 300);
+  return capMessage({ text, blocks: fitWithin(blocks, MESSAGE_TEXT_TOTAL_SOFT_MAX) });
 }
 
-const context = (text: string) => ({ type: 'context', elements: [mrkdwn(text)] });
+const context = (text: string): ContextBlock => ({ type: 'context', elements: [mrkdwn(text)] });
 
 /** Drops the least important sections if agent text still pushes past the total ceiling. */
-function fitWithin(blocks: unknown[], max: number): unknown[] {
-  const size = (b: unknown[]) => JSON.stringify(b).length;
+function fitWithin(blocks: KnownBlock[], max: number): KnownBlock[] {
+  const size = (b: KnownBlock[]) => JSON.stringify(b).length;
   const out = [...blocks];
   const droppable = ['*Recommendation:*', '*Key params:*'];
   for (const prefix of droppable) {

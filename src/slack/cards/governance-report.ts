@@ -1,5 +1,7 @@
-import { MESSAGE_BLOCKS_MAX, MESSAGE_TEXT_TOTAL_SOFT_MAX, SECTION_TEXT_MAX, safeText } from '../../domain/slack-text.js';
+import type { KnownBlock, MrkdwnElement } from '@slack/types';
+import { MESSAGE_BLOCKS_MAX, MESSAGE_TEXT_TOTAL_SOFT_MAX, SECTION_TEXT_MAX, plainText, safeCode, safeText } from '../../domain/slack-text.js';
 import type { SlackMessage } from '../../flow/ports.js';
+import { capMessage } from './limits.js';
 import type { AgentMonthFigures } from '../../db/queries/governance-report.js';
 import { count, plural, usd, usdMicros } from '../../domain/format.js';
 import { errorRateText } from '../../domain/promotion.js';
@@ -8,7 +10,7 @@ export interface ReportAgent extends AgentMonthFigures {
   proposals: string[];
 }
 
-const mrkdwn = (text: string) => ({ type: 'mrkdwn', text });
+const mrkdwn = (text: string): MrkdwnElement => ({ type: 'mrkdwn', text });
 const dur = (sec: number | null) => (sec === null ? '—' : sec < 90 ? `${Math.round(sec)} s` : sec < 5400 ? `${Math.round(sec / 60)} min` : `${(sec / 3600).toFixed(1)} h`);
 const counts = (o: Record<string, number>) =>
   Object.entries(o)
@@ -23,7 +25,7 @@ export function agentReportText(a: ReportAgent, dailyCapUsd?: number): string {
   const triggers = Object.fromEntries(Object.entries(a.byTrigger).map(([k, v]) => [k, v.count]));
   const rules = Object.fromEntries(Object.entries(a.byRule).map(([k, v]) => [k, v.count]));
   const lines = [
-    `*\`${safeText(a.agentId, 100)}\`*`,
+    `*${safeCode(a.agentId, 102)}*`,
     `• *Volume:* ${plural(a.requests, 'request')}, ${plural(a.actions, 'action')}`,
     `• *Error rate:* ${rate}`,
     `• *Budget:* ${usdMicros(a.spendMicros)} spent${cap}`,
@@ -41,20 +43,22 @@ export function agentReportText(a: ReportAgent, dailyCapUsd?: number): string {
  * so agents beyond that go into follow-up messages (posted in the first one's thread).
  */
 export function governanceReportMessages(label: string, agents: ReportAgent[], caps: Record<string, number | undefined>): SlackMessage[] {
-  const head: object[] = [
-    { type: 'header', text: { type: 'plain_text', text: `Governance review: ${label}` } },
+  const head: KnownBlock[] = [
+    { type: 'header', text: { type: 'plain_text', text: plainText(`Governance review: ${label}`, 150) } },
     { type: 'context', elements: [mrkdwn(`${plural(agents.length, 'agent')} · figures for the calendar month · proposals are suggestions: nothing changes until the config does`)] },
   ];
-  if (agents.length === 0) return [{ text: `Governance review for ${label}: no agent activity`, blocks: [...head, { type: 'section', text: mrkdwn(`No agent activity in ${label}.`) }] }];
-  const pages: object[][] = [head];
+  if (agents.length === 0) return [capMessage({ text: `Governance review for ${label}: no agent activity`, blocks: [...head, { type: 'section', text: mrkdwn(`No agent activity in ${label}.`) }] })];
+  const pages: KnownBlock[][] = [head];
   for (const a of agents) {
-    const block = { type: 'section', text: mrkdwn(agentReportText(a, caps[a.agentId])) };
+    const block: KnownBlock = { type: 'section', text: mrkdwn(agentReportText(a, Object.hasOwn(caps, a.agentId) ? caps[a.agentId] : undefined)) };
     const page = pages[pages.length - 1]!;
     if (page.length > (pages.length === 1 ? 2 : 0) && (page.length + 1 > MESSAGE_BLOCKS_MAX || JSON.stringify([...page, block]).length > MESSAGE_TEXT_TOTAL_SOFT_MAX)) pages.push([block]);
     else page.push(block);
   }
-  return pages.map((blocks, i) => ({
-    text: i === 0 ? `Governance review for ${label}: ${plural(agents.length, 'agent')}` : `Governance review for ${label} (part ${i + 1} of ${pages.length})`,
-    blocks,
-  }));
+  return pages.map((blocks, i) =>
+    capMessage({
+      text: i === 0 ? `Governance review for ${label}: ${plural(agents.length, 'agent')}` : `Governance review for ${label} (part ${i + 1} of ${pages.length})`,
+      blocks,
+    }),
+  );
 }

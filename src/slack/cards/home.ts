@@ -1,8 +1,10 @@
-import { HEADER_TEXT_MAX, MODAL_BLOCKS_MAX, SECTION_TEXT_MAX, safeText } from '../../domain/slack-text.js';
+import type { HomeView, KnownBlock, SectionBlock } from '@slack/types';
+import { HEADER_TEXT_MAX, SECTION_TEXT_MAX, safeCode, safeText } from '../../domain/slack-text.js';
 import { MODES, MODE_LABELS, type Mode } from '../../domain/modes.js';
 import type { Escalation } from '../../domain/escalation.js';
 import type { EscalationRow } from '../../db/schema/escalations.js';
 import { approveConfirm } from './stakes.js';
+import { capView } from './limits.js';
 import { ACTION_APPROVE, ACTION_DENY, ACTION_DETAILS, buttonValue, slackDate } from './view-model.js';
 import { count, percent, plural } from '../../domain/format.js';
 import { errorRateText } from '../../domain/promotion.js';
@@ -45,32 +47,35 @@ export interface HomeExtras {
   agents?: HomeAgent[];
 }
 
-const section = (text: string) => ({ type: 'section', text: { type: 'mrkdwn', text: text.slice(0, SECTION_TEXT_MAX) } });
+const section = (text: string): SectionBlock => ({ type: 'section', text: { type: 'mrkdwn', text: text.slice(0, SECTION_TEXT_MAX) } });
 
-function reviewBlocks(reviews: HomeReview[]): object[] {
+/** Only an id of this shape becomes a channel link. */
+const CHANNEL_ID = /^[CG][A-Z0-9]{2,}$/;
+
+function reviewBlocks(reviews: HomeReview[]): KnownBlock[] {
   const lines = reviews.map((r) => {
-    const where = !r.channel ? '' : r.channel.startsWith('D') ? ' · cards in your DM with me' : ` · cards in a thread in <#${r.channel}>`;
+    const where = !r.channel ? '' : r.channel.startsWith('D') ? ' · cards in your DM with me' : CHANNEL_ID.test(r.channel) ? ` · cards in a thread in <#${r.channel}>` : ' · cards in a thread';
     const rate = r.reviewed ? ` · ${percent(r.incorrect / r.reviewed)} incorrect so far` : '';
-    return `• ${r.agentId ? `\`${safeText(r.agentId, 100)}\`` : 'all agents'}: *${count(r.reviewed)} of ${count(r.size)} reviewed*${rate}${where} · drawn ${slackDate(r.createdAt, '{date_short}')}`;
+    return `• ${r.agentId ? safeCode(r.agentId, 102) : 'all agents'}: *${count(r.reviewed)} of ${count(r.size)} reviewed*${rate}${where} · drawn ${slackDate(r.createdAt, '{date_short}')}`;
   });
   return [{ type: 'divider' }, section(`*Your reviews in progress*\n${lines.length ? lines.join('\n') : 'None. `/countersign review` draws a sample.'}`)];
 }
 
-function oncallBlocks(oncall: HomeOnCall[]): object[] {
+function oncallBlocks(oncall: HomeOnCall[]): KnownBlock[] {
   const lines = oncall.map((o) =>
     o.role === 'next'
-      ? `• Next on call for route \`${o.route}\` from ${slackDate(o.from)}`
-      : `• *On call now* (${o.role}) for route \`${o.route}\`${o.to ? ` until ${slackDate(o.to)}` : ''}`,
+      ? `• Next on call for route ${safeCode(o.route, 65)} from ${slackDate(o.from)}`
+      : `• *On call now* (${o.role}) for route ${safeCode(o.route, 65)}${o.to ? ` until ${slackDate(o.to)}` : ''}`,
   );
   return [{ type: 'divider' }, section(`*Your on-call status*\n${lines.length ? lines.join('\n') : 'You are not on call now, and not next.'}`)];
 }
 
-function agentBlocks(agents: HomeAgent[]): object[] {
-  const blocks: object[] = [{ type: 'divider' }, section('*Agents by mode*')];
+function agentBlocks(agents: HomeAgent[]): KnownBlock[] {
+  const blocks: KnownBlock[] = [{ type: 'divider' }, section('*Agents by mode*')];
   for (const mode of MODES) {
     const here = agents.filter((a) => a.mode === mode);
     if (here.length === 0) continue;
-    const lines = here.slice(0, 40).map((a) => `• \`${safeText(a.agentId, 100)}\`: ${a.actions ? `error rate ${errorRateText(a)}` : 'no actions yet'}`);
+    const lines = here.slice(0, 40).map((a) => `• ${safeCode(a.agentId, 102)}: ${a.actions ? `error rate ${errorRateText(a)}` : 'no actions yet'}`);
     if (here.length > 40) lines.push(`_…and ${count(here.length - 40)} more_`);
     blocks.push(section(`*${MODE_LABELS[mode]}*\n${lines.join('\n')}`));
   }
@@ -84,8 +89,8 @@ export interface HomePending {
   amountUsd?: number;
 }
 
-export function homeView(pending: HomePending[], extras: HomeExtras = {}): object {
-  const blocks: object[] = [
+export function homeView(pending: HomePending[], extras: HomeExtras = {}): HomeView {
+  const blocks: KnownBlock[] = [
     { type: 'header', text: { type: 'plain_text', text: 'Countersign'.slice(0, HEADER_TEXT_MAX) } },
     {
       type: 'section',
@@ -96,14 +101,14 @@ export function homeView(pending: HomePending[], extras: HomeExtras = {}): objec
     const value = buttonValue(row.id, row.digest ?? '');
     // The same confirm as the card's Approve: irreversible, high stakes or critical ask first.
     const confirm = approveConfirm({ escalation: e, highStakes: (row.triggers ?? []).some((t) => t.kind === 'high_stakes'), ...(amountUsd ? { amountUsd } : {}) });
-    const title = e.action.summary ?? `${e.agent.name} wants to run ${e.action.type}`;
+    const title = e.action.summary?.trim() || `${e.agent.name} wants to run ${e.action.type}`;
     blocks.push(
       { type: 'divider' },
       {
         type: 'section',
         text: {
           type: 'mrkdwn',
-          text: `*${safeText(title, 200)}*\n\`${e.action.type}\` by ${safeText(e.agent.name, 100)} · confidence ${e.confidence.toFixed(2)} · route \`${row.route}\`${row.deadline ? ` · expires ${slackDate(row.deadline)}` : ''}`,
+          text: `*${safeText(title, 200)}*\n${safeCode(e.action.type, 102)} by ${safeText(e.agent.name, 100)} · confidence ${e.confidence.toFixed(2)} · route ${safeCode(row.route ?? '—', 65)}${row.deadline ? ` · expires ${slackDate(row.deadline)}` : ''}`,
         },
       },
       {
@@ -121,5 +126,5 @@ export function homeView(pending: HomePending[], extras: HomeExtras = {}): objec
   if (extras.reviews) blocks.push(...reviewBlocks(extras.reviews));
   if (extras.oncall) blocks.push(...oncallBlocks(extras.oncall));
   if (extras.agents) blocks.push(...agentBlocks(extras.agents));
-  return { type: 'home', blocks: blocks.slice(0, MODAL_BLOCKS_MAX) };
+  return capView({ type: 'home', blocks });
 }

@@ -1,4 +1,6 @@
-import { MODAL_BLOCKS_MAX, PRIVATE_METADATA_MAX, SECTION_TEXT_MAX, chunkText, escapeMrkdwn, safeText } from '../../domain/slack-text.js';
+import type { KnownBlock, ModalView, SectionBlock } from '@slack/types';
+import { MODAL_BLOCKS_MAX, PRIVATE_METADATA_MAX, SECTION_TEXT_MAX, chunkText, escapeMrkdwn, safeCode, safeText } from '../../domain/slack-text.js';
+import { capView } from './limits.js';
 import { VIEW_DENY_REASON, VIEW_REVIEW_WRONG, formatUsd, slackDate, type CardState } from './view-model.js';
 import { plural } from '../../domain/format.js';
 
@@ -20,10 +22,10 @@ interface ReasonModalText {
 }
 
 /** A modal asking for a reason, bound by its metadata to one escalation and digest. */
-function reasonModal(meta: DenyMetadata, t: ReasonModalText): object {
+function reasonModal(meta: DenyMetadata, t: ReasonModalText): ModalView {
   const privateMetadata = JSON.stringify(meta);
   if (privateMetadata.length > PRIVATE_METADATA_MAX) throw new Error('reason modal metadata too long');
-  return {
+  return capView({
     type: 'modal',
     callback_id: t.callbackId,
     private_metadata: privateMetadata,
@@ -46,26 +48,26 @@ function reasonModal(meta: DenyMetadata, t: ReasonModalText): object {
         },
       },
     ],
-  };
+  });
 }
 
-export function denyModal(meta: DenyMetadata, actionType: string): object {
+export function denyModal(meta: DenyMetadata, actionType: string): ModalView {
   return reasonModal(meta, {
     callbackId: VIEW_DENY_REASON,
     title: 'Deny request',
     submit: 'Deny',
-    intro: `You are denying \`${actionType}\`. The agent receives your reason.`,
+    intro: `You are denying ${safeCode(actionType, 102)}. The agent receives your reason.`,
     placeholder: 'What should the agent do instead?',
   });
 }
 
 /** Marking a supervised action wrong: the agent is told to compensate, with this note. */
-export function reviewWrongModal(meta: DenyMetadata, actionType: string): object {
+export function reviewWrongModal(meta: DenyMetadata, actionType: string): ModalView {
   return reasonModal(meta, {
     callbackId: VIEW_REVIEW_WRONG,
     title: 'Mark as wrong',
     submit: 'Mark wrong',
-    intro: `\`${actionType}\` already ran. Marking it wrong tells the agent to compensate or revert, and counts as an error.`,
+    intro: `${safeCode(actionType, 102)} already ran. Marking it wrong tells the agent to compensate or revert, and counts as an error.`,
     placeholder: 'What was wrong, and what should be undone?',
   });
 }
@@ -83,26 +85,26 @@ export function parseDenyMetadata(raw: string | undefined): DenyMetadata | undef
 }
 
 /** Long text is never lost: every part is split across as many sections as it needs. */
-function longSections(title: string, text: string): object[] {
+function longSections(title: string, text: string): SectionBlock[] {
   const chunks = chunkText(escapeMrkdwn(text) || '—', SECTION_TEXT_MAX - title.length - 4);
-  return chunks.map((c, i) => ({ type: 'section', text: { type: 'mrkdwn', text: i === 0 ? `*${title}*\n${c}` : c } }));
+  return chunks.map((c, i): SectionBlock => ({ type: 'section', text: { type: 'mrkdwn', text: i === 0 ? `*${title}*\n${c}` : c } }));
 }
 
 /** The full context of an escalation, shown by the Details button. */
-export function detailsModal(s: CardState): object {
+export function detailsModal(s: CardState): ModalView {
   const e = s.escalation;
   const facts = [
-    `*Escalation* \`${e.id}\` · *execution* \`${safeText(e.executionId, 200)}\``,
-    `*Agent* ${safeText(e.agent.name, 200)} (\`${safeText(e.agent.id, 200)}\`) · owner <@${e.agent.owner}>`,
+    `*Escalation* \`${e.id}\` · *execution* ${safeCode(e.executionId, 202)}`,
+    `*Agent* ${safeText(e.agent.name, 200)} (${safeCode(e.agent.id, 202)}) · owner <@${e.agent.owner}>`,
     `*Model* ${safeText(`${e.agent.model} ${e.agent.modelVersion}`, 300)} · *prompt* ${safeText(e.agent.promptVersion, 200)}`,
     `*Tools* ${safeText(Object.entries(e.agent.toolVersions).map(([k, v]) => `${k}@${v}`).join(', ') || '—', 1000)}`,
-    `*Action* \`${e.action.type}\` (${e.action.reversible ? 'reversible' : 'irreversible'}) · *issue type* ${safeText(e.issueType, 100)} · *urgency* ${e.urgency}`,
+    `*Action* ${safeCode(e.action.type, 102)} (${e.action.reversible ? 'reversible' : 'irreversible'}) · *issue type* ${safeText(e.issueType, 100)} · *urgency* ${e.urgency}`,
     `*Confidence* ${e.confidence.toFixed(2)} · *cost* ${formatUsd(e.cost.usd)}, ${plural(e.cost.tokens, 'token')}`,
     // Once decided, when and by whom replaces the deadline, as on the card.
-    `${s.status === 'pending' ? `*Deadline* ${slackDate(s.deadline)}` : `*Decided* ${s.decidedAt ? slackDate(s.decidedAt) : '—'}${s.decidedBy && /^[UW][A-Z0-9]{2,}$/.test(s.decidedBy) ? ` by <@${s.decidedBy}>` : ''}`} · *route* \`${s.route}\` · *status* ${s.status}`,
+    `${s.status === 'pending' ? `*Deadline* ${slackDate(s.deadline)}` : `*Decided* ${s.decidedAt ? slackDate(s.decidedAt) : '—'}${s.decidedBy && /^[UW][A-Z0-9]{2,}$/.test(s.decidedBy) ? ` by <@${s.decidedBy}>` : ''}`} · *route* ${safeCode(s.route, 65)} · *status* ${s.status}`,
     `*Request digest* \`${s.digest}\``,
   ].join('\n');
-  const blocks: object[] = [
+  const blocks: KnownBlock[] = [
     { type: 'section', text: { type: 'mrkdwn', text: facts.slice(0, SECTION_TEXT_MAX) } },
     ...longSections('Params', JSON.stringify(e.action.params, null, 2)),
     ...longSections(`Trigger (${e.trigger.kind}${e.trigger.source ? `, ${escapeMrkdwn(e.trigger.source)}` : ''})`, e.trigger.input),
@@ -116,10 +118,10 @@ export function detailsModal(s: CardState): object {
     blocks.length = MODAL_BLOCKS_MAX - 1;
     blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: 'Truncated at Slack’s 100-block limit.' }] });
   }
-  return {
+  return capView({
     type: 'modal',
     title: { type: 'plain_text', text: 'Escalation details' },
     close: { type: 'plain_text', text: 'Close' },
     blocks,
-  };
+  });
 }

@@ -1,6 +1,8 @@
-import { safeText, truncate } from '../../domain/slack-text.js';
+import type { ContextBlock, KnownBlock, SectionBlock } from '@slack/types';
+import { safeCode, safeText, truncate } from '../../domain/slack-text.js';
 import type { SlackMessage } from '../../flow/ports.js';
 import { inertPlain } from './escalation-card.js';
+import { capMessage } from './limits.js';
 import { approveConfirm, resolvedLine, stakesLine } from './stakes.js';
 import { ACTION_APPROVE, ACTION_DENY, buttonValue, slackDate, type CardState } from './view-model.js';
 
@@ -25,8 +27,8 @@ export interface OncallDmState {
   next?: { at: Date; failSafe: boolean };
 }
 
-const section = (text: string) => ({ type: 'section', text: { type: 'mrkdwn', text } });
-const context = (text: string) => ({ type: 'context', elements: [{ type: 'mrkdwn', text }] });
+const section = (text: string): SectionBlock => ({ type: 'section', text: { type: 'mrkdwn', text } });
+const context = (text: string): ContextBlock => ({ type: 'context', elements: [{ type: 'mrkdwn', text }] });
 
 function titleOf(c: CardState): string {
   const e = c.escalation;
@@ -51,19 +53,19 @@ export function oncallDm(s: OncallDmState): SlackMessage {
   const e = s.card.escalation;
   const where = CHANNEL_ID.test(s.channel) ? `<#${s.channel}>` : 'the route’s channel';
   const link = s.permalink && /^https?:\/\//.test(s.permalink) ? `<${s.permalink}|Open the card>` : `The card is in ${where}`;
-  const what = `\`${safeText(e.action.type, 100)}\` by \`${safeText(e.agent.id, 100)}\` · route \`${safeText(s.route, 63)}\``;
+  const what = `${safeCode(e.action.type, 102)} by ${safeCode(e.agent.id, 102)} · route ${safeCode(s.route, 65)}`;
   const title = `*${titleOf(s.card)}*`;
   if (s.card.status !== 'pending') {
     const done = resolvedLine(s.card);
-    return {
-      text: truncate(`Resolved (${s.card.status}): ${e.action.type} by ${safeText(e.agent.id, 100)}`, 300),
+    return capMessage({
+      text: truncate(`Resolved (${s.card.status}): ${safeText(e.action.type, 100)} by ${safeText(e.agent.id, 100)}`, 300),
       blocks: [section(done), section(`${title}\n${stakesLine(s.card)}\n${what} · ${link}`)],
-    };
+    });
   }
   const head = s.handoff
     ? `:arrows_counterclockwise: Your on-call shift started, and an approval is waiting for a decision in ${where}.`
-    : `:rotating_light: You are on call for route \`${safeText(s.route, 63)}\`: an approval is waiting for your decision in ${where}.`;
-  const blocks: unknown[] = [section(head), section(`${title}\n${stakesLine(s.card, { deadline: true })}\n${what} · ${link}`)];
+    : `:rotating_light: You are on call for route ${safeCode(s.route, 65)}: an approval is waiting for your decision in ${where}.`;
+  const blocks: KnownBlock[] = [section(head), section(`${title}\n${stakesLine(s.card, { deadline: true })}\n${what} · ${link}`)];
   if (s.canDecide) {
     const value = buttonValue(e.id, s.card.digest);
     const confirm = approveConfirm(s.card);
@@ -78,5 +80,5 @@ export function oncallDm(s: OncallDmState): SlackMessage {
   }
   const foot = footer(s);
   if (foot) blocks.push(context(foot));
-  return { text: truncate(`${head} ${e.action.type} by ${safeText(e.agent.id, 100)}`, 300), blocks };
+  return capMessage({ text: truncate(`${head} ${safeText(e.action.type, 100)} by ${safeText(e.agent.id, 100)}`, 300), blocks });
 }

@@ -3,8 +3,10 @@ import { MODE_LABELS, type Mode } from '../../domain/modes.js';
 import { describeCondition } from '../../domain/policy/conditions.js';
 import type { AgentPolicy, Policy } from '../../domain/policy/schema.js';
 import { describeThresholds, errorRateText, type RecordCounts } from '../../domain/promotion.js';
-import { MESSAGE_BLOCKS_MAX, MESSAGE_TEXT_TOTAL_SOFT_MAX, SECTION_TEXT_MAX, safeText, truncate } from '../../domain/slack-text.js';
+import type { ContextBlock, KnownBlock, SectionBlock } from '@slack/types';
+import { MESSAGE_BLOCKS_MAX, MESSAGE_TEXT_TOTAL_SOFT_MAX, SECTION_TEXT_MAX, safeCode, safeText, truncate } from '../../domain/slack-text.js';
 import type { SlackMessage } from '../../flow/ports.js';
+import { capMessage } from './limits.js';
 
 /** An agent's mode as in force (a stored promotion wins over the config) and its record since. */
 export interface AgentInForce extends RecordCounts {
@@ -23,10 +25,10 @@ export interface PolicySummary {
   only?: string;
 }
 
-const section = (text: string) => ({ type: 'section', text: { type: 'mrkdwn', text: truncate(text, SECTION_TEXT_MAX) } });
-const context = (text: string) => ({ type: 'context', elements: [{ type: 'mrkdwn', text: truncate(text, SECTION_TEXT_MAX) }] });
+const section = (text: string): SectionBlock => ({ type: 'section', text: { type: 'mrkdwn', text: truncate(text, SECTION_TEXT_MAX) } });
+const context = (text: string): ContextBlock => ({ type: 'context', elements: [{ type: 'mrkdwn', text: truncate(text, SECTION_TEXT_MAX) }] });
 /** Config text is written by people, but agent ids may be hostile (an id is whatever the agent sends): escaped like agent text. */
-const code = (s: string, max = 100) => `\`${safeText(s, max)}\``;
+const code = (s: string, max = 100) => safeCode(s, max + 2);
 const threshold = (x: number) => x.toFixed(2);
 /** The "did not fit" line's length cap. */
 const REST_MAX = 1000;
@@ -98,14 +100,14 @@ function agentText(a: AgentPolicy, inForce: AgentInForce | undefined): string {
  * do not fit one message (50 blocks, ~12k characters) are named at the end;
  * `/countersign policy <agent id>` shows one.
  */
-export function policySummaryMessage(s: PolicySummary): SlackMessage & { blocks: object[] } {
+export function policySummaryMessage(s: PolicySummary): SlackMessage {
   const p = s.policy;
   if (!p) {
     const none = 'No policy is configured, so every action needs approval. Add `policy:` to the config file.';
-    return { text: none, blocks: [section(none)] };
+    return capMessage({ text: none, blocks: [section(none)] });
   }
   const agents = s.only ? p.agents.filter((a) => a.id === s.only) : p.agents;
-  const head: object[] = s.only
+  const head: KnownBlock[] = s.only
     ? [section(`*Policy for ${code(s.only, 200)}* (version \`${s.version}\`)`)]
     : [
         { type: 'header', text: { type: 'plain_text', text: 'Policy in force' } },
@@ -133,5 +135,5 @@ export function policySummaryMessage(s: PolicySummary): SlackMessage & { blocks:
   }
   blocks.push(foot);
   const text = s.only ? `Policy for ${safeText(s.only, 200)}` : `Policy in force (version ${s.version}): ${plural(agents.length, 'agent')}`;
-  return { text, blocks };
+  return capMessage({ text, blocks });
 }

@@ -1,7 +1,9 @@
-import { MESSAGE_BLOCKS_MAX, MESSAGE_TEXT_TOTAL_SOFT_MAX, escapeMrkdwn, safeText, truncate } from '../../domain/slack-text.js';
+import type { KnownBlock, ModalView, MrkdwnElement } from '@slack/types';
+import { MESSAGE_TEXT_TOTAL_SOFT_MAX, escapeMrkdwn, safeCode, safeText, truncate } from '../../domain/slack-text.js';
 import { errorRateLine } from '../../domain/batch-review.js';
 import type { SlackMessage } from '../../flow/ports.js';
 import { escalationCard } from './escalation-card.js';
+import { capMessage, capView } from './limits.js';
 import { slackDate, type CardState } from './view-model.js';
 import { count, plural } from '../../domain/format.js';
 
@@ -47,8 +49,8 @@ export interface SampleCardState {
   viewer?: string;
 }
 
-const mrkdwn = (text: string) => ({ type: 'mrkdwn', text });
-const scope = (agentId: string | null) => (agentId ? `\`${safeText(agentId, 100)}\`` : 'all agents');
+const mrkdwn = (text: string): MrkdwnElement => ({ type: 'mrkdwn', text });
+const scope = (agentId: string | null) => (agentId ? safeCode(agentId, 102) : 'all agents');
 
 /**
  * One drawn action for review: the escalation card's full context (without
@@ -57,7 +59,7 @@ const scope = (agentId: string | null) => (agentId ? `\`${safeText(agentId, 100)
  */
 export function sampleReviewCard(s: SampleCardState): SlackMessage {
   const base = escalationCard(s.card);
-  const blocks: AnyBlock[] = (base.blocks as Array<{ type: string }>).filter((b) => b.type !== 'actions').map((b) => pastTense(b));
+  const blocks = base.blocks.filter((b) => b.type !== 'actions').map((b) => pastTense(b));
   const outcome = s.outcome
     ? `${s.outcome.success ? ':white_check_mark: Reported *succeeded*' : ':x: Reported *failed*'} at ${slackDate(s.outcome.at)}${s.outcome.detail ? `\n>${safeText(s.outcome.detail, 500).replace(/\n/g, '\n>')}` : ''}`
     : ':grey_question: No outcome reported by the agent';
@@ -90,7 +92,7 @@ export function sampleReviewCard(s: SampleCardState): SlackMessage {
     });
   }
   const state = s.verdict ? `Reviewed ${s.verdict.verdict}` : 'Review';
-  return { text: truncate(`${state}: ${escapeMrkdwn(s.card.escalation.agent.name)} ran ${s.card.escalation.action.type}`, 300), blocks: fit(blocks).slice(0, MESSAGE_BLOCKS_MAX) };
+  return capMessage({ text: truncate(`${state}: ${escapeMrkdwn(s.card.escalation.agent.name)} ran ${escapeMrkdwn(s.card.escalation.action.type)}`, 300), blocks: fit(blocks) });
 }
 
 /**
@@ -98,24 +100,21 @@ export function sampleReviewCard(s: SampleCardState): SlackMessage {
  * (outcome, verdict note) can push it past Slack's ceiling, so the longest
  * agent-written parts give way first, as on the approval card.
  */
-function fit(blocks: AnyBlock[]): AnyBlock[] {
+function fit(blocks: KnownBlock[]): KnownBlock[] {
   const out = [...blocks];
   for (const prefix of ['*Recommendation:*', '*Key params:*']) {
     if (JSON.stringify(out).length <= MESSAGE_TEXT_TOTAL_SOFT_MAX) break;
-    const i = out.findIndex((b) => b.text?.text.startsWith(prefix));
+    const i = out.findIndex((b) => b.type === 'section' && b.text?.text.startsWith(prefix));
     if (i >= 0) out[i] = { type: 'section', text: { type: 'mrkdwn', text: `${prefix}\n_Too long for the card: see the escalation's Details._` } };
   }
   return out;
 }
 
-type AnyBlock = { type: string; text?: { type: string; text: string }; fields?: Array<{ type: string; text: string }>; [k: string]: unknown };
-
 /**
  * A reviewed action already ran: past tense in the header (the decided card
  * already says who cleared it and why, in place of the deadline).
  */
-function pastTense(block: { type: string }): AnyBlock {
-  const b = block as AnyBlock;
+function pastTense(b: KnownBlock): KnownBlock {
   if (b.type === 'header' && b.text) return { ...b, text: { ...b.text, text: b.text.text.replace(' wants to run ', ' ran ') } };
   return b;
 }
@@ -135,14 +134,14 @@ export function sampleProgressMessage(s: SampleHeader, p: { reviewed: number; in
   const done = p.reviewed >= s.size;
   const head = `:mag: *Batch review of ${scope(s.agentId)}*: ${count(s.size)} of ${plural(s.population, 'executed action')} (${s.percent}%) from ${windowLine(s)}`;
   const progress = `${done ? ':white_check_mark:' : ':hourglass_flowing_sand:'} *${p.reviewed} of ${s.size} reviewed*${p.reviewed > 0 ? ` · error rate so far ${errorRateLine(p.incorrect, p.reviewed)}` : ''}`;
-  return {
+  return capMessage({
     text: `Batch review: ${p.reviewed} of ${s.size} reviewed`,
     blocks: [
       { type: 'section', text: mrkdwn(head) },
       { type: 'section', text: mrkdwn(progress) },
-      { type: 'context', elements: [mrkdwn(`Seed \`${s.seed}\` · sample \`${s.sampleId}\` · mark each action Correct or Incorrect`)] },
+      { type: 'context', elements: [mrkdwn(`Seed ${safeCode(s.seed, 102)} · sample \`${s.sampleId}\` · mark each action Correct or Incorrect`)] },
     ],
-  };
+  });
 }
 
 export interface SampleSummaryRow {
@@ -153,21 +152,21 @@ export interface SampleSummaryRow {
 
 /** Posted once, when every item has a verdict. */
 export function sampleSummaryMessage(s: SampleHeader, p: { reviewed: number; incorrect: number }, perAgent: SampleSummaryRow[]): SlackMessage {
-  const lines = perAgent.slice(0, 40).map((a) => `• \`${safeText(a.agentId, 100)}\`: ${errorRateLine(a.incorrect, a.reviewed)}`);
+  const lines = perAgent.slice(0, 40).map((a) => `• ${safeCode(a.agentId, 102)}: ${errorRateLine(a.incorrect, a.reviewed)}`);
   if (perAgent.length > 40) lines.push(`_…and ${perAgent.length - 40} more agents_`);
-  return {
+  return capMessage({
     text: `Batch review complete: error rate ${errorRateLine(p.incorrect, p.reviewed)}`,
     blocks: [
       { type: 'section', text: mrkdwn(`:clipboard: *Batch review complete* (${scope(s.agentId)}, ${windowLine(s)})\n*Error rate:* ${errorRateLine(p.incorrect, p.reviewed)}`) },
-      ...(perAgent.length > 1 ? [{ type: 'section', text: mrkdwn(`*By agent*\n${lines.join('\n')}`.slice(0, 3000)) }] : []),
-      { type: 'context', elements: [mrkdwn(`Seed \`${s.seed}\` · the same sample again: \`${safeText(redrawArgs(s), 600)}\``)] },
+      ...(perAgent.length > 1 ? [{ type: 'section' as const, text: mrkdwn(`*By agent*\n${lines.join('\n')}`) }] : []),
+      { type: 'context', elements: [mrkdwn(`Seed ${safeCode(s.seed, 102)} · the same sample again: ${safeCode(redrawArgs(s), 602)}`)] },
     ],
-  };
+  });
 }
 
 /** The note an "Incorrect…" verdict needs, bound by its metadata to one item. */
-export function sampleIncorrectModal(meta: { sampleId: string; escalationId: string; channel: string }, actionType: string): object {
-  return {
+export function sampleIncorrectModal(meta: { sampleId: string; escalationId: string; channel: string }, actionType: string): ModalView {
+  return capView({
     type: 'modal',
     callback_id: VIEW_SAMPLE_INCORRECT,
     private_metadata: JSON.stringify(meta),
@@ -175,7 +174,7 @@ export function sampleIncorrectModal(meta: { sampleId: string; escalationId: str
     submit: { type: 'plain_text', text: 'Mark incorrect' },
     close: { type: 'plain_text', text: 'Cancel' },
     blocks: [
-      { type: 'section', text: mrkdwn(`\`${safeText(actionType, 100)}\` ran already. An incorrect verdict counts as an error in the agent's record.`) },
+      { type: 'section', text: mrkdwn(`${safeCode(actionType, 102)} ran already. An incorrect verdict counts as an error in the agent's record.`) },
       {
         type: 'input',
         block_id: SAMPLE_NOTE_BLOCK,
@@ -183,7 +182,7 @@ export function sampleIncorrectModal(meta: { sampleId: string; escalationId: str
         element: { type: 'plain_text_input', action_id: SAMPLE_NOTE_ACTION, multiline: true, min_length: 3, max_length: 2000 },
       },
     ],
-  };
+  });
 }
 
 export function parseSampleModalMetadata(raw: string | undefined): { sampleId: string; escalationId: string; channel: string } | undefined {

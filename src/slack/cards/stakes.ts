@@ -1,3 +1,4 @@
+import type { ConfirmationDialog } from '@slack/types';
 import { usd } from '../../domain/format.js';
 import { plainText, safeText, truncate } from '../../domain/slack-text.js';
 import { slackDate, type CardState } from './view-model.js';
@@ -8,13 +9,13 @@ const CONFIRM_TEXT_MAX = 300;
 const CONFIRM_BUTTON_MAX = 30;
 
 /** A Block Kit confirm dialog, cut to Slack's limits (mrkdwn text, so mentions stay inert through safeText upstream). */
-export function confirmDialog(d: { title: string; text: string; confirm: string; deny?: string }): object {
+export function confirmDialog(d: { title: string; text: string; confirm: string; deny?: string }): ConfirmationDialog {
   return {
     title: { type: 'plain_text', text: plainText(d.title, CONFIRM_TITLE_MAX) },
     text: { type: 'mrkdwn', text: truncate(d.text, CONFIRM_TEXT_MAX) },
     confirm: { type: 'plain_text', text: plainText(d.confirm, CONFIRM_BUTTON_MAX) },
     deny: { type: 'plain_text', text: plainText(d.deny ?? 'Cancel', CONFIRM_BUTTON_MAX) },
-    style: 'danger',
+    style: 'danger' as const,
   };
 }
 
@@ -27,7 +28,7 @@ export function needsConfirm(s: Pick<CardState, 'escalation' | 'highStakes'>): b
 }
 
 /** The Approve button's dialog: the action, the amount, and that it cannot be undone. */
-export function approveConfirm(s: Pick<CardState, 'escalation' | 'highStakes' | 'amountUsd'>): object | undefined {
+export function approveConfirm(s: Pick<CardState, 'escalation' | 'highStakes' | 'amountUsd'>): ConfirmationDialog | undefined {
   if (!needsConfirm(s)) return undefined;
   const e = s.escalation;
   const amount = s.amountUsd !== undefined ? ` of ${amountText(s.amountUsd)}` : '';

@@ -1,4 +1,6 @@
-import { MODAL_BLOCKS_MAX, SECTION_TEXT_MAX, chunkText, escapeMrkdwn, plainText, safeText } from '../../domain/slack-text.js';
+import type { KnownBlock, ModalView } from '@slack/types';
+import { MODAL_BLOCKS_MAX, SECTION_TEXT_MAX, chunkText, escapeMrkdwn, plainText, safeCode, safeText } from '../../domain/slack-text.js';
+import { capView } from './limits.js';
 import type { Explanation } from '../../domain/explanation.js';
 
 /** The "Why?" button on decided cards; its value is the card's `id:digest`, like the other buttons. */
@@ -13,10 +15,10 @@ const LINE_MAX = 1500;
  * sections run over several blocks, and the whole stays under the modal's
  * block limit.
  */
-export function whyModal(x: Explanation): object {
-  const blocks: object[] = [
-    { type: 'header', text: { type: 'plain_text', text: plainText(x.title, 150) || 'Why?' } },
-    { type: 'context', elements: [{ type: 'mrkdwn', text: `*${escapeMrkdwn(x.status)}* · escalation \`${escapeMrkdwn(x.escalationId)}\` · execution \`${safeText(x.executionId ?? '?', 200)}\`` }] },
+export function whyModal(x: Explanation): ModalView {
+  const blocks: KnownBlock[] = [
+    { type: 'header', text: { type: 'plain_text', text: plainText(x.title, 150).trim() || 'Why?' } },
+    { type: 'context', elements: [{ type: 'mrkdwn', text: `*${escapeMrkdwn(x.status)}* · escalation ${safeCode(x.escalationId, 100)} · execution ${safeCode(x.executionId ?? '?', 202)}` }] },
   ];
   x.sections.forEach((s, i) => {
     const body = s.lines.map((l) => `• ${safeText(l, LINE_MAX)}`).join('\n');
@@ -28,10 +30,10 @@ export function whyModal(x: Explanation): object {
     blocks.length = MODAL_BLOCKS_MAX - 1;
     blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: '_Too long for Slack: run `countersign explain` for the full record._' }] });
   }
-  return {
+  return capView({
     type: 'modal',
     title: { type: 'plain_text', text: 'Why?' },
     close: { type: 'plain_text', text: 'Close' },
     blocks,
-  };
+  });
 }

@@ -4,6 +4,7 @@ import { searchAudit } from '../../db/queries/audit-search.js';
 import { mayReadAudit } from '../../flow/audit-access.js';
 import { redactRecord } from '../../flow/audit-export.js';
 import { redactorOf } from '../../domain/audit-config.js';
+import type { SlackMessage } from '../../flow/ports.js';
 import type { ListenerDeps } from '../listeners/context.js';
 import { auditResultsMessage } from '../cards/audit-results.js';
 import type { Subcommand } from './types.js';
@@ -19,7 +20,7 @@ const USAGE =
  * Runs a search for a Slack user and renders the page, or says why not.
  * Shared by the command and its "Next page" button; the cursor rides in `text`.
  */
-export async function auditPage(deps: ListenerDeps, userId: string, text: string, page: number): Promise<string | { text: string; blocks: object[] }> {
+export async function auditPage(deps: ListenerDeps, userId: string, text: string, page: number): Promise<string | SlackMessage> {
   if (!(await mayReadAudit(deps, userId))) return 'Only approvers and Countersign admins may search the audit trail.';
   const parsed = parseAuditQueryText(text);
   if (!parsed.ok) return `Cannot search for that:\n${escapeMrkdwn(describeAuditErrors(parsed.errors))}\n${USAGE}`;
@@ -27,7 +28,7 @@ export async function auditPage(deps: ListenerDeps, userId: string, text: string
   const result = await searchAudit(deps.db, query);
   const records = result.records.map(redactRecord(redactorOf(deps.config.current().config.audit)));
   const message = auditResultsMessage({ queryText: formatAuditFilter(query.filter), records, page, ...(result.nextCursor ? { nextCursor: result.nextCursor } : {}) });
-  return { text: message.text, blocks: message.blocks as object[] };
+  return message;
 }
 
 export const auditCommand: Subcommand = {

@@ -1,6 +1,6 @@
 import type { CountersignConfig, Route } from '../../domain/config.js';
 import { routeByName } from '../../domain/routing.js';
-import { safeText } from '../../domain/slack-text.js';
+import { safeCode } from '../../domain/slack-text.js';
 import { onCallFor, type RouteOnCall } from '../../flow/oncall.js';
 import { slackDate } from '../cards/view-model.js';
 import type { Subcommand } from './types.js';
@@ -11,12 +11,12 @@ const mention = (id: string) => (USER_ID.test(id) ? `<@${id}>` : '(unknown user)
 /** A route named in a command, or a usage error listing the routes. */
 export function namedRoute(config: CountersignConfig, name: string): Route | string {
   const route = routeByName(config, name);
-  return route ?? `No route \`${safeText(name, 63)}\`. Routes: ${config.routes.map((r) => `\`${r.name}\``).join(', ')}.`;
+  return route ?? `No route ${safeCode(name, 65)}. Routes: ${config.routes.map((r) => safeCode(r.name, 65)).join(', ')}.`;
 }
 
 /** One route's line: who now (until when), who next (from when), or a gap. */
 export function oncallSummary(o: RouteOnCall): string {
-  const head = `*Route \`${o.route}\`*`;
+  const head = `*Route ${safeCode(o.route, 65)}*`;
   if (!o.scheduled) return `${head}: no on-call schedule; the route's channel and approvers decide.`;
   const now = o.primary
     ? `on call now: ${mention(o.primary.user)} until ${slackDate(o.primary.to)}${o.primary.source.kind === 'override' ? ' (override)' : ''}`

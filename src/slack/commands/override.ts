@@ -1,5 +1,5 @@
 import type { CountersignConfig, Route } from '../../domain/config.js';
-import { safeText } from '../../domain/slack-text.js';
+import { safeCode } from '../../domain/slack-text.js';
 import { repingOnOverride } from '../../flow/chain-sweep.js';
 import { createOverride } from '../../flow/oncall.js';
 import type { FlowPorts } from '../../flow/ports.js';
@@ -39,7 +39,7 @@ function restOf(words: readonly string[]): { route?: string; covers?: string } |
       if (!covered) return 'After `covers`, mention the person being covered, with @.';
       out.covers = covered;
     } else if (out.route === undefined && parseMention(word) === undefined) out.route = word;
-    else return `\`${safeText(word, 40)}\` is one word too many.`;
+    else return `${safeCode(word, 42)} is one word too many.`;
   }
   return out;
 }
@@ -64,7 +64,7 @@ export const overrideCommand: Subcommand = {
     const user = parseMention(args[0]);
     if (!user) return `Mention the person who takes over, with @ so that Slack sends their id. ${USAGE}`;
     const ms = parseDuration(args[1]);
-    if (ms === undefined) return `${args[1] ? `\`${safeText(args[1], 20)}\`` : 'Nothing'} is not a duration. ${USAGE}`;
+    if (ms === undefined) return `${args[1] ? safeCode(args[1], 22) : 'Nothing'} is not a duration. ${USAGE}`;
     if (ms > MAX_DURATION_MS) return `Overrides last at most 14 days; change the schedule in the config for longer. ${USAGE}`;
     const rest = restOf(args.slice(2));
     if (typeof rest === 'string') return `${rest} ${USAGE}`;
@@ -73,13 +73,13 @@ export const overrideCommand: Subcommand = {
     const route = routeFor(config, rest.route, channelId);
     if (typeof route === 'string') return `${route}\n${USAGE}`;
     if (!(await mayOverride(deps, route, userId))) {
-      return `Only the approvers of route \`${route.name}\` (its users and user group) may change who is on call.`;
+      return `Only the approvers of route ${safeCode(route.name, 65)} (its users and user group) may change who is on call.`;
     }
     const o = await createOverride(deps, { route, userId: user, from: deps.now(), durationMs: ms, by: userId, ...(rest.covers ? { covers: rest.covers } : {}) });
     // Who is on call changed now: escalations already waiting on the route ping the new person.
     const repinged = await repingOnOverride(deps, route, o.from);
     const who = rest.covers ? `covers <@${rest.covers}> (whenever they would be on call)` : 'is on call';
     const waiting = repinged > 0 ? ` They are pinged about the ${repinged === 1 ? 'escalation' : `${repinged} escalations`} waiting on this route.` : '';
-    return `<@${user}> ${who} for route \`${route.name}\` from ${slackDate(o.from)} until ${slackDate(o.to)} (override by <@${userId}>, recorded).${waiting}`;
+    return `<@${user}> ${who} for route ${safeCode(route.name, 65)} from ${slackDate(o.from)} until ${slackDate(o.to)} (override by <@${userId}>, recorded).${waiting}`;
   },
 };

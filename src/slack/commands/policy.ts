@@ -28,7 +28,7 @@ export const policyCommand: Subcommand = {
     const stored = agentId ? (await storedModes(deps.db, agentId)).modes : {};
     try {
       const { text: out } = checkPolicy(config, input, deps.now(), stored);
-      return `\`\`\`${escapeMrkdwn(out)}\npolicy:  ${version}\`\`\``;
+      return `\`\`\`${escapeMrkdwn(out, 'code')}\npolicy:  ${escapeMrkdwn(version, 'code')}\`\`\``;
     } catch (err) {
       if (!(err instanceof InvalidInputError)) throw err;
       const fields = err.errors.slice(0, 10).map((e) => `• \`${escapeMrkdwn(e.path)}\`: ${escapeMrkdwn(e.message)}`);

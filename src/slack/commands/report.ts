@@ -1,6 +1,7 @@
 import { DateTime } from 'luxon';
 import { buildMonthlyReport } from '../../flow/governance-report.js';
 import { reportInstantFor } from '../../domain/governance-report.js';
+import { safeText } from '../../domain/slack-text.js';
 import type { Subcommand } from './types.js';
 import { plural } from '../../domain/format.js';
 
@@ -17,7 +18,7 @@ export const reportCommand: Subcommand = {
     let at = deps.now();
     if (month !== undefined) {
       const asked = reportInstantFor(month, tz);
-      if (!asked) return `Cannot build that report: the month must look like 2026-10 (got "${month.slice(0, 20)}").`;
+      if (!asked) return `Cannot build that report: the month must look like 2026-10 (got "${safeText(month, 20)}").`;
       at = asked;
     }
     const { messages, agents } = await buildMonthlyReport(deps, at, tz);
@@ -26,8 +27,8 @@ export const reportCommand: Subcommand = {
     // Nothing last month (a new install, say): point at the month in progress.
     if (month === undefined && agents.length === 0) {
       const hint = `Try the month so far: \`/countersign report ${DateTime.fromJSDate(deps.now(), { zone: tz }).toFormat('yyyy-MM')}\``;
-      return { text: `${first!.text}. ${hint}`, blocks: [...(first!.blocks as object[]), { type: 'context', elements: [{ type: 'mrkdwn', text: hint }] }] };
+      return { text: `${first!.text}. ${hint}`, blocks: [...first!.blocks, { type: 'context', elements: [{ type: 'mrkdwn', text: hint }] }] };
     }
-    return { text: `${first!.text}${more}`, blocks: first!.blocks as object[] };
+    return { text: `${first!.text}${more}`, blocks: first!.blocks };
   },
 };

@@ -2,7 +2,7 @@ import { parseReviewArgs } from '../../domain/batch-review.js';
 import { drawReviewSample } from '../../flow/batch-review.js';
 import { slackDate } from '../cards/view-model.js';
 import { redrawArgs } from '../cards/sample-review.js';
-import { safeText } from '../../domain/slack-text.js';
+import { safeCode } from '../../domain/slack-text.js';
 import type { Subcommand } from './types.js';
 import { count, plural } from '../../domain/format.js';
 
@@ -15,7 +15,7 @@ export const reviewCommand: Subcommand = {
     if (!parsed.ok) return `Cannot draw that sample: ${parsed.error}`;
     const { request } = parsed;
     if (request.destination === 'thread' && !/^[CG]/.test(channelId)) return 'Cannot draw that sample: `in:thread` needs a channel; run it in a channel the bot is in, or use `dm`.';
-    const who = request.agentId ? `\`${safeText(request.agentId, 100)}\`` : 'all agents';
+    const who = request.agentId ? safeCode(request.agentId, 102) : 'all agents';
     const now = deps.now();
     if (request.until && request.until > now) return 'Cannot draw that sample: `until` is in the future.';
     const r = await drawReviewSample(deps, { request, requestedBy: userId, threadChannel: channelId, now: request.until ?? now, seed: request.seed });
@@ -24,6 +24,6 @@ export const reviewCommand: Subcommand = {
     }
     const s = r.sample;
     const where = request.destination === 'dm' ? 'in a DM from me' : 'in a thread in this channel';
-    return `Drew ${count(s.size)} of ${plural(s.population, 'executed action')} by ${who} (${s.percent}% of the last ${plural(request.days, 'day')}). The cards are on their way ${where}.\nSeed \`${s.seed}\` · sample \`${s.id}\` · redraw with \`${safeText(redrawArgs(s), 600)}\``;
+    return `Drew ${count(s.size)} of ${plural(s.population, 'executed action')} by ${who} (${s.percent}% of the last ${plural(request.days, 'day')}). The cards are on their way ${where}.\nSeed ${safeCode(s.seed, 102)} · sample \`${s.id}\` · redraw with ${safeCode(redrawArgs(s), 602)}`;
   },
 };

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { getEscalation } from '../../db/queries/escalations.js';
+import { safeCode } from '../../domain/slack-text.js';
 import type { Subcommand } from './types.js';
 
 export const statusCommand: Subcommand = {
@@ -10,7 +11,7 @@ export const statusCommand: Subcommand = {
     if (!id.success) return 'Usage: `/countersign status <escalation id>`';
     const row = await getEscalation(deps.db, id.data);
     return row
-      ? `Escalation \`${row.id}\`: *${row.status}*${row.decidedBy ? ` by <@${row.decidedBy}>` : ''} · route \`${row.route ?? '—'}\` · action \`${row.actionType ?? '—'}\``
+      ? `Escalation \`${row.id}\`: *${row.status}*${row.decidedBy ? ` by <@${row.decidedBy}>` : ''} · route ${safeCode(row.route ?? '—', 65)} · action ${safeCode(row.actionType ?? '—', 102)}`
       : `No escalation \`${id.data}\`.`;
   },
 };

@@ -1,3 +1,4 @@
+import type { SlackMessage } from '../../flow/ports.js';
 import type { ListenerDeps } from '../listeners/context.js';
 
 /** What a `/countersign <name> …` handler gets: the caller, the words after the name, and the ports. */
@@ -21,5 +22,5 @@ export interface Subcommand {
   /** One help line, mrkdwn, e.g. "`/countersign budget [agent]`: spend against each cap". */
   help: string;
   /** The reply: plain mrkdwn text, or blocks (with text as the fallback). */
-  run(input: SubcommandInput): Promise<string | { text: string; blocks: object[] }>;
+  run(input: SubcommandInput): Promise<string | SlackMessage>;
 }

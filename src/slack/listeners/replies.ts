@@ -1,4 +1,5 @@
 import type { DecideOutcome } from '../../flow/decide.js';
+import { safeCode } from '../../domain/slack-text.js';
 import { slackDate } from '../cards/view-model.js';
 
 /** The ephemeral line a clicker sees when their click did not decide; a refusal names the escalation's own route. */
@@ -19,11 +20,11 @@ export function outcomeReply(o: DecideOutcome): string | undefined {
         case 'owner_cannot_approve':
           return 'You own this agent, so you cannot approve its actions. Another approver must decide.';
         case 'not_an_approver':
-          return `You are not an approver for route \`${route ?? '?'}\`, so your click was recorded and refused.`;
+          return `You are not an approver for route ${safeCode(route ?? '?', 65)}, so your click was recorded and refused.`;
         case 'request_changed':
           return 'This card no longer matches the request it was shown for. Nothing was decided.';
         case 'no_route':
-          return `Route \`${route ?? '?'}\` is no longer configured, so nobody can decide this request here.`;
+          return `Route ${safeCode(route ?? '?', 65)} is no longer configured, so nobody can decide this request here.`;
       }
   }
 }

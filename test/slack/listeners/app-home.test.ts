@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { APPROVER, APPROVER_2, OWNER, SIGNING_SECRET, exampleConfigText, makeEscalation, startHarness, type Harness } from '../../support/harness.js';
 import { blockActionsBody, blockActionsPayload, eventCallbackBody, postSigned, slashCommandBody } from '../../support/slack-signing.js';
 import { eventually } from '../../support/services.js';
+import { expectValidView } from '../../support/slack-limits.js';
 
 /** One person in the rotation: APPROVER is on call for the default route on any date after the start. */
 const START = '2026-01-01';
@@ -70,5 +71,23 @@ describe('App Home', () => {
     const otherText = JSON.stringify(other.args.view);
     expect(otherText).toContain('None. `/countersign review` draws a sample.');
     expect(otherText).toContain('You are not on call now, and not next.');
+  });
+
+  it('keeps a masked email inside a bold title from breaking the bold, and shows an agent’s formatting as typed', async () => {
+    const base = makeEscalation();
+    const e = makeEscalation({
+      agent: { ...base.agent, name: 'Support Agent *bold* `code`' },
+      action: { ...base.action, summary: 'Grant billing-admin to jane.doe@example.com' },
+    });
+    await h.enqueue(e);
+    await h.card(e.id);
+    const before = h.fake.callsTo('views.publish').length;
+    await openHome(APPROVER);
+    const published = await h.fake.waitFor((c) => c.method === 'views.publish' && c.args.user_id === APPROVER && h.fake.callsTo('views.publish').indexOf(c) >= before);
+    const view = published.args.view as Record<string, unknown>;
+    expectValidView(view);
+    const text = JSON.stringify(view);
+    expect(text).toContain('*Grant billing-admin to j∗∗∗@example.com*');
+    expect(text).toContain('by Support Agent ∗bold∗ ˋcodeˋ');
   });
 });

@@ -1,5 +1,6 @@
 import type { App, BlockButtonAction } from '@slack/bolt';
 import { ACTION_AUDIT_NEXT, type AuditNextValue } from '../../cards/audit-results.js';
+import { replyOf } from '../../cards/limits.js';
 import { auditPage } from '../../commands/audit.js';
 import type { ListenerDeps } from '../context.js';
 
@@ -20,7 +21,7 @@ export function registerAuditNextPage(app: App, deps: ListenerDeps): void {
     }
     try {
       const out = await auditPage(deps, body.user.id, `${next.q} cursor:${next.c}`, next.p);
-      await respond(typeof out === 'string' ? { response_type: 'ephemeral', replace_original: true, text: out } : { response_type: 'ephemeral', replace_original: true, ...out });
+      await respond({ response_type: 'ephemeral', replace_original: true, ...replyOf(out) });
     } catch (err) {
       logger.error(`audit next page failed: ${(err as Error).message}`);
       await respond({ response_type: 'ephemeral', replace_original: false, text: 'Sorry, the next page failed. The error is in the bot\'s log.' });

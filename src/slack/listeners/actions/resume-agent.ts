@@ -1,5 +1,6 @@
 import type { App, BlockButtonAction } from '@slack/bolt';
 import { agentState } from '../../../db/queries/agents.js';
+import { safeCode } from '../../../domain/slack-text.js';
 import { resumeAgent } from '../../../flow/pause.js';
 import { ACTION_RESUME_AGENT, alertMessage } from '../../cards/alerts.js';
 import { channelOf, type ListenerDeps } from '../context.js';
@@ -18,7 +19,7 @@ export function registerResumeAgent(app: App, deps: ListenerDeps): void {
       return;
     }
     if (!channel) return;
-    const text = outcome === 'refused' ? 'Only Countersign admins may resume an agent. Your click was recorded.' : `Agent \`${agentId}\` is not paused.`;
+    const text = outcome === 'refused' ? 'Only Countersign admins may resume an agent. Your click was recorded.' : `Agent ${safeCode(agentId, 200)} is not paused.`;
     await deps.slack.ephemeral(channel, body.user.id, text);
   });
 }
