@@ -14,7 +14,7 @@ export function registerCountersignCommand(app: App, deps: ListenerDeps): void {
     if (!sub) {
       // `help` and a bare `/countersign` ask for help; anything else is a typo, and is told so.
       const asked = name === '' || name.toLowerCase() === 'help';
-      const text = asked ? helpText() : `There is no ${safeCode(name, 62)} subcommand. The subcommands are ${SUBCOMMANDS.map((c) => `\`${c.name}\``).join(', ')} and \`help\`.\n\n${helpText()}`;
+      const text = asked ? helpText() : `There is no ${safeCode(`/countersign ${name}`, 80)} subcommand. The subcommands are ${SUBCOMMANDS.map((c) => `\`${c.name}\``).join(', ')} and \`help\`.\n\n${helpText()}`;
       return void (await respond({ response_type: 'ephemeral', ...replyOf(text) }));
     }
     const text = trimmed.slice(name.length).trim();
