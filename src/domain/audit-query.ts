@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { parseUserRef } from './user-ref.js';
 
 /**
  * Audit search filters, shared by `/countersign audit`, `countersign audit
@@ -54,10 +55,10 @@ function timeBound(end: 'from' | 'to') {
   });
 }
 
-/** A Slack user id, also as Slack renders a mention in command text: `<@U123>` or `<@U123|name>`. */
+/** A Slack user id, also as `@U123` or as Slack renders a mention in command text: `<@U123>` or `<@U123|name>`. */
 const decider = z.string().transform((s, ctx) => {
-  const m = /^<@([UW][A-Z0-9]{2,})(?:\|[^>]*)?>$/.exec(s.trim()) ?? /^([UW][A-Z0-9]{2,})$/.exec(s.trim());
-  if (m) return m[1]!;
+  const id = parseUserRef(s);
+  if (id) return id;
   ctx.addIssue({ code: 'custom', message: 'must be a Slack user id like U0123ABCD' });
   return z.NEVER;
 });

@@ -16,10 +16,17 @@ function decodeSlackEntities(s: string): string {
   return s.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
 }
 
+/**
+ * The shortcodes the bot writes (test/sandbox/render.test.ts finds them in src/ and fails on a
+ * missing one), plus a few common ones; any other shortcode stays as typed.
+ */
 const EMOJI: Record<string, string> = {
-  white_check_mark: '✅', no_entry: '⛔', hourglass: '⌛', hourglass_flowing_sand: '⏳', eyes: '👀', rotating_light: '🚨',
-  warning: '⚠️', octagonal_sign: '🛑', alarm_clock: '⏰', moneybag: '💰', pause_button: '⏸️', arrow_forward: '▶️', bell: '🔔', x: '❌', heavy_check_mark: '✔️',
-  money_with_wings: '💸', chart_with_upwards_trend: '📈', lock: '🔒', information_source: 'ℹ️', robot_face: '🤖',
+  alarm_clock: '⏰', anchor: '⚓', arrow_down: '⬇️', arrow_forward: '▶️', arrow_up: '⬆️', arrows_counterclockwise: '🔄',
+  bell: '🔔', busts_in_silhouette: '👥', chart_with_upwards_trend: '📈', clipboard: '📋', eyes: '👀', fast_forward: '⏩',
+  grey_question: '❔', heavy_check_mark: '✔️', hourglass: '⌛', hourglass_flowing_sand: '⏳', information_source: 'ℹ️',
+  large_orange_circle: '🟠', lock: '🔒', mag: '🔍', money_with_wings: '💸', moneybag: '💰', no_entry: '⛔', no_entry_sign: '🚫',
+  octagonal_sign: '🛑', pager: '📟', pause_button: '⏸️', red_circle: '🔴', robot_face: '🤖', rotating_light: '🚨',
+  warning: '⚠️', white_check_mark: '✅', x: '❌',
 };
 
 /** Inline formatting on already-escaped text: the markers are not touched by escaping. */

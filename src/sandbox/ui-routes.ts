@@ -59,16 +59,12 @@ function json(res: http.ServerResponse, status: number, body: unknown): void {
   res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' }).end(JSON.stringify(body));
 }
 
+/** What the sidebar lists for this person: the channels, and of the bot's DMs only their own, as in Slack. */
 function conversations(b: UiBackend, user: string) {
-  const ids = new Set([...DEFAULT_CHANNELS, ...b.channels.keys(), ...b.world.ephemerals.map((e) => e.channel)]);
-  const list = [...ids].sort().map((id) => ({
-    id,
-    kind: id.startsWith('D') ? 'dm' : 'channel',
-    label: id.startsWith('D') ? `Countersign ↔ ${id === dmOf(user) ? 'you' : `U${id.slice(1)}`}` : `# ${id}`,
-    count: (b.channels.get(id) ?? []).length,
-  }));
-  if (!ids.has(dmOf(user))) list.push({ id: dmOf(user), kind: 'dm', label: 'Countersign ↔ you', count: 0 });
-  return [{ id: 'home', kind: 'home', label: 'Countersign · App Home', count: 0 }, ...list.filter((c) => c.kind === 'channel'), ...list.filter((c) => c.kind === 'dm')];
+  const ids = new Set([...DEFAULT_CHANNELS, ...b.channels.keys(), ...b.world.ephemerals.filter((e) => e.user === user).map((e) => e.channel)]);
+  const channels = [...ids].filter((id) => !id.startsWith('D')).sort().map((id) => ({ id, kind: 'channel', label: `# ${id}`, count: (b.channels.get(id) ?? []).length }));
+  const dm = { id: dmOf(user), kind: 'dm', label: 'Countersign ↔ you', count: (b.channels.get(dmOf(user)) ?? []).length };
+  return [{ id: 'home', kind: 'home', label: 'Countersign · App Home', count: 0 }, ...channels, dm];
 }
 
 function timeOf(ts: string): string {
@@ -84,7 +80,7 @@ function messageHtml(m: Msg, channel: string, ephemeral = false): string {
 function paneHtml(b: UiBackend, conv: string, user: string): string {
   if (conv === 'home') {
     const home = b.views.get(`VHOME${user}`);
-    return home ? viewToHtml(home) : '<p class="empty">The bot has not published an App Home for this user.</p>';
+    return home ? viewToHtml(home) : '<p class="empty">The bot has not published an App Home for this user yet: the page sent it app_home_opened (see Requests to the bot).</p>';
   }
   const all = b.channels.get(conv) ?? [];
   const items: Array<{ ts: string; html: string }> = [];
@@ -237,7 +233,9 @@ export function createUi(b: UiBackend) {
       try { body = JSON.parse(raw) as Obj; } catch { return void json(res, 400, { error: 'invalid JSON' }), true; }
       if (!USER_ID.test(String(body.user))) return void json(res, 400, { error: 'user: a Slack user id like U0APPROVER1' }), true;
       if (!post) {
-        b.world.closeTop(String(body.user));
+        // `all`: the page was loaded again, and a reload closes every modal, as in Slack.
+        if (body.all === true) b.world.closeAll(String(body.user));
+        else b.world.closeTop(String(body.user));
         b.world.bump();
         return void json(res, 200, { ok: true }), true;
       }

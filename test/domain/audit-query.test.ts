@@ -42,6 +42,7 @@ describe('audit query text', () => {
     expect(q.filter.decider).toBe('U0APPR1');
     expect(q.filter.exec).toBe('run 7');
     expect(q.limit).toBe(200);
+    expect(ok('decider:@U0APPR1').filter.decider).toBe('U0APPR1');
   });
 
   it('names each bad field', () => {

@@ -193,4 +193,19 @@ describe('/countersign override', () => {
   it('records nothing for a usage error', async () => {
     await eventually(async () => ((await h.sql`select 1 from oncall_overrides`).length === 2 ? true : undefined), 'the two valid overrides only');
   });
+
+  it.each([
+    ['@U…, as typed in a command box', `override @${COVER} 30m payments covers @${BACKUP}`],
+    ['a bare user id', `override ${COVER} 30m payments covers ${BACKUP}`],
+  ])('takes the people as %s, like a mention', async (_form, text) => {
+    const before = (await h.sql`select 1 from oncall_overrides`).length;
+    expect(await command(text)).toMatch(new RegExp(`^<@${COVER}> covers <@${BACKUP}> \\(whenever they would be on call\\) for route \`payments\``));
+    const rows = await h.sql<Array<{ user_id: string; covers: string }>>`select user_id, covers from oncall_overrides order by created_at desc, id`;
+    expect(rows).toHaveLength(before + 1);
+    expect(rows[0]).toEqual({ user_id: COVER, covers: BACKUP });
+  });
+
+  it('still refuses a name that is not an id, and says what to type', async () => {
+    expect(await command('override @cover 30m payments')).toContain('or type their user id, like @U0123ABCD');
+  });
 });

@@ -199,4 +199,85 @@ describe('sandbox page in Chromium', () => {
     expect(await page.locator('.pane img, .pane script, .pane a[href*="evil"]').count()).toBe(0);
     expect(dialogs).toEqual([]);
   });
+
+  it('shows the emoji shortcodes the bot writes as emoji', async () => {
+    const base = makeEscalation();
+    const e = makeEscalation({
+      agent: { ...base.agent, id: 'billing-agent', name: 'Billing Agent' },
+      issueType: 'payout',
+      urgency: 'high',
+      action: { type: 'payments.payout', params: { supplier: 'Contoso', amountUsd: 9100, currency: 'USD' }, reversible: false, summary: 'Pay Contoso $9,100' },
+    });
+    await page.getByRole('link', { name: '# C0PAYMENTS' }).click();
+    await client.submit(e);
+    await card(e.id).getByText('📟 On call for route', { exact: false }).waitFor(WAIT);
+    expect(await page.locator('#pane').textContent()).not.toMatch(/:[a-z_]+:/);
+  });
+
+  it('shows each person only their own DM with the bot', async () => {
+    const dms = page.locator('#conversations a[data-conv^="D"]');
+    await page.locator('#user').selectOption(PAYOPS);
+    await page.locator(`#conversations a[data-conv="D${PAYOPS.slice(1)}"]`).waitFor(WAIT);
+    expect(await dms.allTextContents()).toEqual([expect.stringMatching(/^Countersign ↔ you\d*$/)]);
+    await page.locator('#user').selectOption('U0APPROVER1');
+    await page.locator('#conversations a[data-conv="D0APPROVER1"]').waitFor(WAIT);
+    expect(await dms.evaluateAll((as) => as.map((a) => (a as HTMLElement).dataset.conv))).toEqual(['D0APPROVER1']);
+  });
+
+  it('wraps long unbroken words in messages, modals and the App Home instead of running off the right edge', async () => {
+    const word = (n: number) => `${'W'.repeat(n)}`;
+    const base = makeEscalation();
+    const e = makeEscalation({
+      action: { ...base.action, summary: `Refund ${word(240)}` },
+      reasoning: `${word(600)} ${word(600)}`,
+      trigger: { ...base.trigger, input: word(900) },
+    });
+    await page.getByRole('link', { name: '# C0REFUNDS1' }).click();
+    await client.submit(e);
+    const c = card(e.id);
+    await c.getByRole('button', { name: 'Details' }).waitFor(WAIT);
+    // scrollWidth past clientWidth: something inside runs past the right edge.
+    const overflow = (selector: string) => page.locator(selector).evaluate((el) => el.scrollWidth - el.clientWidth);
+    expect(await overflow('#pane')).toBe(0);
+    await c.getByRole('button', { name: 'Details' }).click();
+    const details = page.locator('form.modal');
+    await details.getByText('Escalation details').waitFor(WAIT);
+    expect(await overflow('form.modal .modal-body')).toBe(0);
+    expect(await overflow('body')).toBe(0);
+    await details.getByRole('button', { name: 'Close' }).click();
+    await details.waitFor({ state: 'detached', ...WAIT });
+    await page.getByRole('link', { name: 'Countersign · App Home' }).click();
+    await page.locator('#pane .home').getByText('WWWW', { exact: false }).first().waitFor(WAIT);
+    expect(await overflow('#pane')).toBe(0);
+    await page.getByRole('link', { name: '# C0REFUNDS1' }).click();
+  });
+
+  it('closes an open modal when the page is reloaded, as Slack does, and the page stays usable', async () => {
+    const e = makeEscalation();
+    await client.submit(e);
+    const c = card(e.id);
+    await c.getByRole('button', { name: 'Details' }).click();
+    const details = page.locator('form.modal');
+    await details.getByText('Escalation details').waitFor(WAIT);
+    await page.reload();
+    await c.getByRole('button', { name: 'Details' }).waitFor(WAIT);
+    expect(await details.count()).toBe(0);
+    const state = (await (await fetch(`${bot.sandboxUrl}sandbox/state?user=U0APPROVER1`)).json()) as { modal: unknown };
+    expect(state.modal).toBeNull();
+    // Still clickable, and Escape closes the modal it opens.
+    await c.getByRole('button', { name: 'Details' }).click();
+    await details.getByText('Escalation details').waitFor(WAIT);
+    await page.keyboard.press('Escape');
+    await details.waitFor({ state: 'detached', ...WAIT });
+  });
+
+  it('opening the page on the App Home sends app_home_opened, and shows the view the bot publishes', async () => {
+    await page.goto(`${bot.sandboxUrl}?user=U0APPROVER2&conv=home`);
+    await page.locator('#activity li').filter({ hasText: 'U0APPROVER2 opened the App Home → 200' }).waitFor(WAIT);
+    await page.locator('#pane .home').getByText('Countersign').first().waitFor(WAIT);
+    await page.reload();
+    await page.locator('#activity li').filter({ hasText: 'U0APPROVER2 opened the App Home → 200' }).nth(1).waitFor(WAIT);
+    await page.locator('#pane .home').waitFor(WAIT);
+    expect(await page.locator('#pane').textContent()).not.toContain('has not published');
+  });
 });

@@ -1,3 +1,4 @@
+import { readFileSync, readdirSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { blocksToHtml, viewToHtml } from '../../src/sandbox/blocks.js';
@@ -18,6 +19,18 @@ describe('sandbox mrkdwn', () => {
       '<a href="https://example.com/a?b=1&amp;c=2" target="_blank" rel="noopener noreferrer nofollow">docs</a>',
     );
     expect(mrkdwnToHtml('<javascript:alert(1)|x>')).toBe('&lt;javascript:alert(1)|x&gt;');
+  });
+
+  it('shows every emoji shortcode the bot writes as its emoji, and leaves an unknown one as typed', () => {
+    const src = new URL('../../src/', import.meta.url);
+    const files = readdirSync(src, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.ts') && !f.startsWith('sandbox'));
+    // A shortcode in a string: after a quote, backtick or space, and before a space, backtick, quote or *.
+    const codes = new Set(files.flatMap((f) => [...readFileSync(new URL(f, src), 'utf8').matchAll(/(?<=[`'" ]):[a-z0-9_+]+:(?=[ `'"*])/g)].map((m) => m[0])));
+    expect(codes).toContain(':pager:');
+    expect(codes).toContain(':busts_in_silhouette:');
+    expect([...codes].filter((c) => mrkdwnToHtml(c) === c)).toEqual([]);
+    expect(mrkdwnToHtml(':pager: On call')).toBe('📟 On call');
+    expect(mrkdwnToHtml(':not_an_emoji: at 10:30:00')).toBe(':not_an_emoji: at 10:30:00');
   });
 
   it('shows escaped agent text as the same characters, never as markup', () => {

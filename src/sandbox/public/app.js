@@ -106,7 +106,7 @@
     Object.assign(ui, next);
     localStorage.setItem('countersign.sandbox.user', ui.user);
     history.replaceState(null, '', `?user=${encodeURIComponent(ui.user)}&conv=${encodeURIComponent(ui.conv)}`);
-    ui.modalKey = null;
+    ui.modalKey = undefined; // neither a modal's key nor null: the next state shows or hides the modal
     if (ui.conv === 'home' && (next.conv === 'home' || next.user)) void api('/sandbox/home', {});
     void refresh();
   }
@@ -191,6 +191,19 @@
     void refresh();
   });
 
-  setInterval(poll, 500);
-  go({});
+  // Escape closes what is on top, as in Slack: a confirm dialog, else the top modal.
+  document.addEventListener('keydown', (e) => {
+    if (e.key !== 'Escape') return;
+    const deny = $('confirm-layer').querySelector('[data-confirm-deny]');
+    const close = $('modal-layer').querySelector('button[data-close]');
+    if (deny) deny.click();
+    else if (close) close.click();
+  });
+
+  // Loading the page closes the acting person's modals, as reloading Slack does; then it opens
+  // where the address says (App Home included, which sends app_home_opened).
+  void api('/sandbox/close', { all: true }).finally(() => {
+    go({ conv: ui.conv });
+    setInterval(poll, 500);
+  });
 })();

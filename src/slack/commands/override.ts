@@ -3,6 +3,7 @@ import { safeCode } from '../../domain/slack-text.js';
 import { repingOnOverride } from '../../flow/chain-sweep.js';
 import { createOverride } from '../../flow/oncall.js';
 import type { FlowPorts } from '../../flow/ports.js';
+import { parseUserRef as parseMention } from '../../domain/user-ref.js';
 import { slackDate } from '../cards/view-model.js';
 import { namedRoute } from './oncall.js';
 import type { Subcommand } from './types.js';
@@ -11,11 +12,6 @@ const USAGE = 'Usage: `/countersign override @user <duration like 30m, 2h or 1d>
 /** Overrides longer than this belong in the schedule (ms). */
 const MAX_DURATION_MS = 14 * 24 * 3_600_000;
 const UNIT_MS = { m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
-
-/** Slack sends a mention in a command's text as `<@U123|name>` (or `<@U123>`). */
-export function parseMention(word: string | undefined): string | undefined {
-  return /^<@([UW][A-Z0-9]{2,})(\|[^>]*)?>$/.exec(word ?? '')?.[1];
-}
 
 /** `30m`, `2h`, `1d`, or combined (`1h30m`), in ms; undefined when it is not one. */
 export function parseDuration(word: string | undefined): number | undefined {
@@ -36,7 +32,7 @@ function restOf(words: readonly string[]): { route?: string; covers?: string } |
     const word = words[i]!;
     if (word.toLowerCase() === 'covers' && out.covers === undefined) {
       const covered = parseMention(words[++i]);
-      if (!covered) return 'After `covers`, mention the person being covered, with @.';
+      if (!covered) return 'After `covers`, mention the person being covered, or type their user id, like @U0123ABCD.';
       out.covers = covered;
     } else if (out.route === undefined && parseMention(word) === undefined) out.route = word;
     else return `${safeCode(word, 42)} is one word too many.`;
@@ -62,7 +58,7 @@ export const overrideCommand: Subcommand = {
   help: '`/countersign override @user <duration> [route] [covers @other]`: put someone on call from now, or only in place of @other (approvers of the route only)',
   async run({ deps, userId, channelId, args }) {
     const user = parseMention(args[0]);
-    if (!user) return `Mention the person who takes over, with @ so that Slack sends their id. ${USAGE}`;
+    if (!user) return `Mention the person who takes over (pick them after @ so that Slack sends their id), or type their user id, like @U0123ABCD. ${USAGE}`;
     const ms = parseDuration(args[1]);
     if (ms === undefined) return `${args[1] ? safeCode(args[1], 22) : 'Nothing'} is not a duration. ${USAGE}`;
     if (ms > MAX_DURATION_MS) return `Overrides last at most 14 days; change the schedule in the config for longer. ${USAGE}`;
