@@ -1,10 +1,12 @@
 import { DelayedError, Queue, UnrecoverableError, Worker, type ConnectionOptions, type Job } from 'bullmq';
 import { z } from 'zod';
-import { callbackBackoffMs } from './backoff.js';
+import { CARD_MAX_FAILURES, callbackBackoffMs, cardRetryMs } from './backoff.js';
 import { CALLBACKS_QUEUE, CHAINS_QUEUE, ESCALATIONS_QUEUE, EXPIRIES_QUEUE, MAINTENANCE_QUEUE, NOTIFY_QUEUE } from './names.js';
 import { chainProcessor } from './chain-worker.js';
 import { intake } from '../flow/intake.js';
-import { postCard } from '../flow/post-card.js';
+import { cardPostFailed, postCard } from '../flow/post-card.js';
+import { RateLimitedError, SlackCallError } from '../errors.js';
+import type { EscalationRow } from '../db/schema/escalations.js';
 import { expire } from '../flow/expire.js';
 import { notify } from '../flow/notify.js';
 import { deliverCallback } from '../flow/callback.js';
@@ -38,16 +40,28 @@ async function later(job: Job, token: string | undefined, ms: number): Promise<n
   throw new DelayedError();
 }
 
+/** Real failures of this job's card step in a row, kept in the job's progress (its data is the agent's, validated strictly). */
+function failuresOf(job: Job): number {
+  const p = job.progress as { cardFailures?: unknown } | null;
+  return typeof p === 'object' && p !== null && typeof p.cardFailures === 'number' ? p.cardFailures : 0;
+}
+
 /**
  * Escalation jobs come from agents with whatever `attempts` they chose
  * (BullMQ's default is 1), so transient failures are retried here, by delay,
  * never by failing the job: nothing an agent enqueued is lost to an outage.
+ * Each kind of wait has its own delay: the pacer's turn, Slack's Retry-After,
+ * and for a real failure a short backoff over real failures only (BullMQ's
+ * attemptsStarted counts every wait too), so a card goes out within seconds
+ * once Slack answers again. A card that cannot go out is given up loudly.
  */
 function escalationProcessor(ports: FlowPorts) {
   return async (job: Job, token?: string) => {
+    let row: EscalationRow | undefined;
     try {
       const result = await intake(ports, job.data, job.id);
       if (result.kind === 'rejected') throw new UnrecoverableError(`Invalid escalation: ${result.message}`);
+      row = result.row;
       if (result.row.status === 'pending') {
         const posted = await postCard(ports, result.row, { fresh: result.fresh });
         if (posted.kind === 'wait') return await later(job, token, posted.ms);
@@ -58,8 +72,23 @@ function escalationProcessor(ports: FlowPorts) {
       return answerOf(result.row, result.fresh ? undefined : 'duplicate');
     } catch (err) {
       if (err instanceof UnrecoverableError || err instanceof DelayedError) throw err;
-      const ms = callbackBackoffMs(job.attemptsStarted);
-      ports.log.warn({ err, jobId: job.id, retryInMs: ms }, 'escalation step failed; retrying');
+      // Slack's own wait (a 429 while looking for a crashed post's card): not a failure.
+      if (err instanceof RateLimitedError) return later(job, token, err.retryAfterMs);
+      const failures = failuresOf(job) + 1;
+      const giveUp = row !== undefined && (failures >= CARD_MAX_FAILURES || (err instanceof SlackCallError && err.permanent));
+      try {
+        if (giveUp && row) {
+          await cardPostFailed(ports, row, err instanceof SlackCallError ? err.slackError : String((err as Error).message ?? err), failures);
+          ports.log.error({ err, jobId: job.id, failures }, 'card not posted: given up');
+          return answerOf(row);
+        }
+        await job.updateProgress({ cardFailures: failures });
+      } catch (inner) {
+        // Redis or Postgres is down too: retry the whole step later, nothing recorded twice but the count.
+        ports.log.warn({ err: inner, jobId: job.id }, 'cannot record the card failure');
+      }
+      const ms = cardRetryMs(failures);
+      ports.log.warn({ err, jobId: job.id, failures, retryInMs: ms }, 'escalation step failed; retrying');
       return later(job, token, ms);
     }
   };
