@@ -20,7 +20,8 @@ export const alertJobSchema = z.discriminatedUnion('kind', [
     kind: z.literal('card_post_failed'),
     escalationId: z.uuid(),
     agentId: z.string().nullable(),
-    channel: z.string().nullable(),
+    /** Where the card should have gone (`channel` in the alert's record is where the alert went). */
+    cardChannel: z.string().nullable(),
     /** Slack's error code, or the transport's reason. */
     error: z.string(),
   }),

@@ -95,7 +95,7 @@ export async function cardPostFailed(
     actor: 'system',
     data: { channel: row.channel, error, failures },
   });
-  await ports.scheduler.enqueueAlert({ kind: 'card_post_failed', escalationId: row.id, agentId: row.agentId, channel: row.channel, error }, `card_post_failed:${row.id}`);
+  await ports.scheduler.enqueueAlert({ kind: 'card_post_failed', escalationId: row.id, agentId: row.agentId, cardChannel: row.channel, error }, `card_post_failed:${row.id}`);
   return { kind: 'failed', error };
 }
 
