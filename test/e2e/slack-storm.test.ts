@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CARD_RETRY_MAX_MS } from '../../src/queue/backoff.js';
+import { CARD_MAX_FAILURES, CARD_RETRY_MAX_MS } from '../../src/queue/backoff.js';
 import type { FakeCall } from '../support/fake-slack.js';
 import { REFUNDS_CHANNEL, exampleConfigText, makeEscalation, startHarness, type Harness } from '../support/harness.js';
 import { eventually } from '../support/services.js';
@@ -96,6 +96,29 @@ describe('a Slack error storm', () => {
         return r;
       }, 'the alert recorded');
       expect(posted.data).toMatchObject({ kind: 'card_post_failed', cardChannel: REFUNDS_CHANNEL, channel: ALERT_CHANNEL, error: 'channel_not_found' });
+    } finally {
+      h.fake.clearFaults('chat.postMessage');
+    }
+  }, 60_000);
+
+  it('gives up a card after CARD_MAX_FAILURES real failures, with a card_post_failed record and an alert', async () => {
+    h.fake.fail500('chat.postMessage', { channel: REFUNDS_CHANNEL, times: Number.POSITIVE_INFINITY });
+    try {
+      const e = makeEscalation();
+      // The job as a long outage leaves it: one real failure short of giving up (its count lives in the job's progress).
+      const job = await h.queue.add('escalation', e, { jobId: e.id, delay: 3_600_000 });
+      await job.updateProgress({ cardFailures: CARD_MAX_FAILURES - 1 });
+      await job.promote();
+      const alert = await h.fake.waitFor(
+        (c) => c.method === 'chat.postMessage' && c.args.channel === ALERT_CHANNEL && String(c.args.text).includes(e.id),
+        20_000,
+      );
+      expect(alert.args.text).toContain('statusCode = 500');
+      const [failed, ...more] = await h.sql`select data from events where escalation_id = ${e.id} and type = 'card_post_failed'`;
+      expect(more).toHaveLength(0);
+      expect(failed!.data).toMatchObject({ channel: REFUNDS_CHANNEL, failures: CARD_MAX_FAILURES });
+      expect(cardPosts().filter((c) => escalationOf(c) === e.id)).toHaveLength(1);
+      expect(await job.getState()).toBe('completed');
     } finally {
       h.fake.clearFaults('chat.postMessage');
     }
