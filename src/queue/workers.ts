@@ -40,10 +40,21 @@ async function later(job: Job, token: string | undefined, ms: number): Promise<n
   throw new DelayedError();
 }
 
-/** Real failures of this job's card step in a row, kept in the job's progress (its data is the agent's, validated strictly). */
-function failuresOf(job: Job): number {
-  const p = job.progress as { cardFailures?: unknown } | null;
-  return typeof p === 'object' && p !== null && typeof p.cardFailures === 'number' ? p.cardFailures : 0;
+/**
+ * Real failures of this job so far: all of them (for the backoff), and those
+ * of its card step (for giving up; an outage of Postgres before the escalation
+ * is even read must not use them up). Kept in the job's progress: its data is
+ * the agent's request, validated strictly.
+ */
+interface Failures {
+  failures: number;
+  cardFailures: number;
+}
+
+function failuresOf(job: Job): Failures {
+  const p = job.progress as Partial<Record<keyof Failures, unknown>> | null;
+  const n = (v: unknown) => (typeof v === 'number' ? v : 0);
+  return typeof p === 'object' && p !== null ? { failures: n(p.failures), cardFailures: n(p.cardFailures) } : { failures: 0, cardFailures: 0 };
 }
 
 /**
@@ -74,21 +85,24 @@ function escalationProcessor(ports: FlowPorts) {
       if (err instanceof UnrecoverableError || err instanceof DelayedError) throw err;
       // Slack's own wait (a 429 while looking for a crashed post's card): not a failure.
       if (err instanceof RateLimitedError) return later(job, token, err.retryAfterMs);
-      const failures = failuresOf(job) + 1;
-      const giveUp = row !== undefined && (failures >= CARD_MAX_FAILURES || (err instanceof SlackCallError && err.permanent));
+      // The failure came from the card step (the escalation was read, and waits for its card).
+      const carding = row?.status === 'pending' ? row : undefined;
+      const before = failuresOf(job);
+      const count: Failures = { failures: before.failures + 1, cardFailures: before.cardFailures + (carding ? 1 : 0) };
+      const giveUp = count.cardFailures >= CARD_MAX_FAILURES || (err instanceof SlackCallError && err.permanent);
       try {
-        if (giveUp && row) {
-          await cardPostFailed(ports, row, err instanceof SlackCallError ? err.slackError : String((err as Error).message ?? err), failures);
-          ports.log.error({ err, jobId: job.id, failures }, 'card not posted: given up');
-          return answerOf(row);
+        if (carding && giveUp) {
+          await cardPostFailed(ports, carding, err instanceof SlackCallError ? err.slackError : err instanceof Error ? err.message : String(err), count.cardFailures);
+          ports.log.error({ err, jobId: job.id, ...count }, 'card not posted: given up');
+          return answerOf(carding);
         }
-        await job.updateProgress({ cardFailures: failures });
+        await job.updateProgress({ ...count });
       } catch (inner) {
         // Redis or Postgres is down too: retry the whole step later, nothing recorded twice but the count.
         ports.log.warn({ err: inner, jobId: job.id }, 'cannot record the card failure');
       }
-      const ms = cardRetryMs(failures);
-      ports.log.warn({ err, jobId: job.id, failures, retryInMs: ms }, 'escalation step failed; retrying');
+      const ms = cardRetryMs(count.failures);
+      ports.log.warn({ err, jobId: job.id, ...count, retryInMs: ms }, 'escalation step failed; retrying');
       return later(job, token, ms);
     }
   };

@@ -107,7 +107,7 @@ describe('a Slack error storm', () => {
       const e = makeEscalation();
       // The job as a long outage leaves it: one real failure short of giving up (its count lives in the job's progress).
       const job = await h.queue.add('escalation', e, { jobId: e.id, delay: 3_600_000 });
-      await job.updateProgress({ cardFailures: CARD_MAX_FAILURES - 1 });
+      await job.updateProgress({ failures: CARD_MAX_FAILURES - 1, cardFailures: CARD_MAX_FAILURES - 1 });
       await job.promote();
       const alert = await h.fake.waitFor(
         (c) => c.method === 'chat.postMessage' && c.args.channel === ALERT_CHANNEL && String(c.args.text).includes(e.id),
