@@ -39,7 +39,7 @@ describe('a Slack error storm', () => {
     const ids = new Set(batch.map((e) => e.id));
     h.fake.fail429('chat.postMessage', { channel: REFUNDS_CHANNEL, retryAfterSec: 1, times: Number.POSITIVE_INFINITY });
     await Promise.all(batch.map((e) => h.enqueue(e)));
-    // Several 429 rounds per card: as many waits as made attemptsStarted back the first 500 off for minutes.
+    // Each card waits its turn and its Retry-After several times: BullMQ starts its job each time (attemptsStarted 6 would back the first 500 off for 32 s or more).
     await eventually(async () => {
       const jobs = await Promise.all(batch.map((e) => h.queue.getJob(e.id)));
       return jobs.every((j) => (j?.attemptsStarted ?? 0) >= 6) || undefined;
