@@ -50,6 +50,11 @@ export class SlackCallError extends CountersignError {
     super(ErrorCode.SlackCall, `${method} failed: ${slackError}`);
     this.name = 'SlackCallError';
   }
+
+  /** Slack refused the call and would refuse it again (channel_not_found, invalid_blocks…): retrying cannot help. */
+  get permanent(): boolean {
+    return this.definite && !TRANSIENT_SLACK_ERRORS.has(this.slackError);
+  }
 }
 
 /** A person's input failed validation; `errors` name each field and what was expected. */
@@ -59,6 +64,8 @@ export class InvalidInputError extends CountersignError {
     this.name = 'InvalidInputError';
   }
 }
+/** `ok: false` answers that Slack documents as its own trouble, worth retrying (api.slack.com, every method's Errors table). */
+const TRANSIENT_SLACK_ERRORS = new Set(['internal_error', 'fatal_error', 'service_unavailable', 'request_timeout', 'ratelimited']);
 
 export class TimeoutError extends CountersignError {
   constructor(message: string) {

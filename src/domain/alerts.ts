@@ -15,6 +15,16 @@ export const alertJobSchema = z.discriminatedUnion('kind', [
   }),
   z.object({ kind: z.literal('agent_paused'), agentId: z.string(), reason: z.string() }),
   z.object({ kind: z.literal('config_invalid'), error: z.string(), keptVersion: z.string() }),
+  // A card that will not go out: the escalation waits, uncarded, for its deadline's fail-safe deny.
+  z.object({
+    kind: z.literal('card_post_failed'),
+    escalationId: z.uuid(),
+    agentId: z.string().nullable(),
+    /** Where the card should have gone (`channel` in the alert's record is where the alert went). */
+    cardChannel: z.string().nullable(),
+    /** Slack's error code, or the transport's reason. */
+    error: z.string(),
+  }),
   // Review modes (src/flow/promotion.ts): figures only, the cards are built from them.
   z.object({
     kind: z.literal('mode_demoted'),

@@ -10,7 +10,8 @@ import { dmOnCallIfUrgent, oncallForCard } from './card-oncall.js';
 import { planShiftEndPing, startChain } from './chain.js';
 import type { FlowPorts } from './ports.js';
 
-export type PostResult = { kind: 'posted'; ts: string; reconciled: boolean } | { kind: 'skipped' } | { kind: 'wait'; ms: number };
+/** `failed`: given up for good, recorded and alerted (cardPostFailed). */
+export type PostResult = { kind: 'posted'; ts: string; reconciled: boolean } | { kind: 'skipped' } | { kind: 'wait'; ms: number } | { kind: 'failed'; error: string };
 
 /** How far back to look for a card a crashed attempt may have posted (s). */
 const RECONCILE_WINDOW_SEC = 600;
@@ -69,18 +70,34 @@ export async function postCard(
       await setCardState(ports.db, row.id, 'none');
       return { kind: 'wait', ms: err.retryAfterMs };
     }
-    if (err instanceof SlackCallError && err.definite) {
-      await setCardState(ports.db, row.id, 'none');
-      await recordEvent(ports.db, {
-        escalationId: row.id,
-        executionId: row.executionId,
-        type: 'card_post_failed',
-        actor: 'system',
-        data: { channel, error: err.slackError },
-      });
-    }
+    // Slack answered: nothing was posted, so the next try need not look for the card.
+    if (err instanceof SlackCallError && err.definite) await setCardState(ports.db, row.id, 'none');
+    if (err instanceof SlackCallError && err.permanent) return cardPostFailed(ports, row, err.slackError, 1);
     throw err;
   }
+}
+
+/**
+ * A card that will not go out (Slack refuses it, or kept failing for
+ * `failures` tries in a row) is given up loudly: a `card_post_failed` record
+ * and an alert, never a silent gap. The escalation stays pending, so its
+ * deadline still denies it (fail-safe) and tells the agent.
+ */
+export async function cardPostFailed(
+  ports: Pick<FlowPorts, 'db' | 'scheduler'>,
+  row: EscalationRow,
+  error: string,
+  failures: number,
+): Promise<PostResult> {
+  await recordEvent(ports.db, {
+    escalationId: row.id,
+    executionId: row.executionId,
+    type: 'card_post_failed',
+    actor: 'system',
+    data: { channel: row.channel, error, failures },
+  });
+  await ports.scheduler.enqueueAlert({ kind: 'card_post_failed', escalationId: row.id, agentId: row.agentId, cardChannel: row.channel, error }, `card_post_failed:${row.id}`);
+  return { kind: 'failed', error };
 }
 
 async function record(ports: Pick<FlowPorts, 'db' | 'scheduler' | 'config'>, row: EscalationRow, ts: string, reconciled: boolean, paged?: EventInput): Promise<PostResult> {

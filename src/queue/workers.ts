@@ -1,10 +1,12 @@
 import { DelayedError, Queue, UnrecoverableError, Worker, type ConnectionOptions, type Job } from 'bullmq';
 import { z } from 'zod';
-import { callbackBackoffMs } from './backoff.js';
+import { CARD_MAX_FAILURES, callbackBackoffMs, cardRetryMs } from './backoff.js';
 import { CALLBACKS_QUEUE, CHAINS_QUEUE, ESCALATIONS_QUEUE, EXPIRIES_QUEUE, MAINTENANCE_QUEUE, NOTIFY_QUEUE } from './names.js';
 import { chainProcessor } from './chain-worker.js';
 import { intake } from '../flow/intake.js';
-import { postCard } from '../flow/post-card.js';
+import { cardPostFailed, postCard } from '../flow/post-card.js';
+import { RateLimitedError, SlackCallError } from '../errors.js';
+import type { EscalationRow } from '../db/schema/escalations.js';
 import { expire } from '../flow/expire.js';
 import { notify } from '../flow/notify.js';
 import { deliverCallback } from '../flow/callback.js';
@@ -39,15 +41,38 @@ async function later(job: Job, token: string | undefined, ms: number): Promise<n
 }
 
 /**
+ * Real failures of this job so far: all of them (for the backoff), and those
+ * of its card step (for giving up; an outage of Postgres before the escalation
+ * is even read must not use them up). Kept in the job's progress: its data is
+ * the agent's request, validated strictly.
+ */
+interface Failures {
+  failures: number;
+  cardFailures: number;
+}
+
+function failuresOf(job: Job): Failures {
+  const p = job.progress as Partial<Record<keyof Failures, unknown>> | null;
+  const n = (v: unknown) => (typeof v === 'number' ? v : 0);
+  return typeof p === 'object' && p !== null ? { failures: n(p.failures), cardFailures: n(p.cardFailures) } : { failures: 0, cardFailures: 0 };
+}
+
+/**
  * Escalation jobs come from agents with whatever `attempts` they chose
  * (BullMQ's default is 1), so transient failures are retried here, by delay,
  * never by failing the job: nothing an agent enqueued is lost to an outage.
+ * Each kind of wait has its own delay: the pacer's turn, Slack's Retry-After,
+ * and for a real failure a short backoff over real failures only (BullMQ's
+ * attemptsStarted counts every wait too), so a card goes out within seconds
+ * once Slack answers again. A card that cannot go out is given up loudly.
  */
 function escalationProcessor(ports: FlowPorts) {
   return async (job: Job, token?: string) => {
+    let row: EscalationRow | undefined;
     try {
       const result = await intake(ports, job.data, job.id);
       if (result.kind === 'rejected') throw new UnrecoverableError(`Invalid escalation: ${result.message}`);
+      row = result.row;
       if (result.row.status === 'pending') {
         const posted = await postCard(ports, result.row, { fresh: result.fresh });
         if (posted.kind === 'wait') return await later(job, token, posted.ms);
@@ -58,8 +83,26 @@ function escalationProcessor(ports: FlowPorts) {
       return answerOf(result.row, result.fresh ? undefined : 'duplicate');
     } catch (err) {
       if (err instanceof UnrecoverableError || err instanceof DelayedError) throw err;
-      const ms = callbackBackoffMs(job.attemptsStarted);
-      ports.log.warn({ err, jobId: job.id, retryInMs: ms }, 'escalation step failed; retrying');
+      // Slack's own wait (a 429 while looking for a crashed post's card): not a failure.
+      if (err instanceof RateLimitedError) return later(job, token, err.retryAfterMs);
+      // The failure came from the card step (the escalation was read, and waits for its card).
+      const carding = row?.status === 'pending' ? row : undefined;
+      const before = failuresOf(job);
+      const count: Failures = { failures: before.failures + 1, cardFailures: before.cardFailures + (carding ? 1 : 0) };
+      const giveUp = count.cardFailures >= CARD_MAX_FAILURES || (err instanceof SlackCallError && err.permanent);
+      try {
+        if (carding && giveUp) {
+          await cardPostFailed(ports, carding, err instanceof SlackCallError ? err.slackError : err instanceof Error ? err.message : String(err), count.cardFailures);
+          ports.log.error({ err, jobId: job.id, ...count }, 'card not posted: given up');
+          return answerOf(carding);
+        }
+        await job.updateProgress({ ...count });
+      } catch (inner) {
+        // Redis or Postgres is down too: retry the whole step later, nothing recorded twice but the count.
+        ports.log.warn({ err: inner, jobId: job.id }, 'cannot record the card failure');
+      }
+      const ms = cardRetryMs(count.failures);
+      ports.log.warn({ err, jobId: job.id, ...count, retryInMs: ms }, 'escalation step failed; retrying');
       return later(job, token, ms);
     }
   };

@@ -27,6 +27,7 @@ export interface StoredMessage {
   blocks?: unknown[]; attachments?: unknown[]; metadata?: MessageMetadata; thread_ts?: string; edited?: { user: string; ts: string };
 }
 export type CallHook = (call: FakeCall) => 'hold' | void | Promise<void>;
+/** `times`: how many calls the fault answers (default 1; `Infinity` until clearFaults). */
 export interface FaultScope { channel?: string; times?: number }
 export interface DndState { dnd_enabled: boolean; next_dnd_start_ts: number; next_dnd_end_ts: number; snooze_enabled: boolean }
 /** `tsBase`: fixed epoch seconds for deterministic ts; by default ts follow the (possibly faked) clock. */
@@ -60,6 +61,8 @@ export interface FakeSlack {
   fail429(method: string, opts?: FaultScope & { retryAfterSec?: number }): void;
   failWith(method: string, opts: FaultScope & { error: string }): void;
   fail500(method: string, opts?: FaultScope): void;
+  /** Ends the injected faults (of `method`, or all); returns that instant by the fake's clock, as calls' `at`. */
+  clearFaults(method?: string): number;
   /** Runs after the call's effects are applied, before the reply. `'*'` matches every method. Returns an unsubscribe. */
   onCall(method: string, hook: CallHook): () => void;
   /** Clears calls, messages, views, hooks and faults; keeps users, usergroups, presence and dnd settings. */
@@ -390,6 +393,10 @@ export async function startFakeSlack(opts: FakeSlackOptions = {}): Promise<FakeS
     fail500: (method, o) => addFault(method, o, {
       status: 500, headers: { 'content-type': 'text/plain' }, body: 'Internal Server Error',
     }),
+    clearFaults: (method) => {
+      faults = method === undefined ? [] : faults.filter((f) => f.method !== method);
+      return Date.now();
+    },
     onCall: (method, fn) => {
       const entry = { method, fn };
       hooks.push(entry);

@@ -92,6 +92,17 @@ describe('fake Slack Web API', () => {
     await expect(client.apiCall('no.such.method')).rejects.toMatchObject({ data: { error: 'unknown_method' } });
   });
 
+  it('keeps a fault given Infinity times until clearFaults, which returns that instant by the calls\' clock', async () => {
+    fake.fail500('chat.postMessage', { times: Number.POSITIVE_INFINITY });
+    for (let i = 0; i < 3; i++) await expect(client.chat.postMessage({ channel: 'C1', text: 'x' })).rejects.toBeInstanceOf(WebAPIHTTPError);
+    const cleared = fake.clearFaults('chat.postMessage');
+    await expect(client.chat.postMessage({ channel: 'C1', text: 'x' })).resolves.toMatchObject({ ok: true });
+    const calls = fake.callsTo('chat.postMessage');
+    expect(calls.slice(0, 3).every((c) => c.at <= cleared)).toBe(true);
+    expect(calls[3]!.at).toBeGreaterThanOrEqual(cleared);
+    expect(fake.messages('C1')).toHaveLength(1);
+  });
+
   it("'hold' applies the effect but never answers, until close()", async () => {
     fake.onCall('chat.postMessage', () => 'hold');
     const posting = client.chat.postMessage({ channel: 'C1', text: 'card', metadata: meta });

@@ -48,6 +48,11 @@ export function alertMessage(a: AlertJob, state: { resumedBy?: string } = {}): S
       return demotionMessage(a);
     case 'mode_promotion_proposed':
       return proposalMessage(a);
+    case 'card_post_failed': {
+      const where = a.cardChannel ? `<#${safeText(a.cardChannel, 40)}>` : 'its channel';
+      const line = `The card for escalation \`${a.escalationId}\` could not be posted in ${where}: \`${safeText(a.error, 300)}\`. Nobody can decide it in Slack; at its deadline it is denied (fail-safe).`;
+      return { text: `Card not posted: escalation ${a.escalationId} (${a.error})`, blocks: [section(`:warning: *Card not posted*\n${line}`)] };
+    }
     case 'config_invalid':
       return capMessage({
         text: 'Countersign config reload refused',
