@@ -14,11 +14,10 @@ const dmChannel = (user: string) => `D${user.slice(1)}`;
 /**
  * The example config, its `refunds` route given an on-call schedule (ONCALL,
  * a member of the route's group, so they may decide) and a `purchases` route
- * whose on-call person is no approver. Year-long shifts from today's midnight.
+ * whose on-call person is no approver. One person per rotation: on call on any date.
  */
 function config(): string {
-  const today = new Date().toISOString().slice(0, 10);
-  const rotation = (users: string[]) => ({ users, kind: 'custom', intervalHours: 8760, handoff: '00:00', timezone: 'UTC', start: today });
+  const rotation = (users: string[]) => ({ users, kind: 'custom', intervalHours: 8760, handoff: '00:00', timezone: 'UTC', start: '2026-01-01' });
   const c = parse(exampleConfigText) as { slack: Record<string, unknown>; schedules?: object; routes: Array<Record<string, unknown>> };
   c.slack = { ...c.slack, postsPerSecondPerChannel: 1000, postBurst: 1000 };
   c.schedules = { ...c.schedules, payops: { layers: [{ name: 'main', rotation: rotation([ONCALL]) }] }, outsiders: { layers: [{ name: 'main', rotation: rotation([OUTSIDER]) }] } };

@@ -26,8 +26,8 @@ const PAYOPS = 'U0PAYOPS001';
  */
 function sandboxConfig(): string {
   const c = parse(exampleConfigText) as { schedules: Record<string, unknown>; routes: Array<Record<string, unknown>> };
-  const today = new Date().toISOString().slice(0, 10);
-  c.schedules.payments = { layers: [{ name: 'main', rotation: { users: [PAYOPS], kind: 'custom', intervalHours: 8760, handoff: '00:00', timezone: 'UTC', start: today } }] };
+  // One person in the rotation: on call on any date.
+  c.schedules.payments = { layers: [{ name: 'main', rotation: { users: [PAYOPS], kind: 'custom', intervalHours: 8760, handoff: '00:00', timezone: 'UTC', start: '2026-01-01' } }] };
   delete c.routes.find((r) => r.name === 'payments-urgent')!.chain;
   return stringify(c);
 }
