@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { parseDocument } from 'yaml';
 
 export interface ReceivedCallback {
   headers: http.IncomingHttpHeaders;
@@ -55,4 +56,16 @@ export async function startCallbackServer() {
     },
     close: () => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }),
   };
+}
+
+/** Where the sink listens: what a test config lists in `callbacks.allowedHosts` to reach it. */
+export const CALLBACK_SINK_HOST = '127.0.0.1';
+
+/** The config text with the loopback sink added to `callbacks.allowedHosts` (callbacks go nowhere unlisted). */
+export function listCallbackSink(configText: string): string {
+  const doc = parseDocument(configText);
+  const listed = doc.getIn(['callbacks', 'allowedHosts']);
+  const hosts = listed && typeof listed === 'object' && 'toJSON' in listed ? ((listed as { toJSON(): string[] }).toJSON()) : [];
+  doc.setIn(['callbacks', 'allowedHosts'], [...hosts, CALLBACK_SINK_HOST]);
+  return doc.toString();
 }

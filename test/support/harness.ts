@@ -12,6 +12,7 @@ import { start, type Running } from '../../src/main.js';
 import { startFakeSlack, type FakeSlack, type StoredMessage } from './fake-slack.js';
 import { blockActionsBody, blockActionsPayload, postSigned } from './slack-signing.js';
 import { REDIS_URL, createTestDatabase, uniqueName, dropRedisPrefix } from './services.js';
+import { listCallbackSink } from './callback-server.js';
 
 export const SIGNING_SECRET = 'test-signing-secret-0123456789abcdef';
 export const CALLBACK_SECRET = 'test-callback-secret';
@@ -64,7 +65,11 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-export async function startHarness(opts: { config?: string; env?: Record<string, string> } = {}): Promise<Harness> {
+/**
+ * `config` (the example's by default) gets the loopback callback sink listed in
+ * `callbacks.allowedHosts`, unless `listCallbackSink` is false.
+ */
+export async function startHarness(opts: { config?: string; env?: Record<string, string>; listCallbackSink?: boolean } = {}): Promise<Harness> {
   const fake = await startFakeSlack();
   const database = await createTestDatabase();
   const prefix = uniqueName('cst');
@@ -83,7 +88,8 @@ export async function startHarness(opts: { config?: string; env?: Record<string,
     ...opts.env,
     ...extra,
   });
-  const configText = opts.config ?? exampleConfigText;
+  const given = opts.config ?? exampleConfigText;
+  const configText = opts.listCallbackSink === false ? given : listCallbackSink(given);
   const boot = (extra?: Record<string, string>) => start(loadEnv(envFor(extra)), parseConfig(configText, 'test config'));
   let bot = await boot();
   const sql = postgres(database.url, { max: 4, onnotice: () => {} });
