@@ -188,6 +188,18 @@ describe('the running bot, on /slack/events', () => {
     await expectUntouched();
   });
 
+  it('answers 401 to a correctly signed click stamped 10 minutes ahead (Bolt refuses only old stamps), and nothing changes', async () => {
+    const res = await postSigned(url, SIGNING_SECRET, approveBody, form, { timestampSec: Math.floor(Date.now() / 1000) + 10 * 60 });
+    expect(res.status).toBe(401);
+    await expectUntouched();
+  });
+
+  it('answers 401 to a correctly signed click stamped 7 days ahead, and nothing changes', async () => {
+    const res = await postSigned(url, SIGNING_SECRET, approveBody, form, { timestampSec: Math.floor(Date.now() / 1000) + 7 * 86_400 });
+    expect(res.status).toBe(401);
+    await expectUntouched();
+  });
+
   it('answers 401 to a signature header without a timestamp header, and nothing changes', async () => {
     const { 'x-slack-signature': signature } = signSlackRequest(SIGNING_SECRET, approveBody);
     const res = await fetch(url, { method: 'POST', headers: { 'content-type': form, 'x-slack-signature': signature }, body: approveBody });
@@ -237,5 +249,17 @@ describe('the running bot, on /slack/events', () => {
     expect(next.ts).not.toBe(card.ts);
     expect(await statusOf(e.id)).toBe('pending');
     expect((await fetch(`${h.baseUrl}/healthz`)).status).toBe(200);
+  });
+
+  it('acts on a correctly signed click stamped 4 minutes ahead, inside the window: a clock a little fast is not refused', async () => {
+    const e = makeEscalation();
+    await h.enqueue(e);
+    const next = await h.card(e.id);
+    const blocks = next.blocks as Array<{ elements?: Array<{ action_id: string; value: string }> }>;
+    const approve = blocks.flatMap((b) => b.elements ?? []).find((el) => el.action_id === ACTION_APPROVE)!;
+    const body = blockActionsBody(blockActionsPayload({ userId: APPROVER, channel: 'C0REFUNDS1', messageTs: next.ts, actionId: ACTION_APPROVE, value: approve.value }));
+    const res = await postSigned(url, SIGNING_SECRET, body, form, { timestampSec: Math.floor(Date.now() / 1000) + 4 * 60 });
+    expect(res.status).toBe(200);
+    expect(await eventually(async () => ((await statusOf(e.id)) === 'approved' ? true : undefined), 'the approval')).toBe(true);
   });
 });

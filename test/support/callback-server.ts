@@ -9,16 +9,27 @@ export interface ReceivedCallback {
   json: Record<string, unknown>;
 }
 
-/** An agent's callback endpoint: records every POST; `failNext(n)` answers 500 n times. */
-export async function startCallbackServer() {
+/**
+ * An agent's callback endpoint: records every POST; `failNext(n)` answers 500 n times.
+ * `host`: another loopback address than the one test configs list (CALLBACK_SINK_HOST);
+ * `redirectTo`: answers every POST with a 307 there instead.
+ */
+export async function startCallbackServer(opts: { host?: string; redirectTo?: string } = {}) {
+  const host = opts.host ?? CALLBACK_SINK_HOST;
   const received: ReceivedCallback[] = [];
   const events = new EventEmitter();
   let failures = 0;
+  let redirected = 0;
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       const body = Buffer.concat(chunks).toString('utf8');
+      if (opts.redirectTo) {
+        redirected++;
+        res.writeHead(307, { location: opts.redirectTo }).end();
+        return;
+      }
       if (failures > 0) {
         failures--;
         res.writeHead(500).end('try later');
@@ -31,11 +42,14 @@ export async function startCallbackServer() {
       events.emit('callback', cb);
     });
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  await new Promise<void>((r) => server.listen(0, host, r));
   const { port } = server.address() as AddressInfo;
   return {
-    url: `http://127.0.0.1:${port}/callback`,
+    url: `http://${host}:${port}/callback`,
+    port,
     received,
+    /** POSTs answered with a redirect. */
+    redirected: () => redirected,
     failNext(n: number) {
       failures = n;
     },
