@@ -75,11 +75,11 @@ export async function startCallbackServer(opts: { host?: string; redirectTo?: st
 /** Where the sink listens: what a test config lists in `callbacks.allowedHosts` to reach it. */
 export const CALLBACK_SINK_HOST = '127.0.0.1';
 
-/** The config text with the loopback sink added to `callbacks.allowedHosts` (callbacks go nowhere unlisted). */
-export function listCallbackSink(configText: string): string {
+/** The config text with the loopback sink (and `extra` hosts) added to `callbacks.allowedHosts` (callbacks go nowhere unlisted). */
+export function listCallbackSink(configText: string, extra: string[] = []): string {
   const doc = parseDocument(configText);
   const listed = doc.getIn(['callbacks', 'allowedHosts']);
   const hosts = listed && typeof listed === 'object' && 'toJSON' in listed ? ((listed as { toJSON(): string[] }).toJSON()) : [];
-  doc.setIn(['callbacks', 'allowedHosts'], [...hosts, CALLBACK_SINK_HOST]);
+  doc.setIn(['callbacks', 'allowedHosts'], [...new Set([...hosts, CALLBACK_SINK_HOST, ...extra])]);
   return doc.toString();
 }

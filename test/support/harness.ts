@@ -25,6 +25,8 @@ export const GENERAL_CHANNEL = 'C0GENERAL1';
 
 const exampleEscalation = JSON.parse(readFileSync(new URL('../../examples/escalation.json', import.meta.url), 'utf8')) as EscalationInput;
 export const exampleConfigText = readFileSync(new URL('../../examples/countersign.yml', import.meta.url), 'utf8');
+/** The example escalation's callback host (never reached in tests): listed with the sink, so any test config takes `makeEscalation()`. */
+export const EXAMPLE_CALLBACK_HOST = new URL(exampleEscalation.callback!.url).hostname;
 
 /** The example escalation with a fresh id; overrides merge one level deep. */
 export function makeEscalation(overrides: Partial<EscalationInput> = {}): EscalationInput {
@@ -66,8 +68,9 @@ export interface Harness {
 }
 
 /**
- * `config` (the example's by default) gets the loopback callback sink listed in
- * `callbacks.allowedHosts`, unless `listCallbackSink` is false.
+ * `config` (the example's by default) gets the loopback callback sink and the
+ * example escalation's callback host listed in `callbacks.allowedHosts`,
+ * unless `listCallbackSink` is false.
  */
 export async function startHarness(opts: { config?: string; env?: Record<string, string>; listCallbackSink?: boolean } = {}): Promise<Harness> {
   const fake = await startFakeSlack();
@@ -89,7 +92,7 @@ export async function startHarness(opts: { config?: string; env?: Record<string,
     ...extra,
   });
   const given = opts.config ?? exampleConfigText;
-  const configText = opts.listCallbackSink === false ? given : listCallbackSink(given);
+  const configText = opts.listCallbackSink === false ? given : listCallbackSink(given, [EXAMPLE_CALLBACK_HOST]);
   const boot = (extra?: Record<string, string>) => start(loadEnv(envFor(extra)), parseConfig(configText, 'test config'));
   let bot = await boot();
   const sql = postgres(database.url, { max: 4, onnotice: () => {} });
