@@ -6,6 +6,7 @@ import { APPROVER, SIGNING_SECRET, makeEscalation, startHarness, type Harness } 
 import { eventually } from '../support/services.js';
 import { blockActionsBody, blockActionsPayload, postSigned, signSlackRequest } from '../support/slack-signing.js';
 import type { StoredMessage } from '../support/fake-slack.js';
+import { excessiveSkewSec } from '../../src/slack/app.js';
 
 // Slack's documented example (shared/slack-notes.md, "Request signing").
 const VECTOR = {
@@ -118,6 +119,27 @@ describe("Slack's documented signing vector", () => {
     vi.setSystemTime(AT_VECTOR_MS + 6 * 60_000);
     const headers = { 'x-slack-signature': VECTOR.signature, 'x-slack-request-timestamp': VECTOR.timestamp };
     expect(isValidSlackRequest({ signingSecret: VECTOR.secret, body: VECTOR.body, headers })).toBe(false);
+  });
+});
+
+describe('the request timestamp window, either way (excessiveSkewSec)', () => {
+  const NOW_MS = AT_VECTOR_MS;
+  const at = (offsetSec: number) => String(VECTOR.timestamp + offsetSec);
+
+  it('accepts stamps up to 5 minutes behind or ahead of our clock', () => {
+    for (const offset of [-300, -1, 0, 240, 300]) expect(excessiveSkewSec(at(offset), NOW_MS)).toBeUndefined();
+  });
+
+  it('refuses stamps further than that, giving the skew in seconds', () => {
+    expect(excessiveSkewSec(at(301), NOW_MS)).toBe(301);
+    expect(excessiveSkewSec(at(600), NOW_MS)).toBe(600);
+    expect(excessiveSkewSec(at(7 * 86_400), NOW_MS)).toBe(7 * 86_400);
+    expect(excessiveSkewSec(at(-301), NOW_MS)).toBe(-301);
+  });
+
+  it('leaves a missing or malformed stamp to Bolt, which refuses it', () => {
+    expect(excessiveSkewSec(undefined, NOW_MS)).toBeUndefined();
+    expect(excessiveSkewSec('soon', NOW_MS)).toBeUndefined();
   });
 });
 
