@@ -13,6 +13,7 @@ export const ErrorCode = {
   Timeout: 'countersign_timeout',
   NoInput: 'countersign_no_input',
   InvalidInput: 'countersign_invalid_input',
+  CallbackRefused: 'countersign_callback_refused',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -79,5 +80,13 @@ export class NoInputError extends CountersignError {
   constructor(message: string) {
     super(ErrorCode.NoInput, message);
     this.name = 'NoInputError';
+  }
+}
+
+/** A callback the config does not allow: its host, or the address it resolved to on connecting. Never retried. */
+export class CallbackRefusedError extends CountersignError {
+  constructor(message: string) {
+    super(ErrorCode.CallbackRefused, message);
+    this.name = 'CallbackRefusedError';
   }
 }

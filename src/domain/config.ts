@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { z } from 'zod';
 import { slackUserId, urgencySchema } from './escalation.js';
 import { policySchema } from './policy/schema.js';
@@ -68,6 +69,34 @@ export const configScheduleSchema = scheduleSchema
   })
   .strict();
 
+/** A host name (globs: `*` stops at a dot, `**` does not), an IP address or a CIDR range. */
+const allowedHost = z
+  .string()
+  .trim()
+  .min(1)
+  .max(253)
+  .refine(
+    (h) => {
+      const [net, prefix, ...rest] = h.replace(/^\[(.*)\]$/, '$1').split('/');
+      const version = isIP(net!);
+      if (prefix !== undefined) return version !== 0 && rest.length === 0 && /^\d{1,3}$/.test(prefix) && Number(prefix) <= (version === 4 ? 32 : 128);
+      return version !== 0 || /^[a-zA-Z0-9*?_-]+(\.[a-zA-Z0-9*?_-]+)*\.?$/.test(h);
+    },
+    { message: 'must be a host name (globs allowed: *.example.com), an IP address or a CIDR range like 10.0.0.0/8; no scheme or port' },
+  );
+
+export const callbacksSchema = z
+  .object({
+    allowedHosts: z
+      .array(allowedHost)
+      .max(500)
+      .default([])
+      .describe(
+        'Hosts that agent callbacks (`callback.url`) may go to, on any port: host names (globs: `*.agents.example.com`; `*` stops at a dot, `**` does not), IP addresses and CIDR ranges. Empty: no callbacks at all; an escalation naming another host is rejected. Loopback, private, link-local, unspecified and cloud metadata addresses are refused unless the address or its range is listed here itself: a host name never lets them in, whatever it resolves to, and the address is checked again on connecting. Redirects are never followed.',
+      ),
+  })
+  .strict();
+
 export const configSchema = z
   .object({
     version: z.literal(1).default(1).describe('Format version; only `1` exists.'),
@@ -103,6 +132,7 @@ export const configSchema = z
       })
       .strict()
       .default({ postsPerSecondPerChannel: 1, postBurst: 3, presenceCacheSeconds: 60, dndCacheSeconds: 60 }),
+    callbacks: callbacksSchema.default({ allowedHosts: [] }).describe('Where agent callbacks may go. See [the agent contract](agent-contract.md).'),
     schedules: z.record(scheduleName, configScheduleSchema).default({}).describe("On-call schedules by name, used by routes' `schedules`. See [Routing and on-call](routing.md)."),
     routes: z.array(routeSchema).min(1).describe('Tried in order: the first whose `match` holds takes the escalation; otherwise the default route (the one without `match`).'),
     /** Absent: every action waits for a person (the safe default). */

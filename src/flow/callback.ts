@@ -3,6 +3,8 @@ import { getEscalationGrouped } from '../db/queries/card-batch.js';
 import { recordEvent } from '../db/queries/events.js';
 import type { FlowPorts } from './ports.js';
 import { messageOf } from './notify.js';
+import { callbackHosts } from '../domain/callback-hosts.js';
+import { CallbackRefusedError } from '../errors.js';
 
 /** Per attempt; a slow agent endpoint must not hold a worker slot for long (ms). */
 const CALLBACK_TIMEOUT_MS = 10_000;
@@ -13,15 +15,33 @@ export class CallbackFailedError extends Error {
 
 /**
  * Step 8: POST the decision to the agent's callback URL, signed. Throws on a
- * non-2xx so that the queue retries with backoff until it gets one.
+ * non-2xx so that the queue retries with backoff until it gets one. A URL or
+ * address the config does not allow, or a redirect (never followed), is
+ * recorded and not retried: 'refused'.
+ *
+ * `fetch` must refuse, with a CallbackRefusedError, to connect where
+ * `callbackHosts(…).refuseAddress` says no (`createHttpFetch({ guard })`).
  */
 export async function deliverCallback(
-  ports: Pick<FlowPorts, 'db' | 'now'> & { secret: string | undefined; fetch?: typeof fetch },
+  ports: Pick<FlowPorts, 'db' | 'now' | 'config'> & { secret: string | undefined; fetch: typeof fetch },
   escalationId: string,
   attempt: number,
-): Promise<'delivered' | 'skipped'> {
+): Promise<'delivered' | 'skipped' | 'refused'> {
   const row = await getEscalationGrouped(ports.db, escalationId);
   if (!row?.callbackUrl || row.status === 'pending') return 'skipped';
+  const refuse = async (error: string) => {
+    await recordEvent(ports.db, {
+      escalationId,
+      executionId: row.executionId,
+      type: 'agent_notify_failed',
+      actor: 'system',
+      data: { via: 'callback', error, refused: true },
+    });
+    return 'refused' as const;
+  };
+  // Checked again here: the config may have changed since intake.
+  const refused = callbackHosts(ports.config.current().config.callbacks.allowedHosts).refuseUrl(row.callbackUrl);
+  if (refused) return refuse(refused);
   if (!ports.secret) {
     // Never sent unsigned. Kept for retry, so setting the secret and restarting delivers it.
     if (attempt === 1) {
@@ -37,10 +57,9 @@ export async function deliverCallback(
   }
   const body = JSON.stringify(messageOf(row));
   const ts = Math.floor(ports.now().getTime() / 1000);
-  const doFetch = ports.fetch ?? fetch;
   let status: number;
   try {
-    const res = await doFetch(row.callbackUrl, {
+    const res = await ports.fetch(row.callbackUrl, {
       method: 'POST',
       headers: {
         'content-type': 'application/json',
@@ -55,8 +74,10 @@ export async function deliverCallback(
     status = res.status;
     await res.body?.cancel();
   } catch (err) {
+    if (err instanceof CallbackRefusedError) return refuse(err.message);
     throw new CallbackFailedError(`callback to ${new URL(row.callbackUrl).host} failed: ${(err as Error).message}`);
   }
+  if (status >= 300 && status < 400) return refuse(`answered ${status}: redirects are not followed`);
   if (status < 200 || status >= 300) {
     throw new CallbackFailedError(`callback to ${new URL(row.callbackUrl).host} answered ${status}`);
   }

@@ -12,6 +12,7 @@ import { pauseAgent } from './pause.js';
 import { messageOf } from './notify.js';
 import { recordSpend } from '../db/queries/spend.js';
 import { redactorOf } from '../domain/audit-config.js';
+import { callbackHosts } from '../domain/callback-hosts.js';
 
 export type IntakeResult =
   | { kind: 'accepted'; row: EscalationRow; fresh: boolean; verdict?: Verdict }
@@ -27,11 +28,20 @@ export async function intake(
   jobId: string | undefined,
 ): Promise<IntakeResult> {
   const parsed = parseEscalation(data);
-  if (!parsed.ok) return reject(ports, parsed.errors, parsed, jobId);
+  const hosts = callbackHosts(ports.config.current().config.callbacks.allowedHosts);
+  if (!parsed.ok) {
+    // A rejection is told by callback too, but never to a URL no valid escalation could name.
+    const callbackUrl = parsed.callbackUrl && !hosts.refuseUrl(parsed.callbackUrl) ? parsed.callbackUrl : undefined;
+    return reject(ports, parsed.errors, { ...parsed, callbackUrl }, jobId);
+  }
   const e = parsed.escalation;
   if (jobId !== undefined && jobId !== e.id) {
     const errors = [{ path: 'id', message: `must equal the BullMQ jobId (${storableText(jobId, 64)})` }];
     return reject(ports, errors, { id: undefined, executionId: e.executionId, callbackUrl: e.callback?.url }, jobId);
+  }
+  const refused = e.callback && hosts.refuseUrl(e.callback.url);
+  if (refused) {
+    return reject(ports, [{ path: 'callback.url', message: refused }], { id: e.id, executionId: e.executionId }, jobId);
   }
   // The policy's Redis read goes out first: the digest, routing, masking and (for an
   // action with spend) the Postgres look-up below overlap it instead of following it.

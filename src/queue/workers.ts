@@ -16,6 +16,8 @@ import { isAuditJob, runAuditJob, scheduleAuditJobs } from './audit-jobs.js';
 import type { FlowPorts } from '../flow/ports.js';
 import { answerOf } from '../flow/answer.js';
 import { createHttpFetch } from '../slack/http-fetch.js';
+import { callbackHosts } from '../domain/callback-hosts.js';
+import { CallbackRefusedError } from '../errors.js';
 
 export interface WorkerOptions {
   connection: ConnectionOptions;
@@ -118,8 +120,13 @@ export function startWorkers(ports: FlowPorts, opts: WorkerOptions): { workers: 
     maxStalledCount: 10,
     settings: { backoffStrategy: (attemptsMade: number) => callbackBackoffMs(attemptsMade) },
   };
-  // Only the status matters; a body beyond 64 KiB is dropped unread.
-  const callbackFetch = createHttpFetch({ maxSockets: 100, maxBodyBytes: 64 * 1024 }) as unknown as typeof fetch;
+  // Only the status matters; a body beyond 64 KiB is dropped unread. Every address a
+  // callback's host resolves to is judged on connecting, by the config in force.
+  const guard = (address: string, hostname: string) => {
+    const refused = callbackHosts(ports.config.current().config.callbacks.allowedHosts).refuseAddress(address, hostname);
+    return refused ? new CallbackRefusedError(refused) : undefined;
+  };
+  const callbackFetch = createHttpFetch({ maxSockets: 100, maxBodyBytes: 64 * 1024, guard }) as unknown as typeof fetch;
   const workers = [
     new Worker(ESCALATIONS_QUEUE, escalationProcessor(ports), { ...base, concurrency: opts.concurrency }),
     new Worker(EXPIRIES_QUEUE, async (job) => ({ expired: await expire(ports, parseIdJob(job)) }), { ...base, concurrency: 10 }),

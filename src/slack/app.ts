@@ -9,6 +9,24 @@ export interface SlackAppOptions {
   port: number;
   routes: CustomRoute[];
   log: Logger;
+  /** The clock request timestamps are judged by (ms since the epoch). */
+  now?: () => number;
+}
+
+/** Slack's replay window: a request stamped further than this from our clock, either way, is refused (s). */
+export const MAX_REQUEST_SKEW_SEC = 5 * 60;
+
+/**
+ * The skew of a request's `X-Slack-Request-Timestamp` from `nowMs` when it is
+ * beyond the window (s, positive when stamped ahead), else undefined. Bolt
+ * refuses old stamps only; a stamp in the future would let a captured request
+ * be replayed until then. A missing or malformed stamp is Bolt's to refuse.
+ */
+export function excessiveSkewSec(header: string | string[] | undefined, nowMs: number): number | undefined {
+  const stamp = Number(Array.isArray(header) ? header[0] : header);
+  if (!header || !Number.isFinite(stamp)) return undefined;
+  const skew = stamp - Math.floor(nowMs / 1000);
+  return Math.abs(skew) > MAX_REQUEST_SKEW_SEC ? skew : undefined;
 }
 
 /**
@@ -28,10 +46,23 @@ export function createSlackApp(opts: SlackAppOptions): { app: App; receiver: HTT
           unhandledRequestTimeoutMillis: 3001,
         })
       : new SocketModeReceiver({ appToken: opts.mode.appToken, installerOptions: { port: opts.port }, customRoutes: opts.routes, logLevel: LogLevel.WARN });
+  if (receiver instanceof HTTPReceiver) refuseSkewedRequests(receiver, opts.log, opts.now ?? Date.now);
   // No conversation store: nothing reads it, and its per-request lookup (a thrown Error on every miss) is on the ack path.
   const app = new App({ token: opts.mode.botToken, receiver, clientOptions, logLevel: LogLevel.WARN, convoStore: false });
   app.error(async (err) => {
     opts.log.error({ err: err.message, code: (err as { code?: string }).code }, 'listener error');
   });
   return { app, receiver };
+}
+
+/** Before Bolt sees a request: a stamp out of the window either way answers 401, as a bad signature does. */
+function refuseSkewedRequests(receiver: HTTPReceiver, log: Logger, now: () => number): void {
+  const bolt = receiver.requestListener;
+  receiver.requestListener = (req, res) => {
+    const skewSec = req.method === 'POST' ? excessiveSkewSec(req.headers['x-slack-request-timestamp'], now()) : undefined;
+    if (skewSec === undefined) return bolt(req, res);
+    log.warn({ path: req.url, skewSec }, 'Slack request refused: its timestamp is more than 5 minutes from our clock');
+    // The body is left unread: the connection closes after the answer.
+    res.writeHead(401, { connection: 'close' }).end();
+  };
 }

@@ -1,5 +1,7 @@
+import dns, { type LookupAddress } from 'node:dns';
 import http from 'node:http';
 import https from 'node:https';
+import type { LookupFunction } from 'node:net';
 import type { FetchFunction } from '@slack/web-api';
 
 type FetchResponse = Awaited<ReturnType<FetchFunction>>;
@@ -12,17 +14,19 @@ type FetchResponse = Awaited<ReturnType<FetchFunction>>;
  * bodies, a timeout signal, `redirect: 'error'` or `'manual'`; anything else
  * goes to the global fetch.
  */
-export function createHttpFetch(opts: { maxSockets?: number; maxBodyBytes?: number } = {}): FetchFunction {
+export function createHttpFetch(opts: { maxSockets?: number; maxBodyBytes?: number; guard?: AddressGuard; resolve?: Resolve } = {}): FetchFunction {
   const maxSockets = opts.maxSockets ?? 200;
   /** Beyond this the rest of the body is dropped (an agent's endpoint may answer with anything). */
   const maxBodyBytes = opts.maxBodyBytes ?? 16 * 1024 * 1024;
   // Idle sockets close after 4 s, before a typical 5 s server keep-alive, so a request rarely meets a closing socket.
-  const agentOptions = { keepAlive: true, maxSockets, timeout: 4_000 };
+  const agentOptions = { keepAlive: true, maxSockets, timeout: 4_000, ...(opts.guard ? { lookup: guardedLookup(opts.guard, opts.resolve ?? dns.lookup) } : {}) };
   const agents = { 'http:': new http.Agent(agentOptions), 'https:': new https.Agent(agentOptions) };
   return (input, init = {}) => {
     const url = typeof input === 'string' ? new URL(input) : input;
     const redirect = init.redirect ?? 'follow';
     if ((url.protocol !== 'http:' && url.protocol !== 'https:') || typeof (init.body ?? '') !== 'string' || redirect === 'follow') {
+      // The global fetch would connect without the guard.
+      if (opts.guard) return Promise.reject(new TypeError('fetch failed: a guarded fetch sends string bodies over http(s) and follows no redirects'));
       return globalThis.fetch(url, init as RequestInit) as Promise<FetchResponse>;
     }
     const body = (init.body as string | undefined) ?? '';
@@ -60,6 +64,30 @@ export function createHttpFetch(opts: { maxSockets?: number; maxBodyBytes?: numb
       );
       req.on('error', reject);
       req.end(body);
+    });
+  };
+}
+
+/** Why the bot must not connect to an address that `hostname` resolved to (an Error to fail the request with), or undefined. */
+export type AddressGuard = (address: string, hostname: string) => Error | undefined;
+type Resolve = (hostname: string, options: dns.LookupAllOptions, callback: (err: NodeJS.ErrnoException | null, addresses: LookupAddress[]) => void) => void;
+
+/**
+ * The sockets' DNS lookup, judging every address a name resolves to before
+ * connecting: the check applies to the address actually connected to, so a
+ * name that resolves elsewhere by the time of the request (DNS rebinding)
+ * gains nothing. IP literals are not looked up: callers judge them first.
+ */
+function guardedLookup(guard: AddressGuard, resolve: Resolve): LookupFunction {
+  return (hostname, options, callback) => {
+    resolve(hostname, { ...options, all: true }, (err, addresses) => {
+      if (err) return callback(err, '', 0);
+      const refused = addresses.map((a) => guard(a.address, hostname)).find((e) => e !== undefined);
+      if (refused) return callback(refused as NodeJS.ErrnoException, '', 0);
+      if (options.all) return (callback as unknown as (e: null, all: LookupAddress[]) => void)(null, addresses);
+      const first = addresses[0];
+      if (!first) return callback(Object.assign(new Error(`getaddrinfo ENOTFOUND ${hostname}`), { code: 'ENOTFOUND' }), '', 0);
+      callback(null, first.address, first.family);
     });
   };
 }

@@ -6,6 +6,7 @@ import { APPROVER, SIGNING_SECRET, makeEscalation, startHarness, type Harness } 
 import { eventually } from '../support/services.js';
 import { blockActionsBody, blockActionsPayload, postSigned, signSlackRequest } from '../support/slack-signing.js';
 import type { StoredMessage } from '../support/fake-slack.js';
+import { excessiveSkewSec } from '../../src/slack/app.js';
 
 // Slack's documented example (shared/slack-notes.md, "Request signing").
 const VECTOR = {
@@ -121,6 +122,27 @@ describe("Slack's documented signing vector", () => {
   });
 });
 
+describe('the request timestamp window, either way (excessiveSkewSec)', () => {
+  const NOW_MS = AT_VECTOR_MS;
+  const at = (offsetSec: number) => String(VECTOR.timestamp + offsetSec);
+
+  it('accepts stamps up to 5 minutes behind or ahead of our clock', () => {
+    for (const offset of [-300, -1, 0, 240, 300]) expect(excessiveSkewSec(at(offset), NOW_MS)).toBeUndefined();
+  });
+
+  it('refuses stamps further than that, giving the skew in seconds', () => {
+    expect(excessiveSkewSec(at(301), NOW_MS)).toBe(301);
+    expect(excessiveSkewSec(at(600), NOW_MS)).toBe(600);
+    expect(excessiveSkewSec(at(7 * 86_400), NOW_MS)).toBe(7 * 86_400);
+    expect(excessiveSkewSec(at(-301), NOW_MS)).toBe(-301);
+  });
+
+  it('leaves a missing or malformed stamp to Bolt, which refuses it', () => {
+    expect(excessiveSkewSec(undefined, NOW_MS)).toBeUndefined();
+    expect(excessiveSkewSec('soon', NOW_MS)).toBeUndefined();
+  });
+});
+
 describe('the running bot, on /slack/events', () => {
   let h: Harness;
   let card: StoredMessage;
@@ -188,6 +210,18 @@ describe('the running bot, on /slack/events', () => {
     await expectUntouched();
   });
 
+  it('answers 401 to a correctly signed click stamped 10 minutes ahead (Bolt refuses only old stamps), and nothing changes', async () => {
+    const res = await postSigned(url, SIGNING_SECRET, approveBody, form, { timestampSec: Math.floor(Date.now() / 1000) + 10 * 60 });
+    expect(res.status).toBe(401);
+    await expectUntouched();
+  });
+
+  it('answers 401 to a correctly signed click stamped 7 days ahead, and nothing changes', async () => {
+    const res = await postSigned(url, SIGNING_SECRET, approveBody, form, { timestampSec: Math.floor(Date.now() / 1000) + 7 * 86_400 });
+    expect(res.status).toBe(401);
+    await expectUntouched();
+  });
+
   it('answers 401 to a signature header without a timestamp header, and nothing changes', async () => {
     const { 'x-slack-signature': signature } = signSlackRequest(SIGNING_SECRET, approveBody);
     const res = await fetch(url, { method: 'POST', headers: { 'content-type': form, 'x-slack-signature': signature }, body: approveBody });
@@ -237,5 +271,17 @@ describe('the running bot, on /slack/events', () => {
     expect(next.ts).not.toBe(card.ts);
     expect(await statusOf(e.id)).toBe('pending');
     expect((await fetch(`${h.baseUrl}/healthz`)).status).toBe(200);
+  });
+
+  it('acts on a correctly signed click stamped 4 minutes ahead, inside the window: a clock a little fast is not refused', async () => {
+    const e = makeEscalation();
+    await h.enqueue(e);
+    const next = await h.card(e.id);
+    const blocks = next.blocks as Array<{ elements?: Array<{ action_id: string; value: string }> }>;
+    const approve = blocks.flatMap((b) => b.elements ?? []).find((el) => el.action_id === ACTION_APPROVE)!;
+    const body = blockActionsBody(blockActionsPayload({ userId: APPROVER, channel: 'C0REFUNDS1', messageTs: next.ts, actionId: ACTION_APPROVE, value: approve.value }));
+    const res = await postSigned(url, SIGNING_SECRET, body, form, { timestampSec: Math.floor(Date.now() / 1000) + 4 * 60 });
+    expect(res.status).toBe(200);
+    expect(await eventually(async () => ((await statusOf(e.id)) === 'approved' ? true : undefined), 'the approval')).toBe(true);
   });
 });

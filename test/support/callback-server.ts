@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { parseDocument } from 'yaml';
 
 export interface ReceivedCallback {
   headers: http.IncomingHttpHeaders;
@@ -8,16 +9,27 @@ export interface ReceivedCallback {
   json: Record<string, unknown>;
 }
 
-/** An agent's callback endpoint: records every POST; `failNext(n)` answers 500 n times. */
-export async function startCallbackServer() {
+/**
+ * An agent's callback endpoint: records every POST; `failNext(n)` answers 500 n times.
+ * `host`: another loopback address than the one test configs list (CALLBACK_SINK_HOST);
+ * `redirectTo`: answers every POST with a 307 there instead.
+ */
+export async function startCallbackServer(opts: { host?: string; redirectTo?: string } = {}) {
+  const host = opts.host ?? CALLBACK_SINK_HOST;
   const received: ReceivedCallback[] = [];
   const events = new EventEmitter();
   let failures = 0;
+  let redirected = 0;
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       const body = Buffer.concat(chunks).toString('utf8');
+      if (opts.redirectTo) {
+        redirected++;
+        res.writeHead(307, { location: opts.redirectTo }).end();
+        return;
+      }
       if (failures > 0) {
         failures--;
         res.writeHead(500).end('try later');
@@ -30,11 +42,14 @@ export async function startCallbackServer() {
       events.emit('callback', cb);
     });
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  await new Promise<void>((r) => server.listen(0, host, r));
   const { port } = server.address() as AddressInfo;
   return {
-    url: `http://127.0.0.1:${port}/callback`,
+    url: `http://${host}:${port}/callback`,
+    port,
     received,
+    /** POSTs answered with a redirect. */
+    redirected: () => redirected,
     failNext(n: number) {
       failures = n;
     },
@@ -55,4 +70,16 @@ export async function startCallbackServer() {
     },
     close: () => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }),
   };
+}
+
+/** Where the sink listens: what a test config lists in `callbacks.allowedHosts` to reach it. */
+export const CALLBACK_SINK_HOST = '127.0.0.1';
+
+/** The config text with the loopback sink (and `extra` hosts) added to `callbacks.allowedHosts` (callbacks go nowhere unlisted). */
+export function listCallbackSink(configText: string, extra: string[] = []): string {
+  const doc = parseDocument(configText);
+  const listed = doc.getIn(['callbacks', 'allowedHosts']);
+  const hosts = listed && typeof listed === 'object' && 'toJSON' in listed ? ((listed as { toJSON(): string[] }).toJSON()) : [];
+  doc.setIn(['callbacks', 'allowedHosts'], [...new Set([...hosts, CALLBACK_SINK_HOST, ...extra])]);
+  return doc.toString();
 }

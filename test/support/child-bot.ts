@@ -9,7 +9,8 @@ import type { Redis } from 'ioredis';
 import postgres from 'postgres';
 import { ESCALATIONS_QUEUE } from '../../src/queue/names.js';
 import { startFakeSlack, type FakeSlack } from './fake-slack.js';
-import { SIGNING_SECRET } from './harness.js';
+import { EXAMPLE_CALLBACK_HOST, SIGNING_SECRET } from './harness.js';
+import { listCallbackSink } from './callback-server.js';
 import { REDIS_URL, createTestDatabase, dropRedisPrefix, uniqueName } from './services.js';
 
 type TestDatabase = Awaited<ReturnType<typeof createTestDatabase>>;
@@ -74,7 +75,8 @@ export async function startChildBotWorld(opts: { config: string; env?: Record<st
   const sql = postgres(db.url, { max: 2, onnotice: () => {} });
   const prefix = uniqueName('cst');
   const dir = mkdtempSync(join(tmpdir(), 'countersign-'));
-  writeFileSync(join(dir, 'countersign.yml'), opts.config);
+  // The loopback callback sink (callback-server.ts) and the example's callback host are listed, as the harness does.
+  writeFileSync(join(dir, 'countersign.yml'), listCallbackSink(opts.config, [EXAMPLE_CALLBACK_HOST]));
   const env = {
     DATABASE_URL: db.url,
     REDIS_URL,

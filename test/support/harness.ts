@@ -12,6 +12,7 @@ import { start, type Running } from '../../src/main.js';
 import { startFakeSlack, type FakeSlack, type StoredMessage } from './fake-slack.js';
 import { blockActionsBody, blockActionsPayload, postSigned } from './slack-signing.js';
 import { REDIS_URL, createTestDatabase, uniqueName, dropRedisPrefix } from './services.js';
+import { listCallbackSink } from './callback-server.js';
 
 export const SIGNING_SECRET = 'test-signing-secret-0123456789abcdef';
 export const CALLBACK_SECRET = 'test-callback-secret';
@@ -24,6 +25,8 @@ export const GENERAL_CHANNEL = 'C0GENERAL1';
 
 const exampleEscalation = JSON.parse(readFileSync(new URL('../../examples/escalation.json', import.meta.url), 'utf8')) as EscalationInput;
 export const exampleConfigText = readFileSync(new URL('../../examples/countersign.yml', import.meta.url), 'utf8');
+/** The example escalation's callback host (never reached in tests): listed with the sink, so any test config takes `makeEscalation()`. */
+export const EXAMPLE_CALLBACK_HOST = new URL(exampleEscalation.callback!.url).hostname;
 
 /** The example escalation with a fresh id; overrides merge one level deep. */
 export function makeEscalation(overrides: Partial<EscalationInput> = {}): EscalationInput {
@@ -64,7 +67,12 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-export async function startHarness(opts: { config?: string; env?: Record<string, string> } = {}): Promise<Harness> {
+/**
+ * `config` (the example's by default) gets the loopback callback sink and the
+ * example escalation's callback host listed in `callbacks.allowedHosts`,
+ * unless `listCallbackSink` is false.
+ */
+export async function startHarness(opts: { config?: string; env?: Record<string, string>; listCallbackSink?: boolean } = {}): Promise<Harness> {
   const fake = await startFakeSlack();
   const database = await createTestDatabase();
   const prefix = uniqueName('cst');
@@ -83,7 +91,8 @@ export async function startHarness(opts: { config?: string; env?: Record<string,
     ...opts.env,
     ...extra,
   });
-  const configText = opts.config ?? exampleConfigText;
+  const given = opts.config ?? exampleConfigText;
+  const configText = opts.listCallbackSink === false ? given : listCallbackSink(given, [EXAMPLE_CALLBACK_HOST]);
   const boot = (extra?: Record<string, string>) => start(loadEnv(envFor(extra)), parseConfig(configText, 'test config'));
   let bot = await boot();
   const sql = postgres(database.url, { max: 4, onnotice: () => {} });
