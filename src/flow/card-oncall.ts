@@ -57,7 +57,9 @@ export async function oncallDmFor(ports: Pick<FlowPorts, 'slack' | 'config'>, ro
   const channel = row.channel ?? route?.channel ?? '';
   const [permalink, refusal] = await Promise.all([
     channel && row.cardTs ? ports.slack.permalink(channel, row.cardTs) : Promise.resolve(undefined),
-    row.status === 'pending' ? mayDecide(ports, row, userId, 'approve') : Promise.resolve(undefined),
+    // A failed look-up (a user group Slack does not know, a 429) sends the DM without buttons:
+    // the link still leads to the card, and the step that sends it is never failed by it.
+    row.status === 'pending' ? mayDecide(ports, row, userId, 'approve').catch(() => 'unknown' as const) : Promise.resolve(undefined),
   ]);
   return oncallDm({ card: cardStateOf(row, config), route: row.route ?? '', channel, ...(permalink ? { permalink } : {}), canDecide: row.status === 'pending' && !refusal, ...extras });
 }

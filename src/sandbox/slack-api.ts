@@ -53,6 +53,8 @@ export interface FakeSlack {
   /** Resolves with the first call (past or future) matching the predicate. */
   waitFor(predicate: (call: FakeCall) => boolean, timeoutMs?: number): Promise<FakeCall>;
   messages(channel: string): StoredMessage[];
+  /** A message's text as first posted, before any chat.update (tests of what a ping said once it is resolved). */
+  postedText(channel: string, ts: string): string | undefined;
   message(channel: string, ts: string): StoredMessage | undefined;
   setUsergroup(id: string, userIds: string[]): void;
   setUser(id: string, patch: Record<string, unknown>): void;
@@ -106,6 +108,8 @@ export async function startFakeSlack(opts: FakeSlackOptions = {}): Promise<FakeS
   const calls: FakeCall[] = [];
   const events = new EventEmitter().setMaxListeners(0);
   const channels = new Map<string, StoredMessage[]>();
+  /** `channel:ts` → text before the first chat.update. */
+  const firstTexts = new Map<string, string>();
   const views = new Map<string, Args>();
   const usergroups = new Map<string, string[]>();
   const users = new Map<string, Record<string, unknown>>();
@@ -201,6 +205,7 @@ export async function startFakeSlack(opts: FakeSlackOptions = {}): Promise<FakeS
       if (!channel || !msg) return fail('message_not_found');
       const invalid = validateMessage(a);
       if (invalid) return fail(invalid);
+      if (!firstTexts.has(`${channel}:${msg.ts}`)) firstTexts.set(`${channel}:${msg.ts}`, msg.text);
       applyContent(msg, a);
       msg.edited = { user: FAKE_IDS.botUserId, ts: nextTs() };
       return ok({ channel, ts: msg.ts, text: msg.text, message: clone(msg) });
@@ -381,6 +386,10 @@ export async function startFakeSlack(opts: FakeSlackOptions = {}): Promise<FakeS
     callsTo,
     waitFor,
     messages: (channel) => clone(channels.get(resolveChannel(channel) ?? '') ?? []),
+    postedText: (channel, ts) => {
+      const c = resolveChannel(channel) ?? '';
+      return firstTexts.get(`${c}:${ts}`) ?? channels.get(c)?.find((m) => m.ts === ts)?.text;
+    },
     message: (channel, ts) => clone(channels.get(resolveChannel(channel) ?? '')?.find((m) => m.ts === ts)),
     setUsergroup: (id, userIds) => void usergroups.set(id, [...userIds]),
     setUser: (id, patch) => void users.set(id, { ...users.get(id), ...patch }),
@@ -405,6 +414,7 @@ export async function startFakeSlack(opts: FakeSlackOptions = {}): Promise<FakeS
     reset: () => {
       calls.length = 0;
       channels.clear();
+      firstTexts.clear();
       views.clear();
       hooks = [];
       faults = [];

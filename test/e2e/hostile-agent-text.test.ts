@@ -83,7 +83,7 @@ describe('an agent id that tries to ping, link and reverse', () => {
     const stored = h.fake.messages(GOVERNANCE).find((m) => m.text.includes('is paused'))!;
     await h.click(APPROVER, ACTION_RESUME_AGENT, stored, GOVERNANCE);
     const update = await h.fake.waitFor((c) => c.method === 'chat.update' && c.args.ts === stored.ts);
-    expect(JSON.stringify(update.args.blocks)).toContain('Resumed by');
+    expect(JSON.stringify(update.args.blocks)).toContain('was resumed* by');
     expectValidMessage(received(update));
   });
 

@@ -62,10 +62,11 @@ const mentionsIn = (text: string) => [...text.matchAll(/<(@U[A-Z0-9]+|!subteam\^
 /**
  * The chain messages Slack stored for a card, in the order they were posted
  * (ts order across channels): its thread replies as `thread:<mentions>` and
- * the DMs to `dmUsers` as `dm:<user>`. Calls refused with a 429 stored nothing.
+ * the DMs to `dmUsers` as `dm:<user>`, by what each said when posted (once the
+ * escalation ends, each is updated to say how). Calls refused with a 429 stored nothing.
  */
 export function chainMessagesIn(fake: FakeSlack, card: { ts: string; channel: string }, dmUsers: readonly string[]): string[] {
-  const thread = fake.messages(card.channel).filter((m) => m.thread_ts === card.ts).map((m) => ({ ts: m.ts, what: `thread:${mentionsIn(m.text)}` }));
+  const thread = fake.messages(card.channel).filter((m) => m.thread_ts === card.ts).map((m) => ({ ts: m.ts, what: `thread:${mentionsIn(fake.postedText(card.channel, m.ts) ?? m.text)}` }));
   const dms = dmUsers.flatMap((u) => fake.messages(dmChannel(u)).map((m) => ({ ts: m.ts, what: `dm:${u}` })));
   return [...thread, ...dms].sort((a, b) => (a.ts < b.ts ? -1 : a.ts > b.ts ? 1 : 0)).map((m) => m.what);
 }
