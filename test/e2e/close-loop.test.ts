@@ -132,13 +132,18 @@ describe('closing the loop', () => {
     const card = await h.card(e.id);
     await dmTo(ONCALL, e.id);
     const dmTs = String((await eventually(async () => h.fake.messages(dmChannel(ONCALL)).find((m) => JSON.stringify(m.blocks).includes(e.id)), 'the DM stored')).ts);
-    h.fake.failWith('chat.update', { channel: dmChannel(ONCALL), error: 'message_not_found' });
-    await h.click(APPROVER, 'countersign.approve', card);
-    const [event] = await eventually(async () => {
-      const rows = await h.sql<Array<{ data: { updated: unknown[]; failed: unknown[] } }>>`select data from events where escalation_id = ${e.id} and type = 'pings_resolved'`;
-      return rows.length ? rows : undefined;
-    }, 'pings_resolved');
-    expect(event!.data).toMatchObject({ updated: [], failed: [{ channel: dmChannel(ONCALL), ts: dmTs, error: 'message_not_found' }] });
+    // Every update in that DM fails until cleared: an earlier test's late update there cannot use up the fault.
+    h.fake.failWith('chat.update', { channel: dmChannel(ONCALL), error: 'message_not_found', times: Infinity });
+    try {
+      await h.click(APPROVER, 'countersign.approve', card);
+      const [event] = await eventually(async () => {
+        const rows = await h.sql<Array<{ data: { updated: unknown[]; failed: unknown[] } }>>`select data from events where escalation_id = ${e.id} and type = 'pings_resolved'`;
+        return rows.length ? rows : undefined;
+      }, 'pings_resolved');
+      expect(event!.data).toMatchObject({ updated: [], failed: [{ channel: dmChannel(ONCALL), ts: dmTs, error: 'message_not_found' }] });
+    } finally {
+      h.fake.clearFaults('chat.update');
+    }
   });
 
   it('a stranger’s click in a forwarded DM is refused like on the card, and the DM stays live', async () => {
