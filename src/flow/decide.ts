@@ -45,7 +45,7 @@ export async function mayDecide(
  * transaction. Exactly one click wins; the rest learn who did.
  */
 export async function decide(
-  ports: Pick<FlowPorts, 'db' | 'slack' | 'config' | 'scheduler'>,
+  ports: Pick<FlowPorts, 'db' | 'slack' | 'config' | 'scheduler'> & Partial<Pick<FlowPorts, 'now'>>,
   input: DecideInput,
 ): Promise<DecideOutcome> {
   const row = await getEscalationGrouped(ports.db, input.escalationId);
@@ -79,7 +79,7 @@ export async function decide(
   // The guarded UPDATE and its events in one statement: they commit together, or, if another click won, not at all.
   const made = await decideEscalationRecorded(
     ports.db,
-    { id: row.id, digest: input.digest, status, by: input.userId, reason, policyVersion: version },
+    { id: row.id, digest: input.digest, status, by: input.userId, reason, policyVersion: version, ...(ports.now ? { at: ports.now() } : {}) },
     [
       { ...attempted, data: { ...attempted.data, outcome: 'made' } },
       // The decision record names its route and the request it was shown, so it stands on its own in an export.

@@ -102,6 +102,8 @@ export interface DecisionWrite {
   by: string;
   reason: string | null;
   policyVersion: string;
+  /** When, by the flow's clock (the clock the sample windows and reports read); default the database's now(). */
+  at?: Date;
 }
 
 /**
@@ -115,7 +117,7 @@ export async function decideEscalation(db: DbOrTx, d: DecisionWrite): Promise<Es
     .set({
       status: d.status,
       decidedBy: d.by,
-      decidedAt: sql`now()`,
+      decidedAt: d.at ?? sql`now()`,
       decisionReason: d.reason,
       policyVersion: d.policyVersion,
     })
@@ -133,7 +135,7 @@ export async function decideEscalationRecorded(db: DbOrTx, d: DecisionWrite, rec
     const upd = db.$with('upd').as(
       db
         .update(escalations)
-        .set({ status: ph('status'), decidedBy: ph('by'), decidedAt: sql`now()`, decisionReason: ph('reason'), policyVersion: ph('policyVersion') })
+        .set({ status: ph('status'), decidedBy: ph('by'), decidedAt: sql`coalesce(${sql.placeholder('at')}::timestamptz, now())`, decisionReason: ph('reason'), policyVersion: ph('policyVersion') })
         .where(and(eq(escalations.id, sql.placeholder('id')), eq(escalations.status, 'pending'), eq(escalations.digest, sql.placeholder('digest'))))
         .returning(),
     );
@@ -146,6 +148,7 @@ export async function decideEscalationRecorded(db: DbOrTx, d: DecisionWrite, rec
     by: d.by,
     reason: d.reason,
     policyVersion: d.policyVersion,
+    at: d.at?.toISOString() ?? null,
     ...eventParams(recorded),
   });
   return rows[0];
