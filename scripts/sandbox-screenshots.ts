@@ -41,7 +41,7 @@ try {
   await refund.screenshot({ path: join(OUT, 'sandbox-approved.png') });
   process.stdout.write('wrote docs/screenshots/sandbox-approved.png\n');
 
-  const big = page.locator('.msg').filter({ hasText: 'Refund $2400.00 for order #3988' });
+  const big = page.locator('.msg').filter({ hasText: 'Refund $2,400.00 for order #3988' });
   await big.getByRole('button', { name: 'Deny…' }).click();
   await page.locator('form.modal textarea').fill('Enterprise refunds go through finance: open a finance ticket instead.');
   await shot('sandbox-deny-modal.png');
