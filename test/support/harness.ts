@@ -28,9 +28,13 @@ export const exampleConfigText = readFileSync(new URL('../../examples/countersig
 /** The example escalation's callback host (never reached in tests): listed with the sink, so any test config takes `makeEscalation()`. */
 export const EXAMPLE_CALLBACK_HOST = new URL(exampleEscalation.callback!.url).hostname;
 
-/** The example escalation with a fresh id; overrides merge one level deep. */
+/**
+ * The example escalation with a fresh id; overrides merge one level deep. Its
+ * fixed deadline is dropped (the config's default applies), so that the
+ * request is as pending on any date as on the day the example was written.
+ */
 export function makeEscalation(overrides: Partial<EscalationInput> = {}): EscalationInput {
-  const base = structuredClone(exampleEscalation);
+  const { deadline: _fixed, ...base } = structuredClone(exampleEscalation);
   return { ...base, id: randomUUID(), executionId: `exec-${randomUUID().slice(0, 8)}`, ...overrides };
 }
 
