@@ -47,7 +47,8 @@ function what(n: ChainNotice): string {
   return `${safeCode(n.actionType, 200)} by ${safeCode(n.agentId, 200)} (urgency ${safeText(n.urgency, 20)}, route ${safeCode(n.route, 65)})`;
 }
 
-function footer(n: ChainNotice): string | undefined {
+/** Where a chain stands and what happens next; shared by the thread ping and the on-call DM. */
+export function chainFooter(n: Pick<ChainNotice, 'step' | 'next'>): string | undefined {
   const parts: string[] = [];
   if (n.step) parts.push(`Escalation step ${n.step.number} of ${n.step.of}${n.step.rounds > 1 ? `, round ${n.step.round} of ${n.step.rounds}` : ''}`);
   if (n.next) parts.push(n.next.failSafe ? `denied (fail-safe) ${slackDate(n.next.at, '{date_short_pretty} at {time}')} if nobody decides` : `next step ${slackDate(n.next.at, '{time}')}`);
@@ -67,7 +68,7 @@ export function chainThreadMessage(n: ChainNotice): SlackMessage {
   const lines = [head];
   if (n.fallback) lines.push(`:warning: ${capitalised(safeText(n.fallback, 300))}, so the route's approvers are pinged instead.`);
   const blocks: KnownBlock[] = [section(lines.join('\n'))];
-  const foot = footer(n);
+  const foot = chainFooter(n);
   if (foot) blocks.push(context(foot));
   return capMessage({ text: `${head} ${what(n)}`, blocks });
 }

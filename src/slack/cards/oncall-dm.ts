@@ -2,9 +2,10 @@ import type { ContextBlock, KnownBlock, SectionBlock } from '@slack/types';
 import { safeCode, safeText, truncate } from '../../domain/slack-text.js';
 import type { SlackMessage } from '../../flow/ports.js';
 import { inertPlain } from './escalation-card.js';
+import { chainFooter } from './chain-message.js';
 import { capMessage } from './limits.js';
 import { approveConfirm, resolvedLine, stakesLine } from './stakes.js';
-import { ACTION_APPROVE, ACTION_DENY, buttonValue, slackDate, type CardState } from './view-model.js';
+import { ACTION_APPROVE, ACTION_DENY, buttonValue, type CardState } from './view-model.js';
 
 const CHANNEL_ID = /^[CGD][A-Z0-9]{2,}$/;
 
@@ -34,13 +35,6 @@ function titleOf(c: CardState): string {
   const e = c.escalation;
   const summary = inertPlain(e.action.summary ?? '', 150).trim();
   return safeText(summary || `${e.agent.name} wants to run ${e.action.type}`, 150);
-}
-
-function footer(s: OncallDmState): string | undefined {
-  const parts: string[] = [];
-  if (s.step) parts.push(`Escalation step ${s.step.number} of ${s.step.of}${s.step.rounds > 1 ? `, round ${s.step.round} of ${s.step.rounds}` : ''}`);
-  if (s.next) parts.push(s.next.failSafe ? `denied (fail-safe) ${slackDate(s.next.at, '{date_short_pretty} at {time}')} if nobody decides` : `next step ${slackDate(s.next.at, '{time}')}`);
-  return parts.length ? parts.join(' · ') : undefined;
 }
 
 /**
@@ -78,7 +72,7 @@ export function oncallDm(s: OncallDmState): SlackMessage {
       ],
     });
   }
-  const foot = footer(s);
+  const foot = chainFooter(s);
   if (foot) blocks.push(context(foot));
   return capMessage({ text: truncate(`${head} ${safeText(e.action.type, 100)} by ${safeText(e.agent.id, 100)}`, 300), blocks });
 }

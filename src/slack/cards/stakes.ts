@@ -1,6 +1,6 @@
 import type { ConfirmationDialog } from '@slack/types';
 import { usd } from '../../domain/format.js';
-import { plainText, safeText, truncate } from '../../domain/slack-text.js';
+import { plainText, safeCode, safeText, truncate } from '../../domain/slack-text.js';
 import { slackDate, type CardState } from './view-model.js';
 
 /** Slack's limits for a confirm object: title, confirm and deny are plain_text. */
@@ -32,7 +32,7 @@ export function approveConfirm(s: Pick<CardState, 'escalation' | 'highStakes' | 
   if (!needsConfirm(s)) return undefined;
   const e = s.escalation;
   const amount = s.amountUsd !== undefined ? ` of ${amountText(s.amountUsd)}` : '';
-  const what = `\`${safeText(e.action.type, 100)}\`${amount}`;
+  const what = `${safeCode(e.action.type, 102)}${amount}`;
   const why = [e.action.reversible ? '' : 'irreversible', s.highStakes ? 'high stakes' : '', e.urgency === 'critical' ? 'critical' : ''].filter(Boolean).join(', ');
   const text = e.action.reversible
     ? `Approve ${what} (${why})? The agent runs it at once: this approval cannot be undone.`
