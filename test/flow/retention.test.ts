@@ -15,6 +15,8 @@ const BOT_ROLE = 'countersign_test_bot';
 const silent = { info() {}, warn() {}, error() {}, debug() {} };
 
 let db: MigratedDb;
+/** The database's clock: the rows below are aged by its now(), and so is the prune guard, so the flow must use it too (the test's Node clock may differ, as under faketime). */
+let dbNow: Date;
 let ports: Parameters<typeof applyRetention>[0];
 
 const config = (retention: string) =>
@@ -42,8 +44,9 @@ const verifyCli = () =>
 
 beforeAll(async () => {
   db = await createMigratedDb();
+  dbNow = (await db.sql<{ now: Date }[]>`select now()`)[0]!.now;
   const loaded = config('{ months: 12 }');
-  ports = { db: db.database.db, config: { current: () => loaded }, now: () => new Date(), log: silent };
+  ports = { db: db.database.db, config: { current: () => loaded }, now: () => dbNow, log: silent };
   await addEvents(10, '400 days');
   await addEvents(5, '2 minutes');
   await db.sql`insert into spend_ledger (agent_id, execution_id, kind, usd_micros, at) values ('a', 'old', 'cost', 1, now() - interval '400 days'), ('a', 'new', 'cost', 2, now())`;
@@ -81,7 +84,7 @@ describe('retention', () => {
       await other.sql`insert into events (type, actor, at, data) values ('received', 'system', now() - interval '2 minutes', '{}')`;
       await sealChain(other.database.db, { lagMs: 0 });
       const loaded = config('{ years: 1 }');
-      const r = await applyRetention({ db: other.database.db, config: { current: () => loaded }, now: () => new Date(), log: silent }, 3);
+      const r = await applyRetention({ db: other.database.db, config: { current: () => loaded }, now: () => dbNow, log: silent }, 3);
       expect(r).toMatchObject({ kind: 'pruned', steps: 3, result: { prunedUpTo: 7, events: 7 } });
       expect((await other.sql`select pruned_up_to_event_id::int as n from audit_checkpoints order by id`).map((c) => c.n)).toEqual([3, 6, 7]);
       expect(await verifyChain(other.database.db)).toMatchObject({ kind: 'ok', checked: 1, prunedUpTo: 7 });
@@ -126,7 +129,7 @@ describe('retention', () => {
   });
 
   it('refuses a cutoff less than 31 days ago', async () => {
-    const err = await pruneAudit(db.database.db, new Date(Date.now() - 86_400_000), 'test').catch((e: Error) => e);
+    const err = await pruneAudit(db.database.db, new Date(dbNow.getTime() - 86_400_000), 'test').catch((e: Error) => e);
     expect(String((err as Error).cause ?? err)).toMatch(/less than 31 days ago/);
   });
 
@@ -152,7 +155,7 @@ describe('retention', () => {
     try {
       for (let i = 0; i < 5; i++) await other.sql`insert into events (type, actor, at, data) values ('received', 'system', now() - interval '400 days', '{}')`;
       await sealChain(other.database.db, { lagMs: 0 });
-      expect(await pruneAudit(other.database.db, new Date(Date.now() - 365 * 86_400_000), 'test')).toMatchObject({ prunedUpTo: 5, events: 5 });
+      expect(await pruneAudit(other.database.db, new Date(dbNow.getTime() - 365 * 86_400_000), 'test')).toMatchObject({ prunedUpTo: 5, events: 5 });
       expect((await other.sql`select count(*)::int as n from audit_chain`)[0]!.n).toBe(0);
       expect(await sealChain(other.database.db, { lagMs: 0 })).toBe(1); // the audit_pruned record
       expect(await verifyChain(other.database.db)).toMatchObject({ kind: 'ok', checked: 1, prunedUpTo: 5 });
