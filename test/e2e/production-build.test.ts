@@ -20,6 +20,8 @@ const TMP = mkdtempSync(join(tmpdir(), 'countersign-build-'));
 const PKG = join(TMP, 'countersign');
 const MAIN = join(PKG, 'dist/src/main.js');
 let world: ChildBotWorld;
+/** Each test starts a process; under load a start alone can take half a minute (ms). */
+const PROCESS_TEST_MS = 120_000;
 
 beforeAll(async () => {
   mkdirSync(PKG);
@@ -79,7 +81,7 @@ describe('the production build', () => {
 
     bot.proc.kill('SIGTERM');
     expect(await bot.exited).toBe(0);
-  });
+  }, PROCESS_TEST_MS);
 
   it('serves the sandbox page and its assets from the build when it has no Slack credentials', async () => {
     const { SLACK_BOT_TOKEN: _t, SLACK_SIGNING_SECRET: _s, SLACK_API_URL: _u, ...env } = world.env;
@@ -96,7 +98,7 @@ describe('the production build', () => {
       bot.proc.kill('SIGTERM');
       await bot.exited;
     }
-  });
+  }, PROCESS_TEST_MS);
 
   it('runs the countersign command from dist/ through a node_modules/.bin symlink, with the example config from the build', async () => {
     const binDir = join(TMP, 'node_modules/.bin');
@@ -107,5 +109,5 @@ describe('the production build', () => {
     expect(r.code).toBe(1); // EXIT.pending
     // The fallback config is the build's own copy: no src/ and no checkout involved.
     expect(r.stderr).toContain(join(PKG, 'dist/examples/countersign.yml'));
-  });
+  }, PROCESS_TEST_MS);
 });

@@ -40,7 +40,11 @@ export async function spawnBot(env: Record<string, string>, entry?: string): Pro
   const exited = once(proc, 'exit').then(([code]) => code as number | null);
   // Ready once it logs its start line (pino JSON), or fail with its output.
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`bot did not start:\n${out}`)), 30_000);
+    // 60 s: a loaded machine is slow to start one; a bot that never starts is killed, not left running.
+    const timer = setTimeout(() => {
+      proc.kill('SIGKILL');
+      reject(new Error(`bot did not start:\n${out}`));
+    }, 60_000);
     const check = () => {
       if (out.includes('countersign started')) {
         clearTimeout(timer);
