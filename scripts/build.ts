@@ -29,7 +29,9 @@ export async function build(outDir = join(ROOT, 'dist')): Promise<void> {
   await promisify(execFile)(process.execPath, [TSC, '-p', join(ROOT, 'tsconfig.build.json'), '--outDir', out], { cwd: ROOT }).catch((err: { stdout?: string; message: string }) => {
     throw new Error(`tsc failed:\n${err.stdout || err.message}`);
   });
-  for (const file of RUNTIME_FILES) cpSync(join(ROOT, file), join(out, file), { recursive: true });
+  // drizzle/meta/*_snapshot.json are drizzle-kit's input for the next migration; the migrator reads only the journal and the SQL.
+  const needed = (path: string) => !path.endsWith('_snapshot.json');
+  for (const file of RUNTIME_FILES) cpSync(join(ROOT, file), join(out, file), { recursive: true, filter: needed });
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
