@@ -1,3 +1,4 @@
+import { dirname, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { ConfigError } from '../../config/env.js';
@@ -39,6 +40,7 @@ const upstream = z
     args: z.array(z.string()).default([]),
     /** Added to the SDK's safe default environment (HOME, PATH, …), not the gateway's whole environment. */
     env: z.record(z.string(), z.string()).default({}),
+    /** The stdio server's working directory, relative to the config file's; default that directory. */
     cwd: z.string().min(1).optional(),
     /** Streamable HTTP: the server's endpoint. */
     url: z.url({ protocol: /^https?$/ }).optional(),
@@ -125,9 +127,11 @@ export function fillSummary(template: string, args: Record<string, unknown>): st
 /**
  * Parses the file's text (`source` names it in errors); a bad value is a
  * ConfigError naming each field, e.g. `gw.yml: http.clients[0].agent.owner:
- * must be a Slack user id like U0123ABCD`. `env` resolves `tokenEnv`.
+ * must be a Slack user id like U0123ABCD`. `env` resolves `tokenEnv`;
+ * the upstream command runs in `baseDir` (default: the file's directory),
+ * so a config works whatever directory the client starts the gateway from.
  */
-export function parseGatewayConfig(text: string, source: string, env: Record<string, string | undefined>): GatewayConfig {
+export function parseGatewayConfig(text: string, source: string, env: Record<string, string | undefined>, baseDir = dirname(resolve(source))): GatewayConfig {
   let raw: unknown;
   try {
     raw = parseYaml(text);
@@ -152,7 +156,7 @@ export function parseGatewayConfig(text: string, source: string, env: Record<str
     Object.entries(c.tools).map(([name, { summary, ...m }]) => [name, { ...m, ...(summary ? { summary: (args: Record<string, unknown>) => fillSummary(summary, args) } : {}) }]),
   );
   return {
-    upstream: c.upstream,
+    upstream: c.upstream.command ? { ...c.upstream, cwd: resolve(baseDir, c.upstream.cwd ?? '.') } : c.upstream,
     serve: c.serve,
     ...(c.agent ? { agent: c.agent } : {}),
     ...(c.http ? { http: { host: c.http.host, port: c.http.port, path: c.http.path, clients } } : {}),
