@@ -9,8 +9,10 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { getDefaultEnvironment, StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
-import type { CallToolResult, Progress } from '@modelcontextprotocol/sdk/types.js';
+import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { ToolListChangedNotificationSchema, type CallToolResult, type Progress } from '@modelcontextprotocol/sdk/types.js';
 import { stringify } from 'yaml';
+import { z } from 'zod';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createUpstreamServer, type ToolRun } from '../../examples/mcp/upstream-server.js';
 import { escalationIdOf } from '../../src/adapters/tool-call.js';
@@ -79,7 +81,7 @@ async function overStdio(): Promise<Connected> {
 }
 
 /** The gateway in this process serving Streamable HTTP, its upstream the example server over Streamable HTTP. */
-async function overHttp(token = TOKEN): Promise<Connected & { gateway: RunningGateway; transport: StreamableHTTPClientTransport; connect(token: string): Promise<Client> }> {
+async function overHttp(token = TOKEN): Promise<Connected & { gateway: RunningGateway; upstream: McpServer; transport: StreamableHTTPClientTransport; connect(token: string): Promise<Client> }> {
   const ran: ToolRun[] = [];
   const upstream = createUpstreamServer((r) => ran.push(r));
   const upstreamTransport = new StreamableHTTPServerTransport({ sessionIdGenerator: () => randomUUID() });
@@ -117,6 +119,7 @@ async function overHttp(token = TOKEN): Promise<Connected & { gateway: RunningGa
   return {
     client,
     gateway,
+    upstream,
     transport: client.transport as StreamableHTTPClientTransport,
     connect,
     runs: () => ran,
@@ -283,5 +286,12 @@ describe('the MCP gateway over Streamable HTTP, per client', () => {
     await c.client.callTool(params);
     const rows = await h.sql`select id from escalations where execution_id = ${`mcp:${c.transport.sessionId}`} and request->'action'->'params'->>'orderId' = 'no-key'`;
     expect(rows).toHaveLength(2);
+  });
+
+  it('tells its clients when the upstream’s tool list changes, and then lists the new tool', async () => {
+    const changed = new Promise<void>((resolve) => c.client.setNotificationHandler(ToolListChangedNotificationSchema, () => resolve()));
+    c.upstream.registerTool('cancel_order', { description: 'Cancels an order.', inputSchema: { orderId: z.string() } }, () => ({ content: [] }));
+    await changed;
+    expect((await c.client.listTools()).tools.map((t) => t.name)).toContain('cancel_order');
   });
 });
