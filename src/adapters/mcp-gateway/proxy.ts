@@ -12,7 +12,7 @@ import {
   type ServerNotification,
   type ServerRequest,
 } from '@modelcontextprotocol/sdk/types.js';
-import { askFor, reportOutcome, waitFor, type Gate, type ToolDecision } from '../gate.js';
+import { askFor, denialText, reportOutcome, waitFor, type Gate, type ToolDecision } from '../gate.js';
 import type { AdapterOptions, AgentIdentity, ToolCall } from '../tool-call.js';
 import type { GatewayConfig } from './config.js';
 
@@ -120,19 +120,28 @@ export class McpGateway {
     };
     const opts: AdapterOptions = { agent, tools: config.tools, confidence: config.confidence, waitMs: config.waitMs };
     const progress = new Progress(extra, meta?.progressToken as string | number | undefined);
-    let decision: ToolDecision = await askFor(gate, call, opts);
-    if (decision.kind === 'pending') {
-      const escalationId = decision.escalationId;
-      const stop = progress.every(config.progressMs, (s) => `Waiting for approval in Slack (escalation ${escalationId}, ${s} s so far)`);
-      try {
-        decision = await untilAborted(waitFor(gate, call, opts), extra.signal);
-      } finally {
-        stop();
+    let decision: ToolDecision;
+    try {
+      decision = await askFor(gate, call, opts);
+      if (decision.kind === 'pending') {
+        const escalationId = decision.escalationId;
+        const stop = progress.every(config.progressMs, (s) => `Waiting for approval in Slack (escalation ${escalationId}, ${s} s so far)`);
+        try {
+          decision = await untilAborted(waitFor(gate, call, opts), extra.signal);
+        } finally {
+          stop();
+        }
       }
+    } catch (err) {
+      if (extra.signal.aborted) throw err;
+      // Countersign did not answer (Redis down, the bot not running): fail closed, and say so to the model.
+      return { content: [{ type: 'text', text: denialText(call.toolName, `Countersign could not be asked (${(err as Error).message}); the call was not run`, 'unavailable') }], isError: true };
     }
     if (decision.kind === 'deny') return { content: [{ type: 'text', text: decision.reason }], isError: true };
     if (decision.kind === 'pending') throw new Error('unreachable: waitFor ends allowed or refused');
-    return this.#forward(decision.escalationId, req, extra, progress, async (outcome) => {
+    // Only a client's idempotency key can repeat a call; a request-id call is never asked twice, so its result is not kept.
+    const remember = call.toolCallId.startsWith('key:');
+    return this.#forward(decision.escalationId, remember, req, extra, progress, async (outcome) => {
       try {
         await reportOutcome(gate, call, opts, outcome);
       } catch (err) {
@@ -142,8 +151,8 @@ export class McpGateway {
   }
 
   /** Runs the approved call upstream once per escalation; a retry of the same call gets the same result. */
-  #forward(escalationId: string, req: CallToolRequest, extra: Extra, progress: Progress, report: (o: Parameters<typeof reportOutcome>[3]) => Promise<void>): Promise<CallToolResult> {
-    const known = this.#forwarded.get(escalationId);
+  #forward(escalationId: string, remember: boolean, req: CallToolRequest, extra: Extra, progress: Progress, report: (o: Parameters<typeof reportOutcome>[3]) => Promise<void>): Promise<CallToolResult> {
+    const known = remember ? this.#forwarded.get(escalationId) : undefined;
     if (known) return known;
     const { progressToken: _theirs, [IDEMPOTENCY_META_KEY]: _key, ...meta } = (req.params._meta ?? {}) as Record<string, unknown>;
     const params = { name: req.params.name, arguments: req.params.arguments, ...(Object.keys(meta).length ? { _meta: meta } : {}) };
@@ -163,6 +172,7 @@ export class McpGateway {
       await report(result.isError ? { success: false, error: textOfResult(result) } : { success: true, output: textOfResult(result) });
       return result;
     })();
+    if (!remember) return run;
     this.#forwarded.set(escalationId, run);
     // A call that failed to run may be tried again; the oldest results are forgotten first.
     run.catch(() => this.#forwarded.delete(escalationId));

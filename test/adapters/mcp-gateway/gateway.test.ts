@@ -14,13 +14,13 @@ import { ToolListChangedNotificationSchema, type CallToolResult, type Progress }
 import { stringify } from 'yaml';
 import { z } from 'zod';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createUpstreamServer, type ToolRun } from '../../examples/mcp/upstream-server.js';
-import { escalationIdOf } from '../../src/adapters/tool-call.js';
-import { IDEMPOTENCY_META_KEY, parseGatewayConfig, startGateway, type RunningGateway } from '../../src/adapters/mcp-gateway/index.js';
-import { withBotAndCallbacks } from '../support/bot-hooks.js';
-import { APPROVER, OWNER, REFUNDS_CHANNEL, SIGNING_SECRET, type Harness } from '../support/harness.js';
-import { blockActionsBody, postSigned, viewSubmissionPayload } from '../support/slack-signing.js';
-import { REDIS_URL, eventually } from '../support/services.js';
+import { createUpstreamServer, type ToolRun } from '../../../examples/mcp/upstream-server.js';
+import { escalationIdOf } from '../../../src/adapters/tool-call.js';
+import { IDEMPOTENCY_META_KEY, parseGatewayConfig, startGateway, type RunningGateway } from '../../../src/adapters/mcp-gateway/index.js';
+import { withBotAndCallbacks } from '../../support/bot-hooks.js';
+import { APPROVER, OWNER, REFUNDS_CHANNEL, SIGNING_SECRET, type Harness } from '../../support/harness.js';
+import { blockActionsBody, postSigned, viewSubmissionPayload } from '../../support/slack-signing.js';
+import { REDIS_URL, eventually } from '../../support/services.js';
 
 /**
  * The gateway between a real MCP client and a real MCP server (both the
@@ -31,7 +31,7 @@ import { REDIS_URL, eventually } from '../support/services.js';
  * one over $5,000 is denied by policy.
  */
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
 const UPSTREAM = join(ROOT, 'examples/mcp/upstream-server.ts');
 const AGENT = 'support-agent';
 const TOKEN = 'mcp-test-token-0123456789';

@@ -3,9 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { describe, expect, it } from 'vitest';
-import { fillSummary, parseGatewayConfig } from '../../src/adapters/mcp-gateway/config.js';
-import { ConfigError } from '../../src/config/env.js';
-import { runCli } from '../support/cli.js';
+import { fillSummary, parseGatewayConfig } from '../../../src/adapters/mcp-gateway/config.js';
+import { ConfigError } from '../../../src/config/env.js';
+import { runCli } from '../../support/cli.js';
 
 const agent = { id: 'support-agent', owner: 'U0AGENTOWNR' };
 const parse = (c: unknown, env: Record<string, string> = {}) => parseGatewayConfig(stringify(c), 'gw.yml', env, '/srv/gateway');
@@ -60,7 +60,8 @@ describe('the MCP gateway config', () => {
   });
 });
 
-describe('countersign mcp-gateway', () => {
+// Each case starts the CLI (node + tsx): seconds each on a loaded machine, so they run side by side with room to spare.
+describe.concurrent('countersign mcp-gateway', { timeout: 90_000 }, () => {
   it('says how to use it without --config (exit 64)', async () => {
     const r = await runCli(['mcp-gateway']);
     expect(r.code).toBe(64);
