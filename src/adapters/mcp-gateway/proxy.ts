@@ -76,6 +76,8 @@ export interface GatewayOptions {
   config: Pick<GatewayConfig, 'tools' | 'waitMs' | 'progressMs' | 'confidence' | 'upstream'>;
   gate: Gate;
   upstream: Client;
+  /** For a gateway embedded in your own process: add reasoning, labels or a callback to each escalation (AdapterOptions.enrich). */
+  enrich?: AdapterOptions['enrich'];
   /** Told about failures the client cannot see (an outcome report that did not go out). Default: stderr. */
   warn?: (line: string) => void;
 }
@@ -118,7 +120,7 @@ export class McpGateway {
       // Budgets count per execution: one client session is one run.
       executionId: `mcp:${sessionId}`,
     };
-    const opts: AdapterOptions = { agent, tools: config.tools, confidence: config.confidence, waitMs: config.waitMs };
+    const opts: AdapterOptions = { agent, tools: config.tools, confidence: config.confidence, waitMs: config.waitMs, ...(this.#opts.enrich ? { enrich: this.#opts.enrich } : {}) };
     const progress = new Progress(extra, meta?.progressToken as string | number | undefined);
     let decision: ToolDecision;
     try {

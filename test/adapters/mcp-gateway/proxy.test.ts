@@ -7,6 +7,8 @@ import { McpGateway, toolCallIdOf, IDEMPOTENCY_META_KEY } from '../../../src/ada
 import type { Gate } from '../../../src/adapters/gate.js';
 import type { DecisionMessage } from '../../../src/domain/decision.js';
 import type { AuthorizeAnswer } from '../../../src/flow/answer.js';
+import type { EscalationInput } from '../../../src/domain/escalation.js';
+import { escalationIdOf } from '../../../src/adapters/tool-call.js';
 
 /**
  * The proxy alone, wired in memory to the example server, with a Gate whose
@@ -24,13 +26,13 @@ afterEach(async () => {
   closers = [];
 });
 
-async function connect(gate: Gate): Promise<{ client: Client; ran: ToolRun[] }> {
+async function connect(gate: Gate, extra: Pick<ConstructorParameters<typeof McpGateway>[0], 'enrich'> = {}): Promise<{ client: Client; ran: ToolRun[] }> {
   const ran: ToolRun[] = [];
   const [upA, upB] = InMemoryTransport.createLinkedPair();
   await createUpstreamServer((r) => ran.push(r)).connect(upB);
   const upstream = new Client({ name: 'gw', version: '1' });
   await upstream.connect(upA);
-  const gateway = new McpGateway({ config, gate, upstream, warn: () => {} });
+  const gateway = new McpGateway({ config, gate, upstream, warn: () => {}, ...extra });
   const [a, b] = InMemoryTransport.createLinkedPair();
   await gateway.session(agent, 'session-1').connect(b);
   const client = new Client({ name: 'agent', version: '1' });
@@ -91,5 +93,28 @@ describe('the MCP gateway, failing closed', () => {
     await client.callTool({ name: 'lookup_order', arguments: { orderId: '3' } });
     expect(ran).toEqual([{ tool: 'lookup_order', args: { orderId: '3' } }]);
     expect(asked).toEqual(['tool.refund', 'tool.lookup_order']);
+  });
+});
+
+describe('the MCP gateway, embedded', () => {
+  it('passes each escalation through the enrich hook before asking, and maps the call onto it', async () => {
+    const sent: EscalationInput[] = [];
+    const gate: Gate = {
+      authorize: async (e) => {
+        sent.push(e);
+        return { decision: 'allow', escalationId: e.id } as AuthorizeAnswer;
+      },
+      waitForDecision: () => Promise.reject(new Error('not asked')),
+      reportOutcome: async (r) => ({ id: r.id }),
+    };
+    const { client } = await connect(gate, { enrich: (e) => ({ ...e, reasoning: 'The customer asked about order 4521.' }) });
+    await client.callTool({ name: 'lookup_order', arguments: { orderId: '4521' }, _meta: { [IDEMPOTENCY_META_KEY]: 'k-9' } });
+    expect(sent).toHaveLength(1);
+    expect(sent[0]).toMatchObject({
+      id: escalationIdOf('support-agent', 'key:k-9'),
+      executionId: 'mcp:session-1',
+      action: { type: 'tool.lookup_order', params: { orderId: '4521' }, reversible: false },
+      reasoning: 'The customer asked about order 4521.',
+    });
   });
 });
