@@ -172,6 +172,9 @@ describe('the AI SDK adapter (toolApproval)', () => {
     const saved: ModelMessage[] = [{ role: 'user', content: prompt }, ...turn1.responseMessages];
     const answer = await countersignResponses(saved, { gate: h.client, agent });
     expect(answer?.content).toEqual([expect.objectContaining({ type: 'tool-approval-response', approved: true })]);
+    // The result's own content (before it was saved) gives the same answer; answered requests are not answered again.
+    expect(await countersignResponses(turn1.content, { gate: h.client, agent })).toEqual(answer);
+    expect(await countersignResponses([...saved, answer!], { gate: h.client, agent })).toBeUndefined();
 
     const second = toolSet();
     const model = scriptedModel('refund', id, { amountUsd: 800, orderId: '4521' });
