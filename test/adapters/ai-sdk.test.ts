@@ -44,8 +44,8 @@ function scriptedModel(toolName: string, toolCallId: string, input: Record<strin
   });
 }
 
-/** The tools the agent has; `ran` records every execution. */
-function toolSet() {
+/** The tools the agent has; `ran` records every execution. With `crmDown`, the lookup throws. */
+function toolSet(crmDown = false) {
   const ran: Array<{ tool: string; input: unknown }> = [];
   const tools = {
     refund: tool({
@@ -61,6 +61,7 @@ function toolSet() {
       inputSchema: z.object({ customerId: z.string() }),
       execute: async (input) => {
         ran.push({ tool: 'lookupCustomer', input });
+        if (crmDown) throw new Error('CRM timed out');
         return { name: 'Ada' };
       },
     }),
@@ -135,6 +136,25 @@ describe('the AI SDK adapter (toolApproval)', () => {
     expect(row).toMatchObject({ status: 'allowed', decided_by: 'policy', tier: 'autonomous' });
     expect(await outcomeOf(escalationId)).toMatchObject({ success: true, action_type: 'crm.read' });
     expect(cardsFor(h, escalationId)).toHaveLength(0);
+  });
+
+  it('reports a tool that throws as a failed outcome, and after three failures in a run the next call goes to a person', async () => {
+    const executionId = `chat-${randomUUID().slice(0, 8)}`;
+    const { tools } = toolSet(true);
+    for (let i = 0; i < 3; i++) {
+      const id = callId();
+      const model = scriptedModel('lookupCustomer', id, { customerId: 'C-1' });
+      await generateText({ model, prompt: 'Who is C-1?', stopWhen: isStepCount(3), ...withCountersign(tools, { gate: h.client, agent, tools: mapping, executionId }) });
+      const escalationId = escalationIdOf(AGENT, id);
+      expect(await eventually(async () => (await h.sql`select success, error from outcomes where escalation_id = ${escalationId}`)[0], 'outcome row')).toEqual({ success: false, error: 'CRM timed out' });
+      expect(JSON.stringify(model.doGenerateCalls[1]!.prompt)).toContain('CRM timed out');
+    }
+    // crm.read is autonomous, but this step failed three times in this run: a person looks first.
+    const id = callId();
+    const turn = await generateText({ model: scriptedModel('lookupCustomer', id, { customerId: 'C-1' }), prompt: 'Who is C-1?', stopWhen: isStepCount(3), ...withCountersign(tools, { gate: h.client, agent, tools: mapping, executionId, pending: 'suspend' }) });
+    expect(turn.content.some((p) => p.type === 'tool-approval-request')).toBe(true);
+    const [row] = await h.sql`select status, triggers from escalations where id = ${escalationIdOf(AGENT, id)}`;
+    expect(row).toEqual({ status: 'pending', triggers: [{ kind: 'repeated_failure', message: 'this step already failed 3 times without success' }] });
   });
 
   it('returns the rule’s reason to the model for a call the policy denies, with no card and no run', async () => {

@@ -63,8 +63,8 @@ function scriptedModel(toolName: string, toolCallId: string, input: Record<strin
   });
 }
 
-/** A Mastra agent (with in-memory storage for its suspended runs) holding the two tools; `ran` records executions. */
-function agentWith(model: MastraLanguageModelV2Mock) {
+/** A Mastra agent (with in-memory storage for its suspended runs) holding the two tools; `ran` records executions. With `crmDown`, the lookup throws. */
+function agentWith(model: MastraLanguageModelV2Mock, crmDown = false) {
   const ran: Array<{ tool: string; input: unknown }> = [];
   const refund = createTool({
     id: 'refund',
@@ -81,6 +81,7 @@ function agentWith(model: MastraLanguageModelV2Mock) {
     inputSchema: z.object({ customerId: z.string() }),
     execute: async (input) => {
       ran.push({ tool: 'lookupCustomer', input });
+      if (crmDown) throw new Error('CRM timed out');
       return { name: 'Ada' };
     },
   });
@@ -153,6 +154,17 @@ describe('the Mastra adapter (approveToolCall / declineToolCall)', () => {
     expect(row).toEqual({ status: 'allowed', decided_by: 'policy', tier: 'autonomous' });
     expect(await outcomeOf(escalationId)).toMatchObject({ success: true, action_type: 'crm.read' });
     expect(cardsFor(h, escalationId)).toHaveLength(0);
+  });
+
+  it('reports a tool that throws as a failed outcome, with its error', async () => {
+    const id = callId();
+    const { agent } = agentWith(scriptedModel('lookupCustomer', id, { customerId: 'C-1' }), true);
+    const cs = countersign({ gate: h.client, agent: identity, tools: mapping });
+    await (await cs.drive(agent, await agent.stream('Who is C-1?', cs.streamOptions))).output.text;
+    const escalationId = escalationIdOf(AGENT, id);
+    const row = await eventually(async () => (await h.sql`select success, error from outcomes where escalation_id = ${escalationId}`)[0], 'outcome row');
+    expect(row).toMatchObject({ success: false });
+    expect(String(row.error)).toContain('CRM timed out');
   });
 
   it('declines a call the policy denies with the rule’s reason, with no card and no run', async () => {
