@@ -1,6 +1,7 @@
 import type { Agent } from '@mastra/core/agent';
 import type { MastraModelOutput } from '@mastra/core/stream';
 import type { ToolHooks } from '@mastra/core/tools';
+import { CountersignError, ErrorCode } from '../errors.js';
 import { askFor, decide, denialText, reportOutcome, waitFor, type Gate, type ToolDecision } from './gate.js';
 import type { AdapterOptions, ToolCall } from './tool-call.js';
 
@@ -90,15 +91,21 @@ export function countersign(options: MastraOptions): Countersign {
     afterToolCall: async ({ toolName, input, context, output, error }) => {
       const call = callOf(toolName, toolCallIdOf(context), input);
       await reportOutcome(options.gate, call, options, error === undefined ? { success: true, output } : { success: false, error });
+      runOf.delete(call.toolCallId);
     },
   };
   const streamOptions = { requireToolApproval: true as const, hooks };
 
   /** Approves or declines one suspended call, returning the stream that continues the run. */
-  const answer = (agent: AnyAgent, runId: string, toolCallId: string, d: ToolDecision): Promise<Output> =>
+  const answer = (agent: AnyAgent, call: { runId: string; toolCallId: string; toolName: string }, d: ToolDecision): Promise<Output> =>
     d.kind === 'allow'
-      ? agent.approveToolCall({ runId, toolCallId, ...streamOptions })
-      : agent.declineToolCall({ runId, toolCallId, reason: d.kind === 'deny' ? d.reason : undefined, ...streamOptions });
+      ? agent.approveToolCall({ runId: call.runId, toolCallId: call.toolCallId, ...streamOptions })
+      : agent.declineToolCall({
+          runId: call.runId,
+          toolCallId: call.toolCallId,
+          reason: d.kind === 'deny' ? d.reason : denialText(call.toolName, 'no decision yet', 'pending'),
+          ...streamOptions,
+        });
 
   async function follow(agent: AnyAgent, first: Output, input: string | undefined, onChunk?: (c: Chunk) => void): Promise<CountersignedRun> {
     const said: string[] = [];
@@ -122,7 +129,9 @@ export function countersign(options: MastraOptions): Countersign {
       }
       if (d.kind === 'pending') d = await waitFor(options.gate, call, options);
       // One suspended call at a time (requireToolApproval runs tool calls in order); the next one surfaces in the resumed stream.
-      stream = await answer(agent, runId, next.toolCallId, d);
+      stream = await answer(agent, { runId, toolCallId: next.toolCallId, toolName: next.toolName }, d);
+      // A declined call never reaches afterToolCall, which forgets an allowed one.
+      if (d.kind !== 'allow') runOf.delete(next.toolCallId);
     }
   }
 
@@ -133,7 +142,7 @@ export function countersign(options: MastraOptions): Countersign {
     async resume(agent, call, opts = {}) {
       runOf.set(call.toolCallId, call.runId);
       const d = await waitFor(options.gate, callOf(call.toolName, call.toolCallId, {}), options);
-      return follow(agent, await answer(agent, call.runId, call.toolCallId, d), undefined, opts.onChunk);
+      return follow(agent, await answer(agent, call, d), undefined, opts.onChunk);
     },
   };
 }
@@ -142,7 +151,7 @@ export function countersign(options: MastraOptions): Countersign {
 function toolCallIdOf(context: unknown): string {
   const c = context as { toolCallId?: unknown; agent?: { toolCallId?: unknown } } | undefined;
   const id = c?.toolCallId ?? c?.agent?.toolCallId;
-  if (typeof id !== 'string' || !id) throw new Error('countersign/mastra: the tool context has no toolCallId; is this an agent tool call?');
+  if (typeof id !== 'string' || !id) throw new CountersignError(ErrorCode.Config, 'countersign/mastra: the tool context has no toolCallId; use the hooks on agent tool calls');
   return id;
 }
 
