@@ -14,6 +14,7 @@ export const ErrorCode = {
   NoInput: 'countersign_no_input',
   InvalidInput: 'countersign_invalid_input',
   CallbackRefused: 'countersign_callback_refused',
+  NotApproved: 'countersign_not_approved',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -88,5 +89,13 @@ export class CallbackRefusedError extends CountersignError {
   constructor(message: string) {
     super(ErrorCode.CallbackRefused, message);
     this.name = 'CallbackRefusedError';
+  }
+}
+
+/** A framework adapter refused to run a tool: Countersign denied it, or nobody decided in time. The message is what the model reads. */
+export class NotApprovedError extends CountersignError {
+  constructor(message: string) {
+    super(ErrorCode.NotApproved, message);
+    this.name = 'NotApprovedError';
   }
 }
