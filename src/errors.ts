@@ -14,8 +14,6 @@ export const ErrorCode = {
   NoInput: 'countersign_no_input',
   InvalidInput: 'countersign_invalid_input',
   CallbackRefused: 'countersign_callback_refused',
-  /** A framework adapter refused to run a tool: no recorded allowance or approval. */
-  NotApproved: 'countersign_not_approved',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 

@@ -65,8 +65,9 @@ export function countersignNeedsApproval(gate: Gate, opts: OpenAIAgentsOptions, 
 /**
  * Wraps the tool's `execute`: it runs only when Countersign allows the call
  * (asking again is idempotent, so an approved call is answered at once), then
- * the outcome is reported. A refusal throws `countersign_not_approved` with
- * the reason, which the SDK hands to the model as the tool's error.
+ * the outcome is reported. A refusal is the tool's result: the reason, which
+ * the model reads (the SDK would replace a thrown error's text with a generic
+ * "An error occurred while running the tool").
  */
 export function countersignExecute<A, R>(
   gate: Gate,
@@ -74,12 +75,10 @@ export function countersignExecute<A, R>(
   toolName: string,
   execute: (input: A, context?: RunContext<unknown>, details?: ToolCallDetails) => Promise<R> | R,
 ) {
-  return async (input: A, context?: RunContext<unknown>, details?: ToolCallDetails): Promise<R> => {
+  return async (input: A, context?: RunContext<unknown>, details?: ToolCallDetails): Promise<R | string> => {
     const call = toolCallOf(toolName, details?.toolCall?.callId, input, context, opts);
     const answer = await decide(gate, call, opts);
-    if (answer.kind !== 'allow') {
-      throw new CountersignError(ErrorCode.NotApproved, answer.kind === 'deny' ? answer.reason : `Countersign did not approve ${toolName}: still pending.`);
-    }
+    if (answer.kind !== 'allow') return answer.kind === 'deny' ? answer.reason : `Countersign did not approve ${toolName}: still pending.`;
     try {
       const output = await execute(input, context, details);
       await reportOutcome(gate, call, opts, { success: true, output });
@@ -107,7 +106,7 @@ export interface Resolution {
  * `countersignNeedsApproval`, which asked.
  */
 // Any agent type: the state is read (interruptions, context) and decided, never run here.
-export async function resolveInterruptions(state: RunState<unknown, any>, gate: Gate, opts: OpenAIAgentsOptions): Promise<Resolution> {
+export async function resolveInterruptions<TContext>(state: RunState<TContext, any>, gate: Gate, opts: OpenAIAgentsOptions): Promise<Resolution> {
   const items = state.getInterruptions();
   const executionId = executionIdOf(state._context.context, opts);
   const answers = await Promise.all(
