@@ -29,10 +29,10 @@ interface LangChainToolCall {
   id?: string;
 }
 
-/** The parts of a LangChain message the mapping reads. */
 const isAi = (m: BaseMessage): m is AIMessage => AIMessage.isInstance(m);
 const isHuman = (m: BaseMessage) => HumanMessage.isInstance(m);
 
+/** Countersign gates the tools named in `opts.tools`. */
 const gated = (opts: AdapterOptions, name: string) => Object.hasOwn(opts.tools ?? {}, name);
 
 /**
