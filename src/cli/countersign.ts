@@ -5,6 +5,7 @@ import { checkPolicy } from '../flow/policy-check.js';
 import { AUDIT_VERIFY_USAGE, auditVerify } from './audit-verify.js';
 import { EXPLAIN_USAGE, explain } from './explain.js';
 import { AUDIT_EXPORT_USAGE, AUDIT_SEARCH_USAGE, auditExport, auditSearch } from './audit-search.js';
+import { MCP_GATEWAY_USAGE, mcpGateway } from './mcp-gateway.js';
 
 const USAGE = [
   'usage: countersign policy check <action.json | ->   (config: $COUNTERSIGN_CONFIG, else ./countersign.yml, else examples/countersign.yml)',
@@ -12,6 +13,7 @@ const USAGE = [
   `       ${AUDIT_SEARCH_USAGE}`,
   `       ${AUDIT_EXPORT_USAGE}`,
   `       ${EXPLAIN_USAGE}`,
+  `       ${MCP_GATEWAY_USAGE}`,
 ].join('\n');
 
 /**
@@ -26,6 +28,7 @@ async function main(argv: string[]): Promise<number> {
   if (group === 'audit' && verb === 'search') return auditSearch(argv.slice(2));
   if (group === 'audit' && verb === 'export') return auditExport(argv.slice(2));
   if (group === 'explain') return explain(argv.slice(1));
+  if (group === 'mcp-gateway') return mcpGateway(argv.slice(1), process.env);
   if (group !== 'policy' || verb !== 'check' || !file) {
     process.stderr.write(`${USAGE}\n`);
     return EXIT.usage;

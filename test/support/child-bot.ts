@@ -24,9 +24,12 @@ export interface ChildBot {
   exited: Promise<number | null>;
 }
 
-/** Runs the real entry point (`src/main.ts`) in its own process, as `npm start` does. */
-export async function spawnBot(env: Record<string, string>): Promise<ChildBot> {
-  const proc = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+/**
+ * Runs the real entry point in its own process: `src/main.ts` through tsx, as
+ * `npm start` does, or `entry` (a built `dist/src/main.js`, as `npm run start:prod` does).
+ */
+export async function spawnBot(env: Record<string, string>, entry?: string): Promise<ChildBot> {
+  const proc = spawn(process.execPath, entry ? [entry] : ['--import', 'tsx', 'src/main.ts'], {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env, LOG_LEVEL: env.LOG_LEVEL ?? 'info' },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -37,7 +40,11 @@ export async function spawnBot(env: Record<string, string>): Promise<ChildBot> {
   const exited = once(proc, 'exit').then(([code]) => code as number | null);
   // Ready once it logs its start line (pino JSON), or fail with its output.
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`bot did not start:\n${out}`)), 30_000);
+    // 60 s: a loaded machine is slow to start one; a bot that never starts is killed, not left running.
+    const timer = setTimeout(() => {
+      proc.kill('SIGKILL');
+      reject(new Error(`bot did not start:\n${out}`));
+    }, 60_000);
     const check = () => {
       if (out.includes('countersign started')) {
         clearTimeout(timer);
@@ -64,7 +71,8 @@ export interface ChildBotWorld {
   sql: postgres.Sql;
   queue: Queue;
   env: Record<string, string>;
-  bot(): Promise<ChildBot>;
+  /** A bot on this world's services; `entry` as in spawnBot. */
+  bot(entry?: string): Promise<ChildBot>;
   close(): Promise<void>;
 }
 
@@ -98,8 +106,8 @@ export async function startChildBotWorld(opts: { config: string; env?: Record<st
     sql,
     queue,
     env,
-    async bot() {
-      const c = await spawnBot(env);
+    async bot(entry?: string) {
+      const c = await spawnBot(env, entry);
       children.push(c);
       return c;
     },
