@@ -11,6 +11,9 @@ import { events } from '../schema/events.js';
  */
 export const FIRST_PAGE = '00000000-0000-0000-0000-000000000000';
 
+/** The outer row's id, qualified: drizzle leaves a one-table select's columns bare, and inside a subquery on `events` a bare `id` is the event's. */
+const OUTER_ID = sql.raw('"escalations"."id"');
+
 /** Pending escalations and their deadlines: each needs its expiry timer. */
 export async function pendingDeadlines(db: DbOrTx, after: string, limit: number): Promise<Array<{ id: string; deadline: Date }>> {
   const rows = await db
@@ -28,10 +31,7 @@ export async function pendingDeadlines(db: DbOrTx, after: string, limit: number)
  * given up for good (`card_post_failed`) stays given up: it was alerted.
  */
 export async function cardsNotPosted(db: DbOrTx, after: string, limit: number): Promise<Array<{ id: string; status: string }>> {
-  const givenUp = db
-    .select({ one: sql`1` })
-    .from(events)
-    .where(and(eq(events.escalationId, escalations.id), eq(events.type, 'card_post_failed')));
+  const givenUp = sql`select 1 from ${events} where ${events.escalationId} = ${OUTER_ID} and ${events.type} = 'card_post_failed'`;
   return db
     .select({ id: escalations.id, status: escalations.status })
     .from(escalations)
@@ -55,7 +55,7 @@ export async function reviewsWaiting(
   limit: number,
 ): Promise<Array<{ id: string; createdAt: Date; reminded: boolean; escalated: boolean }>> {
   const recorded = (type: 'review_reminded' | 'review_escalated') =>
-    sql<boolean>`exists (select 1 from ${events} where ${events.escalationId} = ${escalations.id} and ${events.type} = ${type})`;
+    sql<boolean>`exists (select 1 from ${events} where ${events.escalationId} = ${OUTER_ID} and ${events.type} = ${type})`;
   return db
     .select({ id: escalations.id, createdAt: escalations.createdAt, reminded: recorded('review_reminded'), escalated: recorded('review_escalated') })
     .from(escalations)
@@ -76,8 +76,8 @@ export async function callbacksOwed(
   after: string,
   limit: number,
 ): Promise<Array<{ id: string; callbackUrl: string; reviewState: string; delivered: number }>> {
-  const delivered = sql<number>`(select count(*)::int from ${events} where ${events.escalationId} = ${escalations.id} and ${events.type} = 'agent_notified' and ${events.data} ->> 'via' = 'callback')`;
-  const refused = sql`exists (select 1 from ${events} where ${events.escalationId} = ${escalations.id} and ${events.type} = 'agent_notify_failed' and ${events.data} ->> 'refused' = 'true')`;
+  const delivered = sql<number>`(select count(*)::int from ${events} where ${events.escalationId} = ${OUTER_ID} and ${events.type} = 'agent_notified' and ${events.data} ->> 'via' = 'callback')`;
+  const refused = sql`exists (select 1 from ${events} where ${events.escalationId} = ${OUTER_ID} and ${events.type} = 'agent_notify_failed' and ${events.data} ->> 'refused' = 'true')`;
   const rows = await db
     .select({ id: escalations.id, callbackUrl: escalations.callbackUrl, reviewState: escalations.reviewState, delivered })
     .from(escalations)
