@@ -78,6 +78,8 @@ export async function start(givenEnv: Env, loaded?: LoadedConfig): Promise<Runni
 
   // One command connection for the app; BullMQ makes its own blocking ones.
   const redis = new Redis(env.REDIS_URL, { maxRetriesPerRequest: null, lazyConnect: false });
+  // ioredis reconnects by itself; unheard, each failed attempt would go to stderr as an "Unhandled error event".
+  redis.on('error', (err: Error) => log.warn({ err: err.message }, 'Redis connection error; reconnecting'));
   const connection = { url: env.REDIS_URL, maxRetriesPerRequest: null } as const;
   const prefix = env.COUNTERSIGN_QUEUE_PREFIX;
   const scheduler = createScheduler(connection, prefix);
