@@ -71,6 +71,8 @@ export interface SchedulerPort {
 /** Durable decision store the TypeScript client waits on. */
 export interface DecisionStorePort {
   publish(message: DecisionMessage): Promise<void>;
+  /** Stores decisions again without announcing them (rebuild.ts, after Redis lost them): nobody waits on an old one. */
+  restore(messages: readonly DecisionMessage[]): Promise<void>;
 }
 
 export interface Logger {

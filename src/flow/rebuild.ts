@@ -103,7 +103,14 @@ export async function rebuildFromPostgres(ports: RebuildPorts, opts: RebuildOpti
   // Decisions not handed back (their notify jobs were lost) and overdue expiries, at once; chains' lost steps.
   const swept = await sweep(ports, { notifyGraceMs: 0 });
   const decisionsSince = new Date(now.getTime() - (opts.decisionsWithinMs ?? 30 * DAY_MS));
-  const decisions = await eachPage((after) => decidedSince(ports.db, decisionsSince, after, pageSize), pageSize, (row) => ports.decisions.publish(messageOf(row)));
+  let decisions = 0;
+  for (let after = FIRST_PAGE; ; ) {
+    const rows = await decidedSince(ports.db, decisionsSince, after, pageSize);
+    await ports.decisions.restore(rows.map(messageOf));
+    decisions += rows.length;
+    if (rows.length < pageSize) break;
+    after = rows[rows.length - 1]!.id;
+  }
   const report = { expiries, cards, reviews, callbacks, decisions, pauses, budgets, swept };
   ports.log.warn(report, 'Redis state rebuilt from Postgres');
   return report;

@@ -91,8 +91,15 @@ async function recovered(h: Harness, cb: Callbacks, was: { expiring: string[]; u
   const expiredEvents = await h.sql`select escalation_id, data from events where type = 'expired' and escalation_id = any(${was.expiring})`;
   expect(expiredEvents).toHaveLength(EXPIRING);
   for (const ev of expiredEvents) expect(ev.data).toMatchObject({ outcome: 'denied', failSafe: true });
-  const told = await Promise.all(was.expiring.map((id) => cb.waitFor(id, 30_000)));
-  for (const c of told) expect(c.json).toMatchObject({ status: 'expired', proceed: false });
+  const told = await eventually(
+    async () => {
+      const got = was.expiring.map((id) => cb.received.find((c) => c.json.escalationId === id));
+      return got.every((c) => c !== undefined) ? got : undefined;
+    },
+    'a callback for each expired escalation',
+    30_000,
+  );
+  for (const c of told) expect(c!.json).toMatchObject({ status: 'expired', proceed: false });
 
   // Cards that never went out go out now, once each.
   await all(h, was.unposted, 'posted');
