@@ -21,7 +21,7 @@ export function runAuditJob(ports: FlowPorts, name: keyof typeof AUDIT_JOBS): Pr
 
 /** Job schedulers are shared by every replica through Redis: each run happens once. */
 export async function scheduleAuditJobs(maintenance: Queue): Promise<void> {
-  for (const [name, { every }] of Object.entries(AUDIT_JOBS)) {
-    await maintenance.upsertJobScheduler(name, { every }, { name, opts: { removeOnComplete: 10, removeOnFail: 100 } });
-  }
+  await Promise.all(
+    Object.entries(AUDIT_JOBS).map(([name, { every }]) => maintenance.upsertJobScheduler(name, { every }, { name, opts: { removeOnComplete: 10, removeOnFail: 100 } })),
+  );
 }

@@ -116,12 +116,15 @@ function escalationProcessor(ports: FlowPorts) {
  * this again. Upserting is idempotent, and shared by every replica.
  */
 export async function scheduleMaintenance(maintenance: Queue): Promise<void> {
-  // Every minute: re-enqueue lost notifications and expiries (an outbox sweep).
-  await maintenance.upsertJobScheduler('sweep', { every: 60_000 }, { name: 'sweep', opts: { removeOnComplete: 100, removeOnFail: 100 } });
-  // Every second: seal new events into the audit hash chain, in small batches, off the hot path.
-  await maintenance.upsertJobScheduler('seal', { every: 1_000 }, { name: 'seal', opts: { removeOnComplete: 10, removeOnFail: 100 } });
-  // Anchoring the chain head in Slack, and retention (both read the config at each run).
-  await scheduleAuditJobs(maintenance);
+  // Each is tried even if another fails; the first failure is reported.
+  await Promise.all([
+    // Every minute: re-enqueue lost notifications and expiries (an outbox sweep).
+    maintenance.upsertJobScheduler('sweep', { every: 60_000 }, { name: 'sweep', opts: { removeOnComplete: 100, removeOnFail: 100 } }),
+    // Every second: seal new events into the audit hash chain, in small batches, off the hot path.
+    maintenance.upsertJobScheduler('seal', { every: 1_000 }, { name: 'seal', opts: { removeOnComplete: 10, removeOnFail: 100 } }),
+    // Anchoring the chain head in Slack, and retention (both read the config at each run).
+    scheduleAuditJobs(maintenance),
+  ]);
 }
 
 export function startWorkers(
