@@ -20,6 +20,9 @@ import { createScheduler } from './queue/scheduler.js';
 import { createGovernanceQueue, startGovernanceWorker } from './queue/governance.js';
 import { startWorkers } from './queue/workers.js';
 import { startPolicyWorkers } from './queue/policy-workers.js';
+import { watchRedisReset } from './queue/redis-reset.js';
+import { DECISION_TTL_SEC } from './queue/names.js';
+import { rebuildFromPostgres } from './flow/rebuild.js';
 import { recordEvent } from './db/queries/events.js';
 import { createSlackApp } from './slack/app.js';
 import { registerListeners } from './slack/listeners/index.js';
@@ -75,6 +78,8 @@ export async function start(givenEnv: Env, loaded?: LoadedConfig): Promise<Runni
 
   // One command connection for the app; BullMQ makes its own blocking ones.
   const redis = new Redis(env.REDIS_URL, { maxRetriesPerRequest: null, lazyConnect: false });
+  // ioredis reconnects by itself; unheard, each failed attempt would go to stderr as an "Unhandled error event".
+  redis.on('error', (err: Error) => log.warn({ err: err.message }, 'Redis connection error; reconnecting'));
   const connection = { url: env.REDIS_URL, maxRetriesPerRequest: null } as const;
   const prefix = env.COUNTERSIGN_QUEUE_PREFIX;
   const scheduler = createScheduler(connection, prefix);
@@ -155,6 +160,28 @@ export async function start(givenEnv: Env, loaded?: LoadedConfig): Promise<Runni
     }
   };
   await syncSchedules();
+  // Redis may keep nothing on disk: at start, and whenever it comes back empty, what only it held is rebuilt from Postgres.
+  const resetWatch = runWorkers
+    ? watchRedisReset({
+        redis,
+        prefix,
+        everyMs: env.REDIS_CHECK_MS,
+        log,
+        rebuild: () =>
+          rebuildFromPostgres(
+            {
+              ...ports,
+              schedules: async () => {
+                await workers?.schedule();
+                await policyWorkers?.schedule();
+                await governance.sync(config.config);
+              },
+            },
+            { decisionsWithinMs: DECISION_TTL_SEC * 1000 },
+          ),
+      })
+    : undefined;
+  await resetWatch?.check('start');
   if (runWorkers && !env.CALLBACK_SIGNING_SECRET) log.warn({}, 'CALLBACK_SIGNING_SECRET is not set: agent callbacks will not be sent');
 
   // Policy reloads without a restart, on SIGHUP or when the file changes, but
@@ -202,6 +229,7 @@ export async function start(givenEnv: Env, loaded?: LoadedConfig): Promise<Runni
     stop() {
       stopping ??= (async () => {
         samples.abort();
+        resetWatch?.close();
         process.off('SIGHUP', onHup);
         watcher?.close();
         await stopWeb().catch(() => {});

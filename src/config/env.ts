@@ -67,6 +67,9 @@ export const envFields = z.object({
   COUNTERSIGN_DATA_DIR: z.string().min(1).default('./.countersign').describe('Where embedded state (PGlite) lives when `DATABASE_URL` is unset.'),
   WORKER_CONCURRENCY: envNumber(z.number().int().min(1).max(1000), 50).describe('Jobs processed at once per queue in each worker process.'),
   WORKER_LOCK_MS: envNumber(z.number().int().min(1000), 30_000).describe("BullMQ lock duration (ms). A crashed worker's job is taken up again after about this long."),
+  REDIS_CHECK_MS: envNumber(z.number().int().min(100), 5000).describe(
+    "How often (ms) the workers check that Redis still holds the bot's state (one EXISTS of a sentinel key). An emptied Redis (a restart without persistence, a flush) is rebuilt from Postgres: job schedulers, expiry and review timers, chain steps, cards not yet posted, callbacks not yet delivered, budgets and pauses. A reconnection is checked at once.",
+  ),
   MIGRATE_ON_START: z.stringbool().default(true).describe('Apply pending migrations at start, under an advisory lock.'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').describe('Logs are JSON lines (pino) on stdout.'),
   SANDBOX_SAMPLES: z.stringbool().default(true).describe("Sandbox mode only (no Slack credentials): stream the sample agents' escalations at start."),

@@ -50,13 +50,16 @@ export interface PacerPort {
 
 export interface SchedulerPort {
   scheduleExpiry(escalationId: string, at: Date): Promise<void>;
-  /** Card update and decision delivery; idempotent per escalation and kind. */
-  enqueueNotify(escalationId: string, kind?: 'decision' | 'review' | 'card'): Promise<void>;
+  /**
+   * Card update and decision delivery; idempotent per escalation and kind.
+   * `post`: a card whose escalation job Redis lost, posted from its row (rebuild.ts).
+   */
+  enqueueNotify(escalationId: string, kind?: 'decision' | 'review' | 'card' | 'post'): Promise<void>;
   enqueueCallback(escalationId: string, url: string, kind?: 'decision' | 'review'): Promise<void>;
   /** Slack alerts (budget, pause, invalid config); `dedupe` makes each fire once. */
   enqueueAlert(alert: AlertJob, dedupe: string): Promise<void>;
-  /** Supervised review timers: a reminder at the SLA, an escalation at twice it. */
-  scheduleReview(escalationId: string, remindAt: Date, escalateAt: Date): Promise<void>;
+  /** Supervised review timers: a reminder at the SLA (null: none, it was sent), an escalation at twice it. */
+  scheduleReview(escalationId: string, remindAt: Date | null, escalateAt: Date): Promise<void>;
   /** An escalation chain's step or handoff re-ping, at `at` (default: now); idempotent per job. */
   scheduleChainStep(job: ChainJob, at?: Date): Promise<void>;
   /** Removes the chain's jobs still waiting (a decision was made); returns how many. */
@@ -68,6 +71,8 @@ export interface SchedulerPort {
 /** Durable decision store the TypeScript client waits on. */
 export interface DecisionStorePort {
   publish(message: DecisionMessage): Promise<void>;
+  /** Stores decisions again without announcing them (rebuild.ts, after Redis lost them): nobody waits on an old one. */
+  restore(messages: readonly DecisionMessage[]): Promise<void>;
 }
 
 export interface Logger {

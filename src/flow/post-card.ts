@@ -1,4 +1,4 @@
-import { setCardState } from '../db/queries/escalations.js';
+import { getEscalation, setCardState } from '../db/queries/escalations.js';
 import { markCardPostedRecordedGrouped } from '../db/queries/card-batch.js';
 import { recordEvent, type EventInput } from '../db/queries/events.js';
 import type { EscalationRow } from '../db/schema/escalations.js';
@@ -75,6 +75,17 @@ export async function postCard(
     if (err instanceof SlackCallError && err.permanent) return cardPostFailed(ports, row, err.slackError, 1);
     throw err;
   }
+}
+
+/**
+ * A card whose escalation job Redis lost (an emptied Redis; src/flow/rebuild.ts
+ * enqueues it): posted from the row. Never taken as fresh, so a card an
+ * earlier attempt may have posted (`posting`) is looked for first.
+ */
+export async function postLostCard(ports: Parameters<typeof postCard>[0], escalationId: string): Promise<PostResult> {
+  const row = await getEscalation(ports.db, escalationId);
+  if (!row) return { kind: 'skipped' };
+  return postCard(ports, row, { fresh: false });
 }
 
 /**

@@ -13,9 +13,11 @@ const NOTIFY_GRACE_MS = 60_000;
  */
 export async function sweep(
   ports: Pick<FlowPorts, 'db' | 'scheduler' | 'now' | 'config' | 'log'>,
+  /** `notifyGraceMs` 0: every decision not yet handed back, e.g. after Redis lost its jobs (rebuild.ts). */
+  opts: { notifyGraceMs?: number } = {},
 ): Promise<{ notified: number; expired: number; chainsResumed: number }> {
   const now = ports.now();
-  const unnotified = await findUnnotified(ports.db, new Date(now.getTime() - NOTIFY_GRACE_MS));
+  const unnotified = await findUnnotified(ports.db, new Date(now.getTime() - (opts.notifyGraceMs ?? NOTIFY_GRACE_MS)));
   for (const id of unnotified) await ports.scheduler.enqueueNotify(id);
   let expired = 0;
   for (const id of await findOverdue(ports.db, now)) if (await expire(ports, id)) expired++;

@@ -20,10 +20,8 @@ export function runAuditJob(ports: FlowPorts, name: keyof typeof AUDIT_JOBS): Pr
 }
 
 /** Job schedulers are shared by every replica through Redis: each run happens once. */
-export function scheduleAuditJobs(maintenance: Queue, log: FlowPorts['log']): void {
-  for (const [name, { every }] of Object.entries(AUDIT_JOBS)) {
-    void maintenance
-      .upsertJobScheduler(name, { every }, { name, opts: { removeOnComplete: 10, removeOnFail: 100 } })
-      .catch((err: Error) => log.error({ err: err.message, job: name }, 'cannot schedule an audit job'));
-  }
+export async function scheduleAuditJobs(maintenance: Queue): Promise<void> {
+  await Promise.all(
+    Object.entries(AUDIT_JOBS).map(([name, { every }]) => maintenance.upsertJobScheduler(name, { every }, { name, opts: { removeOnComplete: 10, removeOnFail: 100 } })),
+  );
 }

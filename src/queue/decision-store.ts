@@ -29,5 +29,14 @@ export function createDecisionStore(redis: Redis, prefix: string): DecisionStore
       else w.resolve();
     });
   });
-  return { publish: store };
+  return {
+    publish: store,
+    async restore(messages) {
+      for (let i = 0; i < messages.length; i += MAX_PER_MULTI) {
+        const multi = redis.multi();
+        for (const m of messages.slice(i, i + MAX_PER_MULTI)) multi.set(decisionKey(prefix, m.escalationId), JSON.stringify(m), 'EX', DECISION_TTL_SEC);
+        if (!(await multi.exec())) throw new Error('decision store: MULTI aborted');
+      }
+    },
+  };
 }

@@ -13,7 +13,7 @@ export const MODES_CHECK_EVERY_MS = 60_000;
 export function startModesWorker(
   ports: FlowPorts,
   opts: { connection: ConnectionOptions; prefix: string; lockDurationMs: number },
-): { close(): Promise<void> } {
+): { schedule(): Promise<void>; close(): Promise<void> } {
   const worker = new Worker(
     MODES_QUEUE,
     async (job: Job) => {
@@ -25,10 +25,13 @@ export function startModesWorker(
   worker.on('failed', (job, err) => ports.log.warn({ queue: MODES_QUEUE, jobId: job?.id, err: err.message }, 'job failed'));
   worker.on('error', (err) => ports.log.error({ queue: MODES_QUEUE, err: err.message }, 'worker error'));
   const queue = new Queue(MODES_QUEUE, { connection: opts.connection, prefix: opts.prefix });
-  void queue
-    .upsertJobScheduler('modes-check', { every: MODES_CHECK_EVERY_MS }, { name: 'check', opts: { removeOnComplete: 100, removeOnFail: 100 } })
-    .catch((err: Error) => ports.log.error({ err: err.message }, 'cannot schedule the review-mode check'));
+  // In Redis only: an emptied Redis loses it, and the reset watch calls `schedule` again (idempotent).
+  const schedule = async () => {
+    await queue.upsertJobScheduler('modes-check', { every: MODES_CHECK_EVERY_MS }, { name: 'check', opts: { removeOnComplete: 100, removeOnFail: 100 } });
+  };
+  void schedule().catch((err: Error) => ports.log.error({ err: err.message }, 'cannot schedule the review-mode check'));
   return {
+    schedule,
     async close() {
       await worker.close();
       await queue.close();

@@ -55,7 +55,7 @@ export function createScheduler(connection: ConnectionOptions, prefix: string): 
     },
     async scheduleReview(id, remindAt, escalateAt) {
       await reviews.addBulk([
-        { name: 'remind', data: { escalationId: id }, opts: { ...keep, jobId: `review-remind-${id}`, delay: delay(remindAt) } },
+        ...(remindAt ? [{ name: 'remind', data: { escalationId: id }, opts: { ...keep, jobId: `review-remind-${id}`, delay: delay(remindAt) } }] : []),
         { name: 'escalate', data: { escalationId: id }, opts: { ...keep, jobId: `review-escalate-${id}`, delay: delay(escalateAt) } },
       ]);
     },

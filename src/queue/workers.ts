@@ -4,7 +4,7 @@ import { CARD_MAX_FAILURES, callbackBackoffMs, cardRetryMs } from './backoff.js'
 import { CALLBACKS_QUEUE, CHAINS_QUEUE, ESCALATIONS_QUEUE, EXPIRIES_QUEUE, MAINTENANCE_QUEUE, NOTIFY_QUEUE } from './names.js';
 import { chainProcessor } from './chain-worker.js';
 import { intake } from '../flow/intake.js';
-import { cardPostFailed, postCard } from '../flow/post-card.js';
+import { cardPostFailed, postCard, postLostCard } from '../flow/post-card.js';
 import { RateLimitedError, SlackCallError } from '../errors.js';
 import type { EscalationRow } from '../db/schema/escalations.js';
 import { expire } from '../flow/expire.js';
@@ -110,7 +110,27 @@ function escalationProcessor(ports: FlowPorts) {
   };
 }
 
-export function startWorkers(ports: FlowPorts, opts: WorkerOptions): { workers: Worker[]; maintenance: Queue; close(): Promise<void> } {
+/**
+ * The maintenance queue's job schedulers. They live in Redis only: an emptied
+ * Redis loses them, and the Redis reset watch (src/queue/redis-reset.ts) calls
+ * this again. Upserting is idempotent, and shared by every replica.
+ */
+export async function scheduleMaintenance(maintenance: Queue): Promise<void> {
+  // Each is tried even if another fails; the first failure is reported.
+  await Promise.all([
+    // Every minute: re-enqueue lost notifications and expiries (an outbox sweep).
+    maintenance.upsertJobScheduler('sweep', { every: 60_000 }, { name: 'sweep', opts: { removeOnComplete: 100, removeOnFail: 100 } }),
+    // Every second: seal new events into the audit hash chain, in small batches, off the hot path.
+    maintenance.upsertJobScheduler('seal', { every: 1_000 }, { name: 'seal', opts: { removeOnComplete: 10, removeOnFail: 100 } }),
+    // Anchoring the chain head in Slack, and retention (both read the config at each run).
+    scheduleAuditJobs(maintenance),
+  ]);
+}
+
+export function startWorkers(
+  ports: FlowPorts,
+  opts: WorkerOptions,
+): { workers: Worker[]; maintenance: Queue; schedule(): Promise<void>; close(): Promise<void> } {
   const base = {
     connection: opts.connection,
     prefix: opts.prefix,
@@ -134,6 +154,12 @@ export function startWorkers(ports: FlowPorts, opts: WorkerOptions): { workers: 
     new Worker(
       NOTIFY_QUEUE,
       async (job, token) => {
+        // A card whose escalation job Redis lost (src/flow/rebuild.ts): posted from its row.
+        if (job.name === 'post') {
+          const posted = await postLostCard(ports, parseIdJob(job));
+          if (posted.kind === 'wait') return later(job, token, posted.ms);
+          return posted.kind;
+        }
         const r = await notify(ports, parseIdJob(job), job.name === 'review' || job.name === 'card' ? job.name : 'decision');
         if (r.kind === 'wait') return later(job, token, r.ms);
         return r.kind;
@@ -158,19 +184,11 @@ export function startWorkers(ports: FlowPorts, opts: WorkerOptions): { workers: 
     w.on('error', (err) => ports.log.error({ queue: w.name, err: err.message }, 'worker error'));
   }
   const maintenance = new Queue(MAINTENANCE_QUEUE, { connection: opts.connection, prefix: opts.prefix });
-  // Every minute: re-enqueue lost notifications and expiries (an outbox sweep).
-  void maintenance
-    .upsertJobScheduler('sweep', { every: 60_000 }, { name: 'sweep', opts: { removeOnComplete: 100, removeOnFail: 100 } })
-    .catch((err: Error) => ports.log.error({ err: err.message }, 'cannot schedule the sweep'));
-  // Every second: seal new events into the audit hash chain, in small batches, off the hot path.
-  void maintenance
-    .upsertJobScheduler('seal', { every: 1_000 }, { name: 'seal', opts: { removeOnComplete: 10, removeOnFail: 100 } })
-    .catch((err: Error) => ports.log.error({ err: err.message }, 'cannot schedule the audit sealer'));
-  // Anchoring the chain head in Slack, and retention (both read the config at each run).
-  scheduleAuditJobs(maintenance, ports.log);
+  void scheduleMaintenance(maintenance).catch((err: Error) => ports.log.error({ err: err.message }, 'cannot schedule the maintenance jobs'));
   return {
     workers,
     maintenance,
+    schedule: () => scheduleMaintenance(maintenance),
     async close() {
       // Worker.close() waits for in-flight jobs to finish.
       await Promise.all(workers.map((w) => w.close()));

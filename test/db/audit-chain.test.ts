@@ -44,6 +44,17 @@ describe('the audit hash chain', () => {
     expect(await sealChain(database.db, { lagMs: 0 })).toBe(1);
   });
 
+  it('waits for an event with a lower id and a later start than the next one, instead of passing over it for good', async () => {
+    // Concurrent transactions: the first takes its id before the second, but started after it.
+    const [young] = await sql`insert into events (type, actor, data) values ('received', 'agent:started-late', '{}') returning id`;
+    const [old] = await sql`insert into events (type, actor, at, data) values ('received', 'agent:started-early', now() - interval '1 minute', '{}') returning id`;
+    expect(await sealChain(database.db, { lagMs: 30_000 })).toBe(0);
+    expect(await sealChain(database.db, { lagMs: 0 })).toBe(2);
+    const sealed = await sql`select event_id from audit_chain where event_id in (${young!.id}, ${old!.id}) order by event_id`;
+    expect(sealed.map((r) => r.event_id)).toEqual([young!.id, old!.id]);
+    expect(await verifyChain(database.db)).toMatchObject({ kind: 'ok', unsealed: 0 });
+  });
+
   it('names the first record a superuser changed with the triggers off', async () => {
     const [target] = await sql`select id from events order by id offset 120 limit 1`;
     await tamper(`update events set data = '{"n": 9999}' where id = ${target!.id}`);

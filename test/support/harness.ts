@@ -76,13 +76,16 @@ export interface Harness {
  * example escalation's callback host listed in `callbacks.allowedHosts`,
  * unless `listCallbackSink` is false.
  */
-export async function startHarness(opts: { config?: string; env?: Record<string, string>; listCallbackSink?: boolean } = {}): Promise<Harness> {
+export async function startHarness(
+  opts: { config?: string; env?: Record<string, string>; listCallbackSink?: boolean; /** A Redis of the test's own (default: the shared one). */ redisUrl?: string } = {},
+): Promise<Harness> {
+  const redisUrl = opts.redisUrl ?? REDIS_URL;
   const fake = await startFakeSlack();
   const database = await createTestDatabase();
   const prefix = uniqueName('cst');
   const envFor = (extra: Record<string, string> = {}) => ({
     DATABASE_URL: database.url,
-    REDIS_URL,
+    REDIS_URL: redisUrl,
     PORT: '0',
     SLACK_SIGNING_SECRET: SIGNING_SECRET,
     SLACK_BOT_TOKEN: 'xoxb-test-token',
@@ -100,9 +103,11 @@ export async function startHarness(opts: { config?: string; env?: Record<string,
   const boot = (extra?: Record<string, string>) => start(loadEnv(envFor(extra)), parseConfig(configText, 'test config'));
   let bot = await boot();
   const sql = postgres(database.url, { max: 4, onnotice: () => {} });
-  const queue = new Queue(ESCALATIONS_QUEUE, { connection: { url: REDIS_URL }, prefix });
-  const client = new CountersignClient({ redisUrl: REDIS_URL, prefix });
-  const redis = new Redis(REDIS_URL);
+  const queue = new Queue(ESCALATIONS_QUEUE, { connection: { url: redisUrl }, prefix });
+  const client = new CountersignClient({ redisUrl, prefix });
+  const redis = new Redis(redisUrl);
+  // A test may stop its own Redis; ioredis reconnects by itself.
+  redis.on('error', () => {});
   const h: Harness = {
     fake,
     get bot() {
