@@ -95,6 +95,8 @@ export interface MetricsPort {
   decided(outcome: { status: 'approved' | 'denied' | 'expired'; tier: string | null }, seconds: number): void;
   /** An agent was paused by its hard budget cap (the pausing call only). */
   budgetPaused(agentId: string): void;
+  /** One callback job run: src/flow/callback.ts's answer, or `failed` when it threw (retried with backoff). */
+  callback(result: 'delivered' | 'skipped' | 'refused' | 'failed'): void;
 }
 
 export interface FlowPorts {

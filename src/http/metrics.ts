@@ -27,8 +27,6 @@ export interface Metrics {
   port: MetricsPort;
   /** Per Slack Web API call, from src/slack/web-port.ts. */
   slackCall(method: string, result: SlackCallResult): void;
-  /** Per callback job run (src/flow/callback.ts's answer, or `failed` when it threw). */
-  callback(result: 'delivered' | 'skipped' | 'refused' | 'failed'): void;
   registry: Registry;
   /** Answers a scrape in the Prometheus text format. */
   handle(req: IncomingMessage, res: ServerResponse): Promise<void>;
@@ -120,9 +118,9 @@ export function createMetrics(sources: MetricsSources): Metrics {
     port: {
       decided: (o, seconds) => decisions.observe({ outcome: o.status, tier: o.tier ?? 'none' }, seconds),
       budgetPaused: (agent) => pauses.inc({ agent }),
+      callback: (result) => callbacks.inc({ result }),
     },
     slackCall: (method, result) => slack.inc({ method, result }),
-    callback: (result) => callbacks.inc({ result }),
     registry,
     async handle(_req, res) {
       const text = await registry.metrics();

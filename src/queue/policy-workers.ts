@@ -23,7 +23,7 @@ export interface PolicyWorkerOptions {
 const idJob = z.object({ escalationId: z.uuid() });
 
 /** Workers for what policy adds: agents' outcome reports, Slack alerts, supervised-review timers. */
-export async function startPolicyWorkers(ports: FlowPorts, opts: PolicyWorkerOptions): Promise<{ close(): Promise<void> }> {
+export async function startPolicyWorkers(ports: FlowPorts, opts: PolicyWorkerOptions): Promise<{ close(force?: boolean): Promise<void> }> {
   await syncPauseFlags(ports);
   await rebuildBudgets(ports);
   const base = {
@@ -64,5 +64,6 @@ export async function startPolicyWorkers(ports: FlowPorts, opts: PolicyWorkerOpt
     w.on('error', (err) => ports.log.error({ queue: w.name, err: err.message }, 'worker error'));
   }
   const modes = startModesWorker(ports, opts);
-  return { close: async () => void (await Promise.all([...workers.map((w) => w.close()), modes.close()])) };
+  // `force`: do not wait for running jobs (shutdown past its bound).
+  return { close: async (force = false) => void (await Promise.all([...workers.map((w) => w.close(force)), modes.close(force)])) };
 }

@@ -18,6 +18,7 @@ import { answerOf } from '../flow/answer.js';
 import { createHttpFetch } from '../slack/http-fetch.js';
 import { callbackHosts } from '../domain/callback-hosts.js';
 import { CallbackRefusedError } from '../errors.js';
+import { logConnectionErrors } from '../shutdown.js';
 import { failureLogged, unscoped, type JobScope } from './job-scope.js';
 
 export interface WorkerOptions {
@@ -113,7 +114,7 @@ function escalationProcessor(ports: FlowPorts) {
   };
 }
 
-export function startWorkers(ports: FlowPorts, opts: WorkerOptions): { workers: Worker[]; maintenance: Queue; close(): Promise<void> } {
+export function startWorkers(ports: FlowPorts, opts: WorkerOptions): { workers: Worker[]; maintenance: Queue; close(force?: boolean): Promise<void> } {
   const base = {
     connection: opts.connection,
     prefix: opts.prefix,
@@ -150,7 +151,17 @@ export function startWorkers(ports: FlowPorts, opts: WorkerOptions): { workers: 
     ),
     new Worker(
       CALLBACKS_QUEUE,
-      scoped(async (job) => deliverCallback({ ...ports, secret: opts.callbackSecret, fetch: callbackFetch }, parseIdJob(job), job.attemptsMade + 1)),
+      scoped(async (job) => {
+        const id = parseIdJob(job);
+        try {
+          const result = await deliverCallback({ ...ports, secret: opts.callbackSecret, fetch: callbackFetch }, id, job.attemptsMade + 1);
+          ports.metrics?.callback(result);
+          return result;
+        } catch (err) {
+          ports.metrics?.callback('failed');
+          throw err;
+        }
+      }),
       { ...base, concurrency: opts.concurrency },
     ),
     new Worker(
@@ -168,6 +179,7 @@ export function startWorkers(ports: FlowPorts, opts: WorkerOptions): { workers: 
     w.on('error', (err) => ports.log.error({ queue: w.name, err: err.message }, 'worker error'));
   }
   const maintenance = new Queue(MAINTENANCE_QUEUE, { connection: opts.connection, prefix: opts.prefix });
+  logConnectionErrors(maintenance, `queue ${MAINTENANCE_QUEUE}`, ports.log);
   // Every minute: re-enqueue lost notifications and expiries (an outbox sweep).
   void maintenance
     .upsertJobScheduler('sweep', { every: 60_000 }, { name: 'sweep', opts: { removeOnComplete: 100, removeOnFail: 100 } })
@@ -181,9 +193,9 @@ export function startWorkers(ports: FlowPorts, opts: WorkerOptions): { workers: 
   return {
     workers,
     maintenance,
-    async close() {
-      // Worker.close() waits for in-flight jobs to finish.
-      await Promise.all(workers.map((w) => w.close()));
+    async close(force = false) {
+      // Worker.close() waits for in-flight jobs to finish; `force` does not (shutdown past its bound).
+      await Promise.all(workers.map((w) => w.close(force)));
       await maintenance.close();
     },
   };
