@@ -264,18 +264,18 @@ export async function start(givenEnv: Env, loaded?: LoadedConfig, opts: { logDes
         // clicks already acknowledged and jobs already running go on.
         const workerSets = [workers, policyWorkers, governanceWorker].filter((w) => w !== undefined);
         const finished = await bounded(
-          Promise.all([stopWeb(), clicks?.idle(), ...workerSets.map((w) => w.close())]),
+          Promise.allSettled([stopWeb(), clicks?.idle(), ...workerSets.map((w) => w.close())]),
           left(reserve),
         );
         if (!finished) {
           // Past the bound: unfinished jobs keep their lock until it lapses, then another worker takes them up.
           log.warn({ clicks: clicks?.count() ?? 0, timeoutMs: env.SHUTDOWN_TIMEOUT_MS }, 'shutdown: in-flight work did not finish in time; closing by force');
           webServer?.closeAllConnections();
-          await bounded(Promise.all(workerSets.map((w) => w.close(true))), left() / 2);
+          await bounded(Promise.allSettled(workerSets.map((w) => w.close(true))), left() / 2);
         }
         metricsServer?.close();
         metricsServer?.closeAllConnections();
-        await bounded(Promise.all([governance.close(), scheduler.close(), ...sampled.map((q) => q.close())]), left() / 2);
+        await bounded(Promise.allSettled([governance.close(), scheduler.close(), ...sampled.map((q) => q.close())]), left() / 2);
         // QUIT waits for Redis; an unreachable one is cut off instead.
         if (!(await bounded(redis.quit(), left() / 2))) redis.disconnect();
         await bounded(database.close(), left());
