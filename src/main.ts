@@ -154,7 +154,7 @@ export async function start(givenEnv: Env, loaded?: LoadedConfig, opts: { logDes
   let port = env.PORT;
   if (runWeb) {
     const { app } = createSlackApp({ mode, slackApiUrl: env.SLACK_API_URL, port: env.PORT, routes, log });
-    clicks = scopeSlackRequests(app, { run: logScope.run, ids: (id) => idsOf(id) });
+    clicks = scopeSlackRequests(app, { run: logScope.run, ids: (id) => idsOf(id), log });
     registerListeners(app, ports);
     webServer = (await app.start(env.PORT)) as Server | undefined;
     const address = webServer?.address();

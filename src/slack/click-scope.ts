@@ -1,5 +1,6 @@
 import type { App } from '@slack/bolt';
 import type { LogBindings } from '../config/log-scope.js';
+import type { Logger } from '../flow/ports.js';
 import { parseButtonValue } from './cards/view-model.js';
 import { parseDenyMetadata } from './cards/modals.js';
 
@@ -31,6 +32,7 @@ export function scopeSlackRequests(
   deps: {
     run: <T>(bindings: LogBindings, fn: () => T) => T;
     ids: (escalationId: string | undefined) => Promise<LogBindings>;
+    log: Logger;
   },
 ): InFlight {
   let running = 0;
@@ -40,7 +42,10 @@ export function scopeSlackRequests(
     try {
       const ids = await deps.ids(escalationOfRequest(body));
       const user = (body as { user?: { id?: string } }).user?.id;
-      await deps.run({ ...ids, userId: user }, () => next());
+      await deps.run({ ...ids, userId: user }, async () => {
+        await next();
+        deps.log.debug({ type: (body as { type?: string }).type }, 'slack request done');
+      });
     } finally {
       if (--running === 0) {
         const done = waiters;

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import postgres from 'postgres';
+import type { DestinationStream } from 'pino';
 import { loadEnv } from '../../src/config/env.js';
 import { parseConfig } from '../../src/config/file.js';
 import { CountersignClient } from '../../src/client/index.js';
@@ -76,7 +77,9 @@ export interface Harness {
  * example escalation's callback host listed in `callbacks.allowedHosts`,
  * unless `listCallbackSink` is false.
  */
-export async function startHarness(opts: { config?: string; env?: Record<string, string>; listCallbackSink?: boolean } = {}): Promise<Harness> {
+export async function startHarness(
+  opts: { config?: string; env?: Record<string, string>; listCallbackSink?: boolean; /** The bot's log lines (with LOG_LEVEL in `env`). */ logDestination?: DestinationStream } = {},
+): Promise<Harness> {
   const fake = await startFakeSlack();
   const database = await createTestDatabase();
   const prefix = uniqueName('cst');
@@ -97,7 +100,7 @@ export async function startHarness(opts: { config?: string; env?: Record<string,
   });
   const given = opts.config ?? exampleConfigText;
   const configText = opts.listCallbackSink === false ? given : listCallbackSink(given, [EXAMPLE_CALLBACK_HOST]);
-  const boot = (extra?: Record<string, string>) => start(loadEnv(envFor(extra)), parseConfig(configText, 'test config'));
+  const boot = (extra?: Record<string, string>) => start(loadEnv(envFor(extra)), parseConfig(configText, 'test config'), { logDestination: opts.logDestination });
   let bot = await boot();
   const sql = postgres(database.url, { max: 4, onnotice: () => {} });
   const queue = new Queue(ESCALATIONS_QUEUE, { connection: { url: REDIS_URL }, prefix });
