@@ -44,19 +44,16 @@ function within<T>(p: Promise<T>, what: string): Promise<T> {
  * things happen; queue depths, escalation counts and the sealer's lag are read
  * at each scrape. A source that fails or times out leaves its series out and
  * sets `countersign_metrics_source_up{source}` to 0, so the scrape still answers.
+ * Two scrapes at once read the sources twice; the last read written wins.
  */
 export function createMetrics(sources: MetricsSources): Metrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'countersign_' });
-  // Registered first: its collect reads every scrape-time source once (queues, escalations, sealer), before the families below are written out.
   const up = new Gauge({
     name: 'countersign_metrics_source_up',
     help: 'Whether this scrape could read the source (1) or not (0): redis (queues), postgres_escalations, postgres_audit.',
     labelNames: ['source'],
     registers: [registry],
-    async collect() {
-      await Promise.all([sample('redis', readQueues), sample('postgres_escalations', readEscalations), sample('postgres_audit', readUnsealed)]);
-    },
   });
   const sample = async (source: string, read: () => Promise<void>) => {
     try {
@@ -123,6 +120,8 @@ export function createMetrics(sources: MetricsSources): Metrics {
     slackCall: (method, result) => slack.inc({ method, result }),
     registry,
     async handle(_req, res) {
+      // Read before writing out: prom-client gathers the families concurrently, so a collect() callback could be written out before another's read lands.
+      await Promise.all([sample('redis', readQueues), sample('postgres_escalations', readEscalations), sample('postgres_audit', readUnsealed)]);
       const text = await registry.metrics();
       res.writeHead(200, { 'content-type': registry.contentType, 'cache-control': 'no-store' });
       res.end(text);
