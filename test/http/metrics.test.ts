@@ -1,6 +1,6 @@
 import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startHarness, API_TOKEN, APPROVER, makeEscalation, type Harness } from '../support/harness.js';
+import { startHarness, API_TOKEN, APPROVER, makeEscalation, makePurchase, type Harness } from '../support/harness.js';
 import { startCallbackServer } from '../support/callback-server.js';
 import { REDIS_URL, eventually } from '../support/services.js';
 import { OUTCOMES_QUEUE } from '../../src/queue/names.js';
@@ -68,6 +68,15 @@ describe('/metrics', () => {
     expect(valueOf(text, 'countersign_queue_oldest_waiting_seconds{queue="outcomes"}')).toBeGreaterThan(0);
     expect(valueOf(text, 'countersign_queue_jobs{queue="reviews",state="waiting"}')).toBe(0);
     expect(valueOf(text, 'countersign_queue_oldest_waiting_seconds{queue="reviews"}')).toBe(0);
+  });
+
+  it('counts an agent paused by its hard budget cap', async () => {
+    // The example's procurement agent: $500 a day, then paused.
+    for (const amount of [240, 240]) expect(await h.client.authorize(makePurchase(amount))).toMatchObject({ decision: 'allow' });
+    expect(await h.client.authorize(makePurchase(30))).toMatchObject({ decision: 'deny' });
+    expect(await h.client.authorize(makePurchase(1))).toMatchObject({ decision: 'deny', code: 'budget_paused' });
+    const text = await (await scrape()).text();
+    expect(valueOf(text, 'countersign_budget_pauses_total{agent="procurement-agent"}')).toBe(1);
   });
 
   it('is served without a token on METRICS_PORT, and nothing else is', async () => {
