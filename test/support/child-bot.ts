@@ -37,7 +37,8 @@ export async function spawnBot(env: Record<string, string>): Promise<ChildBot> {
   const exited = once(proc, 'exit').then(([code]) => code as number | null);
   // Ready once it logs its start line (pino JSON), or fail with its output.
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`bot did not start:\n${out}`)), 30_000);
+    // 60 s: on a loaded machine tsx and the migrations alone can take half a minute.
+    const timer = setTimeout(() => reject(new Error(`bot did not start:\n${out}`)), 60_000);
     const check = () => {
       if (out.includes('countersign started')) {
         clearTimeout(timer);
