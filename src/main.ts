@@ -4,14 +4,24 @@ import { basename, dirname } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { pathToFileURL } from 'node:url';
 import { Redis } from 'ioredis';
+import { Queue } from 'bullmq';
+import type { DestinationStream } from 'pino';
 import { createLogger } from './config/logger.js';
+import { createLogScope, idsResolver } from './config/log-scope.js';
 import { redactorOf, type AuditConfig } from './domain/audit-config.js';
 import { ConfigError, loadEnv, slackMode, type Env } from './config/env.js';
 import { loadConfigFile, resolveConfigPath, type LoadedConfig } from './config/file.js';
 import { openDatabase } from './db/client.js';
 import { runMigrations } from './db/migrate.js';
 import type { FlowPorts, Logger } from './flow/ports.js';
-import { httpRoutes } from './http/routes.js';
+import { httpRoutes, serveProbes } from './http/routes.js';
+import { createMetrics } from './http/metrics.js';
+import { escalationCounts, unsealedAgeSeconds } from './db/queries/metrics.js';
+import { executionIdOf } from './db/queries/escalations.js';
+import * as queueNames from './queue/names.js';
+import { jobScope } from './queue/job-scope.js';
+import { scopeSlackRequests, type InFlight } from './slack/click-scope.js';
+import { bounded, logConnectionErrors } from './shutdown.js';
 import { createDecisionStore } from './queue/decision-store.js';
 import { createPacer } from './queue/pacer.js';
 import { createBudgetStore } from './queue/budget-store.js';
@@ -34,6 +44,8 @@ export interface Running {
   port: number;
   /** The sandbox page, when running without Slack credentials. */
   sandboxUrl?: string;
+  /** /metrics without a token, when METRICS_PORT is set. */
+  metricsPort?: number;
   stop(): Promise<void>;
 }
 
@@ -60,10 +72,18 @@ async function sandboxSlack(env: Env, log: Logger) {
 }
 
 /** Wires every adapter around the flow. The only file that knows them all. */
-export async function start(givenEnv: Env, loaded?: LoadedConfig): Promise<Running> {
+export async function start(givenEnv: Env, loaded?: LoadedConfig, opts: { logDestination?: DestinationStream } = {}): Promise<Running> {
   // Logs are masked like everything else; the config's own patterns apply once it is loaded.
   const logRedaction: { audit?: AuditConfig } = {};
-  const log = createLogger({ level: givenEnv.LOG_LEVEL, base: { service: 'countersign', role: givenEnv.COUNTERSIGN_ROLE }, redactor: () => redactorOf(logRedaction.audit) });
+  const rootLog = createLogger({
+    level: givenEnv.LOG_LEVEL,
+    base: { service: 'countersign', role: givenEnv.COUNTERSIGN_ROLE },
+    redactor: () => redactorOf(logRedaction.audit),
+    destination: opts.logDestination,
+  });
+  // Lines written during a job or a Slack request carry its escalation's ids (src/config/log-scope.ts).
+  const logScope = createLogScope(rootLog);
+  const log = logScope.log;
   const sandbox = slackMode(givenEnv).kind === 'none' ? await sandboxSlack(givenEnv, log) : undefined;
   const localRedis = await ensureRedis((sandbox?.env ?? givenEnv).REDIS_URL, log);
   const env = { ...(sandbox?.env ?? givenEnv), REDIS_URL: localRedis.url };
@@ -78,13 +98,24 @@ export async function start(givenEnv: Env, loaded?: LoadedConfig): Promise<Runni
 
   // One command connection for the app; BullMQ makes its own blocking ones.
   const redis = new Redis(env.REDIS_URL, { maxRetriesPerRequest: null, lazyConnect: false });
-  // ioredis reconnects by itself; unheard, each failed attempt would go to stderr as an "Unhandled error event".
-  redis.on('error', (err: Error) => log.warn({ err: err.message }, 'Redis connection error; reconnecting'));
+  logConnectionErrors(redis, 'app', log);
   const connection = { url: env.REDIS_URL, maxRetriesPerRequest: null } as const;
   const prefix = env.COUNTERSIGN_QUEUE_PREFIX;
   const scheduler = createScheduler(connection, prefix);
   const governance = createGovernanceQueue(connection, prefix);
-  const client = createWebClient({ token: mode.botToken, slackApiUrl: env.SLACK_API_URL });
+  // Read at each scrape: every queue's depth, on the app's connection (shared, not closed by these Queues).
+  const sampled = Object.entries(queueNames)
+    .filter(([key, v]) => key.endsWith('_QUEUE') && typeof v === 'string')
+    .map(([, name]) => new Queue(name as string, { connection: redis, prefix }));
+  for (const q of [...scheduler.queues, governance.queue, ...sampled]) logConnectionErrors(q, `queue ${q.name}`, log);
+  const metrics = createMetrics({
+    queues: sampled,
+    escalationCounts: () => escalationCounts(database.db),
+    unsealedAgeSeconds: () => unsealedAgeSeconds(database.db),
+    now: Date.now,
+  });
+  const idsOf = idsResolver((id) => executionIdOf(database.db, id));
+  const client = createWebClient({ token: mode.botToken, slackApiUrl: env.SLACK_API_URL, observe: metrics.slackCall });
   const ports: FlowPorts = {
     db: database.db,
     slack: createSlackPort(client, Date.now, {
@@ -104,7 +135,9 @@ export async function start(givenEnv: Env, loaded?: LoadedConfig): Promise<Runni
     governance,
     log,
     now: () => new Date(),
+    metrics: metrics.port,
   };
+  const scope = jobScope({ log, run: logScope.run, ids: idsOf });
 
   const runWeb = env.COUNTERSIGN_ROLE !== 'worker';
   const runWorkers = env.COUNTERSIGN_ROLE !== 'web';
@@ -113,29 +146,40 @@ export async function start(givenEnv: Env, loaded?: LoadedConfig): Promise<Runni
     apiTokens: env.API_TOKENS,
     redactor: () => redactorOf(config.config.audit),
     health: { postgres: () => database.ping(), redis: async () => void (await redis.ping()) },
+    stopping: () => draining,
+    metrics: (req, res) => metrics.handle(req, res),
   });
+  let draining = false;
 
   let stopWeb = async () => {};
+  let webServer: Server | undefined;
+  let clicks: InFlight | undefined;
   let port = env.PORT;
   if (runWeb) {
     const { app } = createSlackApp({ mode, slackApiUrl: env.SLACK_API_URL, port: env.PORT, routes, log });
+    clicks = scopeSlackRequests(app, { run: logScope.run, ids: (id) => idsOf(id), log });
     registerListeners(app, ports);
-    const server = (await app.start(env.PORT)) as Server | undefined;
-    const address = server?.address();
+    webServer = (await app.start(env.PORT)) as Server | undefined;
+    const address = webServer?.address();
     if (address && typeof address === 'object') port = address.port;
     stopWeb = () => app.stop().then(() => undefined);
   } else {
-    // Worker-only replicas still answer /healthz for their orchestrator.
-    const server = createServer((req, res) => {
-      const route = routes.find((r) => r.path === '/healthz');
-      if (req.url === '/healthz' && route) return void route.handler(req as never, res);
-      res.writeHead(404).end();
-    });
+    // Worker-only replicas still answer the probes and /metrics for their orchestrator.
+    const server = (webServer = createServer(serveProbes(routes)));
     await new Promise<void>((resolve) => server.listen(env.PORT, resolve));
     const address = server.address();
     if (address && typeof address === 'object') port = address.port;
     stopWeb = () => new Promise((resolve) => server.close(() => resolve()));
   }
+  // A scraper inside the cluster may read /metrics on a port of its own, without a token.
+  const metricsServer =
+    env.METRICS_PORT === undefined
+      ? undefined
+      : createServer((req, res) => {
+          if (new URL(req.url ?? '/', 'http://localhost').pathname !== '/metrics' || req.method !== 'GET') return void res.writeHead(404).end();
+          metrics.handle(req, res).catch((err: Error) => res.headersSent ? res.destroy() : res.writeHead(500).end(err.message));
+        });
+  if (metricsServer) await new Promise<void>((resolve) => metricsServer.listen(env.METRICS_PORT, resolve));
   const workers = runWorkers
     ? startWorkers(ports, {
         connection,
@@ -143,10 +187,11 @@ export async function start(givenEnv: Env, loaded?: LoadedConfig): Promise<Runni
         concurrency: env.WORKER_CONCURRENCY,
         lockDurationMs: env.WORKER_LOCK_MS,
         callbackSecret: env.CALLBACK_SIGNING_SECRET,
+        scope,
       })
     : undefined;
   const policyWorkers = runWorkers
-    ? await startPolicyWorkers(ports, { connection, prefix, concurrency: env.WORKER_CONCURRENCY, lockDurationMs: env.WORKER_LOCK_MS })
+    ? await startPolicyWorkers(ports, { connection, prefix, concurrency: env.WORKER_CONCURRENCY, lockDurationMs: env.WORKER_LOCK_MS, scope })
     : undefined;
   // Batch review and governance report jobs; schedulers follow the config (weekly samples, monthly report).
   const governanceWorker = runWorkers ? startGovernanceWorker(ports, { connection, prefix, lockDurationMs: env.WORKER_LOCK_MS }) : undefined;
@@ -213,7 +258,9 @@ export async function start(givenEnv: Env, loaded?: LoadedConfig): Promise<Runni
     });
     watcher.on('error', () => watcher?.close());
   }
-  log.info({ port, role: env.COUNTERSIGN_ROLE, slack: mode.kind, db: database.kind }, 'countersign started');
+  const metricsAddress = metricsServer?.address();
+  const metricsPort = metricsAddress && typeof metricsAddress === 'object' ? metricsAddress.port : undefined;
+  log.info({ port, metricsPort, role: env.COUNTERSIGN_ROLE, slack: mode.kind, db: database.kind }, 'countersign started');
   sandbox?.listening(port);
   const samples = new AbortController();
   if (sandbox && runWorkers && env.SANDBOX_SAMPLES) {
@@ -225,25 +272,42 @@ export async function start(givenEnv: Env, loaded?: LoadedConfig): Promise<Runni
   let stopping: Promise<void> | undefined;
   return {
     port,
+    metricsPort,
     sandboxUrl: sandbox?.pageUrl,
     stop() {
       stopping ??= (async () => {
+        // Bounded by SHUTDOWN_TIMEOUT_MS whatever state Redis or Postgres is in: in-flight
+        // work gets the time left after a reserve for closing connections, then is cut off.
+        const deadline = Date.now() + env.SHUTDOWN_TIMEOUT_MS;
+        const reserve = Math.min(2000, Math.floor(env.SHUTDOWN_TIMEOUT_MS / 4));
+        const left = (keep = 0) => Math.max(0, deadline - keep - Date.now());
+        draining = true;
         samples.abort();
         resetWatch?.close();
         process.off('SIGHUP', onHup);
         watcher?.close();
-        await stopWeb().catch(() => {});
-        // Finishes in-flight jobs before closing.
-        await workers?.close();
-        await policyWorkers?.close();
-        await governanceWorker?.close();
-        await governance.close();
-        await scheduler.close();
-        await redis.quit().catch(() => {});
-        await database.close();
-        await sandbox?.stop();
-        await localRedis.stop();
-        log.info({}, 'countersign stopped');
+        // No new requests (the listening sockets close) and no new jobs (workers stop fetching);
+        // clicks already acknowledged and jobs already running go on.
+        const workerSets = [workers, policyWorkers, governanceWorker].filter((w) => w !== undefined);
+        const finished = await bounded(
+          Promise.allSettled([stopWeb(), clicks?.idle(), ...workerSets.map((w) => w.close())]),
+          left(reserve),
+        );
+        if (!finished) {
+          // Past the bound: unfinished jobs keep their lock until it lapses, then another worker takes them up.
+          log.warn({ clicks: clicks?.count() ?? 0, timeoutMs: env.SHUTDOWN_TIMEOUT_MS }, 'shutdown: in-flight work did not finish in time; closing by force');
+          webServer?.closeAllConnections();
+          await bounded(Promise.allSettled(workerSets.map((w) => w.close(true))), left() / 2);
+        }
+        metricsServer?.close();
+        metricsServer?.closeAllConnections();
+        await bounded(Promise.allSettled([governance.close(), scheduler.close(), ...sampled.map((q) => q.close())]), left() / 2);
+        // QUIT waits for Redis; an unreachable one is cut off instead.
+        if (!(await bounded(redis.quit(), left() / 2))) redis.disconnect();
+        await bounded(database.close(), left());
+        await bounded(sandbox?.stop(), left());
+        await bounded(localRedis.stop(), left());
+        log.info({ forced: !finished }, 'countersign stopped');
       })();
       return stopping;
     },
@@ -252,8 +316,10 @@ export async function start(givenEnv: Env, loaded?: LoadedConfig): Promise<Runni
 
 async function main(): Promise<void> {
   let running: Running;
+  let env: Env;
   try {
-    running = await start(loadEnv(process.env));
+    env = loadEnv(process.env);
+    running = await start(env);
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`countersign: ${err.message}\n`);
@@ -263,6 +329,11 @@ async function main(): Promise<void> {
   }
   const shutdown = (signal: string) => {
     process.stderr.write(`countersign: ${signal}, finishing in-flight work\n`);
+    // The stop is bounded step by step; this is the backstop should anything still hang.
+    setTimeout(() => {
+      process.stderr.write('countersign: shutdown did not finish in SHUTDOWN_TIMEOUT_MS; exiting\n');
+      process.exit(1);
+    }, env.SHUTDOWN_TIMEOUT_MS + 1000).unref();
     running.stop().then(
       () => process.exit(0),
       () => process.exit(1),

@@ -34,7 +34,7 @@ export const envFields = z.object({
   REDIS_URL: redisUrl
     .default('redis://127.0.0.1:6379')
     .describe('Redis for the queues, the per-channel pacing and the decision store: `redis://` or `rediss://` (a scheme-less `host:port` is refused). A local address that does not answer makes `npm start` start a `redis-server` from the PATH.'),
-  PORT: envNumber(z.number().int().min(0).max(65535), 3000).describe('HTTP port: `/slack/events` (HTTP mode), `/healthz` and `/api/…`. `0` picks a free port. The sandbox page is on `PORT + 1`.'),
+  PORT: envNumber(z.number().int().min(0).max(65535), 3000).describe('HTTP port: `/slack/events` (HTTP mode), the probes (`/livez`, `/readyz`, `/healthz`), `/metrics` and `/api/…`. `0` picks a free port. The sandbox page is on `PORT + 1`.'),
   SLACK_SIGNING_SECRET: optionalString.describe('HTTP mode, together with `SLACK_BOT_TOKEN`. Every Slack request is checked against it.'),
   SLACK_BOT_TOKEN: optionalString.describe('Bot token (`xoxb-…`). Required in both modes. With no Slack credentials at all, the bot runs against the local Slack sandbox.'),
   SLACK_APP_TOKEN: optionalString.describe('App-level token (`xapp-…`, `connections:write`). Setting it, together with `SLACK_BOT_TOKEN`, selects Socket Mode.'),
@@ -54,7 +54,7 @@ export const envFields = z.object({
         .map((t) => t.trim())
         .filter(Boolean),
     )
-    .describe('Comma-separated bearer tokens for the agent HTTP API. Empty disables the API: every call gets 401.'),
+    .describe('Comma-separated bearer tokens for the agent HTTP API and `/metrics`. Empty disables the API: every call gets 401.'),
   COUNTERSIGN_QUEUE_PREFIX: z
     .string()
     .regex(/^[A-Za-z0-9_-]+$/)
@@ -63,7 +63,13 @@ export const envFields = z.object({
   COUNTERSIGN_ROLE: z
     .enum(['all', 'web', 'worker'])
     .default('all')
-    .describe('`all` runs the HTTP receiver and the workers in one process; `web` only the receiver; `worker` only the workers, plus `/healthz`.'),
+    .describe('`all` runs the HTTP receiver and the workers in one process; `web` only the receiver; `worker` only the workers, plus the probes (`/livez`, `/readyz`, `/healthz`) and `/metrics`.'),
+  METRICS_PORT: z
+    .preprocess((v) => (typeof v === 'string' && v.trim() === '' ? undefined : v), z.coerce.number().pipe(z.number().int().min(0).max(65535)).optional())
+    .describe('Serve `/metrics` (Prometheus text format) without a token on this port too, for a scraper inside the cluster. Unset: `/metrics` is on `PORT` only, behind a bearer token from `API_TOKENS`.'),
+  SHUTDOWN_TIMEOUT_MS: envNumber(z.number().int().min(100).max(600_000), 10_000).describe(
+    'On SIGTERM or SIGINT: stop taking new requests and jobs, let in-flight ones finish for up to this long (ms), then close by force and exit, whatever state Redis or Postgres is in.',
+  ),
   COUNTERSIGN_DATA_DIR: z.string().min(1).default('./.countersign').describe('Where embedded state (PGlite) lives when `DATABASE_URL` is unset.'),
   WORKER_CONCURRENCY: envNumber(z.number().int().min(1).max(1000), 50).describe('Jobs processed at once per queue in each worker process.'),
   WORKER_LOCK_MS: envNumber(z.number().int().min(1000), 30_000).describe("BullMQ lock duration (ms). A crashed worker's job is taken up again after about this long."),

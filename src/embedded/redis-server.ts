@@ -76,7 +76,8 @@ export async function ensureRedis(url: string, log: Logger): Promise<RedisHandle
     stop: () =>
       new Promise<void>((resolve) => {
         process.off('exit', kill);
-        if (child.exitCode !== null) return resolve();
+        // Already gone, by exit or by a signal (signalCode is set then, exitCode stays null).
+        if (child.exitCode !== null || child.signalCode !== null) return resolve();
         child.once('exit', () => resolve());
         child.kill('SIGTERM');
       }),

@@ -25,6 +25,11 @@ export type DecideOutcome =
   | { kind: 'refused'; reason: 'not_an_approver' | 'owner_cannot_approve' | 'request_changed' | 'no_route'; route: string | null }
   | { kind: 'unknown' };
 
+/** Time to decision (s); 0 when the decision time is missing (never, after a guarded UPDATE). */
+export function secondsBetween(from: Date, to: Date | null): number {
+  return to ? Math.max(0, (to.getTime() - from.getTime()) / 1000) : 0;
+}
+
 /** Who may decide this escalation's route: configured users plus the user group's members. */
 export async function mayDecide(
   ports: Pick<FlowPorts, 'slack' | 'config'>,
@@ -45,7 +50,7 @@ export async function mayDecide(
  * transaction. Exactly one click wins; the rest learn who did.
  */
 export async function decide(
-  ports: Pick<FlowPorts, 'db' | 'slack' | 'config' | 'scheduler'> & Partial<Pick<FlowPorts, 'now'>>,
+  ports: Pick<FlowPorts, 'db' | 'slack' | 'config' | 'scheduler'> & Partial<Pick<FlowPorts, 'now' | 'metrics'>>,
   input: DecideInput,
 ): Promise<DecideOutcome> {
   const row = await getEscalationGrouped(ports.db, input.escalationId);
@@ -91,6 +96,7 @@ export async function decide(
     const latest = await getEscalationGrouped(ports.db, row.id);
     return { kind: 'already', row: latest ?? row };
   }
+  ports.metrics?.decided({ status, tier: made.tier }, secondsBetween(made.createdAt, made.decidedAt));
   // Notify, and cancel the remaining escalation-chain steps (a step already firing checks
   // the status itself): independent, so side by side on the click's path.
   await Promise.all([ports.scheduler.enqueueNotify(made.id), ports.scheduler.cancelChain(made.id)]);

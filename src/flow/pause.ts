@@ -10,7 +10,7 @@ import type { FlowPorts } from './ports.js';
  * that actually paused it alerts the team.
  */
 export async function pauseAgent(
-  ports: Pick<FlowPorts, 'db' | 'flags' | 'scheduler'>,
+  ports: Pick<FlowPorts, 'db' | 'flags' | 'scheduler'> & Partial<Pick<FlowPorts, 'metrics'>>,
   agentId: string,
   reason: string,
   cause: { escalationId?: string; executionId?: string },
@@ -23,6 +23,7 @@ export async function pauseAgent(
     return changed;
   });
   await ports.flags.setPaused(agentId, reason);
+  if (paused) ports.metrics?.budgetPaused(agentId);
   if (paused) await ports.scheduler.enqueueAlert({ kind: 'agent_paused', agentId, reason }, `paused:${agentId}:${Date.now()}`);
   return paused;
 }

@@ -91,6 +91,19 @@ export interface GovernancePort {
   enqueue(job: GovernanceJob): Promise<void>;
 }
 
+/**
+ * What the flow counts and times for operators (/metrics). The adapter
+ * (src/http/metrics.ts) keeps the series; the flow never sees Prometheus.
+ */
+export interface MetricsPort {
+  /** A request left `pending`: a person's decision or the deadline's fail-safe, `seconds` after it arrived. */
+  decided(outcome: { status: 'approved' | 'denied' | 'expired'; tier: string | null }, seconds: number): void;
+  /** An agent was paused by its hard budget cap (the pausing call only). */
+  budgetPaused(agentId: string): void;
+  /** One callback job run: src/flow/callback.ts's answer, or `failed` when it threw (retried with backoff). */
+  callback(result: 'delivered' | 'skipped' | 'refused' | 'failed'): void;
+}
+
 export interface FlowPorts {
   db: Db;
   slack: SlackPort;
@@ -103,4 +116,6 @@ export interface FlowPorts {
   governance: GovernancePort;
   log: Logger;
   now: () => Date;
+  /** Absent in tools and tests that do not count. */
+  metrics?: MetricsPort;
 }

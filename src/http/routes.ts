@@ -15,6 +15,10 @@ export interface HttpDeps {
   redactor: () => Redactor;
   /** Each check throws when its service does not answer. */
   health: Record<string, () => Promise<void>>;
+  /** True once a graceful stop began: /readyz then answers 503 so no new work is routed here. */
+  stopping?: () => boolean;
+  /** The Prometheus scrape (src/http/metrics.ts), behind API_TOKENS; absent: no /metrics route. */
+  metrics?: (req: IncomingMessage, res: ServerResponse) => Promise<void>;
 }
 
 /** Per dependency in /healthz: a hung Redis or Postgres must not hang the probe (ms). */
@@ -64,6 +68,30 @@ async function guarded(res: ServerResponse, run: () => Promise<void>): Promise<v
   }
 }
 
+/** The dependency checks; with `draining`, a shutdown under way answers 503 as well. */
+async function readiness(deps: HttpDeps, draining: boolean): Promise<[number, unknown]> {
+  if (draining && deps.stopping?.()) return [503, { status: 'stopping', checks: {} }];
+  const names = Object.keys(deps.health);
+  const results = await Promise.all(names.map((n) => check(deps.health[n]!)));
+  const checks = Object.fromEntries(names.map((n, i) => [n, results[i]]));
+  const ok = results.every((r) => r === 'ok');
+  return [ok ? 200 : 503, { status: ok ? 'ok' : 'unavailable', checks }];
+}
+
+/**
+ * The worker-only role's tiny server: the probes and /metrics, by exact
+ * path (GET), from the same routes the web role serves; 404 otherwise.
+ */
+export function serveProbes(routes: readonly CustomRoute[]): (req: IncomingMessage, res: ServerResponse) => void {
+  const probes = new Set(['/livez', '/readyz', '/healthz', '/metrics']);
+  return (req, res) => {
+    const path = new URL(req.url ?? '/', 'http://localhost').pathname;
+    const route = probes.has(path) && req.method === 'GET' ? routes.find((r) => r.path === path) : undefined;
+    if (!route) return void res.writeHead(404).end();
+    void route.handler(req as never, res);
+  };
+}
+
 export function httpRoutes(deps: HttpDeps): CustomRoute[] {
   return [
     {
@@ -77,16 +105,33 @@ export function httpRoutes(deps: HttpDeps): CustomRoute[] {
       handler: (req, res) => guarded(res, async () => void (refused(req, res, deps.apiTokens) || (await handleAuditExport(deps.db, deps.redactor(), req, res, () => {})))),
     },
     {
+      // Compatibility: the dependency checks, as /readyz (before /livez and /readyz existed).
       path: '/healthz',
       method: ['GET'],
-      handler: async (_req, res) => {
-        const names = Object.keys(deps.health);
-        const results = await Promise.all(names.map((n) => check(deps.health[n]!)));
-        const checks = Object.fromEntries(names.map((n, i) => [n, results[i]]));
-        const ok = results.every((r) => r === 'ok');
-        json(res, ok ? 200 : 503, { status: ok ? 'ok' : 'unavailable', checks });
-      },
+      handler: async (_req, res) => json(res, ...(await readiness(deps, false))),
     },
+    {
+      // Readiness: Postgres and Redis answer, and no shutdown is under way. An outage takes the
+      // replica out of rotation without restarting it.
+      path: '/readyz',
+      method: ['GET'],
+      handler: async (_req, res) => json(res, ...(await readiness(deps, true))),
+    },
+    {
+      // Liveness: the event loop answers. Nothing else: a bot waiting out an outage is alive and must not be restarted.
+      path: '/livez',
+      method: ['GET'],
+      handler: (_req, res) => json(res, 200, { status: 'ok' }),
+    },
+    ...(deps.metrics
+      ? [
+          {
+            path: '/metrics',
+            method: ['GET'],
+            handler: (req: IncomingMessage, res: ServerResponse) => guarded(res, async () => void (refused(req, res, deps.apiTokens) || (await deps.metrics!(req, res)))),
+          },
+        ]
+      : []),
     {
       path: '/api/escalations/:id',
       method: ['GET'],

@@ -116,7 +116,7 @@ export async function runGovernanceJob(ports: FlowPorts, data: unknown, runKey: 
 export function startGovernanceWorker(
   ports: FlowPorts,
   opts: { connection: ConnectionOptions; prefix: string; lockDurationMs: number },
-): { worker: Worker; close(): Promise<void> } {
+): { worker: Worker; close(force?: boolean): Promise<void> } {
   const worker = new Worker(
     GOVERNANCE_QUEUE,
     async (job: Job, token?: string) => {
@@ -136,5 +136,6 @@ export function startGovernanceWorker(
   );
   worker.on('failed', (job, err) => ports.log.warn({ queue: GOVERNANCE_QUEUE, jobId: job?.id, err: err.message }, 'job failed'));
   worker.on('error', (err) => ports.log.error({ queue: GOVERNANCE_QUEUE, err: err.message }, 'worker error'));
-  return { worker, close: () => worker.close() };
+  // `force`: do not wait for a running job (shutdown past its bound).
+  return { worker, close: (force = false) => worker.close(force) };
 }

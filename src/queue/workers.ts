@@ -18,6 +18,8 @@ import { answerOf } from '../flow/answer.js';
 import { createHttpFetch } from '../slack/http-fetch.js';
 import { callbackHosts } from '../domain/callback-hosts.js';
 import { CallbackRefusedError } from '../errors.js';
+import { logConnectionErrors } from '../shutdown.js';
+import { failureLogged, unscoped, type JobScope } from './job-scope.js';
 
 export interface WorkerOptions {
   connection: ConnectionOptions;
@@ -25,6 +27,8 @@ export interface WorkerOptions {
   concurrency: number;
   lockDurationMs: number;
   callbackSecret: string | undefined;
+  /** Binds each job's ids to its log lines (src/queue/job-scope.ts); none by default. */
+  scope?: JobScope;
 }
 
 /** Internal jobs carry ids only: Redis keeps job data in clear text. */
@@ -130,7 +134,7 @@ export async function scheduleMaintenance(maintenance: Queue): Promise<void> {
 export function startWorkers(
   ports: FlowPorts,
   opts: WorkerOptions,
-): { workers: Worker[]; maintenance: Queue; schedule(): Promise<void>; close(): Promise<void> } {
+): { workers: Worker[]; maintenance: Queue; schedule(): Promise<void>; close(force?: boolean): Promise<void> } {
   const base = {
     connection: opts.connection,
     prefix: opts.prefix,
@@ -146,14 +150,19 @@ export function startWorkers(
     const refused = callbackHosts(ports.config.current().config.callbacks.allowedHosts).refuseAddress(address, hostname);
     return refused ? new CallbackRefusedError(refused) : undefined;
   };
+  const scope = opts.scope ?? unscoped;
+  const scoped =
+    <T>(fn: (job: Job, token?: string) => Promise<T>) =>
+    (job: Job, token?: string) =>
+      scope(job, token, fn);
   const callbackFetch = createHttpFetch({ maxSockets: 100, maxBodyBytes: 64 * 1024, guard }) as unknown as typeof fetch;
   const workers = [
-    new Worker(ESCALATIONS_QUEUE, escalationProcessor(ports), { ...base, concurrency: opts.concurrency }),
-    new Worker(EXPIRIES_QUEUE, async (job) => ({ expired: await expire(ports, parseIdJob(job)) }), { ...base, concurrency: 10 }),
-    new Worker(CHAINS_QUEUE, chainProcessor(ports), { ...base, concurrency: 10 }),
+    new Worker(ESCALATIONS_QUEUE, scoped(escalationProcessor(ports)), { ...base, concurrency: opts.concurrency }),
+    new Worker(EXPIRIES_QUEUE, scoped(async (job) => ({ expired: await expire(ports, parseIdJob(job)) })), { ...base, concurrency: 10 }),
+    new Worker(CHAINS_QUEUE, scoped(chainProcessor(ports)), { ...base, concurrency: 10 }),
     new Worker(
       NOTIFY_QUEUE,
-      async (job, token) => {
+      scoped(async (job, token) => {
         // A card whose escalation job Redis lost (src/flow/rebuild.ts): posted from its row.
         if (job.name === 'post') {
           const posted = await postLostCard(ports, parseIdJob(job));
@@ -163,12 +172,22 @@ export function startWorkers(
         const r = await notify(ports, parseIdJob(job), job.name === 'review' || job.name === 'card' ? job.name : 'decision');
         if (r.kind === 'wait') return later(job, token, r.ms);
         return r.kind;
-      },
+      }),
       { ...base, concurrency: opts.concurrency },
     ),
     new Worker(
       CALLBACKS_QUEUE,
-      async (job) => deliverCallback({ ...ports, secret: opts.callbackSecret, fetch: callbackFetch }, parseIdJob(job), job.attemptsMade + 1),
+      scoped(async (job) => {
+        const id = parseIdJob(job);
+        try {
+          const result = await deliverCallback({ ...ports, secret: opts.callbackSecret, fetch: callbackFetch }, id, job.attemptsMade + 1);
+          ports.metrics?.callback(result);
+          return result;
+        } catch (err) {
+          ports.metrics?.callback('failed');
+          throw err;
+        }
+      }),
       { ...base, concurrency: opts.concurrency },
     ),
     new Worker(
@@ -179,19 +198,22 @@ export function startWorkers(
   ];
   for (const w of workers) {
     w.on('failed', (job, err) => {
+      // A processor's failure was logged in its scope, with its ids; this is for the rest (a job stalled too often).
+      if (failureLogged(err)) return;
       ports.log.warn({ queue: w.name, jobId: job?.id, attemptsMade: job?.attemptsMade, err: err.message }, 'job failed');
     });
     w.on('error', (err) => ports.log.error({ queue: w.name, err: err.message }, 'worker error'));
   }
   const maintenance = new Queue(MAINTENANCE_QUEUE, { connection: opts.connection, prefix: opts.prefix });
+  logConnectionErrors(maintenance, `queue ${MAINTENANCE_QUEUE}`, ports.log);
   void scheduleMaintenance(maintenance).catch((err: Error) => ports.log.error({ err: err.message }, 'cannot schedule the maintenance jobs'));
   return {
     workers,
     maintenance,
     schedule: () => scheduleMaintenance(maintenance),
-    async close() {
-      // Worker.close() waits for in-flight jobs to finish.
-      await Promise.all(workers.map((w) => w.close()));
+    async close(force = false) {
+      // Worker.close() waits for in-flight jobs to finish; `force` does not (shutdown past its bound).
+      await Promise.all(workers.map((w) => w.close(force)));
       await maintenance.close();
     },
   };

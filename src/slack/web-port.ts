@@ -15,6 +15,26 @@ const RECONCILE_PAGES = 5;
 export interface WebClientOptions {
   token: string;
   slackApiUrl: string;
+  /** Told of every Web API call the port makes, by method and result (for /metrics). */
+  observe?: SlackCallObserver;
+}
+
+/** `rate_limited`: Slack answered 429; `error`: any other failure. */
+export type SlackCallObserver = (method: string, result: 'ok' | 'error' | 'rate_limited') => void;
+
+/** The observer given to createWebClient, per client. */
+const observers = new WeakMap<WebClient, SlackCallObserver>();
+
+/** Reports how `p` (a call of `method`, errors already mapped) settled, and passes it on unchanged. */
+function observed<T>(observe: SlackCallObserver | undefined, method: string, p: Promise<T>): Promise<T> {
+  if (!observe) return p;
+  return p.then(
+    (v) => (observe(method, 'ok'), v),
+    (err: unknown) => {
+      observe(method, err instanceof RateLimitedError ? 'rate_limited' : 'error');
+      throw err;
+    },
+  );
 }
 
 /**
@@ -36,6 +56,7 @@ export function createWebClient(opts: WebClientOptions): WebClient {
     fetch: createHttpFetch({ maxSockets: 200 }),
   });
   webCalls.set(client, createWebCall({ token: opts.token, slackApiUrl: opts.slackApiUrl, timeoutMs: 10_000, maxSockets: 200 }));
+  if (opts.observe) observers.set(client, opts.observe);
   return client;
 }
 
@@ -50,7 +71,7 @@ function mapError(method: string, err: unknown): Error {
   return new SlackCallError(method, (err as Error).message ?? String(err), false);
 }
 
-async function call<T>(method: string, fn: () => Promise<T>): Promise<T> {
+async function mappedCall<T>(method: string, fn: () => Promise<T>): Promise<T> {
   try {
     return await fn();
   } catch (err) {
@@ -112,8 +133,10 @@ export function createSlackPort(client: WebClient, now: () => number = Date.now,
   const inflight = new Map<string, Promise<Availability & { error?: string; cached: boolean }>>();
   // Cards, their updates and the clicker's ephemeral reply: the lean caller when the client came from createWebClient (errors mapped alike).
   const lean = webCalls.get(client);
+  const observe = observers.get(client);
+  const call = <T>(method: string, fn: () => Promise<T>): Promise<T> => observed(observe, method, mappedCall(method, fn));
   const hot = <T>(method: string, args: Record<string, unknown>): Promise<T> =>
-    (lean ? lean(method, args) : call(method, () => client.apiCall(method, args))) as Promise<T>;
+    (lean ? observed(observe, method, lean(method, args)) : call(method, () => client.apiCall(method, args))) as Promise<T>;
   return {
     async postCard(channel, message, escalationId) {
       const res = await hot<{ ts?: string }>('chat.postMessage', {

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadEnv } from '../../src/config/env.js';
 import { parseConfig } from '../../src/config/file.js';
 import { start, type Running } from '../../src/main.js';
-import { APPROVER, exampleConfigText, makeEscalation, startHarness, type Harness } from '../support/harness.js';
+import { API_TOKEN, APPROVER, exampleConfigText, makeEscalation, startHarness, type Harness } from '../support/harness.js';
 
 /**
  * Web and workers scale apart: the harness's own process runs as `web`
@@ -30,8 +30,16 @@ describe('split roles', () => {
     expect((await h.client.waitForDecision(e.id, { timeoutMs: 10_000 })).status).toBe('approved');
   });
 
-  it('the worker-only process answers /healthz and nothing else', async () => {
-    expect((await fetch(`http://127.0.0.1:${worker.port}/healthz`)).status).toBe(200);
-    expect((await fetch(`http://127.0.0.1:${worker.port}/slack/events`, { method: 'POST' })).status).toBe(404);
+  it('the worker-only process answers the probes and /metrics (with a token) and nothing else', async () => {
+    const at = (path: string, init?: RequestInit) => fetch(`http://127.0.0.1:${worker.port}${path}`, init);
+    expect((await at('/healthz')).status).toBe(200);
+    expect((await at('/readyz')).status).toBe(200);
+    expect((await at('/livez')).status).toBe(200);
+    expect((await at('/metrics')).status).toBe(401);
+    const metrics = await at('/metrics', { headers: { authorization: `Bearer ${API_TOKEN}` } });
+    expect(metrics.status).toBe(200);
+    expect(await metrics.text()).toContain('countersign_queue_jobs{queue="escalations",state="waiting"}');
+    expect((await at('/slack/events', { method: 'POST' })).status).toBe(404);
+    expect((await at('/api/audit')).status).toBe(404);
   });
 });

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import postgres from 'postgres';
+import type { DestinationStream } from 'pino';
 import { loadEnv } from '../../src/config/env.js';
 import { parseConfig } from '../../src/config/file.js';
 import { CountersignClient } from '../../src/client/index.js';
@@ -77,7 +78,15 @@ export interface Harness {
  * unless `listCallbackSink` is false.
  */
 export async function startHarness(
-  opts: { config?: string; env?: Record<string, string>; listCallbackSink?: boolean; /** A Redis of the test's own (default: the shared one). */ redisUrl?: string } = {},
+  opts: {
+    config?: string;
+    env?: Record<string, string>;
+    listCallbackSink?: boolean;
+    /** A Redis of the test's own (default: the shared one). */
+    redisUrl?: string;
+    /** The bot's log lines (with LOG_LEVEL in `env`). */
+    logDestination?: DestinationStream;
+  } = {},
 ): Promise<Harness> {
   const redisUrl = opts.redisUrl ?? REDIS_URL;
   const fake = await startFakeSlack();
@@ -100,7 +109,7 @@ export async function startHarness(
   });
   const given = opts.config ?? exampleConfigText;
   const configText = opts.listCallbackSink === false ? given : listCallbackSink(given, [EXAMPLE_CALLBACK_HOST]);
-  const boot = (extra?: Record<string, string>) => start(loadEnv(envFor(extra)), parseConfig(configText, 'test config'));
+  const boot = (extra?: Record<string, string>) => start(loadEnv(envFor(extra)), parseConfig(configText, 'test config'), { logDestination: opts.logDestination });
   let bot = await boot();
   const sql = postgres(database.url, { max: 4, onnotice: () => {} });
   const queue = new Queue(ESCALATIONS_QUEUE, { connection: { url: redisUrl }, prefix });

@@ -244,3 +244,12 @@ export async function pendingOnRoutes(db: DbOrTx, routes: string[], limit = 10):
     .orderBy(desc(escalations.createdAt))
     .limit(limit);
 }
+
+/** The execution id of an escalation, for binding it to log lines (one primary-key read). */
+export async function executionIdOf(db: DbOrTx, id: string): Promise<string | undefined> {
+  const q = prepared(db, 'executionIdById', () =>
+    db.select({ executionId: escalations.executionId }).from(escalations).where(eq(escalations.id, sql.placeholder('id'))).limit(1).prepare('execution_id_by_id'),
+  );
+  const rows = await q.execute({ id });
+  return rows[0]?.executionId ?? undefined;
+}
