@@ -12,6 +12,8 @@ import { openDatabase } from './db/client.js';
 import { runMigrations } from './db/migrate.js';
 import type { FlowPorts, Logger } from './flow/ports.js';
 import { httpRoutes } from './http/routes.js';
+import { authorizeRequest } from './flow/authorize.js';
+import { createDecisionWaiter } from './queue/decision-waiter.js';
 import { createDecisionStore } from './queue/decision-store.js';
 import { createPacer } from './queue/pacer.js';
 import { createBudgetStore } from './queue/budget-store.js';
@@ -103,8 +105,12 @@ export async function start(givenEnv: Env, loaded?: LoadedConfig): Promise<Runni
 
   const runWeb = env.COUNTERSIGN_ROLE !== 'worker';
   const runWorkers = env.COUNTERSIGN_ROLE !== 'web';
+  // HTTP long-polls share one subscriber connection, opened on the first wait.
+  const waiter = createDecisionWaiter(env.REDIS_URL, prefix);
   const routes = httpRoutes({
     db: database.db,
+    authorize: (data) => authorizeRequest(ports, data),
+    waiter,
     apiTokens: env.API_TOKENS,
     redactor: () => redactorOf(config.config.audit),
     health: { postgres: () => database.ping(), redis: async () => void (await redis.ping()) },
@@ -205,6 +211,7 @@ export async function start(givenEnv: Env, loaded?: LoadedConfig): Promise<Runni
         process.off('SIGHUP', onHup);
         watcher?.close();
         await stopWeb().catch(() => {});
+        await waiter.close();
         // Finishes in-flight jobs before closing.
         await workers?.close();
         await policyWorkers?.close();
