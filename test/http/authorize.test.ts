@@ -1,7 +1,9 @@
+import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MAINTENANCE_QUEUE } from '../../src/queue/names.js';
 import type { EscalationInput } from '../../src/domain/escalation.js';
 import { API_TOKEN, APPROVER, makeEscalation, startHarness, type Harness } from '../support/harness.js';
-import { eventually } from '../support/services.js';
+import { REDIS_URL, eventually } from '../support/services.js';
 
 let h: Harness;
 beforeAll(async () => {
@@ -124,6 +126,26 @@ describe('POST /api/authorize', () => {
     const res = await post(e);
     expect(res.status).toBe(200);
     expect(await res.json()).toMatchObject({ decision: 'allow', status: 'approved', code: 'duplicate' });
+  });
+});
+
+describe('a pending escalation whose card job was lost', () => {
+  it('gets its card from the sweep', async () => {
+    const e = makeEscalation();
+    expect((await post(e)).status).toBe(202);
+    await h.card(e.id);
+    await cardJobDone(e.id);
+    // As if the process died between the row's commit and its card job's enqueue, minutes ago.
+    await h.sql`update escalations set card_state = 'none', card_ts = null, created_at = created_at - interval '5 minutes' where id = ${e.id}`;
+    await h.queue.remove(e.id);
+    const maintenance = new Queue(MAINTENANCE_QUEUE, { connection: { url: REDIS_URL }, prefix: h.prefix });
+    try {
+      await maintenance.add('sweep', {});
+    } finally {
+      await maintenance.close();
+    }
+    await eventually(async () => (cardsFor(e.id).length === 2 ? true : undefined), 'the card posted again by the sweep');
+    await eventually(async () => ((await h.sql`select 1 from escalations where id = ${e.id} and card_state = 'posted'`).length ? true : undefined), 'card recorded');
   });
 });
 
