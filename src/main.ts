@@ -210,8 +210,9 @@ export async function start(givenEnv: Env, loaded?: LoadedConfig): Promise<Runni
         samples.abort();
         process.off('SIGHUP', onHup);
         watcher?.close();
-        await stopWeb().catch(() => {});
+        // Long-polls answer at once (as they stand) instead of holding the server's close for up to 25 s.
         await waiter.close();
+        await stopWeb().catch(() => {});
         // Finishes in-flight jobs before closing.
         await workers?.close();
         await policyWorkers?.close();

@@ -94,10 +94,11 @@ export async function untilDecided(deps: Pick<AuthorizeDeps, 'db' | 'waiter'>, i
     for (;;) {
       const row = await getEscalation(deps.db, id);
       const remaining = deadline - Date.now();
-      if (!row || row.status !== 'pending' || remaining <= 0 || gone) return row;
+      // Heard: decided (the row read after it shows it), or the process is stopping.
+      if (!row || row.status !== 'pending' || remaining <= 0 || gone || heard) return row;
       let timer: NodeJS.Timeout | undefined;
       const tick = new Promise<void>((resolve) => (timer = setTimeout(resolve, Math.min(remaining, RECHECK_MS))));
-      await Promise.race(heard ? [tick, left] : [tick, left, watch.announced]);
+      await Promise.race([tick, left, watch.announced]);
       clearTimeout(timer);
     }
   } finally {

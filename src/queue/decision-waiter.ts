@@ -2,7 +2,7 @@ import { Redis } from 'ioredis';
 import { decisionsChannel } from './names.js';
 
 export interface DecisionWatch {
-  /** Resolves when a decision for the id is announced (never rejects). */
+  /** Resolves when a decision for the id is announced, or the waiter closes (never rejects). */
   announced: Promise<void>;
   /** Stops watching; call it however the wait ended. */
   cancel(): void;
@@ -28,6 +28,7 @@ export function createDecisionWaiter(redisUrl: string, prefix: string): Decision
   const waiting = new Map<string, Set<() => void>>();
   let sub: Redis | undefined;
   let subscribed: Promise<unknown> | undefined;
+  let closed = false;
   const listen = () => {
     if (subscribed) return subscribed;
     sub = new Redis(redisUrl, { maxRetriesPerRequest: null });
@@ -52,6 +53,8 @@ export function createDecisionWaiter(redisUrl: string, prefix: string): Decision
   };
   return {
     async watch(id) {
+      // Stopping: every wait ends at once (answered as it stands), none starts.
+      if (closed) return { announced: Promise.resolve(), cancel() {} };
       await listen();
       let wake!: () => void;
       const announced = new Promise<void>((resolve) => (wake = resolve));
@@ -68,6 +71,7 @@ export function createDecisionWaiter(redisUrl: string, prefix: string): Decision
       };
     },
     async close() {
+      closed = true;
       for (const set of waiting.values()) for (const wake of set) wake();
       waiting.clear();
       if (sub) await sub.quit().catch(() => sub?.disconnect());

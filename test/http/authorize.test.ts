@@ -43,7 +43,7 @@ describe('POST /api/authorize', () => {
       code: 'policy_allowed',
       tier: 'autonomous',
       rule: 'policy.agents[0].actions[0]',
-      reason: expect.any(String),
+      reason: 'crm.read is autonomous',
       triggers: [],
       policyVersion: expect.any(String),
     });
