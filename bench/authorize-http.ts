@@ -31,6 +31,8 @@ export interface AuthorizeHttpFigures {
   authorizePerSec: number;
   bareHttpPerSec: number;
   insertPerSec: number;
+  /** This process's CPU (bot, bare server, driver) per request in the throughput phases (ms): steadier than rates on a busy machine. */
+  cpuMs: { authorize: number; bareHttp: number };
 }
 
 /** A bare node:http server: reads the body, answers 200 with a small JSON body. */
@@ -94,14 +96,19 @@ export async function authorizeHttpBench(
       });
     }
 
-    const throughput = async (fn: () => Promise<void>) => {
+    const cpuMs: Record<string, number> = {};
+    const throughput = async (which: Which) => {
+      const c0 = process.cpuUsage();
       const t0 = now();
-      await withConcurrency(opts.concurrency, opts.jobs, fn);
-      return opts.jobs / ((now() - t0) / 1000);
+      await withConcurrency(opts.concurrency, opts.jobs, variants[which]);
+      const perSecond = opts.jobs / ((now() - t0) / 1000);
+      const c = process.cpuUsage(c0);
+      cpuMs[which] = (c.user + c.system) / 1000 / opts.jobs;
+      return perSecond;
     };
-    const bareHttpPerSec = await throughput(bareCall);
-    const insertPerSec = await throughput(insert);
-    const authorizePerSec = await throughput(authorize);
+    const bareHttpPerSec = await throughput('bareHttp');
+    const insertPerSec = await throughput('insert');
+    const authorizePerSec = await throughput('authorize');
 
     // Every answer was allow; each must be on record with its `received` event.
     const [row] = await h.sql<{ allowed: number; received: number }[]>`
@@ -120,6 +127,7 @@ export async function authorizeHttpBench(
       authorizePerSec,
       bareHttpPerSec,
       insertPerSec,
+      cpuMs: { authorize: cpuMs.authorize!, bareHttp: cpuMs.bareHttp! },
     };
   } finally {
     await bare.close();
@@ -146,6 +154,13 @@ export function authorizeHttpRows(f: AuthorizeHttpFigures): Row[] {
       goal: '≥ 2,000/s',
       baseline: `bare HTTP ${perSec(f.bareHttpPerSec, 'requests')}; raw INSERT ${perSec(f.insertPerSec, 'rows')} (same ${f.concurrency} in flight)`,
       pass: f.authorizePerSec >= 2000,
+    },
+    {
+      metric: 'CPU of this process per HTTP decision (bot + driver), in that phase',
+      figure: ms(f.cpuMs.authorize),
+      goal: '—',
+      baseline: `bare HTTP ${ms(f.cpuMs.bareHttp)} a request (server + driver)`,
+      pass: undefined,
     },
   ];
 }
