@@ -15,8 +15,7 @@ import { API_TOKEN, type Harness } from '../test/support/harness.js';
 import { uniqueName } from '../test/support/services.js';
 import { autonomousEscalation } from './authorize.js';
 import { postJson } from './http-client.js';
-import { lat, ms, perSec } from './stats.js';
-import { atRate, latency, now, withConcurrency, type Latency } from './stats.js';
+import { atRate, lat, latency, ms, now, perSec, withConcurrency, type Latency } from './stats.js';
 import type { Row } from './run.js';
 
 export interface AuthorizeHttpFigures {
