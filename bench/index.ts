@@ -7,6 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { authorizeVsRaw } from './authorize.js';
+import { authorizeHttpBench, authorizeHttpRows } from './authorize-http.js';
 import { auditBench } from './audit.js';
 import { auditLoadBench, auditLoadRows } from './audit-load.js';
 import { auditSearchBench, printAuditSearch } from './audit-search.js';
@@ -54,6 +55,9 @@ async function main(): Promise<void> {
       warmup: Math.min(1000, S.authJobs),
     });
     await bot.settle(SETTLE_MS);
+    log(`autonomous POST /api/authorize, bare HTTP and raw INSERT, ${S.authCount} each at ${S.authRate}/s in alternate 1 s blocks, then ${S.authJobs} each with ${CONCURRENCY} in flight`);
+    const authHttp = await authorizeHttpBench(bot.h, { rate: S.authRate, count: S.authCount, concurrency: CONCURRENCY, jobs: S.authJobs, pool: PG_POOL });
+    await bot.settle(SETTLE_MS);
 
     log(`intake: warm-up ${S.warmup}`);
     await bot.intakeThroughput(S.warmup);
@@ -77,9 +81,9 @@ async function main(): Promise<void> {
     const cbs = await bot.clickToCallback(toCallBack, S.cbRate);
     log(`audit chain: seal and verify ${S.auditEvents} more events`);
     const audit = await auditBench(bot.h.dbUrl, S.auditEvents);
-    return { pg, bull, rt, auth, authLoop, intake, steady, acks, httpBase, cbs, audit };
+    return { pg, bull, rt, auth, authLoop, authHttp, intake, steady, acks, httpBase, cbs, audit };
   };
-  const { pg, bull, rt, auth, authLoop, intake, steady, acks, httpBase, cbs, audit } = await measured().finally(() => {
+  const { pg, bull, rt, auth, authLoop, authHttp, intake, steady, acks, httpBase, cbs, audit } = await measured().finally(() => {
     log('cleaning up (database, Redis prefix)');
     return bot.close();
   });
@@ -105,12 +109,20 @@ async function main(): Promise<void> {
       pass: auth.latency.p99 <= 2 * rt.latency.p99,
     },
     {
+      metric: `autonomous authorize() p99 against its floor (the row above)`,
+      figure: ms(auth.latency.p99),
+      goal: `≤ 2× floor (${ms(2 * (rt.latency.p99 + authHttp.insert.p99))})`,
+      baseline: `floor = raw BullMQ round trip p99 ${ms(rt.latency.p99)} + raw INSERT p99 at ${S.authRate}/s ${ms(authHttp.insert.p99)}`,
+      pass: auth.latency.p99 <= 2 * (rt.latency.p99 + authHttp.insert.p99),
+    },
+    {
       metric: `autonomous decisions throughput (${S.authJobs}, addBulk → all completed, recorded in Postgres)`,
       figure: perSec(auth.perSec, 'decisions'),
       goal: '≥ 2,000/s',
       baseline: `raw BullMQ ${perSec(rt.perSec, 'jobs')} (same measure)`,
       pass: auth.perSec >= 2000,
     },
+    ...authorizeHttpRows(authHttp),
     {
       metric: `intake throughput to card (${S.intake} restricted actions)`,
       figure: perSec(intake.perSec, 'escalations'),

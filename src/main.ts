@@ -22,6 +22,8 @@ import * as queueNames from './queue/names.js';
 import { jobScope } from './queue/job-scope.js';
 import { scopeSlackRequests, type InFlight } from './slack/click-scope.js';
 import { bounded, logConnectionErrors } from './shutdown.js';
+import { authorizeRequest } from './flow/authorize.js';
+import { createDecisionWaiter } from './queue/decision-waiter.js';
 import { createDecisionStore } from './queue/decision-store.js';
 import { createPacer } from './queue/pacer.js';
 import { createBudgetStore } from './queue/budget-store.js';
@@ -141,8 +143,12 @@ export async function start(givenEnv: Env, loaded?: LoadedConfig, opts: { logDes
 
   const runWeb = env.COUNTERSIGN_ROLE !== 'worker';
   const runWorkers = env.COUNTERSIGN_ROLE !== 'web';
+  // HTTP long-polls share one subscriber connection, opened on the first wait.
+  const waiter = createDecisionWaiter(env.REDIS_URL, prefix);
   const routes = httpRoutes({
     db: database.db,
+    authorize: (data) => authorizeRequest(ports, data),
+    waiter,
     apiTokens: env.API_TOKENS,
     redactor: () => redactorOf(config.config.audit),
     health: { postgres: () => database.ping(), redis: async () => void (await redis.ping()) },
@@ -286,6 +292,8 @@ export async function start(givenEnv: Env, loaded?: LoadedConfig, opts: { logDes
         resetWatch?.close();
         process.off('SIGHUP', onHup);
         watcher?.close();
+        // Long-polls answer at once (as they stand) instead of holding the server's close for up to 25 s.
+        await bounded(waiter.close(), left(reserve));
         // No new requests (the listening sockets close) and no new jobs (workers stop fetching);
         // clicks already acknowledged and jobs already running go on.
         const workerSets = [workers, policyWorkers, governanceWorker].filter((w) => w !== undefined);

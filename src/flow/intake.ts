@@ -18,6 +18,17 @@ export type IntakeResult =
   | { kind: 'accepted'; row: EscalationRow; fresh: boolean; verdict?: Verdict }
   | { kind: 'rejected'; errors: FieldError[]; message: string };
 
+export interface IntakeOptions {
+  /**
+   * The card of a pending escalation is posted by a later job (the HTTP API's
+   * `countersign.card` job), not by this caller: the row is stored without the
+   * "may have posted" marker, so that job posts at once instead of first
+   * looking in Slack for a card a crashed post may have left. Default false:
+   * the escalation job posts its own card right after intake.
+   */
+  cardLater?: boolean;
+}
+
 /**
  * Step 1: validate the job data and record the escalation (idempotent on id).
  * Invalid input is recorded and answered, never retried.
@@ -26,6 +37,7 @@ export async function intake(
   ports: Pick<FlowPorts, 'db' | 'config' | 'scheduler' | 'now' | 'budgets' | 'flags' | 'decisions'>,
   data: unknown,
   jobId: string | undefined,
+  opts: IntakeOptions = {},
 ): Promise<IntakeResult> {
   const parsed = parseEscalation(data);
   const hosts = callbackHosts(ports.config.current().config.callbacks.allowedHosts);
@@ -90,7 +102,7 @@ export async function intake(
     ...(decided && !e.callback ? { notifiedAt: now } : {}),
     // A pending card is posted next, in this job: its "may have posted" marker commits with
     // the row instead of in a statement of its own (post-card.ts clears it if the post waits).
-    ...(verdict.status === 'pending' && route.channel ? { cardState: 'posting' } : {}),
+    ...(verdict.status === 'pending' && route.channel && !opts.cardLater ? { cardState: 'posting' } : {}),
   };
   // Spend first, idempotent per escalation: a retry after a crash never counts it twice.
   if (verdict.spendMicros > 0) {

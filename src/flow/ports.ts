@@ -56,6 +56,12 @@ export interface SchedulerPort {
    */
   enqueueNotify(escalationId: string, kind?: 'decision' | 'review' | 'card' | 'post'): Promise<void>;
   enqueueCallback(escalationId: string, url: string, kind?: 'decision' | 'review'): Promise<void>;
+  /**
+   * Posts a pending escalation's card off the caller's path (the HTTP API does not wait on
+   * Slack): a `countersign.card` job on the escalations queue whose jobId is the escalation's
+   * id, so it is one job with an agent's own BullMQ job for that id, and a repeat is a no-op.
+   */
+  enqueueCard(escalationId: string): Promise<void>;
   /** Slack alerts (budget, pause, invalid config); `dedupe` makes each fire once. */
   enqueueAlert(alert: AlertJob, dedupe: string): Promise<void>;
   /** Supervised review timers: a reminder at the SLA (null: none, it was sent), an escalation at twice it. */

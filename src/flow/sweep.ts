@@ -1,4 +1,4 @@
-import { findOverdue, findUnnotified } from '../db/queries/escalations.js';
+import { findCardless, findOverdue, findUnnotified } from '../db/queries/escalations.js';
 import { resumeLostChains } from './chain-sweep.js';
 import { expire } from './expire.js';
 import type { FlowPorts } from './ports.js';
@@ -15,13 +15,17 @@ export async function sweep(
   ports: Pick<FlowPorts, 'db' | 'scheduler' | 'now' | 'config' | 'log'>,
   /** `notifyGraceMs` 0: every decision not yet handed back, e.g. after Redis lost its jobs (rebuild.ts). */
   opts: { notifyGraceMs?: number } = {},
-): Promise<{ notified: number; expired: number; chainsResumed: number }> {
+): Promise<{ notified: number; carded: number; expired: number; chainsResumed: number }> {
   const now = ports.now();
   const unnotified = await findUnnotified(ports.db, new Date(now.getTime() - (opts.notifyGraceMs ?? NOTIFY_GRACE_MS)));
   for (const id of unnotified) await ports.scheduler.enqueueNotify(id);
+  // Pending without a card: its card job's id is the escalation's, so a job still
+  // waiting (a paced or retried card, the agent's own job) makes this a no-op.
+  const cardless = await findCardless(ports.db, new Date(now.getTime() - NOTIFY_GRACE_MS));
+  for (const id of cardless) await ports.scheduler.enqueueCard(id);
   let expired = 0;
   for (const id of await findOverdue(ports.db, now)) if (await expire(ports, id)) expired++;
   // Escalation chains whose next step's job Redis lost; shift-end re-pings planned again.
   const chains = await resumeLostChains(ports);
-  return { notified: unnotified.length, expired, chainsResumed: chains.resumed };
+  return { notified: unnotified.length, carded: cardless.length, expired, chainsResumed: chains.resumed };
 }

@@ -6,9 +6,12 @@ import { getEscalation } from '../db/queries/escalations.js';
 import { messageOf } from '../flow/notify.js';
 import type { Db } from '../db/client.js';
 import type { Redactor } from '../domain/redact.js';
+import { describeErrors } from '../domain/validation.js';
 import { handleAuditExport, handleAuditSearch } from './audit.js';
+import { handleAuthorize, untilDecided, waitOf, type AuthorizeDeps } from './authorize.js';
+import { renderOpenApi } from './openapi.js';
 
-export interface HttpDeps {
+export interface HttpDeps extends AuthorizeDeps {
   db: Db;
   apiTokens: readonly string[];
   /** The current config's redactor (`redactorOf(config.audit)`), read per request so a reload applies at once. */
@@ -93,7 +96,23 @@ export function serveProbes(routes: readonly CustomRoute[]): (req: IncomingMessa
 }
 
 export function httpRoutes(deps: HttpDeps): CustomRoute[] {
+  // Rendered once: it depends on the code only.
+  const openapi = renderOpenApi();
   return [
+    {
+      path: '/api/authorize',
+      method: ['POST'],
+      handler: (req, res) => guarded(res, async () => void (refused(req, res, deps.apiTokens) || (await handleAuthorize(deps, req, res)))),
+    },
+    {
+      // Public, like any API description: it holds the shapes, no data.
+      path: '/api/openapi.json',
+      method: ['GET'],
+      handler: (_req, res) => {
+        res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-cache' });
+        res.end(openapi);
+      },
+    },
     {
       path: '/api/audit',
       method: ['GET'],
@@ -135,17 +154,18 @@ export function httpRoutes(deps: HttpDeps): CustomRoute[] {
     {
       path: '/api/escalations/:id',
       method: ['GET'],
-      handler: async (req, res) => {
-        if (deps.apiTokens.length === 0 || !bearerOk(req, deps.apiTokens)) {
-          res.setHeader('www-authenticate', 'Bearer');
-          return json(res, 401, { error: 'unauthorized', message: 'Authorization: Bearer <token> from API_TOKENS required' });
-        }
-        const id = z.uuid().safeParse((req as IncomingMessage & { params?: Record<string, string> }).params?.id);
-        if (!id.success) return json(res, 400, { error: 'invalid_id', message: 'id: must be a UUID' });
-        const row = await getEscalation(deps.db, id.data);
-        if (!row) return json(res, 404, { error: 'not_found', message: `no escalation ${id.data}` });
-        return json(res, 200, messageOf(row));
-      },
+      // `?wait=<s>` holds a pending escalation's answer until it is decided (long-poll).
+      handler: (req, res) =>
+        guarded(res, async () => {
+          if (refused(req, res, deps.apiTokens)) return;
+          const id = z.uuid().safeParse((req as IncomingMessage & { params?: Record<string, string> }).params?.id);
+          if (!id.success) return json(res, 400, { error: 'invalid_id', message: 'id: must be a UUID', errors: [{ path: 'id', message: 'must be a UUID' }] });
+          const wait = waitOf(req);
+          if (!wait.ok) return json(res, 400, { error: 'invalid_query', message: describeErrors(wait.errors), errors: wait.errors });
+          const row = wait.ms > 0 ? await untilDecided(deps, id.data, wait.ms, res) : await getEscalation(deps.db, id.data);
+          if (!row) return json(res, 404, { error: 'not_found', message: `no escalation ${id.data}` });
+          return json(res, 200, messageOf(row));
+        }),
     },
   ];
 }

@@ -1,6 +1,11 @@
 /** Fixed by the agent contract: agents add jobs to `escalations` under this prefix. */
 export const QUEUE_PREFIX = 'countersign';
 export const ESCALATIONS_QUEUE = 'escalations';
+/**
+ * Job name on `escalations` reserved for the card of an escalation already
+ * recorded (by `POST /api/authorize`): its data is `{ escalationId }` only.
+ */
+export const CARD_JOB = 'countersign.card';
 /** Internal queues: deadline timers, decision hand-back, agent callbacks, sweeps. */
 export const EXPIRIES_QUEUE = 'expiries';
 export const NOTIFY_QUEUE = 'notifications';

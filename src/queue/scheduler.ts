@@ -2,7 +2,7 @@ import { Queue, type ConnectionOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { createHash } from 'node:crypto';
 import type { SchedulerPort } from '../flow/ports.js';
-import { ALERTS_QUEUE, CALLBACKS_QUEUE, CHAINS_QUEUE, EXPIRIES_QUEUE, NOTIFY_QUEUE, REVIEWS_QUEUE } from './names.js';
+import { ALERTS_QUEUE, CALLBACKS_QUEUE, CARD_JOB, CHAINS_QUEUE, ESCALATIONS_QUEUE, EXPIRIES_QUEUE, NOTIFY_QUEUE, REVIEWS_QUEUE } from './names.js';
 import { chainJobId } from '../domain/escalation-chain.js';
 import { bulkAdder } from './bulk-add.js';
 
@@ -26,7 +26,10 @@ export function createScheduler(connection: ConnectionOptions, prefix: string): 
   const alerts = new Queue(ALERTS_QUEUE, common);
   const reviews = new Queue(REVIEWS_QUEUE, common);
   const chains = new Queue(CHAINS_QUEUE, common);
-  const queues = [expiries, notify, callbacks, alerts, reviews, chains];
+  const escalations = new Queue(ESCALATIONS_QUEUE, common);
+  const queues = [expiries, notify, callbacks, alerts, reviews, chains, escalations];
+  // HTTP requests that wait for a person come in bursts too: their card jobs share round trips.
+  const cardAdder = bulkAdder(escalations);
   // Every pending escalation sets a timer: a burst of cards shares one round trip.
   const expiryAdder = bulkAdder(expiries);
   const chainSet = (id: string) => `${prefix}:${CHAINS_QUEUE}:of:${id}`;
@@ -43,6 +46,10 @@ export function createScheduler(connection: ConnectionOptions, prefix: string): 
     async enqueueNotify(id, kind = 'decision') {
       const jobId = kind === 'decision' ? `notify-${id}` : `notify-${id}-${kind}`;
       await notify.add(kind, { escalationId: id }, { ...keep, jobId, attempts: 20, backoff: { type: 'countersign' } });
+    },
+    async enqueueCard(id) {
+      // The escalation job's own retry-by-delay handles failures (workers.ts), so one attempt.
+      await cardAdder.add(CARD_JOB, { escalationId: id }, { ...keep, jobId: id });
     },
     async enqueueCallback(id, _url, kind = 'decision') {
       // The URL is read from Postgres at delivery time: job data holds ids only.

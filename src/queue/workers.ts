@@ -1,12 +1,13 @@
 import { DelayedError, Queue, UnrecoverableError, Worker, type ConnectionOptions, type Job } from 'bullmq';
 import { z } from 'zod';
 import { CARD_MAX_FAILURES, callbackBackoffMs, cardRetryMs } from './backoff.js';
-import { CALLBACKS_QUEUE, CHAINS_QUEUE, ESCALATIONS_QUEUE, EXPIRIES_QUEUE, MAINTENANCE_QUEUE, NOTIFY_QUEUE } from './names.js';
+import { CALLBACKS_QUEUE, CARD_JOB, CHAINS_QUEUE, ESCALATIONS_QUEUE, EXPIRIES_QUEUE, MAINTENANCE_QUEUE, NOTIFY_QUEUE } from './names.js';
 import { chainProcessor } from './chain-worker.js';
 import { intake } from '../flow/intake.js';
 import { cardPostFailed, postCard, postLostCard } from '../flow/post-card.js';
 import { RateLimitedError, SlackCallError } from '../errors.js';
 import type { EscalationRow } from '../db/schema/escalations.js';
+import { getEscalation } from '../db/queries/escalations.js';
 import { expire } from '../flow/expire.js';
 import { notify } from '../flow/notify.js';
 import { deliverCallback } from '../flow/callback.js';
@@ -38,6 +39,16 @@ function parseIdJob(job: Job): string {
   const parsed = idJob.safeParse(job.data);
   if (!parsed.success) throw new UnrecoverableError(`invalid ${job.queueName} job: escalationId must be a UUID`);
   return parsed.data.escalationId;
+}
+
+/**
+ * A card job's escalation as intake would return a repeat of it. Not `fresh`:
+ * postCard then looks for a card only where an earlier try left its marker.
+ */
+async function recorded(ports: FlowPorts, id: string): Promise<{ kind: 'accepted'; row: EscalationRow; fresh: false }> {
+  const row = await getEscalation(ports.db, id);
+  if (!row) throw new UnrecoverableError(`${CARD_JOB} job: no escalation ${id}`);
+  return { kind: 'accepted', row, fresh: false };
 }
 
 /** Re-queue a job for later without spending one of its attempts. */
@@ -76,7 +87,8 @@ function escalationProcessor(ports: FlowPorts) {
   return async (job: Job, token?: string) => {
     let row: EscalationRow | undefined;
     try {
-      const result = await intake(ports, job.data, job.id);
+      // The card of an escalation `POST /api/authorize` already recorded: the same card step, without intake.
+      const result = job.name === CARD_JOB ? await recorded(ports, parseIdJob(job)) : await intake(ports, job.data, job.id);
       if (result.kind === 'rejected') throw new UnrecoverableError(`Invalid escalation: ${result.message}`);
       row = result.row;
       if (result.row.status === 'pending') {

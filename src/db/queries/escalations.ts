@@ -1,6 +1,7 @@
 import { and, asc, desc, eq, inArray, isNull, lt, ne, sql } from 'drizzle-orm';
 import type { DbOrTx } from '../client.js';
 import { escalations, type EscalationRow, type NewEscalationRow } from '../schema/escalations.js';
+import { rowsOf } from './agent-modes.js';
 import { eventParams, eventsAfter, eventsAlwaysThenIf, type EventInput } from './events.js';
 
 /**
@@ -221,6 +222,21 @@ export async function findUnnotified(db: DbOrTx, olderThan: Date, limit = 500): 
     )
     .orderBy(asc(escalations.decidedAt))
     .limit(limit);
+  return rows.map((r) => r.id);
+}
+
+/**
+ * Pending, with a channel, and no card recorded since before `olderThan`: a
+ * card job lost between the row's commit and its enqueue (`POST
+ * /api/authorize` in a process that died). Cards given up for good
+ * (`card_post_failed`) are left to their deadline.
+ */
+export async function findCardless(db: DbOrTx, olderThan: Date, limit = 500): Promise<string[]> {
+  const rows = rowsOf<{ id: string }>(await db.execute(sql`
+    select e.id from escalations e
+    where e.status = 'pending' and e.card_state <> 'posted' and e.channel is not null and e.created_at < ${olderThan.toISOString()}::timestamptz
+      and not exists (select 1 from events v where v.escalation_id = e.id and v.type = 'card_post_failed')
+    order by e.created_at limit ${limit}`));
   return rows.map((r) => r.id);
 }
 

@@ -1,0 +1,34 @@
+import type { FieldError } from '../domain/validation.js';
+import type { EscalationRow } from '../db/schema/escalations.js';
+import { answerOf, type AuthorizeAnswer } from './answer.js';
+import { intake } from './intake.js';
+import type { FlowPorts } from './ports.js';
+
+export type AuthorizeResult =
+  | { kind: 'answered'; answer: AuthorizeAnswer; row: EscalationRow }
+  | { kind: 'rejected'; errors: FieldError[]; message: string };
+
+/**
+ * The escalation job's decision for a caller that is not on the queue
+ * (`POST /api/authorize`): the same intake and policy, answered as the job's
+ * return value is. Intake commits the row (with its `received` event) before
+ * this returns, so an `allow` is never given for an unrecorded action.
+ *
+ * Unlike the job, a pending escalation's card is not posted here: the caller
+ * must not wait on Slack. It goes out on a card job keyed by the escalation's
+ * id, so a repeated request (or the agent's own BullMQ job for that id) never
+ * posts a second card. A supervised action's review card goes out on its
+ * notify job, as from the escalation job.
+ */
+export async function authorizeRequest(
+  ports: Pick<FlowPorts, 'db' | 'config' | 'scheduler' | 'now' | 'budgets' | 'flags' | 'decisions'>,
+  data: unknown,
+): Promise<AuthorizeResult> {
+  const result = await intake(ports, data, undefined, { cardLater: true });
+  if (result.kind === 'rejected') return result;
+  const { row } = result;
+  // A repeat enqueues too: the first request may have died between its commit and its enqueue.
+  if (row.status === 'pending' && row.cardState !== 'posted' && row.channel) await ports.scheduler.enqueueCard(row.id);
+  else if (row.reviewState === 'pending' && row.cardState !== 'posted') await ports.scheduler.enqueueNotify(row.id);
+  return { kind: 'answered', answer: answerOf(row, result.fresh ? undefined : 'duplicate'), row };
+}
