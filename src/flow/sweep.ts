@@ -1,10 +1,12 @@
-import { findOverdue, findUnnotified } from '../db/queries/escalations.js';
+import { findCardUnknown, findOverdue, findUnnotified } from '../db/queries/escalations.js';
 import { resumeLostChains } from './chain-sweep.js';
 import { expire } from './expire.js';
 import type { FlowPorts } from './ports.js';
 
 /** Grace before a decision without a notification counts as lost (ms). */
 const NOTIFY_GRACE_MS = 60_000;
+/** How far back the sweep looks for a decided escalation whose card a crash left unknown (ms): a day. */
+const CARD_UNKNOWN_WINDOW_MS = 24 * 3600_000;
 
 /**
  * The safety net behind the delayed jobs: if a process died between a commit
@@ -13,13 +15,17 @@ const NOTIFY_GRACE_MS = 60_000;
  */
 export async function sweep(
   ports: Pick<FlowPorts, 'db' | 'scheduler' | 'now' | 'config' | 'log'>,
-): Promise<{ notified: number; expired: number; chainsResumed: number }> {
+): Promise<{ notified: number; expired: number; chainsResumed: number; cardsToReconcile: number }> {
   const now = ports.now();
-  const unnotified = await findUnnotified(ports.db, new Date(now.getTime() - NOTIFY_GRACE_MS));
+  const graceEnd = new Date(now.getTime() - NOTIFY_GRACE_MS);
+  const unnotified = await findUnnotified(ports.db, graceEnd);
   for (const id of unnotified) await ports.scheduler.enqueueNotify(id);
+  // Decided while a crash left the card's state unknown: the card job finds the card (notify.ts) and updates it.
+  const unknown = await findCardUnknown(ports.db, graceEnd, new Date(now.getTime() - CARD_UNKNOWN_WINDOW_MS));
+  for (const id of unknown) await ports.scheduler.enqueueNotify(id, 'card');
   let expired = 0;
   for (const id of await findOverdue(ports.db, now)) if (await expire(ports, id)) expired++;
   // Escalation chains whose next step's job Redis lost; shift-end re-pings planned again.
   const chains = await resumeLostChains(ports);
-  return { notified: unnotified.length, expired, chainsResumed: chains.resumed };
+  return { notified: unnotified.length, expired, chainsResumed: chains.resumed, cardsToReconcile: unknown.length };
 }
