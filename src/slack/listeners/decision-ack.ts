@@ -29,7 +29,8 @@ export async function decideThenAck(deps: ListenerDeps, ack: () => Promise<void>
   clearTimeout(timer);
   if (first === 'failed') return void (await committing);
   if (first === 'late') deps.log.warn({ escalationId: input.escalationId, deadlineMs }, 'click acknowledged before its decision committed (slow database)');
-  await ack();
+  // Late enough that Bolt already answered 404 (the process was starved): the commit still stands.
+  await ack().catch((err: unknown) => deps.log.warn({ escalationId: input.escalationId, err: err instanceof Error ? err.message : String(err) }, 'click not acknowledged in time'));
   const outcome = await committing.catch(async (err: unknown) => {
     // Only after a late answer: the clicker saw it accepted, so say that it was not.
     deps.log.error({ escalationId: input.escalationId, err: err instanceof Error ? err.message : String(err) }, 'acknowledged click not recorded');
