@@ -18,7 +18,10 @@ afterAll(async () => {
 async function pendingCard(): Promise<{ id: string; card: StoredMessage }> {
   const e = makeEscalation();
   await h.enqueue(e);
-  return { id: e.id, card: await h.card(e.id) };
+  const card = await h.card(e.id);
+  // Recorded too, so the only statement a held row lock can park is the decision's.
+  await eventually(async () => (await h.sql`select 1 from escalations where id = ${e.id} and card_state = 'posted'`).length || undefined, 'the card recorded');
+  return { id: e.id, card };
 }
 
 function submitDenyReason(card: StoredMessage, reason: string) {
