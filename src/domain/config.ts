@@ -129,9 +129,18 @@ export const configSchema = z
           .default(60)
           .describe('users.getPresence answers are cached this long (s), shared by replicas: it is Tier 3, about 50 calls a minute.'),
         dndCacheSeconds: z.number().int().min(1).max(3600).default(60).describe('dnd.info answers are cached this long (s), shared by replicas (Tier 3).'),
+        decisionAckMs: z
+          .number()
+          .int()
+          .min(100)
+          .max(2500)
+          .default(2000)
+          .describe(
+            "How long an Approve or Deny click's answer to Slack waits for its decision to commit (ms). Slack needs the answer within 3 s; past this, it is sent first and the commit finishes after it, so an acknowledged click may be lost only in a crash within that window.",
+          ),
       })
       .strict()
-      .default({ postsPerSecondPerChannel: 1, postBurst: 3, presenceCacheSeconds: 60, dndCacheSeconds: 60 }),
+      .default({ postsPerSecondPerChannel: 1, postBurst: 3, presenceCacheSeconds: 60, dndCacheSeconds: 60, decisionAckMs: 2000 }),
     callbacks: callbacksSchema.default({ allowedHosts: [] }).describe('Where agent callbacks may go. See [the agent contract](agent-contract.md).'),
     schedules: z.record(scheduleName, configScheduleSchema).default({}).describe("On-call schedules by name, used by routes' `schedules`. See [Routing and on-call](routing.md)."),
     routes: z.array(routeSchema).min(1).describe('Tried in order: the first whose `match` holds takes the escalation; otherwise the default route (the one without `match`).'),

@@ -53,6 +53,20 @@ export async function decide(
   ports: Pick<FlowPorts, 'db' | 'slack' | 'config' | 'scheduler'> & Partial<Pick<FlowPorts, 'now' | 'metrics'>>,
   input: DecideInput,
 ): Promise<DecideOutcome> {
+  const outcome = await commitDecision(ports, input);
+  if (outcome.kind === 'made') await afterDecision(ports, outcome.row);
+  return outcome;
+}
+
+/**
+ * The durable part of `decide`: when it resolves, the outcome is in Postgres
+ * (the decision, or the attempt's refusal). A click is acknowledged to Slack
+ * only after this (src/slack/listeners/decision-ack.ts).
+ */
+export async function commitDecision(
+  ports: Pick<FlowPorts, 'db' | 'slack' | 'config'> & Partial<Pick<FlowPorts, 'now' | 'metrics'>>,
+  input: DecideInput,
+): Promise<DecideOutcome> {
   const row = await getEscalationGrouped(ports.db, input.escalationId);
   if (!row || row.status === 'rejected') return { kind: 'unknown' };
   const base = { escalationId: row.id, executionId: row.executionId, actor: input.userId };
@@ -97,8 +111,17 @@ export async function decide(
     return { kind: 'already', row: latest ?? row };
   }
   ports.metrics?.decided({ status, tier: made.tier }, secondsBetween(made.createdAt, made.decidedAt));
-  // Notify, and cancel the remaining escalation-chain steps (a step already firing checks
-  // the status itself): independent, so side by side on the click's path.
-  await Promise.all([ports.scheduler.enqueueNotify(made.id), ports.scheduler.cancelChain(made.id)]);
   return { kind: 'made', row: made };
+}
+
+/**
+ * What follows a committed decision: the notify job (card, decision store,
+ * callback) and cancelling the remaining escalation-chain steps (a step already
+ * firing checks the status itself). Both are queue jobs; if the process dies
+ * before they are enqueued, the outbox sweep (sweep.ts) finds the unnotified
+ * decision and a chain step finds it decided.
+ */
+export async function afterDecision(ports: Pick<FlowPorts, 'scheduler'>, made: EscalationRow): Promise<void> {
+  // Independent, so side by side.
+  await Promise.all([ports.scheduler.enqueueNotify(made.id), ports.scheduler.cancelChain(made.id)]);
 }

@@ -7,7 +7,7 @@ import { RateLimitedError } from '../errors.js';
 import { escalationCard } from '../slack/cards/escalation-card.js';
 import { cardStateOf } from './card-state.js';
 import { closeLoop } from './close-loop.js';
-import { postCard } from './post-card.js';
+import { postCard, reconcileCard } from './post-card.js';
 import type { FlowPorts } from './ports.js';
 
 export const updateKey = (channel: string) => `chat.update:${channel}`;
@@ -46,8 +46,9 @@ export async function notify(
   escalationId: string,
   kind: 'decision' | 'review' | 'card' = 'decision',
 ): Promise<NotifyResult> {
-  const row = await getEscalationGrouped(ports.db, escalationId);
-  if (!row || row.status === 'pending') return { kind: 'skipped' };
+  const read = await getEscalationGrouped(ports.db, escalationId);
+  if (!read || read.status === 'pending') return { kind: 'skipped' };
+  let row = read;
   await ports.decisions.publish(messageOf(row));
   // A review sends the agent something to act on only when it says "wrong": compensate.
   // `card` only brings a card up to date; the agent was told by the `decision` kind.
@@ -60,6 +61,12 @@ export async function notify(
     const posted = await postCard(ports, row, { fresh: row.cardState === 'none' });
     if (posted.kind === 'wait') return { kind: 'wait', ms: posted.ms };
     return { kind: 'done' };
+  }
+  // A crash around the post left the card's state unknown: find the card, or it keeps live buttons for good.
+  if (row.cardState === 'posting' && !row.cardTs) {
+    const found = await reconcileCard(ports, row);
+    if (found.kind === 'wait') return found;
+    row = found.kind === 'posted' ? { ...row, cardState: 'posted', cardTs: found.ts } : { ...row, cardState: 'none' };
   }
   if (row.cardTs && row.channel && row.request) {
     const wait = await ports.pacer.reserve(updateKey(row.channel));

@@ -1,5 +1,5 @@
 import { getEscalation, setCardState } from '../db/queries/escalations.js';
-import { markCardPostedRecordedGrouped } from '../db/queries/card-batch.js';
+import { getEscalationGrouped, markCardPostedRecordedGrouped } from '../db/queries/card-batch.js';
 import { recordEvent, type EventInput } from '../db/queries/events.js';
 import type { EscalationRow } from '../db/schema/escalations.js';
 import { RateLimitedError, SlackCallError } from '../errors.js';
@@ -75,6 +75,43 @@ export async function postCard(
     if (err instanceof SlackCallError && err.permanent) return cardPostFailed(ports, row, err.slackError, 1);
     throw err;
   }
+}
+
+export type ReconcileResult = { kind: 'posted'; ts: string } | { kind: 'none' } | { kind: 'wait'; ms: number };
+
+/**
+ * An escalation decided (or expired, or reviewed) while its card's state is
+ * unknown: `posting` without a ts, left by a process that died around its
+ * post. Its recovered job no longer posts (nothing is wanted), so the card may
+ * sit in the channel with live buttons for good. Look it up by its metadata
+ * and record its ts (a `card_posted` event, `reconciled: true`), so the caller
+ * updates it like any decided card. Slack showing no such card means it was
+ * never posted: the state becomes `none`. A card posted after that look-up
+ * (a live worker's post in flight) records its own ts and brings itself up to
+ * date (see `record`).
+ */
+export async function reconcileCard(
+  ports: Pick<FlowPorts, 'db' | 'slack' | 'scheduler' | 'config'>,
+  row: EscalationRow,
+): Promise<ReconcileResult> {
+  if (row.cardTs) return { kind: 'posted', ts: row.cardTs };
+  if (row.cardState !== 'posting' || !row.channel) return { kind: 'none' };
+  const oldest = Math.floor(row.createdAt.getTime() / 1000) - RECONCILE_WINDOW_SEC;
+  let found: string | undefined;
+  try {
+    found = await ports.slack.findCard(row.channel, row.id, oldest);
+  } catch (err) {
+    if (err instanceof RateLimitedError) return { kind: 'wait', ms: err.retryAfterMs };
+    throw err;
+  }
+  if (!found) {
+    await setCardState(ports.db, row.id, 'none');
+    return { kind: 'none' };
+  }
+  await record(ports, row, found, true);
+  // Another process may have recorded the same card first: its ts is the one kept.
+  const latest = await getEscalationGrouped(ports.db, row.id);
+  return latest?.cardTs ? { kind: 'posted', ts: latest.cardTs } : { kind: 'none' };
 }
 
 /**

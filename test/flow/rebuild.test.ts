@@ -29,6 +29,7 @@ let schedulesUpserted = 0;
 const scheduler: SchedulerPort = {
   scheduleExpiry: async (id, at) => void asked.push(['expiry', id, at.toISOString()]),
   enqueueNotify: async (id, kind = 'decision') => void asked.push(['notify', id, kind]),
+  enqueueCard: async (id) => void asked.push(['card', id]),
   enqueueCallback: async (id, _url, kind = 'decision') => void asked.push(['callback', id, kind]),
   enqueueAlert: async () => undefined,
   scheduleReview: async (id, remindAt, escalateAt) => void asked.push(['review', id, remindAt?.toISOString() ?? null, escalateAt.toISOString()]),

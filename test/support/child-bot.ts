@@ -22,6 +22,19 @@ export interface ChildBot {
   output(): string;
   /** Resolves with the exit code (null when killed by a signal). */
   exited: Promise<number | null>;
+  /** The HTTP port it listens on (its start line's `port`): where signed clicks go. */
+  port: number;
+}
+
+/** The `port` of the bot's start line (pino JSON), once the whole line is out. */
+function startedPort(out: string): number | undefined {
+  const line = out.split('\n').find((l, i, all) => i < all.length - 1 && l.includes('countersign started'));
+  try {
+    const port = line ? (JSON.parse(line) as { port?: unknown }).port : undefined;
+    return typeof port === 'number' ? port : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /**
@@ -39,16 +52,17 @@ export async function spawnBot(env: Record<string, string>, entry?: string): Pro
   proc.stderr!.on('data', (d: Buffer) => (out += d.toString()));
   const exited = once(proc, 'exit').then(([code]) => code as number | null);
   // Ready once it logs its start line (pino JSON), or fail with its output.
-  await new Promise<void>((resolve, reject) => {
-    // 60 s: a loaded machine is slow to start one; a bot that never starts is killed, not left running.
+  const port = await new Promise<number>((resolve, reject) => {
+    // Generous: a loaded machine (other test files, tsc) takes tens of seconds to start tsx; a bot that never starts is killed, not left running.
     const timer = setTimeout(() => {
       proc.kill('SIGKILL');
       reject(new Error(`bot did not start:\n${out}`));
-    }, 60_000);
+    }, 90_000);
     const check = () => {
-      if (out.includes('countersign started')) {
+      const started = startedPort(out);
+      if (started !== undefined) {
         clearTimeout(timer);
-        resolve();
+        resolve(started);
       }
     };
     proc.stdout!.on('data', check);
@@ -57,7 +71,7 @@ export async function spawnBot(env: Record<string, string>, entry?: string): Pro
       reject(new Error(`bot exited with ${code}:\n${out}`));
     });
   });
-  return { proc, output: () => out, exited };
+  return { proc, output: () => out, exited, port };
 }
 
 /**

@@ -1,4 +1,4 @@
-import { and, asc, desc, eq, inArray, isNull, lt, ne, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, gt, inArray, isNull, lt, ne, sql } from 'drizzle-orm';
 import type { DbOrTx } from '../client.js';
 import { escalations, type EscalationRow, type NewEscalationRow } from '../schema/escalations.js';
 import { rowsOf } from './agent-modes.js';
@@ -237,6 +237,30 @@ export async function findCardless(db: DbOrTx, olderThan: Date, limit = 500): Pr
     where e.status = 'pending' and e.card_state <> 'posted' and e.channel is not null and e.created_at < ${olderThan.toISOString()}::timestamptz
       and not exists (select 1 from events v where v.escalation_id = e.id and v.type = 'card_post_failed')
     order by e.created_at limit ${limit}`));
+  return rows.map((r) => r.id);
+}
+
+/**
+ * Decided before `decidedBefore` while their card's state is unknown (`posting`
+ * without a ts, left by a crash around the post): their card may still show live
+ * buttons. Only rows created since `createdSince`: card_state is in no index
+ * (so the card update stays HOT, see drizzle/0015), and this bound lets the
+ * status and created_at index do the scan.
+ */
+export async function findCardUnknown(db: DbOrTx, decidedBefore: Date, createdSince: Date, limit = 500): Promise<string[]> {
+  const rows = await db
+    .select({ id: escalations.id })
+    .from(escalations)
+    .where(
+      and(
+        inArray(escalations.status, ['approved', 'denied', 'expired', 'allowed']),
+        gt(escalations.createdAt, createdSince),
+        eq(escalations.cardState, 'posting'),
+        isNull(escalations.cardTs),
+        lt(escalations.decidedAt, decidedBefore),
+      ),
+    )
+    .limit(limit);
   return rows.map((r) => r.id);
 }
 

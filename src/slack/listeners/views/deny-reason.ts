@@ -1,9 +1,8 @@
 import type { App } from '@slack/bolt';
-import { decide } from '../../../flow/decide.js';
 import { DENY_REASON_ACTION, DENY_REASON_BLOCK, parseDenyMetadata } from '../../cards/modals.js';
 import { VIEW_DENY_REASON } from '../../cards/view-model.js';
-import { outcomeReply } from '../replies.js';
-import { reasonInput, tell, type ListenerDeps } from '../context.js';
+import { reasonInput, type ListenerDeps } from '../context.js';
+import { decideThenAck } from '../decision-ack.js';
 
 export function registerDenyReason(app: App, deps: ListenerDeps): void {
   app.view(VIEW_DENY_REASON, async ({ ack, body, view }) => {
@@ -12,10 +11,10 @@ export function registerDenyReason(app: App, deps: ListenerDeps): void {
       await ack({ response_action: 'errors', errors: { [DENY_REASON_BLOCK]: 'Give the agent a reason (at least 3 characters).' } });
       return;
     }
-    await ack();
     const meta = parseDenyMetadata(view.private_metadata);
-    if (!meta) return;
-    const outcome = await decide(deps, {
+    if (!meta) return ack();
+    // Decided before the modal closes (decision-ack.ts): an accepted submit is a recorded decision.
+    await decideThenAck(deps, ack, {
       escalationId: meta.id,
       digest: meta.digest,
       userId: body.user.id,
@@ -23,6 +22,5 @@ export function registerDenyReason(app: App, deps: ListenerDeps): void {
       reason,
       channel: meta.channel,
     });
-    await tell(deps, meta.channel, body.user.id, outcomeReply(outcome));
   });
 }
