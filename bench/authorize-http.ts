@@ -143,9 +143,10 @@ export function authorizeHttpRows(f: AuthorizeHttpFigures): Row[] {
     {
       metric: `autonomous POST /api/authorize at ${f.rate}/s (${f.authorize.n}, keep-alive, support-agent crm.read)`,
       figure: lat(f.authorize),
-      goal: `p99 ≤ 2× floor (${ms(2 * floor)})`,
+      // The bar of the agent-frameworks issue: an allow only after its record commits, so the floor is one HTTP round trip plus one committed INSERT.
+      goal: `p99 ≤ 1.5× floor (${ms(1.5 * floor)}), p50 < 2 ms`,
       baseline: `floor = bare HTTP p99 + INSERT p99 = ${ms(floor)}`,
-      pass: f.authorize.p99 <= 2 * floor,
+      pass: f.authorize.p99 <= 1.5 * floor && f.authorize.p50 < 2,
     },
     {
       metric: `autonomous decisions over HTTP (${f.count}, ${f.concurrency} in flight, keep-alive, recorded in Postgres)`,

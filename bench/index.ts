@@ -104,16 +104,17 @@ async function main(): Promise<void> {
     {
       metric: `autonomous authorize() round trip at ${S.authRate}/s (${auth.latency.n}, support-agent crm.read)`,
       figure: lat(auth.latency),
-      goal: `p99 ≤ 2× raw round trip (${ms(2 * rt.latency.p99)})`,
+      goal: '—',
       baseline: `raw BullMQ round trip ${lat(rt.latency)}`,
-      pass: auth.latency.p99 <= 2 * rt.latency.p99,
+      pass: undefined,
     },
     {
       metric: `autonomous authorize() p99 against its floor (the row above)`,
       figure: ms(auth.latency.p99),
-      goal: `≤ 2× floor (${ms(2 * (rt.latency.p99 + authHttp.insert.p99))})`,
+      // An allow is answered only once its record is committed: the floor is a BullMQ round trip plus one committed INSERT.
+      goal: `≤ 1.5× floor (${ms(1.5 * (rt.latency.p99 + authHttp.insert.p99))})`,
       baseline: `floor = raw BullMQ round trip p99 ${ms(rt.latency.p99)} + raw INSERT p99 at ${S.authRate}/s ${ms(authHttp.insert.p99)}`,
-      pass: auth.latency.p99 <= 2 * (rt.latency.p99 + authHttp.insert.p99),
+      pass: auth.latency.p99 <= 1.5 * (rt.latency.p99 + authHttp.insert.p99),
     },
     {
       metric: `autonomous decisions throughput (${S.authJobs}, addBulk → all completed, recorded in Postgres)`,
