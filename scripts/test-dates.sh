@@ -28,11 +28,11 @@
 # find a `redis-server` first on the PATH that drops the shim: its clock is the
 # real one, like the shared Redis's.
 #
+# Child bots (test/support/child-bot.ts) get the shim too, their clock
+# starting where the spawning test's faked clock is at that moment, so a
+# Slack request the test signs is not refused as skewed.
+#
 # Files left out, and why:
-#   test/e2e/crash.test.ts, test/e2e/chain-crash.test.ts  SIGKILL child bots
-#       whose clocks restart at the faked instant with every spawn, so the
-#       parent's and the children's clocks disagree by however long the file
-#       has run; they test crash recovery, not dates, and take minutes each.
 #   test/e2e/sandbox-browser.test.ts  Chromium, launched by the test, inherits
 #       the shim and its pages stall (every locator wait times out); the page
 #       shows what the bot sends and computes no date of its own.
@@ -55,8 +55,6 @@ DATES=(
 )
 
 EXCLUDE=(
-  test/e2e/crash.test.ts
-  test/e2e/chain-crash.test.ts
   test/e2e/sandbox-browser.test.ts
 )
 

@@ -37,6 +37,28 @@ function startedPort(out: string): number | undefined {
   }
 }
 
+const pad = (n: number) => String(n).padStart(2, '0');
+
+/**
+ * Under scripts/test-dates.sh (libfaketime preloaded), a child bot gets the
+ * shim too, with its clock starting where this process's faked clock is now,
+ * in the same time zone. Otherwise (its env is built from scratch) it would
+ * run on the real date while this process signs Slack requests with the faked
+ * one, and refuse them as skewed. Empty outside the date runs.
+ */
+function fakedClockEnv(): Record<string, string> {
+  const preload = process.env.LD_PRELOAD;
+  if (!preload?.includes('faketime') || !process.env.FAKETIME) return {};
+  const d = new Date();
+  const local = `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
+  return {
+    LD_PRELOAD: preload,
+    FAKETIME: `@${local}`,
+    FAKETIME_DONT_FAKE_MONOTONIC: process.env.FAKETIME_DONT_FAKE_MONOTONIC ?? '1',
+    ...(process.env.TZ ? { TZ: process.env.TZ } : {}),
+  };
+}
+
 /**
  * Runs the real entry point in its own process: `src/main.ts` through tsx, as
  * `npm start` does, or `entry` (a built `dist/src/main.js`, as `npm run start:prod` does).
@@ -44,7 +66,7 @@ function startedPort(out: string): number | undefined {
 export async function spawnBot(env: Record<string, string>, entry?: string): Promise<ChildBot> {
   const proc = spawn(process.execPath, entry ? [entry] : ['--import', 'tsx', 'src/main.ts'], {
     cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env, LOG_LEVEL: env.LOG_LEVEL ?? 'info' },
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...fakedClockEnv(), ...env, LOG_LEVEL: env.LOG_LEVEL ?? 'info' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
