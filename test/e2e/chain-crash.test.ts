@@ -55,5 +55,5 @@ describe('escalation chains across a crash', () => {
     expect(cb.received.filter((c) => c.json.escalationId === e.id)).toHaveLength(1);
     second.proc.kill('SIGTERM');
     expect(await second.exited).toBe(0);
-  });
+  }, 120_000);
 });

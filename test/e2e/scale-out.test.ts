@@ -23,7 +23,9 @@ let webs: Array<{ bot: ChildBot; port: number }> = [];
 let workers: ChildBot[] = [];
 
 const spawn = async (role: 'web' | 'worker') => {
-  const bot = await spawnBot({ ...world.env, COUNTERSIGN_ROLE: role, CALLBACK_SIGNING_SECRET: CALLBACK_SECRET });
+  // A 5 s job lock (not the world's 1.5 s): four processes on two busy cores can stall an event loop past a short
+  // lock, and a lapsed lock re-runs a job that is still going (a callback sent twice). A killed worker's jobs come back after it.
+  const bot = await spawnBot({ ...world.env, COUNTERSIGN_ROLE: role, CALLBACK_SIGNING_SECRET: CALLBACK_SECRET, WORKER_LOCK_MS: '5000' });
   procs.push(bot);
   return bot;
 };
