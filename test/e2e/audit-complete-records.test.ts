@@ -106,6 +106,7 @@ function expectPaged(t: Awaited<ReturnType<typeof trail>>, out: string) {
 }
 
 describe('complete audit records', () => {
+  // 90 s: three `countersign explain` processes (tsx each) and a 4 s deadline; under load, starting a CLI takes seconds.
   it('an autonomous action that reports its outcome, a restricted action a person approved, and an expired one carry every seed field', async () => {
     // (a) Autonomous: runs at once under policy, then the agent reports what happened.
     const a = makeEscalation({ callback: { url: cb.url }, confidence: 0.95 });
@@ -194,5 +195,5 @@ describe('complete audit records', () => {
       expect(out).toMatch(/\S+: decision delivered to the agent/);
       expect(out).toContain('The agent has not reported an outcome.');
     }
-  });
+  }, 90_000);
 });
