@@ -75,12 +75,20 @@ async function runCase(c: ChaosCase): Promise<Row> {
   running.catch(() => {}); // a case cut off by its limit fails on its closed world: already reported.
   try {
     const result = await Promise.race([running, limit]);
+    for (const w of worlds) {
+      const errors = w.botErrors();
+      if (errors.count) result.notes.push(`the bots logged ${errors.count} error lines (first: ${errors.samples[0]})`);
+    }
     return { name: c.name, result, clicks: sent.clicks, wallMs: Date.now() - t0 };
   } catch (err) {
     return { name: c.name, clicks: sent.clicks, wallMs: Date.now() - t0, error: (err as Error).message.split('\n')[0] };
   } finally {
     clearTimeout(timer);
     for (const fn of deferred.reverse()) await Promise.resolve(fn()).catch((err: Error) => log(`${c.name}: cleanup: ${err.message}`));
+    for (const w of worlds) {
+      const errors = w.botErrors();
+      if (errors.count) log(`${c.name}: the bots logged ${errors.count} error lines, e.g. ${errors.samples.join(' | ')}`);
+    }
     for (const w of worlds) await w.close().catch((err: Error) => log(`${c.name}: closing its world: ${err.message}`));
   }
 }

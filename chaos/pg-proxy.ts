@@ -58,7 +58,7 @@ export async function startPgProxy(target: string): Promise<PgProxy> {
     refused: () => refused,
     close: () =>
       new Promise<void>((resolve) => {
-        for (const s of open) s.destroy();
+        for (const s of open) s.resetAndDestroy();
         server.close(() => resolve());
       }),
   };

@@ -19,10 +19,18 @@ export interface Owed {
 
 export interface Tally {
   escalations: number;
-  /** Owed and never seen: a row, an acknowledged click's decision, a decided escalation's callback. */
+  /**
+   * Owed and never seen by the end of the wait: a row for an escalation no
+   * longer in the queue, an acknowledged click's decision_made, a decided
+   * escalation's callback.
+   */
   lost: number;
   duplicated: { cards: number; decisions: number; callbacks: number };
-  /** Still owed when the wait ended: no card (nor card_post_failed), pending past its deadline, clicked but undecided, not expired. */
+  /**
+   * Still owed when the wait ended, counted once per escalation: still queued
+   * without a row, no card (nor card_post_failed), pending past its deadline,
+   * clicked (the click never answered 200) but undecided, not expired.
+   */
   stuck: number;
   /** The first few ids of each kind of shortfall, for the log. */
   details: string[];
@@ -53,7 +61,9 @@ export async function tally(w: ChaosWorld, owed: Owed): Promise<Tally> {
   for (const id of ids) {
     const row = byId.get(id);
     if (!row) {
-      note('lost: no row', id);
+      // Still queued (waiting, delayed or active) is late; gone from the queue without a row is lost.
+      const state = await w.world.queue.getJobState(id).catch(() => 'unknown');
+      note(['waiting', 'delayed', 'active', 'prioritized', 'waiting-children'].includes(state) ? 'stuck: still queued, no row' : 'lost: no row', id);
       continue;
     }
     const cards = cardCounts.get(id) ?? 0;
@@ -72,7 +82,8 @@ export async function tally(w: ChaosWorld, owed: Owed): Promise<Tally> {
   for (const id of owed.clicked ?? []) if (!acknowledged.has(id) && !DECIDED.has(statusOf(id) ?? '')) note('stuck: clicked, undecided', id);
   for (const id of owed.expiring ?? []) if (!(statusOf(id) === 'expired' && byId.get(id)?.fail_safe)) note('stuck: not expired fail-safe', id);
 
-  const count = (prefix: string) => [...shortfalls].filter(([k]) => k.startsWith(prefix)).reduce((n, [, v]) => n + v.length, 0);
+  // Escalations, not shortfalls: one id short in two ways counts once.
+  const count = (prefix: string) => new Set([...shortfalls].filter(([k]) => k.startsWith(prefix)).flatMap(([, v]) => v)).size;
   return {
     escalations: ids.length,
     lost: count('lost'),

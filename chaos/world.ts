@@ -31,22 +31,32 @@ export interface ChaosWorld {
   enqueue(batch: EscalationInput[]): Promise<void>;
   /** The cards Slack holds for an escalation, with their channels. */
   cardsOf(id: string): Array<{ channel: string; m: StoredMessage }>;
+  /** The bots' log lines at error level or above (pino level ≥ 50): their count and the first few messages. */
+  botErrors(): { count: number; samples: string[] };
   /** Cards Slack holds per escalation id, counted in one pass. */
   cardCounts(): Map<string, number>;
   close(): Promise<void>;
 }
 
 export async function startChaosWorld(opts: { env?: Record<string, string>; config?: string } = {}): Promise<ChaosWorld> {
-  const world = await startChildBotWorld({ config: opts.config ?? CHAOS_CONFIG, env: { LOG_LEVEL: 'warn', CALLBACK_SIGNING_SECRET: CALLBACK_SECRET, ...opts.env } });
+  const world = await startChildBotWorld({ config: opts.config ?? CHAOS_CONFIG, env: { CALLBACK_SIGNING_SECRET: CALLBACK_SECRET, ...opts.env } });
   const sink = await startCallbackServer();
   const procs: ChildBot[] = [];
+  /** Bots still starting: close waits for them, so none is left running. */
+  const spawning = new Set<Promise<ChildBot>>();
   return {
     world,
     sink,
     async bot(extra = {}) {
-      const b = await spawnBot({ ...world.env, ...extra });
-      procs.push(b);
-      return b;
+      const starting = spawnBot({ ...world.env, ...extra });
+      spawning.add(starting);
+      try {
+        const b = await starting;
+        procs.push(b);
+        return b;
+      } finally {
+        spawning.delete(starting);
+      }
     },
     escalations: (n, overrides = {}) =>
       Array.from({ length: n }, (_, i) => makeEscalation({ issueType: i % 2 ? 'refund' : 'general', callback: { url: sink.url }, ...overrides })),
@@ -58,6 +68,18 @@ export async function startChaosWorld(opts: { env?: Record<string, string>; conf
     },
     cardsOf: (id) =>
       CARD_CHANNELS.flatMap((channel) => world.fake.messages(channel).filter((m) => m.metadata?.event_payload.escalation_id === id).map((m) => ({ channel, m }))),
+    botErrors() {
+      const lines = procs.flatMap((p) => p.output().split('\n')).filter((l) => /"level":(5|6)\d/.test(l));
+      const msgs = lines.map((l) => {
+        try {
+          const j = JSON.parse(l) as { msg?: string; err?: unknown };
+          return `${j.msg ?? ''}${j.err ? ` (${typeof j.err === 'string' ? j.err : JSON.stringify(j.err).slice(0, 120)})` : ''}`;
+        } catch {
+          return l.slice(0, 160);
+        }
+      });
+      return { count: lines.length, samples: [...new Set(msgs)].slice(0, 3) };
+    },
     cardCounts() {
       const counts = new Map<string, number>();
       for (const channel of CARD_CHANNELS) {
@@ -69,6 +91,7 @@ export async function startChaosWorld(opts: { env?: Record<string, string>; conf
       return counts;
     },
     async close() {
+      await Promise.allSettled([...spawning]);
       for (const p of procs) if (p.proc.exitCode === null && p.proc.signalCode === null) p.proc.kill('SIGKILL');
       await Promise.all(procs.map((p) => p.exited.catch(() => null)));
       await sink.close();
