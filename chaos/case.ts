@@ -62,8 +62,9 @@ export async function approveAll(
 ): Promise<{ acknowledged: string[]; unanswered: string[] }> {
   const acknowledged: string[] = [];
   const unanswered: string[] = [];
+  const cards = w.cards();
   await pool(ids, concurrency, async (id) => {
-    const card = w.cardsOf(id)[0];
+    const card = cards.get(id)?.[0];
     if (!card) {
       unanswered.push(id);
       return;
@@ -78,8 +79,9 @@ export async function approveAll(
 /** Repeats the unanswered clicks on the live process (each until answered); the ids answered 200. */
 export async function repeatClicks(w: ChaosWorld, ids: readonly string[], bot: () => ChildBot): Promise<string[]> {
   const answered: string[] = [];
+  const cards = w.cards();
   await pool(ids, 8, async (id) => {
-    const card = w.cardsOf(id)[0];
+    const card = cards.get(id)?.[0];
     if (card && (await clickUntilAnswered(bot, approveBody(card))) === 200) answered.push(id);
   });
   return answered;

@@ -53,7 +53,7 @@ export async function tally(w: ChaosWorld, owed: Owed): Promise<Tally> {
   const callbacks = new Map<string, number>();
   for (const c of w.sink.received) callbacks.set(String(c.json.escalationId), (callbacks.get(String(c.json.escalationId)) ?? 0) + 1);
 
-  const cardCounts = w.cardCounts();
+  const cards = w.cards();
 
   const shortfalls = new Map<string, string[]>();
   const note = (kind: string, id: string) => shortfalls.set(kind, [...(shortfalls.get(kind) ?? []), id]);
@@ -66,13 +66,13 @@ export async function tally(w: ChaosWorld, owed: Owed): Promise<Tally> {
       note(['waiting', 'delayed', 'active', 'prioritized', 'waiting-children'].includes(state) ? 'stuck: still queued, no row' : 'lost: no row', id);
       continue;
     }
-    const cards = cardCounts.get(id) ?? 0;
-    dup.cards += Math.max(0, cards - 1, ev(id, 'card_posted') - 1);
+    const carded = cards.get(id)?.length ?? 0;
+    dup.cards += Math.max(0, carded - 1, ev(id, 'card_posted') - 1);
     const decisions = ev(id, 'decision_made') + ev(id, 'expired');
     dup.decisions += Math.max(0, decisions - 1);
     const told = callbacks.get(id) ?? 0;
     dup.callbacks += Math.max(0, told - 1);
-    if (cards === 0 && ev(id, 'card_post_failed') === 0) note('stuck: no card', id);
+    if (carded === 0 && ev(id, 'card_post_failed') === 0) note('stuck: no card', id);
     if (row.status === 'pending' && row.overdue) note('stuck: pending past deadline', id);
     if (DECIDED.has(row.status) && told === 0) note('lost: no callback', id);
   }

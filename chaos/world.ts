@@ -19,6 +19,12 @@ export const CHAOS_CONFIG = exampleConfigText
 /** Channels the example config routes cards to (refund → refunds, anything else here → general). */
 const CARD_CHANNELS = [REFUNDS_CHANNEL, GENERAL_CHANNEL];
 
+/** A card as Slack stores it, and where. */
+export interface Card {
+  channel: string;
+  m: StoredMessage;
+}
+
 export type Sink = Awaited<ReturnType<typeof startCallbackServer>>;
 
 export interface ChaosWorld {
@@ -29,12 +35,10 @@ export interface ChaosWorld {
   /** `n` escalations alternating between the two card channels, each calling back to the sink. */
   escalations(n: number, overrides?: Partial<EscalationInput>): EscalationInput[];
   enqueue(batch: EscalationInput[]): Promise<void>;
-  /** The cards Slack holds for an escalation, with their channels. */
-  cardsOf(id: string): Array<{ channel: string; m: StoredMessage }>;
   /** The bots' log lines at error level or above (pino level ≥ 50): their count and the first few messages. */
   botErrors(): { count: number; samples: string[] };
-  /** Cards Slack holds per escalation id, counted in one pass. */
-  cardCounts(): Map<string, number>;
+  /** The cards Slack holds, with their channels, by escalation id (one pass over the channels: call it once per round, not per id). */
+  cards(): Map<string, Card[]>;
   close(): Promise<void>;
 }
 
@@ -66,8 +70,6 @@ export async function startChaosWorld(opts: { env?: Record<string, string>; conf
         await world.queue.addBulk(batch.slice(i, i + 200).map((e) => ({ name: 'escalation', data: e, opts: { jobId: e.id } })));
       }
     },
-    cardsOf: (id) =>
-      CARD_CHANNELS.flatMap((channel) => world.fake.messages(channel).filter((m) => m.metadata?.event_payload.escalation_id === id).map((m) => ({ channel, m }))),
     botErrors() {
       const lines = procs.flatMap((p) => p.output().split('\n')).filter((l) => /"level":(5|6)\d/.test(l));
       const msgs = lines.map((l) => {
@@ -80,15 +82,15 @@ export async function startChaosWorld(opts: { env?: Record<string, string>; conf
       });
       return { count: lines.length, samples: [...new Set(msgs)].slice(0, 3) };
     },
-    cardCounts() {
-      const counts = new Map<string, number>();
+    cards() {
+      const byId = new Map<string, Card[]>();
       for (const channel of CARD_CHANNELS) {
         for (const m of world.fake.messages(channel)) {
           const id = m.metadata?.event_payload.escalation_id;
-          if (typeof id === 'string') counts.set(id, (counts.get(id) ?? 0) + 1);
+          if (typeof id === 'string') byId.set(id, [...(byId.get(id) ?? []), { channel, m }]);
         }
       }
-      return counts;
+      return byId;
     },
     async close() {
       await Promise.allSettled([...spawning]);
@@ -101,7 +103,7 @@ export async function startChaosWorld(opts: { env?: Record<string, string>; conf
 }
 
 /** The signed Approve click on a card, as Slack sends it; `headers` e.g. Slack's retry headers. */
-export function approveBody(card: { channel: string; m: StoredMessage }): string {
+export function approveBody(card: Card): string {
   const blocks = (card.m.blocks ?? []) as Array<{ elements?: Array<{ action_id: string; value: string }> }>;
   const button = blocks.flatMap((b) => b.elements ?? []).find((el) => el.action_id === 'countersign.approve');
   if (!button) throw new Error(`no approve button on card ${card.m.ts}`);

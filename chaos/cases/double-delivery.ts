@@ -25,8 +25,9 @@ export const doubleDelivery: ChaosCase = {
     const t0 = Date.now();
     const acknowledged: string[] = [];
     const statuses = new Map<string, number>();
+    const cards = w.cards();
     await pool(ids, 8, async (id, i) => {
-      const card = w.cardsOf(id)[0];
+      const card = cards.get(id)?.[0];
       if (!card) return;
       const body = approveBody(card);
       const answers =
