@@ -65,24 +65,27 @@ export async function approveAll(
   const cards = w.cards();
   await pool(ids, concurrency, async (id) => {
     const card = cards.get(id)?.[0];
-    if (!card) {
+    const body = card && approveBody(card);
+    if (!body) {
       unanswered.push(id);
       return;
     }
-    const status = await sendClick(bot(), approveBody(card));
+    const status = await sendClick(bot(), body);
     (status === 200 ? acknowledged : unanswered).push(id);
     onAnswer?.(status, acknowledged.length);
   });
   return { acknowledged, unanswered };
 }
 
-/** Repeats the unanswered clicks on the live process (each until answered); the ids answered 200. */
+/** Repeats the unanswered clicks on the live process (each until answered, unless its card shows it decided); the ids answered 200. */
 export async function repeatClicks(w: ChaosWorld, ids: readonly string[], bot: () => ChildBot): Promise<string[]> {
   const answered: string[] = [];
   const cards = w.cards();
   await pool(ids, 8, async (id) => {
     const card = cards.get(id)?.[0];
-    if (card && (await clickUntilAnswered(bot, approveBody(card))) === 200) answered.push(id);
+    // A card updated without its buttons was decided: the approver sees that and has nothing to click.
+    const body = card && approveBody(card);
+    if (body && (await clickUntilAnswered(bot, body)) === 200) answered.push(id);
   });
   return answered;
 }

@@ -48,10 +48,13 @@ export async function startChaosWorld(opts: { env?: Record<string, string>; conf
   const procs: ChildBot[] = [];
   /** Bots still starting: close waits for them, so none is left running. */
   const spawning = new Set<Promise<ChildBot>>();
+  let closed = false;
   return {
     world,
     sink,
     async bot(extra = {}) {
+      // A case cut off by its time limit runs on in the background: it starts nothing once its world is gone.
+      if (closed) throw new Error('the world is closed');
       const starting = spawnBot({ ...world.env, ...extra });
       spawning.add(starting);
       try {
@@ -93,6 +96,7 @@ export async function startChaosWorld(opts: { env?: Record<string, string>; conf
       return byId;
     },
     async close() {
+      closed = true;
       await Promise.allSettled([...spawning]);
       for (const p of procs) if (p.proc.exitCode === null && p.proc.signalCode === null) p.proc.kill('SIGKILL');
       await Promise.all(procs.map((p) => p.exited.catch(() => null)));
@@ -102,11 +106,14 @@ export async function startChaosWorld(opts: { env?: Record<string, string>; conf
   };
 }
 
-/** The signed Approve click on a card, as Slack sends it; `headers` e.g. Slack's retry headers. */
-export function approveBody(card: Card): string {
+/**
+ * The signed Approve click on a card, as Slack sends it; undefined when the
+ * card has no Approve button any more (decided and updated: nobody can click it).
+ */
+export function approveBody(card: Card): string | undefined {
   const blocks = (card.m.blocks ?? []) as Array<{ elements?: Array<{ action_id: string; value: string }> }>;
   const button = blocks.flatMap((b) => b.elements ?? []).find((el) => el.action_id === 'countersign.approve');
-  if (!button) throw new Error(`no approve button on card ${card.m.ts}`);
+  if (!button) return undefined;
   return blockActionsBody(blockActionsPayload({ userId: APPROVER, channel: card.channel, messageTs: card.m.ts, actionId: 'countersign.approve', value: button.value }));
 }
 

@@ -28,8 +28,8 @@ export const doubleDelivery: ChaosCase = {
     const cards = w.cards();
     await pool(ids, 8, async (id, i) => {
       const card = cards.get(id)?.[0];
-      if (!card) return;
-      const body = approveBody(card);
+      const body = card && approveBody(card);
+      if (!body) return;
       const answers =
         i % 2 === 0
           ? await Promise.all([sendClick(bot, body), sendClick(bot, body, RETRY_HEADERS)])
