@@ -26,6 +26,14 @@ export interface ChaosCase {
   run(ctx: CaseContext): Promise<CaseResult>;
 }
 
+/**
+ * How long a decided escalation may wait for its callback when the process
+ * that decided it died before it queued the notice (ms): the minute sweep
+ * finds decisions left unnotified for 60 s (NOTIFY_GRACE_MS in
+ * src/flow/sweep.ts), so up to about two minutes, plus the delivery.
+ */
+export const UNNOTIFIED_SWEEP_MS = 150_000;
+
 /** Waits (bounded) until every id has its card recorded in Postgres; false when the time ran out. */
 export function allCarded(w: ChaosWorld, ids: readonly string[], timeoutMs: number): Promise<boolean> {
   return until(async () => {

@@ -24,8 +24,13 @@ const CASES: ChaosCase[] = [workerKill, slackStorm, redisFlush, clickKill, pgOut
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
 const only = args.find((a) => a.startsWith('--only='))?.slice('--only='.length).split(',').filter(Boolean);
-/** A case's hard limit, bot start-up included (ms): past it the case is reported as timed out and its world closed. */
-const CASE_LIMIT_MS = quick ? 90_000 : 180_000;
+/** `--worker-lock-ms=N`: the bots' WORKER_LOCK_MS (default 1500, as the crash tests: a killed worker's jobs return fast). */
+const lockMs = args.find((a) => a.startsWith('--worker-lock-ms='))?.slice('--worker-lock-ms='.length);
+/**
+ * A case's hard limit, bot start-up included (ms): past it the case is reported as timed out and its world closed.
+ * Room for the minute sweep's two minutes (UNNOTIFIED_SWEEP_MS) after a crash.
+ */
+const CASE_LIMIT_MS = quick ? 180_000 : 240_000;
 
 const log = (msg: string) => process.stderr.write(`chaos: ${msg}\n`);
 
@@ -60,7 +65,7 @@ async function runCase(c: ChaosCase): Promise<Row> {
     quick,
     log: (msg) => log(`${c.name}: ${msg}`),
     async world(opts) {
-      const w = await startChaosWorld(opts);
+      const w = await startChaosWorld(lockMs ? { ...opts, env: { WORKER_LOCK_MS: lockMs, ...opts?.env } } : opts);
       worlds.push(w);
       return w;
     },
@@ -106,7 +111,7 @@ async function main(): Promise<number> {
   const chosen = CASES.filter((c) => !only || only.includes(c.name));
   const started = new Date();
   const load0 = loadavg()[0]!;
-  log(`${quick ? 'quick' : 'full'} run of ${chosen.map((c) => c.name).join(', ')} on ${cpus().length} cores, Node ${process.version}`);
+  log(`${quick ? 'quick' : 'full'} run (WORKER_LOCK_MS ${lockMs ?? 1500}) of ${chosen.map((c) => c.name).join(', ')} on ${cpus().length} cores, Node ${process.version}`);
   const rows: Row[] = [];
   for (const c of chosen) {
     log(`${c.name}: ${c.fault}`);
@@ -116,7 +121,7 @@ async function main(): Promise<number> {
   }
   const out = [
     '',
-    `Chaos run (${quick ? 'quick' : 'full'}), ${started.toISOString()}: ${cpus().length} cores, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}, load average ${load0.toFixed(2)} at start and ${loadavg()[0]!.toFixed(2)} at the end.`,
+    `Chaos run (${quick ? 'quick' : 'full'}, WORKER_LOCK_MS ${lockMs ?? 1500}), ${started.toISOString()}: ${cpus().length} cores, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}, load average ${load0.toFixed(2)} at start and ${loadavg()[0]!.toFixed(2)} at the end.`,
     '',
     ...HEADER,
     ...rows.map(line),

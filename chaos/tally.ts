@@ -68,10 +68,14 @@ export async function tally(w: ChaosWorld, owed: Owed): Promise<Tally> {
     }
     const carded = cards.get(id)?.length ?? 0;
     dup.cards += Math.max(0, carded - 1, ev(id, 'card_posted') - 1);
+    if (carded > 1) note(`duplicated: ${carded} cards in Slack`, id);
+    if (ev(id, 'card_posted') > 1) note(`duplicated: ${ev(id, 'card_posted')} card_posted events`, id);
     const decisions = ev(id, 'decision_made') + ev(id, 'expired');
     dup.decisions += Math.max(0, decisions - 1);
+    if (decisions > 1) note('duplicated: decisions', id);
     const told = callbacks.get(id) ?? 0;
     dup.callbacks += Math.max(0, told - 1);
+    if (told > 1) note('duplicated: callbacks', id);
     if (carded === 0 && ev(id, 'card_post_failed') === 0) note('stuck: no card', id);
     if (row.status === 'pending' && row.overdue) note('stuck: pending past deadline', id);
     if (DECIDED.has(row.status) && told === 0) note('lost: no callback', id);

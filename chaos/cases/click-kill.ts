@@ -7,7 +7,7 @@
  * callback.
  */
 import type { ChildBot } from '../../test/support/child-bot.js';
-import { allCarded, approveAll, repeatClicks, type ChaosCase } from '../case.js';
+import { UNNOTIFIED_SWEEP_MS, allCarded, approveAll, repeatClicks, type ChaosCase } from '../case.js';
 import { settle, unrecorded } from '../tally.js';
 
 export const clickKill: ChaosCase = {
@@ -35,7 +35,7 @@ export const clickKill: ChaosCase = {
     ctx.log(`killed with ${round1.acknowledged.length} clicks answered, ${round1.unanswered.length} not; ${atKill} answered but unrecorded at the kill`);
     live = await w.bot();
     const round2 = await repeatClicks(w, round1.unanswered, () => live);
-    const t = await settle(w, { ids, clicked: ids, acknowledged: [...round1.acknowledged, ...round2]}, ctx.quick ? 30_000 : 60_000);
+    const t = await settle(w, { ids, clicked: ids, acknowledged: [...round1.acknowledged, ...round2] }, UNNOTIFIED_SWEEP_MS);
     return {
       ...t,
       durationMs: Date.now() - t0,

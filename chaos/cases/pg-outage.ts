@@ -7,7 +7,7 @@
  * After: clicks that got no answer are repeated. Owed: nothing lost, every
  * escalation carded, every clicked one decided once with one callback.
  */
-import { allCarded, approveAll, repeatClicks, type ChaosCase } from '../case.js';
+import { UNNOTIFIED_SWEEP_MS, allCarded, approveAll, repeatClicks, type ChaosCase } from '../case.js';
 import { startPgProxy } from '../pg-proxy.js';
 import { settle } from '../tally.js';
 import { sleep } from '../world.js';
@@ -48,7 +48,7 @@ export const pgOutage: ChaosCase = {
     const round2 = await repeatClicks(w, round1.unanswered, () => bot);
     const ids = [...first, ...second].map((e) => e.id);
     const clicked = first.map((e) => e.id);
-    const t = await settle(w, { ids, clicked, acknowledged: [...round1.acknowledged, ...round2] }, ctx.quick ? 40_000 : 90_000);
+    const t = await settle(w, { ids, clicked, acknowledged: [...round1.acknowledged, ...round2] }, UNNOTIFIED_SWEEP_MS);
     const exited = bot.proc.exitCode !== null || bot.proc.signalCode !== null;
     return {
       ...t,
