@@ -49,7 +49,12 @@ function line(r: Row): string {
   const s = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
   if (!r.result) return `| ${r.name} | — | ${r.clicks} | — | — | — | — | — | — | ${s(r.wallMs)} | FAIL: ${r.error} |`;
   const t = r.result;
-  const notes = [...(r.error ? [`FAIL: ${r.error}`] : []), ...t.notes, ...t.details].join('; ');
+  // One table row: no line breaks or pipes from log messages, and long messages cut.
+  const notes = [...(r.error ? [`FAIL: ${r.error}`] : []), ...t.notes, ...t.details]
+    .map((n) => (n.length > 300 ? `${n.slice(0, 300)}…` : n))
+    .join('; ')
+    .replace(/\s*\n\s*/g, ' ')
+    .replace(/\|/g, '/');
   return `| ${r.name} | ${t.escalations} | ${r.clicks} | ${t.lost} | ${t.duplicated.cards} | ${t.duplicated.decisions} | ${t.duplicated.callbacks} | ${t.stuck} | ${s(t.durationMs)} | ${s(r.wallMs)} | ${notes} |`;
 }
 

@@ -78,7 +78,8 @@ export async function startChaosWorld(opts: { env?: Record<string, string>; conf
       const msgs = lines.map((l) => {
         try {
           const j = JSON.parse(l) as { msg?: string; err?: unknown };
-          return `${j.msg ?? ''}${j.err ? ` (${typeof j.err === 'string' ? j.err : JSON.stringify(j.err).slice(0, 120)})` : ''}`;
+          const err = j.err === undefined ? '' : ` (${(typeof j.err === 'string' ? j.err : JSON.stringify(j.err)).slice(0, 120)})`;
+          return `${j.msg ?? ''}${err}`;
         } catch {
           return l.slice(0, 160);
         }
