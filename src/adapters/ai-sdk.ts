@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { ModelMessage, ToolApprovalResponse, ToolApprovalStatus, ToolModelMessage, ToolSet } from 'ai';
 import { NotApprovedError } from '../errors.js';
-import { askFor, decide, reportOutcome, waitFor, type Gate, type ToolDecision } from './gate.js';
+import { askFor, decide, reportOutcome, waitFor, type GatedOptions, type Gate, type ToolDecision } from './gate.js';
 import type { AdapterOptions, ToolCall } from './tool-call.js';
 
 /**
@@ -18,26 +18,16 @@ import type { AdapterOptions, ToolCall } from './tool-call.js';
  * to answer later with `countersignResponses` (`pending: 'suspend'`).
  */
 
-export type { Gate, ToolDecision } from './gate.js';
+export type { Gate, GatedOptions, ToolDecision } from './gate.js';
 export type { AdapterOptions, AgentIdentity, ToolPolicyMapping } from './tool-call.js';
 
-export interface AiSdkOptions extends AdapterOptions {
-  /** Where to ask: a `CountersignClient`, or anything with the same three calls. */
-  gate: Gate;
-  /**
-   * The run these calls belong to (a chat or task id): budgets and the
-   * repeated-failure trigger count per run. Default: a new UUID per
-   * `withCountersign` call, so make one per run or pass your own id.
-   */
-  executionId?: string;
-  /**
-   * What a call that needs a person does. `wait` (default): the SDK waits in
-   * `generateText` until the decision, up to `waitMs`. `suspend`: the call
-   * returns a `tool-approval-request`; `countersignResponses` answers it once
-   * decided, and the next `generateText` runs or refuses the tool.
-   */
-  pending?: 'wait' | 'suspend';
-}
+/**
+ * `executionId` defaults to a new UUID per `withCountersign` call, so make one
+ * per run or pass your own id. `pending: 'suspend'`: the call returns a
+ * `tool-approval-request`; `countersignResponses` answers it once decided, and
+ * the next `generateText` runs or refuses the tool.
+ */
+export type AiSdkOptions = GatedOptions;
 
 /** The part of the SDK's approval-function argument this adapter reads. */
 interface ApprovalArgs {

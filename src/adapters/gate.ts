@@ -15,6 +15,16 @@ export interface Gate {
   reportOutcome(report: Omit<OutcomeReport, 'step'> & { step?: string }): Promise<{ id: string }>;
 }
 
+/** What every framework adapter is given: the mapping, where to ask, and what a call that needs a person does. */
+export interface GatedOptions extends AdapterOptions {
+  /** Where to ask: a `CountersignClient`, or anything with the same three calls. */
+  gate: Gate;
+  /** The run these calls belong to (budgets and the repeated-failure trigger count per run); each adapter says its default. */
+  executionId?: string;
+  /** `wait` (default): hold the call until a person decides, up to `waitMs`. `suspend`: return, and answer it later. */
+  pending?: 'wait' | 'suspend';
+}
+
 /** What the framework is told. `reason` is what the model sees on a denial. */
 export type ToolDecision =
   | { kind: 'allow'; escalationId: string }

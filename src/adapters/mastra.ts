@@ -2,7 +2,7 @@ import type { Agent } from '@mastra/core/agent';
 import type { MastraModelOutput } from '@mastra/core/stream';
 import type { ToolHooks } from '@mastra/core/tools';
 import { CountersignError, ErrorCode } from '../errors.js';
-import { askFor, decide, denialText, reportOutcome, waitFor, type Gate, type ToolDecision } from './gate.js';
+import { askFor, decide, denialText, reportOutcome, waitFor, type GatedOptions, type Gate, type ToolDecision } from './gate.js';
 import type { AdapterOptions, ToolCall } from './tool-call.js';
 
 /**
@@ -21,16 +21,11 @@ import type { AdapterOptions, ToolCall } from './tool-call.js';
  * The hooks check again before the tool runs and report its outcome after.
  */
 
-export type { Gate, ToolDecision } from './gate.js';
+export type { Gate, GatedOptions, ToolDecision } from './gate.js';
 export type { AdapterOptions, AgentIdentity, ToolPolicyMapping } from './tool-call.js';
 
-export interface MastraOptions extends AdapterOptions {
-  gate: Gate;
-  /** The run's id for budgets and the repeated-failure trigger. Default: Mastra's `runId` of the stream. */
-  executionId?: string;
-  /** `wait` (default): hold the run until a person decides, up to `waitMs`. `suspend`: return with the run suspended; call `resume` later. */
-  pending?: 'wait' | 'suspend';
-}
+/** `executionId` defaults to Mastra's `runId` of the stream; `pending: 'suspend'` returns with the run suspended, for `resume` later. */
+export type MastraOptions = GatedOptions;
 
 /** A tool call Countersign is still deciding; the Mastra run stays suspended on it. */
 export interface SuspendedCall {
