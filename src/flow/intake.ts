@@ -11,6 +11,7 @@ import { applyPolicy, enqueueBudgetAlerts, readFlagsFor, spendOf, type Verdict }
 import { pauseAgent } from './pause.js';
 import { messageOf } from './notify.js';
 import { recordSpend } from '../db/queries/spend.js';
+import { LEASE_MS } from '../db/queries/leases.js';
 import { redactorOf } from '../domain/audit-config.js';
 import { callbackHosts } from '../domain/callback-hosts.js';
 
@@ -102,7 +103,8 @@ export async function intake(
     ...(decided && !e.callback ? { notifiedAt: now } : {}),
     // A pending card is posted next, in this job: its "may have posted" marker commits with
     // the row instead of in a statement of its own (post-card.ts clears it if the post waits).
-    ...(verdict.status === 'pending' && route.channel && !opts.cardLater ? { cardState: 'posting' } : {}),
+    // Its lease (leases.ts) makes this job the one run that posts it, even if BullMQ hands the job out twice.
+    ...(verdict.status === 'pending' && route.channel && !opts.cardLater ? { cardState: 'posting', cardLeaseUntil: new Date(now.getTime() + LEASE_MS) } : {}),
   };
   // Spend first, idempotent per escalation: a retry after a crash never counts it twice.
   if (verdict.spendMicros > 0) {

@@ -1,4 +1,5 @@
-import { getEscalation, setCardState } from '../db/queries/escalations.js';
+import { getEscalation } from '../db/queries/escalations.js';
+import { claimCardPost, releaseCardLease, releaseCardPost } from '../db/queries/leases.js';
 import { getEscalationGrouped, markCardPostedRecordedGrouped } from '../db/queries/card-batch.js';
 import { recordEvent, type EventInput } from '../db/queries/events.js';
 import type { EscalationRow } from '../db/schema/escalations.js';
@@ -24,7 +25,7 @@ export const postKey = (channel: string) => `chat.postMessage:${channel}`;
  * died, so look for that card (by message metadata) before posting again.
  */
 export async function postCard(
-  ports: Pick<FlowPorts, 'db' | 'slack' | 'pacer' | 'log' | 'config' | 'scheduler'>,
+  ports: Pick<FlowPorts, 'db' | 'slack' | 'pacer' | 'log' | 'config' | 'scheduler' | 'now'>,
   row: EscalationRow,
   opts: { fresh: boolean },
 ): Promise<PostResult> {
@@ -36,23 +37,36 @@ export async function postCard(
     return { kind: 'skipped' };
   }
   const channel = row.channel;
-  if (row.cardState === 'posting' && !opts.fresh) {
-    const oldest = Math.floor(row.createdAt.getTime() / 1000) - RECONCILE_WINDOW_SEC;
-    const found = await ports.slack.findCard(channel, row.id, oldest);
-    if (found) return record(ports, row, found, true);
-  }
-  // Fresh from intake, whose insert already set the marker (in its own statement, no extra round trip).
+  // Fresh from intake, whose insert already set the marker and its lease (no extra round trip).
   const marked = opts.fresh && row.cardState === 'posting';
+  const now = ports.now();
+  if (!marked) {
+    // Another run of this job holds the post (BullMQ handed it out twice): wait for it, never post beside it.
+    const lease = row.cardState === 'posting' ? (row.cardLeaseUntil?.getTime() ?? 0) - now.getTime() : 0;
+    if (lease > 0) return { kind: 'wait', ms: lease };
+    if (row.cardState === 'posting') {
+      const oldest = Math.floor(row.createdAt.getTime() / 1000) - RECONCILE_WINDOW_SEC;
+      const found = await ports.slack.findCard(channel, row.id, oldest);
+      if (found) return record(ports, row, found, true);
+    }
+  }
   const wait = await ports.pacer.reserve(postKey(channel));
   if (wait > 0) {
     // Nothing was posted: the retry must not take the marker for a crashed post and look for the card.
-    if (marked) await setCardState(ports.db, row.id, 'none');
+    if (marked) await releaseCardPost(ports.db, row.id);
     return { kind: 'wait', ms: wait };
+  }
+  if (!marked) {
+    const claim = await claimCardPost(ports.db, row.id, now);
+    if (claim.kind === 'done') return { kind: 'skipped' };
+    if (claim.kind === 'held') return { kind: 'wait', ms: Math.max(1, claim.untilMs - now.getTime()) };
   }
 
   // Whom the card pings (on call, available), chosen now: off the intake transaction.
-  const oncall = await oncallForCard(ports, row);
-  if (!marked) await setCardState(ports.db, row.id, 'posting');
+  const oncall = await oncallForCard(ports, row).catch(async (err: unknown) => {
+    await releaseCardLease(ports.db, row.id).catch(() => {});
+    throw err;
+  });
   try {
     // Marked: intake stored this row a moment ago, its request masked (see cardStateOf).
     const shown = cardStateOf(row, ports.config.current().config, { storedMasked: marked });
@@ -67,11 +81,14 @@ export async function postCard(
   } catch (err) {
     if (err instanceof RateLimitedError) {
       await ports.pacer.block(postKey(channel), err.retryAfterMs);
-      await setCardState(ports.db, row.id, 'none');
+      await releaseCardPost(ports.db, row.id);
       return { kind: 'wait', ms: err.retryAfterMs };
     }
     // Slack answered: nothing was posted, so the next try need not look for the card.
-    if (err instanceof SlackCallError && err.definite) await setCardState(ports.db, row.id, 'none');
+    if (err instanceof SlackCallError && err.definite) await releaseCardPost(ports.db, row.id);
+    // Outcome unknown (a 5xx, a reset, a timeout): the marker stays, so the retry looks for the card
+    // first, but this run is done with it: the retry need not wait out the lease.
+    else await releaseCardLease(ports.db, row.id).catch(() => {});
     if (err instanceof SlackCallError && err.permanent) return cardPostFailed(ports, row, err.slackError, 1);
     throw err;
   }
@@ -105,7 +122,7 @@ export async function reconcileCard(
     throw err;
   }
   if (!found) {
-    await setCardState(ports.db, row.id, 'none');
+    await releaseCardPost(ports.db, row.id);
     return { kind: 'none' };
   }
   await record(ports, row, found, true);
