@@ -38,6 +38,7 @@ import { rebuildFromPostgres } from './flow/rebuild.js';
 import { recordEvent } from './db/queries/events.js';
 import { createSlackApp } from './slack/app.js';
 import { registerListeners } from './slack/listeners/index.js';
+import { recordLateClick } from './slack/listeners/decision-ack.js';
 import { createSlackPort, createWebClient } from './slack/web-port.js';
 import { createSlackCache } from './queue/slack-cache.js';
 import { ensureRedis } from './embedded/redis-server.js';
@@ -194,6 +195,7 @@ export async function start(givenEnv: Env, loaded?: LoadedConfig, opts: { logDes
         lockDurationMs: env.WORKER_LOCK_MS,
         callbackSecret: env.CALLBACK_SIGNING_SECRET,
         scope,
+        lateClick: (click) => recordLateClick(ports, click),
       })
     : undefined;
   const policyWorkers = runWorkers
