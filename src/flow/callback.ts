@@ -25,7 +25,7 @@ export class CallbackFailedError extends Error {
  * `callbackHosts(…).refuseAddress` says no (`createHttpFetch({ guard })`).
  */
 export async function deliverCallback(
-  ports: Pick<FlowPorts, 'db' | 'now' | 'config'> & { secret: string | undefined; fetch: typeof fetch },
+  ports: Pick<FlowPorts, 'db' | 'now' | 'config' | 'leaseMs'> & { secret: string | undefined; fetch: typeof fetch },
   escalationId: string,
   attempt: number,
   /** Which callback: the decision's, or the second one a "wrong" review owes. */
@@ -62,7 +62,7 @@ export async function deliverCallback(
   // One delivery in flight per escalation, and none after one succeeded: a job BullMQ
   // runs twice at once (a lapsed lock) or again after a crash waits or stops here.
   const now = ports.now();
-  const claim = await claimCallback(ports.db, escalationId, kind, now);
+  const claim = await claimCallback(ports.db, escalationId, kind, now, ports.leaseMs);
   if (claim.kind === 'done') return 'skipped';
   if (claim.kind === 'held') throw new StepHeldError('callback', Math.max(1, claim.untilMs - now.getTime()));
   const body = JSON.stringify(messageOf(row));

@@ -127,4 +127,6 @@ export interface FlowPorts {
   now: () => Date;
   /** Absent in tools and tests that do not count. */
   metrics?: MetricsPort;
+  /** How long one run's claim on a card post or a callback holds (ms); default LEASE_MS (src/db/queries/leases.ts). */
+  leaseMs?: number;
 }

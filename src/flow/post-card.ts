@@ -25,7 +25,7 @@ export const postKey = (channel: string) => `chat.postMessage:${channel}`;
  * died, so look for that card (by message metadata) before posting again.
  */
 export async function postCard(
-  ports: Pick<FlowPorts, 'db' | 'slack' | 'pacer' | 'log' | 'config' | 'scheduler' | 'now'>,
+  ports: Pick<FlowPorts, 'db' | 'slack' | 'pacer' | 'log' | 'config' | 'scheduler' | 'now' | 'leaseMs'>,
   row: EscalationRow,
   opts: { fresh: boolean },
 ): Promise<PostResult> {
@@ -57,7 +57,7 @@ export async function postCard(
     return { kind: 'wait', ms: wait };
   }
   if (!marked) {
-    const claim = await claimCardPost(ports.db, row.id, now);
+    const claim = await claimCardPost(ports.db, row.id, now, ports.leaseMs);
     if (claim.kind === 'done') return { kind: 'skipped' };
     if (claim.kind === 'held') return { kind: 'wait', ms: Math.max(1, claim.untilMs - now.getTime()) };
   }

@@ -17,8 +17,19 @@ import { eventParams, eventsAfter, type EventInput } from './events.js';
  * test's clock and the database's never mix.
  */
 
-/** How long a claim holds (ms): longer than one Slack call or callback may take (10 s timeouts each). */
-export const LEASE_MS = 15_000;
+/**
+ * How much longer than the job lock a claim holds (ms). A second run of the
+ * job starts only once the lock has lapsed, so the claim must outlast the
+ * lock; past it, the first run (if alive) has this long to finish a post or
+ * callback already on the wire (10 s timeouts each) before the second run
+ * looks for its effect. A crashed run's card or callback waits this much
+ * longer than the lock before it is retried.
+ */
+export const LEASE_MARGIN_MS = 12_000;
+/** The claim for the default job lock (WORKER_LOCK_MS, 30 s) (ms). */
+export const LEASE_MS = 30_000 + LEASE_MARGIN_MS;
+/** The claim for a given job lock (ms). */
+export const leaseFor = (lockMs: number) => lockMs + LEASE_MARGIN_MS;
 
 export type Claim = { kind: 'claimed' } | { kind: 'held'; untilMs: number } | { kind: 'done' };
 
