@@ -7,8 +7,11 @@ import { LATE_CLICK_DELAY_MS, type LateClick } from '../../queue/late-click.js';
 
 /** Told to a clicker whose click was acknowledged while Postgres did not answer: a job records it once it does. */
 export const QUEUED_REPLY = 'Your click was received, but the database is not answering yet. It will be recorded as soon as it does, and this card will show it.';
-/** Longest the late path waits for Redis to take the click before it gives up answering (ms): Slack's 3 s are nearly gone. */
-const QUEUE_TIMEOUT_MS = 600;
+/**
+ * Latest answer to Slack, counted from the click's arrival here (ms): past
+ * 3 s Slack shows the click failed anyway (Bolt answers 404 at 3001 ms).
+ */
+const ANSWER_LIMIT_MS = 2_800;
 
 /**
  * An Approve click or a deny reason, decided before Slack hears back: the
@@ -17,27 +20,35 @@ const QUEUE_TIMEOUT_MS = 600;
  * unanswered, and Slack shows the clicker that it failed. This is the one
  * exception to "ack first, then work": the commit takes milliseconds.
  *
- * Slack waits 3 s for the answer. If the commit has not settled by
- * `slack.decisionAckMs` (default 2000 ms), the click is queued (a job on the
- * notify queue, src/queue/late-click.ts) and then answered: the job records it
- * later, with retries, if this commit fails or the process dies, so an
- * acknowledged click is still never lost. If Redis cannot take it either, the
- * click is not answered. A commit that fails in time is not acknowledged: Bolt
- * logs the error and Slack shows the click failed. Everything after the commit
- * (the notify job, cancelling the chain, the clicker's reply) follows the answer.
+ * When Postgres is slow: a click not committed by half of
+ * `slack.decisionAckMs` (default 2000 ms) is also queued, as a job on the
+ * notify queue (src/queue/late-click.ts) that records it later, with retries,
+ * unless the commit did. From `decisionAckMs` on, the click is answered as
+ * soon as it is queued, committed or not: acknowledged means recorded, or
+ * queued to be, even if the commit then fails or the process dies. A click
+ * neither committed nor queued by ANSWER_LIMIT_MS is not answered, and Slack
+ * shows it failed. Everything after the commit (the notify job, cancelling
+ * the chain, the clicker's reply) follows the answer.
  */
 export async function decideThenAck(deps: ListenerDeps, ack: () => Promise<void>, input: DecideInput): Promise<void> {
+  const started = Date.now();
   const deadlineMs = deps.config.current().config.slack.decisionAckMs;
   const committing = commitDecision(deps, input);
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<'late'>((resolve) => (timer = setTimeout(resolve, deadlineMs, 'late')));
-  const first = await Promise.race([committing.then(() => 'settled' as const, () => 'failed' as const), late]);
-  clearTimeout(timer);
-  if (first === 'failed') return void (await committing);
-  if (first === 'late') {
-    deps.log.warn({ escalationId: input.escalationId, deadlineMs }, 'click slower than its deadline to commit (slow database): queued, then acknowledged');
-    if (!(await queueLateClick(deps, input))) {
-      // Neither committed nor queued: unanswered, so Slack shows the click failed. A commit that lands after all still stands.
+  const settled = committing.then(() => 'settled' as const, () => 'failed' as const);
+  let first = await raceTimer(settled, deadlineMs / 2);
+  let queued: Promise<boolean> | undefined;
+  if (first === 'timeout') {
+    queued = queueLateClick(deps, input);
+    first = await raceTimer(settled, deadlineMs - (Date.now() - started));
+  }
+  // Failed in time and not queued: unanswered, so Slack shows the click failed.
+  if (first === 'failed' && !queued) return void (await committing);
+  if (first !== 'settled') {
+    deps.log.warn({ escalationId: input.escalationId, deadlineMs }, 'click slower than its deadline to commit (slow database): answered once queued');
+    const inTime = await raceTimer(queued!, ANSWER_LIMIT_MS - (Date.now() - started));
+    if (inTime !== true) {
+      // Neither committed nor queued: unanswered. A commit that lands after all still stands.
+      deps.log.error({ escalationId: input.escalationId }, 'click neither committed nor queued in time: not acknowledged');
       committing.catch(() => {});
       return;
     }
@@ -45,7 +56,7 @@ export async function decideThenAck(deps: ListenerDeps, ack: () => Promise<void>
   // Late enough that Bolt already answered 404 (the process was starved): the commit still stands.
   await ack().catch((err: unknown) => deps.log.warn({ escalationId: input.escalationId, err: err instanceof Error ? err.message : String(err) }, 'click not acknowledged in time'));
   const outcome = await committing.catch(async (err: unknown) => {
-    // Only after a late answer, with the click queued: its job records it once Postgres answers.
+    // Answered because queued: its job records it once Postgres answers.
     deps.log.warn({ escalationId: input.escalationId, err: err instanceof Error ? err.message : String(err) }, 'acknowledged click not committed yet: its queued job will record it');
     await tell(deps, input.channel, input.userId, QUEUED_REPLY).catch(() => {});
     return undefined;
@@ -55,20 +66,28 @@ export async function decideThenAck(deps: ListenerDeps, ack: () => Promise<void>
   await tell(deps, input.channel, input.userId, outcomeReply(outcome));
 }
 
+/** `p`'s value, or 'timeout' after `ms`. */
+async function raceTimer<T>(p: Promise<T>, ms: number): Promise<T | 'timeout'> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<'timeout'>((resolve) => (timer = setTimeout(resolve, Math.max(0, ms), 'timeout')));
+  try {
+    return await Promise.race([p, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Queues the click (true), or reports that Redis would not take it (false); never throws. */
 async function queueLateClick(deps: ListenerDeps, input: DecideInput): Promise<boolean> {
   // The approver's words are masked before they reach Redis, as before they reach Postgres.
   const reason = input.reason === null ? null : redactorOf(deps.config.current().config.audit).text(input.reason);
   const click: LateClick = { escalationId: input.escalationId, digest: input.digest, userId: input.userId, kind: input.kind, reason, ...(input.channel ? { channel: input.channel } : {}) };
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`Redis did not take the click within ${QUEUE_TIMEOUT_MS} ms`)), QUEUE_TIMEOUT_MS)));
   try {
-    await Promise.race([deps.scheduler.enqueueLateClick(click, LATE_CLICK_DELAY_MS), timeout]);
+    await deps.scheduler.enqueueLateClick(click, LATE_CLICK_DELAY_MS);
     return true;
   } catch (err) {
-    deps.log.error({ escalationId: input.escalationId, err: err instanceof Error ? err.message : String(err) }, 'click neither committed nor queued in time: not acknowledged');
+    deps.log.error({ escalationId: input.escalationId, err: err instanceof Error ? err.message : String(err) }, 'cannot queue a slow click');
     return false;
-  } finally {
-    clearTimeout(timer);
   }
 }
 
