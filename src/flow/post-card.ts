@@ -1,5 +1,5 @@
 import { getEscalation } from '../db/queries/escalations.js';
-import { claimCardPost, releaseCardLease, releaseCardPost } from '../db/queries/leases.js';
+import { LEASE_MARGIN_MS, claimCardPost, releaseCardLease, releaseCardPost } from '../db/queries/leases.js';
 import { getEscalationGrouped, markCardPostedRecordedGrouped } from '../db/queries/card-batch.js';
 import { recordEvent, type EventInput } from '../db/queries/events.js';
 import type { EscalationRow } from '../db/schema/escalations.js';
@@ -86,9 +86,13 @@ export async function postCard(
     }
     // Slack answered: nothing was posted, so the next try need not look for the card.
     if (err instanceof SlackCallError && err.definite) await releaseCardPost(ports.db, row.id);
-    // Outcome unknown (a 5xx, a reset, a timeout): the marker stays, so the retry looks for the card
-    // first, but this run is done with it: the retry need not wait out the lease.
-    else await releaseCardLease(ports.db, row.id).catch(() => {});
+    // Slack answered with an unknown outcome (a 5xx): the marker stays, so the retry looks for the card
+    // first, but nothing is still on its way, so the retry need not wait out the lease. With no answer
+    // at all (a timeout, a reset) the post may still land: the claim holds LEASE_MARGIN_MS more, and the retry looks after that.
+    else {
+      const landing = err instanceof SlackCallError && !err.settled;
+      await releaseCardLease(ports.db, row.id, landing ? new Date(ports.now().getTime() + LEASE_MARGIN_MS) : null).catch(() => {});
+    }
     if (err instanceof SlackCallError && err.permanent) return cardPostFailed(ports, row, err.slackError, 1);
     throw err;
   }

@@ -56,9 +56,12 @@ export async function releaseCardPost(db: DbOrTx, id: string): Promise<void> {
     .where(and(eq(escalations.id, id), ne(escalations.cardState, 'posted')));
 }
 
-/** Ends this run's claim but keeps the "maybe posted" marker: its post failed with an unknown outcome. */
-export async function releaseCardLease(db: DbOrTx, id: string): Promise<void> {
-  await db.update(escalations).set({ cardLeaseUntil: null }).where(eq(escalations.id, id));
+/**
+ * Ends this run's claim but keeps the "maybe posted" marker: its post failed with an unknown
+ * outcome. `until`: the claim holds until then instead (a post with no answer may still land).
+ */
+export async function releaseCardLease(db: DbOrTx, id: string, until: Date | null = null): Promise<void> {
+  await db.update(escalations).set({ cardLeaseUntil: until }).where(eq(escalations.id, id));
 }
 
 export type CallbackKind = 'decision' | 'review';
