@@ -1,5 +1,5 @@
 import { getEscalation } from '../db/queries/escalations.js';
-import { LEASE_MARGIN_MS, claimCardPost, releaseCardLease, releaseCardPost } from '../db/queries/leases.js';
+import { LEASE_MARGIN_MS, POST_WINDOW_MS, claimCardPost, releaseCardLease, releaseCardPost, renewCardPost } from '../db/queries/leases.js';
 import { getEscalationGrouped, markCardPostedRecordedGrouped } from '../db/queries/card-batch.js';
 import { recordEvent, type EventInput } from '../db/queries/events.js';
 import type { EscalationRow } from '../db/schema/escalations.js';
@@ -56,10 +56,13 @@ export async function postCard(
     if (marked) await releaseCardPost(ports.db, row.id);
     return { kind: 'wait', ms: wait };
   }
+  // The claim this run holds: taken by intake's insert, or now.
+  let held = marked ? row.cardLeaseUntil : null;
   if (!marked) {
     const claim = await claimCardPost(ports.db, row.id, now, ports.leaseMs);
     if (claim.kind === 'done') return { kind: 'skipped' };
     if (claim.kind === 'held') return { kind: 'wait', ms: Math.max(1, claim.untilMs - now.getTime()) };
+    held = claim.until;
   }
 
   // Whom the card pings (on call, available), chosen now: off the intake transaction.
@@ -67,6 +70,12 @@ export async function postCard(
     await releaseCardLease(ports.db, row.id).catch(() => {});
     throw err;
   });
+  // Too little of the claim left to cover the call (a slow run): renew it first, or learn that
+  // another run took it over while this one stalled, and leave the post to that run.
+  const start = ports.now().getTime();
+  if (held && held.getTime() - start < POST_WINDOW_MS && !(await renewCardPost(ports.db, row.id, held, new Date(start + POST_WINDOW_MS)))) {
+    return { kind: 'wait', ms: POST_WINDOW_MS };
+  }
   try {
     // Marked: intake stored this row a moment ago, its request masked (see cardStateOf).
     const shown = cardStateOf(row, ports.config.current().config, { storedMasked: marked });
