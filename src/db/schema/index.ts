@@ -11,3 +11,5 @@ export * from './agent-modes.js';
 export * from './agent-capabilities.js';
 export * from './mode-proposals.js';
 export * from './audit-checkpoints.js';
+export * from './standing-approvals.js';
+export * from './standing-approval-uses.js';
