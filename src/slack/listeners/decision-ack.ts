@@ -1,4 +1,4 @@
-import { afterDecision, commitDecision, type DecideInput } from '../../flow/decide.js';
+import { afterDecision, commitDecision, type DecideInput, type DecisionExtra } from '../../flow/decide.js';
 import { outcomeReply } from './replies.js';
 import { tell, type ListenerDeps } from './context.js';
 
@@ -20,9 +20,9 @@ export const NOT_RECORDED_REPLY = 'Your decision could not be recorded, so nothi
  * Everything after the commit (the notify job, cancelling the chain, the
  * clicker's reply) follows the answer.
  */
-export async function decideThenAck(deps: ListenerDeps, ack: () => Promise<void>, input: DecideInput): Promise<void> {
+export async function decideThenAck(deps: ListenerDeps, ack: () => Promise<void>, input: DecideInput, extra?: DecisionExtra): Promise<void> {
   const deadlineMs = deps.config.current().config.slack.decisionAckMs;
-  const committing = commitDecision(deps, input);
+  const committing = commitDecision(deps, input, extra);
   let timer: NodeJS.Timeout | undefined;
   const late = new Promise<'late'>((resolve) => (timer = setTimeout(resolve, deadlineMs, 'late')));
   const first = await Promise.race([committing.then(() => 'settled' as const, () => 'failed' as const), late]);
