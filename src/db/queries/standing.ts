@@ -79,13 +79,13 @@ const ph = (name: string) => sql.placeholder(name);
  * escalation id already holds a use (a concurrent retry of the same request).
  */
 export async function claimStandingUse(db: DbOrTx, c: StandingClaim, event: EventInput): Promise<ClaimResult> {
-  const upd = qb.$with('upd', { id: sql<string>`id`, usedCount: sql<number>`used_count`, spentMicros: sql<number>`spent_micros` }).as(
+  const upd = qb.$with('upd', { id: sql<string>`id`.as('id'), usedCount: sql<number>`used_count`.as('used_count'), spentMicros: sql<number>`spent_micros`.as('spent_micros') }).as(
     sql`update ${standingApprovals} set used_count = used_count + 1, spent_micros = spent_micros + ${ph('spend')}::bigint
       where id = ${ph('id')}::uuid and revoked_at is null and expires_at > ${ph('now')}::timestamptz and used_count < max_count
         and (max_spend_micros is null or spent_micros + ${ph('spend')}::bigint <= max_spend_micros)
       returning id, used_count, spent_micros`,
   );
-  const ins = qb.$with('ins', { escalationId: sql<string>`escalation_id` }).as(
+  const ins = qb.$with('ins', { escalationId: sql<string>`escalation_id`.as('escalation_id') }).as(
     sql`insert into ${standingApprovalUses} (escalation_id, standing_id, digest, use_number, spend_micros, at)
       select ${ph('escalation')}::uuid, upd.id, ${ph('digest')}::text, upd.used_count, ${ph('spend')}::bigint, ${ph('now')}::timestamptz from upd
       returning escalation_id`,
