@@ -92,7 +92,7 @@ async function claimOne(
       executionId: e.executionId,
       type: 'standing_used',
       actor: `standing:${c.id}`,
-      data: { standingId: c.id, grantedBy: c.grantedBy, digest: ctx.digest, spendUsd: ctx.spendMicros / 1e6, maxCount: c.maxCount },
+      data: { standingId: c.id, grantedBy: c.grantedBy, createdFrom: c.createdFrom, digest: ctx.digest, spendUsd: ctx.spendMicros / 1e6, maxCount: c.maxCount },
     };
     const claimed = await claimStandingUse(ports.db, { standingId: c.id, escalationId: e.id, digest: ctx.digest, spendMicros: ctx.spendMicros, now }, event);
     if (claimed.kind === 'claimed') return useOf(c, claimed.useNumber, claimed.spentMicros);

@@ -1,7 +1,14 @@
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { APPROVER_2, OWNER, startHarness, type Harness } from '../support/harness.js';
 import { eventually } from '../support/services.js';
 import { ADMIN, GRANTOR, PROCUREMENT_CHANNEL, buttonOf, purchase, standingConfig, submitGrant } from '../support/standing.js';
+
+const run = promisify(execFile);
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const explain = async (id: string) => (await run('./bin/countersign', ['explain', id], { cwd: ROOT, env: { ...process.env, DATABASE_URL: h.dbUrl } })).stdout;
 
 let h: Harness;
 beforeAll(async () => {
@@ -73,7 +80,18 @@ describe('granting a standing approval', () => {
     const ledger = await h.sql`select usd_micros from spend_ledger where escalation_id = ${later.id}`;
     expect(ledger.map((l) => Number(l.usd_micros))).toEqual([380_000_000]);
     expect((await h.sql`select used_count, spent_micros from standing_approvals where id = ${row.id}`)[0]).toEqual({ used_count: 1, spent_micros: '380000000' });
-  });
+
+    // `countersign explain` names the grantor, the scope and the use, for the later request and for the grant.
+    const told = await explain(later.id);
+    expect(told).toContain(`Approved at `);
+    expect(told).toContain(`under standing approval ${row.id} granted by ${GRANTOR} when approving escalation ${e.id}`);
+    expect(told).toContain('amountUsd ≤ 400, vendor = "v-approves", currency = "USD"; use 1 of 5');
+    expect(told).toContain('Nobody: a standing approval covered it.');
+    const granting = await explain(e.id);
+    expect(granting).toContain(`${GRANTOR} also allowed similar requests: standing approval ${row.id}`);
+    expect(granting).toContain('up to 5 requests');
+    // Two CLI processes: slow on a loaded machine.
+  }, 90_000);
 
   it('still sends a card for a request outside its bounds: a higher amount, another currency or vendor, another agent or action', async () => {
     const vendor = 'v-bounds';
