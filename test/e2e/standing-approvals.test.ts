@@ -4,6 +4,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { APPROVER_2, OWNER, startHarness, type Harness } from '../support/harness.js';
 import { eventually } from '../support/services.js';
+import { escalationOf, sampleCases } from '../../src/sandbox/samples.js';
 import { ADMIN, GRANTOR, PROCUREMENT_CHANNEL, buttonOf, purchase, standingConfig, submitGrant } from '../support/standing.js';
 
 const run = promisify(execFile);
@@ -133,6 +134,21 @@ describe('granting a standing approval', () => {
     expect(over).toMatchObject({ decision: 'deny', code: 'budget_paused' });
     expect((await h.sql`select used_count from standing_approvals where id = ${row.id}`)[0]!.used_count).toBe(2);
     expect(await h.sql`select 1 from standing_approval_uses where standing_id = ${row.id}`).toHaveLength(2);
+  });
+});
+
+describe('the sandbox sample', () => {
+  it('shows it: the first freight payout’s card offers it, and once granted the next payout is approved at once', async () => {
+    const cases = sampleCases();
+    const first = cases.find((c) => c.label.startsWith('billing: $1,200 weekly freight payout'))!;
+    const second = cases[cases.indexOf(first) + 1]!;
+    expect(second.afterPrevious).toBe(true);
+    const e = escalationOf(first.case);
+    const card = await cardFor(e);
+    expect(buttonOf(card, 'countersign.approve_similar')).toBeDefined();
+    await submitGrant(h, GRANTOR, card, { keep: ['supplier', 'currency', 'method'] });
+    await eventually(async () => ((await h.sql`select 1 from standing_approvals where created_from = ${e.id}`).length > 0 ? true : undefined), 'the grant');
+    expect(await h.client.authorize(escalationOf(second.case))).toMatchObject({ decision: 'allow', code: 'standing_approved' });
   });
 });
 
