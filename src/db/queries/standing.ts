@@ -92,7 +92,10 @@ export async function claimStandingUse(db: DbOrTx, c: StandingClaim, event: Even
   );
   const statement = db
     .with(upd, ins, eventsAfter('ev', upd, 1))
-    .select({ usedCount: upd.usedCount, spentMicros: upd.spentMicros, used: sql<number>`(select count(*) from ins)` })
+    // The claim's commit need not wait for its WAL flush: the escalation's own (synchronous) commit follows
+    // before any answer and flushes the WAL past this one, so a crash loses the claim only with its escalation,
+    // and a retry claims again. Meanwhile the row's lock, which serialises concurrent claims, is held for less.
+    .select({ usedCount: upd.usedCount, spentMicros: upd.spentMicros, used: sql<number>`(select count(*) from ins)`, async: sql<string>`set_config('synchronous_commit', 'off', true)` })
     .from(upd);
   try {
     const rows = await statement.prepare('claim_standing_use').execute({
