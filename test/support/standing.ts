@@ -48,6 +48,18 @@ export function purchase(amountUsd: number, overrides: Partial<EscalationInput> 
   };
 }
 
+/**
+ * A signed POST, sent again once if the socket was reset before any answer: Node's fetch may reuse a
+ * keep-alive socket the bot's server is just closing (idle past its keep-alive timeout) on a loaded machine.
+ */
+async function post(h: Harness, body: string): Promise<Response> {
+  const send = () => postSigned(`${h.baseUrl}/slack/events`, SIGNING_SECRET, body);
+  return send().catch((err: unknown) => {
+    if ((err as { cause?: { code?: string } }).cause?.code !== 'ECONNRESET') throw err;
+    return send();
+  });
+}
+
 export const buttonOf = (card: StoredMessage, actionId: string) =>
   ((card.blocks ?? []) as Array<{ elements?: Array<{ action_id: string; value: string }> }>).flatMap((b) => b.elements ?? []).find((e) => e.action_id === actionId);
 
@@ -78,14 +90,14 @@ export function submitGrant(h: Harness, user: string, card: StoredMessage, f: Gr
     privateMetadata: JSON.stringify({ id, digest, channel: PROCUREMENT_CHANNEL }),
     values,
   });
-  return postSigned(`${h.baseUrl}/slack/events`, SIGNING_SECRET, blockActionsBody(payload));
+  return post(h, blockActionsBody(payload));
 }
 
 export function slash(h: Harness, user: string, text: string) {
-  return postSigned(`${h.baseUrl}/slack/events`, SIGNING_SECRET, slashCommandBody({ command: '/countersign', text, userId: user, channelId: PROCUREMENT_CHANNEL, responseUrl: h.fake.responseUrl }));
+  return post(h, slashCommandBody({ command: '/countersign', text, userId: user, channelId: PROCUREMENT_CHANNEL, responseUrl: h.fake.responseUrl }));
 }
 
 export function clickRevoke(h: Harness, user: string, standingId: string) {
   const payload = blockActionsPayload({ userId: user, channel: PROCUREMENT_CHANNEL, messageTs: '1.000001', actionId: 'countersign.standing_revoke', value: standingId, responseUrl: h.fake.responseUrl });
-  return postSigned(`${h.baseUrl}/slack/events`, SIGNING_SECRET, blockActionsBody(payload));
+  return post(h, blockActionsBody(payload));
 }
