@@ -5,6 +5,7 @@ import type { Escalation } from '../domain/escalation.js';
 import type { Status } from '../domain/decision.js';
 import type { EscalationRow } from '../db/schema/escalations.js';
 import type { CardState } from '../slack/cards/view-model.js';
+import { grantPermission } from './standing-grant.js';
 
 /**
  * What the card shows for a stored row: the request with PII masked (the config's
@@ -34,6 +35,8 @@ export function cardStateOf(row: EscalationRow, config?: CountersignConfig, opts
     whyHuman: whyHuman(row, escalation.action.type),
     ...(amountUsd > 0 ? { amountUsd } : {}),
     highStakes: (row.triggers ?? []).some((t) => t.kind === 'high_stakes'),
+    // Under the policy in force now: a reload that forbids it takes the button off the next update.
+    ...(row.status === 'pending' && config && grantPermission(config, row).allowed ? { standingOffered: true } : {}),
     review:
       row.reviewState === 'none'
         ? undefined

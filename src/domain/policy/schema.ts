@@ -36,6 +36,10 @@ export const actionPolicySchema = z
     highStakes: conditionSchema.optional().describe('When it holds, the action always waits for a person (`high_stakes` trigger).'),
     confidenceThreshold: z.number().min(0).max(1).optional().describe("This action's threshold for `low_confidence`, over the agent's and the policy's."),
     spendParam: z.string().min(1).max(200).optional().describe("Param holding the action's own spend in USD (a purchase, a refund), counted against the budgets."),
+    standing: z
+      .boolean()
+      .optional()
+      .describe('`false`: no standing approvals for this action. `true`: allowed even when the request says it is irreversible (by default those are refused).'),
   })
   .strict();
 
@@ -101,8 +105,24 @@ export const agentPolicySchema = z
       .optional()
       .describe('Review mode when none is stored (a promotion or demotion stores one, and it wins). Absent: `pre_action`, as for every new agent.'),
     modes: z.record(actionPattern, z.enum(MODES)).optional().describe("Per action type (exact or glob): these only tighten the agent's mode, never loosen it."),
+    standing: z.literal(false).optional().describe("`false`: no standing approvals for any of this agent's actions."),
   })
   .strict();
+
+/** Standing approvals ("approve similar for 24 h"): the limits a grantor works within. */
+export const standingSchema = z
+  .object({
+    enabled: z.boolean().default(true).describe('`false`: nobody may grant a standing approval; existing ones stop applying.'),
+    maxHours: z
+      .number()
+      .positive()
+      .max(24 * 30)
+      .default(24)
+      .describe('The longest a standing approval may last, in hours.'),
+    maxCount: z.number().int().min(1).max(100_000).default(100).describe('The largest count limit a grantor may set.'),
+  })
+  .strict()
+  .default({ enabled: true, maxHours: 24, maxCount: 100 });
 
 export const policySchema = z
   .object({
@@ -133,6 +153,9 @@ export const policySchema = z
       .default({}),
     agents: z.array(agentPolicySchema).default([]),
     promotion: promotionSchema,
+    standing: standingSchema.describe(
+      "Standing approvals: an approver approves a restricted request and allows similar ones (same agent, action and route, params within bounds) for a while. Never for a request a trigger sent to a person, nor (unless the action says `standing: true`) an irreversible one.",
+    ),
   })
   .strict()
   .superRefine((p, ctx) => {
@@ -153,3 +176,4 @@ export type AgentPolicy = z.output<typeof agentPolicySchema>;
 export type ActionPolicy = z.output<typeof actionPolicySchema>;
 export type People = z.output<typeof peopleSchema>;
 export type PromotionConfig = z.output<typeof promotionSchema>;
+export type StandingConfig = z.output<typeof standingSchema>;

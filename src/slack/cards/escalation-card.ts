@@ -26,6 +26,7 @@ import {
 } from './view-model.js';
 import { approveConfirm, stakesLine } from './stakes.js';
 import { ACTION_WHY } from './why-modal.js';
+import { ACTION_APPROVE_SIMILAR } from './standing-ids.js';
 import { plural } from '../../domain/format.js';
 
 /** Per-part budgets keep the whole card under Slack's ~13k character ceiling. */
@@ -67,7 +68,7 @@ function outcomeLine(s: CardState): string {
   const reason = s.reason ? `\n>${safeText(s.reason, 1000).replace(/\n/g, '\n>')}` : '';
   switch (s.status) {
     case 'approved':
-      return `:white_check_mark: *Approved* by <@${s.decidedBy}> at ${at}`;
+      return `:white_check_mark: *Approved* by ${USER_ID.test(s.decidedBy ?? '') ? `<@${s.decidedBy}>` : safeText(s.decidedBy ?? 'a standing approval', 80)} at ${at}`;
     case 'denied':
       return `:no_entry: *Denied* by <@${s.decidedBy}> at ${at}${reason}`;
     case 'allowed':
@@ -144,6 +145,8 @@ export function escalationCard(s: CardState): SlackMessage {
     const [yes, yesText, no, noText] = choice;
     const confirm = s.status === 'pending' ? approveConfirm(s) : undefined;
     const elements = [button(yes, yesText, 'primary', confirm), button(no, noText, 'danger'), button(ACTION_DETAILS, 'Details')];
+    // Only where the policy allows a standing approval for this request (no trigger, not irreversible unless allowed).
+    if (s.status === 'pending' && s.standingOffered) elements.splice(1, 0, button(ACTION_APPROVE_SIMILAR, 'Approve and allow similar…'));
     blocks.push({ type: 'actions', block_id: `countersign:${e.id}`, elements });
   }
   // A section, as before: the mention there is what notifies the on-call person.

@@ -40,6 +40,8 @@ export interface CardState {
   amountUsd?: number;
   /** A high-stakes trigger fired: Approve asks for confirmation. */
   highStakes?: boolean;
+  /** The policy lets an approver approve this one and allow similar ones (src/flow/standing-grant.ts). */
+  standingOffered?: boolean;
 }
 
 /** The on-call line of a card: the person paged, or the fallback to the route's group. */

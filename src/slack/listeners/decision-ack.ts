@@ -1,4 +1,4 @@
-import { afterDecision, commitDecision, type DecideInput } from '../../flow/decide.js';
+import { afterDecision, commitDecision, type DecideInput, type DecisionExtra } from '../../flow/decide.js';
 import { outcomeReply } from './replies.js';
 import { tell, type ListenerDeps } from './context.js';
 import { clickRecorded } from '../../db/queries/events.js';
@@ -30,15 +30,17 @@ const ANSWER_LIMIT_MS = 2_800;
  * shows it failed. Everything after the commit (the notify job, cancelling
  * the chain, the clicker's reply) follows the answer.
  */
-export async function decideThenAck(deps: ListenerDeps, ack: () => Promise<void>, input: DecideInput): Promise<void> {
+export async function decideThenAck(deps: ListenerDeps, ack: () => Promise<void>, input: DecideInput, extra?: DecisionExtra): Promise<void> {
   const started = Date.now();
   const deadlineMs = deps.config.current().config.slack.decisionAckMs;
-  const committing = commitDecision(deps, input);
+  const committing = commitDecision(deps, input, extra);
   const settled = committing.then(() => 'settled' as const, () => 'failed' as const);
   let first = await raceTimer(settled, deadlineMs / 2);
   let queued: Promise<boolean> | undefined;
+  // A decision with more in its transaction (a standing approval's grant) is not queued: the job
+  // replays the click alone. It waits for its commit up to ANSWER_LIMIT_MS instead.
   if (first === 'timeout') {
-    queued = queueLateClick(deps, input);
+    queued = extra ? committing.then(() => true, () => false) : queueLateClick(deps, input);
     first = await raceTimer(settled, deadlineMs - (Date.now() - started));
   }
   // Failed in time and not queued: unanswered, so Slack shows the click failed.

@@ -14,6 +14,9 @@ import { registerSampleVerdict } from './actions/sample-verdict.js';
 import { registerSampleIncorrect } from './views/sample-incorrect.js';
 import { registerModeProposal } from './actions/mode-proposal.js';
 import { registerAuditNextPage } from './actions/audit-next-page.js';
+import { registerApproveSimilar } from './actions/approve-similar.js';
+import { registerStandingGrant } from './views/standing-grant.js';
+import { registerStandingRevoke } from './actions/standing-revoke.js';
 
 /** Every listener, registered in one place. */
 export function registerListeners(app: App, deps: ListenerDeps): void {
@@ -31,4 +34,7 @@ export function registerListeners(app: App, deps: ListenerDeps): void {
   registerSampleVerdict(app, deps);
   registerSampleIncorrect(app, deps);
   registerAuditNextPage(app, deps);
+  registerApproveSimilar(app, deps);
+  registerStandingGrant(app, deps);
+  registerStandingRevoke(app, deps);
 }
