@@ -35,6 +35,9 @@ export interface ExplainEscalation {
   reviewedAt: Date | null;
   reviewNote: string | null;
   createdAt: Date;
+  /** Quorum (src/domain/quorum.ts): absent or 1 for a single approval. */
+  approvalsRequired?: number;
+  approvalGroups?: string[] | null;
 }
 
 export interface ExplainEvent {
@@ -121,6 +124,11 @@ export function buildExplanation(row: ExplainEscalation, events: readonly Explai
   if (row.tier || row.policyRule) policy.push(`Tier ${row.tier ?? '?'} by rule ${row.policyRule ?? '(none)'}${row.policyReason ? `: ${row.policyReason}` : ''}`);
   for (const t of row.triggers ?? []) policy.push(`Trigger ${t.kind}: ${t.message}`);
   if ((row.triggers ?? []).length === 0 && row.tier) policy.push('No escalation trigger fired.');
+  const quorumRule = (of('received')[0]?.data['policy'] as { quorum?: { rule?: string } } | undefined)?.quorum?.rule;
+  if ((row.approvalsRequired ?? 1) > 1 || (row.approvalGroups ?? []).length > 0) {
+    const groups = row.approvalGroups?.length ? `, each from a different one of the user groups ${row.approvalGroups.join(', ')}` : '';
+    policy.push(`Quorum: ${plural(row.approvalsRequired ?? 1, 'approval')} from different approvers${groups}, never the agent's owner${quorumRule ? ` (rule ${quorumRule})` : ''}`);
+  }
   policy.push(`Policy version ${row.policyVersion ?? '?'} · route ${row.route ?? '?'} → channel ${row.channel ?? '?'}${req.issueType ? ` (issue type ${req.issueType}, urgency ${req.urgency ?? 'normal'})` : ''}`);
 
   const paged: string[] = [];
@@ -146,6 +154,11 @@ export function buildExplanation(row: ExplainEscalation, events: readonly Explai
   const made = of('decision_made').at(-1);
   if (row.decidedBy === 'policy') {
     decided.push(`Decided by policy at ${iso(row.decidedAt)} (${row.decisionCode ?? row.status}): ${row.decisionReason ?? row.policyReason ?? ''}`.trimEnd());
+  } else if (row.status === 'approved' && Array.isArray(made?.data['approvers']) && (made.data['approvers'] as unknown[]).length > 0) {
+    // A quorum: every approver is named, the last one completed it.
+    const approvers = (made.data['approvers'] as unknown[]).map(String);
+    decided.push(`Approved by ${approvers.join(' and ')} (${approvers.length} of ${String(made.data['approvalsRequired'] ?? approvers.length)} approvals) at ${iso(row.decidedAt)} under policy ${str(made.data['policyVersion']) ?? row.policyVersion ?? '?'}`);
+    decided.push(row.decisionReason ? `Reason: ${row.decisionReason}` : 'No reason given.');
   } else if (row.status === 'approved' || row.status === 'denied') {
     decided.push(`${STATUS_WORD[row.status]} by ${row.decidedBy} at ${iso(row.decidedAt)} under policy ${str(made?.data['policyVersion']) ?? row.policyVersion ?? '?'}`);
     decided.push(row.decisionReason ? `Reason: ${row.decisionReason}` : 'No reason given.');
@@ -157,6 +170,9 @@ export function buildExplanation(row: ExplainEscalation, events: readonly Explai
     decided.push(`Rejected: the request was invalid${row.decisionReason ? ` (${row.decisionReason})` : ''}.`);
   } else {
     decided.push(`Not decided yet; the deadline is ${iso(row.deadline)}.`);
+  }
+  for (const e of of('approval_recorded')) {
+    decided.push(`${iso(e.at)}: ${e.actor} approved (${String(e.data['approvals'] ?? '?')} of ${String(e.data['required'] ?? '?')})${str(e.data['countedFor']) ? ` for user group ${e.data['countedFor']}` : ''}`);
   }
   for (const e of of('decision_refused')) decided.push(`${iso(e.at)}: ${e.actor} tried to ${str(e.data['kind']) ?? 'decide'}: refused (${str(e.data['reason']) ?? 'not allowed'})`);
   if (row.reviewState === 'ok' || row.reviewState === 'wrong') {

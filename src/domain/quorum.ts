@@ -27,6 +27,15 @@ export const SINGLE_APPROVAL: QuorumRule = { approvals: 1, groups: [] };
 /** Needs more than the ordinary one click by any approver of the route. */
 export const isQuorum = (q: QuorumRule): boolean => q.approvals > 1 || q.groups.length > 0;
 
+/** How an escalation stores its bar (intake fixed it from the policy in force then). */
+export interface StoredQuorum {
+  approvalsRequired: number;
+  approvalGroups: string[] | null;
+}
+export const quorumOf = (row: StoredQuorum): QuorumRule => ({ approvals: row.approvalsRequired, groups: row.approvalGroups ?? [] });
+/** More than one plain approval: approve clicks are votes (src/flow/vote.ts). */
+export const needsQuorum = (row: StoredQuorum): boolean => isQuorum(quorumOf(row));
+
 /** The stricter of two requirements: more approvals; at equal counts, the one that names groups. */
 export function stricterQuorum(a: QuorumRule, b: QuorumRule): QuorumRule {
   if (a.approvals !== b.approvals) return a.approvals > b.approvals ? a : b;

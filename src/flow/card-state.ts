@@ -5,6 +5,7 @@ import type { Escalation } from '../domain/escalation.js';
 import type { Status } from '../domain/decision.js';
 import type { EscalationRow } from '../db/schema/escalations.js';
 import type { CardState } from '../slack/cards/view-model.js';
+import { needsQuorum, quorumOf, tally } from '../domain/quorum.js';
 
 /**
  * What the card shows for a stored row: the request with PII masked (the config's
@@ -34,6 +35,7 @@ export function cardStateOf(row: EscalationRow, config?: CountersignConfig, opts
     whyHuman: whyHuman(row, escalation.action.type),
     ...(amountUsd > 0 ? { amountUsd } : {}),
     highStakes: (row.triggers ?? []).some((t) => t.kind === 'high_stakes'),
+    ...(needsQuorum(row) ? { quorum: quorumState(row) } : {}),
     review:
       row.reviewState === 'none'
         ? undefined
@@ -58,4 +60,11 @@ function whyHuman(row: EscalationRow, actionType: string): string[] {
   for (const t of row.triggers ?? []) lines.push(t.message);
   if (lines.length === 0) lines.push(row.policyReason ?? `${actionType} needs approval on route ${row.route}`);
   return lines;
+}
+
+/** A quorum's progress as the card shows it, from the votes stored on the row. */
+function quorumState(row: EscalationRow): NonNullable<CardState['quorum']> {
+  const rule = quorumOf(row);
+  const t = tally(rule, row.approvals, row.agentOwner);
+  return { required: t.required, counted: t.counted, groups: [...rule.groups], missingGroups: t.missingGroups };
 }

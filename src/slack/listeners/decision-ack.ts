@@ -1,4 +1,5 @@
 import { afterDecision, commitDecision, type DecideInput } from '../../flow/decide.js';
+import { afterVote } from '../../flow/vote.js';
 import { outcomeReply } from './replies.js';
 import { tell, type ListenerDeps } from './context.js';
 import { clickRecorded } from '../../db/queries/events.js';
@@ -52,6 +53,7 @@ export async function decideThenAck(deps: ListenerDeps, ack: () => Promise<void>
   });
   if (!outcome) return;
   if (outcome.kind === 'made') await afterDecision(deps, outcome.row);
+  if (outcome.kind === 'voted') await afterVote(deps, outcome.row);
   await tell(deps, input.channel, input.userId, outcomeReply(outcome));
 }
 
