@@ -1,0 +1,305 @@
+import { mkdtempSync, renameSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Queue } from 'bullmq';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadEnv } from '../../src/config/env.js';
+import { start, type Running } from '../../src/main.js';
+import { EXPIRIES_QUEUE } from '../../src/queue/names.js';
+import { startCallbackServer } from '../support/callback-server.js';
+import {
+  API_TOKEN,
+  APPROVER,
+  APPROVER_2,
+  GENERAL_CHANNEL,
+  OWNER,
+  SIGNING_SECRET,
+  exampleConfigText,
+  makeEscalation,
+  startHarness,
+  type Harness,
+} from '../support/harness.js';
+import type { StoredMessage } from '../support/fake-slack.js';
+import { blockActionsBody, blockActionsPayload, postSigned, viewSubmissionPayload } from '../support/slack-signing.js';
+import { REDIS_URL, eventually } from '../support/services.js';
+
+/**
+ * The example config's treasury agent: transfers over $10,000 need two
+ * approvers of the default route. Here that route has twenty more approvers
+ * (for the races) and the agent's owner (so the owner rule, not the route,
+ * refuses the owner).
+ */
+const MANY = Array.from({ length: 20 }, (_, i) => `U0QUORUM${String(i).padStart(3, '0')}`);
+const ROUTE_USERS = 'users: [U0APPROVER1, U0APPROVER2]';
+const config = exampleConfigText.replace(ROUTE_USERS, `users: [U0APPROVER1, U0APPROVER2, ${OWNER}, ${MANY.join(', ')}]`);
+const QUORUM_RULE = 'approvals: 2\n              reason: transfers over $10,000 need two approvers';
+
+let h: Harness;
+let cb: Awaited<ReturnType<typeof startCallbackServer>>;
+beforeAll(async () => {
+  h = await startHarness({ config });
+  cb = await startCallbackServer();
+});
+afterAll(async () => {
+  await h?.close();
+  await cb?.close();
+});
+
+function makeTransfer(amountUsd: number, callbackUrl?: string) {
+  const base = makeEscalation();
+  return {
+    ...base,
+    agent: { ...base.agent, id: 'treasury-agent', name: 'Treasury Agent' },
+    issueType: 'treasury',
+    confidence: 0.95,
+    cost: { tokens: 100, usd: 0.01 },
+    action: { type: 'payments.transfer', params: { amountUsd, from: 'operating', to: 'payroll' }, reversible: false, summary: `Move $${amountUsd} to payroll` },
+    ...(callbackUrl ? { callback: { url: callbackUrl } } : { callback: undefined }),
+  };
+}
+
+const approve = (user: string, card: StoredMessage, on: Harness = h) => on.click(user, 'countersign.approve', card, GENERAL_CHANNEL);
+const text = (m: { blocks?: unknown; args?: Record<string, unknown> }) => JSON.stringify(m.args?.blocks ?? m.blocks);
+/** Approves as `user` and waits for the reply to that click (not an earlier one) matching `pattern`. */
+async function approveHearing(user: string, card: StoredMessage, pattern: RegExp, on: Harness = h) {
+  const since = on.fake.calls.length;
+  await approve(user, card, on);
+  const reply = await on.fake.waitFor((c) => c.method === 'chat.postEphemeral' && c.args.user === user && pattern.test(String(c.args.text)) && on.fake.calls.indexOf(c) >= since);
+  return String(reply.args.text);
+}
+const eventsOf = (id: string, type: string) => h.sql<Array<{ actor: string; data: Record<string, unknown> }>>`select actor, data from events where escalation_id = ${id} and type = ${type} order by id`;
+const rowOf = async (id: string, on: Harness = h) =>
+  (await on.sql<Array<{ status: string; decided_by: string | null; approvals: Array<{ user: string }>; approvals_required: number }>>`select status, decided_by, approvals, approvals_required from escalations where id = ${id}`)[0]!;
+
+/** The one callback for an escalation arrived, and its delivery was recorded once. */
+async function oneCallback(id: string) {
+  const got = await cb.waitFor(id);
+  await eventually(async () => ((await h.sql`select 1 from events where escalation_id = ${id} and type = 'agent_notified' and data->>'via' = 'callback'`).length === 1 ? true : undefined), 'callback event');
+  expect(cb.received.filter((c) => c.json.escalationId === id)).toHaveLength(1);
+  return got;
+}
+
+describe('quorum: two approvals', () => {
+  it('stays pending after the first approval, shows "1 of 2 approvals" on the card, and is approved by a second approver, with one callback naming both', async () => {
+    const e = makeTransfer(25_000, cb.url);
+    await h.enqueue(e);
+    const card = await h.card(e.id);
+    expect(text(card)).toContain('0 of 2 approvals');
+    expect((await rowOf(e.id)).approvals_required).toBe(2);
+
+    expect(await approveHearing(APPROVER, card, /recorded/)).toContain('Your approval is recorded: 1 of 2');
+    expect(await rowOf(e.id)).toMatchObject({ status: 'pending', approvals: [{ user: APPROVER }] });
+    const update = await h.fake.waitFor((c) => c.method === 'chat.update' && c.args.ts === card.ts && text(c).includes('1 of 2 approvals'));
+    expect(text(update)).toContain(`1 of 2 approvals*: <@${APPROVER}>`);
+    // Still open: the buttons stay until the quorum is reached.
+    expect(text(update)).toContain('countersign.approve');
+    const [recorded] = await eventsOf(e.id, 'approval_recorded');
+    expect(recorded).toMatchObject({ actor: APPROVER, data: { approvals: 1, required: 2, approvers: [APPROVER] } });
+    expect(await eventsOf(e.id, 'decision_made')).toHaveLength(0);
+
+    await approve(APPROVER_2, card);
+    const got = await oneCallback(e.id);
+    expect(got.json).toMatchObject({ status: 'approved', proceed: true, decision: { by: APPROVER_2 }, approvals: { required: 2, by: [APPROVER, APPROVER_2] } });
+    expect(await rowOf(e.id)).toMatchObject({ status: 'approved', decided_by: APPROVER_2 });
+    const made = await eventsOf(e.id, 'decision_made');
+    expect(made).toHaveLength(1);
+    expect(made[0]).toMatchObject({ actor: APPROVER_2, data: { status: 'approved', approvers: [APPROVER, APPROVER_2], approvalsRequired: 2 } });
+    const final = await h.fake.waitFor((c) => c.method === 'chat.update' && c.args.ts === card.ts && text(c).includes('*Approved*'));
+    expect(text(final)).toContain(`*Approved* by <@${APPROVER}>, <@${APPROVER_2}> (2 of 2)`);
+    expect(text(final)).not.toContain('countersign.approve');
+
+    // The HTTP API's answer names both approvers too.
+    const res = await fetch(`${h.baseUrl}/api/escalations/${e.id}`, { headers: { authorization: `Bearer ${API_TOKEN}` } });
+    expect(await res.json()).toMatchObject({ status: 'approved', approvals: { required: 2, by: [APPROVER, APPROVER_2] } });
+  });
+
+  it('counts the same person once, and never the agent’s owner', async () => {
+    const e = makeTransfer(30_000);
+    await h.enqueue(e);
+    const card = await h.card(e.id);
+    await approveHearing(APPROVER, card, /recorded: 1 of 2/);
+    expect(await approveHearing(APPROVER, card, /already approved/)).toContain('You already approved this request (1 of 2)');
+    expect(await approveHearing(OWNER, card, /own this agent/)).toContain('You own this agent');
+
+    expect(await rowOf(e.id)).toMatchObject({ status: 'pending', approvals: [{ user: APPROVER }] });
+    expect(await eventsOf(e.id, 'approval_recorded')).toHaveLength(1);
+    expect((await eventsOf(e.id, 'decision_refused')).map((r) => r.data.reason)).toEqual(['owner_cannot_approve']);
+    const attempts = await eventsOf(e.id, 'decision_attempted');
+    expect(attempts.map((a) => a.data.outcome)).toEqual(['vote_recorded', 'already_voted', 'refused']);
+  });
+
+  it('ends at once with one deny and its reason, after an approval', async () => {
+    const e = makeTransfer(40_000, cb.url);
+    await h.enqueue(e);
+    const card = await h.card(e.id);
+    await approveHearing(APPROVER, card, /recorded: 1 of 2/);
+
+    const [id, digest] = String((card.blocks as Array<{ elements?: Array<{ action_id: string; value: string }> }>).flatMap((b) => b.elements ?? []).find((x) => x.action_id === 'countersign.approve')!.value).split(':');
+    const payload = viewSubmissionPayload({
+      userId: APPROVER_2,
+      callbackId: 'countersign.deny_reason',
+      privateMetadata: JSON.stringify({ id, digest, channel: GENERAL_CHANNEL }),
+      values: { reason: { reason_input: 'Payroll is already funded for this month.' } },
+    });
+    expect((await postSigned(`${h.baseUrl}/slack/events`, SIGNING_SECRET, blockActionsBody(payload))).status).toBe(200);
+
+    const got = await oneCallback(e.id);
+    expect(got.json).toMatchObject({ status: 'denied', proceed: false, decision: { by: APPROVER_2, reason: 'Payroll is already funded for this month.' }, approvals: { required: 2, by: [APPROVER] } });
+    const final = await h.fake.waitFor((c) => c.method === 'chat.update' && c.args.ts === card.ts && text(c).includes('*Denied*'));
+    expect(text(final)).toContain(`(after *1 of 2 approvals*: <@${APPROVER}>)`);
+    expect(text(final)).toContain('Payroll is already funded');
+    // A later approval finds it over.
+    expect(await approveHearing(MANY[0]!, card, /^Already/)).toContain(`Already denied by <@${APPROVER_2}>`);
+    expect(await eventsOf(e.id, 'decision_made')).toHaveLength(1);
+  });
+
+  it('expires fail-safe (denied) at its deadline with an approval short of the quorum', async () => {
+    const e = makeTransfer(50_000, cb.url);
+    await h.enqueue(e);
+    const card = await h.card(e.id);
+    await approveHearing(APPROVER, card, /recorded: 1 of 2/);
+
+    // The deadline's own delayed job, run now.
+    const expiries = new Queue(EXPIRIES_QUEUE, { connection: { url: REDIS_URL }, prefix: h.prefix });
+    try {
+      await (await expiries.getJob(`expire-${e.id}`))!.promote();
+    } finally {
+      await expiries.close();
+    }
+    const got = await oneCallback(e.id);
+    expect(got.json).toMatchObject({ status: 'expired', proceed: false, decision: { failSafe: true, by: null }, approvals: { required: 2, by: [APPROVER] } });
+    const final = await h.fake.waitFor((c) => c.method === 'chat.update' && c.args.ts === card.ts && text(c).includes('*Expired*'));
+    expect(text(final)).toContain(`(after *1 of 2 approvals*: <@${APPROVER}>)`);
+    expect(text(final)).not.toContain('countersign.approve');
+    expect(await eventsOf(e.id, 'decision_made')).toHaveLength(0);
+  });
+});
+
+describe('quorum races', () => {
+  /** Replies to these users since call number `since` (earlier tests answered some of them too). */
+  const alreadyTo = (users: string[], since: number) =>
+    h.fake.calls.slice(since).filter((c) => c.method === 'chat.postEphemeral' && users.includes(String(c.args.user)));
+
+  it('makes exactly one decision, one callback and one decision_made when 10 approvers click the second approval at once', async () => {
+    const e = makeTransfer(60_000, cb.url);
+    await h.enqueue(e);
+    const card = await h.card(e.id);
+    await approveHearing(APPROVER, card, /recorded: 1 of 2/);
+
+    const clickers = MANY.slice(0, 10);
+    const since = h.fake.calls.length;
+    const responses = await Promise.all(clickers.map((u) => approve(u, card)));
+    expect(responses.map((r) => r.status)).toEqual(clickers.map(() => 200));
+
+    await oneCallback(e.id);
+    const made = await eventsOf(e.id, 'decision_made');
+    expect(made).toHaveLength(1);
+    const winner = made[0]!.actor;
+    expect(clickers).toContain(winner);
+    expect(made[0]!.data.approvers).toEqual([APPROVER, winner]);
+    expect(await rowOf(e.id)).toMatchObject({ status: 'approved', decided_by: winner, approvals: [{ user: APPROVER }, { user: winner }] });
+    expect(await eventsOf(e.id, 'approval_recorded')).toHaveLength(2);
+    // The nine others are told who decided.
+    const losers = clickers.filter((u) => u !== winner);
+    await eventually(async () => (alreadyTo(losers, since).length >= 9 ? true : undefined), 'replies to the nine others');
+    for (const c of alreadyTo(losers, since)) expect(String(c.args.text)).toContain(`Already approved by <@${APPROVER}> and <@${winner}>`);
+  });
+
+  it('makes exactly one decision when 20 approvers click a 2-of-N escalation at once from zero approvals', async () => {
+    const e = makeTransfer(70_000, cb.url);
+    await h.enqueue(e);
+    const card = await h.card(e.id);
+    const since = h.fake.calls.length;
+    const responses = await Promise.all(MANY.map((u) => approve(u, card)));
+    expect(responses.map((r) => r.status)).toEqual(MANY.map(() => 200));
+
+    await oneCallback(e.id);
+    const made = await eventsOf(e.id, 'decision_made');
+    expect(made).toHaveLength(1);
+    const recorded = await eventsOf(e.id, 'approval_recorded');
+    expect(recorded.map((r) => r.data.approvals)).toEqual([1, 2]);
+    expect(made[0]!.data.approvers).toEqual(recorded.map((r) => r.actor));
+    const row = await rowOf(e.id);
+    expect(row.status).toBe('approved');
+    expect(row.approvals.map((a) => a.user)).toEqual(recorded.map((r) => r.actor));
+    // One "recorded" reply, eighteen "already approved": the deciding click needs none.
+    await eventually(async () => (alreadyTo(MANY, since).filter((c) => String(c.args.text).startsWith('Already approved')).length >= 18 ? true : undefined), 'replies');
+    expect(alreadyTo(MANY, since).filter((c) => String(c.args.text).includes('recorded: 1 of 2'))).toHaveLength(1);
+  });
+});
+
+describe('quorum from distinct user groups', () => {
+  it('counts one approval per group, refuses a second from the same group, and is approved once each group approved', async () => {
+    const FIN = ['U0FINANCE1', 'U0FINANCE2'];
+    const RISK = 'U0RISKONE1';
+    const cfg = config
+      .replace(`users: [U0APPROVER1, U0APPROVER2, ${OWNER}`, `users: [U0APPROVER1, U0APPROVER2, ${OWNER}, ${FIN.join(', ')}, ${RISK}`)
+      .replace(QUORUM_RULE, `${QUORUM_RULE}\n              distinctGroups: [S0FINANCE1, S0RISK0001]`);
+    expect(cfg).toContain('distinctGroups: [S0FINANCE1, S0RISK0001]');
+    const g = await startHarness({ config: cfg });
+    try {
+      g.fake.setUsergroup('S0FINANCE1', FIN);
+      g.fake.setUsergroup('S0RISK0001', [RISK]);
+      const e = makeTransfer(25_000);
+      await g.enqueue(e);
+      const card = await g.card(e.id);
+      expect(text(card)).toContain('each from a member of a different one of <!subteam^S0FINANCE1>, <!subteam^S0RISK0001>');
+
+      await approveHearing(FIN[0]!, card, /recorded: 1 of 2/, g);
+      expect(await approveHearing(FIN[1]!, card, /would not count/, g)).toContain('<!subteam^S0RISK0001>');
+      // Not in either group: an approver of the route, but no approval the quorum can use.
+      await approveHearing(APPROVER, card, /would not count/, g);
+      expect(await rowOf(e.id, g)).toMatchObject({ status: 'pending', approvals: [{ user: FIN[0] }] });
+
+      await approve(RISK, card, g);
+      await eventually(async () => ((await rowOf(e.id, g)).status === 'approved' ? true : undefined), 'approved');
+      const [made] = await g.sql<Array<{ data: Record<string, unknown> }>>`select data from events where escalation_id = ${e.id} and type = 'decision_made'`;
+      expect(made!.data.approvers).toEqual([FIN[0], RISK]);
+      const final = await g.fake.waitFor((c) => c.method === 'chat.update' && c.args.ts === card.ts && text(c).includes('*Approved*'));
+      expect(text(final)).toContain(`<@${FIN[0]}> (<!subteam^S0FINANCE1>), <@${RISK}> (<!subteam^S0RISK0001>) (2 of 2)`);
+    } finally {
+      await g.close();
+    }
+  });
+});
+
+describe('quorum across a policy reload', () => {
+  let w: Harness;
+  let web: Running;
+  let dir: string;
+  let file: string;
+  beforeAll(async () => {
+    w = await startHarness({ config, env: { COUNTERSIGN_ROLE: 'worker' } });
+    dir = mkdtempSync(join(tmpdir(), 'countersign-quorum-'));
+    file = join(dir, 'countersign.yml');
+    writeFileSync(file, config);
+    web = await start(loadEnv(w.envFor({ COUNTERSIGN_CONFIG: file, COUNTERSIGN_ROLE: 'web', MIGRATE_ON_START: 'false' })));
+  });
+  afterAll(async () => {
+    await web?.stop();
+    await w?.close();
+  });
+  const clickOnWeb = (user: string, card: StoredMessage) => {
+    const button = (card.blocks as Array<{ elements?: Array<{ action_id: string; value: string }> }>).flatMap((b) => b.elements ?? []).find((x) => x.action_id === 'countersign.approve')!;
+    const body = blockActionsBody(blockActionsPayload({ userId: user, channel: GENERAL_CHANNEL, messageTs: card.ts, actionId: 'countersign.approve', value: button.value }));
+    return postSigned(`http://127.0.0.1:${web.port}/slack/events`, SIGNING_SECRET, body);
+  };
+
+  it('keeps the bar a pending escalation was stored with when the policy changes between votes', async () => {
+    const e = makeTransfer(25_000);
+    await w.enqueue(e);
+    const card = await w.card(e.id);
+    await clickOnWeb(APPROVER, card);
+    await w.fake.waitFor((c) => c.method === 'chat.postEphemeral' && c.args.user === APPROVER && /recorded: 1 of 2/.test(String(c.args.text)));
+
+    // Three approvals from now on: the file is saved as editors do, and the web bot reloads it.
+    const tmp = join(dir, '.countersign.yml.new');
+    writeFileSync(tmp, config.replace(QUORUM_RULE, QUORUM_RULE.replace('approvals: 2', 'approvals: 3')));
+    renameSync(tmp, file);
+    await eventually(async () => ((await w.sql`select 1 from events where type = 'config_reloaded'`).length ? true : undefined), 'config_reloaded event');
+
+    await clickOnWeb(APPROVER_2, card);
+    await eventually(async () => ((await rowOf(e.id, w)).status === 'approved' ? true : undefined), 'approved by the second vote');
+    expect(await rowOf(e.id, w)).toMatchObject({ approvals_required: 2, decided_by: APPROVER_2 });
+  });
+});
