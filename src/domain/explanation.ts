@@ -171,10 +171,14 @@ export function buildExplanation(row: ExplainEscalation, events: readonly Explai
   } else {
     decided.push(`Not decided yet; the deadline is ${iso(row.deadline)}.`);
   }
-  for (const e of of('approval_recorded')) {
-    decided.push(`${iso(e.at)}: ${e.actor} approved (${String(e.data['approvals'] ?? '?')} of ${String(e.data['required'] ?? '?')})${str(e.data['countedFor']) ? ` for user group ${e.data['countedFor']}` : ''}`);
+  // Approvals of a quorum and refused attempts, in the order they happened.
+  for (const e of events) {
+    if (e.type === 'approval_recorded') {
+      decided.push(`${iso(e.at)}: ${e.actor} approved (${String(e.data['approvals'] ?? '?')} of ${String(e.data['required'] ?? '?')})${str(e.data['countedFor']) ? ` for user group ${e.data['countedFor']}` : ''}`);
+    } else if (e.type === 'decision_refused') {
+      decided.push(`${iso(e.at)}: ${e.actor} tried to ${str(e.data['kind']) ?? 'decide'}: refused (${str(e.data['reason']) ?? 'not allowed'})`);
+    }
   }
-  for (const e of of('decision_refused')) decided.push(`${iso(e.at)}: ${e.actor} tried to ${str(e.data['kind']) ?? 'decide'}: refused (${str(e.data['reason']) ?? 'not allowed'})`);
   if (row.reviewState === 'ok' || row.reviewState === 'wrong') {
     decided.push(`Reviewed after it ran: ${row.reviewState === 'ok' ? 'right' : 'wrong'} by ${row.reviewedBy} at ${iso(row.reviewedAt)}${row.reviewNote ? `: ${row.reviewNote}` : ''}`);
   } else if (row.reviewState === 'pending') {
