@@ -5,7 +5,7 @@ import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadEnv } from '../../src/config/env.js';
 import { start, type Running } from '../../src/main.js';
-import { EXPIRIES_QUEUE } from '../../src/queue/names.js';
+import { EXPIRIES_QUEUE, NOTIFY_QUEUE } from '../../src/queue/names.js';
 import { startCallbackServer } from '../support/callback-server.js';
 import {
   API_TOKEN,
@@ -91,8 +91,9 @@ describe('quorum: two approvals', () => {
     expect(await rowOf(e.id)).toMatchObject({ status: 'pending', approvals: [{ user: APPROVER }] });
     const update = await h.fake.waitFor((c) => c.method === 'chat.update' && c.args.ts === card.ts && text(c).includes('1 of 2 approvals'));
     expect(text(update)).toContain(`1 of 2 approvals*: <@${APPROVER}>`);
-    // Still open: the buttons stay until the quorum is reached.
+    // Still open: the buttons stay until the quorum is reached, and the line of whom it asks stays too.
     expect(text(update)).toContain('countersign.approve');
+    expect(text(update)).toContain('No on-call schedule for route `default`');
     const [recorded] = await eventsOf(e.id, 'approval_recorded');
     expect(recorded).toMatchObject({ actor: APPROVER, data: { approvals: 1, required: 2, approvers: [APPROVER] } });
     expect(await eventsOf(e.id, 'decision_made')).toHaveLength(0);
@@ -111,6 +112,17 @@ describe('quorum: two approvals', () => {
     // The HTTP API's answer names both approvers too.
     const res = await fetch(`${h.baseUrl}/api/escalations/${e.id}`, { headers: { authorization: `Bearer ${API_TOKEN}` } });
     expect(await res.json()).toMatchObject({ status: 'approved', approvals: { required: 2, by: [APPROVER, APPROVER_2] } });
+  });
+
+  it('keeps the on-call line of a paged route on the card it updates after a vote', async () => {
+    const e = { ...makeTransfer(35_000), urgency: 'high' as const };
+    await h.enqueue(e);
+    const card = await h.card(e.id);
+    const oncall = /On call for route `payments-urgent`: <@U0PAYOPS00[12]>/.exec(text(card))?.[0];
+    expect(oncall, 'the card names the on-call payments person').toBeDefined();
+    await approve(APPROVER, card);
+    const update = await h.fake.waitFor((c) => c.method === 'chat.update' && c.args.ts === card.ts && text(c).includes('1 of 2 approvals'));
+    expect(text(update)).toContain(oncall);
   });
 
   it('counts the same person once, and never the agent’s owner', async () => {
@@ -175,6 +187,20 @@ describe('quorum: two approvals', () => {
   });
 });
 
+/** Every card update queued so far has run: the card's last update is its final word. */
+async function cardsSettled(): Promise<void> {
+  const q = new Queue(NOTIFY_QUEUE, { connection: { url: REDIS_URL }, prefix: h.prefix });
+  try {
+    await eventually(async () => {
+      const counts = await q.getJobCounts('waiting', 'active', 'delayed', 'prioritized');
+      return Object.values(counts).every((n) => n === 0) ? true : undefined;
+    }, 'notify jobs done');
+  } finally {
+    await q.close();
+  }
+}
+const lastUpdateOf = (card: StoredMessage) => h.fake.callsTo('chat.update').filter((c) => c.args.ts === card.ts).at(-1)!;
+
 describe('quorum races', () => {
   /** Replies to these users since call number `since` (earlier tests answered some of them too). */
   const alreadyTo = (users: string[], since: number) =>
@@ -203,6 +229,9 @@ describe('quorum races', () => {
     const losers = clickers.filter((u) => u !== winner);
     await eventually(async () => (alreadyTo(losers, since).length >= 9 ? true : undefined), 'replies to the nine others');
     for (const c of alreadyTo(losers, since)) expect(String(c.args.text)).toContain(`Already approved by <@${APPROVER}> and <@${winner}>`);
+    // A vote's card update that lost the race to the decision's is followed by one more: the card ends decided.
+    await cardsSettled();
+    expect(text(lastUpdateOf(card))).toContain('*Approved*');
   });
 
   it('makes exactly one decision when 20 approvers click a 2-of-N escalation at once from zero approvals', async () => {
@@ -225,6 +254,9 @@ describe('quorum races', () => {
     // One "recorded" reply, eighteen "already approved": the deciding click needs none.
     await eventually(async () => (alreadyTo(MANY, since).filter((c) => String(c.args.text).startsWith('Already approved')).length >= 18 ? true : undefined), 'replies');
     expect(alreadyTo(MANY, since).filter((c) => String(c.args.text).includes('recorded: 1 of 2'))).toHaveLength(1);
+    await cardsSettled();
+    expect(text(lastUpdateOf(card))).toContain('*Approved*');
+    expect(text(lastUpdateOf(card))).not.toContain('countersign.approve');
   });
 });
 
