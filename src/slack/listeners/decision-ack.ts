@@ -83,5 +83,6 @@ export async function recordLateClick(deps: ListenerDeps, click: LateClick): Pro
   if (await clickRecorded(deps.db, click.escalationId, click.userId, click.kind)) return;
   const outcome = await commitDecision(deps, { ...click, channel: click.channel });
   if (outcome.kind === 'made') await afterDecision(deps, outcome.row);
+  if (outcome.kind === 'voted') await afterVote(deps, outcome.row);
   await tell(deps, click.channel, click.userId, outcomeReply(outcome));
 }
