@@ -1,43 +1,17 @@
-import { mkdtempSync, renameSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadEnv } from '../../src/config/env.js';
-import { start, type Running } from '../../src/main.js';
 import { EXPIRIES_QUEUE, NOTIFY_QUEUE } from '../../src/queue/names.js';
 import { startCallbackServer } from '../support/callback-server.js';
-import {
-  API_TOKEN,
-  APPROVER,
-  APPROVER_2,
-  GENERAL_CHANNEL,
-  OWNER,
-  SIGNING_SECRET,
-  exampleConfigText,
-  makeEscalation,
-  startHarness,
-  type Harness,
-} from '../support/harness.js';
+import { API_TOKEN, APPROVER, APPROVER_2, GENERAL_CHANNEL, OWNER, SIGNING_SECRET, startHarness, type Harness } from '../support/harness.js';
 import type { StoredMessage } from '../support/fake-slack.js';
-import { blockActionsBody, blockActionsPayload, postSigned, viewSubmissionPayload } from '../support/slack-signing.js';
+import { MANY, approve, approveHearing, blocksText, makeTransfer, quorumConfig, quorumRow } from '../support/quorum.js';
+import { blockActionsBody, postSigned, viewSubmissionPayload } from '../support/slack-signing.js';
 import { REDIS_URL, eventually } from '../support/services.js';
-
-/**
- * The example config's treasury agent: transfers over $10,000 need two
- * approvers of the default route. Here that route has twenty more approvers
- * (for the races) and the agent's owner (so the owner rule, not the route,
- * refuses the owner).
- */
-const MANY = Array.from({ length: 20 }, (_, i) => `U0QUORUM${String(i).padStart(3, '0')}`);
-const ROUTE_USERS = 'users: [U0APPROVER1, U0APPROVER2]';
-const config = exampleConfigText.replace(ROUTE_USERS, `users: [U0APPROVER1, U0APPROVER2, ${OWNER}, ${MANY.join(', ')}]`);
-const QUORUM_RULE = 'approvals: 2\n              reason: transfers over $10,000 need two approvers';
 
 let h: Harness;
 let cb: Awaited<ReturnType<typeof startCallbackServer>>;
 beforeAll(async () => {
-  h = await startHarness({ config });
+  h = await startHarness({ config: quorumConfig });
   cb = await startCallbackServer();
 });
 afterAll(async () => {
@@ -45,32 +19,7 @@ afterAll(async () => {
   await cb?.close();
 });
 
-function makeTransfer(amountUsd: number, callbackUrl?: string) {
-  const base = makeEscalation();
-  return {
-    ...base,
-    agent: { ...base.agent, id: 'treasury-agent', name: 'Treasury Agent' },
-    issueType: 'treasury',
-    confidence: 0.95,
-    cost: { tokens: 100, usd: 0.01 },
-    action: { type: 'payments.transfer', params: { amountUsd, from: 'operating', to: 'payroll' }, reversible: false, summary: `Move $${amountUsd} to payroll` },
-    ...(callbackUrl ? { callback: { url: callbackUrl } } : { callback: undefined }),
-  };
-}
-
-const approve = (user: string, card: StoredMessage, on: Harness = h) => on.click(user, 'countersign.approve', card, GENERAL_CHANNEL);
-const text = (m: { blocks?: unknown; args?: Record<string, unknown> }) => JSON.stringify(m.args?.blocks ?? m.blocks);
-/** Approves as `user` and waits for the reply to that click (not an earlier one) matching `pattern`. */
-async function approveHearing(user: string, card: StoredMessage, pattern: RegExp, on: Harness = h) {
-  const since = on.fake.calls.length;
-  await approve(user, card, on);
-  const reply = await on.fake.waitFor((c) => c.method === 'chat.postEphemeral' && c.args.user === user && pattern.test(String(c.args.text)) && on.fake.calls.indexOf(c) >= since);
-  return String(reply.args.text);
-}
 const eventsOf = (id: string, type: string) => h.sql<Array<{ actor: string; data: Record<string, unknown> }>>`select actor, data from events where escalation_id = ${id} and type = ${type} order by id`;
-const rowOf = async (id: string, on: Harness = h) =>
-  (await on.sql<Array<{ status: string; decided_by: string | null; approvals: Array<{ user: string }>; approvals_required: number }>>`select status, decided_by, approvals, approvals_required from escalations where id = ${id}`)[0]!;
-
 /** The one callback for an escalation arrived, and its delivery was recorded once. */
 async function oneCallback(id: string) {
   const got = await cb.waitFor(id);
@@ -84,30 +33,30 @@ describe('quorum: two approvals', () => {
     const e = makeTransfer(25_000, cb.url);
     await h.enqueue(e);
     const card = await h.card(e.id);
-    expect(text(card)).toContain('0 of 2 approvals');
-    expect((await rowOf(e.id)).approvals_required).toBe(2);
+    expect(blocksText(card)).toContain('0 of 2 approvals');
+    expect((await quorumRow(h, e.id)).approvals_required).toBe(2);
 
-    expect(await approveHearing(APPROVER, card, /recorded/)).toContain('Your approval is recorded: 1 of 2');
-    expect(await rowOf(e.id)).toMatchObject({ status: 'pending', approvals: [{ user: APPROVER }] });
-    const update = await h.fake.waitFor((c) => c.method === 'chat.update' && c.args.ts === card.ts && text(c).includes('1 of 2 approvals'));
-    expect(text(update)).toContain(`1 of 2 approvals*: <@${APPROVER}>`);
+    expect(await approveHearing(h, APPROVER, card, /recorded/)).toContain('Your approval is recorded: 1 of 2');
+    expect(await quorumRow(h, e.id)).toMatchObject({ status: 'pending', approvals: [{ user: APPROVER }] });
+    const update = await h.fake.waitFor((c) => c.method === 'chat.update' && c.args.ts === card.ts && blocksText(c).includes('1 of 2 approvals'));
+    expect(blocksText(update)).toContain(`1 of 2 approvals*: <@${APPROVER}>`);
     // Still open: the buttons stay until the quorum is reached, and the line of whom it asks stays too.
-    expect(text(update)).toContain('countersign.approve');
-    expect(text(update)).toContain('No on-call schedule for route `default`');
+    expect(blocksText(update)).toContain('countersign.approve');
+    expect(blocksText(update)).toContain('No on-call schedule for route `default`');
     const [recorded] = await eventsOf(e.id, 'approval_recorded');
     expect(recorded).toMatchObject({ actor: APPROVER, data: { approvals: 1, required: 2, approvers: [APPROVER] } });
     expect(await eventsOf(e.id, 'decision_made')).toHaveLength(0);
 
-    await approve(APPROVER_2, card);
+    await approve(h, APPROVER_2, card);
     const got = await oneCallback(e.id);
     expect(got.json).toMatchObject({ status: 'approved', proceed: true, decision: { by: APPROVER_2 }, approvals: { required: 2, by: [APPROVER, APPROVER_2] } });
-    expect(await rowOf(e.id)).toMatchObject({ status: 'approved', decided_by: APPROVER_2 });
+    expect(await quorumRow(h, e.id)).toMatchObject({ status: 'approved', decided_by: APPROVER_2 });
     const made = await eventsOf(e.id, 'decision_made');
     expect(made).toHaveLength(1);
     expect(made[0]).toMatchObject({ actor: APPROVER_2, data: { status: 'approved', approvers: [APPROVER, APPROVER_2], approvalsRequired: 2 } });
-    const final = await h.fake.waitFor((c) => c.method === 'chat.update' && c.args.ts === card.ts && text(c).includes('*Approved*'));
-    expect(text(final)).toContain(`*Approved* by <@${APPROVER}>, <@${APPROVER_2}> (2 of 2)`);
-    expect(text(final)).not.toContain('countersign.approve');
+    const final = await h.fake.waitFor((c) => c.method === 'chat.update' && c.args.ts === card.ts && blocksText(c).includes('*Approved*'));
+    expect(blocksText(final)).toContain(`*Approved* by <@${APPROVER}>, <@${APPROVER_2}> (2 of 2)`);
+    expect(blocksText(final)).not.toContain('countersign.approve');
 
     // The HTTP API's answer names both approvers too.
     const res = await fetch(`${h.baseUrl}/api/escalations/${e.id}`, { headers: { authorization: `Bearer ${API_TOKEN}` } });
@@ -118,22 +67,22 @@ describe('quorum: two approvals', () => {
     const e = { ...makeTransfer(35_000), urgency: 'high' as const };
     await h.enqueue(e);
     const card = await h.card(e.id);
-    const oncall = /On call for route `payments-urgent`: <@U0PAYOPS00[12]>/.exec(text(card))?.[0];
+    const oncall = /On call for route `payments-urgent`: <@U0PAYOPS00[12]>/.exec(blocksText(card))?.[0];
     expect(oncall, 'the card names the on-call payments person').toBeDefined();
-    await approve(APPROVER, card);
-    const update = await h.fake.waitFor((c) => c.method === 'chat.update' && c.args.ts === card.ts && text(c).includes('1 of 2 approvals'));
-    expect(text(update)).toContain(oncall);
+    await approve(h, APPROVER, card);
+    const update = await h.fake.waitFor((c) => c.method === 'chat.update' && c.args.ts === card.ts && blocksText(c).includes('1 of 2 approvals'));
+    expect(blocksText(update)).toContain(oncall);
   });
 
   it('counts the same person once, and never the agent’s owner', async () => {
     const e = makeTransfer(30_000);
     await h.enqueue(e);
     const card = await h.card(e.id);
-    await approveHearing(APPROVER, card, /recorded: 1 of 2/);
-    expect(await approveHearing(APPROVER, card, /already approved/)).toContain('You already approved this request (1 of 2)');
-    expect(await approveHearing(OWNER, card, /own this agent/)).toContain('You own this agent');
+    await approveHearing(h, APPROVER, card, /recorded: 1 of 2/);
+    expect(await approveHearing(h, APPROVER, card, /already approved/)).toContain('You already approved this request (1 of 2)');
+    expect(await approveHearing(h, OWNER, card, /own this agent/)).toContain('You own this agent');
 
-    expect(await rowOf(e.id)).toMatchObject({ status: 'pending', approvals: [{ user: APPROVER }] });
+    expect(await quorumRow(h, e.id)).toMatchObject({ status: 'pending', approvals: [{ user: APPROVER }] });
     expect(await eventsOf(e.id, 'approval_recorded')).toHaveLength(1);
     expect((await eventsOf(e.id, 'decision_refused')).map((r) => r.data.reason)).toEqual(['owner_cannot_approve']);
     const attempts = await eventsOf(e.id, 'decision_attempted');
@@ -144,7 +93,7 @@ describe('quorum: two approvals', () => {
     const e = makeTransfer(40_000, cb.url);
     await h.enqueue(e);
     const card = await h.card(e.id);
-    await approveHearing(APPROVER, card, /recorded: 1 of 2/);
+    await approveHearing(h, APPROVER, card, /recorded: 1 of 2/);
 
     const [id, digest] = String((card.blocks as Array<{ elements?: Array<{ action_id: string; value: string }> }>).flatMap((b) => b.elements ?? []).find((x) => x.action_id === 'countersign.approve')!.value).split(':');
     const payload = viewSubmissionPayload({
@@ -157,11 +106,11 @@ describe('quorum: two approvals', () => {
 
     const got = await oneCallback(e.id);
     expect(got.json).toMatchObject({ status: 'denied', proceed: false, decision: { by: APPROVER_2, reason: 'Payroll is already funded for this month.' }, approvals: { required: 2, by: [APPROVER] } });
-    const final = await h.fake.waitFor((c) => c.method === 'chat.update' && c.args.ts === card.ts && text(c).includes('*Denied*'));
-    expect(text(final)).toContain(`(after *1 of 2 approvals*: <@${APPROVER}>)`);
-    expect(text(final)).toContain('Payroll is already funded');
+    const final = await h.fake.waitFor((c) => c.method === 'chat.update' && c.args.ts === card.ts && blocksText(c).includes('*Denied*'));
+    expect(blocksText(final)).toContain(`(after *1 of 2 approvals*: <@${APPROVER}>)`);
+    expect(blocksText(final)).toContain('Payroll is already funded');
     // A later approval finds it over.
-    expect(await approveHearing(MANY[0]!, card, /^Already/)).toContain(`Already denied by <@${APPROVER_2}>`);
+    expect(await approveHearing(h, MANY[0]!, card, /^Already/)).toContain(`Already denied by <@${APPROVER_2}>`);
     expect(await eventsOf(e.id, 'decision_made')).toHaveLength(1);
   });
 
@@ -169,7 +118,7 @@ describe('quorum: two approvals', () => {
     const e = makeTransfer(50_000, cb.url);
     await h.enqueue(e);
     const card = await h.card(e.id);
-    await approveHearing(APPROVER, card, /recorded: 1 of 2/);
+    await approveHearing(h, APPROVER, card, /recorded: 1 of 2/);
 
     // The deadline's own delayed job, run now.
     const expiries = new Queue(EXPIRIES_QUEUE, { connection: { url: REDIS_URL }, prefix: h.prefix });
@@ -180,9 +129,9 @@ describe('quorum: two approvals', () => {
     }
     const got = await oneCallback(e.id);
     expect(got.json).toMatchObject({ status: 'expired', proceed: false, decision: { failSafe: true, by: null }, approvals: { required: 2, by: [APPROVER] } });
-    const final = await h.fake.waitFor((c) => c.method === 'chat.update' && c.args.ts === card.ts && text(c).includes('*Expired*'));
-    expect(text(final)).toContain(`(after *1 of 2 approvals*: <@${APPROVER}>)`);
-    expect(text(final)).not.toContain('countersign.approve');
+    const final = await h.fake.waitFor((c) => c.method === 'chat.update' && c.args.ts === card.ts && blocksText(c).includes('*Expired*'));
+    expect(blocksText(final)).toContain(`(after *1 of 2 approvals*: <@${APPROVER}>)`);
+    expect(blocksText(final)).not.toContain('countersign.approve');
     expect(await eventsOf(e.id, 'decision_made')).toHaveLength(0);
   });
 });
@@ -210,11 +159,11 @@ describe('quorum races', () => {
     const e = makeTransfer(60_000, cb.url);
     await h.enqueue(e);
     const card = await h.card(e.id);
-    await approveHearing(APPROVER, card, /recorded: 1 of 2/);
+    await approveHearing(h, APPROVER, card, /recorded: 1 of 2/);
 
     const clickers = MANY.slice(0, 10);
     const since = h.fake.calls.length;
-    const responses = await Promise.all(clickers.map((u) => approve(u, card)));
+    const responses = await Promise.all(clickers.map((u) => approve(h, u, card)));
     expect(responses.map((r) => r.status)).toEqual(clickers.map(() => 200));
 
     await oneCallback(e.id);
@@ -223,7 +172,7 @@ describe('quorum races', () => {
     const winner = made[0]!.actor;
     expect(clickers).toContain(winner);
     expect(made[0]!.data.approvers).toEqual([APPROVER, winner]);
-    expect(await rowOf(e.id)).toMatchObject({ status: 'approved', decided_by: winner, approvals: [{ user: APPROVER }, { user: winner }] });
+    expect(await quorumRow(h, e.id)).toMatchObject({ status: 'approved', decided_by: winner, approvals: [{ user: APPROVER }, { user: winner }] });
     expect(await eventsOf(e.id, 'approval_recorded')).toHaveLength(2);
     // The nine others are told who decided.
     const losers = clickers.filter((u) => u !== winner);
@@ -231,7 +180,7 @@ describe('quorum races', () => {
     for (const c of alreadyTo(losers, since)) expect(String(c.args.text)).toContain(`Already approved by <@${APPROVER}> and <@${winner}>`);
     // A vote's card update that lost the race to the decision's is followed by one more: the card ends decided.
     await cardsSettled();
-    expect(text(lastUpdateOf(card))).toContain('*Approved*');
+    expect(blocksText(lastUpdateOf(card))).toContain('*Approved*');
   });
 
   it('makes exactly one decision when 20 approvers click a 2-of-N escalation at once from zero approvals', async () => {
@@ -239,7 +188,7 @@ describe('quorum races', () => {
     await h.enqueue(e);
     const card = await h.card(e.id);
     const since = h.fake.calls.length;
-    const responses = await Promise.all(MANY.map((u) => approve(u, card)));
+    const responses = await Promise.all(MANY.map((u) => approve(h, u, card)));
     expect(responses.map((r) => r.status)).toEqual(MANY.map(() => 200));
 
     await oneCallback(e.id);
@@ -248,90 +197,14 @@ describe('quorum races', () => {
     const recorded = await eventsOf(e.id, 'approval_recorded');
     expect(recorded.map((r) => r.data.approvals)).toEqual([1, 2]);
     expect(made[0]!.data.approvers).toEqual(recorded.map((r) => r.actor));
-    const row = await rowOf(e.id);
+    const row = await quorumRow(h, e.id);
     expect(row.status).toBe('approved');
     expect(row.approvals.map((a) => a.user)).toEqual(recorded.map((r) => r.actor));
     // One "recorded" reply, eighteen "already approved": the deciding click needs none.
     await eventually(async () => (alreadyTo(MANY, since).filter((c) => String(c.args.text).startsWith('Already approved')).length >= 18 ? true : undefined), 'replies');
     expect(alreadyTo(MANY, since).filter((c) => String(c.args.text).includes('recorded: 1 of 2'))).toHaveLength(1);
     await cardsSettled();
-    expect(text(lastUpdateOf(card))).toContain('*Approved*');
-    expect(text(lastUpdateOf(card))).not.toContain('countersign.approve');
-  });
-});
-
-describe('quorum from distinct user groups', () => {
-  it('counts one approval per group, refuses a second from the same group, and is approved once each group approved', async () => {
-    const FIN = ['U0FINANCE1', 'U0FINANCE2'];
-    const RISK = 'U0RISKONE1';
-    const cfg = config
-      .replace(`users: [U0APPROVER1, U0APPROVER2, ${OWNER}`, `users: [U0APPROVER1, U0APPROVER2, ${OWNER}, ${FIN.join(', ')}, ${RISK}`)
-      .replace(QUORUM_RULE, `${QUORUM_RULE}\n              distinctGroups: [S0FINANCE1, S0RISK0001]`);
-    expect(cfg).toContain('distinctGroups: [S0FINANCE1, S0RISK0001]');
-    const g = await startHarness({ config: cfg });
-    try {
-      g.fake.setUsergroup('S0FINANCE1', FIN);
-      g.fake.setUsergroup('S0RISK0001', [RISK]);
-      const e = makeTransfer(25_000);
-      await g.enqueue(e);
-      const card = await g.card(e.id);
-      expect(text(card)).toContain('each from a member of a different one of <!subteam^S0FINANCE1>, <!subteam^S0RISK0001>');
-
-      await approveHearing(FIN[0]!, card, /recorded: 1 of 2/, g);
-      expect(await approveHearing(FIN[1]!, card, /would not count/, g)).toContain('<!subteam^S0RISK0001>');
-      // Not in either group: an approver of the route, but no approval the quorum can use.
-      await approveHearing(APPROVER, card, /would not count/, g);
-      expect(await rowOf(e.id, g)).toMatchObject({ status: 'pending', approvals: [{ user: FIN[0] }] });
-
-      await approve(RISK, card, g);
-      await eventually(async () => ((await rowOf(e.id, g)).status === 'approved' ? true : undefined), 'approved');
-      const [made] = await g.sql<Array<{ data: Record<string, unknown> }>>`select data from events where escalation_id = ${e.id} and type = 'decision_made'`;
-      expect(made!.data.approvers).toEqual([FIN[0], RISK]);
-      const final = await g.fake.waitFor((c) => c.method === 'chat.update' && c.args.ts === card.ts && text(c).includes('*Approved*'));
-      expect(text(final)).toContain(`<@${FIN[0]}> (<!subteam^S0FINANCE1>), <@${RISK}> (<!subteam^S0RISK0001>) (2 of 2)`);
-    } finally {
-      await g.close();
-    }
-  });
-});
-
-describe('quorum across a policy reload', () => {
-  let w: Harness;
-  let web: Running;
-  let dir: string;
-  let file: string;
-  beforeAll(async () => {
-    w = await startHarness({ config, env: { COUNTERSIGN_ROLE: 'worker' } });
-    dir = mkdtempSync(join(tmpdir(), 'countersign-quorum-'));
-    file = join(dir, 'countersign.yml');
-    writeFileSync(file, config);
-    web = await start(loadEnv(w.envFor({ COUNTERSIGN_CONFIG: file, COUNTERSIGN_ROLE: 'web', MIGRATE_ON_START: 'false' })));
-  });
-  afterAll(async () => {
-    await web?.stop();
-    await w?.close();
-  });
-  const clickOnWeb = (user: string, card: StoredMessage) => {
-    const button = (card.blocks as Array<{ elements?: Array<{ action_id: string; value: string }> }>).flatMap((b) => b.elements ?? []).find((x) => x.action_id === 'countersign.approve')!;
-    const body = blockActionsBody(blockActionsPayload({ userId: user, channel: GENERAL_CHANNEL, messageTs: card.ts, actionId: 'countersign.approve', value: button.value }));
-    return postSigned(`http://127.0.0.1:${web.port}/slack/events`, SIGNING_SECRET, body);
-  };
-
-  it('keeps the bar a pending escalation was stored with when the policy changes between votes', async () => {
-    const e = makeTransfer(25_000);
-    await w.enqueue(e);
-    const card = await w.card(e.id);
-    await clickOnWeb(APPROVER, card);
-    await w.fake.waitFor((c) => c.method === 'chat.postEphemeral' && c.args.user === APPROVER && /recorded: 1 of 2/.test(String(c.args.text)));
-
-    // Three approvals from now on: the file is saved as editors do, and the web bot reloads it.
-    const tmp = join(dir, '.countersign.yml.new');
-    writeFileSync(tmp, config.replace(QUORUM_RULE, QUORUM_RULE.replace('approvals: 2', 'approvals: 3')));
-    renameSync(tmp, file);
-    await eventually(async () => ((await w.sql`select 1 from events where type = 'config_reloaded'`).length ? true : undefined), 'config_reloaded event');
-
-    await clickOnWeb(APPROVER_2, card);
-    await eventually(async () => ((await rowOf(e.id, w)).status === 'approved' ? true : undefined), 'approved by the second vote');
-    expect(await rowOf(e.id, w)).toMatchObject({ approvals_required: 2, decided_by: APPROVER_2 });
+    expect(blocksText(lastUpdateOf(card))).toContain('*Approved*');
+    expect(blocksText(lastUpdateOf(card))).not.toContain('countersign.approve');
   });
 });
