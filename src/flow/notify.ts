@@ -89,7 +89,8 @@ export async function notify(
       actor: 'system',
       data: { channel: row.channel, ts: row.cardTs, status: row.status },
     } as const;
-    if (row.notifiedAt) {
+    // A vote's late card update only redraws the card: marking the agent told is the decision's own job (the sweep re-sends it while unmarked).
+    if (row.notifiedAt || kind === 'votes') {
       await recordEvent(ports.db, cardEvent);
     } else {
       // Both in one statement; agent_notified only if this statement sets notified_at (as markNotifiedRecorded).
@@ -97,7 +98,7 @@ export async function notify(
     }
     return closeLoopOf(ports, row);
   }
-  if (!row.notifiedAt) {
+  if (!row.notifiedAt && kind !== 'votes') {
     // Set once, with its event in the same statement: a repeat (or a racing sweep) records nothing twice.
     await markNotifiedRecorded(ports.db, row.id, notifiedEvent(row));
   }
