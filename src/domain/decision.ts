@@ -1,4 +1,12 @@
 import type { FieldError } from './escalation.js';
+import { needsQuorum, quorumOf, tally, type ApprovalVote, type StoredQuorum } from './quorum.js';
+
+/** The quorum summary of a stored escalation; undefined when one approval decides it. */
+export function approvalsSummary(row: StoredQuorum & { approvals: readonly ApprovalVote[]; agentOwner: string | null }): ApprovalsSummary | undefined {
+  if (!needsQuorum(row)) return undefined;
+  const t = tally(quorumOf(row), row.approvals, row.agentOwner);
+  return { required: t.required, by: t.counted.map((c) => c.user) };
+}
 
 /** `allowed`: policy let the action run without waiting (autonomous or supervised). */
 export const STATUSES = ['pending', 'approved', 'denied', 'expired', 'rejected', 'allowed'] as const;
@@ -35,6 +43,15 @@ export interface DecisionMessage {
   /** sha256 over agent, action and params: the request this decision is bound to. */
   requestDigest: string | null;
   errors?: FieldError[];
+  /** Set when the escalation needs more than one approval: how many, and who approved so far (in order). */
+  approvals?: ApprovalsSummary;
+}
+
+/** A quorum, as every answer to the agent states it. */
+export interface ApprovalsSummary {
+  required: number;
+  /** Counted approvers, in the order they approved; with `required` of them, the escalation is approved. */
+  by: string[];
 }
 
 export interface DecisionState {
@@ -54,6 +71,7 @@ export interface DecisionState {
   reviewedBy?: string | null;
   reviewedAt?: Date | null;
   reviewNote?: string | null;
+  approvals?: ApprovalsSummary;
 }
 
 export function decisionMessage(s: DecisionState): DecisionMessage {
@@ -88,5 +106,6 @@ export function decisionMessage(s: DecisionState): DecisionMessage {
         }
       : {}),
     ...(s.reviewState === 'wrong' ? { signal: 'compensate' as const } : {}),
+    ...(s.approvals ? { approvals: s.approvals } : {}),
   };
 }

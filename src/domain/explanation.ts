@@ -35,6 +35,9 @@ export interface ExplainEscalation {
   reviewedAt: Date | null;
   reviewNote: string | null;
   createdAt: Date;
+  /** Quorum (src/domain/quorum.ts): absent or 1 for a single approval. */
+  approvalsRequired?: number;
+  approvalGroups?: string[] | null;
 }
 
 export interface ExplainEvent {
@@ -121,6 +124,11 @@ export function buildExplanation(row: ExplainEscalation, events: readonly Explai
   if (row.tier || row.policyRule) policy.push(`Tier ${row.tier ?? '?'} by rule ${row.policyRule ?? '(none)'}${row.policyReason ? `: ${row.policyReason}` : ''}`);
   for (const t of row.triggers ?? []) policy.push(`Trigger ${t.kind}: ${t.message}`);
   if ((row.triggers ?? []).length === 0 && row.tier) policy.push('No escalation trigger fired.');
+  const quorumRule = (of('received')[0]?.data['policy'] as { quorum?: { rule?: string } } | undefined)?.quorum?.rule;
+  if ((row.approvalsRequired ?? 1) > 1 || (row.approvalGroups ?? []).length > 0) {
+    const groups = row.approvalGroups?.length ? `, each from a different one of the user groups ${row.approvalGroups.join(', ')}` : '';
+    policy.push(`Quorum: ${plural(row.approvalsRequired ?? 1, 'approval')} from different approvers${groups}, never the agent's owner${quorumRule ? ` (rule ${quorumRule})` : ''}`);
+  }
   policy.push(`Policy version ${row.policyVersion ?? '?'} · route ${row.route ?? '?'} → channel ${row.channel ?? '?'}${req.issueType ? ` (issue type ${req.issueType}, urgency ${req.urgency ?? 'normal'})` : ''}`);
 
   const paged: string[] = [];
@@ -151,6 +159,11 @@ export function buildExplanation(row: ExplainEscalation, events: readonly Explai
     decided.push(...standingUseLines(row, standingId, events));
   } else if (row.decidedBy === 'policy') {
     decided.push(`Decided by policy at ${iso(row.decidedAt)} (${row.decisionCode ?? row.status}): ${row.decisionReason ?? row.policyReason ?? ''}`.trimEnd());
+  } else if (row.status === 'approved' && Array.isArray(made?.data['approvers']) && (made.data['approvers'] as unknown[]).length > 0) {
+    // A quorum: every approver is named, the last one completed it.
+    const approvers = (made.data['approvers'] as unknown[]).map(String);
+    decided.push(`Approved by ${approvers.join(' and ')} (${approvers.length} of ${String(made.data['approvalsRequired'] ?? approvers.length)} approvals) at ${iso(row.decidedAt)} under policy ${str(made.data['policyVersion']) ?? row.policyVersion ?? '?'}`);
+    decided.push(row.decisionReason ? `Reason: ${row.decisionReason}` : 'No reason given.');
   } else if (row.status === 'approved' || row.status === 'denied') {
     decided.push(`${STATUS_WORD[row.status]} by ${row.decidedBy} at ${iso(row.decidedAt)} under policy ${str(made?.data['policyVersion']) ?? row.policyVersion ?? '?'}`);
     decided.push(row.decisionReason ? `Reason: ${row.decisionReason}` : 'No reason given.');
@@ -166,7 +179,14 @@ export function buildExplanation(row: ExplainEscalation, events: readonly Explai
   for (const e of of('standing_granted')) decided.push(grantLine(e));
   for (const e of of('standing_revoked')) decided.push(`${iso(e.at)}: standing approval ${str(e.data['standingId']) ?? '?'} revoked by ${e.actor} (used ${Number(e.data['usedCount'] ?? 0)} of ${Number(e.data['maxCount'] ?? 0)})`);
   for (const e of of('standing_refused')) decided.push(`${iso(e.at)}: ${e.actor} tried to ${e.data['action'] === 'revoke' ? 'revoke its standing approval' : 'grant a standing approval'}: refused (${str(e.data['reason']) ?? 'not allowed'})`);
-  for (const e of of('decision_refused')) decided.push(`${iso(e.at)}: ${e.actor} tried to ${str(e.data['kind']) ?? 'decide'}: refused (${str(e.data['reason']) ?? 'not allowed'})`);
+  // Approvals of a quorum and refused attempts, in the order they happened.
+  for (const e of events) {
+    if (e.type === 'approval_recorded') {
+      decided.push(`${iso(e.at)}: ${e.actor} approved (${String(e.data['approvals'] ?? '?')} of ${String(e.data['required'] ?? '?')})${str(e.data['countedFor']) ? ` for user group ${e.data['countedFor']}` : ''}`);
+    } else if (e.type === 'decision_refused') {
+      decided.push(`${iso(e.at)}: ${e.actor} tried to ${str(e.data['kind']) ?? 'decide'}: refused (${str(e.data['reason']) ?? 'not allowed'})`);
+    }
+  }
   if (row.reviewState === 'ok' || row.reviewState === 'wrong') {
     decided.push(`Reviewed after it ran: ${row.reviewState === 'ok' ? 'right' : 'wrong'} by ${row.reviewedBy} at ${iso(row.reviewedAt)}${row.reviewNote ? `: ${row.reviewNote}` : ''}`);
   } else if (row.reviewState === 'pending') {

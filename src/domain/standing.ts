@@ -79,9 +79,16 @@ export function standingPermission(policy: Policy | undefined, agentId: string, 
  * stakes, out of domain, task budget) still reaches a person, and so does a
  * wait that a review mode imposed on a looser tier.
  */
-export function standingEligible(d: { outcome?: string; status?: string; tier: string | null; triggers: ReadonlyArray<unknown> | null }): boolean {
+export function standingEligible(d: {
+  outcome?: string;
+  status?: string;
+  tier: string | null;
+  triggers: ReadonlyArray<unknown> | null;
+  /** Approvals the policy asks for (a quorum, src/domain/quorum.ts); one person's standing approval never stands for several. */
+  approvals?: number;
+}): boolean {
   const pending = d.outcome === 'pending' || d.status === 'pending';
-  return pending && d.tier === 'restricted' && (d.triggers ?? []).length === 0;
+  return pending && d.tier === 'restricted' && (d.triggers ?? []).length === 0 && (d.approvals ?? 1) <= 1;
 }
 
 /** A standing approval as the use path needs it (structurally a `standing_approvals` row). */

@@ -1,5 +1,6 @@
 import type { Trigger } from '../domain/policy/evaluate.js';
 import type { EscalationRow } from '../db/schema/escalations.js';
+import { approvalsSummary, type ApprovalsSummary } from '../domain/decision.js';
 
 /**
  * The escalation job's return value: what an agent waiting on the job (TS
@@ -18,12 +19,15 @@ export interface AuthorizeAnswer {
   reason: string | null;
   triggers: Trigger[];
   policyVersion: string | null;
+  /** Set when more than one approval is needed (a quorum): how many, and who approved so far. */
+  approvals?: ApprovalsSummary;
 }
 
 const DECISIONS: Record<string, AuthorizeAnswer['decision']> = { pending: 'pending', allowed: 'allow', approved: 'allow' };
 
 /** The answer for a stored row; `code` overrides the row's (a repeated id says `duplicate`). */
 export function answerOf(row: EscalationRow, code?: string): AuthorizeAnswer {
+  const approvals = approvalsSummary(row);
   return {
     escalationId: row.id,
     decision: DECISIONS[row.status] ?? 'deny',
@@ -35,5 +39,6 @@ export function answerOf(row: EscalationRow, code?: string): AuthorizeAnswer {
     reason: row.decidedBy?.startsWith('standing:') ? row.decisionReason : (row.policyReason ?? row.decisionReason),
     triggers: (row.triggers ?? []) as Trigger[],
     policyVersion: row.policyVersion,
+    ...(approvals ? { approvals } : {}),
   };
 }

@@ -6,6 +6,7 @@ import type { Status } from '../domain/decision.js';
 import type { EscalationRow } from '../db/schema/escalations.js';
 import type { CardState } from '../slack/cards/view-model.js';
 import { grantPermission } from './standing-grant.js';
+import { needsQuorum, quorumOf, tally } from '../domain/quorum.js';
 
 /**
  * What the card shows for a stored row: the request with PII masked (the config's
@@ -37,6 +38,7 @@ export function cardStateOf(row: EscalationRow, config?: CountersignConfig, opts
     highStakes: (row.triggers ?? []).some((t) => t.kind === 'high_stakes'),
     // Under the policy in force now: a reload that forbids it takes the button off the next update.
     ...(row.status === 'pending' && config && grantPermission(config, row).allowed ? { standingOffered: true } : {}),
+    ...(needsQuorum(row) ? { quorum: quorumState(row) } : {}),
     review:
       row.reviewState === 'none'
         ? undefined
@@ -61,4 +63,11 @@ function whyHuman(row: EscalationRow, actionType: string): string[] {
   for (const t of row.triggers ?? []) lines.push(t.message);
   if (lines.length === 0) lines.push(row.policyReason ?? `${actionType} needs approval on route ${row.route}`);
   return lines;
+}
+
+/** A quorum's progress as the card shows it, from the votes stored on the row. */
+function quorumState(row: EscalationRow): NonNullable<CardState['quorum']> {
+  const rule = quorumOf(row);
+  const t = tally(rule, row.approvals, row.agentOwner);
+  return { required: t.required, counted: t.counted, groups: [...rule.groups], missingGroups: t.missingGroups };
 }

@@ -7,6 +7,8 @@ import type { DbOrTx } from '../db/client.js';
 import type { EscalationRow } from '../db/schema/escalations.js';
 import type { FlowPorts } from './ports.js';
 import { redactorOf } from '../domain/audit-config.js';
+import { afterVote, commitVote } from './vote.js';
+import { needsQuorum } from '../domain/quorum.js';
 
 export interface DecideInput {
   escalationId: string;
@@ -22,8 +24,15 @@ export interface DecideInput {
 export type DecideOutcome =
   | { kind: 'made'; row: EscalationRow }
   | { kind: 'already'; row: EscalationRow }
-  /** `route`: the escalation's, named in the refusal ("not an approver for route `refunds`"). */
-  | { kind: 'refused'; reason: 'not_an_approver' | 'owner_cannot_approve' | 'request_changed' | 'no_route'; route: string | null }
+  /** A quorum's approval counted, and more are needed (vote.ts): still pending. */
+  | { kind: 'voted'; row: EscalationRow }
+  /** The clicker's approval already counts: a repeated click changes nothing. */
+  | { kind: 'already_voted'; row: EscalationRow }
+  /**
+   * `route`: the escalation's, named in the refusal ("not an approver for route `refunds`").
+   * `approval_not_needed`: a quorum from distinct groups, and the clicker is in none of the groups still missing (`missingGroups`).
+   */
+  | { kind: 'refused'; reason: 'not_an_approver' | 'owner_cannot_approve' | 'request_changed' | 'no_route' | 'approval_not_needed'; route: string | null; missingGroups?: string[] }
   | { kind: 'unknown' };
 
 /**
@@ -49,7 +58,7 @@ export async function mayDecide(
   row: EscalationRow,
   userId: string,
   kind: DecisionKind,
-): Promise<DecideOutcome | undefined> {
+): Promise<{ kind: 'refused'; reason: 'not_an_approver' | 'owner_cannot_approve' | 'no_route'; route: string | null } | undefined> {
   const route = routeByName(ports.config.current().config, row.route ?? '');
   if (!route) return { kind: 'refused', reason: 'no_route', route: row.route };
   const members = route.approvers.usergroup ? await ports.slack.usergroupMembers(route.approvers.usergroup) : [];
@@ -68,6 +77,7 @@ export async function decide(
 ): Promise<DecideOutcome> {
   const outcome = await commitDecision(ports, input);
   if (outcome.kind === 'made') await afterDecision(ports, outcome.row);
+  if (outcome.kind === 'voted') await afterVote(ports, outcome.row);
   return outcome;
 }
 
@@ -104,6 +114,8 @@ export async function commitDecision(
     ]);
     return refusal;
   }
+  // M approvers: an approval is a vote, counted under the row's lock; a deny still ends it at once.
+  if (input.kind === 'approve' && needsQuorum(row)) return commitVote(ports, input, row);
 
   const { version, config } = ports.config.current();
   const status = input.kind === 'approve' ? 'approved' : 'denied';

@@ -96,6 +96,10 @@ export async function intake(
     triggers: verdict.decision.triggers,
     decisionCode: verdict.code,
     mode: verdict.mode,
+    // The bar is fixed here: a policy reload before the last vote never moves it.
+    ...(verdict.status === 'pending' && verdict.decision.quorum
+      ? { approvalsRequired: verdict.decision.quorum.approvals, approvalGroups: verdict.decision.quorum.groups.length > 0 ? [...verdict.decision.quorum.groups] : null }
+      : {}),
     ...(decided ? { decidedBy: verdict.standing ? `standing:${verdict.standing.id}` : 'policy', decidedAt: now, decisionReason: verdict.reason } : {}),
     ...(supervised ? { reviewState: 'pending' } : {}),
     // Nothing further to deliver: the job's return value and the store answer the agent.
@@ -146,7 +150,7 @@ export async function intake(
         policyVersion: version,
         // The full record (input, reasoning, action and params, model and versions, cost), under the chain.
         request: stored,
-        policy: { outcome: verdict.decision.outcome, code: verdict.code, mode: verdict.mode, tier: verdict.decision.tier, rule: verdict.decision.rule, reason: verdict.reason, triggers: verdict.decision.triggers, spendUsd: verdict.spendMicros / 1e6, ...(verdict.standing ? { standing: { ...verdict.standing, expiresAt: verdict.standing.expiresAt.toISOString() } } : {}) },
+        policy: { outcome: verdict.decision.outcome, code: verdict.code, mode: verdict.mode, tier: verdict.decision.tier, rule: verdict.decision.rule, reason: verdict.reason, triggers: verdict.decision.triggers, spendUsd: verdict.spendMicros / 1e6, ...(verdict.standing ? { standing: { ...verdict.standing, expiresAt: verdict.standing.expiresAt.toISOString() } } : {}), ...(verdict.decision.quorum ? { quorum: verdict.decision.quorum } : {}) },
       },
     },
   );

@@ -1,4 +1,4 @@
-import { decisionMessage, type DecisionMessage, type Status } from '../domain/decision.js';
+import { approvalsSummary, decisionMessage, type DecisionMessage, type Status } from '../domain/decision.js';
 import { cardUpdatedMarkNotifiedRecorded, markNotifiedRecorded } from '../db/queries/escalations.js';
 import { getEscalationGrouped } from '../db/queries/card-batch.js';
 import { recordEvent } from '../db/queries/events.js';
@@ -9,6 +9,7 @@ import { cardStateOf } from './card-state.js';
 import { closeLoop } from './close-loop.js';
 import { postCard, reconcileCard } from './post-card.js';
 import type { FlowPorts } from './ports.js';
+import { refreshVotesCard } from './vote-card.js';
 
 export const updateKey = (channel: string) => `chat.update:${channel}`;
 
@@ -30,6 +31,7 @@ export function messageOf(row: EscalationRow): DecisionMessage {
     reviewedBy: row.reviewedBy,
     reviewedAt: row.reviewedAt,
     reviewNote: row.reviewNote,
+    approvals: approvalsSummary(row),
   });
 }
 
@@ -44,9 +46,11 @@ export type NotifyResult = { kind: 'done' } | { kind: 'wait'; ms: number } | { k
 export async function notify(
   ports: Pick<FlowPorts, 'db' | 'slack' | 'pacer' | 'scheduler' | 'decisions' | 'config' | 'log' | 'now'>,
   escalationId: string,
-  kind: 'decision' | 'review' | 'card' = 'decision',
+  kind: 'decision' | 'review' | 'card' | 'votes' = 'decision',
 ): Promise<NotifyResult> {
   const read = await getEscalationGrouped(ports.db, escalationId);
+  // A quorum's vote: the card still waits, now showing who approved (once decided, `votes` updates it like `card`).
+  if (read?.status === 'pending' && kind === 'votes') return refreshVotesCard(ports, read);
   if (!read || read.status === 'pending') return { kind: 'skipped' };
   let row = read;
   await ports.decisions.publish(messageOf(row));
@@ -85,7 +89,8 @@ export async function notify(
       actor: 'system',
       data: { channel: row.channel, ts: row.cardTs, status: row.status },
     } as const;
-    if (row.notifiedAt) {
+    // A vote's late card update only redraws the card: marking the agent told is the decision's own job (the sweep re-sends it while unmarked).
+    if (row.notifiedAt || kind === 'votes') {
       await recordEvent(ports.db, cardEvent);
     } else {
       // Both in one statement; agent_notified only if this statement sets notified_at (as markNotifiedRecorded).
@@ -93,7 +98,7 @@ export async function notify(
     }
     return closeLoopOf(ports, row);
   }
-  if (!row.notifiedAt) {
+  if (!row.notifiedAt && kind !== 'votes') {
     // Set once, with its event in the same statement: a repeat (or a racing sweep) records nothing twice.
     await markNotifiedRecorded(ports.db, row.id, notifiedEvent(row));
   }

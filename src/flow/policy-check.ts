@@ -54,6 +54,9 @@ export function checkPolicy(
     `rule:    ${decision.rule}`,
     `reason:  ${decision.reason}`,
     ...decision.triggers.map((t) => `trigger: ${t.kind}: ${t.message}`),
+    ...(decision.quorum
+      ? [`quorum:  ${decision.quorum.approvals} approvals from different approvers${decision.quorum.groups.length ? `, each from a different group of ${decision.quorum.groups.join(', ')}` : ''} (${decision.quorum.rule})`]
+      : []),
   ];
   return { decision, text: lines.join('\n') };
 }

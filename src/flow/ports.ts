@@ -54,8 +54,10 @@ export interface SchedulerPort {
   /**
    * Card update and decision delivery; idempotent per escalation and kind.
    * `post`: a card whose escalation job Redis lost, posted from its row (rebuild.ts).
+   * `votes`: a quorum's card brought up to date after a vote (vote-card.ts); `seq` (e.g. the vote count)
+   * makes each vote's update a job of its own.
    */
-  enqueueNotify(escalationId: string, kind?: 'decision' | 'review' | 'card' | 'post'): Promise<void>;
+  enqueueNotify(escalationId: string, kind?: 'decision' | 'review' | 'card' | 'post' | 'votes', seq?: string): Promise<void>;
   enqueueCallback(escalationId: string, url: string, kind?: 'decision' | 'review'): Promise<void>;
   /**
    * Posts a pending escalation's card off the caller's path (the HTTP API does not wait on

@@ -17,8 +17,8 @@ import type { FlowPorts } from './ports.js';
  * Who may grant is who may approve: checked by the decision itself.
  */
 export function grantPermission(config: ReturnType<FlowPorts['config']['current']>['config'], row: EscalationRow): StandingPermission {
-  if (!standingEligible({ status: row.status, tier: row.tier, triggers: row.triggers })) {
-    return { allowed: false, reason: 'only a request that waits for its restricted tier alone can be approved for similar ones: a trigger sends each one to a person' };
+  if (!standingEligible({ status: row.status, tier: row.tier, triggers: row.triggers, approvals: row.approvalsRequired })) {
+    return { allowed: false, reason: 'only a request that waits for its restricted tier alone, for one approver, can be approved for similar ones: a trigger sends each one to a person, and a quorum needs each approver' };
   }
   const reversible = (row.request as Partial<Escalation> | null)?.action?.reversible ?? false;
   return standingPermission(config.policy, row.agentId ?? '', row.actionType ?? '', reversible);

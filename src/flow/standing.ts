@@ -41,7 +41,7 @@ export async function applyStanding(
   verdict: Verdict,
   ctx: { route: Route; digest: string; spendMicros: number },
 ): Promise<Verdict> {
-  if (verdict.status !== 'pending' || !standingEligible(verdict.decision)) return verdict;
+  if (verdict.status !== 'pending' || !standingEligible({ ...verdict.decision, approvals: verdict.decision.quorum?.approvals })) return verdict;
   const { policy } = ports.config.current().config;
   if (!standingPermission(policy, e.agent.id, e.action.type, e.action.reversible).allowed) return verdict;
   const now = ports.now();

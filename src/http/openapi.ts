@@ -12,6 +12,13 @@ const triggerSchema = z.object({
   message: z.string().describe('Why a person is needed, e.g. `confidence 0.62 is below 0.70`.'),
 });
 
+const approvalsSchema = z
+  .object({
+    required: z.number().int().describe('Approvals from different people needed before it is approved.'),
+    by: z.array(z.string()).describe('Who approved so far, in order (Slack user ids); never the agent\'s owner.'),
+  })
+  .describe('Present when a policy rule asks for more than one approval (a quorum).');
+
 /** The answer's shape for the document; the compile-time checks below keep it equal to AuthorizeAnswer. */
 const authorizeAnswerSchema = z
   .object({
@@ -24,6 +31,7 @@ const authorizeAnswerSchema = z
     reason: z.string().nullable(),
     triggers: z.array(triggerSchema),
     policyVersion: z.string().nullable(),
+    approvals: approvalsSchema.optional(),
   })
   .describe('The escalation job\'s return value, the same over HTTP.');
 
@@ -51,6 +59,7 @@ const decisionMessageSchema = z
     signal: z.literal('compensate').optional(),
     requestDigest: z.string().nullable(),
     errors: z.array(fieldErrorSchema).optional(),
+    approvals: approvalsSchema.optional(),
   })
   .describe('The decision message, as on every path back to the agent.');
 

@@ -44,8 +44,8 @@ export function createScheduler(connection: ConnectionOptions, prefix: string): 
       // Deterministic jobId: a retried intake never schedules two timers.
       await expiryAdder.add('expire', { escalationId: id }, { ...keep, jobId: `expire-${id}`, delay: delay(at) });
     },
-    async enqueueNotify(id, kind = 'decision') {
-      const jobId = kind === 'decision' ? `notify-${id}` : `notify-${id}-${kind}`;
+    async enqueueNotify(id, kind = 'decision', seq) {
+      const jobId = kind === 'decision' ? `notify-${id}` : `notify-${id}-${kind}${seq === undefined ? '' : `-${seq}`}`;
       await notify.add(kind, { escalationId: id }, { ...keep, jobId, attempts: 20, backoff: { type: 'countersign' } });
     },
     async enqueueLateClick(click, delayMs) {

@@ -194,7 +194,7 @@ export function startWorkers(
           if (posted.kind === 'wait') return later(job, token, posted.ms);
           return posted.kind;
         }
-        const r = await notify(ports, parseIdJob(job), job.name === 'review' || job.name === 'card' ? job.name : 'decision');
+        const r = await notify(ports, parseIdJob(job), job.name === 'review' || job.name === 'card' || job.name === 'votes' ? job.name : 'decision');
         if (r.kind === 'wait') return later(job, token, r.ms);
         return r.kind;
       }),

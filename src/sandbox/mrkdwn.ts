@@ -22,7 +22,7 @@ function decodeSlackEntities(s: string): string {
  */
 const EMOJI: Record<string, string> = {
   alarm_clock: '⏰', anchor: '⚓', arrow_down: '⬇️', arrow_forward: '▶️', arrow_up: '⬆️', arrows_counterclockwise: '🔄',
-  bell: '🔔', busts_in_silhouette: '👥', chart_with_upwards_trend: '📈', clipboard: '📋', eyes: '👀', fast_forward: '⏩',
+  ballot_box_with_check: '☑️', bell: '🔔', busts_in_silhouette: '👥', chart_with_upwards_trend: '📈', clipboard: '📋', eyes: '👀', fast_forward: '⏩',
   grey_question: '❔', heavy_check_mark: '✔️', hourglass: '⌛', hourglass_flowing_sand: '⏳', information_source: 'ℹ️',
   large_orange_circle: '🟠', lock: '🔒', mag: '🔍', money_with_wings: '💸', moneybag: '💰', no_entry: '⛔', no_entry_sign: '🚫',
   octagonal_sign: '🛑', pager: '📟', pause_button: '⏸️', red_circle: '🔴', robot_face: '🤖', rotating_light: '🚨',

@@ -48,6 +48,25 @@ describe('buildExplanation', () => {
     expect(section(x, 'Outcome')[0]).toBe('The agent was told to not proceed.');
   });
 
+  it('names every approver of a quorum, each approval in turn, and the rule that asked for it', () => {
+    const row = { ...base, status: 'approved', decidedBy: 'U0APPROVER2', decidedAt: at('14:20:00'), approvalsRequired: 2, approvalGroups: null };
+    const x = buildExplanation(row, [
+      ev(1, 'received', { policy: { quorum: { approvals: 2, groups: [], rule: 'policy.agents[0].actions[3].rules[1]' } } }),
+      ev(2, 'approval_recorded', { approvals: 1, required: 2, approvers: ['U0APPROVER1'] }, 'U0APPROVER1', '14:10:00'),
+      ev(3, 'decision_refused', { kind: 'approve', reason: 'owner_cannot_approve' }, 'U0AGENTOWNR', '14:15:00'),
+      ev(4, 'approval_recorded', { approvals: 2, required: 2, approvers: ['U0APPROVER1', 'U0APPROVER2'] }, 'U0APPROVER2', '14:20:00'),
+      ev(5, 'decision_made', { status: 'approved', policyVersion: 'abc', approvers: ['U0APPROVER1', 'U0APPROVER2'], approvalsRequired: 2 }, 'U0APPROVER2', '14:20:00'),
+    ], []);
+    expect(section(x, 'Policy rule and triggers')).toContain("Quorum: 2 approvals from different approvers, never the agent's owner (rule policy.agents[0].actions[3].rules[1])");
+    expect(section(x, 'Who decided, and why')).toEqual([
+      'Approved by U0APPROVER1 and U0APPROVER2 (2 of 2 approvals) at 2026-11-25T14:20:00Z under policy abc',
+      'No reason given.',
+      '2026-11-25T14:10:00Z: U0APPROVER1 approved (1 of 2)',
+      '2026-11-25T14:15:00Z: U0AGENTOWNR tried to approve: refused (owner_cannot_approve)',
+      '2026-11-25T14:20:00Z: U0APPROVER2 approved (2 of 2)',
+    ]);
+  });
+
   it('tells a supervised action marked wrong in review, and the compensation', () => {
     const row = { ...base, status: 'allowed', tier: 'supervised', triggers: [], decidedBy: 'policy', decidedAt: at('14:00:00'), decisionCode: 'policy_allowed', decisionReason: 'payments.refund is supervised', reviewState: 'wrong', reviewedBy: 'U0APPROVER1', reviewedAt: at('14:30:00'), reviewNote: 'wrong customer' };
     const x = buildExplanation(row, [], [{ id: 'o1', actionType: 'payments.refund', step: 'payments.refund', success: true, output: 'done', error: null, costTokens: 10, costUsdMicros: 20_000, at: at('14:01:00') }]);

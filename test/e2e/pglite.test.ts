@@ -8,7 +8,7 @@ import { parseConfig } from '../../src/config/file.js';
 import { start, type Running } from '../../src/main.js';
 import { ESCALATIONS_QUEUE } from '../../src/queue/names.js';
 import { startFakeSlack, type FakeSlack } from '../support/fake-slack.js';
-import { API_TOKEN, APPROVER, SIGNING_SECRET, exampleConfigText, makeEscalation } from '../support/harness.js';
+import { API_TOKEN, APPROVER, APPROVER_2, SIGNING_SECRET, exampleConfigText, makeEscalation } from '../support/harness.js';
 import type { Redis } from 'ioredis';
 import { REDIS_URL, dropRedisPrefix, uniqueName } from '../support/services.js';
 import { blockActionsBody, blockActionsPayload, postSigned } from '../support/slack-signing.js';
@@ -64,5 +64,22 @@ describe('embedded PGlite', () => {
     await fake.waitFor((c) => c.method === 'chat.update' && c.args.ts === card.ts);
     const res = await fetch(`http://127.0.0.1:${bot.port}/api/escalations/${e.id}`, { headers: { authorization: `Bearer ${API_TOKEN}` } });
     expect(await res.json()).toMatchObject({ status: 'approved', decision: { by: APPROVER } });
+  });
+  it('counts a quorum under the row lock, as the sandbox does: two approvers, one decision', async () => {
+    const base = makeEscalation();
+    const e = { ...base, agent: { ...base.agent, id: 'treasury-agent' }, issueType: 'treasury', confidence: 0.95, cost: { tokens: 1, usd: 0.01 }, action: { type: 'payments.transfer', params: { amountUsd: 20_000 }, reversible: false } };
+    await queue.add('escalation', e, { jobId: e.id });
+    const call = await fake.waitFor(
+      (c) => c.method === 'chat.postMessage' && (c.args.metadata as { event_payload?: { escalation_id?: string } })?.event_payload?.escalation_id === e.id,
+    );
+    const card = fake.messages(String(call.args.channel)).find((m) => m.metadata?.event_payload.escalation_id === e.id)!;
+    const value = JSON.stringify(card.blocks).match(/"value":"([^"]+)"/)![1]!;
+    const click = (userId: string) =>
+      postSigned(`http://127.0.0.1:${bot.port}/slack/events`, SIGNING_SECRET, blockActionsBody(blockActionsPayload({ userId, channel: String(call.args.channel), messageTs: card.ts, actionId: 'countersign.approve', value })));
+    await Promise.all([click(APPROVER), click(APPROVER_2), click(APPROVER)]);
+    const res = await fetch(`http://127.0.0.1:${bot.port}/api/escalations/${e.id}?wait=10`, { headers: { authorization: `Bearer ${API_TOKEN}` } });
+    const body = (await res.json()) as { status: string; approvals: { required: number; by: string[] } };
+    expect(body).toMatchObject({ status: 'approved', approvals: { required: 2 } });
+    expect([...body.approvals.by].sort()).toEqual([APPROVER, APPROVER_2]);
   });
 });

@@ -1,7 +1,7 @@
 import { Queue } from 'bullmq';
 import { describe, expect, it } from 'vitest';
 import { withBotAndCallbacks, type CallbackServer } from '../support/bot-hooks.js';
-import { APPROVER, type Harness } from '../support/harness.js';
+import { APPROVER, APPROVER_2, GENERAL_CHANNEL, type Harness } from '../support/harness.js';
 import { REDIS_URL, eventually } from '../support/services.js';
 import { escalationOf, sampleCases } from '../../src/sandbox/samples.js';
 import { CHAINS_QUEUE } from '../../src/queue/names.js';
@@ -71,5 +71,20 @@ describe('the sandbox samples land where their labels say', () => {
     expect(row).toMatchObject({ route: 'refunds', status: 'pending', tier: 'restricted' });
     expect(JSON.stringify(card.blocks)).toContain('high stakes: amountUsd &gt; 2000');
     expect(await eventData(e.id, 'paged')).toEqual([]);
+  });
+  it('the $48,000 transfer needs two approvers: the card stays open after the first and the second approves it', async () => {
+    const s = sample('treasury: $48,000 transfer');
+    expect(s.label).toContain('#C0GENERAL1');
+    const e = { ...escalationOf(s.case), callback: { url: cb.url } };
+    await h.enqueue(e);
+    const card = await h.card(e.id);
+    expect(h.fake.message(GENERAL_CHANNEL, card.ts)).toBeDefined();
+    expect(JSON.stringify(card.blocks)).toContain('0 of 2 approvals');
+    await h.click(APPROVER, 'countersign.approve', card, GENERAL_CHANNEL);
+    await eventually(async () => ((await eventData(e.id, 'approval_recorded')).length === 1 ? true : undefined), 'the first approval');
+    expect((await h.sql`select status from escalations where id = ${e.id}`)[0]!.status).toBe('pending');
+    await h.click(APPROVER_2, 'countersign.approve', card, GENERAL_CHANNEL);
+    const decision = await h.client.waitForDecision(e.id, { timeoutMs: 5000 });
+    expect(decision).toMatchObject({ status: 'approved', approvals: { required: 2, by: [APPROVER, APPROVER_2] } });
   });
 });

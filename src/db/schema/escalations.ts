@@ -1,6 +1,7 @@
 import { sql } from 'drizzle-orm';
-import { boolean, check, index, jsonb, pgTable, text, timestamp, uuid } from 'drizzle-orm/pg-core';
+import { boolean, check, index, integer, jsonb, pgTable, text, timestamp, uuid } from 'drizzle-orm/pg-core';
 import type { FieldError } from '../../domain/escalation.js';
+import type { ApprovalVote } from '../../domain/quorum.js';
 
 /**
  * One row per escalation id. Mutable by design (status, card), but only ever
@@ -55,6 +56,12 @@ export const escalations = pgTable(
     reviewedBy: text('reviewed_by'),
     reviewedAt: timestamp('reviewed_at', { withTimezone: true }),
     reviewNote: text('review_note'),
+    /** Quorum (src/domain/quorum.ts), fixed at intake so a policy reload never moves a pending escalation's bar. */
+    approvalsRequired: integer('approvals_required').notNull().default(1),
+    /** User group ids each counted approval must come from a different one of; null: any approver. */
+    approvalGroups: jsonb('approval_groups').$type<string[]>(),
+    /** The approvals counted so far, in order; written only under the row's lock (src/flow/vote.ts). */
+    approvals: jsonb('approvals').$type<ApprovalVote[]>().notNull().default([]),
     /** Set once the decision reached the agent's side (store + card update). */
     notifiedAt: timestamp('notified_at', { withTimezone: true }),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
@@ -63,6 +70,7 @@ export const escalations = pgTable(
     check('escalations_status_check', sql`${t.status} in ('pending','approved','denied','expired','rejected','allowed')`),
     check('escalations_card_state_check', sql`${t.cardState} in ('none','posting','posted')`),
     check('escalations_review_state_check', sql`${t.reviewState} in ('none','pending','ok','wrong')`),
+    check('escalations_approvals_required_check', sql`${t.approvalsRequired} between 1 and 10`),
     index('escalations_status_deadline_idx').on(t.status, t.deadline),
     index('escalations_execution_idx').on(t.executionId),
     // Audit search (src/db/queries/audit-search.ts): each filter's column, then the result order

@@ -9,6 +9,8 @@ export const EVENT_TYPES = [
   'decision_attempted',
   'decision_refused',
   'decision_made',
+  // Quorum: one approval of the M an escalation needs (the last one also records decision_made).
+  'approval_recorded',
   'expired',
   'agent_notified',
   'agent_notify_failed',

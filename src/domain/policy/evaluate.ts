@@ -1,6 +1,7 @@
 import { describeCondition, holds, matchesGlob } from './conditions.js';
 import { stricter, type ActionPolicy, type AgentPolicy, type Policy, type Tier } from './schema.js';
 import { plural, usd } from '../format.js';
+import { isQuorum, stricterQuorum, SINGLE_APPROVAL, type QuorumRule } from '../quorum.js';
 
 export type TriggerKind = 'low_confidence' | 'out_of_domain' | 'high_stakes' | 'conflicting_information' | 'repeated_failure' | 'task_budget';
 
@@ -21,6 +22,8 @@ export interface PolicyDecision {
   /** Why, in words: the tier's reason, or the deny reason. */
   reason: string;
   triggers: Trigger[];
+  /** Set when a person's approval is not enough: M approvers, perhaps from distinct groups, and the rule asking it. */
+  quorum?: QuorumRule & { rule: string };
 }
 
 /** What policy needs to know of a request. */
@@ -87,14 +90,20 @@ export function evaluatePolicy(policy: Policy | undefined, req: PolicyRequest, c
   let tier: Tier = action.tier;
   let rule = `${at}.actions[${xi}]`;
   let reason = `${req.actionType} is ${tier}`;
+  let quorum = { ...quorumOf(action), rule };
   for (const [ri, r] of action.rules.entries()) {
     if (!holds(r.when, req.params)) continue;
-    if (r.deny) return deny(`${at}.actions[${xi}].rules[${ri}]`, r.reason);
-    if (r.tier && stricter(tier, r.tier) !== tier) {
-      tier = r.tier;
-      rule = `${at}.actions[${xi}].rules[${ri}]`;
+    const here = `${at}.actions[${xi}].rules[${ri}]`;
+    if (r.deny) return deny(here, r.reason);
+    // A rule asking for approvals asks for a person: `approvals` alone implies restricted.
+    const ruleTier = r.tier ?? (r.approvals !== undefined ? 'restricted' : undefined);
+    if (ruleTier && stricter(tier, ruleTier) !== tier) {
+      tier = ruleTier;
+      rule = here;
       reason = `${r.reason}: ${tier}`;
     }
+    const asked = quorumOf(r);
+    if (stricterQuorum(quorum, asked) !== quorum) quorum = { ...asked, rule: here };
   }
 
   const triggers: Trigger[] = [];
@@ -127,7 +136,12 @@ export function evaluatePolicy(policy: Policy | undefined, req: PolicyRequest, c
     });
   }
   const outcome: PolicyOutcome = tier === 'restricted' || triggers.length > 0 ? 'pending' : 'allow';
-  return { outcome, tier, rule, reason, triggers };
+  // Whenever people decide it (a tier, a trigger, or later the agent's review mode), this many must approve.
+  return { outcome, tier, rule, reason, triggers, ...(isQuorum(quorum) ? { quorum } : {}) };
+}
+
+function quorumOf(x: { approvals?: number; distinctGroups?: string[] }): QuorumRule {
+  return x.approvals === undefined && x.distinctGroups === undefined ? SINGLE_APPROVAL : { approvals: x.approvals ?? 1, groups: x.distinctGroups ?? [] };
 }
 
 /** The action's own spend (a purchase, a refund) in USD, from its `spendParam`. */

@@ -18,15 +18,41 @@ export const peopleSchema = z
   .object({ users: z.array(slackUserId).default([]).describe('Slack user ids.'), usergroup: z.string().regex(/^S[A-Z0-9]{2,}$/).optional().describe('A Slack user group id.') })
   .strict();
 
+const usergroupId = z.string().regex(/^S[A-Z0-9]{2,}$/, 'must be a Slack user group id like S0123ABCD');
+
+/** Quorum (src/domain/quorum.ts): how many approvers, and optionally from which distinct user groups. */
+const quorumFields = {
+  approvals: z
+    .number()
+    .int()
+    .min(1)
+    .max(10)
+    .optional()
+    .describe("Approvals needed from different approvers of the route before it is approved (default 1). The agent's owner never counts; one deny ends it."),
+  distinctGroups: z
+    .array(usergroupId)
+    .min(1)
+    .max(10)
+    .optional()
+    .describe('User group ids: each counted approval must come from a member of a different one of these groups (e.g. one from finance, one from risk).'),
+};
+type QuorumFields = { approvals?: number; distinctGroups?: string[] };
+const quorumFits = (q: QuorumFields) => !q.distinctGroups || q.distinctGroups.length >= (q.approvals ?? 1);
+const quorumFitsMessage = { message: '`distinctGroups` must list at least as many groups as `approvals`', path: ['distinctGroups'] };
+
 export const paramRuleSchema = z
   .object({
     when: conditionSchema.describe('When the rule applies.'),
-    tier: z.enum(TIERS).optional().describe('Raise the tier to this (never lowers it). Exactly one of `tier` and `deny`.'),
+    tier: z.enum(TIERS).optional().describe('Raise the tier to this (never lowers it). Exactly one of `tier` and `deny`, or `approvals` alone (which implies `restricted`).'),
     deny: z.literal(true).optional().describe('Deny outright.'),
     reason: z.string().min(1).max(300).describe('Shown on the card and in the answer.'),
+    ...quorumFields,
   })
   .strict()
-  .refine((r) => (r.tier === undefined) !== (r.deny === undefined), { message: 'needs exactly one of tier or deny: true' });
+  .refine((r) => (r.deny ? r.tier === undefined && r.approvals === undefined && r.distinctGroups === undefined : r.tier !== undefined || r.approvals !== undefined), {
+    message: 'needs exactly one of tier or deny: true (or approvals), and deny takes no tier or approvals',
+  })
+  .refine(quorumFits, quorumFitsMessage);
 
 export const actionPolicySchema = z
   .object({
@@ -40,8 +66,10 @@ export const actionPolicySchema = z
       .boolean()
       .optional()
       .describe('`false`: no standing approvals for this action. `true`: allowed even when the request says it is irreversible (by default those are refused).'),
+    ...quorumFields,
   })
-  .strict();
+  .strict()
+  .refine(quorumFits, quorumFitsMessage);
 
 export const denyRuleSchema = z
   .object({

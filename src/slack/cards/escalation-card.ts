@@ -66,15 +66,19 @@ function outcomeLine(s: CardState): string {
   if (s.review) return reviewLine(s.review);
   const at = s.decidedAt ? slackDate(s.decidedAt) : '';
   const reason = s.reason ? `\n>${safeText(s.reason, 1000).replace(/\n/g, '\n>')}` : '';
+  // A quorum that did not complete says how far it got (the approvals stay on record).
+  const partial = s.quorum && s.quorum.counted.length > 0 ? ` (after ${quorumLine(s.quorum)})` : '';
   switch (s.status) {
     case 'approved':
-      return `:white_check_mark: *Approved* by ${USER_ID.test(s.decidedBy ?? '') ? `<@${s.decidedBy}>` : safeText(s.decidedBy ?? 'a standing approval', 80)} at ${at}`;
+      return s.quorum
+        ? `:white_check_mark: *Approved* by ${s.quorum.counted.map(counted).join(', ')} (${s.quorum.counted.length} of ${s.quorum.required}) at ${at}`
+        : `:white_check_mark: *Approved* by ${USER_ID.test(s.decidedBy ?? '') ? `<@${s.decidedBy}>` : safeText(s.decidedBy ?? 'a standing approval', 80)} at ${at}`;
     case 'denied':
-      return `:no_entry: *Denied* by <@${s.decidedBy}> at ${at}${reason}`;
+      return `:no_entry: *Denied* by <@${s.decidedBy}> at ${at}${partial}${reason}`;
     case 'allowed':
       return ':white_check_mark: *Allowed by policy*';
     case 'expired':
-      return `:hourglass: *Expired* at ${at}: nobody decided before the deadline, so the fail-safe outcome applied (denied).`;
+      return `:hourglass: *Expired* at ${at}: nobody decided before the deadline, so the fail-safe outcome applied (denied)${partial}.`;
     case 'rejected':
       return ':warning: *Rejected*: the request was invalid.';
     default:
@@ -86,6 +90,23 @@ const USER_ID = /^[UW][A-Z0-9]{2,}$/;
 const GROUP_ID = /^S[A-Z0-9]{2,}$/;
 /** Mentions are built here from ids of the right shape only, never from agent text. */
 const userMention = (id: string) => (USER_ID.test(id) ? `<@${id}>` : '(unknown user)');
+
+/** A user group, mentioned only when its id has the right shape (ids come from the config). */
+const groupMention = (id: string) => (GROUP_ID.test(id) ? `<!subteam^${id}>` : safeCode(id, 30));
+const counted = (c: { user: string; group?: string }) => `${userMention(c.user)}${c.group ? ` (${groupMention(c.group)})` : ''}`;
+
+/** "1 of 2 approvals: @a", and what is still needed while it waits. */
+export function quorumLine(q: NonNullable<CardState['quorum']>, live = false): string {
+  const who = q.counted.length > 0 ? `: ${q.counted.map(counted).join(', ')}` : '';
+  const head = `*${q.counted.length} of ${q.required} approvals*${who}`;
+  if (!live) return head;
+  const more = q.required - q.counted.length;
+  const needs =
+    q.groups.length > 0
+      ? `needs ${plural(more, 'more approval')}, ${more === 1 && q.missingGroups.length === 1 ? 'from a member of' : 'each from a member of a different one of'} ${q.missingGroups.map(groupMention).join(', ')}`
+      : `needs ${plural(more, 'more approver')}; each approver counts once, and never the agent's owner`;
+  return `:ballot_box_with_check: ${head} · ${needs}`;
+}
 
 /** Whom the card pings: the on-call person, or (nobody on call) the route's group or approvers, saying so. */
 export function oncallLine(o: CardOncall): string {
@@ -129,8 +150,9 @@ export function escalationCard(s: CardState): SlackMessage {
     // The lead line: amount, reversibility, urgency, why a human is needed, the deadline.
     // A review's due time is in its own line already.
     const lead = stakesLine(s, { why: true, deadline: !s.review });
+    const quorum = s.quorum && s.status === 'pending' ? `\n${quorumLine(s.quorum, true)}` : '';
     // A supervised action already ran: say so before the stakes.
-    blocks.push(section((s.review ? `${reviewLine(s.review)}\n${lead}` : lead).slice(0, SECTION_TEXT_MAX)));
+    blocks.push(section(`${s.review ? `${reviewLine(s.review)}\n${lead}` : lead}${quorum}`.slice(0, SECTION_TEXT_MAX)));
   } else {
     // Decided: who and when, where the deadline was; Why? opens input → reasoning → policy → paged → decision → outcome.
     blocks.push(

@@ -66,6 +66,13 @@ function modesText(p: Policy): string {
   ].join('\n');
 }
 
+/** ", 2 approvals (one each from S…, S…)": a quorum; nothing for the ordinary single approval. */
+function quorumText(x: { approvals?: number; distinctGroups?: string[] }): string {
+  if (x.approvals === undefined && x.distinctGroups === undefined) return '';
+  const groups = x.distinctGroups?.length ? ` (each from a different group of ${x.distinctGroups.map((g) => code(g, 30)).join(', ')})` : '';
+  return `, ${plural(x.approvals ?? 1, 'approval')}${groups}`;
+}
+
 function agentText(a: AgentPolicy, inForce: AgentInForce | undefined): string {
   const mode = inForce
     ? `${MODE_LABELS[inForce.mode]} (${inForce.source === 'agent_modes' ? 'set by a promotion or demotion' : `from \`${inForce.source}\``}) · record ${inForce.actions ? errorRateText(inForce) : 'no actions yet'}`
@@ -84,9 +91,10 @@ function agentText(a: AgentPolicy, inForce: AgentInForce | undefined): string {
     lines.push(`• *Domain*: issue types ${issues}; actions ${actions}`);
   }
   for (const x of a.actions) {
-    const rules = x.rules.map((r) => `${r.deny ? 'denied' : r.tier} when ${when(r.when)} (${safeText(r.reason, 200)})`);
+    // A rule with `approvals` alone is restricted (evaluate.ts).
+    const rules = x.rules.map((r) => `${r.deny ? 'denied' : `${r.tier ?? 'restricted'}${quorumText(r)}`} when ${when(r.when)} (${safeText(r.reason, 200)})`);
     const stakes = x.highStakes ? [`high stakes when ${when(x.highStakes)}`] : [];
-    lines.push(`• ${code(x.action)}: *${x.tier}*${[...rules, ...stakes].map((r) => `; ${r}`).join('')}`);
+    lines.push(`• ${code(x.action)}: *${x.tier}*${quorumText(x)}${[...rules, ...stakes].map((r) => `; ${r}`).join('')}`);
   }
   for (const d of a.deny) lines.push(`• ${code(d.action)}: *denied*${d.when ? ` when ${when(d.when)}` : ''} (${safeText(d.reason, 200)})`);
   for (const [pattern, m] of Object.entries(a.modes ?? {})) lines.push(`• ${code(pattern)} in ${MODE_LABELS[m]} (tightens the agent's mode)`);

@@ -42,6 +42,19 @@ export interface CardState {
   highStakes?: boolean;
   /** The policy lets an approver approve this one and allow similar ones (src/flow/standing-grant.ts). */
   standingOffered?: boolean;
+  /** Set when the escalation needs more than one approval (a quorum): who counted so far. */
+  quorum?: CardQuorum;
+}
+
+/** A quorum's progress on the card: "1 of 2 approvals: @a". */
+export interface CardQuorum {
+  required: number;
+  /** Counted approvers in order; with groups, the group each counts for. */
+  counted: Array<{ user: string; group?: string }>;
+  /** The user groups approvals must come from, one each (empty: any approver). */
+  groups: string[];
+  /** Groups still without an approval. */
+  missingGroups: string[];
 }
 
 /** The on-call line of a card: the person paged, or the fallback to the route's group. */

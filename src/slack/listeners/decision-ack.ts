@@ -1,4 +1,5 @@
 import { afterDecision, commitDecision, type DecideInput, type DecisionExtra } from '../../flow/decide.js';
+import { afterVote } from '../../flow/vote.js';
 import { outcomeReply } from './replies.js';
 import { tell, type ListenerDeps } from './context.js';
 import { clickRecorded } from '../../db/queries/events.js';
@@ -65,6 +66,7 @@ export async function decideThenAck(deps: ListenerDeps, ack: () => Promise<void>
   });
   if (!outcome) return;
   if (outcome.kind === 'made') await afterDecision(deps, outcome.row);
+  if (outcome.kind === 'voted') await afterVote(deps, outcome.row);
   await tell(deps, input.channel, input.userId, outcomeReply(outcome));
 }
 
@@ -102,5 +104,6 @@ export async function recordLateClick(deps: ListenerDeps, click: LateClick): Pro
   if (await clickRecorded(deps.db, click.escalationId, click.userId, click.kind)) return;
   const outcome = await commitDecision(deps, { ...click, channel: click.channel });
   if (outcome.kind === 'made') await afterDecision(deps, outcome.row);
+  if (outcome.kind === 'voted') await afterVote(deps, outcome.row);
   await tell(deps, click.channel, click.userId, outcomeReply(outcome));
 }

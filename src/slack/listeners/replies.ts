@@ -1,6 +1,23 @@
 import type { DecideOutcome } from '../../flow/decide.js';
 import { safeCode } from '../../domain/slack-text.js';
 import { slackDate } from '../cards/view-model.js';
+import { quorumOf, tally } from '../../domain/quorum.js';
+import type { EscalationRow } from '../../db/schema/escalations.js';
+
+const GROUP_ID = /^S[A-Z0-9]{2,}$/;
+const groups = (ids: readonly string[]) => ids.map((g) => (GROUP_ID.test(g) ? `<!subteam^${g}>` : safeCode(g, 30))).join(', ');
+
+/** "1 of 2", as the card counts it. */
+function progress(row: EscalationRow): { n: number; m: number; missing: string[] } {
+  const t = tally(quorumOf(row), row.approvals, row.agentOwner);
+  return { n: t.counted.length, m: t.required, missing: t.missingGroups };
+}
+
+/** Who approved: every counted approver of a quorum, else the one who decided. */
+function approvedBy(r: EscalationRow): string {
+  const users = r.approvals.length > 1 ? tally(quorumOf(r), r.approvals, r.agentOwner).counted.map((c) => c.user) : [];
+  return users.length > 1 ? users.map((u) => `<@${u}>`).join(' and ') : `<@${r.decidedBy}>`;
+}
 
 /** The ephemeral line a clicker sees when their click did not decide; a refusal names the escalation's own route. */
 export function outcomeReply(o: DecideOutcome): string | undefined {
@@ -8,12 +25,21 @@ export function outcomeReply(o: DecideOutcome): string | undefined {
   switch (o.kind) {
     case 'made':
       return undefined;
+    case 'voted': {
+      const { n, m, missing } = progress(o.row);
+      const rest = missing.length > 0 ? `; it still needs ${m - n} from ${groups(missing)}` : `; it waits for ${m - n} more approver${m - n === 1 ? '' : 's'}`;
+      return `Your approval is recorded: ${n} of ${m}${rest}. Nothing runs until then.`;
+    }
+    case 'already_voted': {
+      const { n, m } = progress(o.row);
+      return `You already approved this request (${n} of ${m}); an approver counts once, so it waits for another.`;
+    }
     case 'unknown':
       return 'This escalation is unknown, so nothing was decided.';
     case 'already': {
       const r = o.row;
       if (r.status === 'expired') return `Too late: this request expired at ${r.decidedAt ? slackDate(r.decidedAt, '{time}') : 'its deadline'} and was denied (fail-safe).`;
-      return `Already ${r.status} by <@${r.decidedBy}> at ${r.decidedAt ? slackDate(r.decidedAt, '{time}') : 'an earlier time'}.`;
+      return `Already ${r.status} by ${r.status === 'approved' ? approvedBy(r) : `<@${r.decidedBy}>`} at ${r.decidedAt ? slackDate(r.decidedAt, '{time}') : 'an earlier time'}.`;
     }
     case 'refused':
       switch (o.reason) {
@@ -25,6 +51,8 @@ export function outcomeReply(o: DecideOutcome): string | undefined {
           return 'This card no longer matches the request it was shown for. Nothing was decided.';
         case 'no_route':
           return `Route ${safeCode(route ?? '?', 65)} is no longer configured, so nobody can decide this request here.`;
+        case 'approval_not_needed':
+          return `Your approval would not count: this request needs approvals from different user groups, and the ones still missing are ${groups(o.missingGroups ?? [])}. Nothing was recorded.`;
       }
   }
 }

@@ -69,6 +69,56 @@ describe('escalation triggers', () => {
   });
 });
 
+describe('quorum', () => {
+  const quorumPolicy = policySchema.parse({
+    agents: [
+      {
+        id: 'a',
+        actions: [
+          {
+            action: 'payments.refund',
+            tier: 'supervised',
+            rules: [
+              { when: { param: 'amountUsd', gt: 500 }, tier: 'restricted', reason: 'refund over $500' },
+              { when: { param: 'amountUsd', gt: 5000 }, approvals: 2, reason: 'refund over $5,000' },
+              { when: { param: 'amountUsd', gt: 20000 }, approvals: 2, distinctGroups: ['S0FINANCE', 'S0RISK'], reason: 'refund over $20,000' },
+            ],
+          },
+          { action: 'payments.payout', tier: 'restricted', approvals: 3 },
+        ],
+      },
+    ],
+  });
+  const refund = (amountUsd: number) => req({ agentId: 'a', actionType: 'payments.refund', params: { amountUsd }, issueType: undefined });
+
+  it('asks one approval below the rule, two above it, and says which rule asks', () => {
+    expect(evaluatePolicy(quorumPolicy, refund(600), calm).quorum).toBeUndefined();
+    expect(evaluatePolicy(quorumPolicy, refund(6000), calm)).toMatchObject({
+      outcome: 'pending',
+      tier: 'restricted',
+      quorum: { approvals: 2, groups: [], rule: 'policy.agents[0].actions[0].rules[1]' },
+    });
+  });
+
+  it('takes the groups of the stricter rule at an equal count', () => {
+    expect(evaluatePolicy(quorumPolicy, refund(25000), calm).quorum).toEqual({ approvals: 2, groups: ['S0FINANCE', 'S0RISK'], rule: 'policy.agents[0].actions[0].rules[2]' });
+  });
+
+  it('makes a rule with approvals alone restricted', () => {
+    const p = policySchema.parse({ agents: [{ id: 'a', actions: [{ action: 'x.y', tier: 'autonomous', rules: [{ when: { param: 'n', gt: 1 }, approvals: 2, reason: 'big' }] }] }] });
+    expect(evaluatePolicy(p, req({ agentId: 'a', actionType: 'x.y', params: { n: 2 }, issueType: undefined }), calm)).toMatchObject({ outcome: 'pending', tier: 'restricted', quorum: { approvals: 2 } });
+  });
+
+  it('reads an action-level quorum', () => {
+    expect(evaluatePolicy(quorumPolicy, req({ agentId: 'a', actionType: 'payments.payout', issueType: undefined }), calm).quorum).toEqual({ approvals: 3, groups: [], rule: 'policy.agents[0].actions[1]' });
+  });
+
+  it('refuses fewer groups than approvals, and a deny rule with approvals', () => {
+    expect(policySchema.safeParse({ agents: [{ id: 'a', actions: [{ action: 'x', tier: 'restricted', approvals: 3, distinctGroups: ['S0A1', 'S0B1'] }] }] }).success).toBe(false);
+    expect(policySchema.safeParse({ agents: [{ id: 'a', actions: [{ action: 'x', tier: 'restricted', rules: [{ when: { param: 'n', gt: 1 }, deny: true, approvals: 2, reason: 'r' }] }] }] }).success).toBe(false);
+  });
+});
+
 describe('spend', () => {
   it('reads an action\'s own spend from its spendParam', () => {
     expect(actionSpendUsd(policy, 'procurement-agent', 'purchases.create', { amountUsd: 120.5 })).toBe(120.5);

@@ -54,6 +54,9 @@ function rowOf(e: Escalation, over: Partial<EscalationRow> = {}): EscalationRow 
     policyVersion: '005519719987d794',
     notifiedAt: null,
     cardLeaseUntil: null,
+    approvalsRequired: 1,
+    approvalGroups: null,
+    approvals: [],
     tier: null,
     policyRule: null,
     policyReason: null,
@@ -193,6 +196,38 @@ describe('escalationCard', () => {
     expect(text).toContain('fail-safe');
     expect(text).toContain('denied');
     expect(text).not.toContain('<@U0APPROVER1>');
+  });
+
+  describe('with a quorum', () => {
+    const vote = (user: string, groups: string[] = []) => ({ user, at: '2029-12-31T23:10:00Z', groups });
+
+    it('shows "1 of 2 approvals" with who, and keeps its buttons until the quorum is reached', () => {
+      const card = cardOf(EXAMPLE, { approvalsRequired: 2, approvals: [vote('U0APPROVER1')] });
+      const text = allText(card.blocks);
+      expect(text).toContain('*1 of 2 approvals*: <@U0APPROVER1> · needs 1 more approver');
+      expect(actionsOf(card)).toHaveLength(1);
+    });
+
+    it('never counts a vote of the owner on the card', () => {
+      expect(allText(cardOf(EXAMPLE, { approvalsRequired: 2, approvals: [vote('U0AGENTOWNR')] }).blocks)).toContain('*0 of 2 approvals* · needs 2 more approvers');
+    });
+
+    it('names the groups still missing', () => {
+      const card = cardOf(EXAMPLE, { approvalsRequired: 2, approvalGroups: ['S0FINANCE1', 'S0RISK0001'], approvals: [vote('U0APPROVER1', ['S0FINANCE1'])] });
+      expect(allText(card.blocks)).toContain('*1 of 2 approvals*: <@U0APPROVER1> (<!subteam^S0FINANCE1>) · needs 1 more approval, from a member of <!subteam^S0RISK0001>');
+    });
+
+    it('once approved, names every approver', () => {
+      const card = cardOf(EXAMPLE, decided('approved', { decidedBy: 'U0APPROVER2', approvalsRequired: 2, approvals: [vote('U0APPROVER1'), vote('U0APPROVER2')] }));
+      expect(allText(card.blocks)).toContain('*Approved* by <@U0APPROVER1>, <@U0APPROVER2> (2 of 2) at ');
+      expect(actionsOf(card)).toHaveLength(0);
+    });
+
+    it('once denied or expired, says how far the approvals got', () => {
+      const partial = { approvalsRequired: 3, approvals: [vote('U0APPROVER1')] };
+      expect(allText(cardOf(EXAMPLE, decided('denied', { ...partial, decidedBy: 'U0APPROVER2' })).blocks)).toContain('(after *1 of 3 approvals*: <@U0APPROVER1>)');
+      expect(allText(cardOf(EXAMPLE, decided('expired', partial)).blocks)).toContain('denied) (after *1 of 3 approvals*: <@U0APPROVER1>).');
+    });
   });
 
   it('escapes mention and link injection from every agent text it shows', () => {

@@ -28,4 +28,20 @@ describe('the policy-in-force message', () => {
   it('says when no policy is configured', () => {
     expect(policySummaryMessage({ policy: undefined, version: 'v1', agents: [] }).text).toContain('No policy is configured');
   });
+  it('shows a quorum on an action and on a rule, a rule with approvals alone as restricted', () => {
+    const policy = policySchema.parse({
+      agents: [
+        {
+          id: 'treasury-agent',
+          actions: [
+            { action: 'payments.transfer', tier: 'restricted', rules: [{ when: { param: 'amountUsd', gt: 10000 }, approvals: 2, distinctGroups: ['S0FINANCE1', 'S0RISK0001'], reason: 'big transfer' }] },
+            { action: 'payments.wire', tier: 'restricted', approvals: 3 },
+          ],
+        },
+      ],
+    });
+    const all = JSON.stringify(policySummaryMessage({ policy, version: 'v1', agents: [] }).blocks);
+    expect(all).toContain('`payments.transfer`: *restricted*; restricted, 2 approvals (each from a different group of `S0FINANCE1`, `S0RISK0001`) when amountUsd &gt; 10000 (big transfer)');
+    expect(all).toContain('`payments.wire`: *restricted*, 3 approvals');
+  });
 });
