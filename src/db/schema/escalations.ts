@@ -31,6 +31,8 @@ export const escalations = pgTable(
     cardState: text('card_state').notNull().default('none'),
     cardTs: text('card_ts'),
     decidedBy: text('decided_by'),
+    /** Decided by `decidedBy` as the out-of-office delegate of this approver (src/domain/delegation.ts). */
+    decidedOnBehalfOf: text('decided_on_behalf_of'),
     decidedAt: timestamp('decided_at', { withTimezone: true }),
     decisionReason: text('decision_reason'),
     failSafe: boolean('fail_safe').notNull().default(false),

@@ -51,6 +51,11 @@ export const EVENT_TYPES = [
   'mode_promotion_declined',
   'mode_promotion_refused',
   'mode_demoted',
+  // Hand-offs: a card snoozed or reassigned; an out-of-office delegation set, and ended (revoked, replaced or lapsed).
+  'snoozed',
+  'reassigned',
+  'delegation_set',
+  'delegation_ended',
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 

@@ -11,3 +11,4 @@ export * from './agent-modes.js';
 export * from './agent-capabilities.js';
 export * from './mode-proposals.js';
 export * from './audit-checkpoints.js';
+export * from './delegations.js';

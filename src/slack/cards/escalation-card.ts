@@ -1,4 +1,4 @@
-import type { Button, ContextBlock, KnownBlock, MrkdwnElement, SectionBlock } from '@slack/types';
+import type { ActionsBlock, Button, ContextBlock, KnownBlock, MrkdwnElement, SectionBlock } from '@slack/types';
 import {
   FIELD_TEXT_MAX,
   HEADER_TEXT_MAX,
@@ -27,6 +27,7 @@ import {
 import { approveConfirm, stakesLine } from './stakes.js';
 import { ACTION_WHY } from './why-modal.js';
 import { plural } from '../../domain/format.js';
+import { handoffLine, handoffMenu } from './handoff.js';
 
 /** Per-part budgets keep the whole card under Slack's ~13k character ceiling. */
 const PARAM_LINES_MAX = 8;
@@ -61,15 +62,18 @@ function reviewLine(r: NonNullable<CardState['review']>): string {
   }
 }
 
+/** A delegate's decision names the approver it was made for. */
+const behalfOf = (s: CardState) => (s.onBehalfOf && /^[UW][A-Z0-9]{2,}$/.test(s.onBehalfOf) ? ` on behalf of <@${s.onBehalfOf}>` : '');
+
 function outcomeLine(s: CardState): string {
   if (s.review) return reviewLine(s.review);
   const at = s.decidedAt ? slackDate(s.decidedAt) : '';
   const reason = s.reason ? `\n>${safeText(s.reason, 1000).replace(/\n/g, '\n>')}` : '';
   switch (s.status) {
     case 'approved':
-      return `:white_check_mark: *Approved* by <@${s.decidedBy}> at ${at}`;
+      return `:white_check_mark: *Approved* by <@${s.decidedBy}>${behalfOf(s)} at ${at}`;
     case 'denied':
-      return `:no_entry: *Denied* by <@${s.decidedBy}> at ${at}${reason}`;
+      return `:no_entry: *Denied* by <@${s.decidedBy}>${behalfOf(s)} at ${at}${reason}`;
     case 'allowed':
       return ':white_check_mark: *Allowed by policy*';
     case 'expired':
@@ -143,11 +147,15 @@ export function escalationCard(s: CardState): SlackMessage {
     const button = (action_id: string, text: string, style?: 'primary' | 'danger', confirm?: Button['confirm']): Button => ({ type: 'button', action_id, ...(style ? { style } : {}), text: { type: 'plain_text', text }, value, ...(confirm ? { confirm } : {}) });
     const [yes, yesText, no, noText] = choice;
     const confirm = s.status === 'pending' ? approveConfirm(s) : undefined;
-    const elements = [button(yes, yesText, 'primary', confirm), button(no, noText, 'danger'), button(ACTION_DETAILS, 'Details')];
+    const elements: ActionsBlock['elements'] = [button(yes, yesText, 'primary', confirm), button(no, noText, 'danger'), button(ACTION_DETAILS, 'Details')];
+    // Hand-offs (Snooze, Reassign…) in one overflow menu, last.
+    if (s.status === 'pending') elements.push(handoffMenu(e.id, s.digest, s.snoozeMinutes));
     blocks.push({ type: 'actions', block_id: `countersign:${e.id}`, elements });
   }
   // A section, as before: the mention there is what notifies the on-call person.
   if (s.oncall && s.status === 'pending') blocks.push(section(oncallLine(s.oncall).slice(0, SECTION_TEXT_MAX)));
+  const handoff = s.status === 'pending' ? handoffLine(s.handoff) : undefined;
+  if (handoff) blocks.push(context(handoff.slice(0, SECTION_TEXT_MAX)));
 
   const trigger = `${e.trigger.kind.replace('_', ' ')}${e.trigger.source ? ` · ${safeText(e.trigger.source, 80)}` : ''}`;
   blocks.push(

@@ -40,6 +40,20 @@ export interface CardState {
   amountUsd?: number;
   /** A high-stakes trigger fired: Approve asks for confirmation. */
   highStakes?: boolean;
+  /** `decidedBy` decided as the out-of-office delegate of this approver. */
+  onBehalfOf?: string | null;
+  /** Snoozes and reassignment while it waits (src/slack/cards/handoff.ts). */
+  handoff?: CardHandoff;
+  /** What *Snooze* offers (`handoffs.snoozeMinutes`, default 30). */
+  snoozeMinutes?: number;
+}
+
+/** A pending card's hand-offs, from their events. */
+export interface CardHandoff {
+  /** The latest reassignment. `onBehalfOf`: `by` acted as this approver's delegate. */
+  assignee?: { to: string; by: string; at: Date; onBehalfOf?: string };
+  /** The latest snooze. */
+  snooze?: { by: string; until: Date };
 }
 
 /** The on-call line of a card: the person paged, or the fallback to the route's group. */

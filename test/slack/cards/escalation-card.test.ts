@@ -48,6 +48,7 @@ function rowOf(e: Escalation, over: Partial<EscalationRow> = {}): EscalationRow 
     cardState: 'posted',
     cardTs: '1735689600.000100',
     decidedBy: null,
+    decidedOnBehalfOf: null,
     decidedAt: null,
     decisionReason: null,
     failSafe: false,
