@@ -47,7 +47,7 @@ type Gate = Allowed | Exclude<DecideOutcome, { kind: 'made' }>;
  * delegations included; a refusal is recorded like a refused decision
  * (`decision_refused` with the hand-off's kind), so `explain` shows it.
  */
-async function gate(ports: Ports, t: HandoffTarget, kind: 'snooze' | 'reassign'): Promise<Gate> {
+export async function handoffGate(ports: Ports, t: HandoffTarget, kind: 'snooze' | 'reassign'): Promise<Gate> {
   const row = await getEscalation(ports.db, t.escalationId);
   if (!row || row.status === 'rejected') return { kind: 'unknown' };
   if (row.status !== 'pending') return { kind: 'already', row };
@@ -71,7 +71,7 @@ export type SnoozeOutcome = { kind: 'snoozed'; until: Date } | Exclude<DecideOut
  * (`snoozed`) is what rebuild.ts schedules it from after Redis lost it.
  */
 export async function snooze(ports: Ports, t: HandoffTarget): Promise<SnoozeOutcome> {
-  const g = await gate(ports, t, 'snooze');
+  const g = await handoffGate(ports, t, 'snooze');
   if (g.kind !== 'allowed') return g;
   const minutes = ports.config.current().config.handoffs.snoozeMinutes;
   const now = ports.now();
@@ -144,7 +144,7 @@ export type ReassignOutcome =
 export async function commitReassign(ports: Ports, input: ReassignInput): Promise<ReassignOutcome> {
   const invalid = (message: string) => ({ kind: 'invalid', field: 'assignee', message }) as const;
   if (!input.to || !/^[UW][A-Z0-9]{2,}$/.test(input.to)) return invalid('Pick the approver to hand this to.');
-  const g = await gate(ports, input, 'reassign');
+  const g = await handoffGate(ports, input, 'reassign');
   if (g.kind === 'unknown') return invalid('This escalation is unknown, so nothing was reassigned.');
   if (g.kind === 'already') return invalid(`Too late: this request is already ${g.row.status}.`);
   if (g.kind === 'refused') {
@@ -153,11 +153,12 @@ export async function commitReassign(ports: Ports, input: ReassignInput): Promis
     return invalid(`Only the approvers of route ${g.route ?? '?'} (and their delegates) may reassign its requests.`);
   }
   const row = g.row;
-  if (input.to === row.agentOwner) return invalid(`<@${input.to}> owns this agent, so they cannot approve its actions. Pick another approver.`);
+  // Plain text: Slack shows a modal's field errors without formatting, so no mentions here.
+  if (input.to === row.agentOwner) return invalid('That person owns this agent, so they cannot approve its actions. Pick another approver.');
   const route = routeByName(ports.config.current().config, row.route ?? '');
   const members = route?.approvers.usergroup ? await ports.slack.usergroupMembers(route.approvers.usergroup) : [];
   if (!route || !(route.approvers.users.includes(input.to) || members.includes(input.to))) {
-    return invalid(`<@${input.to}> is not an approver of route ${row.route ?? '?'}, so they could not decide it. Pick one of its approvers.`);
+    return invalid(`That person is not an approver of route ${row.route ?? '?'}, so they could not decide it. Pick one of its approvers.`);
   }
   const note = input.note?.trim() ? redactorOf(ports.config.current().config.audit).text(input.note.trim()).slice(0, 300) : null;
   const previous = currentAssignee(await cardEvents(ports.db, row.id));

@@ -14,6 +14,8 @@ import { registerSampleVerdict } from './actions/sample-verdict.js';
 import { registerSampleIncorrect } from './views/sample-incorrect.js';
 import { registerModeProposal } from './actions/mode-proposal.js';
 import { registerAuditNextPage } from './actions/audit-next-page.js';
+import { registerHandoff } from './actions/handoff.js';
+import { registerReassign } from './views/reassign.js';
 
 /** Every listener, registered in one place. */
 export function registerListeners(app: App, deps: ListenerDeps): void {
@@ -31,4 +33,6 @@ export function registerListeners(app: App, deps: ListenerDeps): void {
   registerSampleVerdict(app, deps);
   registerSampleIncorrect(app, deps);
   registerAuditNextPage(app, deps);
+  registerHandoff(app, deps);
+  registerReassign(app, deps);
 }
