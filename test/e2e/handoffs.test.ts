@@ -99,6 +99,19 @@ describe('Snooze', () => {
     expect(await eventsOf(e.id, 'oncall_dm')).toHaveLength(0);
   });
 
+  it('never leaves a re-ping behind when snoozes race approvals: one decision each, and no snooze job waiting', async () => {
+    const cards = await Promise.all(Array.from({ length: 6 }, () => pendingCard()));
+    await Promise.all(cards.flatMap(({ card }) => [pickHandoff(h, APPROVER, card, 'snooze'), h.click(APPROVER_2, 'countersign.approve', card)]));
+    const ids = cards.map((c) => c.e.id);
+    await eventually(async () => ((await h.sql`select 1 from escalations where id = any(${ids}) and status = 'approved'`).length === ids.length ? true : undefined), 'every decision');
+    expect(await h.sql`select 1 from events where escalation_id = any(${ids}) and type = 'decision_made'`).toHaveLength(ids.length);
+    // A snooze recorded before its decision had its job removed by it; one after it recorded nothing.
+    await eventually(async () => {
+      const waiting = (await chains.getJobs(['delayed', 'waiting'])).filter((j) => ids.includes(String(j.data.escalationId)) && j.data.kind === 'snooze');
+      return waiting.length === 0 ? true : undefined;
+    }, 'no snooze job left waiting');
+  });
+
   it('leaves the deadline alone: a snoozed request still expires at its deadline, denied (fail-safe)', async () => {
     const deadline = new Date(Date.now() + 4000);
     const { e, card } = await pendingCard({ deadline: deadline.toISOString() });
