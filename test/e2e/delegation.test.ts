@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { APPROVER, APPROVER_2, OWNER, REFUNDS_CHANNEL, makeEscalation, startHarness, type Harness } from '../support/harness.js';
+import { APPROVER, APPROVER_2, OWNER, REFUNDS_CHANNEL, SIGNING_SECRET, makeEscalation, startHarness, type Harness } from '../support/harness.js';
 import { ONCALL, countersign, handoffConfig } from '../support/handoff-config.js';
 import { eventually } from '../support/services.js';
+import { eventCallbackBody, postSigned } from '../support/slack-signing.js';
 
 const DELEGATE = 'U0DELEGAT01';
 const STRANGER = 'U0STRANGER1';
@@ -68,6 +69,13 @@ describe('a delegate deciding', () => {
     const [made] = await h.sql`select actor, data from events where escalation_id = ${e.id} and type = 'decision_made'`;
     expect(made).toMatchObject({ actor: DELEGATE, data: { status: 'approved', onBehalfOf: APPROVER_2 } });
     await h.fake.waitFor((c) => c.method === 'chat.update' && c.args.ts === card.ts && JSON.stringify(c.args.blocks).includes(`*Approved* by <@${DELEGATE}> on behalf of <@${APPROVER_2}>`));
+  });
+
+  it('shows the delegator’s approvals in the delegate’s App Home', async () => {
+    const { e } = await pendingCard();
+    const body = eventCallbackBody({ type: 'app_home_opened', user: DELEGATE, channel: 'D0DELEGAT01', tab: 'home' });
+    expect((await postSigned(`${h.baseUrl}/slack/events`, SIGNING_SECRET, body, 'application/json')).status).toBe(200);
+    await h.fake.waitFor((c) => c.method === 'views.publish' && c.args.user_id === DELEGATE && JSON.stringify(c.args.view).includes(e.id));
   });
 
   it('is refused once the delegation is past its end date', async () => {
