@@ -8,7 +8,7 @@
  * out of time.
  */
 import { cpus, loadavg, totalmem } from 'node:os';
-import { NOT_RECORDED_REPLY } from '../src/slack/listeners/decision-ack.js';
+import { QUEUED_REPLY } from '../src/slack/listeners/decision-ack.js';
 import type { CaseContext, CaseResult, ChaosCase } from './case.js';
 import { clickKill } from './cases/click-kill.js';
 import { doubleDelivery } from './cases/double-delivery.js';
@@ -89,9 +89,9 @@ async function runCase(c: ChaosCase): Promise<Row> {
     for (const w of worlds) {
       const errors = w.botErrors();
       if (errors.count) result.notes.push(`the bots logged ${errors.count} error lines (first: ${errors.samples[0]})`);
-      // An acknowledged click whose commit then failed: the clicker is told so (and counted lost above, as unrecorded).
-      const notRecorded = w.world.fake.callsTo('chat.postEphemeral').filter((c) => String(c.args.text).includes(NOT_RECORDED_REPLY)).length;
-      if (notRecorded) result.notes.push(`${notRecorded} clickers told "${NOT_RECORDED_REPLY}"`);
+      // An acknowledged click whose commit then failed: queued, recorded by its job once Postgres answers (lost above if it never was).
+      const queued = w.world.fake.callsTo('chat.postEphemeral').filter((c) => String(c.args.text).includes(QUEUED_REPLY)).length;
+      if (queued) result.notes.push(`${queued} clicks acknowledged before Postgres answered, recorded by their queued job`);
     }
     return { name: c.name, result, clicks: sent.clicks, wallMs: Date.now() - t0 };
   } catch (err) {

@@ -15,6 +15,7 @@ export const ErrorCode = {
   InvalidInput: 'countersign_invalid_input',
   CallbackRefused: 'countersign_callback_refused',
   NotApproved: 'countersign_not_approved',
+  StepHeld: 'countersign_step_held',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -42,12 +43,16 @@ export class RateLimitedError extends CountersignError {
 /**
  * A Slack call failed. `definite` is true when Slack answered (ok:false), so
  * nothing was done; false when the outcome is unknown (timeout, 5xx, reset).
+ * `settled`: Slack answered at all (any status), so the call can no longer
+ * take effect later; false when no answer came (a timeout, a reset), and a
+ * post may still land after this error.
  */
 export class SlackCallError extends CountersignError {
   constructor(
     readonly method: string,
     readonly slackError: string,
     readonly definite: boolean,
+    readonly settled: boolean = definite,
   ) {
     super(ErrorCode.SlackCall, `${method} failed: ${slackError}`);
     this.name = 'SlackCallError';
@@ -97,5 +102,20 @@ export class NotApprovedError extends CountersignError {
   constructor(message: string) {
     super(ErrorCode.NotApproved, message);
     this.name = 'NotApprovedError';
+  }
+}
+
+/**
+ * Another run of the same job holds this step's claim (src/db/queries/leases.ts):
+ * BullMQ handed the job out twice. Not a failure: retry in `retryInMs`, when the
+ * claim lapses or the other run has finished.
+ */
+export class StepHeldError extends CountersignError {
+  constructor(
+    readonly step: 'card' | 'callback',
+    readonly retryInMs: number,
+  ) {
+    super(ErrorCode.StepHeld, `${step} being handled by another run of its job; retry in ${retryInMs} ms`);
+    this.name = 'StepHeldError';
   }
 }

@@ -38,6 +38,8 @@ import { rebuildFromPostgres } from './flow/rebuild.js';
 import { recordEvent } from './db/queries/events.js';
 import { createSlackApp } from './slack/app.js';
 import { registerListeners } from './slack/listeners/index.js';
+import { recordLateClick } from './slack/listeners/decision-ack.js';
+import { leaseFor } from './db/queries/leases.js';
 import { createSlackPort, createWebClient } from './slack/web-port.js';
 import { createSlackCache } from './queue/slack-cache.js';
 import { ensureRedis } from './embedded/redis-server.js';
@@ -137,6 +139,8 @@ export async function start(givenEnv: Env, loaded?: LoadedConfig, opts: { logDes
     governance,
     log,
     now: () => new Date(),
+    // A card post's or callback's claim outlasts the job lock (src/db/queries/leases.ts).
+    leaseMs: leaseFor(env.WORKER_LOCK_MS),
     metrics: metrics.port,
   };
   const scope = jobScope({ log, run: logScope.run, ids: idsOf });
@@ -194,6 +198,7 @@ export async function start(givenEnv: Env, loaded?: LoadedConfig, opts: { logDes
         lockDurationMs: env.WORKER_LOCK_MS,
         callbackSecret: env.CALLBACK_SIGNING_SECRET,
         scope,
+        lateClick: (click) => recordLateClick(ports, click),
       })
     : undefined;
   const policyWorkers = runWorkers

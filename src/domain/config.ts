@@ -144,7 +144,7 @@ export const configSchema = z
           .max(2500)
           .default(2000)
           .describe(
-            "How long an Approve or Deny click's answer to Slack waits for its decision to commit (ms). Slack needs the answer within 3 s; past this, it is sent first and the commit finishes after it, so an acknowledged click may be lost only in a crash within that window.",
+            "How long an Approve or Deny click's answer to Slack waits for its decision to commit (ms). Slack needs the answer within 3 s. A click not committed by half this time is also queued (Redis), and past this time it is answered once queued: the queued job records it if the commit fails or the process dies.",
           ),
       })
       .strict()

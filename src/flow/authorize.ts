@@ -21,7 +21,7 @@ export type AuthorizeResult =
  * notify job, as from the escalation job.
  */
 export async function authorizeRequest(
-  ports: Pick<FlowPorts, 'db' | 'config' | 'scheduler' | 'now' | 'budgets' | 'flags' | 'decisions'>,
+  ports: Pick<FlowPorts, 'db' | 'config' | 'scheduler' | 'now' | 'budgets' | 'flags' | 'decisions' | 'leaseMs'>,
   data: unknown,
 ): Promise<AuthorizeResult> {
   const result = await intake(ports, data, undefined, { cardLater: true });

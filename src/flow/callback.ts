@@ -1,10 +1,11 @@
 import { signCallback } from '../domain/callback-signature.js';
 import { getEscalationGrouped } from '../db/queries/card-batch.js';
 import { recordEvent } from '../db/queries/events.js';
+import { claimCallback, markCallbackDelivered, releaseCallback, type CallbackKind } from '../db/queries/leases.js';
 import type { FlowPorts } from './ports.js';
 import { messageOf } from './notify.js';
 import { callbackHosts } from '../domain/callback-hosts.js';
-import { CallbackRefusedError } from '../errors.js';
+import { CallbackRefusedError, StepHeldError } from '../errors.js';
 
 /** Per attempt; a slow agent endpoint must not hold a worker slot for long (ms). */
 const CALLBACK_TIMEOUT_MS = 10_000;
@@ -12,6 +13,7 @@ const CALLBACK_TIMEOUT_MS = 10_000;
 export class CallbackFailedError extends Error {
   override name = 'CallbackFailedError';
 }
+
 
 /**
  * Step 8: POST the decision to the agent's callback URL, signed. Throws on a
@@ -23,9 +25,11 @@ export class CallbackFailedError extends Error {
  * `callbackHosts(…).refuseAddress` says no (`createHttpFetch({ guard })`).
  */
 export async function deliverCallback(
-  ports: Pick<FlowPorts, 'db' | 'now' | 'config'> & { secret: string | undefined; fetch: typeof fetch },
+  ports: Pick<FlowPorts, 'db' | 'now' | 'config' | 'leaseMs'> & { secret: string | undefined; fetch: typeof fetch },
   escalationId: string,
   attempt: number,
+  /** Which callback: the decision's, or the second one a "wrong" review owes. */
+  kind: CallbackKind = 'decision',
 ): Promise<'delivered' | 'skipped' | 'refused'> {
   const row = await getEscalationGrouped(ports.db, escalationId);
   if (!row?.callbackUrl || row.status === 'pending') return 'skipped';
@@ -55,8 +59,14 @@ export async function deliverCallback(
     }
     throw new CallbackFailedError('CALLBACK_SIGNING_SECRET is not set; callbacks are never sent unsigned');
   }
+  // One delivery in flight per escalation, and none after one succeeded: a job BullMQ
+  // runs twice at once (a lapsed lock) or again after a crash waits or stops here.
+  const now = ports.now();
+  const claim = await claimCallback(ports.db, escalationId, kind, now, ports.leaseMs);
+  if (claim.kind === 'done') return 'skipped';
+  if (claim.kind === 'held') throw new StepHeldError('callback', Math.max(1, claim.untilMs - now.getTime()));
   const body = JSON.stringify(messageOf(row));
-  const ts = Math.floor(ports.now().getTime() / 1000);
+  const ts = Math.floor(now.getTime() / 1000);
   let status: number;
   try {
     const res = await ports.fetch(row.callbackUrl, {
@@ -74,14 +84,16 @@ export async function deliverCallback(
     status = res.status;
     await res.body?.cancel();
   } catch (err) {
+    await releaseCallback(ports.db, escalationId, kind);
     if (err instanceof CallbackRefusedError) return refuse(err.message);
     throw new CallbackFailedError(`callback to ${new URL(row.callbackUrl).host} failed: ${(err as Error).message}`);
   }
+  if (status < 200 || status >= 300) await releaseCallback(ports.db, escalationId, kind);
   if (status >= 300 && status < 400) return refuse(`answered ${status}: redirects are not followed`);
   if (status < 200 || status >= 300) {
     throw new CallbackFailedError(`callback to ${new URL(row.callbackUrl).host} answered ${status}`);
   }
-  await recordEvent(ports.db, {
+  await markCallbackDelivered(ports.db, escalationId, kind, ports.now(), {
     escalationId,
     executionId: row.executionId,
     type: 'agent_notified',

@@ -11,6 +11,7 @@ import { applyPolicy, enqueueBudgetAlerts, readFlagsFor, spendOf, type Verdict }
 import { pauseAgent } from './pause.js';
 import { messageOf } from './notify.js';
 import { recordSpend } from '../db/queries/spend.js';
+import { LEASE_MS } from '../db/queries/leases.js';
 import { redactorOf } from '../domain/audit-config.js';
 import { callbackHosts } from '../domain/callback-hosts.js';
 
@@ -34,7 +35,7 @@ export interface IntakeOptions {
  * Invalid input is recorded and answered, never retried.
  */
 export async function intake(
-  ports: Pick<FlowPorts, 'db' | 'config' | 'scheduler' | 'now' | 'budgets' | 'flags' | 'decisions'>,
+  ports: Pick<FlowPorts, 'db' | 'config' | 'scheduler' | 'now' | 'budgets' | 'flags' | 'decisions' | 'leaseMs'>,
   data: unknown,
   jobId: string | undefined,
   opts: IntakeOptions = {},
@@ -102,7 +103,8 @@ export async function intake(
     ...(decided && !e.callback ? { notifiedAt: now } : {}),
     // A pending card is posted next, in this job: its "may have posted" marker commits with
     // the row instead of in a statement of its own (post-card.ts clears it if the post waits).
-    ...(verdict.status === 'pending' && route.channel && !opts.cardLater ? { cardState: 'posting' } : {}),
+    // Its lease (leases.ts) makes this job the one run that posts it, even if BullMQ hands the job out twice.
+    ...(verdict.status === 'pending' && route.channel && !opts.cardLater ? { cardState: 'posting', cardLeaseUntil: new Date(now.getTime() + (ports.leaseMs ?? LEASE_MS)) } : {}),
   };
   // Spend first, idempotent per escalation: a retry after a crash never counts it twice.
   if (verdict.spendMicros > 0) {

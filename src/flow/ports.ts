@@ -1,3 +1,4 @@
+import type { LateClick } from '../queue/late-click.js';
 import type { HomeView, KnownBlock, ModalView } from '@slack/types';
 import type { Db } from '../db/client.js';
 import type { DecisionMessage } from '../domain/decision.js';
@@ -62,6 +63,8 @@ export interface SchedulerPort {
    * id, so it is one job with an agent's own BullMQ job for that id, and a repeat is a no-op.
    */
   enqueueCard(escalationId: string): Promise<void>;
+  /** A click acknowledged before its decision committed (src/queue/late-click.ts): recorded by a job, with retries, after `delayMs`. */
+  enqueueLateClick(click: LateClick, delayMs: number): Promise<void>;
   /** Slack alerts (budget, pause, invalid config); `dedupe` makes each fire once. */
   enqueueAlert(alert: AlertJob, dedupe: string): Promise<void>;
   /** Supervised review timers: a reminder at the SLA (null: none, it was sent), an escalation at twice it. */
@@ -124,4 +127,6 @@ export interface FlowPorts {
   now: () => Date;
   /** Absent in tools and tests that do not count. */
   metrics?: MetricsPort;
+  /** How long one run's claim on a card post or a callback holds (ms); default LEASE_MS (src/db/queries/leases.ts). */
+  leaseMs?: number;
 }

@@ -1,4 +1,5 @@
-import { getEscalation, setCardState } from '../db/queries/escalations.js';
+import { getEscalation } from '../db/queries/escalations.js';
+import { LEASE_MARGIN_MS, POST_WINDOW_MS, claimCardPost, releaseCardLease, releaseCardPost, renewCardPost } from '../db/queries/leases.js';
 import { getEscalationGrouped, markCardPostedRecordedGrouped } from '../db/queries/card-batch.js';
 import { recordEvent, type EventInput } from '../db/queries/events.js';
 import type { EscalationRow } from '../db/schema/escalations.js';
@@ -24,7 +25,7 @@ export const postKey = (channel: string) => `chat.postMessage:${channel}`;
  * died, so look for that card (by message metadata) before posting again.
  */
 export async function postCard(
-  ports: Pick<FlowPorts, 'db' | 'slack' | 'pacer' | 'log' | 'config' | 'scheduler'>,
+  ports: Pick<FlowPorts, 'db' | 'slack' | 'pacer' | 'log' | 'config' | 'scheduler' | 'now' | 'leaseMs'>,
   row: EscalationRow,
   opts: { fresh: boolean },
 ): Promise<PostResult> {
@@ -36,23 +37,45 @@ export async function postCard(
     return { kind: 'skipped' };
   }
   const channel = row.channel;
-  if (row.cardState === 'posting' && !opts.fresh) {
-    const oldest = Math.floor(row.createdAt.getTime() / 1000) - RECONCILE_WINDOW_SEC;
-    const found = await ports.slack.findCard(channel, row.id, oldest);
-    if (found) return record(ports, row, found, true);
-  }
-  // Fresh from intake, whose insert already set the marker (in its own statement, no extra round trip).
+  // Fresh from intake, whose insert already set the marker and its lease (no extra round trip).
   const marked = opts.fresh && row.cardState === 'posting';
+  const now = ports.now();
+  if (!marked) {
+    // Another run of this job holds the post (BullMQ handed it out twice): wait for it, never post beside it.
+    const lease = row.cardState === 'posting' ? (row.cardLeaseUntil?.getTime() ?? 0) - now.getTime() : 0;
+    if (lease > 0) return { kind: 'wait', ms: lease };
+    if (row.cardState === 'posting') {
+      const oldest = Math.floor(row.createdAt.getTime() / 1000) - RECONCILE_WINDOW_SEC;
+      const found = await ports.slack.findCard(channel, row.id, oldest);
+      if (found) return record(ports, row, found, true);
+    }
+  }
   const wait = await ports.pacer.reserve(postKey(channel));
   if (wait > 0) {
     // Nothing was posted: the retry must not take the marker for a crashed post and look for the card.
-    if (marked) await setCardState(ports.db, row.id, 'none');
+    if (marked) await releaseCardPost(ports.db, row.id);
     return { kind: 'wait', ms: wait };
+  }
+  // The claim this run holds: taken by intake's insert, or now.
+  let held = marked ? row.cardLeaseUntil : null;
+  if (!marked) {
+    const claim = await claimCardPost(ports.db, row.id, now, ports.leaseMs);
+    if (claim.kind === 'done') return { kind: 'skipped' };
+    if (claim.kind === 'held') return { kind: 'wait', ms: Math.max(1, claim.untilMs - now.getTime()) };
+    held = claim.until;
   }
 
   // Whom the card pings (on call, available), chosen now: off the intake transaction.
-  const oncall = await oncallForCard(ports, row);
-  if (!marked) await setCardState(ports.db, row.id, 'posting');
+  const oncall = await oncallForCard(ports, row).catch(async (err: unknown) => {
+    await releaseCardLease(ports.db, row.id).catch(() => {});
+    throw err;
+  });
+  // Too little of the claim left to cover the call (a slow run): renew it first, or learn that
+  // another run took it over while this one stalled, and leave the post to that run.
+  const start = ports.now().getTime();
+  if (held && held.getTime() - start < POST_WINDOW_MS && !(await renewCardPost(ports.db, row.id, held, new Date(start + POST_WINDOW_MS)))) {
+    return { kind: 'wait', ms: POST_WINDOW_MS };
+  }
   try {
     // Marked: intake stored this row a moment ago, its request masked (see cardStateOf).
     const shown = cardStateOf(row, ports.config.current().config, { storedMasked: marked });
@@ -67,11 +90,18 @@ export async function postCard(
   } catch (err) {
     if (err instanceof RateLimitedError) {
       await ports.pacer.block(postKey(channel), err.retryAfterMs);
-      await setCardState(ports.db, row.id, 'none');
+      await releaseCardPost(ports.db, row.id);
       return { kind: 'wait', ms: err.retryAfterMs };
     }
     // Slack answered: nothing was posted, so the next try need not look for the card.
-    if (err instanceof SlackCallError && err.definite) await setCardState(ports.db, row.id, 'none');
+    if (err instanceof SlackCallError && err.definite) await releaseCardPost(ports.db, row.id);
+    // Slack answered with an unknown outcome (a 5xx): the marker stays, so the retry looks for the card
+    // first, but nothing is still on its way, so the retry need not wait out the lease. With no answer
+    // at all (a timeout, a reset) the post may still land: the claim holds LEASE_MARGIN_MS more, and the retry looks after that.
+    else {
+      const landing = err instanceof SlackCallError && !err.settled;
+      await releaseCardLease(ports.db, row.id, landing ? new Date(ports.now().getTime() + LEASE_MARGIN_MS) : null).catch(() => {});
+    }
     if (err instanceof SlackCallError && err.permanent) return cardPostFailed(ports, row, err.slackError, 1);
     throw err;
   }
@@ -105,7 +135,7 @@ export async function reconcileCard(
     throw err;
   }
   if (!found) {
-    await setCardState(ports.db, row.id, 'none');
+    await releaseCardPost(ports.db, row.id);
     return { kind: 'none' };
   }
   await record(ports, row, found, true);

@@ -28,3 +28,8 @@ export const decisionKey = (prefix: string, id: string) => `${prefix}:decision:$
 export const decisionsChannel = (prefix: string) => `${prefix}:decisions`;
 /** How long a decision stays in Redis (s); the HTTP API keeps it for good. Default 30 days. */
 export const DECISION_TTL_SEC = 30 * 24 * 3600;
+
+/** A callback job's id: one per escalation and kind, so a repeat enqueue is a no-op. */
+export const callbackJobId = (id: string, kind: 'decision' | 'review') => (kind === 'decision' ? `callback-${id}` : `callback-${id}-${kind}`);
+/** The kind a callback job is for, read back from its id. */
+export const callbackKindOf = (jobId: string | undefined): 'decision' | 'review' => (jobId?.endsWith('-review') ? 'review' : 'decision');

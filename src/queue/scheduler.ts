@@ -2,9 +2,10 @@ import { Queue, type ConnectionOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { createHash } from 'node:crypto';
 import type { SchedulerPort } from '../flow/ports.js';
-import { ALERTS_QUEUE, CALLBACKS_QUEUE, CARD_JOB, CHAINS_QUEUE, ESCALATIONS_QUEUE, EXPIRIES_QUEUE, NOTIFY_QUEUE, REVIEWS_QUEUE } from './names.js';
+import { ALERTS_QUEUE, CALLBACKS_QUEUE, CARD_JOB, callbackJobId, CHAINS_QUEUE, ESCALATIONS_QUEUE, EXPIRIES_QUEUE, NOTIFY_QUEUE, REVIEWS_QUEUE } from './names.js';
 import { chainJobId } from '../domain/escalation-chain.js';
 import { bulkAdder } from './bulk-add.js';
+import { LATE_CLICK_JOB, lateClickJobId } from './late-click.js';
 
 /** Completed internal jobs linger this long so a repeat add is still deduplicated (s). */
 const KEEP_COMPLETED_SEC = 24 * 3600;
@@ -47,13 +48,17 @@ export function createScheduler(connection: ConnectionOptions, prefix: string): 
       const jobId = kind === 'decision' ? `notify-${id}` : `notify-${id}-${kind}`;
       await notify.add(kind, { escalationId: id }, { ...keep, jobId, attempts: 20, backoff: { type: 'countersign' } });
     },
+    async enqueueLateClick(click, delayMs) {
+      // Retried until Postgres answers (1 s doubling, capped at 10 min): the click must not be lost to an outage.
+      await notify.add(LATE_CLICK_JOB, click, { ...keep, jobId: lateClickJobId(click), delay: delayMs, attempts: 50, backoff: { type: 'countersign' } });
+    },
     async enqueueCard(id) {
       // The escalation job's own retry-by-delay handles failures (workers.ts), so one attempt.
       await cardAdder.add(CARD_JOB, { escalationId: id }, { ...keep, jobId: id });
     },
     async enqueueCallback(id, _url, kind = 'decision') {
       // The URL is read from Postgres at delivery time: job data holds ids only.
-      const jobId = kind === 'decision' ? `callback-${id}` : `callback-${id}-${kind}`;
+      const jobId = callbackJobId(id, kind);
       await callbacks.add('callback', { escalationId: id }, { ...keep, jobId, attempts: 200, backoff: { type: 'countersign' } });
     },
     async enqueueAlert(alert, dedupe) {

@@ -1,7 +1,7 @@
 import { DelayedError, Queue, UnrecoverableError, Worker, type ConnectionOptions, type Job } from 'bullmq';
 import { z } from 'zod';
 import { CARD_MAX_FAILURES, callbackBackoffMs, cardRetryMs } from './backoff.js';
-import { CALLBACKS_QUEUE, CARD_JOB, CHAINS_QUEUE, ESCALATIONS_QUEUE, EXPIRIES_QUEUE, MAINTENANCE_QUEUE, NOTIFY_QUEUE } from './names.js';
+import { CALLBACKS_QUEUE, CARD_JOB, callbackKindOf, CHAINS_QUEUE, ESCALATIONS_QUEUE, EXPIRIES_QUEUE, MAINTENANCE_QUEUE, NOTIFY_QUEUE } from './names.js';
 import { chainProcessor } from './chain-worker.js';
 import { intake } from '../flow/intake.js';
 import { cardPostFailed, postCard, postLostCard } from '../flow/post-card.js';
@@ -18,9 +18,10 @@ import type { FlowPorts } from '../flow/ports.js';
 import { answerOf } from '../flow/answer.js';
 import { createHttpFetch } from '../slack/http-fetch.js';
 import { callbackHosts } from '../domain/callback-hosts.js';
-import { CallbackRefusedError } from '../errors.js';
+import { CallbackRefusedError, StepHeldError } from '../errors.js';
 import { logConnectionErrors } from '../shutdown.js';
 import { failureLogged, unscoped, type JobScope } from './job-scope.js';
+import { LATE_CLICK_JOB, lateClickSchema, type LateClick } from './late-click.js';
 
 export interface WorkerOptions {
   connection: ConnectionOptions;
@@ -30,6 +31,11 @@ export interface WorkerOptions {
   callbackSecret: string | undefined;
   /** Binds each job's ids to its log lines (src/queue/job-scope.ts); none by default. */
   scope?: JobScope;
+  /**
+   * Records a click acknowledged before its decision committed (src/queue/late-click.ts);
+   * throws to be retried. The Slack side (decision-ack.ts) supplies it, wired in main.ts.
+   */
+  lateClick?: (click: LateClick) => Promise<void>;
 }
 
 /** Internal jobs carry ids only: Redis keeps job data in clear text. */
@@ -175,6 +181,13 @@ export function startWorkers(
     new Worker(
       NOTIFY_QUEUE,
       scoped(async (job, token) => {
+        if (job.name === LATE_CLICK_JOB) {
+          const click = lateClickSchema.safeParse(job.data);
+          if (!click.success) throw new UnrecoverableError(`invalid ${LATE_CLICK_JOB} job: ${click.error.issues.map((i) => i.path.join('.')).join(', ')}`);
+          if (!opts.lateClick) throw new UnrecoverableError(`${LATE_CLICK_JOB} job: this process does not record clicks`);
+          await opts.lateClick(click.data);
+          return 'recorded';
+        }
         // A card whose escalation job Redis lost (src/flow/rebuild.ts): posted from its row.
         if (job.name === 'post') {
           const posted = await postLostCard(ports, parseIdJob(job));
@@ -189,13 +202,15 @@ export function startWorkers(
     ),
     new Worker(
       CALLBACKS_QUEUE,
-      scoped(async (job) => {
+      scoped(async (job, token) => {
         const id = parseIdJob(job);
         try {
-          const result = await deliverCallback({ ...ports, secret: opts.callbackSecret, fetch: callbackFetch }, id, job.attemptsMade + 1);
+          const result = await deliverCallback({ ...ports, secret: opts.callbackSecret, fetch: callbackFetch }, id, job.attemptsMade + 1, callbackKindOf(job.id));
           ports.metrics?.callback(result);
           return result;
         } catch (err) {
+          // Another run of this job is delivering it: wait for it without spending an attempt.
+          if (err instanceof StepHeldError) return later(job, token, err.retryInMs);
           ports.metrics?.callback('failed');
           throw err;
         }

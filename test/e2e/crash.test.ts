@@ -34,7 +34,8 @@ async function allPosted(ids: string[]): Promise<void> {
       return rows[0]!.n === ids.length ? true : undefined;
     },
     `${ids.length} cards recorded`,
-    30_000,
+    // A card whose post a killed run had claimed waits out the claim: the 1.5 s lock plus LEASE_MARGIN_MS (12 s).
+    75_000,
   );
 }
 
@@ -64,7 +65,7 @@ describe('crashes', () => {
     expect(ev!.data).toMatchObject({ reconciled: true });
     second.proc.kill('SIGTERM');
     expect(await second.exited).toBe(0);
-  });
+  }, 90_000);
 
   it('loses no escalation and posts no duplicate card when the worker is killed in the middle of a stream', async () => {
     const first = await bot();
@@ -86,7 +87,7 @@ describe('crashes', () => {
     expect(received[0]!.n).toBe(40);
     second.proc.kill('SIGTERM');
     expect(await second.exited).toBe(0);
-  });
+  }, 90_000);
 
   it('finishes in-flight jobs on SIGTERM and the next process picks up the rest', async () => {
     const first = await bot();
@@ -103,5 +104,5 @@ describe('crashes', () => {
     for (const e of batch) expect(cardsOf(e.id)).toHaveLength(1);
     second.proc.kill('SIGTERM');
     expect(await second.exited).toBe(0);
-  });
+  }, 90_000);
 });

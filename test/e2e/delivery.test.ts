@@ -2,7 +2,7 @@ import { Queue } from 'bullmq';
 import { describe, expect, it } from 'vitest';
 import { withBotAndCallbacks, type CallbackServer } from '../support/bot-hooks.js';
 import { CountersignClient } from '../../src/client/index.js';
-import { MAINTENANCE_QUEUE } from '../../src/queue/names.js';
+import { CALLBACKS_QUEUE, MAINTENANCE_QUEUE, callbackJobId } from '../../src/queue/names.js';
 import { APPROVER, makeEscalation, type Harness } from '../support/harness.js';
 import { REDIS_URL, eventually } from '../support/services.js';
 
@@ -61,6 +61,32 @@ describe('handing the decision back', () => {
       return row;
     }, 'the callback recorded');
     expect(ev.data).toMatchObject({ attempt: 3, httpStatus: 204 });
+  });
+
+  it('calls back once even when its job runs again after delivering (a crash before the job completed, a lapsed lock)', async () => {
+    const e = makeEscalation({ callback: { url: cb.url } });
+    await h.enqueue(e);
+    const card = await h.card(e.id);
+    await h.click(APPROVER, 'countersign.approve', card);
+    await cb.waitFor(e.id);
+    const callbacks = new Queue(CALLBACKS_QUEUE, { connection: { url: REDIS_URL }, prefix: h.prefix });
+    try {
+      const jobId = callbackJobId(e.id, 'decision');
+      await eventually(async () => ((await callbacks.getJobState(jobId)) === 'completed' ? true : undefined), 'the callback job completed');
+      // The same job again, as BullMQ runs it when its first run's completion never reached Redis.
+      await (await callbacks.getJob(jobId))!.remove();
+      await callbacks.add('callback', { escalationId: e.id }, { jobId });
+      const rerun = await eventually(async () => {
+        const job = await callbacks.getJob(jobId);
+        return job && (await job.getState()) === 'completed' ? job : undefined;
+      }, 'the repeated callback job completed');
+      expect(rerun.returnvalue).toBe('skipped');
+    } finally {
+      await callbacks.close();
+    }
+    expect(cb.received.filter((r) => (r.json as { escalationId?: string }).escalationId === e.id)).toHaveLength(1);
+    const notified = await h.sql`select id from events where escalation_id = ${e.id} and type = 'agent_notified' and data->>'via' = 'callback'`;
+    expect(notified).toHaveLength(1);
   });
 
   it('re-sends a decision whose notification was lost (committed, never enqueued), via the sweep', async () => {

@@ -106,9 +106,10 @@ describe('scaled out: web replicas and worker processes apart', () => {
         return r!.n === N ? true : undefined;
       },
       `${N} approvals`,
-      30_000,
+      60_000,
     );
-    await Promise.all(ids.map((id) => sink.waitFor(id, 30_000)));
+    // A callback the killed worker had claimed waits out its claim: the 5 s lock plus LEASE_MARGIN_MS (12 s).
+    await Promise.all(ids.map((id) => sink.waitFor(id, 60_000)));
     const decisions = await world.sql<{ escalation_id: string; n: number }[]>`
       select escalation_id, count(*)::int as n from events where type = 'decision_made' and escalation_id = any(${ids}) group by escalation_id`;
     expect(decisions).toHaveLength(N);

@@ -31,6 +31,7 @@ const scheduler: SchedulerPort = {
   enqueueNotify: async (id, kind = 'decision') => void asked.push(['notify', id, kind]),
   enqueueCard: async (id) => void asked.push(['card', id]),
   enqueueCallback: async (id, _url, kind = 'decision') => void asked.push(['callback', id, kind]),
+  enqueueLateClick: async () => undefined,
   enqueueAlert: async () => undefined,
   scheduleReview: async (id, remindAt, escalateAt) => void asked.push(['review', id, remindAt?.toISOString() ?? null, escalateAt.toISOString()]),
   scheduleChainStep: async () => undefined,

@@ -1,4 +1,4 @@
-import { and, asc, desc, eq, gt, inArray, isNull, lt, ne, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, gt, inArray, isNull, lt, sql } from 'drizzle-orm';
 import type { DbOrTx } from '../client.js';
 import { escalations, type EscalationRow, type NewEscalationRow } from '../schema/escalations.js';
 import { rowsOf } from './agent-modes.js';
@@ -46,17 +46,6 @@ export async function insertEscalationRecorded(db: DbOrTx, row: NewEscalationRow
   const params = Object.fromEntries(given.filter(([, v]) => v !== null));
   const rows = await q.execute({ ...params, ...eventParams([event]) });
   return rows[0];
-}
-
-export async function setCardState(db: DbOrTx, id: string, state: 'none' | 'posting'): Promise<void> {
-  const q = prepared(db, 'setCardState', () =>
-    db
-      .update(escalations)
-      .set({ cardState: ph('state') })
-      .where(and(eq(escalations.id, sql.placeholder('id')), ne(escalations.cardState, 'posted')))
-      .prepare('escalation_set_card_state'),
-  );
-  await q.execute({ id, state });
 }
 
 /** Records the posted card once; a second ts for the same escalation is refused. */

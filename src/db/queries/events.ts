@@ -1,4 +1,4 @@
-import { getTableName, sql, type WithSubquery } from 'drizzle-orm';
+import { and, eq, getTableName, sql, type WithSubquery } from 'drizzle-orm';
 import { QueryBuilder } from 'drizzle-orm/pg-core';
 import type { DbOrTx } from '../client.js';
 import { events, type EventType, type NewEventRow } from '../schema/events.js';
@@ -166,4 +166,14 @@ export function eventParams(list: readonly EventInput[]): Record<string, unknown
     params[`ev${i}_data`] = JSON.stringify(e.data ?? {});
   });
   return params;
+}
+
+/** Whether this user's `kind` click on the escalation was recorded (as made, refused or already decided). */
+export async function clickRecorded(db: DbOrTx, escalationId: string, userId: string, kind: string): Promise<boolean> {
+  const rows = await db
+    .select({ id: events.id })
+    .from(events)
+    .where(and(eq(events.escalationId, escalationId), eq(events.type, 'decision_attempted'), eq(events.actor, userId), sql`${events.data} ->> 'kind' = ${kind}`))
+    .limit(1);
+  return rows.length > 0;
 }

@@ -30,6 +30,12 @@ export const escalations = pgTable(
     /** none → posting → posted. `posting` without a ts means "maybe posted": reconcile first. */
     cardState: text('card_state').notNull().default('none'),
     cardTs: text('card_ts'),
+    /**
+     * Until when one run of the card step holds the right to post (the flow's clock). A job
+     * BullMQ hands out twice (its lock lapsed on a starved worker) then waits instead of
+     * posting a second card. Longer than a Slack call may take (10 s timeout).
+     */
+    cardLeaseUntil: timestamp('card_lease_until', { withTimezone: true }),
     decidedBy: text('decided_by'),
     /** Decided by `decidedBy` as the out-of-office delegate of this approver (src/domain/delegation.ts). */
     decidedOnBehalfOf: text('decided_on_behalf_of'),

@@ -11,4 +11,5 @@ export * from './agent-modes.js';
 export * from './agent-capabilities.js';
 export * from './mode-proposals.js';
 export * from './audit-checkpoints.js';
+export * from './callback-deliveries.js';
 export * from './delegations.js';

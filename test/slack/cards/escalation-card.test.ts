@@ -55,6 +55,7 @@ function rowOf(e: Escalation, over: Partial<EscalationRow> = {}): EscalationRow 
     failSafe: false,
     policyVersion: '005519719987d794',
     notifiedAt: null,
+    cardLeaseUntil: null,
     tier: null,
     policyRule: null,
     policyReason: null,

@@ -1,8 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { NOT_RECORDED_REPLY } from '../../../src/slack/listeners/decision-ack.js';
+import { Queue } from 'bullmq';
+import { QUEUED_REPLY } from '../../../src/slack/listeners/decision-ack.js';
+import { lateClickJobId } from '../../../src/queue/late-click.js';
+import { NOTIFY_QUEUE } from '../../../src/queue/names.js';
 import { APPROVER, REFUNDS_CHANNEL, SIGNING_SECRET, makeEscalation, startHarness, type Harness } from '../../support/harness.js';
 import { blockActionsBody, postSigned, viewSubmissionPayload } from '../../support/slack-signing.js';
-import { eventually } from '../../support/services.js';
+import { REDIS_URL, eventually } from '../../support/services.js';
 import type { StoredMessage } from '../../support/fake-slack.js';
 
 let h: Harness;
@@ -101,21 +104,45 @@ describe('a decision click', () => {
     expect(await decisionsMade(id)).toBe(1);
     // And what follows a decision follows it: the card loses its buttons.
     await h.fake.waitFor((c) => c.method === 'chat.update' && c.args.ts === card.ts);
-  });
+    // The click was queued before its answer; its job finds it recorded and records nothing more.
+    expect(await lateClickState(id)).toMatchObject({ state: 'completed' });
+    expect(await attemptsBy(id, APPROVER)).toBe(1);
+  }, 30_000);
 
-  it('answered late and then not recorded tells the clicker to click again', async () => {
+  it('answered late and then not committed is recorded by its queued job once the database answers, and the clicker is told so', async () => {
     const { id, card } = await pendingCard();
     const lock = await lockRow(id);
     try {
       expect((await h.click(APPROVER, 'countersign.approve', card)).status).toBe(200);
       // The database drops the waiting statement (a failover, an admin): the commit fails after the answer.
       await h.sql`select pg_terminate_backend(${await waitingUpdate()})`;
-      const told = await h.fake.waitFor((c) => c.method === 'chat.postEphemeral' && c.args.text === NOT_RECORDED_REPLY);
+      const told = await h.fake.waitFor((c) => c.method === 'chat.postEphemeral' && c.args.text === QUEUED_REPLY);
       expect(told.args.user).toBe(APPROVER);
+      expect(await decisionsMade(id)).toBe(0);
     } finally {
       await lock.release();
     }
-    expect(await statusOf(id)).toBe('pending');
-    expect(await decisionsMade(id)).toBe(0);
-  });
+    // Acknowledged = recorded: the queued click commits the decision, once, with what follows it.
+    await eventually(async () => ((await statusOf(id)) === 'approved' ? true : undefined), 'the queued click to land', 30_000);
+    expect(await decisionsMade(id)).toBe(1);
+    expect(await attemptsBy(id, APPROVER)).toBe(1);
+    expect((await h.sql`select decided_by from escalations where id = ${id}`)[0]!.decided_by).toBe(APPROVER);
+    await h.fake.waitFor((c) => c.method === 'chat.update' && c.args.ts === card.ts);
+  }, 40_000);
 });
+
+const attemptsBy = async (id: string, user: string) => (await h.sql`select 1 from events where escalation_id = ${id} and type = 'decision_attempted' and actor = ${user}`).length;
+
+/** The late-click job of APPROVER's approve, once it has finished (completed or failed). */
+async function lateClickState(id: string): Promise<{ state: string; returnvalue: unknown }> {
+  const notify = new Queue(NOTIFY_QUEUE, { connection: { url: REDIS_URL }, prefix: h.prefix });
+  try {
+    return await eventually(async () => {
+      const job = await notify.getJob(lateClickJobId({ escalationId: id, userId: APPROVER, kind: 'approve' }));
+      const state = job ? await job.getState() : 'missing';
+      return state === 'completed' || state === 'failed' ? { state, returnvalue: job!.returnvalue } : undefined;
+    }, 'the late click job finished', 20_000);
+  } finally {
+    await notify.close();
+  }
+}
