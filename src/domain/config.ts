@@ -97,6 +97,14 @@ export const callbacksSchema = z
   })
   .strict();
 
+/** Hand-offs (src/flow/handoff.ts, src/flow/delegation.ts). */
+export const handoffsSchema = z
+  .object({
+    snoozeMinutes: z.number().int().min(1).max(24 * 60).default(30).describe("Minutes after *Snooze* that the snoozer is pinged again. The deadline stays where it was."),
+    delegationMaxDays: z.number().int().min(1).max(366).default(90).describe('The furthest end date `/countersign delegate @x until …` accepts, in days from now.'),
+  })
+  .strict();
+
 export const configSchema = z
   .object({
     version: z.literal(1).default(1).describe('Format version; only `1` exists.'),
@@ -152,6 +160,7 @@ export const configSchema = z
     reports: reportsSchema.optional(),
     /** Redaction, anchoring and retention of the audit trail (audit-config.ts). Absent: built-in redaction only. */
     audit: auditConfigSchema.optional(),
+    handoffs: handoffsSchema.default({ snoozeMinutes: 30, delegationMaxDays: 90 }).describe('Snooze, reassign and out-of-office delegation. See [Hand-offs](routing.md#hand-offs).'),
   })
   .strict()
   .superRefine((cfg, ctx) => {

@@ -55,12 +55,15 @@ export const chainJobSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('step'), escalationId: z.uuid(), index: z.number().int().min(0).max(10_000) }).strict(),
   /** `at`: the handoff instant (epoch ms). */
   z.object({ kind: z.literal('handoff'), escalationId: z.uuid(), at: z.number().int().positive() }).strict(),
+  /** A snooze's re-ping of `user` at `at` (epoch ms, the snooze's end): src/flow/handoff.ts. */
+  z.object({ kind: z.literal('snooze'), escalationId: z.uuid(), user: z.string().regex(/^[UW][A-Z0-9]{2,}$/), at: z.number().int().positive() }).strict(),
 ]);
 export type ChainJob = z.output<typeof chainJobSchema>;
 
 /** Deterministic: a retried or repeated schedule of the same step never adds a second job. */
 export function chainJobId(job: ChainJob): string {
-  return job.kind === 'step' ? `chain-${job.escalationId}-${job.index}` : `chain-${job.escalationId}-handoff-${job.at}`;
+  if (job.kind === 'step') return `chain-${job.escalationId}-${job.index}`;
+  return job.kind === 'handoff' ? `chain-${job.escalationId}-handoff-${job.at}` : `chain-${job.escalationId}-snooze-${job.user}-${job.at}`;
 }
 
 /** When each step fires, from the escalation's creation: the schedule of its delayed jobs. */

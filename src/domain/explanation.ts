@@ -21,6 +21,8 @@ export interface ExplainEscalation {
   request: unknown;
   deadline: Date | null;
   decidedBy: string | null;
+  /** `decidedBy` decided as the out-of-office delegate of this approver. */
+  decidedOnBehalfOf?: string | null;
   decidedAt: Date | null;
   decisionReason: string | null;
   failSafe: boolean;
@@ -141,7 +143,16 @@ export function buildExplanation(row: ExplainEscalation, events: readonly Explai
       const whom = reached.map((r) => [r.via, ...(r.users ?? [])].filter(Boolean).join(' ')).join('; ');
       paged.push(`${iso(e.at)}: escalation step ${Number(e.data['step'] ?? 0) + 1}${whom ? ` reached ${whom}` : ''}`);
     } else if (e.type === 'oncall_dm') {
-      paged.push(`${iso(e.at)}: sent ${str(e.data['user']) ?? 'the on-call person'} a DM`);
+      const cause = e.data['cause'] === 'snooze' ? ` (snooze by ${str(e.data['snoozedBy']) ?? '?'} over)` : e.data['cause'] === 'reassigned' ? ' (reassigned to them)' : '';
+      const covering = str(e.data['onBehalfOf']) ? `, standing in for ${e.data['onBehalfOf']} (out of office)` : '';
+      paged.push(`${iso(e.at)}: sent ${str(e.data['user']) ?? 'the on-call person'} a DM${cause}${covering}`);
+    } else if (e.type === 'snoozed') {
+      const behalf = str(e.data['onBehalfOf']) ? ` (delegate of ${e.data['onBehalfOf']})` : '';
+      paged.push(`${iso(e.at)}: ${e.actor}${behalf} snoozed it for ${Number(e.data['minutes'] ?? 0)} min: a DM at ${iso(str(e.data['until']))}; the deadline stayed ${iso(str(e.data['deadline']) ?? row.deadline)}`);
+    } else if (e.type === 'reassigned') {
+      const behalf = str(e.data['onBehalfOf']) ? ` (delegate of ${e.data['onBehalfOf']})` : '';
+      const from = str(e.data['from']) ? ` from ${e.data['from']}` : '';
+      paged.push(`${iso(e.at)}: ${e.actor}${behalf} reassigned it${from} to ${str(e.data['to']) ?? '?'}${str(e.data['note']) ? `: ${e.data['note']}` : ''}`);
     } else if (e.type === 'card_posted') {
       const a = (e.data['approvers'] ?? {}) as { users?: string[]; usergroup?: string };
       const whom = [...(a.users ?? []), ...(a.usergroup ? [`user group ${a.usergroup}`] : [])].join(', ');
@@ -165,7 +176,9 @@ export function buildExplanation(row: ExplainEscalation, events: readonly Explai
     decided.push(`Approved by ${approvers.join(' and ')} (${approvers.length} of ${String(made.data['approvalsRequired'] ?? approvers.length)} approvals) at ${iso(row.decidedAt)} under policy ${str(made.data['policyVersion']) ?? row.policyVersion ?? '?'}`);
     decided.push(row.decisionReason ? `Reason: ${row.decisionReason}` : 'No reason given.');
   } else if (row.status === 'approved' || row.status === 'denied') {
-    decided.push(`${STATUS_WORD[row.status]} by ${row.decidedBy} at ${iso(row.decidedAt)} under policy ${str(made?.data['policyVersion']) ?? row.policyVersion ?? '?'}`);
+    const behalf = row.decidedOnBehalfOf ?? str(made?.data['onBehalfOf']);
+    const by = behalf ? `${row.decidedBy} on behalf of ${behalf} (their out-of-office delegate)` : row.decidedBy;
+    decided.push(`${STATUS_WORD[row.status]} by ${by} at ${iso(row.decidedAt)} under policy ${str(made?.data['policyVersion']) ?? row.policyVersion ?? '?'}`);
     decided.push(row.decisionReason ? `Reason: ${row.decisionReason}` : 'No reason given.');
   } else if (row.status === 'expired') {
     const expired = of('expired').at(-1);

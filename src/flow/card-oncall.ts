@@ -4,7 +4,7 @@ import type { EscalationRow } from '../db/schema/escalations.js';
 import { oncallDm, type OncallDmState } from '../slack/cards/oncall-dm.js';
 import { recordEvent } from '../db/queries/events.js';
 import { cardStateOf } from './card-state.js';
-import { mayDecide } from './decide.js';
+import { mayDecide, type DeciderPorts } from './decide.js';
 import { resolveLateSends } from './close-loop.js';
 import type { CardOncall } from '../slack/cards/view-model.js';
 import { pageOnCall, type PageResult } from './page.js';
@@ -44,14 +44,14 @@ export async function oncallForCard(ports: Ports, row: EscalationRow): Promise<{
 }
 
 /** What an on-call DM adds to the escalation: a shift change, the chain's position. */
-export type DmExtras = Pick<OncallDmState, 'handoff' | 'step' | 'next'>;
+export type DmExtras = Pick<OncallDmState, 'handoff' | 'step' | 'next' | 'reason' | 'onBehalfOf'>;
 
 /**
  * The on-call DM for `userId` about `row`, in its current state: the card's
  * link (chat.getPermalink) and, when this person may decide the route,
  * Approve / Deny… that go through the card's own handlers and checks.
  */
-export async function oncallDmFor(ports: Pick<FlowPorts, 'slack' | 'config'>, row: EscalationRow, userId: string, extras: DmExtras = {}): Promise<SlackMessage> {
+export async function oncallDmFor(ports: DeciderPorts, row: EscalationRow, userId: string, extras: DmExtras = {}): Promise<SlackMessage> {
   const { config } = ports.config.current();
   const route = routeByName(config, row.route ?? '');
   const channel = row.channel ?? route?.channel ?? '';
@@ -65,7 +65,7 @@ export async function oncallDmFor(ports: Pick<FlowPorts, 'slack' | 'config'>, ro
 }
 
 /** Sends the on-call DM; the DM's own channel (D…) and ts are what a later chat.update needs. */
-export async function sendOncallDm(ports: Pick<FlowPorts, 'slack' | 'config'>, row: EscalationRow, userId: string, extras: DmExtras = {}): Promise<{ channel: string; ts: string }> {
+export async function sendOncallDm(ports: DeciderPorts, row: EscalationRow, userId: string, extras: DmExtras = {}): Promise<{ channel: string; ts: string }> {
   const posted = await ports.slack.post(userId, await oncallDmFor(ports, row, userId, extras));
   return { channel: posted.channel ?? userId, ts: posted.ts };
 }
@@ -81,8 +81,8 @@ export async function dmOnCallIfUrgent(ports: Ports, row: EscalationRow, page: P
   const route = routeByName(ports.config.current().config, row.route ?? '');
   if (!route || route.chain) return;
   try {
-    const sent = await sendOncallDm(ports, row, page.userId);
-    await recordEvent(ports.db, { escalationId: row.id, executionId: row.executionId, type: 'oncall_dm', actor: 'system', data: { user: page.userId, channel: sent.channel, ts: sent.ts } });
+    const sent = await sendOncallDm(ports, row, page.userId, page.onBehalfOf ? { onBehalfOf: page.onBehalfOf } : {});
+    await recordEvent(ports.db, { escalationId: row.id, executionId: row.executionId, type: 'oncall_dm', actor: 'system', data: { user: page.userId, channel: sent.channel, ts: sent.ts, ...(page.onBehalfOf ? { onBehalfOf: page.onBehalfOf } : {}) } });
     await resolveLateSends(ports, row.id, [{ via: 'dm', channel: sent.channel, ts: sent.ts, user: page.userId }]);
   } catch (err) {
     ports.log.warn({ err: (err as Error).message, escalationId: row.id, user: page.userId }, 'on-call DM failed');

@@ -30,6 +30,8 @@ export function cardStateOf(row: EscalationRow, config?: CountersignConfig, opts
     deadline: row.deadline ?? row.createdAt,
     status: row.status as Status,
     decidedBy: row.decidedBy,
+    onBehalfOf: row.decidedOnBehalfOf,
+    snoozeMinutes: config?.handoffs.snoozeMinutes ?? 30,
     decidedAt: row.decidedAt,
     reason: row.decisionReason ? redactor.text(row.decisionReason) : null,
     failSafe: row.failSafe,

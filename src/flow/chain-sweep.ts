@@ -1,6 +1,7 @@
 import type { Route } from '../domain/config.js';
 import { routeByName } from '../domain/routing.js';
 import { lastChainStepRecord, pendingPostedOnRoutes } from '../db/queries/chain.js';
+import { snoozesOwed } from '../db/queries/handoffs.js';
 import { HANDOFF_HORIZON_MS, planHandoff } from './chain.js';
 import { onCallFor } from './oncall.js';
 import type { FlowPorts } from './ports.js';
@@ -17,6 +18,7 @@ type Ports = Pick<FlowPorts, 'db' | 'config' | 'scheduler' | 'log' | 'now'>;
  * already recorded, so a repeat sends nothing twice. On routes with
  * schedules, the next shift-end re-ping is planned again too (same job id,
  * so a job still there is kept; an instant already past is not replayed).
+ * A snooze's lost re-ping is scheduled again the same way (src/flow/handoff.ts).
  */
 export async function resumeLostChains(ports: Ports): Promise<{ resumed: number; handoffs: number }> {
   const { config } = ports.config.current();
@@ -39,6 +41,14 @@ export async function resumeLostChains(ports: Ports): Promise<{ resumed: number;
       }
     }
     if (route.schedules.length > 0 && (await planHandoff(ports, row, route, now, new Date(now.getTime() + HANDOFF_HORIZON_MS)))) handoffs++;
+  }
+  // Snoozes whose re-ping is owed and whose job Redis lost: scheduled again at their end (at once if past).
+  for (const s of await snoozesOwed(ports.db)) {
+    const job = { kind: 'snooze', escalationId: s.escalationId, user: s.user, at: s.until.getTime() } as const;
+    if ((await ports.scheduler.chainJobState(job)) !== 'unknown') continue;
+    await ports.scheduler.scheduleChainStep(job, s.until);
+    ports.log.warn({ escalationId: s.escalationId, user: s.user, at: s.until.toISOString() }, 'snooze had no job for its re-ping: rescheduled');
+    resumed++;
   }
   return { resumed, handoffs };
 }

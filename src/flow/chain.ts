@@ -9,6 +9,7 @@ import type { EscalationRow } from '../db/schema/escalations.js';
 import { RateLimitedError } from '../errors.js';
 import { chainThreadMessage, type ChainNotice, type Mention } from '../slack/cards/chain-message.js';
 import { sendOncallDm } from './card-oncall.js';
+import { runSnoozeJob } from './handoff.js';
 import { resolveLateSends } from './close-loop.js';
 import { expire } from './expire.js';
 import { postKey } from './post-card.js';
@@ -59,6 +60,11 @@ export async function startChain(ports: Pick<FlowPorts, 'config' | 'scheduler'>,
 export async function runChainJob(ports: ChainPorts, job: ChainJob): Promise<ChainOutcome> {
   const row = await getEscalation(ports.db, job.escalationId);
   if (!row || row.status !== 'pending') return { kind: 'skipped', why: 'not_pending' };
+  // A snooze's re-ping is a DM: no chain, no channel pace (src/flow/handoff.ts).
+  if (job.kind === 'snooze') {
+    const snoozed = await runSnoozeJob(ports, row, job);
+    return snoozed.kind === 'skipped' ? { kind: 'skipped', why: snoozed.why === 'stale' ? 'stale' : snoozed.why === 'repeated' ? 'repeated' : 'not_pending' } : { kind: 'notified', reached: [{ via: 'dm', channel: snoozed.channel, ts: snoozed.ts, users: [snoozed.user] }] };
+  }
   const route = routeByName(ports.config.current().config, row.route ?? '');
   // A shift-end re-ping needs no chain: routes with schedules alone get it too.
   if (!route || (job.kind === 'step' && !route.chain)) return { kind: 'skipped', why: 'no_chain' };
@@ -182,7 +188,7 @@ async function reach(
     reached.push({ via: 'thread', channel, ts, users: mentions.filter((m) => m.kind === 'user').map((m) => m.id), ...(usergroup ? { usergroup } : {}) });
   }
   if (targets.includes('dm_primary') && primary?.userId && (await stillPending(ports, row.id))) {
-    const { channel: dm, ts } = await sendOncallDm(ports, row, primary.userId, { ...(notice.step ? { step: notice.step } : {}), ...(notice.next ? { next: notice.next } : {}) });
+    const { channel: dm, ts } = await sendOncallDm(ports, row, primary.userId, { ...(notice.step ? { step: notice.step } : {}), ...(notice.next ? { next: notice.next } : {}), ...(primary.onBehalfOf ? { onBehalfOf: primary.onBehalfOf } : {}) });
     reached.push({ via: 'dm', channel: dm, ts, users: [primary.userId] });
   }
   const paged = [
@@ -268,7 +274,7 @@ async function runHandoff(ports: ChainPorts, row: EscalationRow, route: Route, a
     // A chain DMs the new person; without one, only high and critical escalations do (as the card's own DM).
     const dm = route.chain !== undefined || row.urgency === 'high' || row.urgency === 'critical';
     if (dm && paged.userId && (await stillPending(ports, row.id))) {
-      const { channel: dmChannel, ts } = await sendOncallDm(ports, row, paged.userId, { handoff: true });
+      const { channel: dmChannel, ts } = await sendOncallDm(ports, row, paged.userId, { handoff: true, ...(paged.onBehalfOf ? { onBehalfOf: paged.onBehalfOf } : {}) });
       reached.push({ via: 'dm', channel: dmChannel, ts, users: [paged.userId] });
     }
     await recordEvent(ports.db, {

@@ -4,6 +4,7 @@ import { decideEscalationRecorded } from '../db/queries/escalations.js';
 import { getEscalationGrouped } from '../db/queries/card-batch.js';
 import { recordEvents, type EventInput } from '../db/queries/events.js';
 import type { DbOrTx } from '../db/client.js';
+import { delegationsTo } from '../db/queries/delegations.js';
 import type { EscalationRow } from '../db/schema/escalations.js';
 import type { FlowPorts } from './ports.js';
 import { redactorOf } from '../domain/audit-config.js';
@@ -52,18 +53,41 @@ export function secondsBetween(from: Date, to: Date | null): number {
   return to ? Math.max(0, (to.getTime() - from.getTime()) / 1000) : 0;
 }
 
-/** Who may decide this escalation's route: configured users plus the user group's members. */
-export async function mayDecide(
-  ports: Pick<FlowPorts, 'slack' | 'config'>,
+/** What mayDecide needs; with `db`, out-of-office delegations count too (src/domain/delegation.ts). */
+export type DeciderPorts = Pick<FlowPorts, 'slack' | 'config'> & Partial<Pick<FlowPorts, 'db' | 'now'>>;
+
+/**
+ * Who may decide this escalation's route: configured users plus the user
+ * group's members, and (given `db`) the delegates of those in force now,
+ * on their behalf. The delegations are read only when the person is not an
+ * approver themselves, so an approver's click costs no extra query.
+ */
+export async function authorizeDecider(
+  ports: DeciderPorts,
   row: EscalationRow,
   userId: string,
   kind: DecisionKind,
-): Promise<{ kind: 'refused'; reason: 'not_an_approver' | 'owner_cannot_approve' | 'no_route'; route: string | null } | undefined> {
+): Promise<{ refusal?: DeciderRefusal; onBehalfOf?: string }> {
   const route = routeByName(ports.config.current().config, row.route ?? '');
-  if (!route) return { kind: 'refused', reason: 'no_route', route: row.route };
+  if (!route) return { refusal: { kind: 'refused', reason: 'no_route', route: row.route } };
   const members = route.approvers.usergroup ? await ports.slack.usergroupMembers(route.approvers.usergroup) : [];
-  const authz = authorize({ userId, kind, approvers: route.approvers, usergroupMembers: members, agentOwner: row.agentOwner ?? '' });
-  return authz.allowed ? undefined : { kind: 'refused', reason: authz.reason, route: row.route };
+  const input = { userId, kind, approvers: route.approvers, usergroupMembers: members, agentOwner: row.agentOwner ?? '' };
+  let authz = authorize(input);
+  if (!authz.allowed && authz.reason === 'not_an_approver' && ports.db) {
+    const now = ports.now?.() ?? new Date();
+    const delegators = (await delegationsTo(ports.db, userId, now)).map((d) => d.delegator);
+    if (delegators.length > 0) authz = authorize({ ...input, delegators });
+  }
+  if (!authz.allowed) return { refusal: { kind: 'refused', reason: authz.reason, route: row.route } };
+  return authz.onBehalfOf ? { onBehalfOf: authz.onBehalfOf } : {};
+}
+
+/** Why a person may not decide (or hand off) an escalation at all. */
+export type DeciderRefusal = { kind: 'refused'; reason: 'not_an_approver' | 'owner_cannot_approve' | 'no_route'; route: string | null };
+
+/** authorizeDecider's refusal, or undefined when `userId` may make this decision (themselves or as a delegate). */
+export async function mayDecide(ports: DeciderPorts, row: EscalationRow, userId: string, kind: DecisionKind): Promise<DeciderRefusal | undefined> {
+  return (await authorizeDecider(ports, row, userId, kind)).refusal;
 }
 
 /**
@@ -104,8 +128,9 @@ export async function commitDecision(
     await recordEvents(ports.db, [{ ...attempted, data: { ...attempted.data, outcome: 'already_decided' } }]);
     return { kind: 'already', row };
   }
+  const authz = await authorizeDecider(ports, row, input.userId, input.kind);
   const refusal =
-    (await mayDecide(ports, row, input.userId, input.kind)) ??
+    authz.refusal ??
     (row.digest !== input.digest ? ({ kind: 'refused', reason: 'request_changed', route: row.route } as const) : undefined);
   if (refusal) {
     await recordEvents(ports.db, [
@@ -115,21 +140,24 @@ export async function commitDecision(
     return refusal;
   }
   // M approvers: an approval is a vote, counted under the row's lock; a deny still ends it at once.
-  if (input.kind === 'approve' && needsQuorum(row)) return commitVote(ports, input, row);
+  if (input.kind === 'approve' && needsQuorum(row)) return commitVote(ports, input, row, authz.onBehalfOf);
 
   const { version, config } = ports.config.current();
   const status = input.kind === 'approve' ? 'approved' : 'denied';
+  // A delegate decides in the delegator's place: the record names both.
+  const onBehalfOf = authz.onBehalfOf;
+  const behalf = onBehalfOf ? { onBehalfOf } : {};
   // The approver's words are stored and shown like agent text: PII masked first.
   const reason = input.reason === null ? null : redactorOf(config.audit).text(input.reason);
   // The guarded UPDATE and its events in one statement: they commit together, or, if another click won, not at all.
   const write = (db: DbOrTx) =>
     decideEscalationRecorded(
       db,
-      { id: row.id, digest: input.digest, status, by: input.userId, reason, policyVersion: version, ...(ports.now ? { at: ports.now() } : {}) },
+      { id: row.id, digest: input.digest, status, by: input.userId, reason, policyVersion: version, ...(ports.now ? { at: ports.now() } : {}), ...behalf },
       [
         { ...attempted, data: { ...attempted.data, outcome: 'made' } },
         // The decision record names its route and the request it was shown, so it stands on its own in an export.
-        { ...base, type: 'decision_made', data: { status, reason, digest: input.digest, policyVersion: version, route: row.route, channel: input.channel ?? row.channel, actionType: row.actionType, agentId: row.agentId, ...extra?.decisionData } },
+        { ...base, type: 'decision_made', data: { status, reason, digest: input.digest, policyVersion: version, route: row.route, channel: input.channel ?? row.channel, actionType: row.actionType, agentId: row.agentId, ...behalf, ...extra?.decisionData } },
         ...(extra?.events ?? []),
       ],
     );

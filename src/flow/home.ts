@@ -3,6 +3,7 @@ import { redactorOf } from '../domain/audit-config.js';
 import type { Escalation } from '../domain/escalation.js';
 import { actionSpendUsd } from '../domain/policy/evaluate.js';
 import { pendingOnRoutes } from '../db/queries/escalations.js';
+import { delegationsTo } from '../db/queries/delegations.js';
 import { openSamplesFor } from '../db/queries/review-samples.js';
 import { agentsByMode } from '../db/queries/agent-record.js';
 import { homeView, type HomeOnCall } from '../slack/cards/home.js';
@@ -27,7 +28,8 @@ async function oncallOf(ports: HomePorts, user: string, now: Date): Promise<Home
 }
 
 /**
- * The App Home of `user`: the approvals this person may make, the batch
+ * The App Home of `user`: the approvals this person may make (their own, and
+ * as the out-of-office delegate of an approver), the batch
  * reviews they can work on, their on-call status and the agents by mode.
  * A section that cannot be computed is left out (and logged), never the whole tab.
  */
@@ -39,9 +41,11 @@ export interface HomeShared {
 export async function homeFor(ports: HomePorts, user: string, shared: HomeShared = {}): Promise<HomeView> {
   const { config } = ports.config.current();
   const routes: string[] = [];
+  // An out-of-office delegate sees the approvals of those they stand in for, too.
+  const principals = [user, ...(await delegationsTo(ports.db, user, ports.now())).map((d) => d.delegator)];
   for (const r of config.routes) {
     const members = r.approvers.usergroup ? await ports.slack.usergroupMembers(r.approvers.usergroup) : [];
-    if (r.approvers.users.includes(user) || members.includes(user)) routes.push(r.name);
+    if (principals.some((p) => r.approvers.users.includes(p) || members.includes(p))) routes.push(r.name);
   }
   const section = <T>(name: string, p: Promise<T>) =>
     p.catch((err: Error) => {

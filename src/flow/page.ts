@@ -2,8 +2,13 @@ import type { Route } from '../domain/config.js';
 import type { Urgency } from '../domain/escalation.js';
 import { choosePagee, isAvailable, type Availability } from '../domain/paging.js';
 import { recordEvent, type EventInput } from '../db/queries/events.js';
+import { delegationsFrom } from '../db/queries/delegations.js';
+import { pageeFor } from '../domain/delegation.js';
 import { onCallFor, type RouteOnCall } from './oncall.js';
 import type { FlowPorts } from './ports.js';
+
+/** Why a person on call was passed over for their delegate (the card shows it after their mention). */
+export const OUT_OF_OFFICE = 'out of office: their delegate is paged';
 
 /** At most this many people are asked about before falling back: each miss costs two Tier 3 calls. */
 const MAX_CANDIDATES = 5;
@@ -43,6 +48,8 @@ export interface Considered {
 export interface PageResult {
   /** Whom to reach; undefined means fall back to the route's channel and user group. */
   userId?: string;
+  /** `userId` is paged as the out-of-office delegate of this on-call person. */
+  onBehalfOf?: string;
   fallback: boolean;
   considered: Considered[];
   /** One sentence for the card and the audit record. */
@@ -75,7 +82,14 @@ export async function pageOnCall(
   const at = req.now ?? ports.now();
   const oncall = await onCallFor(ports, req.route, at);
   const pool = (req.target === 'secondary' ? oncall.candidates.slice(1) : oncall.candidates).slice(0, MAX_CANDIDATES);
-  const users = pool.map((c) => c.user);
+  // Out of office: while a delegation is in force, the page goes to the delegate instead (the delegate → whom they stand in for).
+  const delegations = pool.length > 0 ? await delegationsFrom(ports.db, pool.map((c) => c.user), at) : [];
+  const standIn = new Map<string, string>();
+  const users = pool.map((c) => {
+    const to = pageeFor(delegations, c.user, at);
+    if (to.onBehalfOf && !standIn.has(to.user)) standIn.set(to.user, to.onBehalfOf);
+    return to.user;
+  });
   // Asked one at a time, in order: the first available person ends the search, saving Slack calls.
   const seen = new Map<string, Availability & { cached: boolean; error?: string }>();
   for (const user of users) {
@@ -86,22 +100,31 @@ export async function pageOnCall(
   }
   const asked = users.filter((u) => seen.has(u));
   const decision = choosePagee(asked, seen, { critical: req.urgency === 'critical' });
-  const considered: Considered[] = decision.considered.map((c) => {
+  const considered: Considered[] = decision.considered.flatMap((c) => {
     const a = seen.get(c.user)!;
-    return {
-      user: c.user,
-      presence: a.presence,
-      dnd: a.dnd,
-      available: isAvailable(a),
-      paged: c.paged,
-      why: c.why,
-      cached: a.cached,
-      ...(a.error ? { error: a.error } : {}),
-    };
+    const delegator = standIn.get(c.user);
+    const away: Considered[] = delegator
+      ? [{ user: delegator, presence: 'unknown', dnd: false, available: false, paged: false, why: OUT_OF_OFFICE, cached: true }]
+      : [];
+    return [
+      ...away,
+      {
+        user: c.user,
+        presence: a.presence,
+        dnd: a.dnd,
+        available: isAvailable(a),
+        paged: c.paged,
+        why: delegator ? `${c.why}; delegate of ${delegator}` : c.why,
+        cached: a.cached,
+        ...(a.error ? { error: a.error } : {}),
+      },
+    ];
   });
-  const reason = reasonOf(req, oncall, pool.length, decision.user, considered);
+  const onBehalfOf = decision.user ? standIn.get(decision.user) : undefined;
+  const reason = reasonOf(req, oncall, pool.length, decision.user, considered, onBehalfOf);
   const result: PageResult = {
     ...(decision.user ? { userId: decision.user } : {}),
+    ...(onBehalfOf ? { onBehalfOf } : {}),
     fallback: decision.user === undefined,
     considered,
     reason,
@@ -122,6 +145,7 @@ export async function pageOnCall(
       target: req.target,
       urgency: req.urgency,
       user: decision.user ?? null,
+      ...(onBehalfOf ? { onBehalfOf } : {}),
       fallback: result.fallback,
       reason,
       at: at.toISOString(),
@@ -134,7 +158,7 @@ export async function pageOnCall(
   return result;
 }
 
-function reasonOf(req: PageRequest, oncall: RouteOnCall, pooled: number, user: string | undefined, considered: Considered[]): string {
+function reasonOf(req: PageRequest, oncall: RouteOnCall, pooled: number, user: string | undefined, considered: Considered[], onBehalfOf?: string): string {
   const route = req.route.name;
   if (!oncall.scheduled) return `route ${route} has no on-call schedule`;
   // Asked for the secondary while the primary is on call: what is missing is a secondary, not anyone at all.
@@ -142,8 +166,8 @@ function reasonOf(req: PageRequest, oncall: RouteOnCall, pooled: number, user: s
   const skipped = considered.filter((c) => !c.paged).map((c) => `${c.user} ${c.why}`);
   if (!user) return `nobody on call for route ${route} is available (${skipped.join(', ')})`;
   const paged = considered.find((c) => c.paged)!;
-  const role = oncall.primary?.user === user ? 'on-call primary' : oncall.secondary?.user === user ? 'on-call secondary' : 'on call';
-  const head = `${user} is the ${role} for route ${route}`;
+  const roleOf = (u: string) => (oncall.primary?.user === u ? 'on-call primary' : oncall.secondary?.user === u ? 'on-call secondary' : 'on call');
+  const head = onBehalfOf ? `${user} is the out-of-office delegate of ${onBehalfOf} (${roleOf(onBehalfOf)}) for route ${route}` : `${user} is the ${roleOf(user)} for route ${route}`;
   if (paged.why.includes('paged anyway')) return `${head}: ${paged.why}`;
   return skipped.length > 0 ? `${head}, paged because ${skipped.join(', ')}` : head;
 }

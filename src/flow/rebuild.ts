@@ -1,5 +1,6 @@
 import { FIRST_PAGE, callbacksOwed, cardsNotPosted, decidedSince, pendingDeadlines, reviewsWaiting } from '../db/queries/rebuild.js';
 import { rebuildBudgets } from './budget-rebuild.js';
+import { snoozesOwed } from '../db/queries/handoffs.js';
 import { messageOf } from './notify.js';
 import { syncPauseFlags } from './pause.js';
 import type { FlowPorts } from './ports.js';
@@ -27,6 +28,8 @@ export interface RebuildReport {
   decisions: number;
   pauses: number;
   budgets: number;
+  /** Snooze re-pings scheduled again (src/flow/handoff.ts). */
+  snoozes: number;
   swept: { notified: number; expired: number; chainsResumed: number };
 }
 
@@ -55,6 +58,7 @@ async function eachPage<T extends { id: string }>(read: (after: string) => Promi
  * escalation's expiry timer, cards not yet posted, supervised-review timers
  * not yet fired, callbacks not yet delivered, decisions not yet handed back
  * (the sweep, with no grace), escalation chains' next steps (the sweep too),
+ * snoozes' re-pings not yet sent,
  * budgets and pause flags, and the durable decision store.
  *
  * Idempotent, and safe on several replicas at once: every job has a
@@ -100,6 +104,10 @@ export async function rebuildFromPostgres(ports: RebuildPorts, opts: RebuildOpti
       }
     },
   );
+  // Snoozes whose re-ping was not sent: each at its end (at once if past). The job skips one already sent.
+  const owed = await snoozesOwed(ports.db);
+  for (const s of owed) await ports.scheduler.scheduleChainStep({ kind: 'snooze', escalationId: s.escalationId, user: s.user, at: s.until.getTime() }, s.until);
+  const snoozes = owed.length;
   // Decisions not handed back (their notify jobs were lost) and overdue expiries, at once; chains' lost steps.
   const swept = await sweep(ports, { notifyGraceMs: 0 });
   const decisionsSince = new Date(now.getTime() - (opts.decisionsWithinMs ?? 30 * DAY_MS));
@@ -111,7 +119,7 @@ export async function rebuildFromPostgres(ports: RebuildPorts, opts: RebuildOpti
     if (rows.length < pageSize) break;
     after = rows[rows.length - 1]!.id;
   }
-  const report = { expiries, cards, reviews, callbacks, decisions, pauses, budgets, swept };
+  const report = { expiries, cards, reviews, callbacks, decisions, pauses, budgets, snoozes, swept };
   ports.log.warn(report, 'Redis state rebuilt from Postgres');
   return report;
 }

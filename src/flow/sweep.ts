@@ -1,6 +1,7 @@
 import { findCardUnknown, findCardless, findOverdue, findUnnotified } from '../db/queries/escalations.js';
 import { resumeLostChains } from './chain-sweep.js';
 import { expire } from './expire.js';
+import { endLapsed } from './delegation.js';
 import type { FlowPorts } from './ports.js';
 
 /** Grace before a decision without a notification counts as lost (ms). */
@@ -33,5 +34,7 @@ export async function sweep(
   for (const id of await findOverdue(ports.db, now)) if (await expire(ports, id)) expired++;
   // Escalation chains whose next step's job Redis lost; shift-end re-pings planned again.
   const chains = await resumeLostChains(ports);
+  // Out-of-office delegations past their end date: recorded as ended (they stopped counting at the end date already).
+  await endLapsed(ports);
   return { notified: unnotified.length, carded: cardless.length, expired, chainsResumed: chains.resumed, cardsToReconcile: unknown.length };
 }

@@ -19,10 +19,13 @@ export async function commitVote(
   ports: Pick<FlowPorts, 'db' | 'slack' | 'config'> & Partial<Pick<FlowPorts, 'now' | 'metrics'>>,
   input: DecideInput,
   row: EscalationRow,
+  /** The clicker decides as this approver's out-of-office delegate: the vote is the approver's, so the two never count twice. */
+  onBehalfOf?: string,
 ): Promise<DecideOutcome> {
   const rule = quorumOf(row);
+  const voter = onBehalfOf ?? input.userId;
   // Group memberships from Slack (cached), before the lock is taken: no network call while it is held.
-  const groups = await groupsOf(ports, rule, input.userId);
+  const groups = await groupsOf(ports, rule, voter);
   const { version } = ports.config.current();
   const at = ports.now?.() ?? new Date();
   const base = { escalationId: row.id, executionId: row.executionId, actor: input.userId };
@@ -39,7 +42,7 @@ export async function commitVote(
       await recordEvents(tx, [attempted('already_decided')]);
       return { kind: 'already', row: locked };
     }
-    const vote: ApprovalVote = { user: input.userId, at: at.toISOString(), groups };
+    const vote: ApprovalVote = { user: voter, at: at.toISOString(), groups };
     const effect = castVote(rule, locked.approvals, vote, locked.agentOwner);
     if (effect.kind === 'already_voted') {
       await recordEvents(tx, [attempted('already_voted')]);
@@ -55,7 +58,7 @@ export async function commitVote(
     const recorded: EventInput = {
       ...base,
       type: 'approval_recorded',
-      data: { digest: input.digest, channel: input.channel ?? null, approvals: counted.length, required: tally.required, approvers: counted, groups, ...(rule.groups.length > 0 ? { countedFor: tally.counted.at(-1)?.group ?? null, missingGroups: tally.missingGroups } : {}) },
+      data: { digest: input.digest, channel: input.channel ?? null, approvals: counted.length, required: tally.required, approvers: counted, groups, ...(onBehalfOf ? { onBehalfOf } : {}), ...(rule.groups.length > 0 ? { countedFor: tally.counted.at(-1)?.group ?? null, missingGroups: tally.missingGroups } : {}) },
     };
     if (!tally.met) {
       const stored = await storeApprovals(tx, row.id, input.digest, votes);

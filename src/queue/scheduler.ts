@@ -82,10 +82,12 @@ export function createScheduler(connection: ConnectionOptions, prefix: string): 
       const redis = await chainsRedis();
       const jobIds = await redis.smembers(chainSet(id));
       if (jobIds.length === 0) return 0;
-      const removed = await Promise.all(
-        jobIds.map(async (jobId) => (CANCELLABLE.has(await chains.getJobState(jobId)) ? chains.remove(jobId) : 0)),
-      );
-      await redis.srem(chainSet(id), ...jobIds);
+      const states = await Promise.all(jobIds.map(async (jobId) => ({ jobId, state: await chains.getJobState(jobId) })));
+      const removed = await Promise.all(states.map(({ jobId, state }) => (CANCELLABLE.has(state) ? chains.remove(jobId) : 0)));
+      // An id whose job is not there yet (`unknown`: scheduleChainStep remembers the id before it adds the job)
+      // stays in the set, so that the scheduler's own check after the add can still find and remove it.
+      const done = states.filter((s) => s.state !== 'unknown').map((s) => s.jobId);
+      if (done.length > 0) await redis.srem(chainSet(id), ...done);
       return removed.reduce((a, b) => a + b, 0);
     },
     async chainJobState(job) {

@@ -44,11 +44,20 @@ function confirmHtml(cf: Obj): string {
     + `<button type="button" class="btn${ok}" data-confirm-ok>${cf.confirm ? textObjectToHtml(cf.confirm) : 'Yes'}</button></div></div></template>`;
 }
 
+/** An overflow menu as Slack lists it once opened: one small button per option, each sending its value. */
+function overflow(el: Obj, blockId: string, c: Container): string {
+  return `<span class="overflow" title="More actions">⋯ ${arr(el.options)
+    .map((o) => `<button type="button" class="btn small" ${containerAttrs(c)} data-block="${escapeHtml(blockId)}" data-action="${escapeHtml(s(el.action_id))}" data-option="${escapeHtml(s(obj(o).value))}">${textObjectToHtml(obj(o).text)}</button>`)
+    .join('')}</span>`;
+}
+
 function element(el: unknown, blockId: string, c: Container): string {
   const e = obj(el);
   switch (e.type) {
     case 'button':
       return button(e, blockId, c);
+    case 'overflow':
+      return overflow(e, blockId, c);
     case 'mrkdwn':
     case 'plain_text':
       return `<span>${textObjectToHtml(e)}</span>`;
@@ -59,10 +68,20 @@ function element(el: unknown, blockId: string, c: Container): string {
   }
 }
 
-function input(b: Obj, blockId: string, errors: Record<string, string>): string {
+/** Whom a `users_select` offers in the sandbox: the people one can act as. */
+export interface Person {
+  id: string;
+  label: string;
+}
+
+function input(b: Obj, blockId: string, errors: Record<string, string>, people: readonly Person[]): string {
   const el = obj(b.element);
   const label = `<label>${textObjectToHtml(b.label)}${b.optional === true ? ' <span class="optional">(optional)</span>' : ''}</label>`;
   const err = `<div class="field-error" data-error-for="${escapeHtml(blockId)}">${escapeHtml(errors[blockId] ?? '')}</div>`;
+  if (el.type === 'users_select') {
+    const options = [`<option value="">${escapeHtml(s(obj(el.placeholder).text) || 'Pick someone')}</option>`, ...people.map((p) => `<option value="${escapeHtml(p.id)}">${escapeHtml(p.label)}</option>`)];
+    return `<div class="input">${label}<select data-block="${escapeHtml(blockId)}" data-action="${escapeHtml(s(el.action_id) || 'input')}" data-type="users_select">${options.join('')}</select>${err}</div>`;
+  }
   if (el.type !== 'plain_text_input') return `<div class="input">${label}<span class="unsupported">[${escapeHtml(s(el.type))}]</span></div>`;
   const attrs = [
     `data-block="${escapeHtml(blockId)}"`,
@@ -76,7 +95,7 @@ function input(b: Obj, blockId: string, errors: Record<string, string>): string 
   return `<div class="input">${label}${field}${err}</div>`;
 }
 
-export function blockToHtml(block: unknown, index: number, c: Container, errors: Record<string, string> = {}): string {
+export function blockToHtml(block: unknown, index: number, c: Container, errors: Record<string, string> = {}, people: readonly Person[] = []): string {
   const b = obj(block);
   const blockId = blockIdOf(block, index);
   switch (b.type) {
@@ -97,7 +116,7 @@ export function blockToHtml(block: unknown, index: number, c: Container, errors:
     case 'actions':
       return `<div class="b-actions">${arr(b.elements).map((e) => element(e, blockId, c)).join('')}</div>`;
     case 'input':
-      return input(b, blockId, errors);
+      return input(b, blockId, errors, people);
     case 'image':
       return `<div class="b-context">🖼 ${escapeHtml(s(b.alt_text))}</div>`;
     default:
@@ -105,8 +124,8 @@ export function blockToHtml(block: unknown, index: number, c: Container, errors:
   }
 }
 
-export function blocksToHtml(blocks: unknown[], c: Container, errors?: Record<string, string>): string {
-  return blocks.map((b, i) => blockToHtml(b, i, c, errors)).join('');
+export function blocksToHtml(blocks: unknown[], c: Container, errors?: Record<string, string>, people?: readonly Person[]): string {
+  return blocks.map((b, i) => blockToHtml(b, i, c, errors, people)).join('');
 }
 
 /** A message: its blocks if it has any, else its text as mrkdwn. */
@@ -115,10 +134,10 @@ export function messageBodyHtml(m: { text?: string; blocks?: unknown[] }, c: Con
 }
 
 /** A modal (or home view) as a form; the page posts its inputs back on submit. */
-export function viewToHtml(view: Obj, errors: Record<string, string> = {}): string {
+export function viewToHtml(view: Obj, errors: Record<string, string> = {}, people: readonly Person[] = []): string {
   const id = s(view.id);
   const c: Container = { kind: 'view', viewId: id };
-  const body = blocksToHtml(arr(view.blocks), c, errors);
+  const body = blocksToHtml(arr(view.blocks), c, errors, people);
   if (view.type === 'home') return `<div class="home">${body}</div>`;
   const submit = view.submit ? `<button type="submit" class="btn primary">${textObjectToHtml(view.submit)}</button>` : '';
   const close = `<button type="button" class="btn" data-close="${escapeHtml(id)}">${view.close ? textObjectToHtml(view.close) : 'Close'}</button>`;

@@ -44,14 +44,20 @@ export interface ClickInput {
   /** The message the button is on, or the view. */
   message?: { channel: string; value: Obj };
   view?: Obj;
+  /** An overflow menu's option picked: its value. */
+  option?: string;
 }
 
 export function blockActionsPayload(i: ClickInput): Obj {
-  const action: Obj = {
-    type: 'button', block_id: i.blockId, action_id: i.element.action_id, text: i.element.text,
-    ...(i.element.value !== undefined ? { value: i.element.value } : {}), ...(i.element.style ? { style: i.element.style } : {}),
-    action_ts: actionTs(),
-  };
+  const options = Array.isArray(i.element.options) ? (i.element.options as Obj[]) : [];
+  const action: Obj =
+    i.element.type === 'overflow'
+      ? { type: 'overflow', block_id: i.blockId, action_id: i.element.action_id, selected_option: options.find((o) => o.value === i.option) ?? null, action_ts: actionTs() }
+      : {
+          type: 'button', block_id: i.blockId, action_id: i.element.action_id, text: i.element.text,
+          ...(i.element.value !== undefined ? { value: i.element.value } : {}), ...(i.element.style ? { style: i.element.style } : {}),
+          action_ts: actionTs(),
+        };
   const common = {
     type: 'block_actions', user: userOf(i.user), api_app_id: FAKE_IDS.appId, token: 'sandbox_verification_token',
     trigger_id: i.triggerId, team, enterprise: null, is_enterprise_install: false, actions: [action],
@@ -72,10 +78,17 @@ export function blockActionsPayload(i: ClickInput): Obj {
 
 /** `values`: block id → action id → typed text, as Slack puts it in `view.state.values`. */
 export function viewSubmissionPayload(user: string, triggerId: string, view: Obj, values: Record<string, Record<string, string>>): Obj {
+  // A user select's state is `selected_user` (null when nobody is picked); a text input's is `value`.
+  const typeOf = (block: string) => ((view.blocks as Obj[] | undefined) ?? []).find((b) => b.block_id === block)?.element as Obj | undefined;
   const state = Object.fromEntries(
     Object.entries(values).map(([block, actions]) => [
       block,
-      Object.fromEntries(Object.entries(actions).map(([action, value]) => [action, { type: 'plain_text_input', value }])),
+      Object.fromEntries(
+        Object.entries(actions).map(([action, value]) => [
+          action,
+          typeOf(block)?.type === 'users_select' ? { type: 'users_select', selected_user: value || null } : { type: 'plain_text_input', value },
+        ]),
+      ),
     ]),
   );
   return {

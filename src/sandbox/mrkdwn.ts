@@ -21,12 +21,12 @@ function decodeSlackEntities(s: string): string {
  * missing one), plus a few common ones; any other shortcode stays as typed.
  */
 const EMOJI: Record<string, string> = {
-  alarm_clock: '⏰', anchor: '⚓', arrow_down: '⬇️', arrow_forward: '▶️', arrow_up: '⬆️', arrows_counterclockwise: '🔄',
+  alarm_clock: '⏰', anchor: '⚓', arrow_down: '⬇️', arrow_forward: '▶️', arrow_right_hook: '↪️', arrow_up: '⬆️', arrows_counterclockwise: '🔄',
   ballot_box_with_check: '☑️', bell: '🔔', busts_in_silhouette: '👥', chart_with_upwards_trend: '📈', clipboard: '📋', eyes: '👀', fast_forward: '⏩',
   grey_question: '❔', heavy_check_mark: '✔️', hourglass: '⌛', hourglass_flowing_sand: '⏳', information_source: 'ℹ️',
   large_orange_circle: '🟠', lock: '🔒', mag: '🔍', money_with_wings: '💸', moneybag: '💰', no_entry: '⛔', no_entry_sign: '🚫',
   octagonal_sign: '🛑', pager: '📟', pause_button: '⏸️', red_circle: '🔴', robot_face: '🤖', rotating_light: '🚨',
-  warning: '⚠️', white_check_mark: '✅', x: '❌',
+  warning: '⚠️', white_check_mark: '✅', x: '❌', zzz: '💤',
 };
 
 /** Inline formatting on already-escaped text: the markers are not touched by escaping. */

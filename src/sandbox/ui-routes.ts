@@ -111,7 +111,7 @@ async function click(b: UiBackend, body: Obj): Promise<[number, unknown]> {
   if (!element) return [404, { error: 'no such button' }];
   const channel = String(body.channel ?? '');
   const payload = blockActionsPayload({
-    user, triggerId: b.world.newTrigger(user), element, blockId: String(body.blockId),
+    user, triggerId: b.world.newTrigger(user), element, blockId: String(body.blockId), ...(typeof body.option === 'string' ? { option: body.option } : {}),
     responseUrl: message ? `${b.base()}/hooks/sandbox/${user}/${channel}/${hookToken()}` : undefined,
     message: message ? { channel, value: structuredClone(message) as unknown as Obj } : undefined,
     view: view ? structuredClone(view) : undefined,
@@ -213,7 +213,7 @@ function state(b: UiBackend, q: URLSearchParams): unknown {
     version: b.world.version, user, users: SANDBOX_USERS, conversations: convs, conv, availability: b.availability(user),
     title: convs.find((c) => c.id === conv)?.label ?? conv,
     html: paneHtml(b, conv, user),
-    modal: view ? { id: top, key: createHash('sha1').update(JSON.stringify(view)).digest('hex'), html: viewToHtml(view, b.world.viewErrors.get(String(top))) } : null,
+    modal: view ? { id: top, key: createHash('sha1').update(JSON.stringify(view)).digest('hex'), html: viewToHtml(view, b.world.viewErrors.get(String(top)), SANDBOX_USERS) } : null,
     activity: b.world.activity.slice(-6).reverse().map((a) => `${new Date(a.at).toISOString().slice(11, 19)} ${a.what} → ${a.status}`),
   };
 }

@@ -141,3 +141,41 @@ describe('authorize', () => {
     });
   });
 });
+
+describe('authorize, with out-of-office delegations', () => {
+  const DELEGATE = 'U0DELEGATE';
+
+  it('lets the delegate of an approver decide, on their behalf', () => {
+    for (const kind of ['approve', 'deny'] as const) {
+      expect(authorize({ userId: DELEGATE, kind, approvers, usergroupMembers: [], agentOwner: OWNER, delegators: [APPROVER] })).toEqual({ allowed: true, onBehalfOf: APPROVER });
+    }
+  });
+
+  it('gives the delegate of someone who is not an approver nothing', () => {
+    expect(authorize({ userId: DELEGATE, kind: 'deny', approvers, usergroupMembers: [], agentOwner: OWNER, delegators: ['U0STRANGER'] })).toEqual({ allowed: false, reason: 'not_an_approver' });
+  });
+
+  it('never lets the owner approve as a delegate, even of an approver', () => {
+    expect(authorize({ userId: OWNER, kind: 'approve', approvers, usergroupMembers: [], agentOwner: OWNER, delegators: [APPROVER] })).toEqual({ allowed: false, reason: 'owner_cannot_approve' });
+  });
+
+  it('never lets anyone approve on behalf of the owner, though they may deny for them', () => {
+    const withOwner: Approvers = { users: [OWNER] };
+    expect(authorize({ userId: DELEGATE, kind: 'approve', approvers: withOwner, usergroupMembers: [], agentOwner: OWNER, delegators: [OWNER] })).toEqual({ allowed: false, reason: 'not_an_approver' });
+    expect(authorize({ userId: DELEGATE, kind: 'deny', approvers: withOwner, usergroupMembers: [], agentOwner: OWNER, delegators: [OWNER] })).toEqual({ allowed: true, onBehalfOf: OWNER });
+  });
+
+  it('decides as themselves when the delegate is an approver in their own right', () => {
+    expect(authorize({ userId: APPROVER, kind: 'approve', approvers, usergroupMembers: [], agentOwner: OWNER, delegators: ['U0APPROVER2'] })).toEqual({ allowed: true });
+  });
+
+  it('never lets the owner approve, whoever delegated to whom', () => {
+    fc.assert(
+      fc.property(slackId, fc.array(slackId, { maxLength: 4 }), fc.array(slackId, { maxLength: 4 }), (owner, users, delegators) => {
+        const r = authorize({ userId: owner, kind: 'approve', approvers: { users: [...users, owner] }, usergroupMembers: [], agentOwner: owner, delegators: [...delegators, owner] });
+        const byOthers = delegators.map((d) => authorize({ userId: d === owner ? 'U0OTHER' : d, kind: 'approve', approvers: { users: [owner] }, usergroupMembers: [], agentOwner: owner, delegators: [owner] }));
+        return !r.allowed && byOthers.every((x) => !x.allowed);
+      }),
+    );
+  });
+});

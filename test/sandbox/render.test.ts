@@ -102,3 +102,27 @@ describe('sandbox confirm dialogs', () => {
     expect(html).toContain('&lt;b&gt;ok');
   });
 });
+
+describe('sandbox hand-offs', () => {
+  it('lists an overflow menu’s options as buttons that send the option picked', async () => {
+    const { handoffMenu } = await import('../../src/slack/cards/handoff.js');
+    const { blockActionsPayload } = await import('../../src/sandbox/interactions.js');
+    const id = '0b6c2c39-8d0f-4b8e-9b0a-3f4f3c2e1a10';
+    const menu = handoffMenu(id, 'a'.repeat(64));
+    const html = blocksToHtml([{ type: 'actions', block_id: 'acts', elements: [menu] }], msg);
+    expect(html).toContain(`data-action="countersign.handoff" data-option="snooze:${id}:${'a'.repeat(64)}">Snooze 30 min</button>`);
+    expect(html).toContain('>Reassign…</button>');
+    const payload = blockActionsPayload({ user: 'U1', triggerId: 't', element: menu as never, blockId: 'acts', option: menu.options![1]!.value, message: { channel: 'C1', value: { ts: '1.1' } } });
+    expect((payload.actions as unknown[])[0]).toMatchObject({ type: 'overflow', action_id: 'countersign.handoff', selected_option: { value: `reassign:${id}:${'a'.repeat(64)}` } });
+  });
+
+  it('offers the people one can act as in a user select, and submits the one picked as selected_user', async () => {
+    const { viewSubmissionPayload } = await import('../../src/sandbox/interactions.js');
+    const view = { id: 'V1', type: 'modal', title: { type: 'plain_text', text: 'Reassign' }, blocks: [{ type: 'input', block_id: 'assignee', label: { type: 'plain_text', text: 'Approver' }, element: { type: 'users_select', action_id: 'assignee_input' } }] };
+    const html = viewToHtml(view, {}, [{ id: 'U0APPROVER2', label: 'Second approver' }]);
+    expect(html).toContain('<select data-block="assignee" data-action="assignee_input" data-type="users_select">');
+    expect(html).toContain('<option value="U0APPROVER2">Second approver</option>');
+    const payload = viewSubmissionPayload('U1', 't', view, { assignee: { assignee_input: 'U0APPROVER2' } });
+    expect((payload.view as { state: unknown }).state).toEqual({ values: { assignee: { assignee_input: { type: 'users_select', selected_user: 'U0APPROVER2' } } } });
+  });
+});

@@ -94,6 +94,8 @@ export interface DecisionWrite {
   policyVersion: string;
   /** When, by the flow's clock (the clock the sample windows and reports read); default the database's now(). */
   at?: Date;
+  /** `by` decided as the out-of-office delegate of this approver. */
+  onBehalfOf?: string;
 }
 
 /**
@@ -125,7 +127,7 @@ export async function decideEscalationRecorded(db: DbOrTx, d: DecisionWrite, rec
     const upd = db.$with('upd').as(
       db
         .update(escalations)
-        .set({ status: ph('status'), decidedBy: ph('by'), decidedAt: sql`coalesce(${sql.placeholder('at')}::timestamptz, now())`, decisionReason: ph('reason'), policyVersion: ph('policyVersion') })
+        .set({ status: ph('status'), decidedBy: ph('by'), decidedOnBehalfOf: sql`${sql.placeholder('onBehalfOf')}::text`, decidedAt: sql`coalesce(${sql.placeholder('at')}::timestamptz, now())`, decisionReason: ph('reason'), policyVersion: ph('policyVersion') })
         .where(and(eq(escalations.id, sql.placeholder('id')), eq(escalations.status, 'pending'), eq(escalations.digest, sql.placeholder('digest'))))
         .returning(),
     );
@@ -139,6 +141,7 @@ export async function decideEscalationRecorded(db: DbOrTx, d: DecisionWrite, rec
     reason: d.reason,
     policyVersion: d.policyVersion,
     at: d.at?.toISOString() ?? null,
+    onBehalfOf: d.onBehalfOf ?? null,
     ...eventParams(recorded),
   });
   return rows[0];

@@ -38,6 +38,8 @@ export const escalations = pgTable(
      */
     cardLeaseUntil: timestamp('card_lease_until', { withTimezone: true }),
     decidedBy: text('decided_by'),
+    /** Decided by `decidedBy` as the out-of-office delegate of this approver (src/domain/delegation.ts). */
+    decidedOnBehalfOf: text('decided_on_behalf_of'),
     decidedAt: timestamp('decided_at', { withTimezone: true }),
     decisionReason: text('decision_reason'),
     failSafe: boolean('fail_safe').notNull().default(false),

@@ -58,6 +58,11 @@ export const EVENT_TYPES = [
   'standing_used',
   'standing_revoked',
   'standing_refused',
+  // Hand-offs: a card snoozed or reassigned; an out-of-office delegation set, and ended (revoked, replaced or lapsed).
+  'snoozed',
+  'reassigned',
+  'delegation_set',
+  'delegation_ended',
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 

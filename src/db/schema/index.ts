@@ -14,3 +14,4 @@ export * from './audit-checkpoints.js';
 export * from './callback-deliveries.js';
 export * from './standing-approvals.js';
 export * from './standing-approval-uses.js';
+export * from './delegations.js';

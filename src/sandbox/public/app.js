@@ -121,7 +121,7 @@
   });
 
   const sendClick = async (d) => {
-    await api('/sandbox/click', { kind: d.kind, channel: d.channel, ts: d.ts, viewId: d.view, blockId: d.block, actionId: d.action });
+    await api('/sandbox/click', { kind: d.kind, channel: d.channel, ts: d.ts, viewId: d.view, blockId: d.block, actionId: d.action, option: d.option });
     return refresh();
   };
 

@@ -1,4 +1,4 @@
-import type { Button, ContextBlock, KnownBlock, MrkdwnElement, SectionBlock } from '@slack/types';
+import type { ActionsBlock, Button, ContextBlock, KnownBlock, MrkdwnElement, SectionBlock } from '@slack/types';
 import {
   FIELD_TEXT_MAX,
   HEADER_TEXT_MAX,
@@ -28,6 +28,7 @@ import { approveConfirm, stakesLine } from './stakes.js';
 import { ACTION_WHY } from './why-modal.js';
 import { ACTION_APPROVE_SIMILAR } from './standing-ids.js';
 import { plural } from '../../domain/format.js';
+import { handoffLine, handoffMenu } from './handoff.js';
 
 /** Per-part budgets keep the whole card under Slack's ~13k character ceiling. */
 const PARAM_LINES_MAX = 8;
@@ -62,6 +63,9 @@ function reviewLine(r: NonNullable<CardState['review']>): string {
   }
 }
 
+/** A delegate's decision names the approver it was made for. */
+const behalfOf = (s: CardState) => (s.onBehalfOf && /^[UW][A-Z0-9]{2,}$/.test(s.onBehalfOf) ? ` on behalf of <@${s.onBehalfOf}>` : '');
+
 function outcomeLine(s: CardState): string {
   if (s.review) return reviewLine(s.review);
   const at = s.decidedAt ? slackDate(s.decidedAt) : '';
@@ -72,9 +76,9 @@ function outcomeLine(s: CardState): string {
     case 'approved':
       return s.quorum
         ? `:white_check_mark: *Approved* by ${s.quorum.counted.map(counted).join(', ')} (${s.quorum.counted.length} of ${s.quorum.required}) at ${at}`
-        : `:white_check_mark: *Approved* by ${USER_ID.test(s.decidedBy ?? '') ? `<@${s.decidedBy}>` : safeText(s.decidedBy ?? 'a standing approval', 80)} at ${at}`;
+        : `:white_check_mark: *Approved* by ${USER_ID.test(s.decidedBy ?? '') ? `<@${s.decidedBy}>` : safeText(s.decidedBy ?? 'a standing approval', 80)}${behalfOf(s)} at ${at}`;
     case 'denied':
-      return `:no_entry: *Denied* by <@${s.decidedBy}> at ${at}${partial}${reason}`;
+      return `:no_entry: *Denied* by <@${s.decidedBy}>${behalfOf(s)} at ${at}${partial}${reason}`;
     case 'allowed':
       return ':white_check_mark: *Allowed by policy*';
     case 'expired':
@@ -166,13 +170,17 @@ export function escalationCard(s: CardState): SlackMessage {
     const button = (action_id: string, text: string, style?: 'primary' | 'danger', confirm?: Button['confirm']): Button => ({ type: 'button', action_id, ...(style ? { style } : {}), text: { type: 'plain_text', text }, value, ...(confirm ? { confirm } : {}) });
     const [yes, yesText, no, noText] = choice;
     const confirm = s.status === 'pending' ? approveConfirm(s) : undefined;
-    const elements = [button(yes, yesText, 'primary', confirm), button(no, noText, 'danger'), button(ACTION_DETAILS, 'Details')];
+    const elements: ActionsBlock['elements'] = [button(yes, yesText, 'primary', confirm), button(no, noText, 'danger'), button(ACTION_DETAILS, 'Details')];
     // Only where the policy allows a standing approval for this request (no trigger, not irreversible unless allowed).
     if (s.status === 'pending' && s.standingOffered) elements.splice(1, 0, button(ACTION_APPROVE_SIMILAR, 'Approve and allow similar…'));
+    // Hand-offs (Snooze, Reassign…) in one overflow menu, last.
+    if (s.status === 'pending') elements.push(handoffMenu(e.id, s.digest, s.snoozeMinutes));
     blocks.push({ type: 'actions', block_id: `countersign:${e.id}`, elements });
   }
   // A section, as before: the mention there is what notifies the on-call person.
   if (s.oncall && s.status === 'pending') blocks.push(section(oncallLine(s.oncall).slice(0, SECTION_TEXT_MAX)));
+  const handoff = s.status === 'pending' ? handoffLine(s.handoff) : undefined;
+  if (handoff) blocks.push(context(handoff.slice(0, SECTION_TEXT_MAX)));
 
   const trigger = `${e.trigger.kind.replace('_', ' ')}${e.trigger.source ? ` · ${safeText(e.trigger.source, 80)}` : ''}`;
   blocks.push(

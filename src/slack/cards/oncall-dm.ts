@@ -26,6 +26,25 @@ export interface OncallDmState {
   step?: { number: number; of: number; round: number; rounds: number };
   /** When the next step or, after the last, the fail-safe outcome happens. */
   next?: { at: Date; failSafe: boolean };
+  /** A hand-off brought it here: the recipient's own snooze ran out, or someone reassigned it to them. */
+  reason?: { kind: 'snooze' } | { kind: 'reassigned'; by: string; note?: string };
+  /** The recipient is this person's out-of-office delegate: the page was meant for them. */
+  onBehalfOf?: string;
+}
+
+const USER_ID = /^[UW][A-Z0-9]{2,}$/;
+
+/** The DM's first line: why this person is asked. */
+function headOf(s: OncallDmState, where: string): string {
+  const route = safeCode(s.route, 65);
+  const covering = s.onBehalfOf && USER_ID.test(s.onBehalfOf) ? ` You are covering for <@${s.onBehalfOf}>, who is out of office.` : '';
+  if (s.reason?.kind === 'snooze') return `:alarm_clock: Your snooze is over: an approval on route ${route} is still waiting for a decision in ${where}.${covering}`;
+  if (s.reason?.kind === 'reassigned') {
+    const by = USER_ID.test(s.reason.by) ? `<@${s.reason.by}>` : 'An approver';
+    return `:arrow_right_hook: ${by} reassigned an approval on route ${route} to you: it is waiting for your decision in ${where}.${covering}`;
+  }
+  if (s.handoff) return `:arrows_counterclockwise: Your on-call shift started, and an approval is waiting for a decision in ${where}.${covering}`;
+  return `:rotating_light: You are on call for route ${route}: an approval is waiting for your decision in ${where}.${covering}`;
 }
 
 const section = (text: string): SectionBlock => ({ type: 'section', text: { type: 'mrkdwn', text } });
@@ -56,10 +75,9 @@ export function oncallDm(s: OncallDmState): SlackMessage {
       blocks: [section(done), section(`${title}\n${stakesLine(s.card)}\n${what} · ${link}`)],
     });
   }
-  const head = s.handoff
-    ? `:arrows_counterclockwise: Your on-call shift started, and an approval is waiting for a decision in ${where}.`
-    : `:rotating_light: You are on call for route ${safeCode(s.route, 65)}: an approval is waiting for your decision in ${where}.`;
-  const blocks: KnownBlock[] = [section(head), section(`${title}\n${stakesLine(s.card, { deadline: true })}\n${what} · ${link}`)];
+  const head = headOf(s, where);
+  const note = s.reason?.kind === 'reassigned' && s.reason.note ? `\n>${safeText(s.reason.note, 300).replace(/\n/g, '\n>')}` : '';
+  const blocks: KnownBlock[] = [section(`${head}${note}`), section(`${title}\n${stakesLine(s.card, { deadline: true })}\n${what} · ${link}`)];
   if (s.canDecide) {
     const value = buttonValue(e.id, s.card.digest);
     const confirm = approveConfirm(s.card);

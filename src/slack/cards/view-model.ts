@@ -44,6 +44,12 @@ export interface CardState {
   standingOffered?: boolean;
   /** Set when the escalation needs more than one approval (a quorum): who counted so far. */
   quorum?: CardQuorum;
+  /** `decidedBy` decided as the out-of-office delegate of this approver. */
+  onBehalfOf?: string | null;
+  /** Snoozes and reassignment while it waits (src/slack/cards/handoff.ts). */
+  handoff?: CardHandoff;
+  /** What *Snooze* offers (`handoffs.snoozeMinutes`, default 30). */
+  snoozeMinutes?: number;
 }
 
 /** A quorum's progress on the card: "1 of 2 approvals: @a". */
@@ -55,6 +61,14 @@ export interface CardQuorum {
   groups: string[];
   /** Groups still without an approval. */
   missingGroups: string[];
+}
+
+/** A pending card's hand-offs, from their events. */
+export interface CardHandoff {
+  /** The latest reassignment. `onBehalfOf`: `by` acted as this approver's delegate. */
+  assignee?: { to: string; by: string; at: Date; onBehalfOf?: string };
+  /** The latest snooze. */
+  snooze?: { by: string; until: Date };
 }
 
 /** The on-call line of a card: the person paged, or the fallback to the route's group. */

@@ -17,6 +17,8 @@ import { registerAuditNextPage } from './actions/audit-next-page.js';
 import { registerApproveSimilar } from './actions/approve-similar.js';
 import { registerStandingGrant } from './views/standing-grant.js';
 import { registerStandingRevoke } from './actions/standing-revoke.js';
+import { registerHandoff } from './actions/handoff.js';
+import { registerReassign } from './views/reassign.js';
 
 /** Every listener, registered in one place. */
 export function registerListeners(app: App, deps: ListenerDeps): void {
@@ -37,4 +39,6 @@ export function registerListeners(app: App, deps: ListenerDeps): void {
   registerApproveSimilar(app, deps);
   registerStandingGrant(app, deps);
   registerStandingRevoke(app, deps);
+  registerHandoff(app, deps);
+  registerReassign(app, deps);
 }

@@ -18,6 +18,7 @@ import {
   parseButtonValue,
   type CardState,
 } from '../../../src/slack/cards/view-model.js';
+import { parseHandoffValue } from '../../../src/slack/cards/handoff.js';
 
 const parsed = parseEscalation(JSON.parse(readFileSync(new URL('../../../examples/escalation.json', import.meta.url), 'utf8')));
 if (!parsed.ok) throw new Error('examples/escalation.json must be valid');
@@ -48,6 +49,7 @@ function rowOf(e: Escalation, over: Partial<EscalationRow> = {}): EscalationRow 
     cardState: 'posted',
     cardTs: '1735689600.000100',
     decidedBy: null,
+    decidedOnBehalfOf: null,
     decidedAt: null,
     decisionReason: null,
     failSafe: false,
@@ -107,16 +109,26 @@ describe('escalationCard', () => {
     it('has one actions block with Approve, Deny and Details', () => {
       const actions = actionsOf(card);
       expect(actions).toHaveLength(1);
-      const buttons = actions[0]!.elements!;
+      const buttons = actions[0]!.elements!.filter((b) => b.type === 'button');
       expect(buttons.map((b) => b.action_id)).toEqual([ACTION_APPROVE, ACTION_DENY, ACTION_DETAILS]);
       expect(buttons.map((b) => (b.text as { text: string }).text)).toEqual(['Approve', 'Deny…', 'Details']);
       expect(buttons.every((b) => b.type === 'button')).toBe(true);
     });
 
     it('binds every button to this escalation’s id and the digest of the request shown', () => {
-      for (const b of actionsOf(card)[0]!.elements!) {
+      for (const b of actionsOf(card)[0]!.elements!.filter((el) => el.type === 'button')) {
         expect(parseButtonValue(b.value)).toEqual({ id: EXAMPLE.id, digest: DIGEST });
       }
+    });
+
+    it('ends the actions with one overflow of hand-offs, each option bound to the escalation and digest', () => {
+      const menu = actionsOf(card)[0]!.elements!.at(-1) as unknown as { type: string; action_id: string; options: Array<{ text: { text: string }; value: string }> };
+      expect(menu).toMatchObject({ type: 'overflow', action_id: 'countersign.handoff' });
+      expect(menu.options.map((o) => o.text.text)).toEqual(['Snooze 30 min', 'Reassign…']);
+      expect(menu.options.map((o) => parseHandoffValue(o.value))).toEqual([
+        { choice: 'snooze', id: EXAMPLE.id, digest: DIGEST },
+        { choice: 'reassign', id: EXAMPLE.id, digest: DIGEST },
+      ]);
     });
 
     it('gives the actions block an id naming the escalation, within 255 characters', () => {
@@ -427,6 +439,10 @@ describe('escalationCard, for any escalation an agent can send', () => {
             expect(b.elements!.length).toBeLessThanOrEqual(25);
             for (const el of b.elements!) {
               expect(el.action_id!.length).toBeLessThanOrEqual(255);
+              // An overflow's options: at most 5, values within 150 characters.
+              const options = (el as { options?: Array<{ value: string }> }).options;
+              if (el.type === 'overflow') for (const o of options!) expect(o.value.length).toBeLessThanOrEqual(150);
+              if (el.type !== 'button') continue;
               expect(el.value!.length).toBeLessThanOrEqual(2000);
               expect((el.text as { text: string }).text.length).toBeLessThanOrEqual(75);
             }
@@ -436,7 +452,7 @@ describe('escalationCard, for any escalation an agent can send', () => {
         // What the human decides on is always there, whatever else had to be cut.
         if (row.status === 'pending') {
           expect(actionsOf(card)).toHaveLength(1);
-          for (const b of actionsOf(card)[0]!.elements!) expect(parseButtonValue(b.value)).toEqual({ id: row.id, digest: row.digest });
+          for (const b of actionsOf(card)[0]!.elements!.filter((el) => el.type === 'button')) expect(parseButtonValue(b.value)).toEqual({ id: row.id, digest: row.digest });
         } else {
           expect(actionsOf(card)).toEqual([]);
         }
