@@ -6,6 +6,8 @@ import { recordEvents } from '../db/queries/events.js';
 import type { EscalationRow } from '../db/schema/escalations.js';
 import type { FlowPorts } from './ports.js';
 import { redactorOf } from '../domain/audit-config.js';
+import type { SubmittedValues } from '../domain/edit.js';
+import { resolveEdit } from './edit.js';
 
 export interface DecideInput {
   escalationId: string;
@@ -16,6 +18,8 @@ export interface DecideInput {
   reason: string | null;
   /** Where the click came from, for the record. */
   channel?: string;
+  /** Edit and approve…: the values the approver submitted, per param name (approve only). */
+  edit?: SubmittedValues;
 }
 
 export type DecideOutcome =
@@ -23,7 +27,9 @@ export type DecideOutcome =
   | { kind: 'already'; row: EscalationRow }
   /** `route`: the escalation's, named in the refusal ("not an approver for route `refunds`"). */
   | { kind: 'refused'; reason: 'not_an_approver' | 'owner_cannot_approve' | 'request_changed' | 'no_route'; route: string | null }
-  | { kind: 'unknown' };
+  | { kind: 'unknown' }
+  /** An edit that was not approved: per param, why (shown on the modal's field). Nothing was decided. */
+  | { kind: 'invalid'; errors: Record<string, string> };
 
 /** Time to decision (s); 0 when the decision time is missing (never, after a guarded UPDATE). */
 export function secondsBetween(from: Date, to: Date | null): number {
@@ -92,17 +98,29 @@ export async function commitDecision(
   }
 
   const { version, config } = ports.config.current();
+  // Edit and approve: the edited request is checked here, after the approver and before the UPDATE.
+  const resolved = input.edit && input.kind === 'approve' ? resolveEdit(config, row, input.edit) : undefined;
+  if (resolved?.kind === 'invalid') {
+    if (resolved.refusal) {
+      await recordEvents(ports.db, [
+        { ...attempted, data: { ...attempted.data, outcome: 'refused' } },
+        { ...base, type: 'decision_refused', data: { kind: input.kind, reason: resolved.refusal.reason, rule: resolved.refusal.rule ?? null, edited: { from: resolved.refusal.from ?? null, to: resolved.refusal.to ?? null } } },
+      ]);
+    }
+    return { kind: 'invalid', errors: resolved.errors };
+  }
+  const edit = resolved?.edit;
   const status = input.kind === 'approve' ? 'approved' : 'denied';
   // The approver's words are stored and shown like agent text: PII masked first.
   const reason = input.reason === null ? null : redactorOf(config.audit).text(input.reason);
   // The guarded UPDATE and its events in one statement: they commit together, or, if another click won, not at all.
   const made = await decideEscalationRecorded(
     ports.db,
-    { id: row.id, digest: input.digest, status, by: input.userId, reason, policyVersion: version, ...(ports.now ? { at: ports.now() } : {}) },
+    { id: row.id, digest: input.digest, status, by: input.userId, reason, policyVersion: version, ...(ports.now ? { at: ports.now() } : {}), ...(edit ? { edited: { params: edit.params, digest: edit.digest } } : {}) },
     [
       { ...attempted, data: { ...attempted.data, outcome: 'made' } },
       // The decision record names its route and the request it was shown, so it stands on its own in an export.
-      { ...base, type: 'decision_made', data: { status, reason, digest: input.digest, policyVersion: version, route: row.route, channel: input.channel ?? row.channel, actionType: row.actionType, agentId: row.agentId } },
+      { ...base, type: 'decision_made', data: { status, reason, digest: input.digest, policyVersion: version, route: row.route, channel: input.channel ?? row.channel, actionType: row.actionType, agentId: row.agentId, ...(edit ? { edited: { from: edit.from, to: edit.to, approvedDigest: edit.digest } } : {}) } },
     ],
   );
   if (!made) {

@@ -94,6 +94,8 @@ export interface DecisionWrite {
   policyVersion: string;
   /** When, by the flow's clock (the clock the sample windows and reports read); default the database's now(). */
   at?: Date;
+  /** Approved with edits: the params as approved (masked) and the digest the approval binds. */
+  edited?: { params: Record<string, unknown>; digest: string };
 }
 
 /**
@@ -121,15 +123,25 @@ export async function decideEscalation(db: DbOrTx, d: DecisionWrite): Promise<Es
  * one statement, so the decision and its record commit together or not at all.
  */
 export async function decideEscalationRecorded(db: DbOrTx, d: DecisionWrite, recorded: readonly EventInput[]): Promise<EscalationRow | undefined> {
-  const q = prepared(db, `decideRecorded:${recorded.length}`, () => {
+  // An approval with edits sets two more columns: its own statement, so the plain one stays as it was.
+  const edited = d.edited !== undefined;
+  const q = prepared(db, `decideRecorded:${recorded.length}:${edited}`, () => {
+    const set = {
+      status: ph('status'),
+      decidedBy: ph('by'),
+      decidedAt: sql`coalesce(${sql.placeholder('at')}::timestamptz, now())`,
+      decisionReason: ph('reason'),
+      policyVersion: ph('policyVersion'),
+      ...(edited ? { approvedParams: sql`${sql.placeholder('approvedParams')}::jsonb`, approvedDigest: ph('approvedDigest') } : {}),
+    };
     const upd = db.$with('upd').as(
       db
         .update(escalations)
-        .set({ status: ph('status'), decidedBy: ph('by'), decidedAt: sql`coalesce(${sql.placeholder('at')}::timestamptz, now())`, decisionReason: ph('reason'), policyVersion: ph('policyVersion') })
+        .set(set)
         .where(and(eq(escalations.id, sql.placeholder('id')), eq(escalations.status, 'pending'), eq(escalations.digest, sql.placeholder('digest'))))
         .returning(),
     );
-    return db.with(upd, eventsAfter('ev', upd, recorded.length)).select().from(upd).prepare('decide_escalation_recorded');
+    return db.with(upd, eventsAfter('ev', upd, recorded.length)).select().from(upd).prepare(edited ? 'decide_escalation_recorded_edited' : 'decide_escalation_recorded');
   });
   const rows = await q.execute({
     id: d.id,
@@ -139,6 +151,7 @@ export async function decideEscalationRecorded(db: DbOrTx, d: DecisionWrite, rec
     reason: d.reason,
     policyVersion: d.policyVersion,
     at: d.at?.toISOString() ?? null,
+    ...(d.edited ? { approvedParams: JSON.stringify(d.edited.params), approvedDigest: d.edited.digest } : {}),
     ...eventParams(recorded),
   });
   return rows[0];
