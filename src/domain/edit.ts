@@ -148,6 +148,17 @@ export function diffParams(from: Readonly<Record<string, unknown>>, to: Readonly
   return names.filter((n) => canonicalJson(from[n]) !== canonicalJson(to[n])).map((name) => ({ name, from: from[name], to: to[name] }));
 }
 
+/**
+ * The params an approver changed (Edit and approve…), with their approved
+ * values, from a stored row: its request and its `approved_params`. Null when
+ * approved as asked.
+ */
+export function editedParamsOf(row: { approvedParams: Record<string, unknown> | null; request: unknown }): Record<string, unknown> | null {
+  if (!row.approvedParams) return null;
+  const requested = (row.request as { action?: { params?: Record<string, unknown> } } | null)?.action?.params ?? {};
+  return Object.fromEntries(diffParams(requested, row.approvedParams).map((c) => [c.name, c.to]));
+}
+
 /** The top-level params a condition reads. */
 function paramsOf(c: Condition): string[] {
   if ('all' in c) return c.all.flatMap(paramsOf);

@@ -1,5 +1,7 @@
 import type { Trigger } from '../domain/policy/evaluate.js';
 import type { EscalationRow } from '../db/schema/escalations.js';
+import { approvalOf, type Approval } from '../domain/decision.js';
+import { editedParamsOf } from '../domain/edit.js';
 
 /**
  * The escalation job's return value: what an agent waiting on the job (TS
@@ -18,6 +20,8 @@ export interface AuthorizeAnswer {
   reason: string | null;
   triggers: Trigger[];
   policyVersion: string | null;
+  /** With `allow`: what to run, as asked or with an approver's edits (as in the decision message). */
+  approved?: Approval;
 }
 
 const DECISIONS: Record<string, AuthorizeAnswer['decision']> = { pending: 'pending', allowed: 'allow', approved: 'allow' };
@@ -34,5 +38,6 @@ export function answerOf(row: EscalationRow, code?: string): AuthorizeAnswer {
     reason: row.policyReason ?? row.decisionReason,
     triggers: (row.triggers ?? []) as Trigger[],
     policyVersion: row.policyVersion,
+    ...(DECISIONS[row.status] === 'allow' && row.digest ? { approved: approvalOf(row.digest, row.approvedDigest, editedParamsOf(row))! } : {}),
   };
 }
