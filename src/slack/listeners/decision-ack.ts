@@ -30,19 +30,38 @@ const ANSWER_LIMIT_MS = 2_800;
  * shows it failed. Everything after the commit (the notify job, cancelling
  * the chain, the clicker's reply) follows the answer.
  */
-export async function decideThenAck(deps: ListenerDeps, ack: () => Promise<void>, input: DecideInput): Promise<void> {
+export async function decideThenAck(
+  deps: ListenerDeps,
+  ack: () => Promise<void>,
+  input: DecideInput,
+  /** Edit and approve…: an edit refused in time is answered on the modal's fields instead (the modal stays open). */
+  onInvalid?: (errors: Record<string, string>) => Promise<void>,
+): Promise<void> {
   const started = Date.now();
   const deadlineMs = deps.config.current().config.slack.decisionAckMs;
   const committing = commitDecision(deps, input);
   const settled = committing.then(() => 'settled' as const, () => 'failed' as const);
   let first = await raceTimer(settled, deadlineMs / 2);
   let queued: Promise<boolean> | undefined;
-  if (first === 'timeout') {
+  if (first === 'timeout' && input.edit) {
+    // An edit is never queued: its values are the approver's raw text, and the late-click job
+    // would approve the request as asked. Unsettled by the limit, it is unanswered, and the modal stays open to retry.
+    first = await raceTimer(settled, ANSWER_LIMIT_MS - (Date.now() - started));
+    if (first !== 'settled') {
+      deps.log.error({ escalationId: input.escalationId }, 'edit and approve not committed in time: not acknowledged');
+      committing.catch(() => {});
+      return;
+    }
+  } else if (first === 'timeout') {
     queued = queueLateClick(deps, input);
     first = await raceTimer(settled, deadlineMs - (Date.now() - started));
   }
   // Failed in time and not queued: unanswered, so Slack shows the click failed.
   if (first === 'failed' && !queued) return void (await committing);
+  if (first === 'settled' && onInvalid) {
+    const outcome = await committing;
+    if (outcome.kind === 'invalid') return onInvalid(outcome.errors);
+  }
   if (first !== 'settled') {
     deps.log.warn({ escalationId: input.escalationId, deadlineMs }, 'click slower than its deadline to commit (slow database): answered once queued');
     const inTime = await raceTimer(queued!, ANSWER_LIMIT_MS - (Date.now() - started));

@@ -14,6 +14,8 @@ import { registerSampleVerdict } from './actions/sample-verdict.js';
 import { registerSampleIncorrect } from './views/sample-incorrect.js';
 import { registerModeProposal } from './actions/mode-proposal.js';
 import { registerAuditNextPage } from './actions/audit-next-page.js';
+import { registerEditApprove } from './actions/edit-approve.js';
+import { registerEditApproveSubmit } from './views/edit-approve.js';
 
 /** Every listener, registered in one place. */
 export function registerListeners(app: App, deps: ListenerDeps): void {
@@ -31,4 +33,6 @@ export function registerListeners(app: App, deps: ListenerDeps): void {
   registerSampleVerdict(app, deps);
   registerSampleIncorrect(app, deps);
   registerAuditNextPage(app, deps);
+  registerEditApprove(app, deps);
+  registerEditApproveSubmit(app, deps);
 }
