@@ -63,8 +63,11 @@ function input(b: Obj, blockId: string, errors: Record<string, string>): string 
   const el = obj(b.element);
   const label = `<label>${textObjectToHtml(b.label)}${b.optional === true ? ' <span class="optional">(optional)</span>' : ''}</label>`;
   const err = `<div class="field-error" data-error-for="${escapeHtml(blockId)}">${escapeHtml(errors[blockId] ?? '')}</div>`;
-  if (el.type !== 'plain_text_input') return `<div class="input">${label}<span class="unsupported">[${escapeHtml(s(el.type))}]</span></div>`;
+  if (el.type !== 'plain_text_input' && el.type !== 'number_input') return `<div class="input">${label}<span class="unsupported">[${escapeHtml(s(el.type))}]</span></div>`;
+  const hint = b.hint ? `<div class="b-context">${textObjectToHtml(b.hint)}</div>` : '';
   const attrs = [
+    // A number input is text the bot parses, as Slack sends it: only the keyboard differs.
+    el.type === 'number_input' ? 'inputmode="decimal"' : '',
     `data-block="${escapeHtml(blockId)}"`,
     `data-action="${escapeHtml(s(el.action_id) || 'input')}"`,
     `placeholder="${escapeHtml(s(obj(el.placeholder).text))}"`,
@@ -73,7 +76,7 @@ function input(b: Obj, blockId: string, errors: Record<string, string>): string 
   ].join(' ');
   const initial = escapeHtml(s(el.initial_value));
   const field = el.multiline === true ? `<textarea rows="4" ${attrs}>${initial}</textarea>` : `<input type="text" ${attrs} value="${initial}">`;
-  return `<div class="input">${label}${field}${err}</div>`;
+  return `<div class="input">${label}${field}${hint}${err}</div>`;
 }
 
 export function blockToHtml(block: unknown, index: number, c: Container, errors: Record<string, string> = {}): string {
