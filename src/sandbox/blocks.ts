@@ -66,16 +66,16 @@ function input(b: Obj, blockId: string, errors: Record<string, string>): string 
   if (el.type !== 'plain_text_input' && el.type !== 'number_input') return `<div class="input">${label}<span class="unsupported">[${escapeHtml(s(el.type))}]</span></div>`;
   const hint = b.hint ? `<div class="b-context">${textObjectToHtml(b.hint)}</div>` : '';
   const attrs = [
-    // A number input is text the bot parses, as Slack sends it: only the keyboard differs.
-    el.type === 'number_input' ? 'inputmode="decimal"' : '',
     `data-block="${escapeHtml(blockId)}"`,
     `data-action="${escapeHtml(s(el.action_id) || 'input')}"`,
     `placeholder="${escapeHtml(s(obj(el.placeholder).text))}"`,
     typeof el.max_length === 'number' ? `maxlength="${el.max_length}"` : '',
     b.optional === true ? '' : 'required',
   ].join(' ');
+  // A number input is text the bot parses, as Slack sends it: only the keyboard differs.
+  const kind = el.type === 'number_input' ? ' inputmode="decimal"' : '';
   const initial = escapeHtml(s(el.initial_value));
-  const field = el.multiline === true ? `<textarea rows="4" ${attrs}>${initial}</textarea>` : `<input type="text" ${attrs} value="${initial}">`;
+  const field = el.multiline === true ? `<textarea rows="4" ${attrs}>${initial}</textarea>` : `<input type="text" ${attrs}${kind} value="${initial}">`;
   return `<div class="input">${label}${field}${hint}${err}</div>`;
 }
 
