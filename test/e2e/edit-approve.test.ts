@@ -2,12 +2,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCallbackServer } from '../support/callback-server.js';
 import { APPROVER, APPROVER_2, GENERAL_CHANNEL, OWNER, SIGNING_SECRET, exampleConfigText, makeEscalation, makePurchase, startHarness, type Harness } from '../support/harness.js';
 import { blockActionsBody, postSigned, viewSubmissionPayload } from '../support/slack-signing.js';
-import { eventually } from '../support/services.js';
+import { REDIS_URL, eventually } from '../support/services.js';
 import type { StoredMessage } from '../support/fake-slack.js';
 import { approvedDigest, requestDigest } from '../../src/domain/digest.js';
 import { parseEscalation } from '../../src/domain/escalation.js';
 import { approvedParams } from '../../src/client/index.js';
 import type { DecisionMessage } from '../../src/domain/decision.js';
+import { Queue } from 'bullmq';
+import { lateClickJobId } from '../../src/queue/late-click.js';
+import { NOTIFY_QUEUE } from '../../src/queue/names.js';
 
 // The example config, where purchases.create marks amountUsd editable, plus a rule above $1,000 that
 // the $250 rule's approvers were never asked about, and the owner among the default route's approvers.
@@ -219,5 +222,37 @@ describe('Edit and approve', () => {
     expect(message.approved!.approvedDigest).toBe(message.requestDigest);
     const [row] = await h.sql`select approved_params, approved_digest from escalations where id = ${e.id}`;
     expect(row).toEqual({ approved_params: null, approved_digest: null });
+  });
+
+  it('is never queued as a late click when the database is slow: the approver sees it fail, and no job approves the request as asked', async () => {
+    const { e, card } = await pendingPurchase(400);
+    await eventually(async () => (await h.sql`select 1 from escalations where id = ${e.id} and card_state = 'posted'`).length || undefined, 'the card recorded');
+    // Hold the row, as a slow database would: the guarded UPDATE waits.
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    let locked!: () => void;
+    const isLocked = new Promise<void>((resolve) => (locked = resolve));
+    const holding = h.sql.begin(async (tx) => {
+      await tx`select 1 from escalations where id = ${e.id} for update`;
+      locked();
+      await released;
+    });
+    await isLocked;
+    const res = await submitEdit(APPROVER, card, { amountUsd: '300' });
+    expect(res.status).not.toBe(200);
+    const notify = new Queue(NOTIFY_QUEUE, { connection: { url: REDIS_URL }, prefix: h.prefix });
+    try {
+      expect(await notify.getJob(lateClickJobId({ escalationId: e.id, userId: APPROVER, kind: 'approve' }))).toBeUndefined();
+    } finally {
+      await notify.close();
+    }
+    release();
+    await holding;
+    // The commit that was waiting still stands, with its edit: never an approval as asked.
+    const [row] = await eventually(async () => {
+      const rows = await h.sql<{ status: string; approved_params: unknown }[]>`select status, approved_params from escalations where id = ${e.id} and status <> 'pending'`;
+      return rows.length ? rows : undefined;
+    }, 'the edit committed');
+    expect(row).toEqual({ status: 'approved', approved_params: { amountUsd: 300, vendor: 'acme' } });
   });
 });
