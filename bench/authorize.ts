@@ -60,7 +60,7 @@ async function bulkToCompleted(queue: Queue, events: QueueEvents, items: Array<{
  * job.waitUntilFinished via QueueEvents, the bot's worker concurrency, job
  * data the size of the autonomous request.
  */
-async function startRawBull(concurrency: number) {
+export async function startRawBull(concurrency: number) {
   const prefix = uniqueName('csbench');
   const connection = { url: REDIS_URL, maxRetriesPerRequest: null };
   const queue = new Queue('raw', { connection, prefix });

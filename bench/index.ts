@@ -14,6 +14,7 @@ import { auditSearchBench, printAuditSearch } from './audit-search.js';
 import { bullmqBaseline, httpBaseline, postgresBaseline } from './baselines.js';
 import { PACING, startBotBench } from './bot.js';
 import { routingBench, routingRows } from './routing.js';
+import { standingBench } from './standing.js';
 import { markdownTable, numberFlag, runBench, type Row } from './run.js';
 import { lat, ms, now, perSec } from './stats.js';
 
@@ -186,6 +187,8 @@ async function main(): Promise<void> {
   rows.push(...routingRows(await routingBench({ quick, concurrency: CONCURRENCY, log })));
   // Its own bot too: intake with the audit sealer running and anchoring on, alternating with the sealer paused.
   rows.push(...auditLoadRows(await auditLoadBench({ quick, concurrency: CONCURRENCY, log })));
+  // Its own bot too: authorize() of a request an active standing approval covers, against the autonomous path's bar.
+  rows.push(...(await standingBench({ quick, concurrency: CONCURRENCY, log })));
   const duplicates = bot.duplicateCards();
   const out = [
     '',

@@ -43,12 +43,16 @@ export class RateLimitedError extends CountersignError {
 /**
  * A Slack call failed. `definite` is true when Slack answered (ok:false), so
  * nothing was done; false when the outcome is unknown (timeout, 5xx, reset).
+ * `settled`: Slack answered at all (any status), so the call can no longer
+ * take effect later; false when no answer came (a timeout, a reset), and a
+ * post may still land after this error.
  */
 export class SlackCallError extends CountersignError {
   constructor(
     readonly method: string,
     readonly slackError: string,
     readonly definite: boolean,
+    readonly settled: boolean = definite,
   ) {
     super(ErrorCode.SlackCall, `${method} failed: ${slackError}`);
     this.name = 'SlackCallError';

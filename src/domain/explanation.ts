@@ -144,11 +144,16 @@ export function buildExplanation(row: ExplainEscalation, events: readonly Explai
       paged.push(`${iso(e.at)}: card posted to ${str(e.data['channel']) ?? row.channel ?? 'the route channel'} for its approvers${whom ? ` (${whom})` : ''}`);
     }
   }
-  if (paged.length === 0) paged.push(row.decidedBy === 'policy' ? 'Nobody: policy decided without a person.' : 'Nobody was paged.');
+  const standingId = row.decidedBy?.startsWith('standing:') ? row.decidedBy.slice('standing:'.length) : undefined;
+  if (paged.length === 0) {
+    paged.push(row.decidedBy === 'policy' ? 'Nobody: policy decided without a person.' : standingId ? 'Nobody: a standing approval covered it.' : 'Nobody was paged.');
+  }
 
   const decided: string[] = [];
   const made = of('decision_made').at(-1);
-  if (row.decidedBy === 'policy') {
+  if (standingId) {
+    decided.push(...standingUseLines(row, standingId, events));
+  } else if (row.decidedBy === 'policy') {
     decided.push(`Decided by policy at ${iso(row.decidedAt)} (${row.decisionCode ?? row.status}): ${row.decisionReason ?? row.policyReason ?? ''}`.trimEnd());
   } else if (row.status === 'approved' || row.status === 'denied') {
     decided.push(`${STATUS_WORD[row.status]} by ${row.decidedBy} at ${iso(row.decidedAt)} under policy ${str(made?.data['policyVersion']) ?? row.policyVersion ?? '?'}`);
@@ -163,6 +168,9 @@ export function buildExplanation(row: ExplainEscalation, events: readonly Explai
   } else {
     decided.push(`Not decided yet; the deadline is ${iso(row.deadline)}.`);
   }
+  for (const e of of('standing_granted')) decided.push(grantLine(e));
+  for (const e of of('standing_revoked')) decided.push(`${iso(e.at)}: standing approval ${str(e.data['standingId']) ?? '?'} revoked by ${e.actor} (used ${Number(e.data['usedCount'] ?? 0)} of ${Number(e.data['maxCount'] ?? 0)})`);
+  for (const e of of('standing_refused')) decided.push(`${iso(e.at)}: ${e.actor} tried to ${e.data['action'] === 'revoke' ? 'revoke its standing approval' : 'grant a standing approval'}: refused (${str(e.data['reason']) ?? 'not allowed'})`);
   for (const e of of('decision_refused')) decided.push(`${iso(e.at)}: ${e.actor} tried to ${str(e.data['kind']) ?? 'decide'}: refused (${str(e.data['reason']) ?? 'not allowed'})`);
   if (row.reviewState === 'ok' || row.reviewState === 'wrong') {
     decided.push(`Reviewed after it ran: ${row.reviewState === 'ok' ? 'right' : 'wrong'} by ${row.reviewedBy} at ${iso(row.reviewedAt)}${row.reviewNote ? `: ${row.reviewNote}` : ''}`);
@@ -213,6 +221,27 @@ function editedLines(row: ExplainEscalation, made: ExplainEvent | undefined): st
     `Edited before approving: ${changes.join('; ')}`,
     `Request digest ${digest ?? '?'} (as asked) · approved digest ${recorded?.approvedDigest ?? row.approvedDigest ?? '?'} (as edited)`,
   ];
+}
+
+/** A later request a standing approval covered: who granted it, its scope, and which use this was. */
+function standingUseLines(row: ExplainEscalation, id: string, events: readonly ExplainEvent[]): string[] {
+  const received = events.find((e) => e.type === 'received');
+  const s = ((received?.data['policy'] as Record<string, unknown> | undefined)?.['standing'] ?? {}) as Record<string, unknown>;
+  const used = events.find((e) => e.type === 'standing_used');
+  const grantor = str(s['grantedBy']) ?? str(used?.data['grantedBy']) ?? '?';
+  const from = str(used?.data['createdFrom']);
+  const spend = typeof s['maxSpendMicros'] === 'number' ? `; spent ${usdMicros(Number(s['spentMicros'] ?? 0))} of ${usdMicros(s['maxSpendMicros'])}` : '';
+  return [
+    `Approved at ${iso(row.decidedAt)} without a person, under standing approval ${id} granted by ${grantor}${from ? ` when approving escalation ${from}` : ''}`,
+    `Scope: ${row.actionType ?? '?'} of ${row.agentId ?? '?'} on route ${row.route ?? '?'}, ${str(s['scope']) ?? 'params within its bounds'}; use ${Number(s['useNumber'] ?? 0)} of ${Number(s['maxCount'] ?? 0)}${spend}; valid until ${str(s['expiresAt']) ?? '?'}`,
+  ];
+}
+
+/** The approval that also granted a standing approval. */
+function grantLine(e: ExplainEvent): string {
+  const d = e.data;
+  const spend = typeof d['maxSpendUsd'] === 'number' ? `, up to ${usd(d['maxSpendUsd'])}` : '';
+  return `${e.actor} also allowed similar requests: standing approval ${str(d['standingId']) ?? '?'} for ${str(d['scope']) ?? 'params within bounds'}, up to ${plural(Number(d['maxCount'] ?? 0), 'request')}${spend}, until ${str(d['expiresAt']) ?? '?'}`;
 }
 
 /** Plain text for a terminal: a title, then each section as an indented list. */

@@ -13,7 +13,7 @@ export interface AuthorizeAnswer {
   /** `allow`: go ahead (autonomous or supervised); `deny`: don't; `pending`: wait for a human. */
   decision: 'allow' | 'deny' | 'pending';
   status: string;
-  /** `policy_allowed`, `policy_denied`, `budget_paused`, `needs_approval`, or `duplicate` for a repeated id. */
+  /** `policy_allowed`, `policy_denied`, `budget_paused`, `needs_approval`, `standing_approved`, or `duplicate` for a repeated id. */
   code: string;
   tier: string | null;
   rule: string | null;
@@ -35,7 +35,8 @@ export function answerOf(row: EscalationRow, code?: string): AuthorizeAnswer {
     code: code ?? row.decisionCode ?? (row.status === 'pending' ? 'needs_approval' : row.status),
     tier: row.tier,
     rule: row.policyRule,
-    reason: row.policyReason ?? row.decisionReason,
+    // Approved under a standing approval: its reason names it and its grantor.
+    reason: row.decidedBy?.startsWith('standing:') ? row.decisionReason : (row.policyReason ?? row.decisionReason),
     triggers: (row.triggers ?? []) as Trigger[],
     policyVersion: row.policyVersion,
     ...(DECISIONS[row.status] === 'allow' && row.digest ? { approved: approvalOf(row.digest, row.approvedDigest, editedParamsOf(row))! } : {}),

@@ -6,6 +6,7 @@ import type { Status } from '../domain/decision.js';
 import type { EscalationRow } from '../db/schema/escalations.js';
 import type { CardState } from '../slack/cards/view-model.js';
 import { actionPolicyOf, diffParams, editableFields } from '../domain/edit.js';
+import { grantPermission } from './standing-grant.js';
 
 /**
  * What the card shows for a stored row: the request with PII masked (the config's
@@ -40,6 +41,8 @@ export function cardStateOf(row: EscalationRow, config?: CountersignConfig, opts
     highStakes: (row.triggers ?? []).some((t) => t.kind === 'high_stakes'),
     ...(row.status === 'pending' && config && editableFields(config.policy, escalation.agent.id, escalation.action.type, escalation.action.params).length > 0 ? { editable: true } : {}),
     ...(approvedParams ? { edited: diffParams(escalation.action.params, approvedParams).map((c) => ({ ...c, usd: c.name === spendParam })) } : {}),
+    // Under the policy in force now: a reload that forbids it takes the button off the next update.
+    ...(row.status === 'pending' && config && grantPermission(config, row).allowed ? { standingOffered: true } : {}),
     review:
       row.reviewState === 'none'
         ? undefined

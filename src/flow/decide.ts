@@ -2,7 +2,8 @@ import { authorize, type DecisionKind } from '../domain/authz.js';
 import { routeByName } from '../domain/routing.js';
 import { decideEscalationRecorded } from '../db/queries/escalations.js';
 import { getEscalationGrouped } from '../db/queries/card-batch.js';
-import { recordEvents } from '../db/queries/events.js';
+import { recordEvents, type EventInput } from '../db/queries/events.js';
+import type { DbOrTx } from '../db/client.js';
 import type { EscalationRow } from '../db/schema/escalations.js';
 import type { FlowPorts } from './ports.js';
 import { redactorOf } from '../domain/audit-config.js';
@@ -30,6 +31,18 @@ export type DecideOutcome =
   | { kind: 'unknown' }
   /** An edit that was not approved: per param, why (shown on the modal's field). Nothing was decided. */
   | { kind: 'invalid'; errors: Record<string, string> };
+
+/**
+ * More to commit with an approval, in its transaction and only if it won
+ * (a standing approval granted with it, src/flow/standing-grant.ts).
+ */
+export interface DecisionExtra {
+  /** Recorded after the decision's own events. */
+  events: EventInput[];
+  /** Merged into the `decision_made` event's data. */
+  decisionData?: Record<string, unknown>;
+  write(tx: DbOrTx, made: EscalationRow): Promise<void>;
+}
 
 /** Time to decision (s); 0 when the decision time is missing (never, after a guarded UPDATE). */
 export function secondsBetween(from: Date, to: Date | null): number {
@@ -72,6 +85,7 @@ export async function decide(
 export async function commitDecision(
   ports: Pick<FlowPorts, 'db' | 'slack' | 'config'> & Partial<Pick<FlowPorts, 'now' | 'metrics'>>,
   input: DecideInput,
+  extra?: DecisionExtra,
 ): Promise<DecideOutcome> {
   const row = await getEscalationGrouped(ports.db, input.escalationId);
   if (!row || row.status === 'rejected') return { kind: 'unknown' };
@@ -114,15 +128,25 @@ export async function commitDecision(
   // The approver's words are stored and shown like agent text: PII masked first.
   const reason = input.reason === null ? null : redactorOf(config.audit).text(input.reason);
   // The guarded UPDATE and its events in one statement: they commit together, or, if another click won, not at all.
-  const made = await decideEscalationRecorded(
-    ports.db,
-    { id: row.id, digest: input.digest, status, by: input.userId, reason, policyVersion: version, ...(ports.now ? { at: ports.now() } : {}), ...(edit ? { edited: { params: edit.params, digest: edit.digest } } : {}) },
-    [
-      { ...attempted, data: { ...attempted.data, outcome: 'made' } },
-      // The decision record names its route and the request it was shown, so it stands on its own in an export.
-      { ...base, type: 'decision_made', data: { status, reason, digest: input.digest, policyVersion: version, route: row.route, channel: input.channel ?? row.channel, actionType: row.actionType, agentId: row.agentId, ...(edit ? { edited: { from: edit.from, to: edit.to, approvedDigest: edit.digest } } : {}) } },
-    ],
-  );
+  const write = (db: DbOrTx) =>
+    decideEscalationRecorded(
+      db,
+      { id: row.id, digest: input.digest, status, by: input.userId, reason, policyVersion: version, ...(ports.now ? { at: ports.now() } : {}), ...(edit ? { edited: { params: edit.params, digest: edit.digest } } : {}) },
+      [
+        { ...attempted, data: { ...attempted.data, outcome: 'made' } },
+        // The decision record names its route and the request it was shown, so it stands on its own in an export.
+        { ...base, type: 'decision_made', data: { status, reason, digest: input.digest, policyVersion: version, route: row.route, channel: input.channel ?? row.channel, actionType: row.actionType, agentId: row.agentId, ...(edit ? { edited: { from: edit.from, to: edit.to, approvedDigest: edit.digest } } : {}), ...extra?.decisionData } },
+        ...(extra?.events ?? []),
+      ],
+    );
+  // With an extra write, one transaction: both commit, or (another click won) neither.
+  const made = extra
+    ? await ports.db.transaction(async (tx) => {
+        const won = await write(tx);
+        if (won) await extra.write(tx, won);
+        return won;
+      })
+    : await write(ports.db);
   if (!made) {
     await recordEvents(ports.db, [{ ...attempted, data: { ...attempted.data, outcome: 'already_decided' } }]);
     const latest = await getEscalationGrouped(ports.db, row.id);

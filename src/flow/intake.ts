@@ -9,6 +9,7 @@ import type { EscalationRow } from '../db/schema/escalations.js';
 import type { FlowPorts } from './ports.js';
 import { applyPolicy, enqueueBudgetAlerts, readFlagsFor, spendOf, type Verdict } from './policy.js';
 import { pauseAgent } from './pause.js';
+import { applyStanding } from './standing.js';
 import { messageOf } from './notify.js';
 import { recordSpend } from '../db/queries/spend.js';
 import { LEASE_MS } from '../db/queries/leases.js';
@@ -82,22 +83,20 @@ export async function intake(
   const stored = redactorOf(config.audit).value(e);
   // Step 2, policy: allowed on its own, refused, or pending a human.
   // The same policy version as the check above, even across a reload.
-  const verdict = await applyPolicy(
-    { config: { current: () => current }, budgets: ports.budgets, flags: ports.flags, now: ports.now, db: ports.db, scheduler: ports.scheduler },
-    e,
-    spendMicros,
-    flagsRead,
-  );
+  const policyPorts = { config: { current: () => current }, budgets: ports.budgets, flags: ports.flags, now: ports.now, db: ports.db, scheduler: ports.scheduler };
+  // Step 2b, only for a request that would wait: a standing approval may cover it (src/flow/standing.ts).
+  const verdict = await applyStanding(policyPorts, e, await applyPolicy(policyPorts, e, spendMicros, flagsRead), { route, digest, spendMicros });
   const decided = verdict.status !== 'pending';
   const supervised = verdict.status === 'allowed' && verdict.decision.tier === 'supervised';
   const policyFields = {
     tier: verdict.decision.tier,
     policyRule: verdict.decision.rule,
-    policyReason: verdict.reason,
+    // A standing approval's reason (who granted it, its scope and use) is the decision's; the tier's stays the policy's.
+    policyReason: verdict.standing ? verdict.decision.reason : verdict.reason,
     triggers: verdict.decision.triggers,
     decisionCode: verdict.code,
     mode: verdict.mode,
-    ...(decided ? { decidedBy: 'policy', decidedAt: now, decisionReason: verdict.reason } : {}),
+    ...(decided ? { decidedBy: verdict.standing ? `standing:${verdict.standing.id}` : 'policy', decidedAt: now, decisionReason: verdict.reason } : {}),
     ...(supervised ? { reviewState: 'pending' } : {}),
     // Nothing further to deliver: the job's return value and the store answer the agent.
     ...(decided && !e.callback ? { notifiedAt: now } : {}),
@@ -147,7 +146,7 @@ export async function intake(
         policyVersion: version,
         // The full record (input, reasoning, action and params, model and versions, cost), under the chain.
         request: stored,
-        policy: { outcome: verdict.decision.outcome, code: verdict.code, mode: verdict.mode, tier: verdict.decision.tier, rule: verdict.decision.rule, reason: verdict.reason, triggers: verdict.decision.triggers, spendUsd: verdict.spendMicros / 1e6 },
+        policy: { outcome: verdict.decision.outcome, code: verdict.code, mode: verdict.mode, tier: verdict.decision.tier, rule: verdict.decision.rule, reason: verdict.reason, triggers: verdict.decision.triggers, spendUsd: verdict.spendMicros / 1e6, ...(verdict.standing ? { standing: { ...verdict.standing, expiresAt: verdict.standing.expiresAt.toISOString() } } : {}) },
       },
     },
   );

@@ -6,10 +6,25 @@ import { applyMode } from './modes.js';
 import type { Mode } from '../domain/modes.js';
 import { usdMicros } from '../domain/format.js';
 
-export type VerdictCode = 'policy_allowed' | 'policy_denied' | 'budget_paused' | 'needs_approval';
+export type VerdictCode = 'policy_allowed' | 'policy_denied' | 'budget_paused' | 'needs_approval' | 'standing_approved';
+
+/** A later request covered by a standing approval (src/flow/standing.ts): which one, whose, and how much of it is used. */
+export interface StandingUse {
+  id: string;
+  grantedBy: string;
+  /** This request's use: 1 for the first, up to `maxCount`. */
+  useNumber: number;
+  maxCount: number;
+  spentMicros: number;
+  maxSpendMicros: number | null;
+  expiresAt: Date;
+  /** "amountUsd ≤ 400, currency = "USD"": plain text (agent keys). */
+  scope: string;
+}
 
 export interface Verdict {
-  status: 'allowed' | 'denied' | 'pending';
+  /** `approved`: a standing approval covered it (`standing` says which). */
+  status: 'allowed' | 'denied' | 'pending' | 'approved';
   code: VerdictCode;
   decision: PolicyDecision;
   /** Human-readable: the tier's reason, a deny rule's reason, or the pause. */
@@ -22,6 +37,7 @@ export interface Verdict {
   pause?: { window: BudgetWindow; currentMicros: number };
   /** The human-in-the-loop mode that applied (src/domain/modes.ts); null when none did (paused, no policy, denied). */
   mode: Mode | null;
+  standing?: StandingUse;
 }
 
 export interface BudgetAlert {
@@ -135,19 +151,32 @@ export async function applyPolicy(
 
   const amount = spendMicros;
   if (amount === 0) return { ...modeBase, status: 'allowed', code: 'policy_allowed', decision, reason: decision.reason };
+  const reserved = await reserveSpend(ports, e, amount, windows);
+  if (!reserved.ok) {
+    return { ...modeBase, status: 'denied', code: 'budget_paused', decision: { ...decision, outcome: 'deny', rule: 'budget', reason: reserved.reason }, reason: reserved.reason, pause: reserved.pause };
+  }
+  return { status: 'allowed', code: 'policy_allowed', decision, reason: decision.reason, spendMicros: amount, alerts: reserved.alerts, mode: mode.mode };
+}
+
+export type Reservation = { ok: true; alerts: BudgetAlert[] } | { ok: false; reason: string; pause: NonNullable<Verdict['pause']> };
+
+/**
+ * The budget path of an action about to run: its spend reserved atomically
+ * against every cap (idempotent per escalation id, so a retry counts it once).
+ * A hard cap it would pass refuses it, and the caller pauses the agent.
+ */
+export async function reserveSpend(
+  ports: Pick<FlowPorts, 'config' | 'budgets' | 'now'>,
+  e: Escalation,
+  amount: number,
+  windows = budgetWindows(ports.config.current().config.policy, { agentId: e.agent.id, executionId: e.executionId }, ports.now()),
+): Promise<Reservation> {
+  const { policy } = ports.config.current().config;
   const reserved = await ports.budgets.reserve(e.id, windows, amount, HARD_WINDOWS);
   if (!reserved.ok) {
     const w = reserved.window;
     const reason = `${w.kind === 'month' ? 'organisation monthly' : `${w.kind === 'day' ? 'daily' : 'weekly'}`} budget of ${usdMicros(w.capMicros ?? 0)} would be exceeded (${usdMicros(reserved.currentMicros)} spent, ${usdMicros(amount)} requested)`;
-    return {
-      ...modeBase,
-      status: 'denied',
-      code: 'budget_paused',
-      decision: { ...decision, outcome: 'deny', rule: 'budget', reason },
-      reason,
-      pause: { window: w, currentMicros: reserved.currentMicros },
-    };
+    return { ok: false, reason, pause: { window: w, currentMicros: reserved.currentMicros } };
   }
-  const alerts = reserved.replay ? [] : alertsFor(policy, windows, reserved.totals, amount);
-  return { status: 'allowed', code: 'policy_allowed', decision, reason: decision.reason, spendMicros: amount, alerts, mode: mode.mode };
+  return { ok: true, alerts: reserved.replay ? [] : alertsFor(policy, windows, reserved.totals, amount) };
 }

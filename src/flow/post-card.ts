@@ -1,5 +1,5 @@
 import { getEscalation } from '../db/queries/escalations.js';
-import { claimCardPost, releaseCardLease, releaseCardPost } from '../db/queries/leases.js';
+import { LEASE_MARGIN_MS, POST_WINDOW_MS, claimCardPost, releaseCardLease, releaseCardPost, renewCardPost } from '../db/queries/leases.js';
 import { getEscalationGrouped, markCardPostedRecordedGrouped } from '../db/queries/card-batch.js';
 import { recordEvent, type EventInput } from '../db/queries/events.js';
 import type { EscalationRow } from '../db/schema/escalations.js';
@@ -56,10 +56,13 @@ export async function postCard(
     if (marked) await releaseCardPost(ports.db, row.id);
     return { kind: 'wait', ms: wait };
   }
+  // The claim this run holds: taken by intake's insert, or now.
+  let held = marked ? row.cardLeaseUntil : null;
   if (!marked) {
     const claim = await claimCardPost(ports.db, row.id, now, ports.leaseMs);
     if (claim.kind === 'done') return { kind: 'skipped' };
     if (claim.kind === 'held') return { kind: 'wait', ms: Math.max(1, claim.untilMs - now.getTime()) };
+    held = claim.until;
   }
 
   // Whom the card pings (on call, available), chosen now: off the intake transaction.
@@ -67,6 +70,12 @@ export async function postCard(
     await releaseCardLease(ports.db, row.id).catch(() => {});
     throw err;
   });
+  // Too little of the claim left to cover the call (a slow run): renew it first, or learn that
+  // another run took it over while this one stalled, and leave the post to that run.
+  const start = ports.now().getTime();
+  if (held && held.getTime() - start < POST_WINDOW_MS && !(await renewCardPost(ports.db, row.id, held, new Date(start + POST_WINDOW_MS)))) {
+    return { kind: 'wait', ms: POST_WINDOW_MS };
+  }
   try {
     // Marked: intake stored this row a moment ago, its request masked (see cardStateOf).
     const shown = cardStateOf(row, ports.config.current().config, { storedMasked: marked });
@@ -86,9 +95,13 @@ export async function postCard(
     }
     // Slack answered: nothing was posted, so the next try need not look for the card.
     if (err instanceof SlackCallError && err.definite) await releaseCardPost(ports.db, row.id);
-    // Outcome unknown (a 5xx, a reset, a timeout): the marker stays, so the retry looks for the card
-    // first, but this run is done with it: the retry need not wait out the lease.
-    else await releaseCardLease(ports.db, row.id).catch(() => {});
+    // Slack answered with an unknown outcome (a 5xx): the marker stays, so the retry looks for the card
+    // first, but nothing is still on its way, so the retry need not wait out the lease. With no answer
+    // at all (a timeout, a reset) the post may still land: the claim holds LEASE_MARGIN_MS more, and the retry looks after that.
+    else {
+      const landing = err instanceof SlackCallError && !err.settled;
+      await releaseCardLease(ports.db, row.id, landing ? new Date(ports.now().getTime() + LEASE_MARGIN_MS) : null).catch(() => {});
+    }
     if (err instanceof SlackCallError && err.permanent) return cardPostFailed(ports, row, err.slackError, 1);
     throw err;
   }

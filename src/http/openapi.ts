@@ -27,7 +27,7 @@ const authorizeAnswerSchema = z
     escalationId: z.uuid(),
     decision: z.enum(['allow', 'deny', 'pending']).describe('`allow`: go ahead; `deny`: do not; `pending`: a person decides (poll `Location`).'),
     status: z.string().describe('The escalation status: `allowed`, `denied`, `pending`, `approved`, `expired`, `rejected`.'),
-    code: z.string().describe('`policy_allowed`, `policy_denied`, `budget_paused`, `needs_approval`, or `duplicate` for a repeated id.'),
+    code: z.string().describe('`policy_allowed`, `policy_denied`, `budget_paused`, `needs_approval`, `standing_approved` (a standing approval covered it: `reason` names it and its grantor), or `duplicate` for a repeated id.'),
     tier: z.string().nullable(),
     rule: z.string().nullable().describe('The policy rule that decided, e.g. `policy.agents[0].deny[1]`.'),
     reason: z.string().nullable(),

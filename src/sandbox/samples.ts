@@ -62,8 +62,16 @@ const refund = (amountUsd: number, order: string, extra: Partial<Case> = {}): Ca
   reasoning: 'Order found, refund within policy.', handoff: ['Looked up the order.', none, `Order ${order}, $${amountUsd}.`, 'Refund.'], ...extra,
 });
 
-/** The stream, in order. Labels say what each case shows. */
-export function sampleCases(): Array<{ label: string; case: Case; failuresFirst?: number }> {
+/** A routine payout to a carrier, by ACH (recallable until it settles): the kind a standing approval suits. */
+const freightPayout = (amountUsd: number): Case => ({
+  agent: billing, type: 'payments.payout', params: { supplier: 'Contoso Freight', amountUsd, currency: 'USD', method: 'ach' }, reversible: true,
+  summary: `Pay Contoso Freight ${usd(amountUsd)} for this week's deliveries`, issueType: 'payout',
+  input: 'Weekly freight invoice from Contoso Freight.', reasoning: 'Matches the delivery log and the contracted rate; same carrier and size as every week.',
+  handoff: ['Matched the invoice to 14 delivery notes.', 'Payouts need a person before they run.', 'Rate as contracted; ACH can be recalled until it settles.', 'Pay.'],
+});
+
+/** The stream, in order. Labels say what each case shows; `afterPrevious` waits until the case before is decided. */
+export function sampleCases(): Array<{ label: string; case: Case; failuresFirst?: number; afterPrevious?: boolean }> {
   const flakyExecution = `exec-${randomUUID().slice(0, 8)}`;
   return [
     { label: 'support: $340 refund outside the 30-day window (low confidence → #C0REFUNDS1)', case: refund(340, '#4521', {
@@ -90,6 +98,9 @@ export function sampleCases(): Array<{ label: string; case: Case; failuresFirst?
     { label: 'support: delete customer data (denied by policy)', case: { agent: support, type: 'data.delete_customer', params: { customer: 'cus_123' }, summary: 'Delete customer cus_123', issueType: 'support', input: 'GDPR request.', reasoning: 'The customer asked to be forgotten.', handoff: ['Verified identity.', none, 'Request is valid.', 'Delete.'] } },
     { label: 'procurement: $240 of monitors (allowed; crosses 80% of the $500 daily budget → alert in #C0GOVERN01)', case: { agent: procurement, type: 'purchases.create', params: { vendor: 'Dell', item: 'Monitor × 1', amountUsd: 240 }, summary: 'Buy a monitor ($240)', issueType: 'procurement', input: 'Replacement monitor.', reasoning: 'Contracted vendor.', handoff: ['Checked stock.', none, 'In stock.', 'Buy.'] } },
     { label: 'procurement: $150 of cables, over the daily budget (paused → Resume in #C0GOVERN01)', case: { agent: procurement, type: 'purchases.create', params: { vendor: 'Amazon Business', item: 'USB-C cables × 30', amountUsd: 150 }, summary: 'Buy 30 USB-C cables ($150)', issueType: 'procurement', input: 'Stock for the IT cupboard.', reasoning: 'Running low.', handoff: ['Counted stock.', none, '4 cables left.', 'Buy.'] } },
+    // Last, since the next one waits for a person: a standing approval, granted on one card, covers the next request.
+    { label: 'billing: $1,200 weekly freight payout (restricted → #C0GENERAL1; its card offers *Approve and allow similar…*: grant it, and the next payout to Contoso is approved at once in your name)', case: freightPayout(1200) },
+    { label: 'billing: $1,150 freight payout to the same carrier, sent once you decided the one before (approved at once under your standing approval, or a card of its own)', case: freightPayout(1150), afterPrevious: true },
   ];
 }
 
@@ -105,14 +116,26 @@ export interface SampleOptions {
 const describe = (a: AuthorizeAnswer): string =>
   `${a.decision}${a.tier ? ` · ${a.tier}` : ''}${a.triggers.length ? ` · triggers ${a.triggers.map((t) => t.kind).join(', ')}` : ''}${a.reason ? ` · ${a.reason}` : ''}`;
 
+/** Until the escalation is decided, the run is stopped, or 10 minutes pass: checked once a second, on the client's own connection. */
+async function decided(client: CountersignClient, id: string, signal?: AbortSignal): Promise<void> {
+  for (let waited = 0; waited < 600 && !signal?.aborted; waited++) {
+    if (await client.getDecision(id)) return;
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+}
+
 /** Streams the sample cases through the client; returns each case's answer. */
 export async function runSampleAgents(o: SampleOptions): Promise<AuthorizeAnswer[]> {
   const client = new CountersignClient({ redisUrl: o.redisUrl, prefix: o.prefix });
   const answers: AuthorizeAnswer[] = [];
   try {
-    for (const { label, case: c, failuresFirst } of sampleCases()) {
+    let previous: string | undefined;
+    for (const { label, case: c, failuresFirst, afterPrevious } of sampleCases()) {
       if (o.signal?.aborted) break;
+      // Up to 10 minutes for a person to decide the case before (its card offers what this one shows).
+      if (afterPrevious && previous) await decided(client, previous, o.signal);
       const e = escalationOf(c);
+      previous = e.id;
       for (let i = 0; i < (failuresFirst ?? 0); i++) {
         await client.reportOutcome({ version: 1, id: randomUUID(), executionId: e.executionId, agentId: c.agent.id, actionType: c.type, step: c.step, success: false, error: 'ETIMEDOUT: CRM did not answer in 30 s', cost: { tokens: 900, usd: 0.01 } });
       }

@@ -84,9 +84,9 @@ function answer(
     const header = res.headers['retry-after'];
     const sec = typeof header === 'string' ? Number.parseInt(header, 10) : Number.NaN;
     if (!Number.isNaN(sec)) return reject(new RateLimitedError(method, Math.max(1, sec) * 1000));
-    return reject(new SlackCallError(method, `Retry header did not contain a valid timeout (retry-after header: ${header ?? null})`, false));
+    return reject(new SlackCallError(method, `Retry header did not contain a valid timeout (retry-after header: ${header ?? null})`, false, true));
   }
-  if (status !== 200) return reject(new SlackCallError(method, `An HTTP protocol error occurred: statusCode = ${status}`, false));
+  if (status !== 200) return reject(new SlackCallError(method, `An HTTP protocol error occurred: statusCode = ${status}`, false, true));
   let data: Record<string, unknown>;
   try {
     data = JSON.parse(text) as Record<string, unknown>;

@@ -11,6 +11,7 @@ import {
   releaseCallback,
   releaseCardLease,
   releaseCardPost,
+  renewCardPost,
 } from '../../src/db/queries/leases.js';
 import { createMigratedDb, type MigratedDb } from '../support/migrated-db.js';
 
@@ -99,5 +100,19 @@ describe('the callback claim', () => {
     expect((await claimCallback(database.db, id, 'decision', NOW)).kind).toBe('claimed');
     await markCallbackDelivered(database.db, id, 'decision', NOW, { escalationId: id, executionId: null, type: 'agent_notified', actor: 'system', data: { via: 'callback' } });
     expect((await claimCallback(database.db, id, 'review', NOW)).kind).toBe('claimed');
+  });
+});
+
+describe('renewing the card post claim', () => {
+  it('extends the claim this run holds, and fails once another run has taken it over', async () => {
+    const id = await pending();
+    const mine = await claimCardPost(database.db, id, NOW);
+    if (mine.kind !== 'claimed') throw new Error('not claimed');
+    expect(await renewCardPost(database.db, id, mine.until, later(LEASE_MS + 5_000))).toBe(true);
+    // This run stalls past its (renewed) claim; another run takes it over.
+    const other = await claimCardPost(database.db, id, later(LEASE_MS + 5_000));
+    expect(other.kind).toBe('claimed');
+    // The stalled run may no longer post.
+    expect(await renewCardPost(database.db, id, later(LEASE_MS + 5_000), later(2 * LEASE_MS))).toBe(false);
   });
 });

@@ -31,7 +31,14 @@ export const LEASE_MS = 30_000 + LEASE_MARGIN_MS;
 /** The claim for a given job lock (ms). */
 export const leaseFor = (lockMs: number) => lockMs + LEASE_MARGIN_MS;
 
-export type Claim = { kind: 'claimed' } | { kind: 'held'; untilMs: number } | { kind: 'done' };
+export type Claim = { kind: 'claimed'; until: Date } | { kind: 'held'; untilMs: number } | { kind: 'done' };
+
+/**
+ * A claim must cover a post from its start to its end: the Slack call's
+ * timeout (10 s, src/slack/web-port.ts) plus LEASE_MARGIN_MS (ms). A run
+ * whose claim has less left renews it just before it posts.
+ */
+export const POST_WINDOW_MS = 10_000 + LEASE_MARGIN_MS;
 
 /**
  * Claims the card post: card state `posting` with a lease, unless the card is
@@ -44,8 +51,22 @@ export async function claimCardPost(db: DbOrTx, id: string, now: Date, leaseMs =
     .set({ cardState: 'posting', cardLeaseUntil: until })
     .where(and(eq(escalations.id, id), ne(escalations.cardState, 'posted'), or(isNull(escalations.cardLeaseUntil), lte(escalations.cardLeaseUntil, now))))
     .returning({ id: escalations.id });
-  if (rows.length > 0) return { kind: 'claimed' };
+  if (rows.length > 0) return { kind: 'claimed', until };
   return cardHeldOrDone(db, id);
+}
+
+/**
+ * Extends this run's card claim to `until`, only if the claim is still the one
+ * it took (`held`): false means another run took it over meanwhile (this run
+ * stalled past it), and this run must not post.
+ */
+export async function renewCardPost(db: DbOrTx, id: string, held: Date, until: Date): Promise<boolean> {
+  const rows = await db
+    .update(escalations)
+    .set({ cardLeaseUntil: until })
+    .where(and(eq(escalations.id, id), eq(escalations.cardState, 'posting'), eq(escalations.cardLeaseUntil, held)))
+    .returning({ id: escalations.id });
+  return rows.length > 0;
 }
 
 /** Gives the card claim back: nothing was posted (a pacer wait, a 429, a definite refusal). */
@@ -56,9 +77,12 @@ export async function releaseCardPost(db: DbOrTx, id: string): Promise<void> {
     .where(and(eq(escalations.id, id), ne(escalations.cardState, 'posted')));
 }
 
-/** Ends this run's claim but keeps the "maybe posted" marker: its post failed with an unknown outcome. */
-export async function releaseCardLease(db: DbOrTx, id: string): Promise<void> {
-  await db.update(escalations).set({ cardLeaseUntil: null }).where(eq(escalations.id, id));
+/**
+ * Ends this run's claim but keeps the "maybe posted" marker: its post failed with an unknown
+ * outcome. `until`: the claim holds until then instead (a post with no answer may still land).
+ */
+export async function releaseCardLease(db: DbOrTx, id: string, until: Date | null = null): Promise<void> {
+  await db.update(escalations).set({ cardLeaseUntil: until }).where(eq(escalations.id, id));
 }
 
 export type CallbackKind = 'decision' | 'review';
@@ -79,7 +103,7 @@ export async function claimCallback(db: DbOrTx, id: string, kind: CallbackKind, 
       setWhere: and(isNull(callbackDeliveries.deliveredAt), or(isNull(callbackDeliveries.leaseUntil), lte(callbackDeliveries.leaseUntil, now))),
     })
     .returning({ id: callbackDeliveries.escalationId });
-  if (rows.length > 0) return { kind: 'claimed' };
+  if (rows.length > 0) return { kind: 'claimed', until };
   const [row] = await db
     .select({ leaseUntil: callbackDeliveries.leaseUntil, deliveredAt: callbackDeliveries.deliveredAt })
     .from(callbackDeliveries)

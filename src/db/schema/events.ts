@@ -51,6 +51,11 @@ export const EVENT_TYPES = [
   'mode_promotion_declined',
   'mode_promotion_refused',
   'mode_demoted',
+  // Standing approvals: granted with a decision, used by a later request, revoked, or refused.
+  'standing_granted',
+  'standing_used',
+  'standing_revoked',
+  'standing_refused',
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 

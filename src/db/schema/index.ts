@@ -12,3 +12,5 @@ export * from './agent-capabilities.js';
 export * from './mode-proposals.js';
 export * from './audit-checkpoints.js';
 export * from './callback-deliveries.js';
+export * from './standing-approvals.js';
+export * from './standing-approval-uses.js';

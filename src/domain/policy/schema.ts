@@ -52,6 +52,10 @@ export const actionPolicySchema = z
       .refine((names) => new Set(names).size === names.length, { message: 'names a param twice' })
       .optional()
       .describe('Params an approver may change before approving (*Edit and approve…*): top-level names like `amountUsd`, holding a number or a string. The edited request must pass this same policy, needing nothing the original did not.'),
+    standing: z
+      .boolean()
+      .optional()
+      .describe('`false`: no standing approvals for this action. `true`: allowed even when the request says it is irreversible (by default those are refused).'),
   })
   .strict();
 
@@ -117,8 +121,24 @@ export const agentPolicySchema = z
       .optional()
       .describe('Review mode when none is stored (a promotion or demotion stores one, and it wins). Absent: `pre_action`, as for every new agent.'),
     modes: z.record(actionPattern, z.enum(MODES)).optional().describe("Per action type (exact or glob): these only tighten the agent's mode, never loosen it."),
+    standing: z.literal(false).optional().describe("`false`: no standing approvals for any of this agent's actions."),
   })
   .strict();
+
+/** Standing approvals ("approve similar for 24 h"): the limits a grantor works within. */
+export const standingSchema = z
+  .object({
+    enabled: z.boolean().default(true).describe('`false`: nobody may grant a standing approval; existing ones stop applying.'),
+    maxHours: z
+      .number()
+      .positive()
+      .max(24 * 30)
+      .default(24)
+      .describe('The longest a standing approval may last, in hours.'),
+    maxCount: z.number().int().min(1).max(100_000).default(100).describe('The largest count limit a grantor may set.'),
+  })
+  .strict()
+  .default({ enabled: true, maxHours: 24, maxCount: 100 });
 
 export const policySchema = z
   .object({
@@ -149,6 +169,9 @@ export const policySchema = z
       .default({}),
     agents: z.array(agentPolicySchema).default([]),
     promotion: promotionSchema,
+    standing: standingSchema.describe(
+      "Standing approvals: an approver approves a restricted request and allows similar ones (same agent, action and route, params within bounds) for a while. Never for a request a trigger sent to a person, nor (unless the action says `standing: true`) an irreversible one.",
+    ),
   })
   .strict()
   .superRefine((p, ctx) => {
@@ -169,3 +192,4 @@ export type AgentPolicy = z.output<typeof agentPolicySchema>;
 export type ActionPolicy = z.output<typeof actionPolicySchema>;
 export type People = z.output<typeof peopleSchema>;
 export type PromotionConfig = z.output<typeof promotionSchema>;
+export type StandingConfig = z.output<typeof standingSchema>;

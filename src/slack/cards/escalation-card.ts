@@ -27,6 +27,7 @@ import {
 } from './view-model.js';
 import { approveConfirm, stakesLine } from './stakes.js';
 import { ACTION_WHY } from './why-modal.js';
+import { ACTION_APPROVE_SIMILAR } from './standing-ids.js';
 import { decimal, plural, usd } from '../../domain/format.js';
 
 /** Per-part budgets keep the whole card under Slack's ~13k character ceiling. */
@@ -68,7 +69,7 @@ function outcomeLine(s: CardState): string {
   const reason = s.reason ? `\n>${safeText(s.reason, 1000).replace(/\n/g, '\n>')}` : '';
   switch (s.status) {
     case 'approved':
-      return `:white_check_mark: *Approved* by <@${s.decidedBy}> at ${at}`;
+      return `:white_check_mark: *Approved* by ${USER_ID.test(s.decidedBy ?? '') ? `<@${s.decidedBy}>` : safeText(s.decidedBy ?? 'a standing approval', 80)} at ${at}`;
     case 'denied':
       return `:no_entry: *Denied* by <@${s.decidedBy}> at ${at}${reason}`;
     case 'allowed':
@@ -147,6 +148,8 @@ export function escalationCard(s: CardState): SlackMessage {
     // Edit and approve… sits beside Approve when the policy marks params of this action editable.
     const edit = s.status === 'pending' && s.editable ? [button(ACTION_EDIT_APPROVE, 'Edit and approve…')] : [];
     const elements = [button(yes, yesText, 'primary', confirm), ...edit, button(no, noText, 'danger'), button(ACTION_DETAILS, 'Details')];
+    // Only where the policy allows a standing approval for this request (no trigger, not irreversible unless allowed).
+    if (s.status === 'pending' && s.standingOffered) elements.splice(1, 0, button(ACTION_APPROVE_SIMILAR, 'Approve and allow similar…'));
     blocks.push({ type: 'actions', block_id: `countersign:${e.id}`, elements });
   }
   if (s.edited && s.edited.length > 0 && s.status === 'approved') blocks.push(section(editedLine(s.edited).slice(0, SECTION_TEXT_MAX)));

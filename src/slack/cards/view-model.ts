@@ -47,6 +47,8 @@ export interface CardState {
   editable?: boolean;
   /** Approved with edits: each changed param, requested → approved; `usd` when it is the action's spend. */
   edited?: Array<{ name: string; from: unknown; to: unknown; usd: boolean }>;
+  /** The policy lets an approver approve this one and allow similar ones (src/flow/standing-grant.ts). */
+  standingOffered?: boolean;
 }
 
 /** The on-call line of a card: the person paged, or the fallback to the route's group. */

@@ -8,9 +8,10 @@ import { reportCommand } from './report.js';
 import { oncallCommand } from './oncall.js';
 import { overrideCommand } from './override.js';
 import { auditCommand } from './audit.js';
+import { standingCommand } from './standing.js';
 
 /** Every `/countersign` subcommand, in help order. Add one file per subcommand and list it here. */
-export const SUBCOMMANDS: readonly Subcommand[] = [statusCommand, policyCommand, budgetCommand, agentCommand, reviewCommand, reportCommand, oncallCommand, overrideCommand, auditCommand];
+export const SUBCOMMANDS: readonly Subcommand[] = [statusCommand, policyCommand, budgetCommand, agentCommand, reviewCommand, reportCommand, oncallCommand, overrideCommand, auditCommand, standingCommand];
 
 export function helpText(): string {
   return [

@@ -11,7 +11,7 @@ export const statusCommand: Subcommand = {
     if (!id.success) return 'Usage: `/countersign status <escalation id>`';
     const row = await getEscalation(deps.db, id.data);
     return row
-      ? `Escalation \`${row.id}\`: *${row.status}*${row.decidedBy ? ` by <@${row.decidedBy}>` : ''} · route ${safeCode(row.route ?? '—', 65)} · action ${safeCode(row.actionType ?? '—', 102)}`
+      ? `Escalation \`${row.id}\`: *${row.status}*${row.decidedBy ? ` by ${/^[UW][A-Z0-9]{2,}$/.test(row.decidedBy) ? `<@${row.decidedBy}>` : safeCode(row.decidedBy, 80)}` : ''} · route ${safeCode(row.route ?? '—', 65)} · action ${safeCode(row.actionType ?? '—', 102)}`
       : `No escalation \`${id.data}\`.`;
   },
 };

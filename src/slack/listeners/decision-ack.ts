@@ -1,4 +1,4 @@
-import { afterDecision, commitDecision, type DecideInput } from '../../flow/decide.js';
+import { afterDecision, commitDecision, type DecideInput, type DecisionExtra } from '../../flow/decide.js';
 import { outcomeReply } from './replies.js';
 import { tell, type ListenerDeps } from './context.js';
 import { clickRecorded } from '../../db/queries/events.js';
@@ -34,26 +34,21 @@ export async function decideThenAck(
   deps: ListenerDeps,
   ack: () => Promise<void>,
   input: DecideInput,
+  extra?: DecisionExtra,
   /** Edit and approve…: an edit refused in time is answered on the modal's fields instead (the modal stays open). */
   onInvalid?: (errors: Record<string, string>) => Promise<void>,
 ): Promise<void> {
   const started = Date.now();
   const deadlineMs = deps.config.current().config.slack.decisionAckMs;
-  const committing = commitDecision(deps, input);
+  const committing = commitDecision(deps, input, extra);
   const settled = committing.then(() => 'settled' as const, () => 'failed' as const);
   let first = await raceTimer(settled, deadlineMs / 2);
   let queued: Promise<boolean> | undefined;
-  if (first === 'timeout' && input.edit) {
-    // An edit is never queued: its values are the approver's raw text, and the late-click job
-    // would approve the request as asked. Unsettled by the limit, it is unanswered, and the modal stays open to retry.
-    first = await raceTimer(settled, ANSWER_LIMIT_MS - (Date.now() - started));
-    if (first !== 'settled') {
-      deps.log.error({ escalationId: input.escalationId }, 'edit and approve not committed in time: not acknowledged');
-      committing.catch(() => {});
-      return;
-    }
-  } else if (first === 'timeout') {
-    queued = queueLateClick(deps, input);
+  // A decision with more in its transaction (a standing approval's grant) or an edit (Edit and approve…)
+  // is not queued: the job replays the click alone, and would approve as asked. It waits for its
+  // commit up to ANSWER_LIMIT_MS instead.
+  if (first === 'timeout') {
+    queued = extra || input.edit ? committing.then(() => true, () => false) : queueLateClick(deps, input);
     first = await raceTimer(settled, deadlineMs - (Date.now() - started));
   }
   // Failed in time and not queued: unanswered, so Slack shows the click failed.

@@ -16,6 +16,9 @@ import { registerModeProposal } from './actions/mode-proposal.js';
 import { registerAuditNextPage } from './actions/audit-next-page.js';
 import { registerEditApprove } from './actions/edit-approve.js';
 import { registerEditApproveSubmit } from './views/edit-approve.js';
+import { registerApproveSimilar } from './actions/approve-similar.js';
+import { registerStandingGrant } from './views/standing-grant.js';
+import { registerStandingRevoke } from './actions/standing-revoke.js';
 
 /** Every listener, registered in one place. */
 export function registerListeners(app: App, deps: ListenerDeps): void {
@@ -35,4 +38,7 @@ export function registerListeners(app: App, deps: ListenerDeps): void {
   registerAuditNextPage(app, deps);
   registerEditApprove(app, deps);
   registerEditApproveSubmit(app, deps);
+  registerApproveSimilar(app, deps);
+  registerStandingGrant(app, deps);
+  registerStandingRevoke(app, deps);
 }

@@ -29,7 +29,7 @@ describe('/countersign', () => {
     const reply = await h.fake.waitFor((c) => c.method === 'response_url' && String(c.args.text).startsWith('There is no'));
     expect(reply.args.response_type).toBe('ephemeral');
     expect(String(reply.args.text)).toContain(
-      'There is no `/countersign frobnicate` subcommand. The subcommands are `status`, `policy`, `budget`, `agent`, `review`, `report`, `oncall`, `override`, `audit` and `help`.',
+      'There is no `/countersign frobnicate` subcommand. The subcommands are `status`, `policy`, `budget`, `agent`, `review`, `report`, `oncall`, `override`, `audit`, `standing` and `help`.',
     );
   });
 

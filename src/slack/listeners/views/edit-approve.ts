@@ -27,6 +27,7 @@ export function registerEditApproveSubmit(app: App, deps: ListenerDeps): void {
         channel: meta.channel,
         edit: submittedEdits(view.state.values),
       },
+      undefined,
       (errors) => ack({ response_action: 'errors', errors: editErrors(errors) }),
     );
   });

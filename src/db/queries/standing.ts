@@ -1,0 +1,166 @@
+import { and, asc, desc, eq, gt, isNull, sql } from 'drizzle-orm';
+import { QueryBuilder } from 'drizzle-orm/pg-core';
+import type { DbOrTx } from '../client.js';
+import { standingApprovals, type NewStandingApprovalRow, type StandingApprovalRow } from '../schema/standing-approvals.js';
+import { standingApprovalUses } from '../schema/standing-approval-uses.js';
+import { eventParams, eventsAfter, type EventInput } from './events.js';
+import { rowsOf } from './agent-modes.js';
+
+export async function insertStanding(db: DbOrTx, row: NewStandingApprovalRow): Promise<StandingApprovalRow | undefined> {
+  const rows = await db.insert(standingApprovals).values(row).onConflictDoNothing({ target: standingApprovals.createdFrom }).returning();
+  return rows[0];
+}
+
+export async function getStanding(db: DbOrTx, id: string): Promise<StandingApprovalRow | undefined> {
+  const rows = await db.select().from(standingApprovals).where(eq(standingApprovals.id, id)).limit(1);
+  return rows[0];
+}
+
+/** A candidate for a request, with this escalation's own earlier use of it, if any (a retried intake). */
+export type StandingCandidate = StandingApprovalRow & { prior: { useNumber: number; digest: string } | null };
+
+/**
+ * The agent's standing approvals for one action that could still cover a
+ * request at `now`, and any it already used for this escalation id (even if
+ * since used up, expired or revoked: a retry keeps its use). One round trip.
+ */
+export async function standingCandidates(db: DbOrTx, q: { agentId: string; actionType: string; escalationId: string; now: Date }): Promise<StandingCandidate[]> {
+  const rows = rowsOf<Record<string, unknown>>(
+    await db.execute(sql`
+      select s.*, u.use_number as prior_use, u.digest as prior_digest
+      from standing_approvals s
+      left join standing_approval_uses u on u.escalation_id = ${q.escalationId}::uuid and u.standing_id = s.id
+      where s.agent_id = ${q.agentId} and s.action_type = ${q.actionType}
+        and (u.escalation_id is not null
+          or (s.revoked_at is null and s.expires_at > ${q.now.toISOString()}::timestamptz and s.used_count < s.max_count))
+      order by (u.escalation_id is null), s.expires_at
+      limit 50`),
+  );
+  return rows.map((r) => ({
+    id: String(r.id),
+    agentId: String(r.agent_id),
+    actionType: String(r.action_type),
+    route: String(r.route),
+    grantedBy: String(r.granted_by),
+    grantedVia: String(r.granted_via),
+    createdFrom: String(r.created_from),
+    bounds: (typeof r.bounds === 'string' ? JSON.parse(r.bounds) : r.bounds) as StandingApprovalRow['bounds'],
+    createdAt: new Date(r.created_at as string),
+    expiresAt: new Date(r.expires_at as string),
+    maxCount: Number(r.max_count),
+    usedCount: Number(r.used_count),
+    maxSpendMicros: r.max_spend_micros === null ? null : Number(r.max_spend_micros),
+    spentMicros: Number(r.spent_micros),
+    revokedAt: r.revoked_at === null ? null : new Date(r.revoked_at as string),
+    revokedBy: r.revoked_by === null ? null : String(r.revoked_by),
+    prior: r.prior_use === null || r.prior_use === undefined ? null : { useNumber: Number(r.prior_use), digest: String(r.prior_digest) },
+  }));
+}
+
+export interface StandingClaim {
+  standingId: string;
+  escalationId: string;
+  digest: string;
+  spendMicros: number;
+  now: Date;
+}
+
+export type ClaimResult = { kind: 'claimed'; useNumber: number; usedCount: number; spentMicros: number } | { kind: 'refused' } | { kind: 'duplicate' };
+
+const qb = new QueryBuilder();
+const ph = (name: string) => sql.placeholder(name);
+
+/**
+ * Claims one use, guarded: only while not revoked, not expired, a use left
+ * and the spend within its limit, in one statement with the use's record and
+ * its `standing_used` event (`event`'s data gets nothing added: pass it whole).
+ * Concurrent claims serialise on the row, and each re-checks the guard
+ * against the committed count: the limit is never passed. `duplicate`: this
+ * escalation id already holds a use (a concurrent retry of the same request).
+ */
+export async function claimStandingUse(db: DbOrTx, c: StandingClaim, event: EventInput): Promise<ClaimResult> {
+  const upd = qb.$with('upd', { id: sql<string>`id`.as('id'), usedCount: sql<number>`used_count`.as('used_count'), spentMicros: sql<number>`spent_micros`.as('spent_micros') }).as(
+    sql`update ${standingApprovals} set used_count = used_count + 1, spent_micros = spent_micros + ${ph('spend')}::bigint
+      where id = ${ph('id')}::uuid and revoked_at is null and expires_at > ${ph('now')}::timestamptz and used_count < max_count
+        and (max_spend_micros is null or spent_micros + ${ph('spend')}::bigint <= max_spend_micros)
+      returning id, used_count, spent_micros`,
+  );
+  const ins = qb.$with('ins', { escalationId: sql<string>`escalation_id`.as('escalation_id') }).as(
+    sql`insert into ${standingApprovalUses} (escalation_id, standing_id, digest, use_number, spend_micros, at)
+      select ${ph('escalation')}::uuid, upd.id, ${ph('digest')}::text, upd.used_count, ${ph('spend')}::bigint, ${ph('now')}::timestamptz from upd
+      returning escalation_id`,
+  );
+  const statement = db
+    .with(upd, ins, eventsAfter('ev', upd, 1))
+    // The claim's commit need not wait for its WAL flush: the escalation's own (synchronous) commit follows
+    // before any answer and flushes the WAL past this one, so a crash loses the claim only with its escalation,
+    // and a retry claims again. Meanwhile the row's lock, which serialises concurrent claims, is held for less.
+    .select({ usedCount: upd.usedCount, spentMicros: upd.spentMicros, used: sql<number>`(select count(*) from ins)`, async: sql<string>`set_config('synchronous_commit', 'off', true)` })
+    .from(upd);
+  try {
+    const rows = await statement.prepare('claim_standing_use').execute({
+      id: c.standingId,
+      escalation: c.escalationId,
+      digest: c.digest,
+      spend: c.spendMicros,
+      now: c.now.toISOString(),
+      ...eventParams([event]),
+    });
+    const row = rows[0];
+    if (!row) return { kind: 'refused' };
+    return { kind: 'claimed', useNumber: Number(row.usedCount), usedCount: Number(row.usedCount), spentMicros: Number(row.spentMicros) };
+  } catch (err) {
+    if ((err as { code?: string }).code === '23505' || (err as { cause?: { code?: string } }).cause?.code === '23505') return { kind: 'duplicate' };
+    throw err;
+  }
+}
+
+/**
+ * Gives a use back: the request it was claimed for was then refused by a
+ * budget cap, so it never ran. Guarded on the use's row: once only.
+ */
+export async function releaseStandingUse(db: DbOrTx, escalationId: string): Promise<void> {
+  await db.execute(sql`
+    with del as (delete from ${standingApprovalUses} where escalation_id = ${escalationId}::uuid returning standing_id, spend_micros)
+    update ${standingApprovals} s set used_count = s.used_count - 1, spent_micros = s.spent_micros - del.spend_micros
+    from del where s.id = del.standing_id`);
+}
+
+/** Revokes, guarded on `revoked_at is null`, with its event in the same statement; undefined: already revoked (or unknown). */
+export async function revokeStandingRecorded(db: DbOrTx, r: { id: string; by: string; at: Date }, event: EventInput): Promise<StandingApprovalRow | undefined> {
+  const upd = db.$with('upd').as(
+    db
+      .update(standingApprovals)
+      .set({ revokedAt: sql`${ph('at')}::timestamptz`, revokedBy: sql`${ph('by')}::text` })
+      .where(and(eq(standingApprovals.id, sql`${ph('id')}::uuid`), isNull(standingApprovals.revokedAt)))
+      .returning(),
+  );
+  const rows = await db
+    .with(upd, eventsAfter('ev', upd, 1))
+    .select()
+    .from(upd)
+    .prepare('revoke_standing_recorded')
+    .execute({ id: r.id, by: r.by, at: r.at.toISOString(), ...eventParams([event]) });
+  return rows[0] as StandingApprovalRow | undefined;
+}
+
+/** Not revoked and not expired at `now` (used up ones included, marked by their counts), soonest to expire first. */
+export async function liveStanding(db: DbOrTx, now: Date, limit = 40): Promise<StandingApprovalRow[]> {
+  return db
+    .select()
+    .from(standingApprovals)
+    .where(and(isNull(standingApprovals.revokedAt), gt(standingApprovals.expiresAt, now)))
+    .orderBy(asc(standingApprovals.expiresAt), desc(standingApprovals.createdAt))
+    .limit(limit);
+}
+
+/** The standing approval an escalation was granted with, or used, for `explain`. */
+export async function standingOfEscalation(db: DbOrTx, escalationId: string): Promise<StandingApprovalRow | undefined> {
+  const rows = rowsOf<{ id: string }>(
+    await db.execute(sql`
+      select id from standing_approvals where created_from = ${escalationId}::uuid
+      union all select standing_id from standing_approval_uses where escalation_id = ${escalationId}::uuid
+      limit 1`),
+  );
+  return rows[0] ? getStanding(db, rows[0].id) : undefined;
+}

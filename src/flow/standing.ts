@@ -1,0 +1,107 @@
+import type { Route } from '../domain/config.js';
+import type { Escalation } from '../domain/escalation.js';
+import { usdMicros } from '../domain/format.js';
+import { describeBounds, standingCovers, standingEligible, standingPermission, type StandingRequest } from '../domain/standing.js';
+import { claimStandingUse, releaseStandingUse, standingCandidates, type StandingCandidate } from '../db/queries/standing.js';
+import type { EventInput } from '../db/queries/events.js';
+import type { FlowPorts } from './ports.js';
+import { reserveSpend, type StandingUse, type Verdict } from './policy.js';
+
+/** "standing approval 1f2e… granted by U0APPROVER1 (amountUsd ≤ 400; use 3 of 10)": the decision's reason, for the agent and the audit. */
+export function standingReason(u: StandingUse): string {
+  const spend = u.maxSpendMicros === null ? '' : `, ${usdMicros(u.spentMicros)} of ${usdMicros(u.maxSpendMicros)}`;
+  return `standing approval ${u.id} granted by ${u.grantedBy} (${u.scope}; use ${u.useNumber} of ${u.maxCount}${spend}; until ${u.expiresAt.toISOString()})`;
+}
+
+const useOf = (s: StandingCandidate, useNumber: number, spentMicros: number): StandingUse => ({
+  id: s.id,
+  grantedBy: s.grantedBy,
+  useNumber,
+  maxCount: s.maxCount,
+  spentMicros,
+  maxSpendMicros: s.maxSpendMicros,
+  expiresAt: s.expiresAt,
+  scope: describeBounds(s.bounds),
+});
+
+/**
+ * Step 2b, after the policy: a request that waits only for its restricted
+ * tier, and that an active standing approval covers, is approved at once in
+ * its grantor's name. Runs only for a pending verdict, so an autonomous action
+ * never reaches Postgres here. Then the normal budget path: the request counts
+ * against every cap, and a hard cap still refuses it (its use is given back).
+ *
+ * A use is claimed with a guarded UPDATE, recorded per escalation id: a
+ * retried intake (a crash after the claim) finds its own use and counts
+ * nothing twice; concurrent requests never pass the count or spend limit.
+ */
+export async function applyStanding(
+  ports: Pick<FlowPorts, 'db' | 'config' | 'budgets' | 'now'>,
+  e: Escalation,
+  verdict: Verdict,
+  ctx: { route: Route; digest: string; spendMicros: number },
+): Promise<Verdict> {
+  if (verdict.status !== 'pending' || !standingEligible(verdict.decision)) return verdict;
+  const { policy } = ports.config.current().config;
+  if (!standingPermission(policy, e.agent.id, e.action.type, e.action.reversible).allowed) return verdict;
+  const now = ports.now();
+  const candidates = await standingCandidates(ports.db, { agentId: e.agent.id, actionType: e.action.type, escalationId: e.id, now });
+  const use = await claimOne(ports, e, candidates, ctx, now);
+  if (!use) return verdict;
+
+  const base = { ...verdict, standing: use, decision: { ...verdict.decision } };
+  if (ctx.spendMicros > 0) {
+    const reserved = await reserveSpend(ports, e, ctx.spendMicros);
+    if (!reserved.ok) {
+      // Refused by a hard cap: it never runs, so the use is given back, and the agent pauses as for any action.
+      await releaseStandingUse(ports.db, e.id);
+      const { standing: _none, ...rest } = base;
+      return { ...rest, status: 'denied', code: 'budget_paused', decision: { ...verdict.decision, outcome: 'deny', rule: 'budget', reason: reserved.reason }, reason: reserved.reason, pause: reserved.pause };
+    }
+    return { ...base, status: 'approved', code: 'standing_approved', reason: standingReason(use), spendMicros: ctx.spendMicros, alerts: reserved.alerts };
+  }
+  return { ...base, status: 'approved', code: 'standing_approved', reason: standingReason(use) };
+}
+
+async function claimOne(
+  ports: Pick<FlowPorts, 'db' | 'config'>,
+  e: Escalation,
+  candidates: StandingCandidate[],
+  ctx: { route: Route; digest: string; spendMicros: number },
+  now: Date,
+  retried = false,
+): Promise<StandingUse | undefined> {
+  // A retry of this same request keeps the use it already holds; another request reusing the id gets none.
+  const held = candidates.find((c) => c.prior !== null);
+  if (held) return held.prior!.digest === ctx.digest ? useOf(held, held.prior!.useNumber, held.spentMicros) : undefined;
+  const req: StandingRequest = {
+    agentId: e.agent.id,
+    actionType: e.action.type,
+    route: ctx.route.name,
+    routeApprovers: ctx.route.approvers,
+    owner: e.agent.owner,
+    params: e.action.params,
+    spendMicros: ctx.spendMicros,
+    now,
+  };
+  for (const c of candidates) {
+    if (!standingCovers(c, req)) continue;
+    // Its number is known only once claimed (the `received` event and the use's row carry it).
+    const event: EventInput = {
+      escalationId: e.id,
+      executionId: e.executionId,
+      type: 'standing_used',
+      actor: `standing:${c.id}`,
+      data: { standingId: c.id, grantedBy: c.grantedBy, createdFrom: c.createdFrom, digest: ctx.digest, spendUsd: ctx.spendMicros / 1e6, maxCount: c.maxCount },
+    };
+    const claimed = await claimStandingUse(ports.db, { standingId: c.id, escalationId: e.id, digest: ctx.digest, spendMicros: ctx.spendMicros, now }, event);
+    if (claimed.kind === 'claimed') return useOf(c, claimed.useNumber, claimed.spentMicros);
+    if (claimed.kind === 'duplicate' && !retried) {
+      // The same request, claimed concurrently: read back the use it holds.
+      const again = await standingCandidates(ports.db, { agentId: e.agent.id, actionType: e.action.type, escalationId: e.id, now });
+      return claimOne(ports, e, again, ctx, now, true);
+    }
+    // Used up, revoked or expired since it was read: try the next one.
+  }
+  return undefined;
+}
