@@ -1,5 +1,5 @@
 /** The package's public surface for agent developers. */
-export { CountersignClient, type ClientOptions } from './client/index.js';
+export { CountersignClient, approvedParams, type ClientOptions } from './client/index.js';
 export {
   escalationSchema,
   parseEscalation,
@@ -7,7 +7,7 @@ export {
   type Escalation,
   type EscalationInput,
 } from './domain/escalation.js';
-export type { DecisionMessage, Status } from './domain/decision.js';
+export type { Approval, DecisionMessage, Status } from './domain/decision.js';
 export { verifyCallback, signCallback } from './domain/callback-signature.js';
 export { ESCALATIONS_QUEUE, QUEUE_PREFIX } from './queue/names.js';
 export { CountersignError, TimeoutError, ErrorCode } from './errors.js';

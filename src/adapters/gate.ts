@@ -1,4 +1,4 @@
-import type { DecisionMessage } from '../domain/decision.js';
+import type { Approval, DecisionMessage } from '../domain/decision.js';
 import type { EscalationInput } from '../domain/escalation.js';
 import type { OutcomeReport } from '../domain/outcome.js';
 import type { AuthorizeAnswer } from '../flow/answer.js';
@@ -37,14 +37,25 @@ export function denialText(toolName: string, reason: string | null | undefined, 
   return `Countersign did not approve ${toolName}: ${why}. Do not retry the same call; tell the user or choose another way.`;
 }
 
+/**
+ * An approval with edits (Edit and approve…) is not the call the model made:
+ * the adapter would run the model's own arguments, so it is refused, and the
+ * model reads which values were approved.
+ */
+function editedRefusal(call: ToolCall, escalationId: string, approved: Approval | undefined): ToolDecision | undefined {
+  if (!approved?.edited) return undefined;
+  const values = Object.entries(approved.editedParams).map(([k, v]) => `${k} = ${JSON.stringify(v)}`).join(', ');
+  return { kind: 'deny', escalationId, code: 'approved_with_edits', reason: denialText(call.toolName, `a person approved it only with ${values}`, 'approved_with_edits') };
+}
+
 function fromAnswer(call: ToolCall, a: AuthorizeAnswer): ToolDecision {
-  if (a.decision === 'allow') return { kind: 'allow', escalationId: a.escalationId };
+  if (a.decision === 'allow') return editedRefusal(call, a.escalationId, a.approved) ?? { kind: 'allow', escalationId: a.escalationId };
   if (a.decision === 'pending') return { kind: 'pending', escalationId: a.escalationId };
   return { kind: 'deny', escalationId: a.escalationId, reason: denialText(call.toolName, a.reason, a.code), code: a.code };
 }
 
 function fromDecision(call: ToolCall, m: DecisionMessage): ToolDecision {
-  if (m.proceed) return { kind: 'allow', escalationId: m.escalationId };
+  if (m.proceed) return editedRefusal(call, m.escalationId, m.approved) ?? { kind: 'allow', escalationId: m.escalationId };
   if (m.status === 'pending') return { kind: 'pending', escalationId: m.escalationId };
   return { kind: 'deny', escalationId: m.escalationId, reason: denialText(call.toolName, m.decision?.reason, m.decision?.code ?? m.status), code: m.decision?.code ?? m.status };
 }

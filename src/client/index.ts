@@ -3,7 +3,8 @@ import { Redis } from 'ioredis';
 import type { z } from 'zod';
 import { parseEscalation, type EscalationInput } from '../domain/escalation.js';
 import { describeErrors, fieldErrors } from '../domain/validation.js';
-import type { DecisionMessage } from '../domain/decision.js';
+import type { Approval, DecisionMessage } from '../domain/decision.js';
+import { approvedDigest, requestDigest } from '../domain/digest.js';
 import { CountersignError, ErrorCode, TimeoutError } from '../errors.js';
 import { ESCALATIONS_QUEUE, OUTCOMES_QUEUE, QUEUE_PREFIX, decisionKey, decisionsChannel } from '../queue/names.js';
 import { outcomeSchema, type OutcomeReport } from '../domain/outcome.js';
@@ -140,4 +141,23 @@ export class CountersignClient {
     await this.#events?.close();
     this.#redis.disconnect();
   }
+}
+
+/**
+ * The params to run an approved request with: the request's own when it was
+ * approved as asked, or with the approver's edits (Edit and approve…) in
+ * place. `answer` is a decision message or an authorize answer that lets you
+ * proceed. Checks that it is about this very request (its digest) and that
+ * the edits are the ones approved (the approved digest): a mismatch throws
+ * `DigestMismatch`, an answer without an approval `NotApproved`.
+ */
+export function approvedParams(escalation: EscalationInput, answer: { approved?: Approval }): Record<string, unknown> {
+  const a = answer.approved;
+  if (!a) throw new CountersignError(ErrorCode.NotApproved, 'This answer does not let the action proceed.');
+  const parsed = parseEscalation(escalation);
+  if (!parsed.ok) throw new CountersignError(ErrorCode.InvalidEscalation, `Invalid escalation: ${describeErrors(parsed.errors)}`);
+  const asked = requestDigest(parsed.escalation);
+  if (asked !== a.requestDigest) throw new CountersignError(ErrorCode.DigestMismatch, 'The approval is for another request (request digests differ).');
+  if (approvedDigest(asked, a.editedParams) !== a.approvedDigest) throw new CountersignError(ErrorCode.DigestMismatch, 'The edited params are not the ones approved (approved digests differ).');
+  return { ...parsed.escalation.action.params, ...a.editedParams };
 }

@@ -6,6 +6,8 @@ import { reportsSchema, reviewsSchema } from './governance-config.js';
 import { auditConfigSchema } from './audit-config.js';
 import { chainSchema } from './escalation-chain.js';
 import { scheduleSchema } from './schedule/schema.js';
+import { hiddenEditableIssues } from './edit.js';
+import { DEFAULT_REDACTED_FIELDS } from './redact.js';
 
 /** Slack channel ids: C (public), G (private or legacy group), D (DM). */
 const channelId = z.string().regex(/^[CGD][A-Z0-9]{2,}$/, 'must be a Slack channel id like C0123ABCD');
@@ -177,6 +179,7 @@ export const configSchema = z
         }
       });
     });
+    for (const issue of hiddenEditableIssues(cfg.policy, [...DEFAULT_REDACTED_FIELDS, ...(cfg.audit?.redact.fields ?? [])])) ctx.addIssue({ code: 'custom', ...issue });
     const defaults = cfg.routes.filter((r) => !r.match);
     if (defaults.length === 0) {
       ctx.addIssue({ code: 'custom', path: ['routes'], message: 'needs one default route (a route without match)' });

@@ -42,6 +42,12 @@ export interface DecisionMessage {
   signal?: 'compensate';
   /** sha256 over agent, action and params: the request this decision is bound to. */
   requestDigest: string | null;
+  /**
+   * Set whenever `proceed` is true: what to run. `edited: false`, approved as
+   * asked: run your request. `edited: true`: an approver changed params
+   * (Edit and approve…); run your request with `editedParams` replacing yours.
+   */
+  approved?: Approval;
   errors?: FieldError[];
   /** Set when the escalation needs more than one approval: how many, and who approved so far (in order). */
   approvals?: ApprovalsSummary;
@@ -52,6 +58,24 @@ export interface ApprovalsSummary {
   required: number;
   /** Counted approvers, in the order they approved; with `required` of them, the escalation is approved. */
   by: string[];
+}
+
+export interface Approval {
+  edited: boolean;
+  /** The params the approver changed, with the values to run with; `{}` when approved as asked. */
+  editedParams: Record<string, unknown>;
+  /** The request you asked for (the same as the message's `requestDigest`). */
+  requestDigest: string;
+  /** What was approved: `requestDigest` when approved as asked, else digest.ts approvedDigest(requestDigest, editedParams). */
+  approvedDigest: string;
+}
+
+/** The approval of a row that may proceed: as asked, or with the approver's edits. */
+export function approvalOf(digest: string | null, approvedDigest: string | null | undefined, editedParams: Record<string, unknown> | null | undefined): Approval | undefined {
+  if (!digest) return undefined;
+  const edits = approvedDigest && approvedDigest !== digest ? (editedParams ?? {}) : {};
+  const edited = Object.keys(edits).length > 0;
+  return { edited, editedParams: edits, requestDigest: digest, approvedDigest: edited ? approvedDigest! : digest };
 }
 
 export interface DecisionState {
@@ -72,6 +96,9 @@ export interface DecisionState {
   reviewedAt?: Date | null;
   reviewNote?: string | null;
   approvals?: ApprovalsSummary;
+  /** Approved with edits: the digest the approval binds, and the params the approver changed. */
+  approvedDigest?: string | null;
+  editedParams?: Record<string, unknown> | null;
 }
 
 export function decisionMessage(s: DecisionState): DecisionMessage {
@@ -94,6 +121,7 @@ export function decisionMessage(s: DecisionState): DecisionMessage {
         }
       : null,
     requestDigest: s.digest,
+    ...((s.status === 'approved' || s.status === 'allowed') && s.digest ? { approved: approvalOf(s.digest, s.approvedDigest, s.editedParams)! } : {}),
     ...(s.errors && s.errors.length > 0 ? { errors: s.errors } : {}),
     ...((s.reviewState === 'ok' || s.reviewState === 'wrong') && s.reviewedBy
       ? {

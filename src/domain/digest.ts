@@ -21,3 +21,15 @@ export function requestDigest(e: Pick<Escalation, 'id' | 'agent' | 'action' | 'e
     .update(canonicalJson({ id: e.id, executionId: e.executionId, agent: e.agent, action: e.action }))
     .digest('hex');
 }
+
+/**
+ * What an approval with edits is bound to: the digest of the request as the
+ * agent asked it, and the params the approver changed, with their new values.
+ * Hex SHA-256 of `{"editedParams":{…},"requestDigest":"…"}` (canonicalJson).
+ * An agent recomputes it from its own request's digest and the `editedParams`
+ * it received. Approved as asked (no edits): the request digest itself.
+ */
+export function approvedDigest(requestDigestHex: string, editedParams: Readonly<Record<string, unknown>>): string {
+  if (Object.keys(editedParams).length === 0) return requestDigestHex;
+  return createHash('sha256').update(canonicalJson({ requestDigest: requestDigestHex, editedParams })).digest('hex');
+}

@@ -7,6 +7,7 @@
  */
 
 import { plural, usd, usdMicros } from './format.js';
+import { diffParams } from './edit.js';
 
 /** The stored escalation, as far as the explanation needs it (structurally an escalations row). */
 export interface ExplainEscalation {
@@ -40,6 +41,9 @@ export interface ExplainEscalation {
   /** Quorum (src/domain/quorum.ts): absent or 1 for a single approval. */
   approvalsRequired?: number;
   approvalGroups?: string[] | null;
+  /** Approved with edits: the params as approved, and the digest the approval binds. */
+  approvedParams?: Record<string, unknown> | null;
+  approvedDigest?: string | null;
 }
 
 export interface ExplainEvent {
@@ -180,6 +184,7 @@ export function buildExplanation(row: ExplainEscalation, events: readonly Explai
     const by = behalf ? `${row.decidedBy} on behalf of ${behalf} (their out-of-office delegate)` : row.decidedBy;
     decided.push(`${STATUS_WORD[row.status]} by ${by} at ${iso(row.decidedAt)} under policy ${str(made?.data['policyVersion']) ?? row.policyVersion ?? '?'}`);
     decided.push(row.decisionReason ? `Reason: ${row.decisionReason}` : 'No reason given.');
+    decided.push(...editedLines(row, made));
   } else if (row.status === 'expired') {
     const expired = of('expired').at(-1);
     decided.push(`Expired at ${iso(row.decidedAt)}: nobody decided before the deadline (${iso(row.deadline)}), so the fail-safe outcome applied (denied), decided by ${expired?.actor ?? 'system'} under policy ${str(expired?.data['policyVersion']) ?? row.policyVersion ?? '?'}.`);
@@ -234,6 +239,21 @@ export function buildExplanation(row: ExplainEscalation, events: readonly Explai
       { heading: 'Outcome', lines: outcome },
     ],
   };
+}
+
+/** Approved with edits: both versions of each changed param, and the digests of each. */
+function editedLines(row: ExplainEscalation, made: ExplainEvent | undefined): string[] {
+  const recorded = (made?.data['edited'] ?? undefined) as { from?: Record<string, unknown>; to?: Record<string, unknown>; approvedDigest?: string } | undefined;
+  const requested = ((row.request ?? {}) as StoredRequest).action?.params ?? {};
+  const to = recorded?.to ?? (row.approvedParams ? Object.fromEntries(diffParams(requested, row.approvedParams).map((c) => [c.name, c.to])) : undefined);
+  if (!to || Object.keys(to).length === 0) return [];
+  const from = recorded?.from ?? requested;
+  const changes = Object.entries(to).map(([k, v]) => `${k}: ${JSON.stringify(from[k])} → ${JSON.stringify(v)}`);
+  const digest = str(made?.data['digest']);
+  return [
+    `Edited before approving: ${changes.join('; ')}`,
+    `Request digest ${digest ?? '?'} (as asked) · approved digest ${recorded?.approvedDigest ?? row.approvedDigest ?? '?'} (as edited)`,
+  ];
 }
 
 /** A later request a standing approval covered: who granted it, its scope, and which use this was. */

@@ -38,3 +38,10 @@ export function plural(n: number, one: string, many = `${one}s`): string {
 export function percent(fraction: number): string {
   return PERCENT.format(fraction);
 }
+
+const DECIMAL = new Intl.NumberFormat('en-US', { maximumFractionDigits: 6 });
+
+/** Any number a person reads, grouped, up to six decimals: "1,234.5", "0.125". */
+export function decimal(n: number): string {
+  return DECIMAL.format(n);
+}

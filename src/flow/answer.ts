@@ -1,6 +1,8 @@
 import type { Trigger } from '../domain/policy/evaluate.js';
 import type { EscalationRow } from '../db/schema/escalations.js';
 import { approvalsSummary, type ApprovalsSummary } from '../domain/decision.js';
+import { approvalOf, type Approval } from '../domain/decision.js';
+import { editedParamsOf } from '../domain/edit.js';
 
 /**
  * The escalation job's return value: what an agent waiting on the job (TS
@@ -21,6 +23,8 @@ export interface AuthorizeAnswer {
   policyVersion: string | null;
   /** Set when more than one approval is needed (a quorum): how many, and who approved so far. */
   approvals?: ApprovalsSummary;
+  /** With `allow`: what to run, as asked or with an approver's edits (as in the decision message). */
+  approved?: Approval;
 }
 
 const DECISIONS: Record<string, AuthorizeAnswer['decision']> = { pending: 'pending', allowed: 'allow', approved: 'allow' };
@@ -40,5 +44,6 @@ export function answerOf(row: EscalationRow, code?: string): AuthorizeAnswer {
     triggers: (row.triggers ?? []) as Trigger[],
     policyVersion: row.policyVersion,
     ...(approvals ? { approvals } : {}),
+    ...(DECISIONS[row.status] === 'allow' && row.digest ? { approved: approvalOf(row.digest, row.approvedDigest, editedParamsOf(row))! } : {}),
   };
 }

@@ -5,6 +5,7 @@ import type { Escalation } from '../domain/escalation.js';
 import type { Status } from '../domain/decision.js';
 import type { EscalationRow } from '../db/schema/escalations.js';
 import type { CardState } from '../slack/cards/view-model.js';
+import { actionPolicyOf, diffParams, editableFields } from '../domain/edit.js';
 import { grantPermission } from './standing-grant.js';
 import { needsQuorum, quorumOf, tally } from '../domain/quorum.js';
 
@@ -22,7 +23,10 @@ export function cardStateOf(row: EscalationRow, config?: CountersignConfig, opts
   const reviewMinutes = config?.policy?.supervisedReviewMinutes ?? 60;
   const escalation = opts.storedMasked ? (row.request as Escalation) : redactor.value(row.request as Escalation);
   // From the request as stored (masking leaves numbers alone), under the policy in force now.
-  const amountUsd = actionSpendUsd(config?.policy, escalation.agent.id, escalation.action.type, escalation.action.params);
+  // Approved with edits: the approved params (stored masked) are what runs, and what the stakes line counts.
+  const approvedParams = row.approvedParams ? redactor.value(row.approvedParams) : undefined;
+  const amountUsd = actionSpendUsd(config?.policy, escalation.agent.id, escalation.action.type, approvedParams ?? escalation.action.params);
+  const spendParam = actionPolicyOf(config?.policy, escalation.agent.id, escalation.action.type)?.spendParam;
   return {
     escalation,
     digest: row.digest ?? '',
@@ -38,6 +42,8 @@ export function cardStateOf(row: EscalationRow, config?: CountersignConfig, opts
     whyHuman: whyHuman(row, escalation.action.type),
     ...(amountUsd > 0 ? { amountUsd } : {}),
     highStakes: (row.triggers ?? []).some((t) => t.kind === 'high_stakes'),
+    ...(row.status === 'pending' && config && !needsQuorum(row) && editableFields(config.policy, escalation.agent.id, escalation.action.type, escalation.action.params).length > 0 ? { editable: true } : {}),
+    ...(approvedParams ? { edited: diffParams(escalation.action.params, approvedParams).map((c) => ({ ...c, usd: c.name === spendParam })) } : {}),
     // Under the policy in force now: a reload that forbids it takes the button off the next update.
     ...(row.status === 'pending' && config && grantPermission(config, row).allowed ? { standingOffered: true } : {}),
     ...(needsQuorum(row) ? { quorum: quorumState(row) } : {}),

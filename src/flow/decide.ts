@@ -10,6 +10,8 @@ import type { FlowPorts } from './ports.js';
 import { redactorOf } from '../domain/audit-config.js';
 import { afterVote, commitVote } from './vote.js';
 import { needsQuorum } from '../domain/quorum.js';
+import type { SubmittedValues } from '../domain/edit.js';
+import { resolveEdit } from './edit.js';
 
 export interface DecideInput {
   escalationId: string;
@@ -20,6 +22,8 @@ export interface DecideInput {
   reason: string | null;
   /** Where the click came from, for the record. */
   channel?: string;
+  /** Edit and approve…: the values the approver submitted, per param name (approve only). */
+  edit?: SubmittedValues;
 }
 
 export type DecideOutcome =
@@ -34,7 +38,9 @@ export type DecideOutcome =
    * `approval_not_needed`: a quorum from distinct groups, and the clicker is in none of the groups still missing (`missingGroups`).
    */
   | { kind: 'refused'; reason: 'not_an_approver' | 'owner_cannot_approve' | 'request_changed' | 'no_route' | 'approval_not_needed'; route: string | null; missingGroups?: string[] }
-  | { kind: 'unknown' };
+  | { kind: 'unknown' }
+  /** An edit that was not approved: per param, why (shown on the modal's field). Nothing was decided. */
+  | { kind: 'invalid'; errors: Record<string, string> };
 
 /**
  * More to commit with an approval, in its transaction and only if it won
@@ -139,10 +145,25 @@ export async function commitDecision(
     ]);
     return refusal;
   }
-  // M approvers: an approval is a vote, counted under the row's lock; a deny still ends it at once.
-  if (input.kind === 'approve' && needsQuorum(row)) return commitVote(ports, input, row, authz.onBehalfOf);
-
   const { version, config } = ports.config.current();
+  // M approvers: an approval is a vote, counted under the row's lock; a deny still ends it at once.
+  // Each approver votes for the request as asked: an edit would leave the others approving something else.
+  if (input.kind === 'approve' && needsQuorum(row)) {
+    if (input.edit) return { kind: 'invalid', errors: Object.fromEntries(Object.keys(input.edit).map((k) => [k, 'This request needs more than one approver, so it can only be approved as asked.'])) };
+    return commitVote(ports, input, row, authz.onBehalfOf);
+  }
+  // Edit and approve: the edited request is checked here, after the approver and before the UPDATE.
+  const resolved = input.edit && input.kind === 'approve' ? resolveEdit(config, row, input.edit) : undefined;
+  if (resolved?.kind === 'invalid') {
+    if (resolved.refusal) {
+      await recordEvents(ports.db, [
+        { ...attempted, data: { ...attempted.data, outcome: 'refused' } },
+        { ...base, type: 'decision_refused', data: { kind: input.kind, reason: resolved.refusal.reason, rule: resolved.refusal.rule ?? null, edited: { from: resolved.refusal.from ?? null, to: resolved.refusal.to ?? null } } },
+      ]);
+    }
+    return { kind: 'invalid', errors: resolved.errors };
+  }
+  const edit = resolved?.edit;
   const status = input.kind === 'approve' ? 'approved' : 'denied';
   // A delegate decides in the delegator's place: the record names both.
   const onBehalfOf = authz.onBehalfOf;
@@ -153,11 +174,11 @@ export async function commitDecision(
   const write = (db: DbOrTx) =>
     decideEscalationRecorded(
       db,
-      { id: row.id, digest: input.digest, status, by: input.userId, reason, policyVersion: version, ...(ports.now ? { at: ports.now() } : {}), ...behalf },
+      { id: row.id, digest: input.digest, status, by: input.userId, reason, policyVersion: version, ...(ports.now ? { at: ports.now() } : {}), ...behalf, ...(edit ? { edited: { params: edit.params, digest: edit.digest } } : {}) },
       [
         { ...attempted, data: { ...attempted.data, outcome: 'made' } },
         // The decision record names its route and the request it was shown, so it stands on its own in an export.
-        { ...base, type: 'decision_made', data: { status, reason, digest: input.digest, policyVersion: version, route: row.route, channel: input.channel ?? row.channel, actionType: row.actionType, agentId: row.agentId, ...behalf, ...extra?.decisionData } },
+        { ...base, type: 'decision_made', data: { status, reason, digest: input.digest, policyVersion: version, route: row.route, channel: input.channel ?? row.channel, actionType: row.actionType, agentId: row.agentId, ...behalf, ...(edit ? { edited: { from: edit.from, to: edit.to, approvedDigest: edit.digest } } : {}), ...extra?.decisionData } },
         ...(extra?.events ?? []),
       ],
     );

@@ -40,7 +40,7 @@ export interface HandoffTarget {
 
 /** Refused, already over, or allowed (perhaps as someone's delegate). */
 type Allowed = { kind: 'allowed'; row: EscalationRow; onBehalfOf?: string };
-type Gate = Allowed | Exclude<DecideOutcome, { kind: 'made' | 'voted' | 'already_voted' }>;
+type Gate = Allowed | Exclude<DecideOutcome, { kind: 'made' | 'voted' | 'already_voted' | 'invalid' }>;
 
 /**
  * May this person hand the card off? The approve rule (src/domain/authz.ts),
@@ -62,7 +62,7 @@ export async function handoffGate(ports: Ports, t: HandoffTarget, kind: 'snooze'
   return { kind: 'allowed', row, ...(authz.onBehalfOf ? { onBehalfOf: authz.onBehalfOf } : {}) };
 }
 
-export type SnoozeOutcome = { kind: 'snoozed'; until: Date } | Exclude<DecideOutcome, { kind: 'made' | 'voted' | 'already_voted' }>;
+export type SnoozeOutcome = { kind: 'snoozed'; until: Date } | Exclude<DecideOutcome, { kind: 'made' | 'voted' | 'already_voted' | 'invalid' }>;
 
 /**
  * Snooze: the person is pinged again (a DM) `handoffs.snoozeMinutes` from

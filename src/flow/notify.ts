@@ -1,4 +1,5 @@
 import { approvalsSummary, decisionMessage, type DecisionMessage, type Status } from '../domain/decision.js';
+import { editedParamsOf } from '../domain/edit.js';
 import { cardUpdatedMarkNotifiedRecorded, markNotifiedRecorded } from '../db/queries/escalations.js';
 import { getEscalationGrouped } from '../db/queries/card-batch.js';
 import { recordEvent } from '../db/queries/events.js';
@@ -32,8 +33,11 @@ export function messageOf(row: EscalationRow): DecisionMessage {
     reviewedAt: row.reviewedAt,
     reviewNote: row.reviewNote,
     approvals: approvalsSummary(row),
+    approvedDigest: row.approvedDigest,
+    editedParams: editedParamsOf(row),
   });
 }
+
 
 export type NotifyResult = { kind: 'done' } | { kind: 'wait'; ms: number } | { kind: 'skipped' };
 

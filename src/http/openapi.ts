@@ -19,6 +19,15 @@ const approvalsSchema = z
   })
   .describe('Present when a policy rule asks for more than one approval (a quorum).');
 
+const approvalSchema = z
+  .object({
+    edited: z.boolean().describe('`false`: approved as asked, run your request. `true`: an approver changed params; run your request with `editedParams` in place of yours.'),
+    editedParams: z.record(z.string(), z.unknown()).describe('The params the approver changed, with the values to run with; `{}` when approved as asked.'),
+    requestDigest: z.string().describe('The digest of the request you asked for.'),
+    approvedDigest: z.string().describe('What was approved: `requestDigest` when approved as asked, else sha256 over canonical JSON `{"editedParams":…,"requestDigest":…}`.'),
+  })
+  .describe('What to run, whenever the answer lets you proceed.');
+
 /** The answer's shape for the document; the compile-time checks below keep it equal to AuthorizeAnswer. */
 const authorizeAnswerSchema = z
   .object({
@@ -32,6 +41,7 @@ const authorizeAnswerSchema = z
     triggers: z.array(triggerSchema),
     policyVersion: z.string().nullable(),
     approvals: approvalsSchema.optional(),
+    approved: approvalSchema.optional(),
   })
   .describe('The escalation job\'s return value, the same over HTTP.');
 
@@ -58,6 +68,7 @@ const decisionMessageSchema = z
     review: z.object({ verdict: z.enum(['ok', 'wrong']), by: z.string(), at: z.string(), note: z.string().nullable() }).optional(),
     signal: z.literal('compensate').optional(),
     requestDigest: z.string().nullable(),
+    approved: approvalSchema.optional(),
     errors: z.array(fieldErrorSchema).optional(),
     approvals: approvalsSchema.optional(),
   })

@@ -82,7 +82,8 @@ function input(b: Obj, blockId: string, errors: Record<string, string>, people: 
     const options = [`<option value="">${escapeHtml(s(obj(el.placeholder).text) || 'Pick someone')}</option>`, ...people.map((p) => `<option value="${escapeHtml(p.id)}">${escapeHtml(p.label)}</option>`)];
     return `<div class="input">${label}<select data-block="${escapeHtml(blockId)}" data-action="${escapeHtml(s(el.action_id) || 'input')}" data-type="users_select">${options.join('')}</select>${err}</div>`;
   }
-  if (el.type !== 'plain_text_input') return `<div class="input">${label}<span class="unsupported">[${escapeHtml(s(el.type))}]</span></div>`;
+  if (el.type !== 'plain_text_input' && el.type !== 'number_input') return `<div class="input">${label}<span class="unsupported">[${escapeHtml(s(el.type))}]</span></div>`;
+  const hint = b.hint ? `<div class="b-context">${textObjectToHtml(b.hint)}</div>` : '';
   const attrs = [
     `data-block="${escapeHtml(blockId)}"`,
     `data-action="${escapeHtml(s(el.action_id) || 'input')}"`,
@@ -90,9 +91,11 @@ function input(b: Obj, blockId: string, errors: Record<string, string>, people: 
     typeof el.max_length === 'number' ? `maxlength="${el.max_length}"` : '',
     b.optional === true ? '' : 'required',
   ].join(' ');
+  // A number input is text the bot parses, as Slack sends it: only the keyboard differs.
+  const kind = el.type === 'number_input' ? ' inputmode="decimal"' : '';
   const initial = escapeHtml(s(el.initial_value));
-  const field = el.multiline === true ? `<textarea rows="4" ${attrs}>${initial}</textarea>` : `<input type="text" ${attrs} value="${initial}">`;
-  return `<div class="input">${label}${field}${err}</div>`;
+  const field = el.multiline === true ? `<textarea rows="4" ${attrs}>${initial}</textarea>` : `<input type="text" ${attrs}${kind} value="${initial}">`;
+  return `<div class="input">${label}${field}${hint}${err}</div>`;
 }
 
 export function blockToHtml(block: unknown, index: number, c: Container, errors: Record<string, string> = {}, people: readonly Person[] = []): string {

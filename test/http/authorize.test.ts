@@ -46,6 +46,8 @@ describe('POST /api/authorize', () => {
       reason: 'crm.read is autonomous',
       triggers: [],
       policyVersion: expect.any(String),
+      // Allowed as asked: the digest approved is the request's own.
+      approved: { edited: false, editedParams: {}, requestDigest: expect.stringMatching(/^[0-9a-f]{64}$/), approvedDigest: expect.stringMatching(/^[0-9a-f]{64}$/) },
     });
     // Read at once, no waiting: the row and its `received` event committed before the answer.
     const rows = await h.sql`select status, decided_by from escalations where id = ${e.id}`;

@@ -1,7 +1,8 @@
 import { Queue } from 'bullmq';
 import { describe, expect, it } from 'vitest';
 import { withBotAndCallbacks, type CallbackServer } from '../support/bot-hooks.js';
-import { APPROVER, APPROVER_2, GENERAL_CHANNEL, type Harness } from '../support/harness.js';
+import { APPROVER, APPROVER_2, GENERAL_CHANNEL, SIGNING_SECRET, type Harness } from '../support/harness.js';
+import { blockActionsBody, postSigned, viewSubmissionPayload } from '../support/slack-signing.js';
 import { REDIS_URL, eventually } from '../support/services.js';
 import { escalationOf, sampleCases } from '../../src/sandbox/samples.js';
 import { CHAINS_QUEUE } from '../../src/queue/names.js';
@@ -86,5 +87,24 @@ describe('the sandbox samples land where their labels say', () => {
     await h.click(APPROVER_2, 'countersign.approve', card, GENERAL_CHANNEL);
     const decision = await h.client.waitForDecision(e.id, { timeoutMs: 5000 });
     expect(decision).toMatchObject({ status: 'approved', approvals: { required: 2, by: [APPROVER, APPROVER_2] } });
+  });
+
+  it('the $640 standing desk offers Edit and approve…, and the agent learns the amount the approver lowered it to', async () => {
+    const s = sample('procurement: $640 standing desk');
+    const e = { ...escalationOf(s.case), callback: { url: cb.url } };
+    await h.enqueue(e);
+    const card = await h.card(e.id);
+    const buttons = (card.blocks as Array<{ type: string; elements?: Array<{ action_id: string; value: string }> }>).filter((b) => b.type === 'actions').flatMap((b) => b.elements ?? []);
+    expect(buttons.map((b) => b.action_id)).toContain('countersign.edit_approve');
+    const [id, digest] = buttons[0]!.value.split(':');
+    const payload = viewSubmissionPayload({
+      userId: APPROVER,
+      callbackId: 'countersign.edit_approve_submit',
+      privateMetadata: JSON.stringify({ id, digest, channel: GENERAL_CHANNEL }),
+      values: { 'edit:amountUsd': { value: { type: 'number_input', value: '480' } } },
+    });
+    await postSigned(`${h.baseUrl}/slack/events`, SIGNING_SECRET, blockActionsBody(payload));
+    const m = await h.client.waitForDecision(e.id, { timeoutMs: 5000 });
+    expect(m).toMatchObject({ status: 'approved', approved: { edited: true, editedParams: { amountUsd: 480 } } });
   });
 });

@@ -28,7 +28,7 @@ const MARK_POSTED = `with v as (
     select l.id from (select distinct id from v order by id) as w
     cross join lateral (select e.id from ${T_ESC} as e where e.id = w.id and e.card_ts is null for update) as l
   ), upd as (
-    update ${T_ESC} as e set card_state = 'posted', card_ts = v.ts from v
+    update ${T_ESC} as e set card_state = 'posted', card_ts = v.ts, card_lease_until = null from v
     where e.id = v.id and e.id in (select id from locked) and e.card_ts is null
     returning e.id, e.status, e.review_state
   ), ev as (

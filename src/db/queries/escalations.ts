@@ -52,7 +52,7 @@ export async function insertEscalationRecorded(db: DbOrTx, row: NewEscalationRow
 export async function markCardPosted(db: DbOrTx, id: string, ts: string): Promise<EscalationRow | undefined> {
   const rows = await db
     .update(escalations)
-    .set({ cardState: 'posted', cardTs: ts })
+    .set({ cardState: 'posted', cardTs: ts, cardLeaseUntil: null })
     .where(and(eq(escalations.id, id), isNull(escalations.cardTs)))
     .returning();
   return rows[0];
@@ -73,7 +73,7 @@ export async function markCardPostedRecorded(
     const upd = db.$with('upd').as(
       db
         .update(escalations)
-        .set({ cardState: 'posted', cardTs: ph('ts') })
+        .set({ cardState: 'posted', cardTs: ph('ts'), cardLeaseUntil: null })
         .where(and(eq(escalations.id, sql.placeholder('id')), isNull(escalations.cardTs)))
         .returning({ id: escalations.id, status: escalations.status, reviewState: escalations.reviewState }),
     );
@@ -96,6 +96,8 @@ export interface DecisionWrite {
   at?: Date;
   /** `by` decided as the out-of-office delegate of this approver. */
   onBehalfOf?: string;
+  /** Approved with edits: the params as approved (masked) and the digest the approval binds. */
+  edited?: { params: Record<string, unknown>; digest: string };
 }
 
 /**
@@ -123,15 +125,26 @@ export async function decideEscalation(db: DbOrTx, d: DecisionWrite): Promise<Es
  * one statement, so the decision and its record commit together or not at all.
  */
 export async function decideEscalationRecorded(db: DbOrTx, d: DecisionWrite, recorded: readonly EventInput[]): Promise<EscalationRow | undefined> {
-  const q = prepared(db, `decideRecorded:${recorded.length}`, () => {
+  // An approval with edits sets two more columns: its own statement, so the plain one stays as it was.
+  const edited = d.edited !== undefined;
+  const q = prepared(db, `decideRecorded:${recorded.length}:${edited}`, () => {
+    const set = {
+      status: ph('status'),
+      decidedBy: ph('by'),
+      decidedOnBehalfOf: sql`${sql.placeholder('onBehalfOf')}::text`,
+      decidedAt: sql`coalesce(${sql.placeholder('at')}::timestamptz, now())`,
+      decisionReason: ph('reason'),
+      policyVersion: ph('policyVersion'),
+      ...(edited ? { approvedParams: sql`${sql.placeholder('approvedParams')}::jsonb`, approvedDigest: ph('approvedDigest') } : {}),
+    };
     const upd = db.$with('upd').as(
       db
         .update(escalations)
-        .set({ status: ph('status'), decidedBy: ph('by'), decidedOnBehalfOf: sql`${sql.placeholder('onBehalfOf')}::text`, decidedAt: sql`coalesce(${sql.placeholder('at')}::timestamptz, now())`, decisionReason: ph('reason'), policyVersion: ph('policyVersion') })
+        .set(set)
         .where(and(eq(escalations.id, sql.placeholder('id')), eq(escalations.status, 'pending'), eq(escalations.digest, sql.placeholder('digest'))))
         .returning(),
     );
-    return db.with(upd, eventsAfter('ev', upd, recorded.length)).select().from(upd).prepare('decide_escalation_recorded');
+    return db.with(upd, eventsAfter('ev', upd, recorded.length)).select().from(upd).prepare(edited ? 'decide_escalation_recorded_edited' : 'decide_escalation_recorded');
   });
   const rows = await q.execute({
     id: d.id,
@@ -142,6 +155,7 @@ export async function decideEscalationRecorded(db: DbOrTx, d: DecisionWrite, rec
     policyVersion: d.policyVersion,
     at: d.at?.toISOString() ?? null,
     onBehalfOf: d.onBehalfOf ?? null,
+    ...(d.edited ? { approvedParams: JSON.stringify(d.edited.params), approvedDigest: d.edited.digest } : {}),
     ...eventParams(recorded),
   });
   return rows[0];

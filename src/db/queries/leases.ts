@@ -49,7 +49,8 @@ export async function claimCardPost(db: DbOrTx, id: string, now: Date, leaseMs =
   const rows = await db
     .update(escalations)
     .set({ cardState: 'posting', cardLeaseUntil: until })
-    .where(and(eq(escalations.id, id), ne(escalations.cardState, 'posted'), or(isNull(escalations.cardLeaseUntil), lte(escalations.cardLeaseUntil, now))))
+    // `none`: nothing posted and nobody posting (a holder that stops without posting says so), whatever lease is left.
+    .where(and(eq(escalations.id, id), ne(escalations.cardState, 'posted'), or(eq(escalations.cardState, 'none'), isNull(escalations.cardLeaseUntil), lte(escalations.cardLeaseUntil, now))))
     .returning({ id: escalations.id });
   if (rows.length > 0) return { kind: 'claimed', until };
   return cardHeldOrDone(db, id);

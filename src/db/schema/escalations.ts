@@ -42,6 +42,9 @@ export const escalations = pgTable(
     decidedOnBehalfOf: text('decided_on_behalf_of'),
     decidedAt: timestamp('decided_at', { withTimezone: true }),
     decisionReason: text('decision_reason'),
+    /** Approved with edits (Edit and approve…): the params as approved (PII masked), and the digest the approval binds (digest.ts approvedDigest). Null: approved as asked, or not approved. */
+    approvedParams: jsonb('approved_params').$type<Record<string, unknown>>(),
+    approvedDigest: text('approved_digest'),
     failSafe: boolean('fail_safe').notNull().default(false),
     policyVersion: text('policy_version'),
     /** Policy's verdict at intake: tier after rules, the deciding rule, and triggers. */

@@ -49,7 +49,7 @@ export interface PolicyContext {
 export const matches = (pattern: string, actionType: string) => matchesGlob(pattern, actionType);
 
 /** Exact entries first, then globs in file order: the most specific entry governs. */
-function findAction(agent: AgentPolicy): (actionType: string) => [ActionPolicy, number] | undefined {
+export function findAction(agent: AgentPolicy): (actionType: string) => [ActionPolicy, number] | undefined {
   return (actionType) => {
     const exact = agent.actions.findIndex((a) => a.action === actionType);
     if (exact >= 0) return [agent.actions[exact]!, exact];

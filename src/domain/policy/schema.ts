@@ -40,6 +40,16 @@ type QuorumFields = { approvals?: number; distinctGroups?: string[] };
 const quorumFits = (q: QuorumFields) => !q.distinctGroups || q.distinctGroups.length >= (q.approvals ?? 1);
 const quorumFitsMessage = { message: '`distinctGroups` must list at least as many groups as `approvals`', path: ['distinctGroups'] };
 
+/**
+ * A top-level param name, as agents write them: letters, digits, `_` and `-`,
+ * starting with a letter or `_` (no dots: nested params are not editable).
+ */
+const editableParam = z
+  .string()
+  .max(100)
+  .regex(/^[A-Za-z_][A-Za-z0-9_-]*$/, 'must be a top-level param name like amountUsd (letters, digits, _ and -)')
+  .refine((n) => n !== '__proto__', { message: 'must not be __proto__' });
+
 export const paramRuleSchema = z
   .object({
     when: conditionSchema.describe('When the rule applies.'),
@@ -62,6 +72,12 @@ export const actionPolicySchema = z
     highStakes: conditionSchema.optional().describe('When it holds, the action always waits for a person (`high_stakes` trigger).'),
     confidenceThreshold: z.number().min(0).max(1).optional().describe("This action's threshold for `low_confidence`, over the agent's and the policy's."),
     spendParam: z.string().min(1).max(200).optional().describe("Param holding the action's own spend in USD (a purchase, a refund), counted against the budgets."),
+    editable: z
+      .array(editableParam)
+      .max(20)
+      .refine((names) => new Set(names).size === names.length, { message: 'names a param twice' })
+      .optional()
+      .describe('Params an approver may change before approving (*Edit and approve…*): top-level names like `amountUsd`, holding a number or a string. The edited request must pass this same policy, needing nothing the original did not.'),
     standing: z
       .boolean()
       .optional()

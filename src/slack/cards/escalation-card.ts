@@ -16,6 +16,7 @@ import {
   ACTION_APPROVE,
   ACTION_DENY,
   ACTION_DETAILS,
+  ACTION_EDIT_APPROVE,
   ACTION_REVIEW_OK,
   ACTION_REVIEW_WRONG,
   buttonValue,
@@ -27,7 +28,7 @@ import {
 import { approveConfirm, stakesLine } from './stakes.js';
 import { ACTION_WHY } from './why-modal.js';
 import { ACTION_APPROVE_SIMILAR } from './standing-ids.js';
-import { plural } from '../../domain/format.js';
+import { decimal, plural, usd } from '../../domain/format.js';
 import { handoffLine, handoffMenu } from './handoff.js';
 
 /** Per-part budgets keep the whole card under Slack's ~13k character ceiling. */
@@ -170,13 +171,16 @@ export function escalationCard(s: CardState): SlackMessage {
     const button = (action_id: string, text: string, style?: 'primary' | 'danger', confirm?: Button['confirm']): Button => ({ type: 'button', action_id, ...(style ? { style } : {}), text: { type: 'plain_text', text }, value, ...(confirm ? { confirm } : {}) });
     const [yes, yesText, no, noText] = choice;
     const confirm = s.status === 'pending' ? approveConfirm(s) : undefined;
-    const elements: ActionsBlock['elements'] = [button(yes, yesText, 'primary', confirm), button(no, noText, 'danger'), button(ACTION_DETAILS, 'Details')];
+    // Edit and approve… sits beside Approve when the policy marks params of this action editable.
+    const edit = s.status === 'pending' && s.editable ? [button(ACTION_EDIT_APPROVE, 'Edit and approve…')] : [];
+    const elements: ActionsBlock['elements'] = [button(yes, yesText, 'primary', confirm), ...edit, button(no, noText, 'danger'), button(ACTION_DETAILS, 'Details')];
     // Only where the policy allows a standing approval for this request (no trigger, not irreversible unless allowed).
     if (s.status === 'pending' && s.standingOffered) elements.splice(1, 0, button(ACTION_APPROVE_SIMILAR, 'Approve and allow similar…'));
     // Hand-offs (Snooze, Reassign…) in one overflow menu, last.
     if (s.status === 'pending') elements.push(handoffMenu(e.id, s.digest, s.snoozeMinutes));
     blocks.push({ type: 'actions', block_id: `countersign:${e.id}`, elements });
   }
+  if (s.edited && s.edited.length > 0 && s.status === 'approved') blocks.push(section(editedLine(s.edited).slice(0, SECTION_TEXT_MAX)));
   // A section, as before: the mention there is what notifies the on-call person.
   if (s.oncall && s.status === 'pending') blocks.push(section(oncallLine(s.oncall).slice(0, SECTION_TEXT_MAX)));
   const handoff = s.status === 'pending' ? handoffLine(s.handoff) : undefined;
@@ -206,6 +210,18 @@ export function escalationCard(s: CardState): SlackMessage {
 }
 
 const context = (text: string): ContextBlock => ({ type: 'context', elements: [mrkdwn(text)] });
+
+/** A param's value in the diff: amounts as dollars, other numbers grouped, text made safe. */
+function editedValue(v: unknown, asUsd: boolean): string {
+  if (typeof v === 'number') return asUsd ? usd(v) : decimal(v);
+  return paramValue(v);
+}
+
+/** Approved with edits: each changed param, requested → approved (old struck through). */
+export function editedLine(changes: NonNullable<CardState['edited']>): string {
+  const lines = changes.slice(0, PARAM_LINES_MAX).map((c) => `*${safeText(c.name, 60)}* ~${editedValue(c.from, c.usd)}~ → ${editedValue(c.to, c.usd)}`);
+  return `:pencil2: *Approved with edits:* ${lines.join(' · ')}`;
+}
 
 /** Drops the least important sections if agent text still pushes past the total ceiling. */
 function fitWithin(blocks: KnownBlock[], max: number): KnownBlock[] {

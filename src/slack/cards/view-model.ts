@@ -4,6 +4,9 @@ import { usd } from '../../domain/format.js';
 
 export const ACTION_APPROVE = 'countersign.approve';
 export const ACTION_DENY = 'countersign.deny';
+/** Edit and approve…: a modal with the action's editable params (edit-modal.ts). */
+export const ACTION_EDIT_APPROVE = 'countersign.edit_approve';
+export const VIEW_EDIT_APPROVE = 'countersign.edit_approve_submit';
 export const ACTION_DETAILS = 'countersign.details';
 export const VIEW_DENY_REASON = 'countersign.deny_reason';
 export const ACTION_REVIEW_OK = 'countersign.review_ok';
@@ -40,6 +43,10 @@ export interface CardState {
   amountUsd?: number;
   /** A high-stakes trigger fired: Approve asks for confirmation. */
   highStakes?: boolean;
+  /** The action's policy marks params editable that this request carries: the card offers Edit and approve…. */
+  editable?: boolean;
+  /** Approved with edits: each changed param, requested → approved; `usd` when it is the action's spend. */
+  edited?: Array<{ name: string; from: unknown; to: unknown; usd: boolean }>;
   /** The policy lets an approver approve this one and allow similar ones (src/flow/standing-grant.ts). */
   standingOffered?: boolean;
   /** Set when the escalation needs more than one approval (a quorum): who counted so far. */

@@ -31,21 +31,33 @@ const ANSWER_LIMIT_MS = 2_800;
  * shows it failed. Everything after the commit (the notify job, cancelling
  * the chain, the clicker's reply) follows the answer.
  */
-export async function decideThenAck(deps: ListenerDeps, ack: () => Promise<void>, input: DecideInput, extra?: DecisionExtra): Promise<void> {
+export async function decideThenAck(
+  deps: ListenerDeps,
+  ack: () => Promise<void>,
+  input: DecideInput,
+  extra?: DecisionExtra,
+  /** Edit and approve…: an edit refused in time is answered on the modal's fields instead (the modal stays open). */
+  onInvalid?: (errors: Record<string, string>) => Promise<void>,
+): Promise<void> {
   const started = Date.now();
   const deadlineMs = deps.config.current().config.slack.decisionAckMs;
   const committing = commitDecision(deps, input, extra);
   const settled = committing.then(() => 'settled' as const, () => 'failed' as const);
   let first = await raceTimer(settled, deadlineMs / 2);
   let queued: Promise<boolean> | undefined;
-  // A decision with more in its transaction (a standing approval's grant) is not queued: the job
-  // replays the click alone. It waits for its commit up to ANSWER_LIMIT_MS instead.
+  // A decision with more in its transaction (a standing approval's grant) or an edit (Edit and approve…)
+  // is not queued: the job replays the click alone, and would approve as asked. It waits for its
+  // commit up to ANSWER_LIMIT_MS instead.
   if (first === 'timeout') {
-    queued = extra ? committing.then(() => true, () => false) : queueLateClick(deps, input);
+    queued = extra || input.edit ? committing.then(() => true, () => false) : queueLateClick(deps, input);
     first = await raceTimer(settled, deadlineMs - (Date.now() - started));
   }
   // Failed in time and not queued: unanswered, so Slack shows the click failed.
   if (first === 'failed' && !queued) return void (await committing);
+  if (first === 'settled' && onInvalid) {
+    const outcome = await committing;
+    if (outcome.kind === 'invalid') return onInvalid(outcome.errors);
+  }
   if (first !== 'settled') {
     deps.log.warn({ escalationId: input.escalationId, deadlineMs }, 'click slower than its deadline to commit (slow database): answered once queued');
     const inTime = await raceTimer(queued!, ANSWER_LIMIT_MS - (Date.now() - started));

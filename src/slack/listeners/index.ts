@@ -14,6 +14,8 @@ import { registerSampleVerdict } from './actions/sample-verdict.js';
 import { registerSampleIncorrect } from './views/sample-incorrect.js';
 import { registerModeProposal } from './actions/mode-proposal.js';
 import { registerAuditNextPage } from './actions/audit-next-page.js';
+import { registerEditApprove } from './actions/edit-approve.js';
+import { registerEditApproveSubmit } from './views/edit-approve.js';
 import { registerApproveSimilar } from './actions/approve-similar.js';
 import { registerStandingGrant } from './views/standing-grant.js';
 import { registerStandingRevoke } from './actions/standing-revoke.js';
@@ -36,6 +38,8 @@ export function registerListeners(app: App, deps: ListenerDeps): void {
   registerSampleVerdict(app, deps);
   registerSampleIncorrect(app, deps);
   registerAuditNextPage(app, deps);
+  registerEditApprove(app, deps);
+  registerEditApproveSubmit(app, deps);
   registerApproveSimilar(app, deps);
   registerStandingGrant(app, deps);
   registerStandingRevoke(app, deps);

@@ -41,6 +41,8 @@ export function outcomeReply(o: DecideOutcome): string | undefined {
       if (r.status === 'expired') return `Too late: this request expired at ${r.decidedAt ? slackDate(r.decidedAt, '{time}') : 'its deadline'} and was denied (fail-safe).`;
       return `Already ${r.status} by ${r.status === 'approved' ? approvedBy(r) : `<@${r.decidedBy}>`} at ${r.decidedAt ? slackDate(r.decidedAt, '{time}') : 'an earlier time'}.`;
     }
+    case 'invalid':
+      return `Your edit was not approved, so nothing was decided: ${Object.entries(o.errors).map(([k, v]) => `${safeCode(k, 60)}: ${v}`).join(' ')}`;
     case 'refused':
       switch (o.reason) {
         case 'owner_cannot_approve':

@@ -52,6 +52,8 @@ function rowOf(e: Escalation, over: Partial<EscalationRow> = {}): EscalationRow 
     decidedOnBehalfOf: null,
     decidedAt: null,
     decisionReason: null,
+    approvedParams: null,
+    approvedDigest: null,
     failSafe: false,
     policyVersion: '005519719987d794',
     notifiedAt: null,
