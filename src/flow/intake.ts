@@ -111,7 +111,8 @@ export async function intake(
   };
   // Spend first, idempotent per escalation: a retry after a crash never counts it twice.
   if (verdict.spendMicros > 0) {
-    await recordSpend(ports.db, { agentId: e.agent.id, executionId: e.executionId, escalationId: e.id, kind: 'action', usdMicros: verdict.spendMicros, at: now });
+    // Its flush rides on the escalation's own commit just below (before any answer).
+    await recordSpend(ports.db, { agentId: e.agent.id, executionId: e.executionId, escalationId: e.id, kind: 'action', usdMicros: verdict.spendMicros, at: now }, { flushWithNext: true });
   }
   // The row and its `received` event in one statement: both commit or neither, in one
   // round trip shared with concurrent requests (group commit).

@@ -4,7 +4,7 @@ import type { Escalation } from '../domain/escalation.js';
 import { routeByName } from '../domain/routing.js';
 import { describeBounds, standingEligible, standingPermission, type Grant, type StandingPermission } from '../domain/standing.js';
 import { recordEvents } from '../db/queries/events.js';
-import { insertStanding } from '../db/queries/standing.js';
+import { forgetCandidates, insertStanding } from '../db/queries/standing.js';
 import type { EscalationRow } from '../db/schema/escalations.js';
 import type { DecisionExtra } from './decide.js';
 import type { FlowPorts } from './ports.js';
@@ -76,6 +76,7 @@ export function standingGrantExtra(
           maxCount: grant.maxCount,
           maxSpendMicros: grant.maxSpendMicros,
         });
+        forgetCandidates(row.agentId ?? '', row.actionType ?? '');
       },
     },
   };

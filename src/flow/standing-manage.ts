@@ -1,4 +1,4 @@
-import { getStanding, liveStanding, revokeStandingRecorded } from '../db/queries/standing.js';
+import { forgetCandidates, getStanding, liveStanding, revokeStandingRecorded } from '../db/queries/standing.js';
 import { recordEvents } from '../db/queries/events.js';
 import type { StandingApprovalRow } from '../db/schema/standing-approvals.js';
 import { mayAdminister } from './pause.js';
@@ -25,6 +25,8 @@ export async function revokeStanding(ports: Pick<FlowPorts, 'db' | 'config' | 's
     { id, by: userId, at: ports.now() },
     { escalationId: row.createdFrom, type: 'standing_revoked', actor: userId, data: { standingId: id, grantedBy: row.grantedBy, usedCount: row.usedCount, maxCount: row.maxCount } },
   );
+  // Its claim guard refuses it from now on anyway; this process also stops offering it at once.
+  forgetCandidates(row.agentId, row.actionType);
   if (revoked) return { kind: 'revoked', row: revoked };
   return { kind: 'already', row: (await getStanding(ports.db, id)) ?? row };
 }

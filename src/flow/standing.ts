@@ -2,7 +2,7 @@ import type { Route } from '../domain/config.js';
 import type { Escalation } from '../domain/escalation.js';
 import { usdMicros } from '../domain/format.js';
 import { describeBounds, standingCovers, standingEligible, standingPermission, type StandingRequest } from '../domain/standing.js';
-import { claimStandingUse, releaseStandingUse, standingCandidates, type StandingCandidate } from '../db/queries/standing.js';
+import { claimStandingUse, liveCandidates, releaseStandingUse, standingCandidates, type StandingCandidate } from '../db/queries/standing.js';
 import type { EventInput } from '../db/queries/events.js';
 import type { FlowPorts } from './ports.js';
 import { reserveSpend, type StandingUse, type Verdict } from './policy.js';
@@ -45,7 +45,7 @@ export async function applyStanding(
   const { policy } = ports.config.current().config;
   if (!standingPermission(policy, e.agent.id, e.action.type, e.action.reversible).allowed) return verdict;
   const now = ports.now();
-  const candidates = await standingCandidates(ports.db, { agentId: e.agent.id, actionType: e.action.type, escalationId: e.id, now });
+  const candidates = await liveCandidates(ports.db, { agentId: e.agent.id, actionType: e.action.type, now });
   const use = await claimOne(ports, e, candidates, ctx, now);
   if (!use) return verdict;
 

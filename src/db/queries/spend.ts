@@ -13,8 +13,22 @@ export interface SpendInput {
   at?: Date;
 }
 
-export async function recordSpend(db: DbOrTx, s: SpendInput): Promise<void> {
+/**
+ * `flushWithNext`: the caller commits synchronously right after this (intake's
+ * escalation insert, before any answer), so this commit need not wait for its
+ * own WAL flush: that next commit flushes the log past it. A crash between the
+ * two loses the spend only with its escalation, and the retry records both.
+ */
+export async function recordSpend(db: DbOrTx, s: SpendInput, opts: { flushWithNext?: boolean } = {}): Promise<void> {
   if (s.usdMicros <= 0) return;
+  if (opts.flushWithNext) {
+    // set_config(…, true) is local to this statement's own transaction (auto-commit): one round trip.
+    await db.execute(sql`with c as (select set_config('synchronous_commit', 'off', true))
+      insert into ${spendLedger} (agent_id, execution_id, escalation_id, outcome_id, kind, usd_micros, at)
+      select ${s.agentId}, ${s.executionId}, ${s.escalationId ?? null}::uuid, ${s.outcomeId ?? null}::uuid, ${s.kind}, ${s.usdMicros}::bigint, coalesce(${s.at?.toISOString() ?? null}::timestamptz, now()) from c
+      on conflict do nothing`);
+    return;
+  }
   await db
     .insert(spendLedger)
     .values({ ...s, escalationId: s.escalationId ?? null, outcomeId: s.outcomeId ?? null })

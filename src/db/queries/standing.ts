@@ -57,6 +57,39 @@ export async function standingCandidates(db: DbOrTx, q: { agentId: string; actio
   }));
 }
 
+/**
+ * How long one process reuses an agent's candidates for one action (ms). The
+ * claim's guard still checks revocation, expiry and both limits against the
+ * committed row, so reuse can never let a revoked or used-up approval cover a
+ * request; only a new grant waits up to this long to be seen here (the request
+ * goes to a person meanwhile). Granting and revoking in this process forget
+ * the entry at once.
+ */
+export const CANDIDATES_TTL_MS = 1_000;
+const NO_ESCALATION = '00000000-0000-0000-0000-000000000000';
+const reused = new Map<string, { db: DbOrTx; at: number; rows: Promise<StandingCandidate[]> }>();
+const keyOf = (agentId: string, actionType: string) => `${agentId}\u0000${actionType}`;
+
+/**
+ * standingCandidates without this escalation's own earlier use (none for a
+ * first try; a retry finds it when its claim answers `duplicate`), reused for
+ * CANDIDATES_TTL_MS: a burst of covered requests costs one read, not one each.
+ */
+export function liveCandidates(db: DbOrTx, q: { agentId: string; actionType: string; now: Date }): Promise<StandingCandidate[]> {
+  const key = keyOf(q.agentId, q.actionType);
+  const hit = reused.get(key);
+  if (hit && hit.db === db && Date.now() - hit.at < CANDIDATES_TTL_MS) return hit.rows;
+  const rows = standingCandidates(db, { ...q, escalationId: NO_ESCALATION });
+  reused.set(key, { db, at: Date.now(), rows });
+  rows.catch(() => reused.delete(key));
+  return rows;
+}
+
+/** Drops the reused candidates of an agent's action: a grant or revoke in this process is seen at once. */
+export function forgetCandidates(agentId: string, actionType: string): void {
+  reused.delete(keyOf(agentId, actionType));
+}
+
 export interface StandingClaim {
   standingId: string;
   escalationId: string;
