@@ -1,5 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startCallbackServer } from '../support/callback-server.js';
+import { describe, expect, it } from 'vitest';
+import { withBotAndCallbacks, type CallbackServer } from '../support/bot-hooks.js';
 import { APPROVER, APPROVER_2, GENERAL_CHANNEL, OWNER, SIGNING_SECRET, exampleConfigText, makeEscalation, makePurchase, startHarness, type Harness } from '../support/harness.js';
 import { blockActionsBody, postSigned, viewSubmissionPayload } from '../support/slack-signing.js';
 import { REDIS_URL, eventually } from '../support/services.js';
@@ -25,16 +25,8 @@ const config = exampleConfigText
   .replace('users: [U0APPROVER1, U0APPROVER2]', `users: [U0APPROVER1, U0APPROVER2, ${OWNER}]`);
 
 let h: Harness;
-let cb: Awaited<ReturnType<typeof startCallbackServer>>;
-
-beforeAll(async () => {
-  h = await startHarness({ config });
-  cb = await startCallbackServer();
-});
-afterAll(async () => {
-  await h?.close();
-  await cb?.close();
-});
+let cb: CallbackServer;
+withBotAndCallbacks((bot) => ({ h, cb } = bot), { config });
 
 type Button = { type: string; action_id: string; value: string };
 const buttonsOf = (card: { blocks?: unknown[] }) => (card.blocks as Array<{ type: string; elements?: Button[] }>).filter((b) => b.type === 'actions').flatMap((b) => b.elements ?? []);

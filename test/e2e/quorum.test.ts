@@ -1,23 +1,16 @@
 import { Queue } from 'bullmq';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { EXPIRIES_QUEUE, NOTIFY_QUEUE } from '../../src/queue/names.js';
-import { startCallbackServer } from '../support/callback-server.js';
-import { API_TOKEN, APPROVER, APPROVER_2, GENERAL_CHANNEL, OWNER, SIGNING_SECRET, startHarness, type Harness } from '../support/harness.js';
+import { withBotAndCallbacks, type CallbackServer } from '../support/bot-hooks.js';
+import { API_TOKEN, APPROVER, APPROVER_2, GENERAL_CHANNEL, OWNER, SIGNING_SECRET, type Harness } from '../support/harness.js';
 import type { StoredMessage } from '../support/fake-slack.js';
 import { MANY, approve, approveHearing, blocksText, makeTransfer, quorumConfig, quorumRow } from '../support/quorum.js';
 import { blockActionsBody, postSigned, viewSubmissionPayload } from '../support/slack-signing.js';
 import { REDIS_URL, eventually } from '../support/services.js';
 
 let h: Harness;
-let cb: Awaited<ReturnType<typeof startCallbackServer>>;
-beforeAll(async () => {
-  h = await startHarness({ config: quorumConfig });
-  cb = await startCallbackServer();
-});
-afterAll(async () => {
-  await h?.close();
-  await cb?.close();
-});
+let cb: CallbackServer;
+withBotAndCallbacks((bot) => ({ h, cb } = bot), { config: quorumConfig });
 
 const eventsOf = (id: string, type: string) => h.sql<Array<{ actor: string; data: Record<string, unknown> }>>`select actor, data from events where escalation_id = ${id} and type = ${type} order by id`;
 /** The one callback for an escalation arrived, and its delivery was recorded once. */

@@ -66,10 +66,12 @@ export function standingGrantModal(g: GrantModalInput): ModalView {
   if (privateMetadata.length > PRIVATE_METADATA_MAX) throw new Error('grant modal metadata too long');
   const proposed = proposeBounds(g.params);
   const editable = editableParams(g.params);
-  const fixed = [
-    ...Object.keys(proposed.max).filter((k) => !editable.max.includes(k)).map((k) => `${k} ≤ ${proposed.max[k]}`),
-    ...Object.keys(proposed.equal).filter((k) => !editable.equal.includes(k)).map((k) => `${k} = ${canonicalJson(proposed.equal[k])}`),
-  ];
+  // The bounds the modal does not let the approver change, said as the list says them.
+  const fixed: StandingBounds = {
+    max: Object.fromEntries(Object.entries(proposed.max).filter(([k]) => !editable.max.includes(k))),
+    equal: Object.fromEntries(Object.entries(proposed.equal).filter(([k]) => !editable.equal.includes(k))),
+  };
+  const anyFixed = Object.keys(fixed.max).length + Object.keys(fixed.equal).length > 0;
   const hours = Math.min(24, g.maxHours);
   const blocks: KnownBlock[] = [
     {
@@ -92,8 +94,8 @@ export function standingGrantModal(g: GrantModalInput): ModalView {
     const options: PlainTextOption[] = editable.equal.map((k) => ({ text: { type: 'plain_text', text: inertPlain(`${k} = ${canonicalJson(proposed.equal[k])}`, 75) }, value: k }));
     blocks.push(input(GRANT_FIELDS.keep, 'Must stay the same as in this request', { type: 'checkboxes', options, initial_options: options }, true));
   }
-  if (fixed.length > 0) {
-    blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: `Also fixed to this request's values: ${safeText(fixed.join(', '), 1500)}` }] });
+  if (anyFixed) {
+    blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: `Also fixed to this request's values: ${safeText(describeBounds(fixed, 1500), 1500)}` }] });
   }
   return capView({
     type: 'modal',

@@ -20,6 +20,8 @@ const parsed = parseEscalation({
 });
 if (!parsed.ok) throw new Error('the purchase must be valid');
 const purchase: Escalation = parsed.escalation;
+/** When the fixtures were decided: fixed, so no figure depends on the day the test runs. */
+const DECIDED_AT = new Date('2030-01-01T00:00:00Z');
 
 function rowOf(e: Escalation, over: Partial<EscalationRow> = {}): EscalationRow {
   const at = new Date('2029-12-31T23:00:00Z');
@@ -39,7 +41,7 @@ describe('the escalation card and Edit and approve', () => {
     expect(ids[0]).toBe('countersign.approve');
     expect(ids.indexOf(ACTION_EDIT_APPROVE)).toBe(ids.indexOf('countersign.deny') - 1);
     expect(buttonsOf(escalationCard(cardStateOf(rowOf(purchase))))).not.toContain(ACTION_EDIT_APPROVE);
-    expect(buttonsOf(escalationCard(cardStateOf(rowOf(purchase, { status: 'approved', decidedBy: 'U0APPROVER1', decidedAt: new Date() }), config)))).toEqual([]);
+    expect(buttonsOf(escalationCard(cardStateOf(rowOf(purchase, { status: 'approved', decidedBy: 'U0APPROVER1', decidedAt: DECIDED_AT }), config)))).toEqual([]);
   });
 
   it('shows an approval with edits as a diff: the amount in dollars, requested struck through', () => {
@@ -75,8 +77,8 @@ describe('the Edit and approve modal', () => {
 
 describe('explain', () => {
   it('shows both versions of an approval with edits, and both digests', () => {
-    const row = rowOf(purchase, { status: 'approved', decidedBy: 'U0APPROVER1', decidedAt: new Date(), approvedParams: { ...purchase.action.params, amountUsd: 1200 }, approvedDigest: 'f'.repeat(64) });
-    const made = { id: 1, type: 'decision_made', actor: 'U0APPROVER1', at: new Date(), data: { status: 'approved', digest: row.digest, edited: { from: { amountUsd: 1450 }, to: { amountUsd: 1200 }, approvedDigest: 'f'.repeat(64) } } };
+    const row = rowOf(purchase, { status: 'approved', decidedBy: 'U0APPROVER1', decidedAt: DECIDED_AT, approvedParams: { ...purchase.action.params, amountUsd: 1200 }, approvedDigest: 'f'.repeat(64) });
+    const made = { id: 1, type: 'decision_made', actor: 'U0APPROVER1', at: DECIDED_AT, data: { status: 'approved', digest: row.digest, edited: { from: { amountUsd: 1450 }, to: { amountUsd: 1200 }, approvedDigest: 'f'.repeat(64) } } };
     const lines = buildExplanation(row, [made], []).sections.find((s) => s.heading === 'Who decided, and why')!.lines;
     expect(lines).toContain('Edited before approving: amountUsd: 1450 → 1200');
     expect(lines).toContain(`Request digest ${row.digest} (as asked) · approved digest ${'f'.repeat(64)} (as edited)`);
