@@ -233,3 +233,21 @@ function assertLimit(max: number): void {
     throw new RangeError(`max must be a non-negative integer, got ${max}`);
   }
 }
+
+const USER_ID = /^[UW][A-Z0-9]{2,}$/;
+const GROUP_ID = /^S[A-Z0-9]{2,}$/;
+
+/** A Slack user id's shape (`U…`, `W…`). */
+export const isUserId = (id: string) => USER_ID.test(id);
+/** A Slack user group id's shape (`S…`). */
+export const isGroupId = (id: string) => GROUP_ID.test(id);
+
+/** A user's mention, built only from an id of the right shape (never from agent or typed text). */
+export function userMention(id: string): string {
+  return USER_ID.test(id) ? `<@${id}>` : '(unknown user)';
+}
+
+/** A user group's mention when the id has the right shape (ids come from the config); else the id as inert code. */
+export function groupMention(id: string): string {
+  return GROUP_ID.test(id) ? `<!subteam^${id}>` : safeCode(id, 30);
+}

@@ -5,10 +5,14 @@ import {
   MESSAGE_TEXT_TOTAL_SOFT_MAX,
   SECTION_TEXT_MAX,
   escapeMrkdwn,
+  groupMention,
+  isGroupId,
+  isUserId,
   plainText,
   safeCode,
   safeText,
   truncate,
+  userMention,
 } from '../../domain/slack-text.js';
 import type { SlackMessage } from '../../flow/ports.js';
 import { capMessage } from './limits.js';
@@ -77,7 +81,7 @@ function outcomeLine(s: CardState): string {
     case 'approved':
       return s.quorum
         ? `:white_check_mark: *Approved* by ${s.quorum.counted.map(counted).join(', ')} (${s.quorum.counted.length} of ${s.quorum.required}) at ${at}`
-        : `:white_check_mark: *Approved* by ${USER_ID.test(s.decidedBy ?? '') ? `<@${s.decidedBy}>` : safeText(s.decidedBy ?? 'a standing approval', 80)}${behalfOf(s)} at ${at}`;
+        : `:white_check_mark: *Approved* by ${isUserId(s.decidedBy ?? '') ? userMention(s.decidedBy!) : safeText(s.decidedBy ?? 'a standing approval', 80)}${behalfOf(s)} at ${at}`;
     case 'denied':
       return `:no_entry: *Denied* by <@${s.decidedBy}>${behalfOf(s)} at ${at}${partial}${reason}`;
     case 'allowed':
@@ -91,13 +95,6 @@ function outcomeLine(s: CardState): string {
   }
 }
 
-const USER_ID = /^[UW][A-Z0-9]{2,}$/;
-const GROUP_ID = /^S[A-Z0-9]{2,}$/;
-/** Mentions are built here from ids of the right shape only, never from agent text. */
-const userMention = (id: string) => (USER_ID.test(id) ? `<@${id}>` : '(unknown user)');
-
-/** A user group, mentioned only when its id has the right shape (ids come from the config). */
-const groupMention = (id: string) => (GROUP_ID.test(id) ? `<!subteam^${id}>` : safeCode(id, 30));
 const counted = (c: { user: string; group?: string }) => `${userMention(c.user)}${c.group ? ` (${groupMention(c.group)})` : ''}`;
 
 /** "1 of 2 approvals: @a", and what is still needed while it waits. */
@@ -120,7 +117,7 @@ export function oncallLine(o: CardOncall): string {
     const skipped = o.skipped.length > 0 ? ` (${o.skipped.map((x) => `${userMention(x.user)} is ${safeText(x.why, 60)}`).join(', ')})` : '';
     return `:pager: On call for route ${route}: ${userMention(o.userId)}${skipped}`;
   }
-  const group = o.usergroup && GROUP_ID.test(o.usergroup) ? `<!subteam^${o.usergroup}>` : undefined;
+  const group = o.usergroup && isGroupId(o.usergroup) ? `<!subteam^${o.usergroup}>` : undefined;
   // A route that never had a schedule pings only its group: its approvers read the channel as before.
   if (!o.scheduled) return `:busts_in_silhouette: No on-call schedule for route ${route}: ${group ? `asking ${group}` : 'any approver of the route may decide'}`;
   const ask = group ?? (o.approvers.length > 0 ? o.approvers.slice(0, 10).map(userMention).join(' ') : 'the route’s approvers');

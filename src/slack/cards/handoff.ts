@@ -1,5 +1,5 @@
 import type { KnownBlock, ModalView, Overflow } from '@slack/types';
-import { PRIVATE_METADATA_MAX, safeCode } from '../../domain/slack-text.js';
+import { PRIVATE_METADATA_MAX, safeCode, userMention } from '../../domain/slack-text.js';
 import { capView } from './limits.js';
 import { slackDate, type CardHandoff } from './view-model.js';
 
@@ -13,8 +13,6 @@ export const REASSIGN_NOTE_ACTION = 'note_input';
 
 export type HandoffChoice = 'snooze' | 'reassign';
 
-const USER_ID = /^[UW][A-Z0-9]{2,}$/;
-const mention = (id: string) => (USER_ID.test(id) ? `<@${id}>` : '(unknown user)');
 
 /** An option's value binds it to the escalation and the request shown, like the buttons': `snooze:<id>:<digest>`. */
 export function handoffValue(choice: HandoffChoice, id: string, digest: string): string {
@@ -43,10 +41,10 @@ export function handoffLine(h: CardHandoff | undefined): string | undefined {
   if (!h) return undefined;
   const parts: string[] = [];
   if (h.assignee) {
-    const behalf = h.assignee.onBehalfOf ? ` (for ${mention(h.assignee.onBehalfOf)})` : '';
-    parts.push(`:arrow_right_hook: Reassigned to ${mention(h.assignee.to)} by ${mention(h.assignee.by)}${behalf} at ${slackDate(h.assignee.at, '{time}')}`);
+    const behalf = h.assignee.onBehalfOf ? ` (for ${userMention(h.assignee.onBehalfOf)})` : '';
+    parts.push(`:arrow_right_hook: Reassigned to ${userMention(h.assignee.to)} by ${userMention(h.assignee.by)}${behalf} at ${slackDate(h.assignee.at, '{time}')}`);
   }
-  if (h.snooze) parts.push(`:zzz: Snoozed by ${mention(h.snooze.by)} until ${slackDate(h.snooze.until, '{time}')}; the deadline is unchanged`);
+  if (h.snooze) parts.push(`:zzz: Snoozed by ${userMention(h.snooze.by)} until ${slackDate(h.snooze.until, '{time}')}; the deadline is unchanged`);
   return parts.length > 0 ? parts.join('\n') : undefined;
 }
 

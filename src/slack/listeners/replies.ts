@@ -1,11 +1,10 @@
 import type { DecideOutcome } from '../../flow/decide.js';
-import { safeCode } from '../../domain/slack-text.js';
+import { groupMention, safeCode, safeText } from '../../domain/slack-text.js';
 import { slackDate } from '../cards/view-model.js';
 import { quorumOf, tally } from '../../domain/quorum.js';
 import type { EscalationRow } from '../../db/schema/escalations.js';
 
-const GROUP_ID = /^S[A-Z0-9]{2,}$/;
-const groups = (ids: readonly string[]) => ids.map((g) => (GROUP_ID.test(g) ? `<!subteam^${g}>` : safeCode(g, 30))).join(', ');
+const groups = (ids: readonly string[]) => ids.map(groupMention).join(', ');
 
 /** "1 of 2", as the card counts it. */
 function progress(row: EscalationRow): { n: number; m: number; missing: string[] } {
@@ -42,7 +41,7 @@ export function outcomeReply(o: DecideOutcome): string | undefined {
       return `Already ${r.status} by ${r.status === 'approved' ? approvedBy(r) : `<@${r.decidedBy}>`} at ${r.decidedAt ? slackDate(r.decidedAt, '{time}') : 'an earlier time'}.`;
     }
     case 'invalid':
-      return `Your edit was not approved, so nothing was decided: ${Object.entries(o.errors).map(([k, v]) => `${safeCode(k, 60)}: ${v}`).join(' ')}`;
+      return `Your edit was not approved, so nothing was decided: ${Object.entries(o.errors).map(([k, v]) => `${safeCode(k, 60)}: ${safeText(v, 300)}`).join(' ')}`;
     case 'refused':
       switch (o.reason) {
         case 'owner_cannot_approve':
