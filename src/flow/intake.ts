@@ -11,7 +11,6 @@ import { applyPolicy, enqueueBudgetAlerts, readFlagsFor, spendOf, type Verdict }
 import { pauseAgent } from './pause.js';
 import { applyStanding } from './standing.js';
 import { messageOf } from './notify.js';
-import { recordSpend } from '../db/queries/spend.js';
 import { LEASE_MS } from '../db/queries/leases.js';
 import { redactorOf } from '../domain/audit-config.js';
 import { callbackHosts } from '../domain/callback-hosts.js';
@@ -109,13 +108,9 @@ export async function intake(
     // Its lease (leases.ts) makes this job the one run that posts it, even if BullMQ hands the job out twice.
     ...(verdict.status === 'pending' && route.channel && !opts.cardLater ? { cardState: 'posting', cardLeaseUntil: new Date(now.getTime() + (ports.leaseMs ?? LEASE_MS)) } : {}),
   };
-  // Spend first, idempotent per escalation: a retry after a crash never counts it twice.
-  if (verdict.spendMicros > 0) {
-    // Its flush rides on the escalation's own commit just below (before any answer).
-    await recordSpend(ports.db, { agentId: e.agent.id, executionId: e.executionId, escalationId: e.id, kind: 'action', usdMicros: verdict.spendMicros, at: now }, { flushWithNext: true });
-  }
-  // The row and its `received` event in one statement: both commit or neither, in one
-  // round trip shared with concurrent requests (group commit).
+  // The row, its `received` event and (an action allowed now) its spend in one statement: all
+  // commit or none, in one round trip shared with concurrent requests (group commit). The
+  // spend is idempotent per escalation: a retry after a crash never counts it twice.
   const row = await insertEscalationRecordedBatched(
     ports.db,
     {
@@ -154,6 +149,7 @@ export async function intake(
         policy: { outcome: verdict.decision.outcome, code: verdict.code, mode: verdict.mode, tier: verdict.decision.tier, rule: verdict.decision.rule, reason: verdict.reason, triggers: verdict.decision.triggers, spendUsd: verdict.spendMicros / 1e6, ...(verdict.standing ? { standing: { ...verdict.standing, expiresAt: verdict.standing.expiresAt.toISOString() } } : {}), ...(verdict.decision.quorum ? { quorum: verdict.decision.quorum } : {}) },
       },
     },
+    verdict.spendMicros > 0 ? { agentId: e.agent.id, executionId: e.executionId, usdMicros: verdict.spendMicros, at: now } : undefined,
   );
   // A concurrent duplicate won the insert: treat as the existing row.
   if (!row) return sameOrConflict(ports, (await getEscalation(ports.db, e.id))!, e, digest);

@@ -82,4 +82,25 @@ describe('group-committed escalation inserts', () => {
              (select count(*)::int from events where escalation_id = any(${[...good, bad]}::uuid[])) as evs`;
     expect(n).toEqual({ rows: 5, evs: 5 });
   });
+
+  it('record an allowed action\'s spend with its escalation, once, and none for an id that exists already or a refused row', async () => {
+    const spend = (usd: number) => ({ agentId: 'procurement-agent', executionId: 'exec-1', usdMicros: usd * 1e6, at: new Date('2026-11-25T10:00:00Z') });
+    const [first, retried, plain, bad] = [randomUUID(), randomUUID(), randomUUID(), randomUUID()];
+    await insertEscalationRecordedBatched(database.db, row(retried), event(retried), spend(7));
+    const results = await Promise.allSettled([
+      insertEscalationRecordedBatched(database.db, row(first), event(first), spend(300)),
+      // A retry of an escalation already recorded (with its spend): nothing more is counted.
+      insertEscalationRecordedBatched(database.db, row(retried), event(retried), spend(7)),
+      insertEscalationRecordedBatched(database.db, row(plain), event(plain)),
+      insertEscalationRecordedBatched(database.db, row(bad, { status: 'bogus' }), event(bad), spend(50)),
+    ]);
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled', 'fulfilled', 'rejected']);
+    const ledger = await sql<{ escalation_id: string; usd_micros: string; kind: string; at: Date }[]>`
+      select escalation_id, usd_micros, kind, at from spend_ledger where escalation_id = any(${[first, retried, plain, bad]}::uuid[]) order by usd_micros`;
+    expect(ledger.map((l) => [l.escalation_id, Number(l.usd_micros), l.kind])).toEqual([
+      [retried, 7e6, 'action'],
+      [first, 300e6, 'action'],
+    ]);
+    expect(ledger[0]!.at).toEqual(new Date('2026-11-25T10:00:00Z'));
+  });
 });

@@ -2,8 +2,10 @@ import { getTableColumns, getTableName } from 'drizzle-orm';
 import type { DbOrTx } from '../client.js';
 import { escalations, type EscalationRow, type NewEscalationRow } from '../schema/escalations.js';
 import { events } from '../schema/events.js';
+import { spendLedger } from '../schema/spend-ledger.js';
 import { insertEscalationRecorded } from './escalations.js';
 import type { EventInput } from './events.js';
+import { recordSpend } from './spend.js';
 import { GroupStatement } from './group-statement.js';
 import { runnerOf, type Run } from './runner.js';
 
@@ -15,6 +17,11 @@ import { runnerOf, type Run } from './runner.js';
  * commits together with its event, or neither does, before its caller
  * resumes; a conflicting id yields undefined, as before.
  *
+ * An action allowed at intake brings its spend: the ledger row goes in the
+ * same statement, joined to the rows actually inserted, so the spend and its
+ * escalation commit together (a retry after a crash records both, once) at
+ * the cost of no extra round trip.
+ *
  * Batching follows group-statement.ts: no timer, one shape (set of columns)
  * and an id at most once per statement, and a failed statement of several
  * rows retried row by row, so one bad row never fails others.
@@ -22,7 +29,16 @@ import { runnerOf, type Run } from './runner.js';
 interface Item {
   row: NewEscalationRow;
   event: EventInput;
+  spend: ActionSpend | undefined;
   shape: string;
+}
+
+/** The action's own spend, recorded with its escalation (spend_ledger kind `action`). */
+export interface ActionSpend {
+  agentId: string;
+  executionId: string;
+  usdMicros: number;
+  at: Date;
 }
 
 const COLUMNS = Object.entries(getTableColumns(escalations));
@@ -52,6 +68,12 @@ function statementFor(shape: string): string {
       from ins join jsonb_array_elements($2::jsonb) with ordinality as e (j, n) on (e.j ->> 'escalationId')::uuid = ins.id
       order by e.n
       returning id
+    ), sp as (
+      insert into ${quote(getTableName(spendLedger))} (agent_id, execution_id, escalation_id, kind, usd_micros, at)
+      select s.j ->> 'agentId', s.j ->> 'executionId', ins.id, 'action', (s.j ->> 'usdMicros')::bigint, (s.j ->> 'at')::timestamptz
+      from ins join jsonb_array_elements($3::jsonb) as s (j) on (s.j ->> 'escalationId')::uuid = ins.id
+      on conflict do nothing
+      returning id
     )
     select * from ins`;
   statements.set(shape, text);
@@ -69,14 +91,17 @@ export function toRow(raw: Record<string, unknown>): EscalationRow {
 }
 
 function groupFor(db: DbOrTx, execute: Run): GroupStatement<Item, EscalationRow | undefined> {
+  const runMany = async (batch: readonly Item[]) => {
+    const rows = JSON.stringify(batch.map((b) => b.row));
+    const evs = JSON.stringify(batch.map((b) => ({ ...b.event, escalationId: b.row.id })));
+    const spend = JSON.stringify(batch.flatMap((b) => (b.spend ? [{ ...b.spend, escalationId: b.row.id }] : [])));
+    const list = await execute(statementFor(batch[0]!.shape), [rows, evs, spend]);
+    return new Map(list.map((raw) => [String(raw.id), toRow(raw)]));
+  };
   return new GroupStatement<Item, EscalationRow | undefined>({
-    runMany: async (batch) => {
-      const rows = JSON.stringify(batch.map((b) => b.row));
-      const evs = JSON.stringify(batch.map((b) => ({ ...b.event, escalationId: b.row.id })));
-      const list = await execute(statementFor(batch[0]!.shape), [rows, evs]);
-      return new Map(list.map((raw) => [String(raw.id), toRow(raw)]));
-    },
-    runOne: (b) => insertEscalationRecorded(db, b.row, b.event),
+    runMany,
+    // With a spend, the group's statement alone keeps it atomic with its row.
+    runOne: async (b) => (b.spend ? (await runMany([b])).get(String(b.row.id)) : insertEscalationRecorded(db, b.row, b.event)),
     repeatKeys: false,
     // A conflicting id inserts nothing: undefined, as insertEscalationRecorded answers.
     missing: undefined,
@@ -92,17 +117,28 @@ const batchers = new WeakMap<object, GroupStatement<Item, EscalationRow | undefi
  * row (undefined if the id exists), with its event committed in the same
  * statement. The event must belong to the row (its escalationId is the row's id).
  */
-export function insertEscalationRecordedBatched(db: DbOrTx, row: NewEscalationRow, event: EventInput): Promise<EscalationRow | undefined> {
-  if (event.escalationId !== row.id) return insertEscalationRecorded(db, row, event);
+export function insertEscalationRecordedBatched(db: DbOrTx, row: NewEscalationRow, event: EventInput, spend?: ActionSpend): Promise<EscalationRow | undefined> {
+  if (event.escalationId !== row.id) return insertUnbatched(db, row, event, spend);
   let b = batchers.get(db);
   if (!b) {
     const run = runnerOf(db);
-    if (!run) return insertEscalationRecorded(db, row, event);
+    if (!run) return insertUnbatched(db, row, event, spend);
     batchers.set(db, (b = groupFor(db, run)));
   }
   const given = Object.entries(row).filter(([k, v]) => v !== undefined && BY_KEY.has(k));
   // Keys not in the table are dropped by drizzle too; null stays null.
   const clean = Object.fromEntries(given) as NewEscalationRow;
   const shape = given.map(([k]) => k).join(',');
-  return b.add(String(clean.id), { row: clean, event, shape });
+  return b.add(String(clean.id), { row: clean, event, spend, shape });
+}
+
+/**
+ * Without a runner (a transaction handle): the spend first, in a statement of
+ * its own whose commit need not wait for its WAL flush, since the escalation's
+ * synchronous commit right after flushes the log past it. A crash between the
+ * two loses the spend only with its escalation, and the retry records both.
+ */
+async function insertUnbatched(db: DbOrTx, row: NewEscalationRow, event: EventInput, spend: ActionSpend | undefined): Promise<EscalationRow | undefined> {
+  if (spend) await recordSpend(db, { ...spend, escalationId: row.id ?? null, kind: 'action' }, { flushWithNext: true });
+  return insertEscalationRecorded(db, row, event);
 }
