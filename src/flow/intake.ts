@@ -69,11 +69,16 @@ export async function intake(
   // action with spend reserves budget under its id, so a repeat (or another
   // request reusing the id) is looked up before the policy runs.
   const spendMicros = spendOf(config.policy, e);
-  if (spendMicros > 0) {
-    // Shared with concurrent intakes' look-ups: one statement for many.
-    const existing = await getEscalationGrouped(ports.db, e.id);
-    if (existing) return sameOrConflict(ports, existing, e, digest);
-  }
+  // Shared with concurrent intakes' look-ups: one statement for many. It overlaps the policy and a
+  // standing approval's claim, but answers before any spend is reserved (`beforeReserve`) or recorded.
+  const existingRead = spendMicros > 0 ? getEscalationGrouped(ports.db, e.id) : undefined;
+  existingRead?.catch(() => {});
+  const beforeReserve = existingRead
+    ? async () => {
+        const existing = await existingRead;
+        if (existing) throw new RepeatedId(existing);
+      }
+    : undefined;
   const route = selectRoute(config, { issueType: e.issueType, agentId: e.agent.id, actionType: e.action.type, urgency: e.urgency, labels: e.labels });
   const now = ports.now();
   const deadline = e.deadline ? new Date(e.deadline) : new Date(now.getTime() + config.defaults.deadlineMinutes * 60_000);
@@ -84,7 +89,14 @@ export async function intake(
   // The same policy version as the check above, even across a reload.
   const policyPorts = { config: { current: () => current }, budgets: ports.budgets, flags: ports.flags, now: ports.now, db: ports.db, scheduler: ports.scheduler };
   // Step 2b, only for a request that would wait: a standing approval may cover it (src/flow/standing.ts).
-  const verdict = await applyStanding(policyPorts, e, await applyPolicy(policyPorts, e, spendMicros, flagsRead), { route, digest, spendMicros });
+  let verdict: Verdict;
+  try {
+    verdict = await applyStanding(policyPorts, e, await applyPolicy(policyPorts, e, spendMicros, flagsRead, beforeReserve), { route, digest, spendMicros, beforeReserve });
+    await beforeReserve?.();
+  } catch (err) {
+    if (err instanceof RepeatedId) return sameOrConflict(ports, err.existing, e, digest);
+    throw err;
+  }
   const decided = verdict.status !== 'pending';
   const supervised = verdict.status === 'allowed' && verdict.decision.tier === 'supervised';
   const policyFields = {
@@ -156,6 +168,13 @@ export async function intake(
   await afterDecision(ports, row, verdict, config.policy?.supervisedReviewMinutes ?? 60);
   if (row.status === 'pending') await ports.scheduler.scheduleExpiry(e.id, deadline);
   return { kind: 'accepted', row, fresh: true, verdict };
+}
+
+/** The id of a request with spend is taken already: stops the policy before it reserves anything. */
+class RepeatedId extends Error {
+  constructor(readonly existing: EscalationRow) {
+    super('escalation id already recorded');
+  }
 }
 
 /** What follows a policy verdict: pause and alerts, the answer to the agent, review timers. */

@@ -109,13 +109,16 @@ export const readFlagsFor = (flags: FlowPorts['flags'], e: Escalation) => flags.
 
 /**
  * `spendMicros`: the action's own spend, from `spendOf` (the caller already has it);
- * `flagsRead`: `readFlagsFor` already on its way, if the caller started it.
+ * `flagsRead`: `readFlagsFor` already on its way, if the caller started it;
+ * `beforeReserve`: awaited before any spend is reserved (intake's look-up for a
+ * repeated id, which throws to stop here; see intake.ts).
  */
 export async function applyPolicy(
   ports: Pick<FlowPorts, 'config' | 'budgets' | 'flags' | 'now' | 'db' | 'scheduler'>,
   e: Escalation,
   spendMicros = spendOf(ports.config.current().config.policy, e),
   flagsRead = readFlagsFor(ports.flags, e),
+  beforeReserve?: () => Promise<void>,
 ): Promise<Verdict> {
   const { policy } = ports.config.current().config;
   const flags = await flagsRead;
@@ -151,6 +154,7 @@ export async function applyPolicy(
 
   const amount = spendMicros;
   if (amount === 0) return { ...modeBase, status: 'allowed', code: 'policy_allowed', decision, reason: decision.reason };
+  await beforeReserve?.();
   const reserved = await reserveSpend(ports, e, amount, windows);
   if (!reserved.ok) {
     return { ...modeBase, status: 'denied', code: 'budget_paused', decision: { ...decision, outcome: 'deny', rule: 'budget', reason: reserved.reason }, reason: reserved.reason, pause: reserved.pause };

@@ -39,15 +39,21 @@ export async function applyStanding(
   ports: Pick<FlowPorts, 'db' | 'config' | 'budgets' | 'now'>,
   e: Escalation,
   verdict: Verdict,
-  ctx: { route: Route; digest: string; spendMicros: number },
+  ctx: { route: Route; digest: string; spendMicros: number; beforeReserve?: () => Promise<void> },
 ): Promise<Verdict> {
   if (verdict.status !== 'pending' || !standingEligible({ ...verdict.decision, approvals: verdict.decision.quorum?.approvals })) return verdict;
   const { policy } = ports.config.current().config;
   if (!standingPermission(policy, e.agent.id, e.action.type, e.action.reversible).allowed) return verdict;
   const now = ports.now();
   const candidates = await liveCandidates(ports.db, { agentId: e.agent.id, actionType: e.action.type, now });
-  const use = await claimOne(ports, e, candidates, ctx, now);
-  if (!use) return verdict;
+  const claimed = await claimOne(ports, e, candidates, ctx, now);
+  if (!claimed) return verdict;
+  const { use, fresh } = claimed;
+  // Stopped before its spend is reserved (intake found the id taken): a use this call claimed is given back.
+  await ctx.beforeReserve?.().catch(async (err: unknown) => {
+    if (fresh) await releaseStandingUse(ports.db, e.id);
+    throw err;
+  });
 
   const base = { ...verdict, standing: use, decision: { ...verdict.decision } };
   if (ctx.spendMicros > 0) {
@@ -70,10 +76,10 @@ async function claimOne(
   ctx: { route: Route; digest: string; spendMicros: number },
   now: Date,
   retried = false,
-): Promise<StandingUse | undefined> {
+): Promise<{ use: StandingUse; fresh: boolean } | undefined> {
   // A retry of this same request keeps the use it already holds; another request reusing the id gets none.
   const held = candidates.find((c) => c.prior !== null);
-  if (held) return held.prior!.digest === ctx.digest ? useOf(held, held.prior!.useNumber, held.spentMicros) : undefined;
+  if (held) return held.prior!.digest === ctx.digest ? { use: useOf(held, held.prior!.useNumber, held.spentMicros), fresh: false } : undefined;
   const req: StandingRequest = {
     agentId: e.agent.id,
     actionType: e.action.type,
@@ -95,7 +101,7 @@ async function claimOne(
       data: { standingId: c.id, grantedBy: c.grantedBy, createdFrom: c.createdFrom, digest: ctx.digest, spendUsd: ctx.spendMicros / 1e6, maxCount: c.maxCount },
     };
     const claimed = await claimStandingUse(ports.db, { standingId: c.id, escalationId: e.id, digest: ctx.digest, spendMicros: ctx.spendMicros, now }, event);
-    if (claimed.kind === 'claimed') return useOf(c, claimed.useNumber, claimed.spentMicros);
+    if (claimed.kind === 'claimed') return { use: useOf(c, claimed.useNumber, claimed.spentMicros), fresh: true };
     if (claimed.kind === 'duplicate' && !retried) {
       // The same request, claimed concurrently: read back the use it holds.
       const again = await standingCandidates(ports.db, { agentId: e.agent.id, actionType: e.action.type, escalationId: e.id, now });

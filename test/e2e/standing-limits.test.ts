@@ -162,4 +162,18 @@ describe('expiry', () => {
     expect(again).toMatchObject({ row: { status: 'approved', decidedBy: `standing:${s.id}` } });
     expect((await usesOf(s.id)).used_count).toBe(1);
   });
+
+  it('counts no use for a request whose id is already recorded: the recorded answer stands, and a different request under that id is refused', async () => {
+    const s = await grant('v-reused', { count: '3' }, 'procurement-tight');
+    now = new Date(s.created_at.getTime() + 60_000);
+    // Outside the bounds ($500 > $400): recorded as pending, for a person.
+    const outside = purchase(500, { vendor: 'v-reused', agentId: 'procurement-tight' });
+    expect(await intake(ports, outside, undefined)).toMatchObject({ row: { status: 'pending' } });
+    // A covered request under the same id: its claim overlaps the id's look-up, and is given back.
+    const reused = { ...purchase(300, { vendor: 'v-reused', agentId: 'procurement-tight' }), id: outside.id };
+    expect(await intake(ports, reused, undefined)).toMatchObject({ kind: 'rejected', errors: [{ path: 'id' }] });
+    expect(await intake(ports, outside, undefined)).toMatchObject({ kind: 'accepted', fresh: false, row: { status: 'pending' } });
+    expect((await usesOf(s.id)).used_count).toBe(0);
+    expect(await h.sql`select 1 from standing_approval_uses where escalation_id = ${outside.id}`).toHaveLength(0);
+  });
 });
