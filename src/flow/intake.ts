@@ -145,22 +145,25 @@ export async function intake(
       deadline,
       policyVersion: version,
     },
-    {
-      escalationId: e.id,
-      executionId: e.executionId,
-      type: 'received',
-      actor: `agent:${e.agent.id}`,
-      data: {
-        digest,
-        route: route.name,
-        channel: route.channel,
-        deadline: deadline.toISOString(),
-        policyVersion: version,
-        // The full record (input, reasoning, action and params, model and versions, cost), under the chain.
-        request: stored,
-        policy: { outcome: verdict.decision.outcome, code: verdict.code, mode: verdict.mode, tier: verdict.decision.tier, rule: verdict.decision.rule, reason: verdict.reason, triggers: verdict.decision.triggers, spendUsd: verdict.spendMicros / 1e6, ...(verdict.standing ? { standing: { ...verdict.standing, expiresAt: verdict.standing.expiresAt.toISOString() } } : {}), ...(verdict.decision.quorum ? { quorum: verdict.decision.quorum } : {}) },
+    [
+      ...(verdict.events ?? []),
+      {
+        escalationId: e.id,
+        executionId: e.executionId,
+        type: 'received',
+        actor: `agent:${e.agent.id}`,
+        data: {
+          digest,
+          route: route.name,
+          channel: route.channel,
+          deadline: deadline.toISOString(),
+          policyVersion: version,
+          // The full record (input, reasoning, action and params, model and versions, cost), under the chain.
+          request: stored,
+          policy: { outcome: verdict.decision.outcome, code: verdict.code, mode: verdict.mode, tier: verdict.decision.tier, rule: verdict.decision.rule, reason: verdict.reason, triggers: verdict.decision.triggers, spendUsd: verdict.spendMicros / 1e6, ...(verdict.standing ? { standing: { ...verdict.standing, expiresAt: verdict.standing.expiresAt.toISOString() } } : {}), ...(verdict.decision.quorum ? { quorum: verdict.decision.quorum } : {}) },
+        },
       },
-    },
+    ],
     verdict.spendMicros > 0 ? { agentId: e.agent.id, executionId: e.executionId, usdMicros: verdict.spendMicros, at: now } : undefined,
   );
   // A concurrent duplicate won the insert: treat as the existing row.

@@ -2,6 +2,7 @@ import { budgetWindows, crossedThresholds, orgProjectionAlertMicros, toMicros, t
 import type { Escalation } from '../domain/escalation.js';
 import { actionSpendUsd, evaluatePolicy, type PolicyDecision } from '../domain/policy/evaluate.js';
 import type { FlowPorts } from './ports.js';
+import type { EventInput } from '../db/queries/events.js';
 import { applyMode } from './modes.js';
 import type { Mode } from '../domain/modes.js';
 import { usdMicros } from '../domain/format.js';
@@ -38,6 +39,8 @@ export interface Verdict {
   /** The human-in-the-loop mode that applied (src/domain/modes.ts); null when none did (paused, no policy, denied). */
   mode: Mode | null;
   standing?: StandingUse;
+  /** Recorded with the escalation, before its `received` (a standing approval's `standing_used`). */
+  events?: EventInput[];
 }
 
 export interface BudgetAlert {

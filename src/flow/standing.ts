@@ -48,7 +48,7 @@ export async function applyStanding(
   const candidates = await liveCandidates(ports.db, { agentId: e.agent.id, actionType: e.action.type, now });
   const claimed = await claimOne(ports, e, candidates, ctx, now);
   if (!claimed) return verdict;
-  const { use, fresh } = claimed;
+  const { use, fresh, event } = claimed;
   // Stopped before its spend is reserved (intake found the id taken): a use this call claimed is given back.
   await ctx.beforeReserve?.().catch(async (err: unknown) => {
     if (fresh) await releaseStandingUse(ports.db, e.id);
@@ -64,9 +64,9 @@ export async function applyStanding(
       const { standing: _none, ...rest } = base;
       return { ...rest, status: 'denied', code: 'budget_paused', decision: { ...verdict.decision, outcome: 'deny', rule: 'budget', reason: reserved.reason }, reason: reserved.reason, pause: reserved.pause };
     }
-    return { ...base, status: 'approved', code: 'standing_approved', reason: standingReason(use), spendMicros: ctx.spendMicros, alerts: reserved.alerts };
+    return { ...base, status: 'approved', code: 'standing_approved', reason: standingReason(use), spendMicros: ctx.spendMicros, alerts: reserved.alerts, events: [event] };
   }
-  return { ...base, status: 'approved', code: 'standing_approved', reason: standingReason(use) };
+  return { ...base, status: 'approved', code: 'standing_approved', reason: standingReason(use), events: [event] };
 }
 
 async function claimOne(
@@ -76,10 +76,10 @@ async function claimOne(
   ctx: { route: Route; digest: string; spendMicros: number },
   now: Date,
   retried = false,
-): Promise<{ use: StandingUse; fresh: boolean } | undefined> {
+): Promise<{ use: StandingUse; fresh: boolean; event: EventInput } | undefined> {
   // A retry of this same request keeps the use it already holds; another request reusing the id gets none.
   const held = candidates.find((c) => c.prior !== null);
-  if (held) return held.prior!.digest === ctx.digest ? { use: useOf(held, held.prior!.useNumber, held.spentMicros), fresh: false } : undefined;
+  if (held) return held.prior!.digest === ctx.digest ? { use: useOf(held, held.prior!.useNumber, held.spentMicros), fresh: false, event: usedEvent(e, held, ctx) } : undefined;
   const req: StandingRequest = {
     agentId: e.agent.id,
     actionType: e.action.type,
@@ -92,16 +92,8 @@ async function claimOne(
   };
   for (const c of candidates) {
     if (!standingCovers(c, req)) continue;
-    // Its number is known only once claimed (the `received` event and the use's row carry it).
-    const event: EventInput = {
-      escalationId: e.id,
-      executionId: e.executionId,
-      type: 'standing_used',
-      actor: `standing:${c.id}`,
-      data: { standingId: c.id, grantedBy: c.grantedBy, createdFrom: c.createdFrom, digest: ctx.digest, spendUsd: ctx.spendMicros / 1e6, maxCount: c.maxCount },
-    };
-    const claimed = await claimStandingUse(ports.db, { standingId: c.id, escalationId: e.id, digest: ctx.digest, spendMicros: ctx.spendMicros, now }, event);
-    if (claimed.kind === 'claimed') return { use: useOf(c, claimed.useNumber, claimed.spentMicros), fresh: true };
+    const claimed = await claimStandingUse(ports.db, { standingId: c.id, escalationId: e.id, digest: ctx.digest, spendMicros: ctx.spendMicros, now });
+    if (claimed.kind === 'claimed') return { use: useOf(c, claimed.useNumber, claimed.spentMicros), fresh: true, event: usedEvent(e, c, ctx) };
     if (claimed.kind === 'duplicate' && !retried) {
       // The same request, claimed concurrently: read back the use it holds.
       const again = await standingCandidates(ports.db, { agentId: e.agent.id, actionType: e.action.type, escalationId: e.id, now });
@@ -111,3 +103,12 @@ async function claimOne(
   }
   return undefined;
 }
+
+/** The use's record, committed with the escalation it approves (its number rides in the `received` event and the use's row). */
+const usedEvent = (e: Escalation, c: StandingCandidate, ctx: { digest: string; spendMicros: number }): EventInput => ({
+  escalationId: e.id,
+  executionId: e.executionId,
+  type: 'standing_used',
+  actor: `standing:${c.id}`,
+  data: { standingId: c.id, grantedBy: c.grantedBy, createdFrom: c.createdFrom, digest: ctx.digest, spendUsd: ctx.spendMicros / 1e6, maxCount: c.maxCount },
+});

@@ -28,7 +28,8 @@ import { runnerOf, type Run } from './runner.js';
  */
 interface Item {
   row: NewEscalationRow;
-  event: EventInput;
+  /** In order; each the row's own (its escalationId is the row's id). */
+  events: readonly EventInput[];
   spend: ActionSpend | undefined;
   shape: string;
 }
@@ -93,7 +94,7 @@ export function toRow(raw: Record<string, unknown>): EscalationRow {
 function groupFor(db: DbOrTx, execute: Run): GroupStatement<Item, EscalationRow | undefined> {
   const runMany = async (batch: readonly Item[]) => {
     const rows = JSON.stringify(batch.map((b) => b.row));
-    const evs = JSON.stringify(batch.map((b) => ({ ...b.event, escalationId: b.row.id })));
+    const evs = JSON.stringify(batch.flatMap((b) => b.events.map((ev) => ({ ...ev, escalationId: b.row.id }))));
     const spend = JSON.stringify(batch.flatMap((b) => (b.spend ? [{ ...b.spend, escalationId: b.row.id }] : [])));
     const list = await execute(statementFor(batch[0]!.shape), [rows, evs, spend]);
     return new Map(list.map((raw) => [String(raw.id), toRow(raw)]));
@@ -101,7 +102,7 @@ function groupFor(db: DbOrTx, execute: Run): GroupStatement<Item, EscalationRow 
   return new GroupStatement<Item, EscalationRow | undefined>({
     runMany,
     // With a spend, the group's statement alone keeps it atomic with its row.
-    runOne: async (b) => (b.spend ? (await runMany([b])).get(String(b.row.id)) : insertEscalationRecorded(db, b.row, b.event)),
+    runOne: async (b) => (b.spend ? (await runMany([b])).get(String(b.row.id)) : insertEscalationRecorded(db, b.row, b.events)),
     repeatKeys: false,
     // A conflicting id inserts nothing: undefined, as insertEscalationRecorded answers.
     missing: undefined,
@@ -114,22 +115,23 @@ const batchers = new WeakMap<object, GroupStatement<Item, EscalationRow | undefi
 
 /**
  * insertEscalationRecorded, group-committed with concurrent callers: the new
- * row (undefined if the id exists), with its event committed in the same
- * statement. The event must belong to the row (its escalationId is the row's id).
+ * row (undefined if the id exists), with its events (in order) committed in the
+ * same statement. Events for another escalation take the unbatched path.
  */
-export function insertEscalationRecordedBatched(db: DbOrTx, row: NewEscalationRow, event: EventInput, spend?: ActionSpend): Promise<EscalationRow | undefined> {
-  if (event.escalationId !== row.id) return insertUnbatched(db, row, event, spend);
+export function insertEscalationRecordedBatched(db: DbOrTx, row: NewEscalationRow, event: EventInput | readonly EventInput[], spend?: ActionSpend): Promise<EscalationRow | undefined> {
+  const events = Array.isArray(event) ? (event as readonly EventInput[]) : [event as EventInput];
+  if (events.some((ev) => ev.escalationId !== row.id)) return insertUnbatched(db, row, events, spend);
   let b = batchers.get(db);
   if (!b) {
     const run = runnerOf(db);
-    if (!run) return insertUnbatched(db, row, event, spend);
+    if (!run) return insertUnbatched(db, row, events, spend);
     batchers.set(db, (b = groupFor(db, run)));
   }
   const given = Object.entries(row).filter(([k, v]) => v !== undefined && BY_KEY.has(k));
   // Keys not in the table are dropped by drizzle too; null stays null.
   const clean = Object.fromEntries(given) as NewEscalationRow;
   const shape = given.map(([k]) => k).join(',');
-  return b.add(String(clean.id), { row: clean, event, spend, shape });
+  return b.add(String(clean.id), { row: clean, events, spend, shape });
 }
 
 /**
@@ -138,7 +140,7 @@ export function insertEscalationRecordedBatched(db: DbOrTx, row: NewEscalationRo
  * synchronous commit right after flushes the log past it. A crash between the
  * two loses the spend only with its escalation, and the retry records both.
  */
-async function insertUnbatched(db: DbOrTx, row: NewEscalationRow, event: EventInput, spend: ActionSpend | undefined): Promise<EscalationRow | undefined> {
+async function insertUnbatched(db: DbOrTx, row: NewEscalationRow, events: readonly EventInput[], spend: ActionSpend | undefined): Promise<EscalationRow | undefined> {
   if (spend) await recordSpend(db, { ...spend, escalationId: row.id ?? null, kind: 'action' }, { flushWithNext: true });
-  return insertEscalationRecorded(db, row, event);
+  return insertEscalationRecorded(db, row, events);
 }

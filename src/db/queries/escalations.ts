@@ -34,17 +34,18 @@ export async function insertEscalation(db: DbOrTx, row: NewEscalationRow): Promi
 }
 
 /** insertEscalation and, only if the row was new, its event: one statement, so both commit or neither. */
-export async function insertEscalationRecorded(db: DbOrTx, row: NewEscalationRow, event: EventInput): Promise<EscalationRow | undefined> {
+export async function insertEscalationRecorded(db: DbOrTx, row: NewEscalationRow, event: EventInput | readonly EventInput[]): Promise<EscalationRow | undefined> {
+  const list = Array.isArray(event) ? (event as readonly EventInput[]) : [event as EventInput];
   const given = Object.entries(row).filter(([, v]) => v !== undefined);
   // Nulls are literal: a placeholder would pass null through the column's encoder (jsonb 'null', a Date method).
   const shape = given.map(([k, v]) => (v === null ? `${k}=null` : k)).join(',');
-  const q = prepared(db, `insertRecorded:${shape}`, () => {
+  const q = prepared(db, `insertRecorded:${list.length}:${shape}`, () => {
     const values = Object.fromEntries(given.map(([k, v]) => [k, v === null ? sql`null` : sql.placeholder(k)])) as unknown as NewEscalationRow;
     const ins = db.$with('ins').as(db.insert(escalations).values(values).onConflictDoNothing({ target: escalations.id }).returning());
-    return db.with(ins, eventsAfter('ev', ins, 1)).select().from(ins).prepare('insert_escalation_recorded');
+    return db.with(ins, eventsAfter('ev', ins, list.length)).select().from(ins).prepare('insert_escalation_recorded');
   });
   const params = Object.fromEntries(given.filter(([, v]) => v !== null));
-  const rows = await q.execute({ ...params, ...eventParams([event]) });
+  const rows = await q.execute({ ...params, ...eventParams(list) });
   return rows[0];
 }
 

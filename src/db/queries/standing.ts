@@ -105,13 +105,14 @@ const ph = (name: string) => sql.placeholder(name);
 
 /**
  * Claims one use, guarded: only while not revoked, not expired, a use left
- * and the spend within its limit, in one statement with the use's record and
- * its `standing_used` event (`event`'s data gets nothing added: pass it whole).
+ * and the spend within its limit, in one statement with the use's record.
  * Concurrent claims serialise on the row, and each re-checks the guard
  * against the committed count: the limit is never passed. `duplicate`: this
  * escalation id already holds a use (a concurrent retry of the same request).
+ * Its `standing_used` event is recorded with the escalation (intake.ts), not
+ * here: the row's lock, which every claim on it waits for, is held for less.
  */
-export async function claimStandingUse(db: DbOrTx, c: StandingClaim, event: EventInput): Promise<ClaimResult> {
+export async function claimStandingUse(db: DbOrTx, c: StandingClaim): Promise<ClaimResult> {
   const upd = qb.$with('upd', { id: sql<string>`id`.as('id'), usedCount: sql<number>`used_count`.as('used_count'), spentMicros: sql<number>`spent_micros`.as('spent_micros') }).as(
     sql`update ${standingApprovals} set used_count = used_count + 1, spent_micros = spent_micros + ${ph('spend')}::bigint
       where id = ${ph('id')}::uuid and revoked_at is null and expires_at > ${ph('now')}::timestamptz and used_count < max_count
@@ -124,20 +125,19 @@ export async function claimStandingUse(db: DbOrTx, c: StandingClaim, event: Even
       returning escalation_id`,
   );
   const statement = db
-    .with(upd, ins, eventsAfter('ev', upd, 1))
+    .with(upd, ins)
     // The claim's commit need not wait for its WAL flush: the escalation's own (synchronous) commit follows
     // before any answer and flushes the WAL past this one, so a crash loses the claim only with its escalation,
     // and a retry claims again. Meanwhile the row's lock, which serialises concurrent claims, is held for less.
     .select({ usedCount: upd.usedCount, spentMicros: upd.spentMicros, used: sql<number>`(select count(*) from ins)`, async: sql<string>`set_config('synchronous_commit', 'off', true)` })
     .from(upd);
   try {
-    const rows = await statement.prepare('claim_standing_use').execute({
+    const rows = await statement.prepare('claim_standing_use_v2').execute({
       id: c.standingId,
       escalation: c.escalationId,
       digest: c.digest,
       spend: c.spendMicros,
       now: c.now.toISOString(),
-      ...eventParams([event]),
     });
     const row = rows[0];
     if (!row) return { kind: 'refused' };
