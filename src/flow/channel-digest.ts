@@ -8,6 +8,7 @@ import {
   digestMembers,
   getDigest,
   joinDigest,
+  joinOpenDigest,
   markDigestPosted,
   markDigestShown,
   openDigest,
@@ -62,6 +63,10 @@ export async function joinChannelDigest(ports: JoinPorts, row: EscalationRow): P
   if (!digestible(config, row)) return false;
   const channel = row.channel!;
   const now = ports.now();
+  const event = { escalationId: row.id, executionId: row.executionId, type: 'card_digested', actor: 'system', data: { channel } } as const;
+  // The common case in a burst, in one statement: the channel's digest is open, and this joins it.
+  if (await joinOpenDigest(ports.db, channel, row.id, now, event)) return true;
+  // None was open then; one may be now (another worker opened it meanwhile), and the loop joins it.
   let open: ChannelDigestRow | undefined = await openDigestOf(ports.db, channel);
   if (!open && (await cardsWaiting(ports.db, channel, config.slack.digest.backlog)) < config.slack.digest.backlog) return false;
   // Twice at most: the digest found may close between the read and the join (its last member decided).
@@ -73,7 +78,6 @@ export async function joinChannelDigest(ports: JoinPorts, row: EscalationRow): P
       open = opened.row;
       opener = opened.opened;
     }
-    const event = { escalationId: row.id, executionId: row.executionId, type: 'card_digested', actor: 'system', data: { channel, digestId: open.id } } as const;
     const joined = await joinDigest(ports.db, open.id, row.id, now, event);
     // Only the opener enqueues the digest's job, once its own member is in (a job run before would find it empty
     // and close it). The sweep puts back a job that never got there.

@@ -64,22 +64,36 @@ export async function openDigest(db: DbOrTx, id: string, channel: string, now: D
  * lapsed). False: it did not join; the caller posts its card as before.
  */
 export async function joinDigest(db: DbOrTx, digestId: string, escalationId: string, now: Date, event: EventInput): Promise<boolean> {
-  const rows = rowsOf<{ id: string }>(
+  return (await joinWhere(db, sql`id = ${digestId}::uuid`, escalationId, now, event)) !== undefined;
+}
+
+/**
+ * joinDigest into the channel's open digest, whichever it is, in the same one
+ * statement (no read first): the digest's id, or undefined when the channel
+ * has none open or this escalation cannot join.
+ */
+export async function joinOpenDigest(db: DbOrTx, channel: string, escalationId: string, now: Date, event: EventInput): Promise<string | undefined> {
+  return joinWhere(db, sql`channel = ${channel} and closed_at is null`, escalationId, now, event);
+}
+
+/** The join; `data.digestId` of the event is filled in with the digest joined. */
+async function joinWhere(db: DbOrTx, which: ReturnType<typeof sql>, escalationId: string, now: Date, event: EventInput): Promise<string | undefined> {
+  const rows = rowsOf<{ digest_id: string }>(
     await db.execute(sql`with d as (
-        select id from ${channelDigests} where id = ${digestId}::uuid and closed_at is null for share
+        select id from ${channelDigests} where ${which} and closed_at is null limit 1 for share
       ), j as (
-        update ${escalations} set card_state = 'digest', digest_id = ${digestId}::uuid, card_lease_until = null
+        update ${escalations} set card_state = 'digest', digest_id = (select id from d), card_lease_until = null
         where id = ${escalationId}::uuid and status = 'pending' and card_ts is null and exists (select 1 from d)
           and (card_state = 'none' or (card_state = 'posting' and (card_lease_until is null or card_lease_until <= ${now.toISOString()}::timestamptz)))
-        returning id, execution_id
+        returning id, execution_id, digest_id
       ), ev as (
         insert into ${events} (escalation_id, execution_id, type, actor, data)
-        select j.id, j.execution_id, ${event.type}, ${event.actor}, ${JSON.stringify(event.data ?? {})}::jsonb from j
+        select j.id, j.execution_id, ${event.type}, ${event.actor}, ${JSON.stringify(event.data ?? {})}::jsonb || jsonb_build_object('digestId', j.digest_id) from j
         returning id
       )
-      select id::text as id from j`),
+      select digest_id::text as digest_id from j`),
   );
-  return rows.length > 0;
+  return rows[0]?.digest_id;
 }
 
 export interface DigestLine {
