@@ -107,6 +107,35 @@ export const handoffsSchema = z
   })
   .strict();
 
+const DIGEST_DEFAULTS = { backlog: 20, updateSeconds: 10 };
+
+/** A burst into one channel (src/flow/channel-digest.ts). */
+export const digestSchema = z
+  .object({
+    backlog: z
+      .number()
+      .int()
+      .min(0)
+      .max(10_000)
+      .default(DIGEST_DEFAULTS.backlog)
+      .describe(
+        "Cards waiting for one channel's posting pace before that channel switches to a digest: one message (\"14 approvals waiting: oldest 3 min\") instead of a card each, decided from App Home. 0: never; every card waits its turn.",
+      ),
+    updateSeconds: z
+      .number()
+      .int()
+      .min(1)
+      .max(300)
+      .default(DIGEST_DEFAULTS.updateSeconds)
+      .describe('How often an open digest is brought up to date (s), when its text would change. chat.update is Tier 3, about 50 a minute per workspace.'),
+    appHomeUrl: z
+      .string()
+      .regex(/^(slack:\/\/app\?|https:\/\/)[^\s<>|]+$/, 'must be a slack://app?team=T…&id=A…&tab=home deep link or an https URL')
+      .optional()
+      .describe("The digest's *Open App Home* button opens this (`slack://app?team=T…&id=A…&tab=home`). Without it, the digest says where App Home is."),
+  })
+  .strict();
+
 export const configSchema = z
   .object({
     version: z.literal(1).default(1).describe('Format version; only `1` exists.'),
@@ -148,9 +177,10 @@ export const configSchema = z
           .describe(
             "How long an Approve or Deny click's answer to Slack waits for its decision to commit (ms). Slack needs the answer within 3 s. A click not committed by half this time is also queued (Redis), and past this time it is answered once queued: the queued job records it if the commit fails or the process dies.",
           ),
+        digest: digestSchema.default(DIGEST_DEFAULTS).describe('A burst into one channel becomes one digest message. See [Operations](operations.md#a-burst-into-one-channel).'),
       })
       .strict()
-      .default({ postsPerSecondPerChannel: 1, postBurst: 3, presenceCacheSeconds: 60, dndCacheSeconds: 60, decisionAckMs: 2000 }),
+      .default({ postsPerSecondPerChannel: 1, postBurst: 3, presenceCacheSeconds: 60, dndCacheSeconds: 60, decisionAckMs: 2000, digest: DIGEST_DEFAULTS }),
     callbacks: callbacksSchema.default({ allowedHosts: [] }).describe('Where agent callbacks may go. See [the agent contract](agent-contract.md).'),
     schedules: z.record(scheduleName, configScheduleSchema).default({}).describe("On-call schedules by name, used by routes' `schedules`. See [Routing and on-call](routing.md)."),
     routes: z.array(routeSchema).min(1).describe('Tried in order: the first whose `match` holds takes the escalation; otherwise the default route (the one without `match`).'),

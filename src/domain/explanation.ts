@@ -161,6 +161,8 @@ export function buildExplanation(row: ExplainEscalation, events: readonly Explai
       const a = (e.data['approvers'] ?? {}) as { users?: string[]; usergroup?: string };
       const whom = [...(a.users ?? []), ...(a.usergroup ? [`user group ${a.usergroup}`] : [])].join(', ');
       paged.push(`${iso(e.at)}: card posted to ${str(e.data['channel']) ?? row.channel ?? 'the route channel'} for its approvers${whom ? ` (${whom})` : ''}`);
+    } else if (e.type === 'card_digested') {
+      paged.push(`${iso(e.at)}: a burst into ${str(e.data['channel']) ?? row.channel ?? 'the route channel'}: shown in the channel's digest instead of a card of its own, decided from App Home`);
     }
   }
   const standingId = row.decidedBy?.startsWith('standing:') ? row.decidedBy.slice('standing:'.length) : undefined;

@@ -45,3 +45,18 @@ const DECIMAL = new Intl.NumberFormat('en-US', { maximumFractionDigits: 6 });
 export function decimal(n: number): string {
   return DECIMAL.format(n);
 }
+
+/**
+ * An age or wait as people say it, rounded down to its largest units:
+ * "40 s", "3 min", "2 h 5 min", "3 d 4 h". Negative counts as 0.
+ */
+export function duration(ms: number): string {
+  const s = Math.max(0, Math.floor(ms / 1000));
+  if (s < 60) return `${s} s`;
+  const min = Math.floor(s / 60);
+  if (min < 60) return `${min} min`;
+  const h = Math.floor(min / 60);
+  if (h < 24) return min % 60 ? `${h} h ${min % 60} min` : `${h} h`;
+  const d = Math.floor(h / 24);
+  return h % 24 ? `${count(d)} d ${h % 24} h` : `${count(d)} d`;
+}

@@ -28,7 +28,7 @@ export async function authorizeRequest(
   if (result.kind === 'rejected') return result;
   const { row } = result;
   // A repeat enqueues too: the first request may have died between its commit and its enqueue.
-  if (row.status === 'pending' && row.cardState !== 'posted' && row.channel) await ports.scheduler.enqueueCard(row.id);
+  if (row.status === 'pending' && row.cardState !== 'posted' && row.cardState !== 'digest' && row.channel) await ports.scheduler.enqueueCard(row.id);
   else if (row.reviewState === 'pending' && row.cardState !== 'posted') await ports.scheduler.enqueueNotify(row.id);
   return { kind: 'answered', answer: answerOf(row, result.fresh ? undefined : 'duplicate'), row };
 }

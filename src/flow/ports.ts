@@ -65,6 +65,8 @@ export interface SchedulerPort {
    * id, so it is one job with an agent's own BullMQ job for that id, and a repeat is a no-op.
    */
   enqueueCard(escalationId: string): Promise<void>;
+  /** A channel digest's job (src/flow/channel-digest.ts): one per digest, a repeat is a no-op; it runs again by itself while the digest is open. */
+  enqueueDigest(digestId: string): Promise<void>;
   /** A click acknowledged before its decision committed (src/queue/late-click.ts): recorded by a job, with retries, after `delayMs`. */
   enqueueLateClick(click: LateClick, delayMs: number): Promise<void>;
   /** Slack alerts (budget, pause, invalid config); `dedupe` makes each fire once. */

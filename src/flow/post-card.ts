@@ -7,12 +7,19 @@ import { RateLimitedError, SlackCallError } from '../errors.js';
 import { routeByName } from '../domain/routing.js';
 import { escalationCard } from '../slack/cards/escalation-card.js';
 import { cardStateOf } from './card-state.js';
+import { joinChannelDigest } from './channel-digest.js';
 import { dmOnCallIfUrgent, oncallForCard } from './card-oncall.js';
 import { planShiftEndPing, startChain } from './chain.js';
 import type { FlowPorts } from './ports.js';
 
 /** `failed`: given up for good, recorded and alerted (cardPostFailed). */
-export type PostResult = { kind: 'posted'; ts: string; reconciled: boolean } | { kind: 'skipped' } | { kind: 'wait'; ms: number } | { kind: 'failed'; error: string };
+/** `digest`: a burst into its channel put it in the channel's digest instead (channel-digest.ts). */
+export type PostResult =
+  | { kind: 'posted'; ts: string; reconciled: boolean }
+  | { kind: 'skipped' }
+  | { kind: 'digest' }
+  | { kind: 'wait'; ms: number }
+  | { kind: 'failed'; error: string };
 
 /** How far back to look for a card a crashed attempt may have posted (s). */
 const RECONCILE_WINDOW_SEC = 600;
@@ -31,7 +38,8 @@ export async function postCard(
 ): Promise<PostResult> {
   // Pending approvals get a decision card; supervised actions that ran get a review card.
   const wanted = row.status === 'pending' || (row.status === 'allowed' && row.reviewState === 'pending');
-  if (!wanted || row.cardState === 'posted' || !row.channel) {
+  // In its channel's digest: shown there, decided from App Home, never posted on its own.
+  if (!wanted || row.cardState === 'posted' || row.cardState === 'digest' || !row.channel) {
     // A crash may have come between recording the card and starting its chain; starting is idempotent.
     if (row.cardState === 'posted' && row.status === 'pending') await startChain(ports, row);
     return { kind: 'skipped' };
@@ -54,6 +62,8 @@ export async function postCard(
   if (wait > 0) {
     // Nothing was posted: the retry must not take the marker for a crashed post and look for the card.
     if (marked) await releaseCardPost(ports.db, row.id);
+    // A burst into this channel: past its backlog, the card goes into the channel's digest instead of waiting.
+    if (await joinChannelDigest(ports, row)) return { kind: 'digest' };
     return { kind: 'wait', ms: wait };
   }
   // The claim this run holds: taken by intake's insert, or now.

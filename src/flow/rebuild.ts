@@ -58,7 +58,7 @@ async function eachPage<T extends { id: string }>(read: (after: string) => Promi
  * escalation's expiry timer, cards not yet posted, supervised-review timers
  * not yet fired, callbacks not yet delivered, decisions not yet handed back
  * (the sweep, with no grace), escalation chains' next steps (the sweep too),
- * snoozes' re-pings not yet sent,
+ * snoozes' re-pings not yet sent, channel digests not yet settled (the sweep too),
  * budgets and pause flags, and the durable decision store.
  *
  * Idempotent, and safe on several replicas at once: every job has a

@@ -2,6 +2,7 @@ import { findCardUnknown, findCardless, findOverdue, findUnnotified } from '../d
 import { resumeLostChains } from './chain-sweep.js';
 import { expire } from './expire.js';
 import { endLapsed } from './delegation.js';
+import { unsettledDigests } from '../db/queries/channel-digests.js';
 import type { FlowPorts } from './ports.js';
 
 /** Grace before a decision without a notification counts as lost (ms). */
@@ -34,6 +35,9 @@ export async function sweep(
   for (const id of await findOverdue(ports.db, now)) if (await expire(ports, id)) expired++;
   // Escalation chains whose next step's job Redis lost; shift-end re-pings planned again.
   const chains = await resumeLostChains(ports);
+  // Channel digests whose job was lost (a repeat of one still in Redis is a no-op).
+  const digests = await unsettledDigests(ports.db);
+  for (const id of digests) await ports.scheduler.enqueueDigest(id);
   // Out-of-office delegations past their end date: recorded as ended (they stopped counting at the end date already).
   await endLapsed(ports);
   return { notified: unnotified.length, carded: cardless.length, expired, chainsResumed: chains.resumed, cardsToReconcile: unknown.length };

@@ -6,6 +6,8 @@ export const ESCALATIONS_QUEUE = 'escalations';
  * recorded (by `POST /api/authorize`): its data is `{ escalationId }` only.
  */
 export const CARD_JOB = 'countersign.card';
+/** Job name on the notifications queue: a channel digest (src/flow/channel-digest.ts), data `{ digestId }`. */
+export const DIGEST_JOB = 'countersign.digest';
 /** Internal queues: deadline timers, decision hand-back, agent callbacks, sweeps. */
 export const EXPIRIES_QUEUE = 'expiries';
 export const NOTIFY_QUEUE = 'notifications';

@@ -1,7 +1,7 @@
 import { DelayedError, Queue, UnrecoverableError, Worker, type ConnectionOptions, type Job } from 'bullmq';
 import { z } from 'zod';
 import { CARD_MAX_FAILURES, callbackBackoffMs, cardRetryMs } from './backoff.js';
-import { CALLBACKS_QUEUE, CARD_JOB, callbackKindOf, CHAINS_QUEUE, ESCALATIONS_QUEUE, EXPIRIES_QUEUE, MAINTENANCE_QUEUE, NOTIFY_QUEUE } from './names.js';
+import { CALLBACKS_QUEUE, CARD_JOB, DIGEST_JOB, callbackKindOf, CHAINS_QUEUE, ESCALATIONS_QUEUE, EXPIRIES_QUEUE, MAINTENANCE_QUEUE, NOTIFY_QUEUE } from './names.js';
 import { chainProcessor } from './chain-worker.js';
 import { intake } from '../flow/intake.js';
 import { cardPostFailed, postCard, postLostCard } from '../flow/post-card.js';
@@ -10,6 +10,7 @@ import type { EscalationRow } from '../db/schema/escalations.js';
 import { getEscalation } from '../db/queries/escalations.js';
 import { expire } from '../flow/expire.js';
 import { notify } from '../flow/notify.js';
+import { runDigest } from '../flow/channel-digest.js';
 import { deliverCallback } from '../flow/callback.js';
 import { sweep } from '../flow/sweep.js';
 import { sealPending } from '../db/queries/audit-chain.js';
@@ -46,6 +47,8 @@ function parseIdJob(job: Job): string {
   if (!parsed.success) throw new UnrecoverableError(`invalid ${job.queueName} job: escalationId must be a UUID`);
   return parsed.data.escalationId;
 }
+
+const digestJob = z.object({ digestId: z.uuid() });
 
 /**
  * A card job's escalation as intake would return a repeat of it. Not `fresh`:
@@ -187,6 +190,14 @@ export function startWorkers(
           if (!opts.lateClick) throw new UnrecoverableError(`${LATE_CLICK_JOB} job: this process does not record clicks`);
           await opts.lateClick(click.data);
           return 'recorded';
+        }
+        // A channel digest (src/flow/channel-digest.ts): runs again, delayed, while it is open.
+        if (job.name === DIGEST_JOB) {
+          const parsed = digestJob.safeParse(job.data);
+          if (!parsed.success) throw new UnrecoverableError(`invalid ${DIGEST_JOB} job: digestId must be a UUID`);
+          const r = await runDigest(ports, parsed.data.digestId);
+          if (r.kind === 'wait') return later(job, token, r.ms);
+          return r.kind;
         }
         // A card whose escalation job Redis lost (src/flow/rebuild.ts): posted from its row.
         if (job.name === 'post') {

@@ -43,7 +43,7 @@ describe('parseConfig', () => {
     it('accepts the example and fills in nothing unexpected', () => {
       expect(loaded.config.version).toBe(1);
       expect(loaded.config.defaults.deadlineMinutes).toBe(60);
-      expect(loaded.config.slack).toEqual({ postsPerSecondPerChannel: 1, postBurst: 3, presenceCacheSeconds: 60, dndCacheSeconds: 60, decisionAckMs: 2000 });
+      expect(loaded.config.slack).toEqual({ postsPerSecondPerChannel: 1, postBurst: 3, presenceCacheSeconds: 60, dndCacheSeconds: 60, decisionAckMs: 2000, digest: { backlog: 20, updateSeconds: 10 } });
       expect(loaded.config.routes.map((r) => r.name)).toEqual(['refunds', 'payments-urgent', 'default']);
     });
 
@@ -72,7 +72,7 @@ describe('parseConfig', () => {
   it('fills in defaults when only routes are given', () => {
     const { config } = parseConfig(BASE);
     expect(config.defaults.deadlineMinutes).toBe(60);
-    expect(config.slack).toEqual({ postsPerSecondPerChannel: 1, postBurst: 3, presenceCacheSeconds: 60, dndCacheSeconds: 60, decisionAckMs: 2000 });
+    expect(config.slack).toEqual({ postsPerSecondPerChannel: 1, postBurst: 3, presenceCacheSeconds: 60, dndCacheSeconds: 60, decisionAckMs: 2000, digest: { backlog: 20, updateSeconds: 10 } });
     expect(config.schedules).toEqual({});
     expect(config.routes[1]!.approvers.users).toEqual(['U0APPROVER2']);
   });

@@ -48,6 +48,13 @@ describe('buildExplanation', () => {
     expect(section(x, 'Outcome')[0]).toBe('The agent was told to not proceed.');
   });
 
+  it('says when a burst put the request in its channel’s digest instead of a card', () => {
+    const x = buildExplanation(base, [ev(1, 'card_digested', { channel: 'C0REFUNDS1', digestId: '0b5c1f7e-4c1b-4f7e-9a55-2f4be0c6a111' })], []);
+    expect(section(x, 'Who was paged')).toEqual([
+      "2026-11-25T14:00:01Z: a burst into C0REFUNDS1: shown in the channel's digest instead of a card of its own, decided from App Home",
+    ]);
+  });
+
   it('names every approver of a quorum, each approval in turn, and the rule that asked for it', () => {
     const row = { ...base, status: 'approved', decidedBy: 'U0APPROVER2', decidedAt: at('14:20:00'), approvalsRequired: 2, approvalGroups: null };
     const x = buildExplanation(row, [

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { count, percent, plural, usd, usdMicros } from '../../src/domain/format.js';
+import { count, duration, percent, plural, usd, usdMicros } from '../../src/domain/format.js';
 
 describe('numbers as people read them', () => {
   it('groups dollars and keeps cents: $2,400.00 and $50,000.00', () => {
@@ -29,5 +29,17 @@ describe('numbers as people read them', () => {
     expect(percent(0.4)).toBe('40%');
     expect(percent(0.02)).toBe('2%');
     expect(percent(1 / 3)).toBe('33.33%');
+  });
+});
+
+describe('durations as people say them', () => {
+  it('rounds down to its largest units', () => {
+    expect(duration(-5)).toBe('0 s');
+    expect(duration(40_900)).toBe('40 s');
+    expect(duration(3 * 60_000 + 59_000)).toBe('3 min');
+    expect(duration(2 * 3_600_000)).toBe('2 h');
+    expect(duration(2 * 3_600_000 + 5 * 60_000)).toBe('2 h 5 min');
+    expect(duration(3 * 86_400_000 + 4 * 3_600_000)).toBe('3 d 4 h');
+    expect(duration(1200 * 86_400_000)).toBe('1,200 d');
   });
 });

@@ -241,7 +241,7 @@ export async function findUnnotified(db: DbOrTx, olderThan: Date, limit = 500): 
 export async function findCardless(db: DbOrTx, olderThan: Date, limit = 500): Promise<string[]> {
   const rows = rowsOf<{ id: string }>(await db.execute(sql`
     select e.id from escalations e
-    where e.status = 'pending' and e.card_state <> 'posted' and e.channel is not null and e.created_at < ${olderThan.toISOString()}::timestamptz
+    where e.status = 'pending' and e.card_state not in ('posted', 'digest') and e.channel is not null and e.created_at < ${olderThan.toISOString()}::timestamptz
       and not exists (select 1 from events v where v.escalation_id = e.id and v.type = 'card_post_failed')
     order by e.created_at limit ${limit}`));
   return rows.map((r) => r.id);

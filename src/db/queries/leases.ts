@@ -1,4 +1,4 @@
-import { and, eq, isNull, lte, ne, or } from 'drizzle-orm';
+import { and, eq, isNull, lte, notInArray, or } from 'drizzle-orm';
 import type { DbOrTx } from '../client.js';
 import { callbackDeliveries } from '../schema/callback-deliveries.js';
 import { escalations } from '../schema/escalations.js';
@@ -50,7 +50,8 @@ export async function claimCardPost(db: DbOrTx, id: string, now: Date, leaseMs =
     .update(escalations)
     .set({ cardState: 'posting', cardLeaseUntil: until })
     // `none`: nothing posted and nobody posting (a holder that stops without posting says so), whatever lease is left.
-    .where(and(eq(escalations.id, id), ne(escalations.cardState, 'posted'), or(eq(escalations.cardState, 'none'), isNull(escalations.cardLeaseUntil), lte(escalations.cardLeaseUntil, now))))
+    // Never a card in its channel's digest (src/flow/channel-digest.ts): it is shown there, not posted.
+    .where(and(eq(escalations.id, id), notInArray(escalations.cardState, ['posted', 'digest']), or(eq(escalations.cardState, 'none'), isNull(escalations.cardLeaseUntil), lte(escalations.cardLeaseUntil, now))))
     .returning({ id: escalations.id });
   if (rows.length > 0) return { kind: 'claimed', until };
   return cardHeldOrDone(db, id);
@@ -75,7 +76,7 @@ export async function releaseCardPost(db: DbOrTx, id: string): Promise<void> {
   await db
     .update(escalations)
     .set({ cardState: 'none', cardLeaseUntil: null })
-    .where(and(eq(escalations.id, id), ne(escalations.cardState, 'posted')));
+    .where(and(eq(escalations.id, id), notInArray(escalations.cardState, ['posted', 'digest'])));
 }
 
 /**
@@ -135,6 +136,6 @@ export async function markCallbackDelivered(db: DbOrTx, id: string, kind: Callba
 async function cardHeldOrDone(db: DbOrTx, id: string): Promise<Claim> {
   const [row] = await db.select({ cardState: escalations.cardState, leaseUntil: escalations.cardLeaseUntil }).from(escalations).where(eq(escalations.id, id));
   // No row: nothing to post.
-  if (!row || row.cardState === 'posted') return { kind: 'done' };
+  if (!row || row.cardState === 'posted' || row.cardState === 'digest') return { kind: 'done' };
   return { kind: 'held', untilMs: row.leaseUntil?.getTime() ?? 0 };
 }

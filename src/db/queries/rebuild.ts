@@ -1,4 +1,4 @@
-import { and, asc, eq, gt, inArray, isNotNull, ne, or, sql } from 'drizzle-orm';
+import { and, asc, eq, gt, inArray, isNotNull, ne, notInArray, or, sql } from 'drizzle-orm';
 import type { DbOrTx } from '../client.js';
 import { escalations, type EscalationRow } from '../schema/escalations.js';
 import { events } from '../schema/events.js';
@@ -38,7 +38,8 @@ export async function cardsNotPosted(db: DbOrTx, after: string, limit: number): 
     .where(
       and(
         or(eq(escalations.status, 'pending'), and(eq(escalations.status, 'allowed'), eq(escalations.reviewState, 'pending'))),
-        ne(escalations.cardState, 'posted'),
+        // A card in its channel's digest is shown there (the digest's own job is put back apart).
+        notInArray(escalations.cardState, ['posted', 'digest']),
         isNotNull(escalations.channel),
         gt(escalations.id, after),
         sql`not exists (${givenUp})`,

@@ -28,9 +28,15 @@ export const escalations = pgTable(
     errors: jsonb('errors').$type<FieldError[]>(),
     callbackUrl: text('callback_url'),
     deadline: timestamp('deadline', { withTimezone: true }),
-    /** none → posting → posted. `posting` without a ts means "maybe posted": reconcile first. */
+    /**
+     * none → posting → posted. `posting` without a ts means "maybe posted": reconcile first.
+     * `digest`: never posted on its own; a burst into its channel put it in the channel's digest
+     * message instead (src/flow/channel-digest.ts), and it is decided from App Home. Final.
+     */
     cardState: text('card_state').notNull().default('none'),
     cardTs: text('card_ts'),
+    /** The channel digest (channel_digests) this escalation is shown in, with card state `digest`. */
+    digestId: uuid('digest_id'),
     /**
      * Until when one run of the card step holds the right to post (the flow's clock). A job
      * BullMQ hands out twice (its lock lapsed on a starved worker) then waits instead of
@@ -73,7 +79,7 @@ export const escalations = pgTable(
   },
   (t) => [
     check('escalations_status_check', sql`${t.status} in ('pending','approved','denied','expired','rejected','allowed')`),
-    check('escalations_card_state_check', sql`${t.cardState} in ('none','posting','posted')`),
+    check('escalations_card_state_check', sql`${t.cardState} in ('none','posting','posted','digest')`),
     check('escalations_review_state_check', sql`${t.reviewState} in ('none','pending','ok','wrong')`),
     check('escalations_approvals_required_check', sql`${t.approvalsRequired} between 1 and 10`),
     index('escalations_status_deadline_idx').on(t.status, t.deadline),
@@ -88,6 +94,10 @@ export const escalations = pgTable(
     // as a range, where the planner would otherwise AND two large bitmaps.
     index('escalations_decider_created_id_idx').on(t.decidedBy, t.createdAt, t.id).where(sql`${t.decidedBy} is not null`),
     index('escalations_decider_status_created_id_idx').on(t.decidedBy, t.status, t.createdAt, t.id).where(sql`${t.decidedBy} is not null`),
+    // A channel's pending escalations in arrival order: its card backlog and digest (src/db/queries/channel-digests.ts).
+    // Not on card_state, so the card's own update stays HOT (drizzle/0015).
+    index('escalations_pending_channel_idx').on(t.channel, t.createdAt).where(sql`${t.status} = 'pending'`),
+    index('escalations_digest_idx').on(t.digestId).where(sql`${t.digestId} is not null`),
     index('escalations_unnotified_idx').on(t.decidedAt).where(sql`${t.notifiedAt} is null and ${t.status} <> 'pending'`),
   ],
 );

@@ -63,6 +63,11 @@ export const EVENT_TYPES = [
   'reassigned',
   'delegation_set',
   'delegation_ended',
+  // A burst into one channel (src/flow/channel-digest.ts): an escalation shown in the channel's digest
+  // instead of a card of its own; the digest message posted, and closed once nothing in it waits.
+  'card_digested',
+  'digest_posted',
+  'digest_closed',
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 

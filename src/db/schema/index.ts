@@ -15,3 +15,4 @@ export * from './callback-deliveries.js';
 export * from './standing-approvals.js';
 export * from './standing-approval-uses.js';
 export * from './delegations.js';
+export * from './channel-digests.js';

@@ -28,7 +28,7 @@ function rowOf(e: Escalation, over: Partial<EscalationRow> = {}): EscalationRow 
   return {
     id: e.id, status: 'pending', digest: requestDigest(e), executionId: e.executionId, agentId: e.agent.id, agentOwner: e.agent.owner, actionType: e.action.type,
     issueType: e.issueType, urgency: e.urgency, route: 'default', channel: 'C0GENERAL1', request: e, errors: null, callbackUrl: null, deadline: at, cardState: 'posted',
-    cardTs: '1.2', cardLeaseUntil: null, approvalsRequired: 1, approvalGroups: null, approvals: [], decidedOnBehalfOf: null, decidedBy: null, decidedAt: null, decisionReason: null, approvedParams: null, approvedDigest: null, failSafe: false, policyVersion: 'v', notifiedAt: null,
+    cardTs: '1.2', digestId: null, cardLeaseUntil: null, approvalsRequired: 1, approvalGroups: null, approvals: [], decidedOnBehalfOf: null, decidedBy: null, decidedAt: null, decisionReason: null, approvedParams: null, approvedDigest: null, failSafe: false, policyVersion: 'v', notifiedAt: null,
     tier: 'restricted', policyRule: null, policyReason: null, triggers: null, decisionCode: null, mode: null, reviewState: 'none', reviewedBy: null, reviewedAt: null, reviewNote: null,
     createdAt: at, ...over,
   };

@@ -48,6 +48,7 @@ function rowOf(e: Escalation, over: Partial<EscalationRow> = {}): EscalationRow 
     deadline: DEADLINE,
     cardState: 'posted',
     cardTs: '1735689600.000100',
+    digestId: null,
     decidedBy: null,
     decidedOnBehalfOf: null,
     decidedAt: null,

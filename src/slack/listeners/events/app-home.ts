@@ -1,5 +1,6 @@
 import type { App } from '@slack/bolt';
 import { publishHome } from '../../../flow/home.js';
+import { ACTION_DIGEST_HOME } from '../../cards/channel-digest.js';
 import type { ListenerDeps } from '../context.js';
 
 /** Opening the App Home publishes it afresh (src/flow/home.ts). */
@@ -7,5 +8,9 @@ export function registerAppHome(app: App, deps: ListenerDeps): void {
   app.event('app_home_opened', async ({ event }) => {
     if (event.tab !== 'home') return;
     await publishHome(deps, event.user);
+  });
+  // A channel digest's link to App Home: Slack opens the link and sends the click too; opening the tab publishes it.
+  app.action(ACTION_DIGEST_HOME, async ({ ack }) => {
+    await ack();
   });
 }

@@ -1,0 +1,111 @@
+import { describe, expect, it } from 'vitest';
+import type { FakeCall } from '../support/fake-slack.js';
+import { APPROVER, GENERAL_CHANNEL, REFUNDS_CHANNEL, SIGNING_SECRET, exampleConfigText, makeEscalation, type Harness } from '../support/harness.js';
+import { withBotAndCallbacks } from '../support/bot-hooks.js';
+import { eventually } from '../support/services.js';
+import { blockActionsBody, blockActionsPayload, eventCallbackBody, postSigned } from '../support/slack-signing.js';
+
+/**
+ * Issue 16 §2: a burst into one channel. Slack's pace (1 post a second, a
+ * burst of 3) with a digest past 5 waiting cards, brought up to date every second.
+ */
+const config = exampleConfigText.replace('  postBurst: 3\n', '  postBurst: 3\n  digest: { backlog: 5, updateSeconds: 1 }\n');
+const BURST = 30;
+
+let h: Harness;
+withBotAndCallbacks((bot) => ({ h } = bot), { config });
+
+const refund = () => makeEscalation();
+/** The default route's channel. */
+const general = () => makeEscalation({ issueType: 'other', labels: {} });
+
+const isDigestPost = (c: FakeCall) => c.method === 'chat.postMessage' && c.args.channel === REFUNDS_CHANNEL && c.args.metadata === undefined;
+const cardPostsIn = (channel: string) =>
+  h.fake.calls.filter((c) => c.method === 'chat.postMessage' && c.args.channel === channel && c.args.metadata !== undefined).map((c) => String((c.args.metadata as { event_payload: { escalation_id: string } }).event_payload.escalation_id));
+const textOf = (channel: string, ts: string) => JSON.stringify(h.fake.message(channel, ts)?.blocks ?? []);
+
+/** An Approve click in App Home: a block_actions from the Home view, with no channel or message. */
+async function approveFromHome(user: string, value: string): Promise<Response> {
+  const base = blockActionsPayload({ userId: user, channel: 'unused', messageTs: 'unused', actionId: 'countersign.approve', value });
+  const { channel: _c, message: _m, ...rest } = base;
+  const payload = { ...rest, container: { type: 'view', view_id: `VHOME${user}` }, view: { id: `VHOME${user}`, type: 'home', blocks: [] } };
+  return postSigned(`${h.baseUrl}/slack/events`, SIGNING_SECRET, blockActionsBody(payload));
+}
+
+let members: Array<{ id: string; digest: string }> = [];
+let digestTs = '';
+
+describe('a burst into one channel', () => {
+  it('becomes one digest message instead of a card each, while another channel’s card goes out', async () => {
+    const burst = Array.from({ length: BURST }, refund);
+    const other = general();
+    await Promise.all(burst.map((e) => h.enqueue(e)));
+    await h.enqueue(other);
+    // The other channel is not held up by the burst's pace.
+    await h.card(other.id);
+    const ids = burst.map((e) => e.id);
+    const settled = await eventually(async () => {
+      const rows = await h.sql`select id, card_state, digest_id, digest from escalations where id = any(${ids}::uuid[])`;
+      return rows.every((r) => r.card_state === 'posted' || r.card_state === 'digest') ? rows : undefined;
+    }, 'every card of the burst posted or in the digest');
+    const digested = settled.filter((r) => r.card_state === 'digest');
+    members = digested.map((r) => ({ id: String(r.id), digest: String(r.digest) }));
+    const digests = await h.sql`select id, ts from channel_digests where channel = ${REFUNDS_CHANNEL}`;
+    expect(digests).toHaveLength(1);
+    expect(digested.every((r) => r.digest_id === digests[0]!.id)).toBe(true);
+    // Most of the burst is in the digest; a card is never both posted and in it.
+    expect(digested.length).toBeGreaterThanOrEqual(BURST - 10);
+    const posted = cardPostsIn(REFUNDS_CHANNEL).filter((id) => ids.includes(id));
+    expect(posted.length + digested.length).toBe(BURST);
+    expect(posted.filter((id) => members.some((m) => m.id === id))).toEqual([]);
+    const post = await h.fake.waitFor(isDigestPost);
+    expect(h.fake.calls.filter(isDigestPost)).toHaveLength(1);
+    digestTs = (await eventually(async () => (await h.sql`select ts from channel_digests where channel = ${REFUNDS_CHANNEL} and ts is not null`)[0], 'the digest’s ts')).ts as string;
+    expect(h.fake.messages(REFUNDS_CHANNEL).some((m) => m.ts === digestTs)).toBe(true);
+    expect(String(post.args.text)).toMatch(/^\d+ × payments\.refund waiting: oldest \d+ s$/);
+    // Kept up to date: it ends up counting every member.
+    await eventually(async () => (textOf(REFUNDS_CHANNEL, digestTs).includes(`${members.length} × payments.refund waiting`) ? true : undefined), 'the digest counting every member');
+    const audit = await h.sql`select count(*)::int as n from events where type = 'card_digested' and escalation_id = any(${members.map((m) => m.id)}::uuid[])`;
+    expect(audit[0]!.n).toBe(members.length);
+    expect(await h.sql`select 1 from events where type = 'digest_posted' and data ->> 'ts' = ${digestTs}`).toHaveLength(1);
+  });
+
+  it('lists the digest’s escalations in App Home, decided there by a signed click; the digest counts them handled', async () => {
+    const opened = eventCallbackBody({ type: 'app_home_opened', user: APPROVER, channel: 'D0APPROVER1', tab: 'home' });
+    expect((await postSigned(`${h.baseUrl}/slack/events`, SIGNING_SECRET, opened, 'application/json')).status).toBe(200);
+    const home = await h.fake.waitFor((c) => c.method === 'views.publish' && c.args.user_id === APPROVER && members.some((m) => JSON.stringify(c.args.view).includes(m.id)));
+    const buttons = ((home.args.view as { blocks: Array<{ elements?: Array<{ action_id: string; value: string }> }> }).blocks ?? []).flatMap((b) => b.elements ?? []);
+    const approve = buttons.find((b) => b.action_id === 'countersign.approve' && members.some((m) => b.value.startsWith(m.id)))!;
+    const first = approve.value.slice(0, 36);
+    expect((await approveFromHome(APPROVER, approve.value)).status).toBe(200);
+    await eventually(async () => ((await h.sql`select status from escalations where id = ${first}`)[0]!.status === 'approved' ? true : undefined), 'the approval');
+    await h.fake.waitFor((c) => c.method === 'chat.update' && c.args.ts === digestTs && JSON.stringify(c.args.blocks).includes('1 handled'));
+  });
+
+  it('says so once every escalation in it is decided, and the channel gets cards of its own again', async () => {
+    const rest = members.filter((m) => m.id !== members[0]!.id);
+    for (const m of members) {
+      const [row] = await h.sql`select status from escalations where id = ${m.id}`;
+      if (row!.status === 'pending') expect((await approveFromHome(APPROVER, `${m.id}:${m.digest}`)).status).toBe(200);
+    }
+    expect(rest.length).toBeGreaterThan(0);
+    await h.fake.waitFor((c) => c.method === 'chat.update' && c.args.ts === digestTs && String(c.args.text) === `All ${members.length} approvals from this burst handled`, 20_000);
+    const [d] = await eventually(async () => {
+      const rows = await h.sql`select closed_at, settled_at from channel_digests where channel = ${REFUNDS_CHANNEL} and settled_at is not null`;
+      return rows.length ? rows : undefined;
+    }, 'the digest settled');
+    expect(d!.closed_at).not.toBeNull();
+    expect(await h.sql`select 1 from events where type = 'digest_closed'`).toHaveLength(1);
+    const after = refund();
+    await h.enqueue(after);
+    await h.card(after.id);
+    expect(h.fake.calls.filter(isDigestPost)).toHaveLength(1);
+  });
+
+  it('changes nothing below the backlog: each card waits its turn', async () => {
+    const few = Array.from({ length: 4 }, general);
+    await Promise.all(few.map((e) => h.enqueue(e)));
+    for (const e of few) await h.card(e.id);
+    expect(await h.sql`select 1 from channel_digests where channel = ${GENERAL_CHANNEL}`).toHaveLength(0);
+  });
+});

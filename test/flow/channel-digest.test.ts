@@ -1,0 +1,110 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseConfig } from '../../src/config/file.js';
+import { openDatabase, type Database } from '../../src/db/client.js';
+import { getEscalation } from '../../src/db/queries/escalations.js';
+import { closeDigestIfDrained, joinDigest, openDigest } from '../../src/db/queries/channel-digests.js';
+import { claimCardPost, releaseCardPost } from '../../src/db/queries/leases.js';
+import { joinChannelDigest } from '../../src/flow/channel-digest.js';
+import type { SchedulerPort } from '../../src/flow/ports.js';
+import { exampleConfigText } from '../support/harness.js';
+import { createMigratedDb, type MigratedDb } from '../support/migrated-db.js';
+
+/** The example config with a digest past 5 waiting cards. */
+const config = parseConfig(exampleConfigText.replace('  postBurst: 3\n', '  postBurst: 3\n  digest: { backlog: 5 }\n'), 'test config');
+const CHANNEL = 'C0REFUNDS1';
+
+let db: MigratedDb;
+/** A second pool: another replica's handle on the same database. */
+let other: Database;
+let now: Date;
+
+beforeAll(async () => {
+  db = await createMigratedDb({ max: 8 });
+  other = await openDatabase({ url: db.url, dataDir: '/nonexistent', max: 8 });
+  const [r] = await db.sql`select now() as now`;
+  now = r!.now as Date;
+});
+afterAll(async () => {
+  await other?.close();
+  await db?.close();
+});
+
+/** Pending refunds waiting for their card in one channel, as intake leaves them after a pacer wait. */
+async function waiting(n: number, channel = CHANNEL, over: { urgency?: string; route?: string } = {}): Promise<string[]> {
+  const ids = Array.from({ length: n }, () => randomUUID());
+  for (const id of ids) {
+    await db.sql`insert into escalations (id, status, card_state, channel, route, urgency, action_type, created_at)
+      values (${id}, 'pending', 'none', ${channel}, ${over.route ?? 'refunds'}, ${over.urgency ?? 'normal'}, 'payments.refund', ${now})`;
+  }
+  return ids;
+}
+
+function portsOf(handle: Database, enqueued: string[]) {
+  return { db: handle.db, scheduler: { enqueueDigest: async (id: string) => void enqueued.push(id) } as unknown as SchedulerPort, config: { current: () => config }, now: () => now };
+}
+
+describe('joining a channel digest', () => {
+  it('leaves the card to wait its turn below the backlog', async () => {
+    const [id] = await waiting(3, 'C0BELOW001');
+    const enqueued: string[] = [];
+    const row = (await getEscalation(db.database.db, id!))!;
+    expect(await joinChannelDigest(portsOf(db.database, enqueued), row)).toBe(false);
+    expect(enqueued).toEqual([]);
+    expect(await db.sql`select 1 from channel_digests where channel = 'C0BELOW001'`).toHaveLength(0);
+  });
+
+  it('opens one digest per channel burst when two replicas race, and every card joins it once', async () => {
+    const ids = await waiting(40, 'C0RACE0001');
+    const enqueued: string[] = [];
+    const rows = await Promise.all(ids.map((id) => getEscalation(db.database.db, id)));
+    const joined = await Promise.all(rows.map((row, i) => joinChannelDigest(portsOf(i % 2 ? other : db.database, enqueued), row!)));
+    expect(joined.every(Boolean)).toBe(true);
+    const digests = await db.sql`select id from channel_digests where channel = 'C0RACE0001'`;
+    expect(digests).toHaveLength(1);
+    expect(enqueued).toEqual([digests[0]!.id]);
+    const states = await db.sql`select card_state, digest_id from escalations where channel = 'C0RACE0001'`;
+    expect(states.every((s) => s.card_state === 'digest' && s.digest_id === digests[0]!.id)).toBe(true);
+    const events = await db.sql`select escalation_id from events where type = 'card_digested' and data ->> 'channel' = 'C0RACE0001'`;
+    expect(events.map((e) => e.escalation_id).sort()).toEqual([...ids].sort());
+  });
+
+  it('never puts a card in a digest while its post is claimed, and never posts one that is in a digest', async () => {
+    const ids = await waiting(6, 'C0CLAIM001');
+    const [claimed, digested] = ids;
+    expect((await claimCardPost(db.database.db, claimed!, now, 60_000)).kind).toBe('claimed');
+    const enqueued: string[] = [];
+    expect(await joinChannelDigest(portsOf(db.database, enqueued), (await getEscalation(db.database.db, claimed!))!)).toBe(false);
+    expect(await joinChannelDigest(portsOf(db.database, enqueued), (await getEscalation(db.database.db, digested!))!)).toBe(true);
+    // A stale run of the card job: the claim says done, and giving a claim back leaves the digest alone.
+    expect((await claimCardPost(db.database.db, digested!, now, 60_000)).kind).toBe('done');
+    await releaseCardPost(db.database.db, digested!);
+    expect((await getEscalation(db.database.db, digested!))!.cardState).toBe('digest');
+  });
+
+  it('keeps high and critical escalations and chained routes out of the digest: their card is what pages', async () => {
+    await waiting(6, 'C0URGENT01');
+    const [urgent] = await waiting(1, 'C0URGENT01', { urgency: 'critical' });
+    const [chained] = await waiting(1, 'C0URGENT01', { route: 'payments-urgent' });
+    const enqueued: string[] = [];
+    for (const id of [urgent!, chained!]) expect(await joinChannelDigest(portsOf(db.database, enqueued), (await getEscalation(db.database.db, id))!)).toBe(false);
+  });
+
+  it('closes only once nothing in it waits, and a join racing the close either lands before it or opens the next digest', async () => {
+    const [first, second] = await waiting(2, 'C0CLOSE001');
+    const opened = await openDigest(db.database.db, randomUUID(), 'C0CLOSE001', now);
+    const d = opened!.row.id;
+    const ev = (id: string) => ({ escalationId: id, type: 'card_digested', actor: 'system' }) as const;
+    expect(await joinDigest(db.database.db, d, first!, now, ev(first!))).toBe(true);
+    const closed = { type: 'digest_closed', actor: 'system' } as const;
+    expect(await closeDigestIfDrained(db.database.db, d, now, closed)).toBe(false);
+    await db.sql`update escalations set status = 'approved' where id = ${first!}`;
+    // The close and a join at once: exactly one of them wins, never a member left in a closed digest.
+    const [wasClosed, wasJoined] = await Promise.all([closeDigestIfDrained(other.db, d, now, closed), joinDigest(db.database.db, d, second!, now, ev(second!))]);
+    expect(wasClosed).not.toBe(wasJoined);
+    const [row] = await db.sql`select closed_at from channel_digests where id = ${d}`;
+    const stranded = await db.sql`select 1 from escalations e join channel_digests c on c.id = e.digest_id where c.closed_at is not null and e.status = 'pending'`;
+    expect(stranded).toHaveLength(0);
+    expect(row!.closed_at !== null).toBe(wasClosed);
+  });
+});
