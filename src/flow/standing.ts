@@ -2,8 +2,9 @@ import type { Route } from '../domain/config.js';
 import type { Escalation } from '../domain/escalation.js';
 import { usdMicros } from '../domain/format.js';
 import { describeBounds, standingCovers, standingEligible, standingPermission, type StandingRequest } from '../domain/standing.js';
-import { claimStandingUse, liveCandidates, releaseStandingUse, standingCandidates, type StandingCandidate } from '../db/queries/standing.js';
+import { liveCandidates, releaseStandingUse, standingCandidates, type StandingCandidate } from '../db/queries/standing.js';
 import type { EventInput } from '../db/queries/events.js';
+import { claimStandingUseGrouped } from '../db/queries/standing-claim-batch.js';
 import type { FlowPorts } from './ports.js';
 import { reserveSpend, type StandingUse, type Verdict } from './policy.js';
 
@@ -92,7 +93,7 @@ async function claimOne(
   };
   for (const c of candidates) {
     if (!standingCovers(c, req)) continue;
-    const claimed = await claimStandingUse(ports.db, { standingId: c.id, escalationId: e.id, digest: ctx.digest, spendMicros: ctx.spendMicros, now });
+    const claimed = await claimStandingUseGrouped(ports.db, { standingId: c.id, escalationId: e.id, digest: ctx.digest, spendMicros: ctx.spendMicros, now });
     if (claimed.kind === 'claimed') return { use: useOf(c, claimed.useNumber, claimed.spentMicros), fresh: true, event: usedEvent(e, c, ctx) };
     if (claimed.kind === 'duplicate' && !retried) {
       // The same request, claimed concurrently: read back the use it holds.

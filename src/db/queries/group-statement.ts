@@ -28,6 +28,8 @@ export interface GroupOptions<I, R> {
   shapeOf?: (input: I) => string;
   /** A lone request still goes through `runMany` (its statement is the prepared, faster one). */
   loneViaMany?: boolean;
+  /** Statements of this group in flight at once (default MAX_IN_FLIGHT); 1 for writes to one row, which would only queue on its lock. */
+  maxInFlight?: number;
 }
 
 export class GroupStatement<I, R> {
@@ -46,7 +48,7 @@ export class GroupStatement<I, R> {
 
   /** Requests arriving in the same turn of the event loop share a statement even when idle. */
   #schedule(): void {
-    if (this.#scheduled || this.#inFlight >= MAX_IN_FLIGHT || this.#pending.length === 0) return;
+    if (this.#scheduled || this.#inFlight >= (this.opts.maxInFlight ?? MAX_IN_FLIGHT) || this.#pending.length === 0) return;
     this.#scheduled = true;
     setImmediate(() => {
       this.#scheduled = false;
@@ -55,7 +57,7 @@ export class GroupStatement<I, R> {
   }
 
   #flush(): void {
-    if (this.#inFlight >= MAX_IN_FLIGHT || this.#pending.length === 0) return;
+    if (this.#inFlight >= (this.opts.maxInFlight ?? MAX_IN_FLIGHT) || this.#pending.length === 0) return;
     const { repeatKeys, shapeOf } = this.opts;
     const shape = shapeOf?.(this.#pending[0]!.input);
     const batch: Array<Item<I, R>> = [];
