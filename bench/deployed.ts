@@ -144,7 +144,7 @@ async function postedInDb(world: ChildBotWorld, ids: string[]): Promise<number> 
   return row?.n ?? 0;
 }
 
-/** Postgres commits and rows written in this database, and commands the Redis server ran (all its clients: other users of this machine too). */
+/** Postgres transactions committed (read-only ones included) and rows written in this database, and commands the Redis server ran (all its clients: other users of this machine too). */
 async function counters(world: ChildBotWorld, redis: Redis): Promise<{ commits: number; rows: number; redis: number }> {
   const [row] = await world.sql<{ commits: number; rows: number }[]>`
     select xact_commit::float8 as commits, (tup_inserted + tup_updated + tup_deleted)::float8 as rows from pg_stat_database where datname = current_database()`;
@@ -249,14 +249,15 @@ function print(results: Array<Record<'bot' | 'minimal', Block>>): void {
   const both = (label: string, pick: (b: Block) => number, fmt: (v: number) => string) =>
     console.log(`| ${label} | ${fmt(m(pick, 'bot'))} | ${fmt(m(pick, 'minimal'))} |`);
   both('process CPU per escalation (ms)', (b) => b.intakeCpu.proc, f1);
+  both('process busy during intake (share of one core)', (b) => (b.intakeCpu.proc * b.intakePerSec) / 1000, (v) => `${Math.round(v * 100)} %`);
   both('Postgres CPU per escalation (ms)', (b) => b.intakeCpu.pg, f1);
   both('log output per escalation (bytes)', (b) => b.logBytesPerEscalation, f0);
-  both('Postgres commits per escalation', (b) => b.perEscalation.commits, f1);
+  both('Postgres transactions per escalation (reads included)', (b) => b.perEscalation.commits, f1);
   both('Postgres rows written per escalation', (b) => b.perEscalation.rows, f1);
   both('Redis commands per escalation (server-wide)', (b) => b.perEscalation.redis, f1);
   both('process CPU per click (ms)', (b) => b.clickCpu.proc, f1);
   both('Postgres CPU per click (ms)', (b) => b.clickCpu.pg, f1);
-  both('Postgres commits per click', (b) => b.perClick.commits, f1);
+  both('Postgres transactions per click (reads included)', (b) => b.perClick.commits, f1);
   both('Postgres rows written per click', (b) => b.perClick.rows, f1);
   both('Redis commands per click (server-wide)', (b) => b.perClick.redis, f1);
   both('click answered, p50 (ms)', (b) => b.clickAck.p50, f1);
