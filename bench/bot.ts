@@ -29,7 +29,7 @@ export function benchConfigText(): string {
 }
 
 /** An agent's callback endpoint that timestamps each arrival. */
-async function startCallbackReceiver() {
+export async function startCallbackReceiver() {
   const arrived = new Map<string, number>();
   let badSignatures = 0;
   const server = http.createServer((req, res) => {

@@ -3,7 +3,7 @@ import type { Redis } from 'ioredis';
 import type postgres from 'postgres';
 
 /** CPU time (ms) of other processes from /proc (Linux; 100 ticks a second). Missing pids count 0. */
-function procCpuMs(pid: number): number {
+export function procCpuMs(pid: number): number {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');

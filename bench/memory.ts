@@ -8,11 +8,12 @@
  * a second, sampled every 10 s, whose growth after the first two minutes
  * (warm-up) is reported. Linux only (reads /proc/<pid>/status).
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { spawnBot, type ChildBot } from '../test/support/child-bot.js';
 import { startChaosWorld } from '../chaos/world.js';
 import { numberFlag } from './run.js';
+import { deployedEntry, describeEntry } from './process.js';
 
 const COUNT = numberFlag('count', 100_000);
 const SOAK_MIN = numberFlag('soak-minutes', 10);
@@ -34,9 +35,8 @@ function rssKb(pid: number): number {
 }
 
 async function main(): Promise<void> {
-  const built = new URL('../dist/src/main.js', import.meta.url).pathname;
-  const entry = existsSync(built) ? built : undefined;
-  log(`${entry ? 'built JS (dist/src/main.js), NODE_ENV=production' : 'src/main.ts through tsx (run npm run build for the deployed figure)'}; ${cpus().length} cores, load ${loadavg()[0]!.toFixed(1)}`);
+  const entry = deployedEntry();
+  log(`${describeEntry(entry)}; ${cpus().length} cores, load ${loadavg()[0]!.toFixed(1)}`);
   const w = await startChaosWorld();
   let bot: ChildBot | undefined;
   try {

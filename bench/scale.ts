@@ -9,11 +9,11 @@
  * recorded `posted` in Postgres. The same round with one process is the
  * baseline; the machine's cores bound what more processes can add.
  */
-import { existsSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { spawnBot, type ChildBot } from '../test/support/child-bot.js';
 import { startChaosWorld } from '../chaos/world.js';
 import { numberFlag } from './run.js';
+import { deployedEntry, describeEntry } from './process.js';
 
 const COUNT = numberFlag('count', 6000);
 const PROCESSES = (process.argv.find((a) => a.startsWith('--processes='))?.split('=')[1] ?? '1,2,4').split(',').map(Number);
@@ -24,9 +24,8 @@ const log = (m: string) => process.stderr.write(`scale: ${m}\n`);
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 async function main(): Promise<void> {
-  const built = new URL('../dist/src/main.js', import.meta.url).pathname;
-  const entry = existsSync(built) ? built : undefined;
-  log(`${entry ? 'built JS, NODE_ENV=production' : 'src/main.ts through tsx (npm run build for the deployed figure)'}; ${cpus().length} cores, load ${loadavg()[0]!.toFixed(1)}`);
+  const entry = deployedEntry();
+  log(`${describeEntry(entry)}; ${cpus().length} cores, load ${loadavg()[0]!.toFixed(1)}`);
   const w = await startChaosWorld();
   const rows: Array<{ n: number; perSec: number | undefined; seconds: number }> = [];
   try {

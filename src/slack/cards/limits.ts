@@ -102,8 +102,11 @@ const omittedNote = (): ContextBlock => ({ type: 'context', elements: [{ type: '
  * buttons go from the end, and a note says the message was shortened.
  */
 export function fitBlocks(blocks: readonly KnownBlock[], maxBlocks: number, maxSize: number): KnownBlock[] {
+  const limited = blocks.map(limitBlock);
+  // Within bounds (nearly every card): nothing to shorten, so no copy to shorten it in.
+  if (limited.length <= maxBlocks && blocksSize(limited) <= maxSize) return limited;
   // structuredClone: the handles below shorten texts in place.
-  const out = structuredClone(blocks.map(limitBlock));
+  const out = structuredClone(limited);
   let dropped = false;
   const removeOne = () => {
     for (let i = out.length - 1; i > 0; i--) {
