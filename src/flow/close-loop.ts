@@ -6,10 +6,9 @@ import type { EscalationRow } from '../db/schema/escalations.js';
 import { RateLimitedError, SlackCallError } from '../errors.js';
 import { chainThreadMessage } from '../slack/cards/chain-message.js';
 import { oncallDmFor } from './card-oncall.js';
-import { publishHome, type HomeShared } from './home.js';
 import type { FlowPorts, SlackMessage } from './ports.js';
 
-type Ports = Pick<FlowPorts, 'db' | 'slack' | 'pacer' | 'config' | 'log' | 'now'>;
+type Ports = Pick<FlowPorts, 'db' | 'slack' | 'pacer' | 'config' | 'log' | 'now' | 'scheduler'>;
 
 /** At most this many App Homes are refreshed for one outcome (views.publish is Tier 4, about 100 a minute). */
 const HOMES_MAX = 50;
@@ -43,7 +42,7 @@ async function homeAudience(ports: Pick<FlowPorts, 'slack' | 'config'>, row: Esc
  * still read as waiting: every on-call DM and thread ping sent for it is
  * updated in place (chat.update, by the builder that sent it, now saying how
  * it ended), and the App Home of everyone who had it in their list is
- * published again. Done once (`pings_resolved`); a 429 records what was
+ * published again (by a job per user, which a burst of outcomes shares). Done once (`pings_resolved`); a 429 records what was
  * updated so far (`partial`) and waits, and the retry updates only the rest;
  * a message Slack no longer has is recorded as not updated. Updates go
  * unpaced: chat.update is Tier 3, and these are a handful per outcome.
@@ -78,16 +77,9 @@ export async function closeLoop(ports: Ports, row: EscalationRow): Promise<Close
     }
   }
   const audience = await homeAudience(ports, row).catch(() => [] as string[]);
-  let homes = 0;
-  const shared: HomeShared = {};
-  for (const user of audience) {
-    try {
-      await publishHome(ports, user, shared);
-      homes++;
-    } catch (err) {
-      ports.log.warn({ err: (err as Error).message, escalationId: row.id, user }, 'cannot refresh an App Home');
-    }
-  }
+  // Published by their own jobs, shared with the other outcomes of the next second (scheduler.ts refreshHomes).
+  await ports.scheduler.refreshHomes(audience).catch((err: Error) => ports.log.warn({ err: err.message, escalationId: row.id }, 'cannot queue the App Home refreshes'));
+  const homes = audience.length;
   await recordEvent(ports.db, { escalationId: row.id, executionId: row.executionId, type: 'pings_resolved', actor: 'system', data: { status: row.status, updated, failed, homes: audience } });
   return { kind: 'done', updated: updated.length, homes };
 }

@@ -69,6 +69,11 @@ export interface SchedulerPort {
   enqueueDigest(digestId: string): Promise<void>;
   /** A click acknowledged before its decision committed (src/queue/late-click.ts): recorded by a job, with retries, after `delayMs`. */
   enqueueLateClick(click: LateClick, delayMs: number): Promise<void>;
+  /**
+   * Publishes these users' App Homes again, shortly: the outcomes of a burst share one
+   * views.publish per user (Tier 4, about 100 a minute), instead of one per outcome each.
+   */
+  refreshHomes(userIds: readonly string[]): Promise<void>;
   /** Slack alerts (budget, pause, invalid config); `dedupe` makes each fire once. */
   enqueueAlert(alert: AlertJob, dedupe: string): Promise<void>;
   /** Supervised review timers: a reminder at the SLA (null: none, it was sent), an escalation at twice it. */

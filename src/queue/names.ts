@@ -8,6 +8,8 @@ export const ESCALATIONS_QUEUE = 'escalations';
 export const CARD_JOB = 'countersign.card';
 /** Job name on the notifications queue: a channel digest (src/flow/channel-digest.ts), data `{ digestId }`. */
 export const DIGEST_JOB = 'countersign.digest';
+/** Job name on the notifications queue: publish one user's App Home again, data `{ userId }` (coalesced per user; scheduler.ts). */
+export const HOME_JOB = 'countersign.home';
 /** Internal queues: deadline timers, decision hand-back, agent callbacks, sweeps. */
 export const EXPIRIES_QUEUE = 'expiries';
 export const NOTIFY_QUEUE = 'notifications';

@@ -2,7 +2,7 @@ import { Queue, type ConnectionOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { createHash } from 'node:crypto';
 import type { SchedulerPort } from '../flow/ports.js';
-import { ALERTS_QUEUE, CALLBACKS_QUEUE, CARD_JOB, DIGEST_JOB, callbackJobId, CHAINS_QUEUE, ESCALATIONS_QUEUE, EXPIRIES_QUEUE, NOTIFY_QUEUE, REVIEWS_QUEUE } from './names.js';
+import { ALERTS_QUEUE, CALLBACKS_QUEUE, CARD_JOB, DIGEST_JOB, HOME_JOB, callbackJobId, CHAINS_QUEUE, ESCALATIONS_QUEUE, EXPIRIES_QUEUE, NOTIFY_QUEUE, REVIEWS_QUEUE } from './names.js';
 import { chainJobId } from '../domain/escalation-chain.js';
 import { bulkAdder } from './bulk-add.js';
 import { LATE_CLICK_JOB, lateClickJobId } from './late-click.js';
@@ -11,6 +11,11 @@ import { LATE_CLICK_JOB, lateClickJobId } from './late-click.js';
 const KEEP_COMPLETED_SEC = 24 * 3600;
 /** The set of an escalation's chain job ids outlives any chain (a chain is at most 10 rounds of ≤ 24 h steps) (s). */
 const CHAIN_SET_TTL_SEC = 30 * 24 * 3600;
+/**
+ * How long a user's App Home refresh waits for more outcomes to share it (ms). Adds
+ * meanwhile are deduplicated; one made while the refresh runs queues one more after it.
+ */
+export const HOME_REFRESH_MS = 1_000;
 /** Job states a cancelled chain removes; completed and active jobs stay (they dedupe, or are running). */
 const CANCELLABLE = new Set(['delayed', 'waiting', 'prioritized', 'waiting-children']);
 
@@ -63,6 +68,16 @@ export function createScheduler(connection: ConnectionOptions, prefix: string): 
       // The URL is read from Postgres at delivery time: job data holds ids only.
       const jobId = callbackJobId(id, kind);
       await callbacks.add('callback', { escalationId: id }, { ...keep, jobId, attempts: 200, backoff: { type: 'countersign' } });
+    },
+    async refreshHomes(userIds) {
+      if (userIds.length === 0) return;
+      await notify.addBulk(
+        userIds.map((userId) => ({
+          name: HOME_JOB,
+          data: { userId },
+          opts: { delay: HOME_REFRESH_MS, deduplication: { id: `home-${userId}`, keepLastIfActive: true }, removeOnComplete: true, removeOnFail: { age: KEEP_COMPLETED_SEC }, attempts: 5, backoff: { type: 'countersign' } },
+        })),
+      );
     },
     async enqueueAlert(alert, dedupe) {
       const jobId = `alert-${createHash('sha256').update(dedupe).digest('hex').slice(0, 32)}`;

@@ -1,11 +1,12 @@
 import { DelayedError, Queue, UnrecoverableError, Worker, type ConnectionOptions, type Job } from 'bullmq';
 import { z } from 'zod';
 import { CARD_MAX_FAILURES, callbackBackoffMs, cardRetryMs } from './backoff.js';
-import { CALLBACKS_QUEUE, CARD_JOB, DIGEST_JOB, callbackKindOf, CHAINS_QUEUE, ESCALATIONS_QUEUE, EXPIRIES_QUEUE, MAINTENANCE_QUEUE, NOTIFY_QUEUE } from './names.js';
+import { CALLBACKS_QUEUE, CARD_JOB, DIGEST_JOB, HOME_JOB, callbackKindOf, CHAINS_QUEUE, ESCALATIONS_QUEUE, EXPIRIES_QUEUE, MAINTENANCE_QUEUE, NOTIFY_QUEUE } from './names.js';
 import { chainProcessor } from './chain-worker.js';
 import { intake } from '../flow/intake.js';
 import { cardPostFailed, postCard, postLostCard } from '../flow/post-card.js';
 import { RateLimitedError, SlackCallError } from '../errors.js';
+import { publishHome } from '../flow/home.js';
 import type { EscalationRow } from '../db/schema/escalations.js';
 import { getEscalation } from '../db/queries/escalations.js';
 import { expire } from '../flow/expire.js';
@@ -49,6 +50,7 @@ function parseIdJob(job: Job): string {
 }
 
 const digestJob = z.object({ digestId: z.uuid() });
+const homeJob = z.object({ userId: z.string().min(1).max(64) });
 
 /**
  * A card job's escalation as intake would return a repeat of it. Not `fresh`:
@@ -198,6 +200,18 @@ export function startWorkers(
           const r = await runDigest(ports, parsed.data.digestId);
           if (r.kind === 'wait') return later(job, token, r.ms);
           return r.kind;
+        }
+        // A user's App Home, published again after outcomes (close-loop.ts), coalesced per user.
+        if (job.name === HOME_JOB) {
+          const parsed = homeJob.safeParse(job.data);
+          if (!parsed.success) throw new UnrecoverableError(`invalid ${HOME_JOB} job: userId must be a Slack user id`);
+          try {
+            await publishHome(ports, parsed.data.userId);
+          } catch (err) {
+            if (err instanceof RateLimitedError) return later(job, token, err.retryAfterMs);
+            throw err;
+          }
+          return 'published';
         }
         // A card whose escalation job Redis lost (src/flow/rebuild.ts): posted from its row.
         if (job.name === 'post') {

@@ -30,6 +30,7 @@ const scheduler: SchedulerPort = {
   scheduleExpiry: async (id, at) => void asked.push(['expiry', id, at.toISOString()]),
   enqueueNotify: async (id, kind = 'decision') => void asked.push(['notify', id, kind]),
   enqueueCard: async (id) => void asked.push(['card', id]),
+  refreshHomes: async () => undefined,
   enqueueDigest: async (id) => void asked.push(['digest', id]),
   enqueueCallback: async (id, _url, kind = 'decision') => void asked.push(['callback', id, kind]),
   enqueueLateClick: async () => undefined,
