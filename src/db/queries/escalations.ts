@@ -1,4 +1,4 @@
-import { and, asc, desc, eq, gt, inArray, isNull, lt, sql } from 'drizzle-orm';
+import { and, asc, eq, gt, inArray, isNull, lt, sql } from 'drizzle-orm';
 import type { DbOrTx } from '../client.js';
 import { escalations, type EscalationRow, type NewEscalationRow } from '../schema/escalations.js';
 import { rowsOf } from './agent-modes.js';
@@ -281,15 +281,32 @@ export async function findOverdue(db: DbOrTx, now: Date, limit = 500): Promise<s
   return rows.map((r) => r.id);
 }
 
-/** Pending escalations on these routes, newest first: a person's approvals to make. */
-export async function pendingOnRoutes(db: DbOrTx, routes: string[], limit = 10): Promise<EscalationRow[]> {
-  if (routes.length === 0) return [];
-  return db
-    .select()
-    .from(escalations)
-    .where(and(eq(escalations.status, 'pending'), inArray(escalations.route, routes)))
-    .orderBy(desc(escalations.createdAt))
-    .limit(limit);
+/**
+ * One page of the pending escalations on these routes, for `user`'s App
+ * Home: the first to expire first, then the oldest, so the most urgent are
+ * on the first page however many wait (a burst's digest can hold hundreds).
+ * Leaves out the agents `user` owns (an owner never approves their own
+ * agent's actions). `total`: how many there are on every page.
+ */
+export async function pendingPage(db: DbOrTx, routes: string[], user: string, offset: number, limit: number): Promise<{ rows: EscalationRow[]; total: number }> {
+  if (routes.length === 0) return { rows: [], total: 0 };
+  const where = and(
+    eq(escalations.status, 'pending'),
+    inArray(escalations.route, routes),
+    sql`${escalations.agentOwner} is distinct from ${user}`,
+    sql`${escalations.request} is not null`,
+  );
+  const [rows, counted] = await Promise.all([
+    db
+      .select()
+      .from(escalations)
+      .where(where)
+      .orderBy(sql`${escalations.deadline} asc nulls last`, asc(escalations.createdAt), asc(escalations.id))
+      .offset(offset)
+      .limit(limit),
+    db.select({ n: sql<number>`count(*)::int` }).from(escalations).where(where),
+  ]);
+  return { rows, total: Number(counted[0]?.n ?? 0) };
 }
 
 /** The execution id of an escalation, for binding it to log lines (one primary-key read). */
