@@ -8,6 +8,8 @@ export const ESCALATIONS_QUEUE = 'escalations';
 export const CARD_JOB = 'countersign.card';
 /** Job name on the notifications queue: a channel digest (src/flow/channel-digest.ts), data `{ digestId }`. */
 export const DIGEST_JOB = 'countersign.digest';
+/** A digest brought up to date soon after a decision on one of its members: one per digest and debounce window. */
+export const DIGEST_REFRESH_JOB = 'countersign.digest_refresh';
 /** Internal queues: deadline timers, decision hand-back, agent callbacks, sweeps. */
 export const EXPIRIES_QUEUE = 'expiries';
 export const NOTIFY_QUEUE = 'notifications';

@@ -3,7 +3,7 @@ import type { FakeCall } from '../support/fake-slack.js';
 import { APPROVER, GENERAL_CHANNEL, REFUNDS_CHANNEL, SIGNING_SECRET, exampleConfigText, makeEscalation, type Harness } from '../support/harness.js';
 import { withBotAndCallbacks } from '../support/bot-hooks.js';
 import { eventually } from '../support/services.js';
-import { blockActionsBody, blockActionsPayload, eventCallbackBody, postSigned, viewSubmissionPayload } from '../support/slack-signing.js';
+import { blockActionsBody, eventCallbackBody, homeActionsPayload, postSigned, viewSubmissionPayload } from '../support/slack-signing.js';
 
 /**
  * Issue 16 §2: a burst into one channel. Slack's pace (1 post a second, a
@@ -19,18 +19,15 @@ const refund = () => makeEscalation();
 /** The default route's channel. */
 const general = () => makeEscalation({ issueType: 'other', labels: {} });
 
-const isDigestPost = (c: FakeCall) => c.method === 'chat.postMessage' && c.args.channel === REFUNDS_CHANNEL && c.args.metadata === undefined;
+const metadataOf = (c: FakeCall) => c.args.metadata as { event_type: string; event_payload: Record<string, string> } | undefined;
+const isDigestPost = (c: FakeCall) => c.method === 'chat.postMessage' && c.args.channel === REFUNDS_CHANNEL && metadataOf(c)?.event_type === 'countersign_digest';
 const cardPostsIn = (channel: string) =>
-  h.fake.calls.filter((c) => c.method === 'chat.postMessage' && c.args.channel === channel && c.args.metadata !== undefined).map((c) => String((c.args.metadata as { event_payload: { escalation_id: string } }).event_payload.escalation_id));
+  h.fake.calls.filter((c) => c.method === 'chat.postMessage' && c.args.channel === channel && metadataOf(c)?.event_type === 'countersign_escalation').map((c) => String((c.args.metadata as { event_payload: { escalation_id: string } }).event_payload.escalation_id));
 const textOf = (channel: string, ts: string) => JSON.stringify(h.fake.message(channel, ts)?.blocks ?? []);
 
 /** A click in App Home: a block_actions from the Home view, with no channel or message. */
-async function clickInHome(user: string, actionId: string, value: string): Promise<Response> {
-  const base = blockActionsPayload({ userId: user, channel: 'unused', messageTs: 'unused', actionId, value });
-  const { channel: _c, message: _m, ...rest } = base;
-  const payload = { ...rest, container: { type: 'view', view_id: `VHOME${user}` }, view: { id: `VHOME${user}`, type: 'home', blocks: [] } };
-  return postSigned(`${h.baseUrl}/slack/events`, SIGNING_SECRET, blockActionsBody(payload));
-}
+const clickInHome = (user: string, actionId: string, value: string) =>
+  postSigned(`${h.baseUrl}/slack/events`, SIGNING_SECRET, blockActionsBody(homeActionsPayload({ userId: user, actionId, value })));
 const approveFromHome = (user: string, value: string) => clickInHome(user, 'countersign.approve', value);
 
 type Block = { type: string; block_id?: string; text?: { text: string }; elements?: Array<{ action_id: string; value: string }> };

@@ -31,6 +31,7 @@ const scheduler: SchedulerPort = {
   enqueueNotify: async (id, kind = 'decision') => void asked.push(['notify', id, kind]),
   enqueueCard: async (id) => void asked.push(['card', id]),
   enqueueDigest: async (id) => void asked.push(['digest', id]),
+  refreshDigest: async (id) => void asked.push(['digest-refresh', id]),
   enqueueCallback: async (id, _url, kind = 'decision') => void asked.push(['callback', id, kind]),
   enqueueLateClick: async () => undefined,
   enqueueAlert: async () => undefined,

@@ -113,15 +113,29 @@ export async function digestMembers(db: DbOrTx, digestId: string): Promise<Diges
   return rows.map((r) => ({ actionType: r.action_type ?? '', waiting: Number(r.waiting), total: Number(r.total), oldestAt: r.oldest ? new Date(r.oldest) : null }));
 }
 
-/** Claims the digest's post, as a card's (leases.ts): unless posted, or another run's claim has not lapsed. */
-export async function claimDigestPost(db: DbOrTx, id: string, now: Date, leaseMs: number): Promise<Date | undefined> {
+/**
+ * Claims the digest's post, as a card's (leases.ts): unless posted, or another
+ * run's claim has not lapsed. `lapsed`: the claim taken over was an earlier
+ * run's, never given back, so that run may have posted (its outcome unknown):
+ * look for its message before posting.
+ */
+export async function claimDigestPost(db: DbOrTx, id: string, now: Date, leaseMs: number): Promise<{ until: Date; lapsed: boolean } | undefined> {
   const until = new Date(now.getTime() + leaseMs);
-  const rows = await db
-    .update(channelDigests)
-    .set({ postLeaseUntil: until })
-    .where(and(eq(channelDigests.id, id), isNull(channelDigests.ts), or(isNull(channelDigests.postLeaseUntil), lte(channelDigests.postLeaseUntil, now))))
-    .returning({ id: channelDigests.id });
-  return rows.length > 0 ? until : undefined;
+  // The claim as it was, read under the row lock the UPDATE takes anyway.
+  const rows = rowsOf<{ prev: string | Date | null }>(
+    await db.execute(sql`with prev as (
+        select id, post_lease_until from ${channelDigests} where id = ${id}::uuid for update
+      )
+      update ${channelDigests} d set post_lease_until = ${until.toISOString()}::timestamptz from prev
+      where d.id = prev.id and d.ts is null and (d.post_lease_until is null or d.post_lease_until <= ${now.toISOString()}::timestamptz)
+      returning prev.post_lease_until as prev`),
+  );
+  return rows.length > 0 ? { until, lapsed: rows[0]!.prev !== null } : undefined;
+}
+
+/** Ends this run's claim without giving it back (a failed look-up): the next run looks for the message again before posting. */
+export async function lapseDigestPost(db: DbOrTx, id: string, now: Date): Promise<void> {
+  await db.update(channelDigests).set({ postLeaseUntil: now }).where(and(eq(channelDigests.id, id), isNull(channelDigests.ts)));
 }
 
 /** Gives the post claim back: nothing was posted (a pacer wait, a 429, a definite refusal). */

@@ -15,6 +15,9 @@ export interface DigestView {
   appHomeUrl?: string;
 }
 
+/** Message metadata of a digest message: `event_payload.digest_id` finds it again after a post whose outcome was unknown. */
+export const DIGEST_METADATA_EVENT_TYPE = 'countersign_digest';
+
 /** The digest's *Open App Home* link button: Slack still sends the click, which is only acknowledged. */
 export const ACTION_DIGEST_HOME = 'countersign.digest_home';
 
