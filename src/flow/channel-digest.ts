@@ -58,15 +58,17 @@ export function digestible(config: CountersignConfig, row: EscalationRow): boole
  * channel's open digest, or opens one when the channel's backlog has reached
  * `slack.digest.backlog`. True: it joined (`card_digested` recorded), and no
  * card of its own will be posted. False: nothing changed; it waits its turn.
+ * `ownClaim`: the card claim this run holds (intake's fresh one), which the
+ * join takes over; without it, only an unclaimed card or a lapsed claim joins.
  */
-export async function joinChannelDigest(ports: JoinPorts, row: EscalationRow): Promise<boolean> {
+export async function joinChannelDigest(ports: JoinPorts, row: EscalationRow, ownClaim?: Date): Promise<boolean> {
   const config = ports.config.current().config;
   if (!digestible(config, row)) return false;
   const channel = row.channel!;
   const now = ports.now();
   const event = { escalationId: row.id, executionId: row.executionId, type: 'card_digested', actor: 'system', data: { channel } } as const;
   // The common case in a burst, in one statement: the channel's digest is open, and this joins it.
-  if (await joinOpenDigest(ports.db, channel, row.id, now, event)) return true;
+  if (await joinOpenDigest(ports.db, channel, row.id, now, event, ownClaim)) return true;
   // None was open then; one may be now (another worker opened it meanwhile), and the loop joins it.
   let open: ChannelDigestRow | undefined = await openDigestOf(ports.db, channel);
   if (!open && (await cardsWaiting(ports.db, channel, config.slack.digest.backlog)) < config.slack.digest.backlog) return false;
@@ -79,7 +81,7 @@ export async function joinChannelDigest(ports: JoinPorts, row: EscalationRow): P
       open = opened.row;
       opener = opened.opened;
     }
-    const joined = await joinDigest(ports.db, open.id, row.id, now, event);
+    const joined = await joinDigest(ports.db, open.id, row.id, now, event, ownClaim);
     // Only the opener enqueues the digest's job, once its own member is in (a job run before would find it empty
     // and close it). The sweep puts back a job that never got there.
     if (opener) await ports.scheduler.enqueueDigest(open.id);

@@ -98,6 +98,21 @@ describe('joining a channel digest', () => {
     expect((await getEscalation(db.database.db, digested!))!.cardState).toBe('digest');
   });
 
+  it('takes over the card claim its caller holds (intake’s fresh one) in the join, and no one else’s', async () => {
+    const ids = await waiting(6, 'C0OWNCLAIM');
+    const enqueued: string[] = [];
+    expect(await joinChannelDigest(portsOf(db.database, enqueued), (await getEscalation(db.database.db, ids[0]!))!)).toBe(true);
+    const claim = await claimCardPost(db.database.db, ids[1]!, now, 60_000);
+    if (claim.kind !== 'claimed') throw new Error('not claimed');
+    const row = (await getEscalation(db.database.db, ids[1]!))!;
+    // Another run's claim (this caller holds none, or a different one): it stays out.
+    expect(await joinChannelDigest(portsOf(db.database, enqueued), row)).toBe(false);
+    expect(await joinChannelDigest(portsOf(db.database, enqueued), row, new Date(claim.until.getTime() - 1))).toBe(false);
+    expect(await joinChannelDigest(portsOf(db.database, enqueued), row, claim.until)).toBe(true);
+    const [after] = await db.sql`select card_state, card_lease_until from escalations where id = ${ids[1]!}`;
+    expect(after).toEqual({ card_state: 'digest', card_lease_until: null });
+  });
+
   it('keeps high and critical escalations and chained routes out of the digest: their card is what pages', async () => {
     await waiting(6, 'C0URGENT01');
     const [urgent] = await waiting(1, 'C0URGENT01', { urgency: 'critical' });
