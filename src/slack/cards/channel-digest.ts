@@ -61,8 +61,8 @@ export function channelDigestMessage(v: DigestView): SlackMessage {
   if (rest > 0) shown.push(`• ${plural(rest, 'more approval')} of ${plural(sorted.length - TYPES_SHOWN, 'other action type')}`);
   const handled = total - waiting;
   const where = v.appHomeUrl
-    ? 'Decide them in App Home, with the same buttons and checks as a card.'
-    : 'Decide them in App Home: open *Countersign* under Apps in the sidebar, *Home* tab, with the same buttons and checks as a card.';
+    ? 'Decide them in App Home (the first to expire first, all of them page by page), with the same buttons and checks as a card.'
+    : 'Decide them in App Home: open *Countersign* under Apps in the sidebar, *Home* tab (the first to expire first, all of them page by page), with the same buttons and checks as a card.';
   const blocks: KnownBlock[] = [
     section(`:inbox_tray: *${headline}*${handled > 0 ? ` · ${count(handled)} handled` : ''}`),
     section(truncate(shown.join('\n'), 2900)),
