@@ -2,7 +2,7 @@ import type { HomeView } from '@slack/types';
 import { redactorOf } from '../domain/audit-config.js';
 import type { Escalation } from '../domain/escalation.js';
 import { actionSpendUsd } from '../domain/policy/evaluate.js';
-import { pendingPage } from '../db/queries/escalations.js';
+import { pendingPage } from '../db/queries/home-queue.js';
 import { delegationsTo } from '../db/queries/delegations.js';
 import { openSamplesFor } from '../db/queries/review-samples.js';
 import { agentsByMode } from '../db/queries/agent-record.js';
