@@ -13,6 +13,7 @@ import {
   markDigestShown,
   openDigest,
   openDigestOf,
+  lapseDigestPost,
   releaseDigestPost,
   settleDigest,
 } from '../db/queries/channel-digests.js';
@@ -57,15 +58,17 @@ export function digestible(config: CountersignConfig, row: EscalationRow): boole
  * channel's open digest, or opens one when the channel's backlog has reached
  * `slack.digest.backlog`. True: it joined (`card_digested` recorded), and no
  * card of its own will be posted. False: nothing changed; it waits its turn.
+ * `ownClaim`: the card claim this run holds (intake's fresh one), which the
+ * join takes over; without it, only an unclaimed card or a lapsed claim joins.
  */
-export async function joinChannelDigest(ports: JoinPorts, row: EscalationRow): Promise<boolean> {
+export async function joinChannelDigest(ports: JoinPorts, row: EscalationRow, ownClaim?: Date): Promise<boolean> {
   const config = ports.config.current().config;
   if (!digestible(config, row)) return false;
   const channel = row.channel!;
   const now = ports.now();
   const event = { escalationId: row.id, executionId: row.executionId, type: 'card_digested', actor: 'system', data: { channel } } as const;
   // The common case in a burst, in one statement: the channel's digest is open, and this joins it.
-  if (await joinOpenDigest(ports.db, channel, row.id, now, event)) return true;
+  if (await joinOpenDigest(ports.db, channel, row.id, now, event, ownClaim)) return true;
   // None was open then; one may be now (another worker opened it meanwhile), and the loop joins it.
   let open: ChannelDigestRow | undefined = await openDigestOf(ports.db, channel);
   if (!open && (await cardsWaiting(ports.db, channel, config.slack.digest.backlog)) < config.slack.digest.backlog) return false;
@@ -78,7 +81,7 @@ export async function joinChannelDigest(ports: JoinPorts, row: EscalationRow): P
       open = opened.row;
       opener = opened.opened;
     }
-    const joined = await joinDigest(ports.db, open.id, row.id, now, event);
+    const joined = await joinDigest(ports.db, open.id, row.id, now, event, ownClaim);
     // Only the opener enqueues the digest's job, once its own member is in (a job run before would find it empty
     // and close it). The sweep puts back a job that never got there.
     if (opener) await ports.scheduler.enqueueDigest(open.id);
@@ -93,6 +96,9 @@ export async function joinChannelDigest(ports: JoinPorts, row: EscalationRow): P
 
 export type DigestResult = { kind: 'wait'; ms: number } | { kind: 'done' };
 
+/** Looking for a digest message posted since its digest opened: this much earlier, for the clocks of Slack and Postgres. */
+const CLOCK_SKEW_SEC = 60;
+
 const fingerprint = (m: SlackMessage) => createHash('sha256').update(JSON.stringify(m)).digest('hex').slice(0, 32);
 
 /**
@@ -101,9 +107,11 @@ const fingerprint = (m: SlackMessage) => createHash('sha256').update(JSON.string
  * would change (chat.update, paced on its own key), closes the digest once
  * nothing in it waits, and shows that. `wait`: run again in `ms`.
  */
-export async function runDigest(ports: DigestPorts, digestId: string): Promise<DigestResult> {
+export async function runDigest(ports: DigestPorts, digestId: string, opts: { refresh?: boolean } = {}): Promise<DigestResult> {
   const d = await getDigest(ports.db, digestId);
   if (!d || d.settledAt) return { kind: 'done' };
+  // A refresh (digestChanged) only brings a posted message up to date; the post itself is the digest job's.
+  if (opts.refresh && !d.ts) return { kind: 'done' };
   const { digest: cfg } = ports.config.current().config.slack;
   const now = ports.now();
   const closed = d.closedAt !== null || (await closeDigestIfDrained(ports.db, d.id, now, { type: 'digest_closed', actor: 'system', data: { channel: d.channel, digestId: d.id, ts: d.ts } }));
@@ -129,7 +137,23 @@ export async function runDigest(ports: DigestPorts, digestId: string): Promise<D
     await markDigestShown(ports.db, d.id, shown);
   }
   if (closed) return settle(ports, d, now, shown);
+  if (opts.refresh) return { kind: 'done' };
   return { kind: 'wait', ms: cfg.updateSeconds * 1000 };
+}
+
+/** Decisions on a digest's members within this long make one update of it (ms). */
+export const DIGEST_REFRESH_MS = 2_000;
+
+/**
+ * A member of digest `digestId` was decided (or expired): its message is
+ * brought up to date at the end of the current DIGEST_REFRESH_MS window
+ * instead of at its next timer (`slack.digest.updateSeconds`). Every call in
+ * one window names the same job, so a burst of decisions makes one
+ * chat.update, within 2 s of each, on the channel's chat.update pace.
+ */
+export async function digestChanged(ports: Pick<FlowPorts, 'scheduler' | 'now'>, digestId: string): Promise<void> {
+  const end = Math.floor(ports.now().getTime() / DIGEST_REFRESH_MS + 1) * DIGEST_REFRESH_MS;
+  await ports.scheduler.refreshDigest(digestId, String(end), new Date(end));
 }
 
 async function settle(ports: Pick<FlowPorts, 'db'>, d: ChannelDigestRow, now: Date, shown: string | null): Promise<DigestResult> {
@@ -138,10 +162,11 @@ async function settle(ports: Pick<FlowPorts, 'db'>, d: ChannelDigestRow, now: Da
 }
 
 /**
- * Posts the digest once, under a claim as a card's (leases.ts). A post with
- * an unknown outcome (a 5xx, a timeout) keeps its claim until it lapses and
- * is then posted again: after such a failure the channel may show a second
- * digest message, never a second card.
+ * Posts the digest once, under a claim as a card's (leases.ts), its id in the
+ * message's metadata. A post with an unknown outcome (a 5xx, a timeout) keeps
+ * its claim until it lapses; the run that takes the lapsed claim over first
+ * looks for that message in the channel's history by its metadata, as a
+ * card's reconcile does, and records it instead of posting a second one.
  */
 async function post(ports: DigestPorts, d: ChannelDigestRow, message: SlackMessage, shown: string, updateSeconds: number): Promise<DigestResult> {
   const key = postKeyOf(d.channel);
@@ -154,9 +179,26 @@ async function post(ports: DigestPorts, d: ChannelDigestRow, message: SlackMessa
     if (latest?.ts) return { kind: 'wait', ms: 1 };
     return { kind: 'wait', ms: Math.max(1, (latest?.postLeaseUntil?.getTime() ?? now.getTime() + POST_WINDOW_MS) - now.getTime()) };
   }
+  if (held.lapsed) {
+    let found: string | undefined;
+    try {
+      found = await ports.slack.findDigest(d.channel, d.id, Math.floor(d.openedAt.getTime() / 1000) - CLOCK_SKEW_SEC);
+    } catch (err) {
+      // Not known yet either way: the next run looks again (never posts blind).
+      await lapseDigestPost(ports.db, d.id, now);
+      if (err instanceof RateLimitedError) return { kind: 'wait', ms: err.retryAfterMs };
+      throw err;
+    }
+    if (found) {
+      // Shown: unknown (it is what the lost post said), so the next run brings it up to date.
+      await markDigestPosted(ports.db, d.id, found, '', { type: 'digest_posted', actor: 'system', data: { channel: d.channel, digestId: d.id, ts: found, reconciled: true } });
+      ports.log.info({ channel: d.channel, digestId: d.id, ts: found }, 'channel digest found posted');
+      return { kind: 'wait', ms: 1 };
+    }
+  }
   let ts: string;
   try {
-    ({ ts } = await ports.slack.post(d.channel, message));
+    ({ ts } = await ports.slack.postDigest(d.channel, message, d.id));
   } catch (err) {
     if (err instanceof RateLimitedError) {
       await ports.pacer.block(key, err.retryAfterMs);

@@ -2,11 +2,11 @@ import type { HomeView } from '@slack/types';
 import { redactorOf } from '../domain/audit-config.js';
 import type { Escalation } from '../domain/escalation.js';
 import { actionSpendUsd } from '../domain/policy/evaluate.js';
-import { pendingOnRoutes } from '../db/queries/escalations.js';
+import { pendingPage } from '../db/queries/home-queue.js';
 import { delegationsTo } from '../db/queries/delegations.js';
 import { openSamplesFor } from '../db/queries/review-samples.js';
 import { agentsByMode } from '../db/queries/agent-record.js';
-import { homeView, type HomeOnCall } from '../slack/cards/home.js';
+import { HOME_PAGE_SIZE, homeView, type HomeOnCall } from '../slack/cards/home.js';
 import { onCallFor } from './oncall.js';
 import type { FlowPorts } from './ports.js';
 
@@ -27,18 +27,20 @@ async function oncallOf(ports: HomePorts, user: string, now: Date): Promise<Home
   return out;
 }
 
-/**
- * The App Home of `user`: the approvals this person may make (their own, and
- * as the out-of-office delegate of an approver), the batch
- * reviews they can work on, their on-call status and the agents by mode.
- * A section that cannot be computed is left out (and logged), never the whole tab.
- */
 /** What every user's Home shows alike, computed once when several are published together. */
 export interface HomeShared {
   agents?: ReturnType<typeof agentsByMode>;
 }
 
-export async function homeFor(ports: HomePorts, user: string, shared: HomeShared = {}): Promise<HomeView> {
+/**
+ * The App Home of `user`: the approvals this person may make (their own, and
+ * as the out-of-office delegate of an approver), a page at a time, the first
+ * to expire and the oldest first (`page` 0; Older/Newer buttons page through
+ * the rest, so every one of a burst's digest is reachable), the batch
+ * reviews they can work on, their on-call status and the agents by mode.
+ * A section that cannot be computed is left out (and logged), never the whole tab.
+ */
+export async function homeFor(ports: HomePorts, user: string, shared: HomeShared = {}, page = 0): Promise<HomeView> {
   const { config } = ports.config.current();
   const routes: string[] = [];
   // An out-of-office delegate sees the approvals of those they stand in for, too.
@@ -52,29 +54,31 @@ export async function homeFor(ports: HomePorts, user: string, shared: HomeShared
       ports.log.warn({ err: err.message, section: name }, 'App Home section failed');
       return undefined;
     });
-  const [rows, samples, oncall, agents] = await Promise.all([
-    pendingOnRoutes(ports.db, routes, 10),
+  const [pending, samples, oncall, agents] = await Promise.all([
+    pendingPage(ports.db, routes, user, page * HOME_PAGE_SIZE, HOME_PAGE_SIZE),
     // Scheduled samples are for the routes' approvers: show them to anyone who approves somewhere.
     section('reviews', openSamplesFor(ports.db, user, routes.length > 0)),
     section('oncall', oncallOf(ports, user, ports.now())),
     section('agents', (shared.agents ??= agentsByMode(ports.db, config.policy))),
   ]);
-  // The owner never approves their own agent's actions: leave those out of their list.
-  const mine = rows.filter((row) => row.agentOwner !== user && row.request);
+  // A page emptied meanwhile (decided while the person paged): show the last one there is.
+  const last = Math.max(0, Math.ceil(pending.total / HOME_PAGE_SIZE) - 1);
+  if (pending.rows.length === 0 && page > last) return homeFor(ports, user, shared, last);
   const reviews = samples
     ?.filter((s) => s.reviewed < s.size)
     .map((s) => ({ sampleId: s.id, agentId: s.agentId, size: s.size, reviewed: s.reviewed, incorrect: s.incorrect, channel: s.channel, createdAt: s.createdAt }));
   return homeView(
-    mine.map((row) => {
+    pending.rows.map((row) => {
       const escalation = redactorOf(config.audit).value(row.request as Escalation);
       const amountUsd = actionSpendUsd(config.policy, escalation.agent.id, escalation.action.type, escalation.action.params);
       return { row, escalation, ...(amountUsd > 0 ? { amountUsd } : {}) };
     }),
+    { page, total: pending.total },
     { reviews, oncall, agents: agents?.map((a) => ({ agentId: a.agentId, mode: a.mode, actions: a.actions, errors: a.errors })) },
   );
 }
 
-/** Builds and publishes `user`'s App Home (views.publish). */
-export async function publishHome(ports: HomePorts, user: string, shared?: HomeShared): Promise<void> {
-  await ports.slack.publishHome(user, await homeFor(ports, user, shared));
+/** Builds and publishes `user`'s App Home (views.publish), at `page` of their approvals (0: the first). */
+export async function publishHome(ports: HomePorts, user: string, shared?: HomeShared, page = 0): Promise<void> {
+  await ports.slack.publishHome(user, await homeFor(ports, user, shared, page));
 }

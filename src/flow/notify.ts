@@ -8,6 +8,7 @@ import { RateLimitedError } from '../errors.js';
 import { escalationCard } from '../slack/cards/escalation-card.js';
 import { cardStateOf } from './card-state.js';
 import { closeLoop } from './close-loop.js';
+import { digestChanged } from './channel-digest.js';
 import { postCard, reconcileCard } from './post-card.js';
 import type { FlowPorts } from './ports.js';
 import { refreshVotesCard } from './vote-card.js';
@@ -58,6 +59,8 @@ export async function notify(
   if (!read || read.status === 'pending') return { kind: 'skipped' };
   let row = read;
   await ports.decisions.publish(messageOf(row));
+  // One fewer waits in its channel's digest: shown within a couple of seconds, not at the digest's next timer.
+  if (row.digestId && kind === 'decision') await digestChanged(ports, row.digestId);
   // A review sends the agent something to act on only when it says "wrong": compensate.
   // `card` only brings a card up to date; the agent was told by the `decision` kind.
   if (row.callbackUrl && (kind === 'decision' || (kind === 'review' && row.reviewState === 'wrong'))) {

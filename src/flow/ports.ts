@@ -22,6 +22,10 @@ export interface SlackPort {
   postCard(channel: string, message: SlackMessage, escalationId: string): Promise<{ ts: string }>;
   /** Finds a card already posted for this escalation (reconciling after a crash). */
   findCard(channel: string, escalationId: string, oldestSec: number): Promise<string | undefined>;
+  /** A channel digest's message (src/flow/channel-digest.ts), carrying the digest's id in its metadata as a card carries its escalation's. */
+  postDigest(channel: string, message: SlackMessage, digestId: string): Promise<{ ts: string }>;
+  /** Finds a digest message already posted (an earlier post's outcome was unknown). */
+  findDigest(channel: string, digestId: string, oldestSec: number): Promise<string | undefined>;
   updateCard(channel: string, ts: string, message: SlackMessage): Promise<void>;
   /** Any other message (alerts, reminders), optionally in a thread. */
   /** `channel` is the id Slack posted in: a DM's D… id when `channel` was a user id. */
@@ -67,6 +71,11 @@ export interface SchedulerPort {
   enqueueCard(escalationId: string): Promise<void>;
   /** A channel digest's job (src/flow/channel-digest.ts): one per digest, a repeat is a no-op; it runs again by itself while the digest is open. */
   enqueueDigest(digestId: string): Promise<void>;
+  /**
+   * A digest brought up to date at `at`, once (a decision on one of its members, src/flow/channel-digest.ts):
+   * `window` (e.g. the end of the debounce window) is part of the jobId, so every call naming the same window is one job.
+   */
+  refreshDigest(digestId: string, window: string, at: Date): Promise<void>;
   /** A click acknowledged before its decision committed (src/queue/late-click.ts): recorded by a job, with retries, after `delayMs`. */
   enqueueLateClick(click: LateClick, delayMs: number): Promise<void>;
   /**

@@ -60,10 +60,11 @@ export async function postCard(
   }
   const wait = await ports.pacer.reserve(postKey(channel));
   if (wait > 0) {
+    // A burst into this channel: past its backlog, the card goes into the channel's digest instead of waiting.
+    // Intake's fresh claim is this run's own: the join takes it over in the same statement.
+    if (await joinChannelDigest(ports, row, marked ? (row.cardLeaseUntil ?? undefined) : undefined)) return { kind: 'digest' };
     // Nothing was posted: the retry must not take the marker for a crashed post and look for the card.
     if (marked) await releaseCardPost(ports.db, row.id);
-    // A burst into this channel: past its backlog, the card goes into the channel's digest instead of waiting.
-    if (await joinChannelDigest(ports, row)) return { kind: 'digest' };
     return { kind: 'wait', ms: wait };
   }
   // The claim this run holds: taken by intake's insert, or now.

@@ -10,6 +10,8 @@ export const CARD_JOB = 'countersign.card';
 export const DIGEST_JOB = 'countersign.digest';
 /** Job name on the notifications queue: publish one user's App Home again, data `{ userId }` (coalesced per user; scheduler.ts). */
 export const HOME_JOB = 'countersign.home';
+/** A digest brought up to date soon after a decision on one of its members: one per digest and debounce window. */
+export const DIGEST_REFRESH_JOB = 'countersign.digest_refresh';
 /** Internal queues: deadline timers, decision hand-back, agent callbacks, sweeps. */
 export const EXPIRIES_QUEUE = 'expiries';
 export const NOTIFY_QUEUE = 'notifications';

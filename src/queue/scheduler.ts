@@ -2,7 +2,7 @@ import { Queue, type ConnectionOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { createHash } from 'node:crypto';
 import type { SchedulerPort } from '../flow/ports.js';
-import { ALERTS_QUEUE, CALLBACKS_QUEUE, CARD_JOB, DIGEST_JOB, HOME_JOB, callbackJobId, CHAINS_QUEUE, ESCALATIONS_QUEUE, EXPIRIES_QUEUE, NOTIFY_QUEUE, REVIEWS_QUEUE } from './names.js';
+import { ALERTS_QUEUE, CALLBACKS_QUEUE, CARD_JOB, DIGEST_JOB, DIGEST_REFRESH_JOB, HOME_JOB, callbackJobId, CHAINS_QUEUE, ESCALATIONS_QUEUE, EXPIRIES_QUEUE, NOTIFY_QUEUE, REVIEWS_QUEUE } from './names.js';
 import { chainJobId } from '../domain/escalation-chain.js';
 import { bulkAdder } from './bulk-add.js';
 import { LATE_CLICK_JOB, lateClickJobId } from './late-click.js';
@@ -55,6 +55,9 @@ export function createScheduler(connection: ConnectionOptions, prefix: string): 
     },
     async enqueueDigest(digestId) {
       await notify.add(DIGEST_JOB, { digestId }, { ...keep, jobId: `digest-${digestId}`, attempts: 20, backoff: { type: 'countersign' } });
+    },
+    async refreshDigest(digestId, window, at) {
+      await notify.add(DIGEST_REFRESH_JOB, { digestId }, { ...keep, jobId: `digest-${digestId}-refresh-${window}`, delay: delay(at), attempts: 5, backoff: { type: 'countersign' } });
     },
     async enqueueLateClick(click, delayMs) {
       // Retried until Postgres answers (1 s doubling, capped at 10 min): the click must not be lost to an outage.

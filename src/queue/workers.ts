@@ -1,7 +1,7 @@
 import { DelayedError, Queue, UnrecoverableError, Worker, type ConnectionOptions, type Job } from 'bullmq';
 import { z } from 'zod';
 import { CARD_MAX_FAILURES, callbackBackoffMs, cardRetryMs } from './backoff.js';
-import { CALLBACKS_QUEUE, CARD_JOB, DIGEST_JOB, HOME_JOB, callbackKindOf, CHAINS_QUEUE, ESCALATIONS_QUEUE, EXPIRIES_QUEUE, MAINTENANCE_QUEUE, NOTIFY_QUEUE } from './names.js';
+import { CALLBACKS_QUEUE, CARD_JOB, DIGEST_JOB, DIGEST_REFRESH_JOB, HOME_JOB, callbackKindOf, CHAINS_QUEUE, ESCALATIONS_QUEUE, EXPIRIES_QUEUE, MAINTENANCE_QUEUE, NOTIFY_QUEUE } from './names.js';
 import { chainProcessor } from './chain-worker.js';
 import { intake } from '../flow/intake.js';
 import { cardPostFailed, postCard, postLostCard } from '../flow/post-card.js';
@@ -194,10 +194,11 @@ export function startWorkers(
           return 'recorded';
         }
         // A channel digest (src/flow/channel-digest.ts): runs again, delayed, while it is open.
-        if (job.name === DIGEST_JOB) {
+        // Its refresh after a decision runs once (waiting only for the pace): the digest's own job keeps the timer.
+        if (job.name === DIGEST_JOB || job.name === DIGEST_REFRESH_JOB) {
           const parsed = digestJob.safeParse(job.data);
-          if (!parsed.success) throw new UnrecoverableError(`invalid ${DIGEST_JOB} job: digestId must be a UUID`);
-          const r = await runDigest(ports, parsed.data.digestId);
+          if (!parsed.success) throw new UnrecoverableError(`invalid ${job.name} job: digestId must be a UUID`);
+          const r = await runDigest(ports, parsed.data.digestId, { refresh: job.name === DIGEST_REFRESH_JOB });
           if (r.kind === 'wait') return later(job, token, r.ms);
           return r.kind;
         }

@@ -26,7 +26,8 @@ export interface StoredMessage {
   type: 'message'; ts: string; user: string; bot_id: string; app_id: string; team: string; text: string;
   blocks?: unknown[]; attachments?: unknown[]; metadata?: MessageMetadata; thread_ts?: string; edited?: { user: string; ts: string };
 }
-export type CallHook = (call: FakeCall) => 'hold' | void | Promise<void>;
+/** `'hold'`: the effect stays, the reply never comes; `'fail500'`: the effect stays, the reply is a 500 (an outcome the client cannot know). */
+export type CallHook = (call: FakeCall) => 'hold' | 'fail500' | void | Promise<void>;
 /** `times`: how many calls the fault answers (default 1; `Infinity` until clearFaults). */
 export interface FaultScope { channel?: string; times?: number }
 export interface DndState { dnd_enabled: boolean; next_dnd_start_ts: number; next_dnd_end_ts: number; snooze_enabled: boolean }
@@ -335,6 +336,10 @@ export async function startFakeSlack(opts: FakeSlackOptions = {}): Promise<FakeS
     for (const h of hooks.filter((x) => x.method === method || x.method === '*')) {
       const r = h.fn(call);
       if (r === 'hold') hold = true;
+      else if (r === 'fail500') {
+        status = 500;
+        body = JSON.stringify(fail('internal_error'));
+      }
       else if (r) await r;
     }
     // A held request never gets an answer: the client sees the effect in Slack but not the reply, like a crash.

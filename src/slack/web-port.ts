@@ -3,6 +3,7 @@ import { RateLimitedError, SlackCallError } from '../errors.js';
 import type { SlackPort } from '../flow/ports.js';
 import type { Availability } from '../domain/paging.js';
 import { METADATA_EVENT_TYPE } from './cards/view-model.js';
+import { DIGEST_METADATA_EVENT_TYPE } from './cards/channel-digest.js';
 import { replyOf } from './cards/limits.js';
 import { createHttpFetch } from './http-fetch.js';
 import { createWebCall, type WebCall } from './web-call.js';
@@ -137,6 +138,22 @@ export function createSlackPort(client: WebClient, now: () => number = Date.now,
   const call = <T>(method: string, fn: () => Promise<T>): Promise<T> => observed(observe, method, mappedCall(method, fn));
   const hot = <T>(method: string, args: Record<string, unknown>): Promise<T> =>
     (lean ? observed(observe, method, lean(method, args)) : call(method, () => client.apiCall(method, args))) as Promise<T>;
+  /** The message in `channel` since `oldestSec` whose metadata names this id (a card's escalation, a digest), reading a few pages of history. */
+  const findByMetadata = async (channel: string, oldestSec: number, eventType: string, key: string, id: string): Promise<string | undefined> => {
+    let cursor: string | undefined;
+    for (let page = 0; page < RECONCILE_PAGES; page++) {
+      const res = await call('conversations.history', () =>
+        client.conversations.history({ channel, oldest: String(oldestSec), include_all_metadata: true, limit: 200, cursor }),
+      );
+      for (const m of res.messages ?? []) {
+        const meta = (m as { metadata?: { event_type?: string; event_payload?: Record<string, unknown> } }).metadata;
+        if (meta?.event_type === eventType && meta.event_payload?.[key] === id && m.ts) return m.ts;
+      }
+      cursor = res.response_metadata?.next_cursor;
+      if (!res.has_more || !cursor) break;
+    }
+    return undefined;
+  };
   return {
     async postCard(channel, message, escalationId) {
       const res = await hot<{ ts?: string }>('chat.postMessage', {
@@ -151,19 +168,22 @@ export function createSlackPort(client: WebClient, now: () => number = Date.now,
       return { ts: res.ts };
     },
     async findCard(channel, escalationId, oldestSec) {
-      let cursor: string | undefined;
-      for (let page = 0; page < RECONCILE_PAGES; page++) {
-        const res = await call('conversations.history', () =>
-          client.conversations.history({ channel, oldest: String(oldestSec), include_all_metadata: true, limit: 200, cursor }),
-        );
-        for (const m of res.messages ?? []) {
-          const meta = (m as { metadata?: { event_type?: string; event_payload?: { escalation_id?: string } } }).metadata;
-          if (meta?.event_type === METADATA_EVENT_TYPE && meta.event_payload?.escalation_id === escalationId && m.ts) return m.ts;
-        }
-        cursor = res.response_metadata?.next_cursor;
-        if (!res.has_more || !cursor) break;
-      }
-      return undefined;
+      return findByMetadata(channel, oldestSec, METADATA_EVENT_TYPE, 'escalation_id', escalationId);
+    },
+    async postDigest(channel, message, digestId) {
+      const res = await hot<{ ts?: string }>('chat.postMessage', {
+        channel,
+        text: message.text,
+        blocks: message.blocks,
+        unfurl_links: false,
+        unfurl_media: false,
+        metadata: { event_type: DIGEST_METADATA_EVENT_TYPE, event_payload: { digest_id: digestId } },
+      });
+      if (!res.ts) throw new SlackCallError('chat.postMessage', 'no ts in response', false);
+      return { ts: res.ts };
+    },
+    async findDigest(channel, digestId, oldestSec) {
+      return findByMetadata(channel, oldestSec, DIGEST_METADATA_EVENT_TYPE, 'digest_id', digestId);
     },
     async updateCard(channel, ts, message) {
       await hot('chat.update', { channel, ts, text: message.text, blocks: message.blocks });

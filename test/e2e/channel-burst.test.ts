@@ -3,7 +3,7 @@ import type { FakeCall } from '../support/fake-slack.js';
 import { APPROVER, GENERAL_CHANNEL, REFUNDS_CHANNEL, SIGNING_SECRET, exampleConfigText, makeEscalation, type Harness } from '../support/harness.js';
 import { withBotAndCallbacks } from '../support/bot-hooks.js';
 import { eventually } from '../support/services.js';
-import { blockActionsBody, blockActionsPayload, eventCallbackBody, postSigned } from '../support/slack-signing.js';
+import { blockActionsBody, eventCallbackBody, homeActionsPayload, postSigned, viewSubmissionPayload } from '../support/slack-signing.js';
 
 /**
  * Issue 16 §2: a burst into one channel. Slack's pace (1 post a second, a
@@ -19,20 +19,29 @@ const refund = () => makeEscalation();
 /** The default route's channel. */
 const general = () => makeEscalation({ issueType: 'other', labels: {} });
 
-const isDigestPost = (c: FakeCall) => c.method === 'chat.postMessage' && c.args.channel === REFUNDS_CHANNEL && c.args.metadata === undefined;
+const metadataOf = (c: FakeCall) => c.args.metadata as { event_type: string; event_payload: Record<string, string> } | undefined;
+const isDigestPost = (c: FakeCall) => c.method === 'chat.postMessage' && c.args.channel === REFUNDS_CHANNEL && metadataOf(c)?.event_type === 'countersign_digest';
 const cardPostsIn = (channel: string) =>
-  h.fake.calls.filter((c) => c.method === 'chat.postMessage' && c.args.channel === channel && c.args.metadata !== undefined).map((c) => String((c.args.metadata as { event_payload: { escalation_id: string } }).event_payload.escalation_id));
+  h.fake.calls.filter((c) => c.method === 'chat.postMessage' && c.args.channel === channel && metadataOf(c)?.event_type === 'countersign_escalation').map((c) => String((c.args.metadata as { event_payload: { escalation_id: string } }).event_payload.escalation_id));
 const textOf = (channel: string, ts: string) => JSON.stringify(h.fake.message(channel, ts)?.blocks ?? []);
 
-/** An Approve click in App Home: a block_actions from the Home view, with no channel or message. */
-async function approveFromHome(user: string, value: string): Promise<Response> {
-  const base = blockActionsPayload({ userId: user, channel: 'unused', messageTs: 'unused', actionId: 'countersign.approve', value });
-  const { channel: _c, message: _m, ...rest } = base;
-  const payload = { ...rest, container: { type: 'view', view_id: `VHOME${user}` }, view: { id: `VHOME${user}`, type: 'home', blocks: [] } };
-  return postSigned(`${h.baseUrl}/slack/events`, SIGNING_SECRET, blockActionsBody(payload));
-}
+/** A click in App Home: a block_actions from the Home view, with no channel or message. */
+const clickInHome = (user: string, actionId: string, value: string) =>
+  postSigned(`${h.baseUrl}/slack/events`, SIGNING_SECRET, blockActionsBody(homeActionsPayload({ userId: user, actionId, value })));
+const approveFromHome = (user: string, value: string) => clickInHome(user, 'countersign.approve', value);
+
+type Block = { type: string; block_id?: string; text?: { text: string }; elements?: Array<{ action_id: string; value: string }> };
+const blocksOf = (c: FakeCall) => (c.args.view as { blocks: Block[] }).blocks;
+const buttonsOf = (c: FakeCall) => blocksOf(c).flatMap((b) => b.elements ?? []);
+/** The next views.publish of `user`'s Home after `before` calls to it, whose blocks pass `ok`. */
+const nextHome = (user: string, before: number, ok: (c: FakeCall) => boolean = () => true) =>
+  h.fake.waitFor((c) => c.method === 'views.publish' && c.args.user_id === user && h.fake.callsTo('views.publish').indexOf(c) >= before && ok(c));
 
 let members: Array<{ id: string; digest: string }> = [];
+const pendingMembers = async () => {
+  const rows = await h.sql`select id from escalations where status = 'pending' and id = any(${members.map((m) => m.id)}::uuid[])`;
+  return members.filter((m) => rows.some((r) => r.id === m.id));
+};
 let digestTs = '';
 
 describe('a burst into one channel', () => {
@@ -80,6 +89,56 @@ describe('a burst into one channel', () => {
     expect((await approveFromHome(APPROVER, approve.value)).status).toBe(200);
     await eventually(async () => ((await h.sql`select status from escalations where id = ${first}`)[0]!.status === 'approved' ? true : undefined), 'the approval');
     await h.fake.waitFor((c) => c.method === 'chat.update' && c.args.ts === digestTs && JSON.stringify(c.args.blocks).includes('1 handled'));
+  });
+
+  it('pages App Home, the first to expire first: every escalation in the digest is reachable with Older →', async () => {
+    const before = h.fake.callsTo('views.publish').length;
+    await postSigned(`${h.baseUrl}/slack/events`, SIGNING_SECRET, eventCallbackBody({ type: 'app_home_opened', user: APPROVER, channel: 'D0APPROVER1', tab: 'home' }), 'application/json');
+    let page = await nextHome(APPROVER, before);
+    const waiting = await h.sql`select id from escalations where status = 'pending' and route = 'refunds' order by deadline asc nulls last, created_at asc, id asc`;
+    const [{ n: total }] = (await h.sql`select count(*)::int as n from escalations where status = 'pending' and route in ('refunds', 'default')`) as unknown as [{ n: number }];
+    expect(total).toBeGreaterThan(25);
+    expect(JSON.stringify(blocksOf(page))).toContain(`${total} approvals waiting for you* · 1–25, first to expire first`);
+    const seen: string[] = [];
+    for (let n = 1; ; n++) {
+      const ids = buttonsOf(page).filter((b) => b.action_id === 'countersign.approve').map((b) => b.value.slice(0, 36));
+      expect(ids.length).toBeLessThanOrEqual(25);
+      expect(blocksOf(page).length).toBeLessThanOrEqual(100);
+      seen.push(...ids);
+      const older = buttonsOf(page).find((b) => b.action_id === 'countersign.home_page:older');
+      if (!older) break;
+      expect(n).toBeLessThan(10);
+      const at = h.fake.callsTo('views.publish').length;
+      expect((await clickInHome(APPROVER, older.action_id, older.value)).status).toBe(200);
+      page = await nextHome(APPROVER, at);
+      expect(buttonsOf(page).some((b) => b.action_id === 'countersign.home_page:newer')).toBe(true);
+    }
+    // The first to expire is the first shown; every member of the digest is on some page, once.
+    expect(seen[0]).toBe(waiting[0]!.id);
+    expect(new Set(seen).size).toBe(seen.length);
+    expect(seen.length).toBe(total);
+    // Every member still waiting; the one approved above is not listed any more.
+    const still = await pendingMembers();
+    expect(still.length).toBe(members.length - 1);
+    expect(still.every((m) => seen.includes(m.id))).toBe(true);
+  });
+
+  it('denies a digested escalation from App Home (Deny… opens its reason modal there), and answers a refused click in a modal', async () => {
+    const [target, other] = await pendingMembers();
+    expect((await clickInHome(APPROVER, 'countersign.deny', `${target!.id}:${target!.digest}`)).status).toBe(200);
+    const modal = await h.fake.waitFor((c) => c.method === 'views.open' && (c.args.view as { callback_id?: string }).callback_id === 'countersign.deny_reason' && JSON.stringify(c.args.view).includes(target!.id));
+    const meta = String((modal.args.view as { private_metadata: string }).private_metadata);
+    const submit = viewSubmissionPayload({ userId: APPROVER, callbackId: 'countersign.deny_reason', privateMetadata: meta, values: { reason: { reason_input: 'Too many at once; check the batch first.' } } });
+    expect((await postSigned(`${h.baseUrl}/slack/events`, SIGNING_SECRET, blockActionsBody(submit))).status).toBe(200);
+    await eventually(async () => ((await h.sql`select status from escalations where id = ${target!.id}`)[0]!.status === 'denied' ? true : undefined), 'the denial');
+    const [made] = await h.sql`select data from events where escalation_id = ${target!.id} and type = 'decision_made'`;
+    expect((made!.data as { channel: string }).channel).toBe(REFUNDS_CHANNEL);
+    // Someone who is not an approver may not decide: told so in a modal (App Home has no channel for an ephemeral reply), and recorded.
+    expect((await clickInHome('U0STRANGER1', 'countersign.deny', `${other!.id}:${other!.digest}`)).status).toBe(200);
+    await h.fake.waitFor((c) => c.method === 'views.open' && (c.args.view as { close?: { text: string }; callback_id?: string }).callback_id === undefined && JSON.stringify(c.args.view).includes('You are not an approver'));
+    const refused = await eventually(async () => (await h.sql`select data from events where escalation_id = ${other!.id} and type = 'decision_refused'`)[0], 'the refusal');
+    expect(refused.data).toMatchObject({ kind: 'deny', channel: null });
+    expect((await h.sql`select status from escalations where id = ${other!.id}`)[0]!.status).toBe('pending');
   });
 
   it('says so once every escalation in it is decided, and the channel gets cards of its own again', async () => {

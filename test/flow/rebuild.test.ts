@@ -32,6 +32,7 @@ const scheduler: SchedulerPort = {
   enqueueCard: async (id) => void asked.push(['card', id]),
   refreshHomes: async () => undefined,
   enqueueDigest: async (id) => void asked.push(['digest', id]),
+  refreshDigest: async (id) => void asked.push(['digest-refresh', id]),
   enqueueCallback: async (id, _url, kind = 'decision') => void asked.push(['callback', id, kind]),
   enqueueLateClick: async () => undefined,
   enqueueAlert: async () => undefined,

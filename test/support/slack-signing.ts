@@ -83,6 +83,12 @@ export function blockActionsPayload(i: BlockActionsInput): Record<string, unknow
   };
 }
 
+/** A click in App Home: a block_actions from the user's Home view, with no channel or message. */
+export function homeActionsPayload(i: { userId: string; actionId: string; value: string }): Record<string, unknown> {
+  const { channel: _c, message: _m, ...rest } = blockActionsPayload({ ...i, channel: 'unused', messageTs: 'unused' });
+  return { ...rest, container: { type: 'view', view_id: `VHOME${i.userId}` }, view: { id: `VHOME${i.userId}`, type: 'home', blocks: [] } };
+}
+
 /** Leaf values may be a plain string (taken as a plain_text_input) or a full Slack state value object. */
 export type ViewValuesInput = Record<string, Record<string, string | Record<string, unknown>>>;
 

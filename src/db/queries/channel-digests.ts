@@ -58,13 +58,16 @@ export async function openDigest(db: DbOrTx, id: string, channel: string, now: D
 
 /**
  * Puts a pending escalation in an open digest, with its `card_digested`
- * event, in one statement: only if the digest is still open (its row share-
- * locked, so a close waits for this to commit, or this sees it closed), and
- * only if nobody posts or posted its card (state `none`, or a claim that
- * lapsed). False: it did not join; the caller posts its card as before.
+ * event, in one statement: only if the digest is still open (its row
+ * key-share-locked, so a close, which locks it for update, waits for this to
+ * commit, or this sees it closed; the digest's own updates of its message do
+ * not wait on joins, nor joins on them), and only if nobody posts or posted
+ * its card (state `none`, a claim that lapsed, or `ownClaim`: the claim the
+ * caller holds, taken over). False: it did not join; the caller posts its
+ * card as before.
  */
-export async function joinDigest(db: DbOrTx, digestId: string, escalationId: string, now: Date, event: EventInput): Promise<boolean> {
-  return (await joinWhere(db, sql`id = ${digestId}::uuid`, escalationId, now, event)) !== undefined;
+export async function joinDigest(db: DbOrTx, digestId: string, escalationId: string, now: Date, event: EventInput, ownClaim?: Date): Promise<boolean> {
+  return (await joinWhere(db, sql`id = ${digestId}::uuid`, escalationId, now, event, ownClaim)) !== undefined;
 }
 
 /**
@@ -72,19 +75,20 @@ export async function joinDigest(db: DbOrTx, digestId: string, escalationId: str
  * statement (no read first): the digest's id, or undefined when the channel
  * has none open or this escalation cannot join.
  */
-export async function joinOpenDigest(db: DbOrTx, channel: string, escalationId: string, now: Date, event: EventInput): Promise<string | undefined> {
-  return joinWhere(db, sql`channel = ${channel} and closed_at is null`, escalationId, now, event);
+export async function joinOpenDigest(db: DbOrTx, channel: string, escalationId: string, now: Date, event: EventInput, ownClaim?: Date): Promise<string | undefined> {
+  return joinWhere(db, sql`channel = ${channel} and closed_at is null`, escalationId, now, event, ownClaim);
 }
 
 /** The join; `data.digestId` of the event is filled in with the digest joined. */
-async function joinWhere(db: DbOrTx, which: ReturnType<typeof sql>, escalationId: string, now: Date, event: EventInput): Promise<string | undefined> {
+async function joinWhere(db: DbOrTx, which: ReturnType<typeof sql>, escalationId: string, now: Date, event: EventInput, ownClaim?: Date): Promise<string | undefined> {
+  const own = ownClaim ? sql` or card_lease_until = ${ownClaim.toISOString()}::timestamptz` : sql``;
   const rows = rowsOf<{ digest_id: string }>(
     await db.execute(sql`with d as (
-        select id from ${channelDigests} where ${which} and closed_at is null limit 1 for share
+        select id from ${channelDigests} where ${which} and closed_at is null limit 1 for key share
       ), j as (
         update ${escalations} set card_state = 'digest', digest_id = (select id from d), card_lease_until = null
         where id = ${escalationId}::uuid and status = 'pending' and card_ts is null and exists (select 1 from d)
-          and (card_state = 'none' or (card_state = 'posting' and (card_lease_until is null or card_lease_until <= ${now.toISOString()}::timestamptz)))
+          and (card_state = 'none' or (card_state = 'posting' and (card_lease_until is null or card_lease_until <= ${now.toISOString()}::timestamptz${own})))
         returning id, execution_id, digest_id
       ), ev as (
         insert into ${events} (escalation_id, execution_id, type, actor, data)
@@ -113,15 +117,29 @@ export async function digestMembers(db: DbOrTx, digestId: string): Promise<Diges
   return rows.map((r) => ({ actionType: r.action_type ?? '', waiting: Number(r.waiting), total: Number(r.total), oldestAt: r.oldest ? new Date(r.oldest) : null }));
 }
 
-/** Claims the digest's post, as a card's (leases.ts): unless posted, or another run's claim has not lapsed. */
-export async function claimDigestPost(db: DbOrTx, id: string, now: Date, leaseMs: number): Promise<Date | undefined> {
+/**
+ * Claims the digest's post, as a card's (leases.ts): unless posted, or another
+ * run's claim has not lapsed. `lapsed`: the claim taken over was an earlier
+ * run's, never given back, so that run may have posted (its outcome unknown):
+ * look for its message before posting.
+ */
+export async function claimDigestPost(db: DbOrTx, id: string, now: Date, leaseMs: number): Promise<{ until: Date; lapsed: boolean } | undefined> {
   const until = new Date(now.getTime() + leaseMs);
-  const rows = await db
-    .update(channelDigests)
-    .set({ postLeaseUntil: until })
-    .where(and(eq(channelDigests.id, id), isNull(channelDigests.ts), or(isNull(channelDigests.postLeaseUntil), lte(channelDigests.postLeaseUntil, now))))
-    .returning({ id: channelDigests.id });
-  return rows.length > 0 ? until : undefined;
+  // The claim as it was, read under the row lock the UPDATE takes anyway.
+  const rows = rowsOf<{ prev: string | Date | null }>(
+    await db.execute(sql`with prev as (
+        select id, post_lease_until from ${channelDigests} where id = ${id}::uuid for update
+      )
+      update ${channelDigests} d set post_lease_until = ${until.toISOString()}::timestamptz from prev
+      where d.id = prev.id and d.ts is null and (d.post_lease_until is null or d.post_lease_until <= ${now.toISOString()}::timestamptz)
+      returning prev.post_lease_until as prev`),
+  );
+  return rows.length > 0 ? { until, lapsed: rows[0]!.prev !== null } : undefined;
+}
+
+/** Ends this run's claim without giving it back (a failed look-up): the next run looks for the message again before posting. */
+export async function lapseDigestPost(db: DbOrTx, id: string, now: Date): Promise<void> {
+  await db.update(channelDigests).set({ postLeaseUntil: now }).where(and(eq(channelDigests.id, id), isNull(channelDigests.ts)));
 }
 
 /** Gives the post claim back: nothing was posted (a pacer wait, a 429, a definite refusal). */
@@ -150,7 +168,8 @@ export async function markDigestShown(db: DbOrTx, id: string, shown: string): Pr
 /**
  * Closes the digest if none of its members waits, with its `digest_closed`
  * event. The row lock first, then the count in a statement of its own: a
- * join that committed meanwhile is seen (joinDigest share-locks the row).
+ * join that committed meanwhile is seen (joinDigest key-share-locks the row,
+ * which a lock for update waits on).
  */
 export async function closeDigestIfDrained(db: DbOrTx, id: string, now: Date, event: EventInput): Promise<boolean> {
   return db.transaction(async (tx) => {

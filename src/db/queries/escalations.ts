@@ -1,4 +1,4 @@
-import { and, asc, desc, eq, gt, inArray, isNull, lt, sql } from 'drizzle-orm';
+import { and, asc, eq, gt, inArray, isNull, lt, sql } from 'drizzle-orm';
 import type { DbOrTx } from '../client.js';
 import { escalations, type EscalationRow, type NewEscalationRow } from '../schema/escalations.js';
 import { rowsOf } from './agent-modes.js';
@@ -279,17 +279,6 @@ export async function findOverdue(db: DbOrTx, now: Date, limit = 500): Promise<s
     .where(and(eq(escalations.status, 'pending'), lt(escalations.deadline, now)))
     .limit(limit);
   return rows.map((r) => r.id);
-}
-
-/** Pending escalations on these routes, newest first: a person's approvals to make. */
-export async function pendingOnRoutes(db: DbOrTx, routes: string[], limit = 10): Promise<EscalationRow[]> {
-  if (routes.length === 0) return [];
-  return db
-    .select()
-    .from(escalations)
-    .where(and(eq(escalations.status, 'pending'), inArray(escalations.route, routes)))
-    .orderBy(desc(escalations.createdAt))
-    .limit(limit);
 }
 
 /** The execution id of an escalation, for binding it to log lines (one primary-key read). */

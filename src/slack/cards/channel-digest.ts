@@ -15,6 +15,9 @@ export interface DigestView {
   appHomeUrl?: string;
 }
 
+/** Message metadata of a digest message: `event_payload.digest_id` finds it again after a post whose outcome was unknown. */
+export const DIGEST_METADATA_EVENT_TYPE = 'countersign_digest';
+
 /** The digest's *Open App Home* link button: Slack still sends the click, which is only acknowledged. */
 export const ACTION_DIGEST_HOME = 'countersign.digest_home';
 
@@ -58,8 +61,8 @@ export function channelDigestMessage(v: DigestView): SlackMessage {
   if (rest > 0) shown.push(`• ${plural(rest, 'more approval')} of ${plural(sorted.length - TYPES_SHOWN, 'other action type')}`);
   const handled = total - waiting;
   const where = v.appHomeUrl
-    ? 'Decide them in App Home, with the same buttons and checks as a card.'
-    : 'Decide them in App Home: open *Countersign* under Apps in the sidebar, *Home* tab, with the same buttons and checks as a card.';
+    ? 'Decide them in App Home (the first to expire first, all of them page by page), with the same buttons and checks as a card.'
+    : 'Decide them in App Home: open *Countersign* under Apps in the sidebar, *Home* tab (the first to expire first, all of them page by page), with the same buttons and checks as a card.';
   const blocks: KnownBlock[] = [
     section(`:inbox_tray: *${headline}*${handled > 0 ? ` · ${count(handled)} handled` : ''}`),
     section(truncate(shown.join('\n'), 2900)),

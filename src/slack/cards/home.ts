@@ -1,4 +1,4 @@
-import type { HomeView, KnownBlock, SectionBlock } from '@slack/types';
+import type { Button, HomeView, KnownBlock, SectionBlock } from '@slack/types';
 import { HEADER_TEXT_MAX, SECTION_TEXT_MAX, safeCode, safeText } from '../../domain/slack-text.js';
 import { MODES, MODE_LABELS, type Mode } from '../../domain/modes.js';
 import type { Escalation } from '../../domain/escalation.js';
@@ -89,13 +89,46 @@ export interface HomePending {
   amountUsd?: number;
 }
 
-export function homeView(pending: HomePending[], extras: HomeExtras = {}): HomeView {
+/** Which page of a person's approvals the Home shows (0: the first), of how many in all. */
+export interface HomePaging {
+  page: number;
+  total: number;
+}
+
+/**
+ * Approvals a Home page shows: 3 blocks each, so a full page (75) with the
+ * header, the paging buttons and the fixed sections below (at most 10)
+ * stays within Slack's 100 blocks per view, and nothing is cut.
+ */
+export const HOME_PAGE_SIZE = 25;
+/** The Home's *Older →* / *← Newer* buttons; the value is the page to show. */
+export const ACTION_HOME_PAGE = 'countersign.home_page';
+
+/** The page in a paging button's value, or undefined when it is not one. */
+export function parseHomePage(value: string | undefined): number | undefined {
+  const n = Number(value);
+  return Number.isInteger(n) && n >= 0 && n < 100_000 ? n : undefined;
+}
+
+function headline({ page, total }: HomePaging, shown: number): string {
+  if (total === 0) return '*Nothing waiting for you.* New requests appear here and in their channels.';
+  const head = `*${plural(total, 'approval')} waiting for you*`;
+  if (total <= HOME_PAGE_SIZE && page === 0) return `${head} · first to expire first`;
+  const from = page * HOME_PAGE_SIZE + 1;
+  return `${head} · ${count(from)}–${count(from + shown - 1)}, first to expire first`;
+}
+
+function pagingBlock({ page, total }: HomePaging): KnownBlock | undefined {
+  const elements: Button[] = [];
+  if (page > 0) elements.push({ type: 'button', action_id: `${ACTION_HOME_PAGE}:newer`, text: { type: 'plain_text', text: '← Newer' }, value: String(page - 1) });
+  if ((page + 1) * HOME_PAGE_SIZE < total) elements.push({ type: 'button', action_id: `${ACTION_HOME_PAGE}:older`, text: { type: 'plain_text', text: 'Older →' }, value: String(page + 1) });
+  return elements.length ? { type: 'actions', block_id: 'home:paging', elements } : undefined;
+}
+
+export function homeView(pending: HomePending[], paging: HomePaging = { page: 0, total: pending.length }, extras: HomeExtras = {}): HomeView {
   const blocks: KnownBlock[] = [
     { type: 'header', text: { type: 'plain_text', text: 'Countersign'.slice(0, HEADER_TEXT_MAX) } },
-    {
-      type: 'section',
-      text: { type: 'mrkdwn', text: pending.length ? `*${pending.length === 10 ? '10+ approvals' : plural(pending.length, 'approval')} waiting for you*` : '*Nothing waiting for you.* New requests appear here and in their channels.' },
-    },
+    { type: 'section', text: { type: 'mrkdwn', text: headline(paging, pending.length) } },
   ];
   for (const { row, escalation: e, amountUsd } of pending) {
     const value = buttonValue(row.id, row.digest ?? '');
@@ -122,7 +155,9 @@ export function homeView(pending: HomePending[], extras: HomeExtras = {}): HomeV
       },
     );
   }
-  // Fixed, short sections after the approvals: the list above is capped at 10, so all fit within Slack's 100 blocks.
+  const nav = pagingBlock(paging);
+  if (nav) blocks.push(nav);
+  // Fixed, short sections after the approvals: a page is HOME_PAGE_SIZE at most, so all fit within Slack's 100 blocks.
   if (extras.reviews) blocks.push(...reviewBlocks(extras.reviews));
   if (extras.oncall) blocks.push(...oncallBlocks(extras.oncall));
   if (extras.agents) blocks.push(...agentBlocks(extras.agents));

@@ -10,6 +10,7 @@ export const DENY_REASON_ACTION = 'reason_input';
 export interface DenyMetadata {
   id: string;
   digest: string;
+  /** Where the click came from, for the clicker's reply; '' from App Home, where there is none. */
   channel: string;
 }
 
@@ -58,6 +59,16 @@ export function denyModal(meta: DenyMetadata, actionType: string): ModalView {
     submit: 'Deny',
     intro: `You are denying ${safeCode(actionType, 102)}. The agent receives your reason.`,
     placeholder: 'What should the agent do instead?',
+  });
+}
+
+/** A short answer to a click made where no message can be posted (App Home): a modal with only a Close. */
+export function noticeModal(title: string, text: string): ModalView {
+  return capView({
+    type: 'modal',
+    title: { type: 'plain_text', text: title },
+    close: { type: 'plain_text', text: 'Close' },
+    blocks: [{ type: 'section', text: { type: 'mrkdwn', text: text.slice(0, SECTION_TEXT_MAX) } }],
   });
 }
 

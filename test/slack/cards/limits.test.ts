@@ -21,7 +21,7 @@ import { auditResultsMessage } from '../../../src/slack/cards/audit-results.js';
 import { chainThreadMessage, type ChainNotice } from '../../../src/slack/cards/chain-message.js';
 import { escalationCard } from '../../../src/slack/cards/escalation-card.js';
 import { governanceReportMessages, type ReportAgent } from '../../../src/slack/cards/governance-report.js';
-import { homeView } from '../../../src/slack/cards/home.js';
+import { HOME_PAGE_SIZE, homeView } from '../../../src/slack/cards/home.js';
 import { capMessage, capView, replyOf } from '../../../src/slack/cards/limits.js';
 import { detailsModal, denyModal, reviewWrongModal } from '../../../src/slack/cards/modals.js';
 import { proposalMessage } from '../../../src/slack/cards/mode-cards.js';
@@ -247,18 +247,24 @@ describe('every message builder, fed hostile and maximal agent text', () => {
 });
 
 describe('every view builder, fed hostile and maximal agent text', () => {
-  it('the App Home, with ten approvals, reviews, on-call lines and a hundred agents', () => {
+  it('the App Home, with a full page of approvals between two others, reviews, on-call lines and a hundred agents, none cut', () => {
     fc.assert(
-      fc.property(fc.array(cardState, { minLength: 1, maxLength: 10 }), fc.array(hostile(200), { maxLength: 100 }), hostile(63), (states, agents, route) => {
+      fc.property(fc.array(cardState, { minLength: HOME_PAGE_SIZE, maxLength: HOME_PAGE_SIZE }), fc.array(hostile(200), { maxLength: 100 }), hostile(63), (states, agents, route) => {
         const pending = states.map((s, i) => ({ row: { id: UUID.replace(/^.{8}/, String(i).padStart(8, '0')), digest: DIGEST, route, deadline: AT } as EscalationRow, escalation: s.escalation }));
-        const view = homeView(pending, {
+        const view = homeView(pending, { page: 1, total: HOME_PAGE_SIZE * 3 }, {
           reviews: agents.slice(0, 10).map((a) => ({ sampleId: UUID, agentId: a, size: 40, reviewed: 3, incorrect: 1, channel: 'C0REFUNDS1', createdAt: AT })),
           oncall: [{ route, role: 'primary', from: AT, to: AT }, { route, role: 'next', from: AT, to: null }],
           agents: agents.map((agentId, i) => ({ agentId, mode: MODES[i % MODES.length]!, actions: 10, errors: 1 })),
         });
         expectValidView(view as unknown as Record<string, unknown>);
+        const text = JSON.stringify(view.blocks);
+        // Every approval keeps its buttons, the paging both ways, and nothing was shortened away.
+        expect(view.blocks.filter((b) => b.block_id?.startsWith('home:') && b.block_id !== 'home:paging')).toHaveLength(HOME_PAGE_SIZE);
+        expect(text).toContain('← Newer');
+        expect(text).toContain('Older →');
+        expect(text).not.toContain('Shortened to fit in Slack');
       }),
-      { numRuns: 20 },
+      { numRuns: 10 },
     );
   });
 

@@ -20,7 +20,8 @@ export function registerDenyReason(app: App, deps: ListenerDeps): void {
       userId: body.user.id,
       kind: 'deny',
       reason,
-      channel: meta.channel,
+      // '' from App Home: no channel to reply in (the Home is published again instead).
+      ...(meta.channel ? { channel: meta.channel } : {}),
     });
   });
 }
