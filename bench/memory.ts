@@ -8,6 +8,9 @@
  * a second, sampled every 10 s, whose growth after the first two minutes
  * (warm-up) is reported. Linux only (reads /proc/<pid>/status).
  *
+ * The bot gets the node flags `npm run start:prod` gives it (package.json),
+ * as NODE_OPTIONS: the figure is the deployed process's.
+ *
  * `--probe=1` preloads bench/memory-probe.mjs into the bot and asks it, after
  * each RSS reading, for process.memoryUsage() before and after a full GC
  * (heap used / total, external, array buffers): where the RSS is held.
@@ -32,6 +35,12 @@ const BOT_ENV = Object.fromEntries(
     .filter(Boolean)
     .map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
 );
+/** The node flags of package.json's start:prod (`node --flag… dist/src/main.js`): the deployed bot's. */
+function startProdFlags(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { scripts: Record<string, string> };
+  const words = (pkg.scripts['start:prod'] ?? '').split(/\s+/);
+  return words.slice(1, words.findIndex((w) => w.endsWith('main.js'))).join(' ');
+}
 const PROBE_PATH = new URL('./memory-probe.mjs', import.meta.url).pathname;
 /** Budget for loading `COUNT` pending escalations (`--load-limit-s`): about 700/s on this 2-core machine. */
 const LOAD_LIMIT_MS = numberFlag('load-limit-s', Math.max(120, COUNT / 200)) * 1000;
@@ -108,7 +117,7 @@ async function main(): Promise<void> {
   const w = await startChaosWorld();
   let bot: ChildBot | undefined;
   try {
-    const nodeOptions = [NODE_OPTIONS, PROBE ? `--expose-gc --import ${PROBE_PATH}` : ''].filter(Boolean).join(' ');
+    const nodeOptions = [entry ? startProdFlags() : '', NODE_OPTIONS, PROBE ? `--expose-gc --import ${PROBE_PATH}` : ''].filter(Boolean).join(' ');
     if (nodeOptions) log(`NODE_OPTIONS=${nodeOptions}`);
     if (Object.keys(BOT_ENV).length) log(`bot env: ${JSON.stringify(BOT_ENV)}`);
     bot = await spawnBot({ ...w.world.env, ...(entry ? { NODE_ENV: 'production' } : {}), ...(nodeOptions ? { NODE_OPTIONS: nodeOptions } : {}), ...BOT_ENV }, entry);
