@@ -7,6 +7,15 @@
  * expiry timers set, deadlines a day away); and a soak at `rate` escalations
  * a second, sampled every 10 s, whose growth after the first two minutes
  * (warm-up) is reported. Linux only (reads /proc/<pid>/status).
+ *
+ * The bot gets the node flags `npm run start:prod` gives it (package.json),
+ * as NODE_OPTIONS: the figure is the deployed process's.
+ *
+ * `--probe=1` preloads bench/memory-probe.mjs into the bot and asks it, after
+ * each RSS reading, for process.memoryUsage() before and after a full GC
+ * (heap used / total, external, array buffers): where the RSS is held.
+ * `--node-options="…"` passes flags to the bot's node (NODE_OPTIONS), to
+ * measure a setting; MEMORY_PROBE_SNAPSHOT_DIR=… also writes heap snapshots.
  */
 import { readFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
@@ -18,8 +27,24 @@ import { deployedEntry, describeEntry } from './process.js';
 const COUNT = numberFlag('count', 100_000);
 const SOAK_MIN = numberFlag('soak-minutes', 10);
 const RATE = numberFlag('rate', 200);
-/** Budget for loading `COUNT` pending escalations (ms): about 700/s on this 2-core machine. */
-const LOAD_LIMIT_MS = Math.max(120_000, COUNT * 5);
+const PROBE = numberFlag('probe', 0) === 1;
+const NODE_OPTIONS = process.argv.slice(2).find((a) => a.startsWith('--node-options='))?.slice('--node-options='.length) ?? '';
+/** `--bot-env=K=V,K=V`: variables added to the bot's environment (e.g. MALLOC_ARENA_MAX=2), to measure a setting. */
+const BOT_ENV = Object.fromEntries(
+  (process.argv.slice(2).find((a) => a.startsWith('--bot-env='))?.slice('--bot-env='.length) ?? '')
+    .split(',')
+    .filter(Boolean)
+    .map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
+);
+/** The node flags of package.json's start:prod (`node --flag… dist/src/main.js`): the deployed bot's. */
+function startProdFlags(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { scripts: Record<string, string> };
+  const words = (pkg.scripts['start:prod'] ?? '').split(/\s+/);
+  return words.slice(1, words.findIndex((w) => w.endsWith('main.js'))).join(' ');
+}
+const PROBE_PATH = new URL('./memory-probe.mjs', import.meta.url).pathname;
+/** Budget for loading `COUNT` pending escalations (`--load-limit-s`): about 700/s on this 2-core machine. */
+const LOAD_LIMIT_MS = numberFlag('load-limit-s', Math.max(120, COUNT / 200)) * 1000;
 const DAY_MS = 86_400_000;
 const WARMUP_MS = 120_000;
 const SAMPLE_MS = 10_000;
@@ -28,10 +53,62 @@ const log = (m: string) => process.stderr.write(`memory: ${m}\n`);
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 const mb = (kb: number) => `${(kb / 1024).toFixed(0)} MB`;
 
-function rssKb(pid: number): number {
-  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  if (!m) throw new Error(`no VmRSS for ${pid}`);
+function statusKb(pid: number, field: string): number {
+  const m = new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  if (!m) throw new Error(`no ${field} for ${pid}`);
   return Number(m[1]);
+}
+const rssKb = (pid: number) => statusKb(pid, 'VmRSS');
+
+/** The process's CPU time so far (user + system, ms), from /proc/<pid>/stat: what the load cost it whatever else the machine ran. */
+function cpuMs(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  // utime and stime are fields 14 and 15 of stat (11 and 12 after the name), in clock ticks of 10 ms.
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
+/** The mappings holding the most resident memory (/proc/<pid>/smaps): the brk heap, glibc arenas (64 MB reservations), V8 pages, files. */
+function topMappings(pid: number, n = 12): string {
+  const maps: Array<{ name: string; sizeKb: number; rssKb: number }> = [];
+  let cur: { name: string; sizeKb: number; rssKb: number } | undefined;
+  for (const line of readFileSync(`/proc/${pid}/smaps`, 'utf8').split('\n')) {
+    const head = /^([0-9a-f]+)-([0-9a-f]+) \S+ \S+ \S+ \S+\s*(.*)$/.exec(line);
+    if (head) {
+      cur = { name: head[3] || '[anon]', sizeKb: (parseInt(head[2]!, 16) - parseInt(head[1]!, 16)) / 1024, rssKb: 0 };
+      maps.push(cur);
+    } else if (cur && line.startsWith('Rss:')) cur.rssKb = Number(/(\d+)/.exec(line)![1]);
+  }
+  const anon = maps.filter((m) => m.name === '[anon]');
+  const bySize = new Map<number, { count: number; rssKb: number }>();
+  for (const m of anon) {
+    const e = bySize.get(m.sizeKb) ?? { count: 0, rssKb: 0 };
+    e.count++;
+    e.rssKb += m.rssKb;
+    bySize.set(m.sizeKb, e);
+  }
+  const sizes = [...bySize].sort((a, b) => b[1].rssKb - a[1].rssKb).slice(0, 8);
+  const heap = maps.filter((m) => m.name === '[heap]').reduce((a, m) => a + m.rssKb, 0);
+  const top = [...maps].sort((a, b) => b.rssKb - a.rssKb).slice(0, n).map((m) => `${m.name.split('/').at(-1)} ${mb(m.sizeKb)}/${mb(m.rssKb)}`);
+  return `[heap] rss ${mb(heap)}; anon mappings by size (size ×count: rss): ${sizes.map(([k, v]) => `${k} kB ×${v.count}: ${mb(v.rssKb)}`).join(', ')}; top (size/rss): ${top.join(', ')}`;
+}
+
+/** With --probe: the probe's line for this reading (memoryUsage before and after a full GC), logged; after the RSS was read. */
+async function probe(bot: ChildBot, label: string): Promise<void> {
+  if (!PROBE) return;
+  const pid = bot.proc.pid!;
+  log(`${label}: RssAnon ${mb(statusKb(pid, 'RssAnon'))}, RssFile ${mb(statusKb(pid, 'RssFile'))}`);
+  log(`${label}: ${topMappings(pid)}`);
+  const seen = bot.output().split('\n').filter((l) => l.startsWith('memory-probe ')).length;
+  bot.proc.kill('SIGUSR2');
+  for (let i = 0; i < 600; i++) {
+    const lines = bot.output().split('\n').filter((l) => l.startsWith('memory-probe '));
+    if (lines.length > seen) {
+      log(`${label}: ${lines.at(-1)!.slice('memory-probe '.length)}`);
+      return;
+    }
+    await sleep(100);
+  }
+  log(`${label}: no probe answer within 60 s`);
 }
 
 async function main(): Promise<void> {
@@ -40,15 +117,20 @@ async function main(): Promise<void> {
   const w = await startChaosWorld();
   let bot: ChildBot | undefined;
   try {
-    bot = await spawnBot({ ...w.world.env, ...(entry ? { NODE_ENV: 'production' } : {}) }, entry);
+    const nodeOptions = [entry ? startProdFlags() : '', NODE_OPTIONS, PROBE ? `--expose-gc --import ${PROBE_PATH}` : ''].filter(Boolean).join(' ');
+    if (nodeOptions) log(`NODE_OPTIONS=${nodeOptions}`);
+    if (Object.keys(BOT_ENV).length) log(`bot env: ${JSON.stringify(BOT_ENV)}`);
+    bot = await spawnBot({ ...w.world.env, ...(entry ? { NODE_ENV: 'production' } : {}), ...(nodeOptions ? { NODE_OPTIONS: nodeOptions } : {}), ...BOT_ENV }, entry);
     const pid = bot.proc.pid!;
     await sleep(5_000);
     const idle = rssKb(pid);
     log(`idle: ${mb(idle)}`);
+    await probe(bot, 'idle');
 
     // Pending escalations: the example's refund (confidence 0.62 waits for a person), a day to its deadline.
     const deadline = () => new Date(Date.now() + DAY_MS).toISOString();
     const t0 = Date.now();
+    const cpu0 = cpuMs(pid);
     for (let sent = 0; sent < COUNT; sent += 1000) {
       await w.enqueue(w.escalations(Math.min(1000, COUNT - sent), { deadline: deadline() }));
     }
@@ -59,9 +141,11 @@ async function main(): Promise<void> {
       posted = row?.n ?? 0;
     }
     const loadS = (Date.now() - t0) / 1000;
+    const loadCpuMs = cpuMs(pid) - cpu0;
     await sleep(10_000);
     const loaded = rssKb(pid);
-    log(`${posted} pending with cards after ${loadS.toFixed(0)} s: ${mb(loaded)}`);
+    log(`${posted} pending with cards after ${loadS.toFixed(0)} s (${(posted / loadS).toFixed(0)}/s; bot CPU ${(loadCpuMs / 1000).toFixed(0)} s, ${(loadCpuMs / Math.max(1, posted)).toFixed(2)} ms an escalation): ${mb(loaded)}`);
+    await probe(bot, 'loaded');
 
     // Soak: RATE a second in 1 s slices, for SOAK_MIN minutes.
     const samples: Array<{ at: number; kb: number }> = [];
