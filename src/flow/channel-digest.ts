@@ -5,6 +5,7 @@ import {
   cardsWaiting,
   claimDigestPost,
   closeDigestIfDrained,
+  digestMemberIds,
   digestMembers,
   getDigest,
   joinDigest,
@@ -21,6 +22,8 @@ import { LEASE_MS, POST_WINDOW_MS } from '../db/queries/leases.js';
 import type { ChannelDigestRow } from '../db/schema/channel-digests.js';
 import type { EscalationRow } from '../db/schema/escalations.js';
 import { RateLimitedError, SlackCallError } from '../errors.js';
+import { getEscalation } from '../db/queries/escalations.js';
+import { cardPostFailed } from './post-card.js';
 import { channelDigestMessage } from '../slack/cards/channel-digest.js';
 import type { FlowPorts, SlackMessage } from './ports.js';
 
@@ -41,7 +44,7 @@ import type { FlowPorts, SlackMessage } from './ports.js';
  */
 
 type JoinPorts = Pick<FlowPorts, 'db' | 'scheduler' | 'config' | 'now'>;
-type DigestPorts = Pick<FlowPorts, 'db' | 'slack' | 'pacer' | 'config' | 'log' | 'now' | 'leaseMs'>;
+type DigestPorts = Pick<FlowPorts, 'db' | 'slack' | 'pacer' | 'config' | 'log' | 'now' | 'leaseMs' | 'scheduler'>;
 
 const updateKeyOf = (channel: string) => `chat.update:${channel}`;
 const postKeyOf = (channel: string) => `chat.postMessage:${channel}`;
@@ -206,9 +209,27 @@ async function post(ports: DigestPorts, d: ChannelDigestRow, message: SlackMessa
       return { kind: 'wait', ms: err.retryAfterMs };
     }
     if (err instanceof SlackCallError && err.definite) await releaseDigestPost(ports.db, d.id);
+    if (err instanceof SlackCallError && err.permanent) return digestPostFailed(ports, d, err.slackError, now);
     throw err;
   }
   await markDigestPosted(ports.db, d.id, ts, shown, { type: 'digest_posted', actor: 'system', data: { channel: d.channel, digestId: d.id, ts } });
   ports.log.info({ channel: d.channel, digestId: d.id, ts }, 'channel digest posted');
   return { kind: 'wait', ms: updateSeconds * 1000 };
+}
+
+/**
+ * Slack refuses the digest for good (the channel is gone, the bot was removed):
+ * given up loudly, as a card would be (post-card.ts cardPostFailed). Every
+ * escalation still waiting in it gets its `card_post_failed` record and alert,
+ * stays decidable from App Home and denied by its deadline if nobody decides;
+ * the digest is settled, so its job stops instead of retrying a post that
+ * cannot succeed.
+ */
+async function digestPostFailed(ports: DigestPorts, d: ChannelDigestRow, error: string, now: Date): Promise<DigestResult> {
+  for (const id of await digestMemberIds(ports.db, d.id)) {
+    const row = await getEscalation(ports.db, id);
+    if (row?.status === 'pending') await cardPostFailed(ports, row, error, 1);
+  }
+  ports.log.error({ channel: d.channel, digestId: d.id, error }, 'channel digest not posted: given up');
+  return settle(ports, d, now, null);
 }

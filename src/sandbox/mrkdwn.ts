@@ -23,7 +23,7 @@ function decodeSlackEntities(s: string): string {
 const EMOJI: Record<string, string> = {
   alarm_clock: '⏰', anchor: '⚓', arrow_down: '⬇️', arrow_forward: '▶️', arrow_right_hook: '↪️', arrow_up: '⬆️', arrows_counterclockwise: '🔄',
   ballot_box_with_check: '☑️', bell: '🔔', busts_in_silhouette: '👥', chart_with_upwards_trend: '📈', clipboard: '📋', eyes: '👀', fast_forward: '⏩',
-  grey_question: '❔', heavy_check_mark: '✔️', hourglass: '⌛', hourglass_flowing_sand: '⏳', information_source: 'ℹ️',
+  grey_question: '❔', heavy_check_mark: '✔️', hourglass: '⌛', hourglass_flowing_sand: '⏳', inbox_tray: '📥', information_source: 'ℹ️',
   large_orange_circle: '🟠', lock: '🔒', mag: '🔍', money_with_wings: '💸', moneybag: '💰', no_entry: '⛔', no_entry_sign: '🚫',
   octagonal_sign: '🛑', pager: '📟', pencil2: '✏️', pause_button: '⏸️', red_circle: '🔴', robot_face: '🤖', rotating_light: '🚨',
   warning: '⚠️', white_check_mark: '✅', x: '❌', zzz: '💤',

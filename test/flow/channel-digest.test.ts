@@ -151,7 +151,9 @@ describe('posting a channel digest', () => {
     log: silent,
     now: at,
     leaseMs: LEASE,
+    scheduler: { enqueueAlert: async (a: { kind: string; escalationId?: string }) => void alerts.push(a) } as unknown as SchedulerPort,
   });
+  const alerts: Array<{ kind: string; escalationId?: string }> = [];
   /** An open digest in `channel` with six members, as a burst leaves it. */
   async function digestIn(channel: string): Promise<string> {
     const ids = await waiting(6, channel);
@@ -199,5 +201,20 @@ describe('posting a channel digest', () => {
     expect(fake.messages(channel)).toHaveLength(1);
     expect(digestPosts(channel)).toHaveLength(2);
     expect((await db.sql`select ts from channel_digests where id = ${id}`)[0]!.ts).toBe(fake.messages(channel)[0]!.ts);
+  });
+
+  it('gives it up when Slack refuses it for good: each waiting member gets its card_post_failed record and alert, and the digest stops', async () => {
+    const channel = 'C0GONE0001';
+    const id = await digestIn(channel);
+    const members = (await db.sql<{ id: string }[]>`select id from escalations where digest_id = ${id}`).map((r) => r.id);
+    fake.failWith('chat.postMessage', { channel, error: 'channel_not_found' });
+    expect(await runDigest(ports(() => now), id)).toEqual({ kind: 'done' });
+    const failed = await db.sql<{ escalation_id: string }[]>`select escalation_id from events where type = 'card_post_failed' and escalation_id = any(${members}::uuid[])`;
+    expect(failed.map((f) => f.escalation_id).sort()).toEqual([...members].sort());
+    expect(alerts.filter((a) => a.kind === 'card_post_failed' && members.includes(a.escalationId!))).toHaveLength(members.length);
+    expect((await db.sql`select settled_at from channel_digests where id = ${id}`)[0]!.settled_at).not.toBeNull();
+    // Still waiting for a person (App Home), and for the fail-safe deadline.
+    expect(await db.sql`select 1 from escalations where id = any(${members}::uuid[]) and status = 'pending'`).toHaveLength(members.length);
+    fake.clearFaults('chat.postMessage');
   });
 });
