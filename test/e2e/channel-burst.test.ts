@@ -110,8 +110,8 @@ describe('a burst into one channel', () => {
       expect(n).toBeLessThan(10);
       const at = h.fake.callsTo('views.publish').length;
       expect((await clickInHome(APPROVER, older.action_id, older.value)).status).toBe(200);
-      page = await nextHome(APPROVER, at);
-      expect(buttonsOf(page).some((b) => b.action_id === 'countersign.home_page:newer')).toBe(true);
+      // The click's page: an App Home refreshed after an outcome meanwhile (page 1, by its own job) is not it.
+      page = await nextHome(APPROVER, at, (c) => JSON.stringify(c.args.view).includes('countersign.home_page:newer'));
     }
     // The first to expire is the first shown; every member of the digest is on some page, once.
     expect(seen[0]).toBe(waiting[0]!.id);
