@@ -1,6 +1,6 @@
 import { ErrorCode as SlackErrorCode, WebClient, type WebAPIPlatformError, type WebAPIRateLimitedError } from '@slack/web-api';
 import { RateLimitedError, SlackCallError } from '../errors.js';
-import type { SlackPort } from '../flow/ports.js';
+import type { SlackMessage, SlackPort } from '../flow/ports.js';
 import type { Availability } from '../domain/paging.js';
 import { METADATA_EVENT_TYPE } from './cards/view-model.js';
 import { DIGEST_METADATA_EVENT_TYPE } from './cards/channel-digest.js';
@@ -154,33 +154,28 @@ export function createSlackPort(client: WebClient, now: () => number = Date.now,
     }
     return undefined;
   };
+  // A message found again later by its metadata (findByMetadata): a card, or a channel digest.
+  const postTagged = async (channel: string, message: SlackMessage, eventType: string, payload: Record<string, string>) => {
+    const res = await hot<{ ts?: string }>('chat.postMessage', {
+      channel,
+      text: message.text,
+      blocks: message.blocks,
+      unfurl_links: false,
+      unfurl_media: false,
+      metadata: { event_type: eventType, event_payload: payload },
+    });
+    if (!res.ts) throw new SlackCallError('chat.postMessage', 'no ts in response', false);
+    return { ts: res.ts };
+  };
   return {
     async postCard(channel, message, escalationId) {
-      const res = await hot<{ ts?: string }>('chat.postMessage', {
-        channel,
-        text: message.text,
-        blocks: message.blocks,
-        unfurl_links: false,
-        unfurl_media: false,
-        metadata: { event_type: METADATA_EVENT_TYPE, event_payload: { escalation_id: escalationId } },
-      });
-      if (!res.ts) throw new SlackCallError('chat.postMessage', 'no ts in response', false);
-      return { ts: res.ts };
+      return postTagged(channel, message, METADATA_EVENT_TYPE, { escalation_id: escalationId });
     },
     async findCard(channel, escalationId, oldestSec) {
       return findByMetadata(channel, oldestSec, METADATA_EVENT_TYPE, 'escalation_id', escalationId);
     },
     async postDigest(channel, message, digestId) {
-      const res = await hot<{ ts?: string }>('chat.postMessage', {
-        channel,
-        text: message.text,
-        blocks: message.blocks,
-        unfurl_links: false,
-        unfurl_media: false,
-        metadata: { event_type: DIGEST_METADATA_EVENT_TYPE, event_payload: { digest_id: digestId } },
-      });
-      if (!res.ts) throw new SlackCallError('chat.postMessage', 'no ts in response', false);
-      return { ts: res.ts };
+      return postTagged(channel, message, DIGEST_METADATA_EVENT_TYPE, { digest_id: digestId });
     },
     async findDigest(channel, digestId, oldestSec) {
       return findByMetadata(channel, oldestSec, DIGEST_METADATA_EVENT_TYPE, 'digest_id', digestId);
