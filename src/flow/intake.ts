@@ -67,10 +67,10 @@ export async function intake(
   // Policy for an action without spend only reads (flags, rules): a repeated id
   // is then found by the insert itself, and read back only on conflict. An
   // action with spend reserves budget under its id, so a repeat (or another
-  // request reusing the id) is looked up before the policy runs.
+  // request reusing the id) is looked up before any spend is reserved: the
+  // look-up (one statement shared with concurrent intakes') overlaps the policy
+  // and a standing approval's claim, and `beforeReserve` waits for its answer.
   const spendMicros = spendOf(config.policy, e);
-  // Shared with concurrent intakes' look-ups: one statement for many. It overlaps the policy and a
-  // standing approval's claim, but answers before any spend is reserved (`beforeReserve`) or recorded.
   const existingRead = spendMicros > 0 ? getEscalationGrouped(ports.db, e.id) : undefined;
   existingRead?.catch(() => {});
   const beforeReserve = existingRead

@@ -27,10 +27,11 @@ const TYPES_SHOWN = 10;
 const section = (text: string): SectionBlock => ({ type: 'section', text: { type: 'mrkdwn', text } });
 const context = (text: string): ContextBlock => ({ type: 'context', elements: [{ type: 'mrkdwn', text }] });
 
+const sums = (v: DigestView) => ({ waiting: v.lines.reduce((n, l) => n + l.waiting, 0), total: v.lines.reduce((n, l) => n + l.total, 0) });
+
 /** "14 approvals waiting: oldest 3 min" (fallback text and headline alike). */
 export function digestHeadline(v: DigestView): string {
-  const waiting = v.lines.reduce((n, l) => n + l.waiting, 0);
-  const total = v.lines.reduce((n, l) => n + l.total, 0);
+  const { waiting, total } = sums(v);
   if (v.closed || waiting === 0) return `All ${plural(total, 'approval')} from this burst handled`;
   const oldest = Math.min(...v.lines.filter((l) => l.oldestAt).map((l) => l.oldestAt!.getTime()));
   const only = v.lines.filter((l) => l.waiting > 0);
@@ -47,8 +48,7 @@ export function digestHeadline(v: DigestView): string {
  */
 export function channelDigestMessage(v: DigestView): SlackMessage {
   const headline = digestHeadline(v);
-  const total = v.lines.reduce((n, l) => n + l.total, 0);
-  const waiting = v.lines.reduce((n, l) => n + l.waiting, 0);
+  const { waiting, total } = sums(v);
   if (v.closed || waiting === 0) {
     return capMessage({
       text: headline,

@@ -1,5 +1,5 @@
 import type { KnownBlock, ModalView, SectionBlock } from '@slack/types';
-import { MODAL_BLOCKS_MAX, PRIVATE_METADATA_MAX, SECTION_TEXT_MAX, chunkText, escapeMrkdwn, safeCode, safeText } from '../../domain/slack-text.js';
+import { MODAL_BLOCKS_MAX, PRIVATE_METADATA_MAX, SECTION_TEXT_MAX, chunkText, escapeMrkdwn, safeCode, safeText, truncate } from '../../domain/slack-text.js';
 import { capView } from './limits.js';
 import { VIEW_DENY_REASON, VIEW_REVIEW_WRONG, formatUsd, slackDate, type CardState } from './view-model.js';
 import { plural } from '../../domain/format.js';
@@ -68,7 +68,7 @@ export function noticeModal(title: string, text: string): ModalView {
     type: 'modal',
     title: { type: 'plain_text', text: title },
     close: { type: 'plain_text', text: 'Close' },
-    blocks: [{ type: 'section', text: { type: 'mrkdwn', text: text.slice(0, SECTION_TEXT_MAX) } }],
+    blocks: [{ type: 'section', text: { type: 'mrkdwn', text: truncate(text, SECTION_TEXT_MAX) } }],
   });
 }
 
