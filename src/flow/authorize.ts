@@ -5,7 +5,17 @@ import { intake } from './intake.js';
 import type { FlowPorts } from './ports.js';
 
 export type AuthorizeResult =
-  | { kind: 'answered'; answer: AuthorizeAnswer; row: EscalationRow }
+  | {
+      kind: 'answered';
+      answer: AuthorizeAnswer;
+      row: EscalationRow;
+      /**
+       * A decision made now is announced to other waiters (decision store) after the
+       * caller has its answer: this settles once that is done; it never rejects (a
+       * failure is logged: the row is committed, and long-polls re-read Postgres).
+       */
+      announced?: Promise<void>;
+    }
   | { kind: 'rejected'; errors: FieldError[]; message: string };
 
 /**
@@ -21,14 +31,17 @@ export type AuthorizeResult =
  * notify job, as from the escalation job.
  */
 export async function authorizeRequest(
-  ports: Pick<FlowPorts, 'db' | 'config' | 'scheduler' | 'now' | 'budgets' | 'flags' | 'decisions' | 'leaseMs'>,
+  ports: Pick<FlowPorts, 'db' | 'config' | 'scheduler' | 'now' | 'budgets' | 'flags' | 'decisions' | 'leaseMs' | 'log'>,
   data: unknown,
 ): Promise<AuthorizeResult> {
-  const result = await intake(ports, data, undefined, { cardLater: true });
+  const result = await intake(ports, data, undefined, { cardLater: true, announceLater: true });
   if (result.kind === 'rejected') return result;
   const { row } = result;
   // A repeat enqueues too: the first request may have died between its commit and its enqueue.
   if (row.status === 'pending' && row.cardState !== 'posted' && row.cardState !== 'digest' && row.channel) await ports.scheduler.enqueueCard(row.id);
   else if (row.reviewState === 'pending' && row.cardState !== 'posted') await ports.scheduler.enqueueNotify(row.id);
-  return { kind: 'answered', answer: answerOf(row, result.fresh ? undefined : 'duplicate'), row };
+  const announced = result.announced?.catch((err: unknown) =>
+    ports.log.error({ err, escalationId: row.id, executionId: row.executionId }, 'decision made, but not announced to waiters (decision store)'),
+  );
+  return { kind: 'answered', answer: answerOf(row, result.fresh ? undefined : 'duplicate'), row, ...(announced ? { announced } : {}) };
 }

@@ -16,7 +16,14 @@ import { redactorOf } from '../domain/audit-config.js';
 import { callbackHosts } from '../domain/callback-hosts.js';
 
 export type IntakeResult =
-  | { kind: 'accepted'; row: EscalationRow; fresh: boolean; verdict?: Verdict }
+  | {
+      kind: 'accepted';
+      row: EscalationRow;
+      fresh: boolean;
+      verdict?: Verdict;
+      /** With `announceLater`: the decision's announcement (decision-store.ts), still on its way. */
+      announced?: Promise<void>;
+    }
   | { kind: 'rejected'; errors: FieldError[]; message: string };
 
 export interface IntakeOptions {
@@ -28,6 +35,14 @@ export interface IntakeOptions {
    * the escalation job posts its own card right after intake.
    */
   cardLater?: boolean;
+  /**
+   * A decision made at intake is announced to waiters (the decision store's SET
+   * and PUBLISH) without holding up this caller, which gets it as `announced`:
+   * for the HTTP API, whose caller is answered from the committed row and need
+   * not wait for a Redis round trip meant for others. Default false: the
+   * escalation job completes only once its decision is announced.
+   */
+  announceLater?: boolean;
 }
 
 /**
@@ -168,9 +183,9 @@ export async function intake(
   );
   // A concurrent duplicate won the insert: treat as the existing row.
   if (!row) return sameOrConflict(ports, (await getEscalation(ports.db, e.id))!, e, digest);
-  await afterDecision(ports, row, verdict, config.policy?.supervisedReviewMinutes ?? 60);
+  const announced = await afterDecision(ports, row, verdict, config.policy?.supervisedReviewMinutes ?? 60, opts.announceLater === true);
   if (row.status === 'pending') await ports.scheduler.scheduleExpiry(e.id, deadline);
-  return { kind: 'accepted', row, fresh: true, verdict };
+  return { kind: 'accepted', row, fresh: true, verdict, ...(announced ? { announced } : {}) };
 }
 
 /** The id of a request with spend is taken already: stops the policy before it reserves anything. */
@@ -180,23 +195,31 @@ class RepeatedId extends Error {
   }
 }
 
-/** What follows a policy verdict: pause and alerts, the answer to the agent, review timers. */
+/**
+ * What follows a policy verdict: pause and alerts, the answer to the agent, review timers.
+ * With `announceLater`, the announcement is started and handed back instead of awaited.
+ */
 async function afterDecision(
   ports: Pick<FlowPorts, 'db' | 'scheduler' | 'flags' | 'decisions'>,
   row: EscalationRow,
   verdict: Verdict,
   reviewMinutes: number,
-): Promise<void> {
+  announceLater: boolean,
+): Promise<Promise<void> | undefined> {
   const agentId = row.agentId ?? '';
   if (verdict.pause) await pauseAgent(ports, agentId, verdict.reason, { escalationId: row.id, executionId: row.executionId ?? undefined });
   await enqueueBudgetAlerts(ports.scheduler, agentId, verdict.alerts);
-  if (row.status === 'pending') return;
-  await ports.decisions.publish(messageOf(row));
+  if (row.status === 'pending') return undefined;
+  const announced = ports.decisions.publish(messageOf(row));
+  // Handed back unawaited: kept from counting as unhandled until its caller awaits it.
+  announced.catch(() => {});
+  if (!announceLater) await announced;
   if (row.callbackUrl) await ports.scheduler.enqueueCallback(row.id, row.callbackUrl);
   if (row.reviewState === 'pending') {
     const at = row.createdAt.getTime();
     await ports.scheduler.scheduleReview(row.id, new Date(at + reviewMinutes * 60_000), new Date(at + 2 * reviewMinutes * 60_000));
   }
+  return announceLater ? announced : undefined;
 }
 
 async function sameOrConflict(

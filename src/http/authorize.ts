@@ -126,6 +126,10 @@ export async function handleAuthorize(deps: AuthorizeDeps, req: IncomingMessage,
     const row = await untilDecided(deps, answer.escalationId, wait.ms, res);
     if (row && row.status !== 'pending') answer = answerOf(row);
   }
-  if (answer.decision !== 'pending') return json(res, 200, answer);
+  if (answer.decision !== 'pending') {
+    json(res, 200, answer);
+    // The answer goes first; the announcement for other waiters follows it (never rejects).
+    return result.announced;
+  }
   return json(res, 202, answer, { location: escalationPath(answer.escalationId) });
 }

@@ -56,6 +56,16 @@ describe('POST /api/authorize', () => {
     expect(cardsFor(e.id)).toHaveLength(0);
   });
 
+  it('announces a decision made at once to those waiting on it, after answering', async () => {
+    const e = act('crm.read', { customerId: 'C-2' });
+    const waiting = h.client.waitForDecision(e.id, { timeoutMs: 10_000 });
+    const res = await post(e);
+    expect(await res.json()).toMatchObject({ decision: 'allow' });
+    // The waiter hears it from the decision store (Redis), not from this answer.
+    await expect(waiting).resolves.toMatchObject({ escalationId: e.id, status: 'allowed', proceed: true });
+    expect(await h.client.getDecision(e.id)).toMatchObject({ escalationId: e.id, status: 'allowed' });
+  });
+
   it("denies an action a rule forbids with 200, naming the rule and giving its reason", async () => {
     const e = act('payments.refund', { amountUsd: 6000 });
     const res = await post(e);
