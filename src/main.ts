@@ -28,6 +28,7 @@ import { createDecisionStore } from './queue/decision-store.js';
 import { createPacer } from './queue/pacer.js';
 import { createBudgetStore } from './queue/budget-store.js';
 import { createAgentFlags } from './queue/agent-flags.js';
+import { createHomePages } from './queue/home-pages.js';
 import { createScheduler } from './queue/scheduler.js';
 import { createGovernanceQueue, startGovernanceWorker } from './queue/governance.js';
 import { startWorkers } from './queue/workers.js';
@@ -133,6 +134,7 @@ export async function start(givenEnv: Env, loaded?: LoadedConfig, opts: { logDes
     })),
     scheduler,
     decisions: createDecisionStore(redis, prefix),
+    homePages: createHomePages(redis, prefix),
     config: { current: () => config },
     budgets: createBudgetStore(redis, prefix),
     flags: createAgentFlags(redis, prefix),

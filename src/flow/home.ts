@@ -11,6 +11,7 @@ import { onCallFor } from './oncall.js';
 import type { FlowPorts } from './ports.js';
 
 type HomePorts = Pick<FlowPorts, 'db' | 'slack' | 'config' | 'log' | 'now'>;
+type PublishPorts = HomePorts & Pick<FlowPorts, 'homePages'>;
 
 /** Where `user` is on call now (primary or secondary) or next, on every route that has schedules; undefined when none has. */
 async function oncallOf(ports: HomePorts, user: string, now: Date): Promise<HomeOnCall[] | undefined> {
@@ -78,7 +79,20 @@ export async function homeFor(ports: HomePorts, user: string, shared: HomeShared
   );
 }
 
-/** Builds and publishes `user`'s App Home (views.publish), at `page` of their approvals (0: the first). */
-export async function publishHome(ports: HomePorts, user: string, shared?: HomeShared, page = 0): Promise<void> {
-  await ports.slack.publishHome(user, await homeFor(ports, user, shared, page));
+/**
+ * Builds and publishes `user`'s App Home (views.publish) at `page` of their
+ * approvals (0: the first), remembered for the refreshes that follow; without
+ * `page` (a refresh after outcomes), at the page they last turned to, so the
+ * Home does not jump back to the first page under someone working through a
+ * backlog. Remembering is best effort: a Redis failure shows the first page.
+ */
+export async function publishHome(ports: PublishPorts, user: string, shared?: HomeShared, page?: number): Promise<void> {
+  const remembered =
+    page === undefined
+      ? ports.homePages.get(user).catch((err: unknown) => (ports.log.warn({ err, user }, 'App Home: page not read, showing the first'), 0))
+      : ports.homePages.set(user, page).then(
+          () => page,
+          (err: unknown) => (ports.log.warn({ err, user }, 'App Home: page not remembered'), page),
+        );
+  await ports.slack.publishHome(user, await homeFor(ports, user, shared, await remembered));
 }

@@ -95,6 +95,13 @@ export interface SchedulerPort {
   chainJobState(job: ChainJob): Promise<string>;
 }
 
+/** The page of their approvals each person last turned to in App Home (src/queue/home-pages.ts). */
+export interface HomePagesPort {
+  /** 0 (the first page) when none is remembered. */
+  get(user: string): Promise<number>;
+  set(user: string, page: number): Promise<void>;
+}
+
 /** Durable decision store the TypeScript client waits on. */
 export interface DecisionStorePort {
   publish(message: DecisionMessage): Promise<void>;
@@ -137,6 +144,7 @@ export interface FlowPorts {
   pacer: PacerPort;
   scheduler: SchedulerPort;
   decisions: DecisionStorePort;
+  homePages: HomePagesPort;
   config: ConfigPort;
   budgets: BudgetStore;
   flags: AgentFlags;

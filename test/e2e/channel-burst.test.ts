@@ -1,8 +1,10 @@
+import { Queue } from 'bullmq';
 import { describe, expect, it } from 'vitest';
+import { HOME_JOB, NOTIFY_QUEUE } from '../../src/queue/names.js';
 import type { FakeCall } from '../support/fake-slack.js';
 import { APPROVER, GENERAL_CHANNEL, REFUNDS_CHANNEL, SIGNING_SECRET, exampleConfigText, makeEscalation, type Harness } from '../support/harness.js';
 import { withBotAndCallbacks } from '../support/bot-hooks.js';
-import { eventually } from '../support/services.js';
+import { REDIS_URL, eventually } from '../support/services.js';
 import { blockActionsBody, eventCallbackBody, homeActionsPayload, postSigned, viewSubmissionPayload } from '../support/slack-signing.js';
 
 /**
@@ -121,6 +123,26 @@ describe('a burst into one channel', () => {
     const still = await pendingMembers();
     expect(still.length).toBe(members.length - 1);
     expect(still.every((m) => seen.includes(m.id))).toBe(true);
+  });
+
+  it('keeps the page a person turned to when App Home is refreshed after outcomes, and opening the tab starts again at the first', async () => {
+    // The test above left the approver on the last page of their approvals.
+    const notify = new Queue(NOTIFY_QUEUE, { connection: { url: REDIS_URL }, prefix: h.prefix });
+    try {
+      const at = h.fake.callsTo('views.publish').length;
+      // What close-loop.ts enqueues after an outcome (scheduler.refreshHomes), for this approver.
+      await notify.add(HOME_JOB, { userId: APPROVER });
+      const refreshed = await nextHome(APPROVER, at);
+      expect(buttonsOf(refreshed).some((b) => b.action_id === 'countersign.home_page:newer')).toBe(true);
+      expect(JSON.stringify(blocksOf(refreshed))).not.toContain(' · 1–25, first to expire first');
+    } finally {
+      await notify.close();
+    }
+    const at = h.fake.callsTo('views.publish').length;
+    await postSigned(`${h.baseUrl}/slack/events`, SIGNING_SECRET, eventCallbackBody({ type: 'app_home_opened', user: APPROVER, channel: 'D0APPROVER1', tab: 'home' }), 'application/json');
+    const opened = await nextHome(APPROVER, at);
+    expect(JSON.stringify(blocksOf(opened))).toContain(' · 1–25, first to expire first');
+    expect(buttonsOf(opened).some((b) => b.action_id === 'countersign.home_page:newer')).toBe(false);
   });
 
   it('denies a digested escalation from App Home (Deny… opens its reason modal there), and answers a refused click in a modal', async () => {

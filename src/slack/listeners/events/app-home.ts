@@ -6,9 +6,10 @@ import type { ListenerDeps } from '../context.js';
 
 /** Opening the App Home publishes it afresh (src/flow/home.ts). */
 export function registerAppHome(app: App, deps: ListenerDeps): void {
+  // Opening the tab starts at the first page; paging then holds through refreshes.
   app.event('app_home_opened', async ({ event }) => {
     if (event.tab !== 'home') return;
-    await publishHome(deps, event.user);
+    await publishHome(deps, event.user, undefined, 0);
   });
   // *Older →* / *← Newer*: the same Home at another page of this person's approvals.
   app.action<BlockButtonAction>(new RegExp(`^${ACTION_HOME_PAGE.replace('.', '\\.')}:`), async ({ ack, body, action }) => {
