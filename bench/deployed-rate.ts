@@ -1,5 +1,5 @@
 /**
- * `npm run bench:rate [-- --rates=250,500,650,800,1000 --seconds=10 --no-build --no-minimal]`:
+ * `npm run bench:rate [-- --rates=250,500,650,800,1000 --seconds=10 --no-build --no-minimal --node-options=…]`:
  * enqueue → card latency at a steady offered rate, the bot as deployed (issue
  * 16: "card p99 ≤ 250 ms at 1,000/s"), beside bench/minimal-pipeline.ts at
  * the same rates in the same run. Both run as their own OS processes on the
@@ -24,7 +24,7 @@ import type { FakeCall } from '../test/support/fake-slack.js';
 import { CALLBACK_SECRET, makeEscalation } from '../test/support/harness.js';
 import { REDIS_URL, dropRedisPrefix } from '../test/support/services.js';
 import { benchConfigText } from './bot.js';
-import { deployedEntry, describeEntry, untilQuiet } from './process.js';
+import { deployedEntry, deployedEnv, describeEntry, nodeOptionsFlag, untilQuiet } from './process.js';
 import { markdownTable, numberFlag, runBench, type Row } from './run.js';
 import { lat, latency, now, sleep, type Latency } from './stats.js';
 
@@ -73,7 +73,7 @@ async function main(): Promise<void> {
     return posted;
   };
   try {
-    const bot = await spawnBot({ ...world.env, NODE_ENV: 'production' }, entry);
+    const bot = await spawnBot({ ...world.env, ...deployedEnv(nodeOptionsFlag()) }, entry);
     procs.push(bot);
     const targets: Array<{ name: string; queue: Queue; pid: number }> = [{ name: 'bot', queue: world.queue, pid: bot.proc.pid! }];
     if (!process.argv.includes('--no-minimal')) {

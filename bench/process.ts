@@ -4,7 +4,7 @@
  * go quiet between blocks. The processes themselves are started by
  * test/support/child-bot.ts's spawnBot.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { procCpuMs } from './cpu.js';
 import { sleep } from './stats.js';
 
@@ -14,9 +14,28 @@ export function deployedEntry(): string | undefined {
   return existsSync(built) ? built : undefined;
 }
 
+/** The node flags of package.json's start:prod (`node --flag… dist/src/main.js`): the deployed bot's. */
+export function startProdFlags(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { scripts: Record<string, string> };
+  const words = (pkg.scripts['start:prod'] ?? '').split(/\s+/);
+  return words.slice(1, words.findIndex((w) => w.endsWith('main.js'))).join(' ');
+}
+
+/**
+ * The deployed bot's environment additions: NODE_ENV=production and start:prod's
+ * node flags as NODE_OPTIONS, with `extra` flags (a bench's `--node-options=…`) after them.
+ */
+export function deployedEnv(extra = ''): Record<string, string> {
+  const flags = [startProdFlags(), extra].filter(Boolean).join(' ');
+  return { NODE_ENV: 'production', ...(flags ? { NODE_OPTIONS: flags } : {}) };
+}
+
+/** `--node-options="…"`: flags for the bot's node only, to measure a setting against the same yardstick. */
+export const nodeOptionsFlag = (): string => process.argv.slice(2).find((a) => a.startsWith('--node-options='))?.slice('--node-options='.length) ?? '';
+
 /** How the bot is run, for a bench's first line. */
 export const describeEntry = (entry: string | undefined): string =>
-  entry ? 'built JS (dist/src/main.js), NODE_ENV=production' : 'src/main.ts through tsx (run npm run build for the deployed figure)';
+  entry ? `built JS (dist/src/main.js), NODE_ENV=production, NODE_OPTIONS="${deployedEnv(nodeOptionsFlag()).NODE_OPTIONS ?? ''}"` : 'src/main.ts through tsx (run npm run build for the deployed figure)';
 
 /**
  * Waits until the processes together use under `share` of one core over a

@@ -13,7 +13,7 @@ import { cpus, loadavg } from 'node:os';
 import { spawnBot, type ChildBot } from '../test/support/child-bot.js';
 import { startChaosWorld } from '../chaos/world.js';
 import { numberFlag } from './run.js';
-import { deployedEntry, describeEntry } from './process.js';
+import { deployedEntry, deployedEnv, describeEntry } from './process.js';
 
 const COUNT = numberFlag('count', 6000);
 const PROCESSES = (process.argv.find((a) => a.startsWith('--processes='))?.split('=')[1] ?? '1,2,4').split(',').map(Number);
@@ -31,7 +31,7 @@ async function main(): Promise<void> {
   try {
     for (const n of PROCESSES) {
       const bots: ChildBot[] = await Promise.all(
-        Array.from({ length: n }, () => spawnBot({ ...w.world.env, COUNTERSIGN_ROLE: 'worker', ...(entry ? { NODE_ENV: 'production' } : {}) }, entry)),
+        Array.from({ length: n }, () => spawnBot({ ...w.world.env, COUNTERSIGN_ROLE: 'worker', ...(entry ? deployedEnv() : {}) }, entry)),
       );
       try {
         // Warm-up: the first jobs of a fresh process pay for its JIT and connection pools.
