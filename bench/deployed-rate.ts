@@ -17,14 +17,13 @@ import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { build } from '../scripts/build.js';
 import { ESCALATIONS_QUEUE } from '../src/queue/names.js';
 import { spawnBot, startChildBotWorld, type ChildBot } from '../test/support/child-bot.js';
 import type { FakeCall } from '../test/support/fake-slack.js';
 import { CALLBACK_SECRET, makeEscalation } from '../test/support/harness.js';
 import { REDIS_URL, dropRedisPrefix } from '../test/support/services.js';
 import { benchConfigText } from './bot.js';
-import { deployedEntry, deployedEnv, describeEntry, nodeOptionsFlag, untilQuiet } from './process.js';
+import { builtEntry, deployedEnv, describeEntry, nodeOptionsFlag, untilQuiet } from './process.js';
 import { markdownTable, numberFlag, runBench, type Row } from './run.js';
 import { lat, latency, now, sleep, type Latency } from './stats.js';
 
@@ -50,12 +49,7 @@ interface Step {
 }
 
 async function main(): Promise<void> {
-  if (!process.argv.includes('--no-build')) {
-    log('npm run build');
-    await build();
-  }
-  const entry = deployedEntry();
-  if (!entry) throw new Error('no dist/src/main.js: run npm run build');
+  const entry = await builtEntry(log);
   log(`${describeEntry(entry)}; ${cpus().length} cores, load ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
   const world = await startChildBotWorld({ config: benchConfigText(), env: { CALLBACK_SIGNING_SECRET: CALLBACK_SECRET, WORKER_LOCK_MS: '30000' } });
   const minPrefix = `${world.env.COUNTERSIGN_QUEUE_PREFIX}-min`;

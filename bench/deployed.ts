@@ -23,7 +23,6 @@ import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { build } from '../scripts/build.js';
 import { approveBody, type Card } from '../chaos/world.js';
 import { ESCALATIONS_QUEUE } from '../src/queue/names.js';
 import { spawnBot, startChildBotWorld, type ChildBot, type ChildBotWorld } from '../test/support/child-bot.js';
@@ -34,7 +33,7 @@ import { signSlackRequest } from '../test/support/slack-signing.js';
 import { benchConfigText, startCallbackReceiver } from './bot.js';
 import { procCpuMs } from './cpu.js';
 import { post } from './http-client.js';
-import { deployedEntry, deployedEnv, describeEntry, nodeOptionsFlag, untilQuiet } from './process.js';
+import { builtEntry, deployedEnv, describeEntry, nodeOptionsFlag, untilQuiet } from './process.js';
 import { numberFlag, runBench } from './run.js';
 import { latency, now, percentile, until, withConcurrency } from './stats.js';
 
@@ -79,12 +78,7 @@ interface Work {
 }
 
 async function main(): Promise<void> {
-  if (!process.argv.includes('--no-build')) {
-    log('npm run build');
-    await build();
-  }
-  const entry = deployedEntry();
-  if (!entry) throw new Error('no dist/src/main.js: run npm run build');
+  const entry = await builtEntry(log);
   log(`${describeEntry(entry)} ${Object.keys(BOT_ENV).length ? ` (${JSON.stringify(BOT_ENV)})` : ''} beside bench/minimal-pipeline.ts; ${cpus().length} cores, load ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
   const cb = await startCallbackReceiver();
   // The deployed defaults: the chaos world's short lock (crash recovery in tests) is not what runs in production.

@@ -5,6 +5,7 @@
  * test/support/child-bot.ts's spawnBot.
  */
 import { existsSync, readFileSync } from 'node:fs';
+import { build } from '../scripts/build.js';
 import { procCpuMs } from './cpu.js';
 import { sleep } from './stats.js';
 
@@ -32,6 +33,17 @@ export function deployedEnv(extra = ''): Record<string, string> {
 
 /** `--node-options="…"`: flags for the bot's node only, to measure a setting against the same yardstick. */
 export const nodeOptionsFlag = (): string => process.argv.slice(2).find((a) => a.startsWith('--node-options='))?.slice('--node-options='.length) ?? '';
+
+/** The built bot's entry, after `npm run build` unless the bench was given `--no-build`; throws without one. */
+export async function builtEntry(log: (m: string) => void): Promise<string> {
+  if (!process.argv.includes('--no-build')) {
+    log('npm run build');
+    await build();
+  }
+  const entry = deployedEntry();
+  if (!entry) throw new Error('no dist/src/main.js: run npm run build');
+  return entry;
+}
 
 /** How the bot is run, for a bench's first line. */
 export const describeEntry = (entry: string | undefined): string =>
