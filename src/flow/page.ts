@@ -2,7 +2,7 @@ import type { Route } from '../domain/config.js';
 import type { Urgency } from '../domain/escalation.js';
 import { choosePagee, isAvailable, type Availability } from '../domain/paging.js';
 import { recordEvent, type EventInput } from '../db/queries/events.js';
-import { delegationsFrom } from '../db/queries/delegations.js';
+import { delegationsFromShared } from '../db/queries/delegations.js';
 import { pageeFor } from '../domain/delegation.js';
 import { onCallFor, type RouteOnCall } from './oncall.js';
 import type { FlowPorts } from './ports.js';
@@ -83,7 +83,7 @@ export async function pageOnCall(
   const oncall = await onCallFor(ports, req.route, at);
   const pool = (req.target === 'secondary' ? oncall.candidates.slice(1) : oncall.candidates).slice(0, MAX_CANDIDATES);
   // Out of office: while a delegation is in force, the page goes to the delegate instead (the delegate → whom they stand in for).
-  const delegations = pool.length > 0 ? await delegationsFrom(ports.db, pool.map((c) => c.user), at) : [];
+  const delegations = pool.length > 0 ? await delegationsFromShared(ports.db, pool.map((c) => c.user), at) : [];
   const standIn = new Map<string, string>();
   const users = pool.map((c) => {
     const to = pageeFor(delegations, c.user, at);

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { delegationsFrom, delegationsTo, endLapsedDelegations, revokeDelegations, setDelegation } from '../../src/db/queries/delegations.js';
+import { delegationsFrom, delegationsFromShared, delegationsTo, endLapsedDelegations, revokeDelegations, setDelegation } from '../../src/db/queries/delegations.js';
+import type { Db } from '../../src/db/client.js';
 import { createMigratedDb, type MigratedDb } from '../support/migrated-db.js';
 
 const DAY = 86_400_000;
@@ -58,5 +59,53 @@ describe('delegations in Postgres', () => {
 
   it('refuse a delegation to oneself in the table too', async () => {
     await expect(set('U0AWAY00005', 'U0AWAY00005', 2)).rejects.toThrow();
+  });
+});
+
+/** The app's handle, counting the reads it starts (each `select` is one statement to Postgres). */
+function counting(): { db: Db; reads: () => number } {
+  let n = 0;
+  const db = new Proxy(m.database.db, {
+    get(target, key, receiver) {
+      if (key === 'select') n++;
+      return Reflect.get(target, key, receiver) as unknown;
+    },
+  });
+  return { db, reads: () => n };
+}
+
+describe('delegations read for pages, shared by concurrent lookups', () => {
+  it('gives concurrent lookups of the same people one statement, each answered at its own instant', async () => {
+    await set('U0AWAY00010', 'U0COVER0010', 3);
+    const c = counting();
+    const people = ['U0AWAY00010', 'U0ONCALL010'];
+    const [atNow, nearEnd, afterEnd] = await Promise.all([
+      delegationsFromShared(c.db, people, NOW),
+      delegationsFromShared(c.db, [...people].reverse(), later(2.9)),
+      delegationsFromShared(c.db, people, later(3.5)),
+    ]);
+    expect(c.reads()).toBe(1);
+    expect(atNow.map((d) => d.delegate)).toEqual(['U0COVER0010']);
+    expect(nearEnd.map((d) => d.delegate)).toEqual(['U0COVER0010']);
+    // Out of force at its own instant, as a read of its own would say.
+    expect(afterEnd).toEqual(await delegationsFrom(m.database.db, people, later(3.5)));
+    expect(afterEnd).toEqual([]);
+  });
+
+  it('starts a new statement once the earlier one has answered, and for other people at once', async () => {
+    const c = counting();
+    await delegationsFromShared(c.db, ['U0AWAY00011'], NOW);
+    await Promise.all([delegationsFromShared(c.db, ['U0AWAY00011'], NOW), delegationsFromShared(c.db, ['U0AWAY00012'], NOW)]);
+    expect(c.reads()).toBe(3);
+  });
+
+  it('shows a delegation set while a read is on its way to every read after the set', async () => {
+    const c = counting();
+    const before = delegationsFromShared(c.db, ['U0AWAY00013'], NOW);
+    await setDelegation(c.db, { delegator: 'U0AWAY00013', delegate: 'U0COVER0013', startsAt: NOW, endsAt: later(2), until: later(1).toISOString().slice(0, 10), timezone: 'UTC' });
+    expect((await delegationsFromShared(c.db, ['U0AWAY00013'], NOW)).map((d) => d.delegate)).toEqual(['U0COVER0013']);
+    await before;
+    await revokeDelegations(c.db, 'U0AWAY00013', later(1));
+    expect(await delegationsFromShared(c.db, ['U0AWAY00013'], later(1))).toEqual([]);
   });
 });

@@ -13,6 +13,41 @@ export async function delegationsFrom(db: DbOrTx, delegators: readonly string[],
   return db.select().from(delegations).where(and(inArray(delegations.delegator, [...delegators]), inForce(now))).orderBy(asc(delegations.startsAt));
 }
 
+/** In force at `now`, checked in process on a row read for an earlier instant. */
+const inForceAt = (d: DelegationRow, now: Date): boolean =>
+  d.endedAt === null && d.revokedAt === null && d.startsAt.getTime() <= now.getTime() && d.endsAt.getTime() > now.getTime();
+
+/** Reads of delegationsFromShared on their way, per database handle and set of delegators. */
+const inFlight = new WeakMap<object, Map<string, Promise<DelegationRow[]>>>();
+
+/**
+ * delegationsFrom with one statement shared by concurrent callers asking
+ * about the same people: every card of a burst on an on-call route pages the
+ * same person, and each would otherwise cost Postgres a read of its own. A
+ * caller joins a read already on its way (its answer is as of that read's
+ * start, as if the caller had asked a moment earlier) and keeps the rows in
+ * force at its own `now`. A delegation set or revoked in this process is
+ * seen by every read started after its commit.
+ */
+export function delegationsFromShared(db: DbOrTx, delegators: readonly string[], now: Date): Promise<DelegationRow[]> {
+  if (delegators.length === 0) return Promise.resolve([]);
+  const people = [...new Set(delegators)].sort();
+  const key = people.join('\n');
+  let perDb = inFlight.get(db);
+  if (!perDb) inFlight.set(db, (perDb = new Map()));
+  let running = perDb.get(key);
+  if (!running) {
+    const read = delegationsFrom(db, people, now).finally(() => {
+      if (perDb.get(key) === read) perDb.delete(key);
+    });
+    perDb.set(key, (running = read));
+  }
+  return running.then((rows) => rows.filter((d) => inForceAt(d, now)));
+}
+
+/** After a write: reads from now on start a statement of their own. */
+const forgetInFlight = (db: DbOrTx) => inFlight.delete(db);
+
 /** Delegations in force at `now` to `delegate`: whom they may decide for. */
 export async function delegationsTo(db: DbOrTx, delegate: string, now: Date): Promise<DelegationRow[]> {
   return db.select().from(delegations).where(and(eq(delegations.delegate, delegate), inForce(now))).orderBy(asc(delegations.startsAt));
@@ -69,21 +104,25 @@ async function revokeOpen(tx: DbOrTx, delegator: string, by: string, now: Date, 
  * Concurrent sets by one person are serialised by an advisory lock on them.
  */
 export async function setDelegation(db: DbOrTx, d: NewDelegation): Promise<{ row: DelegationRow; replaced: DelegationRow[] }> {
-  return db.transaction(async (tx) => {
+  const set = await db.transaction(async (tx) => {
     await tx.execute(sql`select pg_advisory_xact_lock(hashtext(${`delegation:${d.delegator}`}))`);
     const replaced = await revokeOpen(tx, d.delegator, d.delegator, d.startsAt, 'replaced');
     const [row] = await tx.insert(delegations).values(d).returning();
     await recordEvents(tx, [setEvent(row!)]);
     return { row: row!, replaced };
   });
+  forgetInFlight(db);
+  return set;
 }
 
 /** `/countersign delegate off`: the caller's open delegations end now, recorded. */
 export async function revokeDelegations(db: DbOrTx, delegator: string, now: Date): Promise<DelegationRow[]> {
-  return db.transaction(async (tx) => {
+  const revoked = await db.transaction(async (tx) => {
     await tx.execute(sql`select pg_advisory_xact_lock(hashtext(${`delegation:${delegator}`}))`);
     return revokeOpen(tx, delegator, delegator, now, 'revoked');
   });
+  forgetInFlight(db);
+  return revoked;
 }
 
 /**
