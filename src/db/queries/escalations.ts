@@ -3,21 +3,7 @@ import type { DbOrTx } from '../client.js';
 import { escalations, type EscalationRow, type NewEscalationRow } from '../schema/escalations.js';
 import { rowsOf } from './agent-modes.js';
 import { eventParams, eventsAfter, eventsAlwaysThenIf, type EventInput } from './events.js';
-
-/**
- * Hot statements are built once per database handle and shape: drizzle's
- * query building costs more CPU than the round trip. (`prepare` here only
- * caches the SQL text; postgres.js prepares on the server by text anyway.)
- */
-const statements = new WeakMap<object, Map<string, unknown>>();
-function prepared<Q>(db: DbOrTx, key: string, build: () => Q): Q {
-  let byKey = statements.get(db);
-  if (!byKey) statements.set(db, (byKey = new Map()));
-  let q = byKey.get(key) as Q | undefined;
-  if (q === undefined) byKey.set(key, (q = build()));
-  return q;
-}
-const ph = (name: string) => sql`${sql.placeholder(name)}`;
+import { ph, prepared } from './prepared.js';
 
 export async function getEscalation(db: DbOrTx, id: string): Promise<EscalationRow | undefined> {
   const q = prepared(db, 'byId', () =>

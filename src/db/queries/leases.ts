@@ -1,8 +1,9 @@
-import { and, eq, isNull, lte, notInArray, or } from 'drizzle-orm';
+import { and, eq, isNull, lte, notInArray, or, sql } from 'drizzle-orm';
 import type { DbOrTx } from '../client.js';
 import { callbackDeliveries } from '../schema/callback-deliveries.js';
 import { escalations } from '../schema/escalations.js';
 import { eventParams, eventsAfter, type EventInput } from './events.js';
+import { ph, prepared } from './prepared.js';
 
 /**
  * Per-escalation claims ("leases") for the two steps whose effect lies outside
@@ -96,15 +97,20 @@ export type CallbackKind = 'decision' | 'review';
  */
 export async function claimCallback(db: DbOrTx, id: string, kind: CallbackKind, now: Date, leaseMs = LEASE_MS): Promise<Claim> {
   const until = new Date(now.getTime() + leaseMs);
-  const rows = await db
-    .insert(callbackDeliveries)
-    .values({ escalationId: id, kind, leaseUntil: until })
-    .onConflictDoUpdate({
-      target: [callbackDeliveries.escalationId, callbackDeliveries.kind],
-      set: { leaseUntil: until },
-      setWhere: and(isNull(callbackDeliveries.deliveredAt), or(isNull(callbackDeliveries.leaseUntil), lte(callbackDeliveries.leaseUntil, now))),
-    })
-    .returning({ id: callbackDeliveries.escalationId });
+  const claim = prepared(db, 'claimCallback', () => {
+    const lease = sql`${ph('until')}::timestamptz`;
+    return db
+      .insert(callbackDeliveries)
+      .values({ escalationId: sql`${ph('id')}::uuid`, kind: sql`${ph('kind')}::text`, leaseUntil: lease })
+      .onConflictDoUpdate({
+        target: [callbackDeliveries.escalationId, callbackDeliveries.kind],
+        set: { leaseUntil: lease },
+        setWhere: and(isNull(callbackDeliveries.deliveredAt), or(isNull(callbackDeliveries.leaseUntil), lte(callbackDeliveries.leaseUntil, sql`${ph('now')}::timestamptz`))),
+      })
+      .returning({ id: callbackDeliveries.escalationId })
+      .prepare('claim_callback');
+  });
+  const rows = await claim.execute({ id, kind, until: until.toISOString(), now: now.toISOString() });
   if (rows.length > 0) return { kind: 'claimed', until };
   const [row] = await db
     .select({ leaseUntil: callbackDeliveries.leaseUntil, deliveredAt: callbackDeliveries.deliveredAt })
@@ -123,14 +129,17 @@ export async function releaseCallback(db: DbOrTx, id: string, kind: CallbackKind
 
 /** Marks the callback delivered and records its event, in one statement: both or neither, once. */
 export async function markCallbackDelivered(db: DbOrTx, id: string, kind: CallbackKind, now: Date, event: EventInput): Promise<void> {
-  const upd = db.$with('upd').as(
-    db
-      .update(callbackDeliveries)
-      .set({ deliveredAt: now, leaseUntil: null })
-      .where(and(eq(callbackDeliveries.escalationId, id), eq(callbackDeliveries.kind, kind), isNull(callbackDeliveries.deliveredAt)))
-      .returning({ id: callbackDeliveries.escalationId }),
-  );
-  await db.with(upd, eventsAfter('ev', upd, 1)).select().from(upd).prepare('mark_callback_delivered').execute(eventParams([event]));
+  const mark = prepared(db, 'markCallbackDelivered', () => {
+    const upd = db.$with('upd').as(
+      db
+        .update(callbackDeliveries)
+        .set({ deliveredAt: sql`${ph('now')}::timestamptz`, leaseUntil: null })
+        .where(and(eq(callbackDeliveries.escalationId, sql`${ph('id')}::uuid`), eq(callbackDeliveries.kind, sql`${ph('kind')}::text`), isNull(callbackDeliveries.deliveredAt)))
+        .returning({ id: callbackDeliveries.escalationId }),
+    );
+    return db.with(upd, eventsAfter('ev', upd, 1)).select().from(upd).prepare('mark_callback_delivered');
+  });
+  await mark.execute({ id, kind, now: now.toISOString(), ...eventParams([event]) });
 }
 
 async function cardHeldOrDone(db: DbOrTx, id: string): Promise<Claim> {
