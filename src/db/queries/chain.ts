@@ -2,6 +2,7 @@ import { and, asc, eq, inArray, sql } from 'drizzle-orm';
 import type { DbOrTx } from '../client.js';
 import { escalations, type EscalationRow } from '../schema/escalations.js';
 import { events } from '../schema/events.js';
+import { prepared } from './prepared.js';
 
 /**
  * Whether the re-ping for the shift change at `handoffAt` (epoch ms) was
@@ -69,11 +70,16 @@ export interface SentPing {
  * brought up to date after the outcome (`pings_resolved`), wholly or in part.
  */
 export async function pingsSent(db: DbOrTx, escalationId: string): Promise<{ pings: SentPing[]; resolved: boolean; updated: Set<string> }> {
-  const rows = await db
-    .select({ type: events.type, data: events.data })
-    .from(events)
-    .where(and(eq(events.escalationId, escalationId), inArray(events.type, ['chain_step', 'chain_handoff', 'oncall_dm', 'pings_resolved'])))
-    .orderBy(asc(events.id));
+  // Read once per decision: built once per handle (prepared.ts).
+  const read = prepared(db, 'pingsSent', () =>
+    db
+      .select({ type: events.type, data: events.data })
+      .from(events)
+      .where(and(eq(events.escalationId, sql.placeholder('id')), inArray(events.type, ['chain_step', 'chain_handoff', 'oncall_dm', 'pings_resolved'])))
+      .orderBy(asc(events.id))
+      .prepare('pings_sent'),
+  );
+  const rows = await read.execute({ id: escalationId });
   const pings: SentPing[] = [];
   let resolved = false;
   // `channel:ts` of messages already updated by an earlier, partial pass (one that met a 429).
