@@ -36,6 +36,7 @@ import { startPolicyWorkers } from './queue/policy-workers.js';
 import { watchRedisReset } from './queue/redis-reset.js';
 import { DECISION_TTL_SEC } from './queue/names.js';
 import { rebuildFromPostgres } from './flow/rebuild.js';
+import { sweep } from './flow/sweep.js';
 import { recordEvent } from './db/queries/events.js';
 import { createSlackApp } from './slack/app.js';
 import { registerListeners } from './slack/listeners/index.js';
@@ -44,6 +45,9 @@ import { leaseFor } from './db/queries/leases.js';
 import { createSlackPort, createWebClient } from './slack/web-port.js';
 import { createSlackCache } from './queue/slack-cache.js';
 import { ensureRedis } from './embedded/redis-server.js';
+
+/** At start, a decision not handed back this long after it was made is taken for one a stopped process left (ms). */
+const START_NOTIFY_GRACE_MS = 5_000;
 
 export interface Running {
   port: number;
@@ -240,6 +244,18 @@ export async function start(givenEnv: Env, loaded?: LoadedConfig, opts: { logDes
       })
     : undefined;
   await resetWatch?.check('start');
+  // A process that died between a decision's commit and its enqueue left the decision to the minute
+  // sweep, after its 60 s grace: its agent waited up to two minutes. At start, decisions older than
+  // START_NOTIFY_GRACE_MS are handed back at once. Each step is idempotent (jobs keyed by escalation,
+  // callbacks claimed in Postgres), so one still in flight in another replica is not sent twice.
+  if (runWorkers) {
+    try {
+      const swept = await sweep(ports, { notifyGraceMs: START_NOTIFY_GRACE_MS });
+      if (swept.notified + swept.carded > 0) log.info(swept, 'start sweep: work a stopped process left undone, handed on');
+    } catch (err) {
+      log.warn({ err: (err as Error).message }, 'start sweep failed; the minute sweep will retry');
+    }
+  }
   if (runWorkers && !env.CALLBACK_SIGNING_SECRET) log.warn({}, 'CALLBACK_SIGNING_SECRET is not set: agent callbacks will not be sent');
 
   // Policy reloads without a restart, on SIGHUP or when the file changes, but
