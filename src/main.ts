@@ -245,17 +245,22 @@ export async function start(givenEnv: Env, loaded?: LoadedConfig, opts: { logDes
     : undefined;
   await resetWatch?.check('start');
   // A process that died between a decision's commit and its enqueue left the decision to the minute
-  // sweep, after its 60 s grace: its agent waited up to two minutes. At start, decisions older than
-  // START_NOTIFY_GRACE_MS are handed back at once. Each step is idempotent (jobs keyed by escalation,
-  // callbacks claimed in Postgres), so one still in flight in another replica is not sent twice.
-  if (runWorkers) {
-    try {
-      const swept = await sweep(ports, { notifyGraceMs: START_NOTIFY_GRACE_MS });
-      if (swept.notified + swept.carded > 0) log.info(swept, 'start sweep: work a stopped process left undone, handed on');
-    } catch (err) {
-      log.warn({ err: (err as Error).message }, 'start sweep failed; the minute sweep will retry');
-    }
-  }
+  // sweep, after its 60 s grace: its agent waited up to two minutes. START_NOTIFY_GRACE_MS after start,
+  // every decision made before this process started is at least that old, and one sweep with that grace
+  // hands them all back. Each step is idempotent (jobs keyed by escalation, callbacks claimed in Postgres),
+  // so one still in flight in another replica is not sent twice.
+  const startSweep = runWorkers
+    ? setTimeout(() => {
+        if (draining) return;
+        sweep(ports, { notifyGraceMs: START_NOTIFY_GRACE_MS }).then(
+          (swept) => {
+            if (swept.notified + swept.carded > 0) log.info(swept, 'start sweep: work a stopped process left undone, handed on');
+          },
+          (err: unknown) => log.warn({ err: (err as Error).message }, 'start sweep failed; the minute sweep will retry'),
+        );
+      }, START_NOTIFY_GRACE_MS)
+    : undefined;
+  startSweep?.unref();
   if (runWorkers && !env.CALLBACK_SIGNING_SECRET) log.warn({}, 'CALLBACK_SIGNING_SECRET is not set: agent callbacks will not be sent');
 
   // Policy reloads without a restart, on SIGHUP or when the file changes, but
@@ -311,6 +316,7 @@ export async function start(givenEnv: Env, loaded?: LoadedConfig, opts: { logDes
         const reserve = Math.min(2000, Math.floor(env.SHUTDOWN_TIMEOUT_MS / 4));
         const left = (keep = 0) => Math.max(0, deadline - keep - Date.now());
         draining = true;
+        clearTimeout(startSweep);
         samples.abort();
         resetWatch?.close();
         process.off('SIGHUP', onHup);

@@ -12,11 +12,12 @@ describe('a bot starting after a crash', () => {
     const e = makeEscalation({ callback: { url: cb.url } });
     await h.enqueue(e);
     await h.card(e.id);
-    // What a process killed between the decision's commit and its enqueue leaves: decided
-    // 30 s ago, no notify job, not handed back. The minute sweep waits 60 s for such a one.
-    await h.sql`update escalations set status = 'approved', decided_by = ${APPROVER}, decided_at = now() - interval '30 seconds' where id = ${e.id}`;
+    // What a process killed between the decision's commit and its enqueue leaves: decided a
+    // moment before the crash, no notify job, not handed back. The minute sweep waits 60 s for such a one.
+    await h.sql`update escalations set status = 'approved', decided_by = ${APPROVER}, decided_at = now() - interval '1 second' where id = ${e.id}`;
     await h.restart();
-    const told = await cb.waitFor(e.id, 10_000);
+    // The start sweep runs 5 s after start: every decision made before it started is then at least that old.
+    const told = await cb.waitFor(e.id, 15_000);
     expect(told.json).toMatchObject({ escalationId: e.id, status: 'approved' });
     expect(cb.received.filter((c) => c.json.escalationId === e.id)).toHaveLength(1);
     await eventually(async () => ((await h.sql`select notified_at from escalations where id = ${e.id}`)[0]!.notified_at ? true : undefined), 'the hand-back recorded');
