@@ -76,6 +76,8 @@ export async function deliverCallback(
         'user-agent': 'Countersign/0.1',
         'x-countersign-timestamp': String(ts),
         'x-countersign-signature': signCallback(ports.secret, ts, body),
+        // The same on every attempt and after a crash (delivery is at least once): the agent's dedupe key.
+        'x-countersign-delivery': `${escalationId}:${kind}`,
       },
       body,
       redirect: 'manual',

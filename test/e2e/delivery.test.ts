@@ -61,6 +61,8 @@ describe('handing the decision back', () => {
       return row;
     }, 'the callback recorded');
     expect(ev.data).toMatchObject({ attempt: 3, httpStatus: 204 });
+    // The third attempt names the same delivery as the first would have: what the agent dedupes on.
+    expect(got.headers['x-countersign-delivery']).toBe(`${e.id}:decision`);
   });
 
   it('calls back once even when its job runs again after delivering (a crash before the job completed, a lapsed lock)', async () => {
