@@ -140,8 +140,8 @@ describe('a burst into one channel', () => {
     }
     const at = h.fake.callsTo('views.publish').length;
     await postSigned(`${h.baseUrl}/slack/events`, SIGNING_SECRET, eventCallbackBody({ type: 'app_home_opened', user: APPROVER, channel: 'D0APPROVER1', tab: 'home' }), 'application/json');
-    const opened = await nextHome(APPROVER, at);
-    expect(JSON.stringify(blocksOf(opened))).toContain(' · 1–25, first to expire first');
+    // The open's own publish: a refresh queued by an earlier outcome may come first, still at the page it read.
+    const opened = await nextHome(APPROVER, at, (c) => JSON.stringify(c.args.view).includes(' · 1–25, first to expire first'));
     expect(buttonsOf(opened).some((b) => b.action_id === 'countersign.home_page:newer')).toBe(false);
   });
 
