@@ -117,9 +117,11 @@ describe('/countersign standing and revoking', () => {
     const before = await Promise.all(racing);
     const approved = before.filter((a) => a.code === 'standing_approved').length;
     expect((await usesOf(s.id)).used_count).toBe(approved);
-    // Each use committed before the revoke (the uses' times are the bot's clock, as is revoked_at).
-    const late = await h.sql`select 1 from standing_approval_uses u join standing_approvals s on s.id = u.standing_id where s.id = ${s.id} and u.at >= s.revoked_at`;
-    expect(late).toHaveLength(0);
+    // Every use belongs to a request that raced the revoke, none to one made after it was seen. (The uses'
+    // times cannot show the order: a request reads the clock before its claim, the revoke before its commit.)
+    const uses = await h.sql<{ escalation_id: string }[]>`select escalation_id from standing_approval_uses where standing_id = ${s.id}`;
+    const raced = new Set(before.filter((a) => a.code === 'standing_approved').map((a) => a.escalationId));
+    expect(uses.map((u) => u.escalation_id).sort()).toEqual([...raced].sort());
   });
 });
 
