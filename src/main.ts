@@ -251,7 +251,6 @@ export async function start(givenEnv: Env, loaded?: LoadedConfig, opts: { logDes
   // so one still in flight in another replica is not sent twice.
   const startSweep = runWorkers
     ? setTimeout(() => {
-        if (draining) return;
         sweep(ports, { notifyGraceMs: START_NOTIFY_GRACE_MS }).then(
           (swept) => {
             if (swept.notified + swept.carded > 0) log.info(swept, 'start sweep: work a stopped process left undone, handed on');

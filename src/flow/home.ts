@@ -87,12 +87,7 @@ export async function homeFor(ports: HomePorts, user: string, shared: HomeShared
  * backlog. Remembering is best effort: a Redis failure shows the first page.
  */
 export async function publishHome(ports: PublishPorts, user: string, shared?: HomeShared, page?: number): Promise<void> {
-  const remembered =
-    page === undefined
-      ? ports.homePages.get(user).catch((err: unknown) => (ports.log.warn({ err, user }, 'App Home: page not read, showing the first'), 0))
-      : ports.homePages.set(user, page).then(
-          () => page,
-          (err: unknown) => (ports.log.warn({ err, user }, 'App Home: page not remembered'), page),
-        );
-  await ports.slack.publishHome(user, await homeFor(ports, user, shared, await remembered));
+  if (page !== undefined) await ports.homePages.set(user, page).catch((err: unknown) => ports.log.warn({ err, user }, 'App Home: page not remembered'));
+  const at = page ?? (await ports.homePages.get(user).catch((err: unknown) => (ports.log.warn({ err, user }, 'App Home: page not read, showing the first'), 0)));
+  await ports.slack.publishHome(user, await homeFor(ports, user, shared, at));
 }

@@ -2,6 +2,7 @@ import { and, asc, eq, gt, inArray, isNull, lte, or, sql } from 'drizzle-orm';
 import type { DbOrTx } from '../client.js';
 import { delegations, type DelegationRow } from '../schema/delegations.js';
 import { recordEvents, type EventInput } from './events.js';
+import { sharedReads } from './shared-read.js';
 
 /** In force at `now`: not ended, not revoked, started, not yet past its end. */
 const inForce = (now: Date) =>
@@ -17,36 +18,22 @@ export async function delegationsFrom(db: DbOrTx, delegators: readonly string[],
 const inForceAt = (d: DelegationRow, now: Date): boolean =>
   d.endedAt === null && d.revokedAt === null && d.startsAt.getTime() <= now.getTime() && d.endsAt.getTime() > now.getTime();
 
-/** Reads of delegationsFromShared on their way, per database handle and set of delegators. */
-const inFlight = new WeakMap<object, Map<string, Promise<DelegationRow[]>>>();
+const shared = sharedReads<DelegationRow[]>();
 
 /**
  * delegationsFrom with one statement shared by concurrent callers asking
- * about the same people: every card of a burst on an on-call route pages the
- * same person, and each would otherwise cost Postgres a read of its own. A
- * caller joins a read already on its way (its answer is as of that read's
- * start, as if the caller had asked a moment earlier) and keeps the rows in
- * force at its own `now`. A delegation set or revoked in this process is
- * seen by every read started after its commit.
+ * about the same people (shared-read.ts): every card of a burst on an on-call
+ * route pages the same person, and each would otherwise cost Postgres a read
+ * of its own. A caller that joins a read on its way keeps the rows in force
+ * at its own `now`. A delegation set or revoked in this process is seen by
+ * every read started after its commit.
  */
 export function delegationsFromShared(db: DbOrTx, delegators: readonly string[], now: Date): Promise<DelegationRow[]> {
   if (delegators.length === 0) return Promise.resolve([]);
   const people = [...new Set(delegators)].sort();
-  const key = people.join('\n');
-  let perDb = inFlight.get(db);
-  if (!perDb) inFlight.set(db, (perDb = new Map()));
-  let running = perDb.get(key);
-  if (!running) {
-    const read = delegationsFrom(db, people, now).finally(() => {
-      if (perDb.get(key) === read) perDb.delete(key);
-    });
-    perDb.set(key, (running = read));
-  }
-  return running.then((rows) => rows.filter((d) => inForceAt(d, now)));
+  const rows = shared.read(db, people.join('\n'), () => delegationsFrom(db, people, now));
+  return rows.then((list) => list.filter((d) => inForceAt(d, now)));
 }
-
-/** After a write: reads from now on start a statement of their own. */
-const forgetInFlight = (db: DbOrTx) => inFlight.delete(db);
 
 /** Delegations in force at `now` to `delegate`: whom they may decide for. */
 export async function delegationsTo(db: DbOrTx, delegate: string, now: Date): Promise<DelegationRow[]> {
@@ -111,7 +98,7 @@ export async function setDelegation(db: DbOrTx, d: NewDelegation): Promise<{ row
     await recordEvents(tx, [setEvent(row!)]);
     return { row: row!, replaced };
   });
-  forgetInFlight(db);
+  shared.forget(db);
   return set;
 }
 
@@ -121,7 +108,7 @@ export async function revokeDelegations(db: DbOrTx, delegator: string, now: Date
     await tx.execute(sql`select pg_advisory_xact_lock(hashtext(${`delegation:${delegator}`}))`);
     return revokeOpen(tx, delegator, delegator, now, 'revoked');
   });
-  forgetInFlight(db);
+  shared.forget(db);
   return revoked;
 }
 

@@ -1,6 +1,7 @@
 import { and, asc, eq, gt, lt, sql } from 'drizzle-orm';
 import type { DbOrTx } from '../client.js';
 import { oncallOverrides, type OncallOverrideRow } from '../schema/oncall-overrides.js';
+import { sharedReads } from './shared-read.js';
 
 export interface NewOverride {
   route: string;
@@ -44,27 +45,18 @@ export async function overridesBetween(db: DbOrTx, route: string, from: Date, un
   return q.execute({ route, from: from.toISOString(), until: until.toISOString() });
 }
 
-const inFlight = new WeakMap<object, Map<string, Promise<OncallOverrideRow[]>>>();
+const shared = sharedReads<OncallOverrideRow[]>();
 
 /**
- * overridesBetween, shared by concurrent callers for one route: a burst of
- * cards costs one statement, not one each. A caller that joins a statement
- * in flight gets an answer as fresh as that statement's; rows past their end
- * by the caller's own instant are the schedule math's to skip.
+ * overridesBetween, shared by concurrent callers for one route (shared-read.ts):
+ * a burst of cards costs one statement, not one each. Rows past their end by
+ * the caller's own instant are the schedule math's to skip.
  */
 export function overridesBetweenShared(db: DbOrTx, route: string, from: Date, until: Date): Promise<OncallOverrideRow[]> {
-  let perDb = inFlight.get(db);
-  if (!perDb) inFlight.set(db, (perDb = new Map()));
-  const running = perDb.get(route);
-  if (running) return running;
-  const query = overridesBetween(db, route, from, until).finally(() => {
-    if (perDb.get(route) === query) perDb.delete(route);
-  });
-  perDb.set(route, query);
-  return query;
+  return shared.read(db, route, () => overridesBetween(db, route, from, until));
 }
 
 /** After a write: callers from now on start a statement of their own. */
 export function forgetOverridesInFlight(db: DbOrTx, route: string): void {
-  inFlight.get(db)?.delete(route);
+  shared.forget(db, route);
 }
