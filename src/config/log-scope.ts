@@ -46,22 +46,54 @@ export function createLogScope(root: Pino): LogScope {
 /** A job or click waits at most this long to learn its execution id for its log lines (ms); past it, lines carry the escalation id alone. */
 export const EXECUTION_ID_LOOKUP_MS = 250;
 
+/**
+ * Execution ids kept in memory, most recently learnt last. An escalation's
+ * execution id never changes, so a kept one is never stale; 10,000 entries
+ * are about 2 MB, and cover the jobs that follow a click or a card (a click's
+ * notify and callback jobs would otherwise each read it again).
+ */
+export const EXECUTION_ID_CACHE_SIZE = 10_000;
+
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
  * The ids for a piece of work on escalation `escalationId`: the execution id
  * when the caller has it, else read from Postgres (bounded, never throws:
  * logging must not fail or stall the work it describes, e.g. in an outage).
+ * What a read found is kept (see EXECUTION_ID_CACHE_SIZE), and concurrent
+ * reads of one id share one statement; an id not found is read again next
+ * time (its row may not be committed yet). A caller's own execution id is
+ * used but not kept: an agent's job names it, and a job for an id already
+ * taken must not relabel that escalation's lines.
  */
-export function idsResolver(lookup: (escalationId: string) => Promise<string | undefined>, timeoutMs = EXECUTION_ID_LOOKUP_MS) {
+export function idsResolver(lookup: (escalationId: string) => Promise<string | undefined>, timeoutMs = EXECUTION_ID_LOOKUP_MS, cacheSize = EXECUTION_ID_CACHE_SIZE) {
+  const known = new Map<string, string>();
+  const reading = new Map<string, Promise<string | undefined>>();
+  const read = (escalationId: string): Promise<string | undefined> => {
+    let p = reading.get(escalationId);
+    if (!p) {
+      p = lookup(escalationId)
+        .catch(() => undefined)
+        .then((found) => {
+          reading.delete(escalationId);
+          if (found !== undefined) {
+            known.set(escalationId, found);
+            // Maps iterate in insertion order: the first key is the oldest.
+            if (known.size > cacheSize) known.delete(known.keys().next().value!);
+          }
+          return found;
+        });
+      reading.set(escalationId, p);
+    }
+    return p;
+  };
   return async (escalationId: string | undefined, executionId?: string): Promise<LogBindings> => {
     if (!escalationId || !UUID.test(escalationId)) return {};
     if (executionId) return { escalationId, executionId };
+    const kept = known.get(escalationId);
+    if (kept !== undefined) return { escalationId, executionId: kept };
     let timer: ReturnType<typeof setTimeout> | undefined;
-    const found = await Promise.race([
-      lookup(escalationId).catch(() => undefined),
-      new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), timeoutMs))),
-    ]);
+    const found = await Promise.race([read(escalationId), new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), timeoutMs)))]);
     clearTimeout(timer);
     return { escalationId, executionId: found };
   };
