@@ -16,6 +16,7 @@ export const ErrorCode = {
   CallbackRefused: 'countersign_callback_refused',
   NotApproved: 'countersign_not_approved',
   StepHeld: 'countersign_step_held',
+  ShuttingDown: 'countersign_shutting_down',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -117,5 +118,13 @@ export class StepHeldError extends CountersignError {
   ) {
     super(ErrorCode.StepHeld, `${step} being handled by another run of its job; retry in ${retryInMs} ms`);
     this.name = 'StepHeldError';
+  }
+}
+
+/** Work taken ahead of its turn (src/queue/fair-gate.ts) when the process began to stop: it was never started. */
+export class ShuttingDownError extends CountersignError {
+  constructor() {
+    super(ErrorCode.ShuttingDown, 'shutting down: not started');
+    this.name = 'ShuttingDownError';
   }
 }

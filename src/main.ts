@@ -201,6 +201,7 @@ export async function start(givenEnv: Env, loaded?: LoadedConfig, opts: { logDes
         connection,
         prefix,
         concurrency: env.WORKER_CONCURRENCY,
+        intakePrefetch: env.INTAKE_PREFETCH,
         lockDurationMs: env.WORKER_LOCK_MS,
         callbackSecret: env.CALLBACK_SIGNING_SECRET,
         scope,

@@ -72,6 +72,9 @@ export const envFields = z.object({
   ),
   COUNTERSIGN_DATA_DIR: z.string().min(1).default('./.countersign').describe('Where embedded state (PGlite) lives when `DATABASE_URL` is unset.'),
   WORKER_CONCURRENCY: envNumber(z.number().int().min(1).max(1000), 50).describe('Jobs processed at once per queue in each worker process.'),
+  INTAKE_PREFETCH: envNumber(z.number().int().min(1).max(10_000), 1000).describe(
+    "Agents' escalation jobs each worker process takes from the queue ahead of their turn. They wait in memory, by their route's channel, and `WORKER_CONCURRENCY` of them run at once, each channel in turn, so that a burst into one channel does not hold up the others' cards while the burst is taken in. Beyond this many, a burst is taken in arrival order. A value below `WORKER_CONCURRENCY` counts as `WORKER_CONCURRENCY`.",
+  ),
   WORKER_LOCK_MS: envNumber(z.number().int().min(1000), 30_000).describe("BullMQ lock duration (ms). A crashed worker's job is taken up again after about this long."),
   REDIS_CHECK_MS: envNumber(z.number().int().min(100), 5000).describe(
     "How often (ms) the workers check that Redis still holds the bot's state (one EXISTS of a sentinel key). An emptied Redis (a restart without persistence, a flush) is rebuilt from Postgres: job schedulers, expiry and review timers, chain steps, cards not yet posted, callbacks not yet delivered, budgets and pauses. A reconnection is checked at once.",

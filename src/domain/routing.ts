@@ -47,3 +47,20 @@ export function selectRoute(config: CountersignConfig, facts: string | RouteFact
 export function routeByName(config: CountersignConfig, name: string): Route | undefined {
   return config.routes.find((r) => r.name === name);
 }
+
+/**
+ * The lane an agent's escalation job waits in for its turn at intake (src/queue/fair-gate.ts):
+ * its route's channel, read from the job's raw data before validation (intake validates it
+ * fully). Data too malformed to route shares one lane, as does a route without a channel.
+ */
+export function laneOf(config: CountersignConfig, data: unknown): string {
+  if (typeof data !== 'object' || data === null) return '';
+  const d = data as Record<string, unknown>;
+  const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
+  const field = (obj: unknown, key: string) => (typeof obj === 'object' && obj !== null ? str((obj as Record<string, unknown>)[key]) : undefined);
+  const issueType = str(d.issueType);
+  if (issueType === undefined) return '';
+  const labels = typeof d.labels === 'object' && d.labels !== null && !Array.isArray(d.labels) ? (d.labels as Record<string, string>) : undefined;
+  const route = selectRoute(config, { issueType, agentId: field(d.agent, 'id'), actionType: field(d.action, 'type'), urgency: (str(d.urgency) ?? 'normal') as Urgency, labels });
+  return route.channel ? `channel:${route.channel}` : `route:${route.name}`;
+}

@@ -20,7 +20,9 @@ import type { FlowPorts } from '../flow/ports.js';
 import { answerOf } from '../flow/answer.js';
 import { createHttpFetch } from '../slack/http-fetch.js';
 import { callbackHosts } from '../domain/callback-hosts.js';
-import { CallbackRefusedError, StepHeldError } from '../errors.js';
+import { CallbackRefusedError, ShuttingDownError, StepHeldError } from '../errors.js';
+import { laneOf } from '../domain/routing.js';
+import { FairGate } from './fair-gate.js';
 import { logConnectionErrors } from '../shutdown.js';
 import { failureLogged, unscoped, type JobScope } from './job-scope.js';
 import { LATE_CLICK_JOB, lateClickSchema, type LateClick } from './late-click.js';
@@ -30,6 +32,11 @@ export interface WorkerOptions {
   prefix: string;
   concurrency: number;
   lockDurationMs: number;
+  /**
+   * Escalation jobs taken from the queue ahead of their turn (INTAKE_PREFETCH): they wait in
+   * memory, by channel, and `concurrency` of them run at once (fair-gate.ts). Default: `concurrency`.
+   */
+  intakePrefetch?: number;
   callbackSecret: string | undefined;
   /** Binds each job's ids to its log lines (src/queue/job-scope.ts); none by default. */
   scope?: JobScope;
@@ -94,7 +101,23 @@ function failuresOf(job: Job): Failures {
  * attemptsStarted counts every wait too), so a card goes out within seconds
  * once Slack answers again. A card that cannot go out is given up loudly.
  */
-function escalationProcessor(ports: FlowPorts) {
+function escalationProcessor(ports: FlowPorts, gate: FairGate) {
+  const step = escalationStep(ports);
+  return async (job: Job, token?: string) => {
+    // An API card's channel is in its row, not its data: those share one lane.
+    const lane = job.name === CARD_JOB ? 'api-cards' : laneOf(ports.config.current().config, job.data);
+    try {
+      return await gate.run(lane, () => step(job, token));
+    } catch (err) {
+      // Taken ahead of its turn as the process stops: back to the queue, unstarted, for the next process.
+      if (err instanceof ShuttingDownError) return later(job, token, 1);
+      throw err;
+    }
+  };
+}
+
+/** One escalation job's intake and card, once its turn has come. */
+function escalationStep(ports: FlowPorts) {
   return async (job: Job, token?: string) => {
     let row: EscalationRow | undefined;
     try {
@@ -179,8 +202,9 @@ export function startWorkers(
     (job: Job, token?: string) =>
       scope(job, token, fn);
   const callbackFetch = createHttpFetch({ maxSockets: 100, maxBodyBytes: 64 * 1024, guard }) as unknown as typeof fetch;
+  const gate = new FairGate(opts.concurrency);
   const workers = [
-    new Worker(ESCALATIONS_QUEUE, scoped(escalationProcessor(ports)), { ...base, concurrency: opts.concurrency }),
+    new Worker(ESCALATIONS_QUEUE, scoped(escalationProcessor(ports, gate)), { ...base, concurrency: Math.max(opts.concurrency, opts.intakePrefetch ?? opts.concurrency) }),
     new Worker(EXPIRIES_QUEUE, scoped(async (job) => ({ expired: await expire(ports, parseIdJob(job)) })), { ...base, concurrency: 10 }),
     new Worker(CHAINS_QUEUE, scoped(chainProcessor(ports)), { ...base, concurrency: 10 }),
     new Worker(
@@ -266,6 +290,8 @@ export function startWorkers(
     schedule: () => scheduleMaintenance(maintenance),
     async close(force = false) {
       // Worker.close() waits for in-flight jobs to finish; `force` does not (shutdown past its bound).
+      // Jobs still waiting for their turn go back to the queue at once instead of being run first.
+      gate.close();
       await Promise.all(workers.map((w) => w.close(force)));
       await maintenance.close();
     },

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/file.js';
-import { routeByName, selectRoute, type RouteFacts } from '../../src/domain/routing.js';
+import { laneOf, routeByName, selectRoute, type RouteFacts } from '../../src/domain/routing.js';
 
 const example = parseConfig(readFileSync(new URL('../../examples/countersign.yml', import.meta.url), 'utf8')).config;
 
@@ -115,5 +115,21 @@ routes:
   it('still reads the original issue-type-only form, and a bare issue type', () => {
     expect(selectRoute(example, { issueType: 'refund', agentId: 'x', actionType: 'y.z' }).name).toBe('refunds');
     expect(selectRoute(rules, 'refund').name).toBe('default');
+  });
+});
+
+describe('laneOf, the lane an escalation job waits in at intake', () => {
+  const job = JSON.parse(readFileSync(new URL('../../examples/escalation.json', import.meta.url), 'utf8')) as Record<string, unknown>;
+
+  it("is the channel of the route intake will choose, read from the job's raw data", () => {
+    expect(laneOf(example, job)).toBe(`channel:${selectRoute(example, { issueType: String(job.issueType) }).channel}`);
+    expect(laneOf(overlapping, { ...job, issueType: 'payout' })).toBe('channel:C0MONEY01');
+    expect(laneOf(overlapping, { ...job, issueType: 'other' })).toBe('channel:C0GENERAL1');
+  });
+
+  it('is one shared lane for data too malformed to route, and never throws', () => {
+    expect(laneOf(example, null)).toBe('');
+    expect(laneOf(example, { issueType: 42 })).toBe('');
+    fc.assert(fc.property(fc.anything(), (data) => typeof laneOf(overlapping, data) === 'string'));
   });
 });
