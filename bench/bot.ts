@@ -18,6 +18,7 @@ import { blockActionsBody, blockActionsPayload, signSlackRequest } from '../test
 import { post } from './http-client.js';
 import { cpuMeter } from './cpu.js';
 import { atRate, latency, now, sleep, until, watchLoop, withConcurrency, type Latency, type LoopDelay } from './stats.js';
+import { numberFlag } from './run.js';
 
 /** Pacing lifted: this measures the pipeline, not Slack's one-post-a-second-per-channel. */
 export const PACING = { postsPerSecondPerChannel: 10_000, postBurst: 10_000 };
@@ -105,7 +106,8 @@ export async function startBotBench(opts: { concurrency: number; config?: string
   const cb = await startCallbackReceiver();
   const h = await startHarness({
     config: opts.config ?? benchConfigText(),
-    env: { WORKER_CONCURRENCY: String(opts.concurrency), WORKER_LOCK_MS: '30000', LOG_LEVEL: 'silent' },
+    // `--prefetch=N` sets INTAKE_PREFETCH (default 1,000), to compare it against arrival order (`--prefetch=50`).
+    env: { WORKER_CONCURRENCY: String(opts.concurrency), INTAKE_PREFETCH: String(numberFlag('prefetch', 1000)), WORKER_LOCK_MS: '30000', LOG_LEVEL: 'silent' },
   });
 
   const meter = await cpuMeter(h.sql, new URL(h.dbUrl).pathname.slice(1), h.redis);

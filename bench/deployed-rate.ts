@@ -51,7 +51,7 @@ interface Step {
 async function main(): Promise<void> {
   const entry = await builtEntry(log);
   log(`${describeEntry(entry)}; ${cpus().length} cores, load ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
-  const world = await startChildBotWorld({ config: benchConfigText(), env: { CALLBACK_SIGNING_SECRET: CALLBACK_SECRET, WORKER_LOCK_MS: '30000' } });
+  const world = await startChildBotWorld({ config: benchConfigText(), env: { CALLBACK_SIGNING_SECRET: CALLBACK_SECRET, WORKER_LOCK_MS: '30000', WORKER_CONCURRENCY: process.env.BENCH_WC ?? '50' } });
   const minPrefix = `${world.env.COUNTERSIGN_QUEUE_PREFIX}-min`;
   const minQueue = new Queue(ESCALATIONS_QUEUE, { connection: { url: REDIS_URL }, prefix: minPrefix });
   const procs: ChildBot[] = [];
@@ -130,6 +130,15 @@ async function step(queue: Queue, posted: Map<string, number>, rate: number, sec
   while (ids.some((id) => !posted.has(id)) && now() < limit) await sleep(10);
   const done = ids.filter((id) => posted.has(id));
   const waits = done.map((id) => posted.get(id)! - due.get(id)!);
+  if (process.argv.includes('--by-second')) {
+    // Diagnostic: each second's cards (by due time), p50 and max, to tell a backlog that grows from a fixed delay.
+    const bySec = new Map<number, number[]>();
+    for (const id of done) {
+      const sec = Math.floor((due.get(id)! - t0) / 1000);
+      bySec.set(sec, [...(bySec.get(sec) ?? []), posted.get(id)! - due.get(id)!]);
+    }
+    log(`by second: ${[...bySec].map(([sec, w]) => `${sec}:${Math.round(latency(w).p50)}/${Math.round(Math.max(...w))}`).join(' ')}`);
+  }
   return { rate, offered: ids.length, posted: done.length, latency: latency(waits), max: Math.max(...waits), behind: done.length < ids.length };
 }
 
