@@ -1,5 +1,5 @@
 /**
- * `npm run bench:rate [-- --rates=250,500,650,800,1000 --seconds=10 --no-build --no-minimal --node-options=…]`:
+ * `npm run bench:rate [-- --rates=250,500,650,800,1000 --seconds=10 --no-build --no-minimal --node-options=… --concurrency=50 --prefetch=1000 --by-second]`:
  * enqueue → card latency at a steady offered rate, the bot as deployed (issue
  * 16: "card p99 ≤ 250 ms at 1,000/s"), beside bench/minimal-pipeline.ts at
  * the same rates in the same run. Both run as their own OS processes on the
@@ -51,7 +51,7 @@ interface Step {
 async function main(): Promise<void> {
   const entry = await builtEntry(log);
   log(`${describeEntry(entry)}; ${cpus().length} cores, load ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
-  const world = await startChildBotWorld({ config: benchConfigText(), env: { CALLBACK_SIGNING_SECRET: CALLBACK_SECRET, WORKER_LOCK_MS: '30000', WORKER_CONCURRENCY: process.env.BENCH_WC ?? '50' } });
+  const world = await startChildBotWorld({ config: benchConfigText(), env: { CALLBACK_SIGNING_SECRET: CALLBACK_SECRET, WORKER_LOCK_MS: '30000', WORKER_CONCURRENCY: String(numberFlag('concurrency', 50)), INTAKE_PREFETCH: String(numberFlag('prefetch', 1000)) } });
   const minPrefix = `${world.env.COUNTERSIGN_QUEUE_PREFIX}-min`;
   const minQueue = new Queue(ESCALATIONS_QUEUE, { connection: { url: REDIS_URL }, prefix: minPrefix });
   const procs: ChildBot[] = [];
