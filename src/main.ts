@@ -117,10 +117,13 @@ export async function start(givenEnv: Env, loaded?: LoadedConfig, opts: { logDes
     .filter(([key, v]) => key.endsWith('_QUEUE') && typeof v === 'string')
     .map(([, name]) => new Queue(name as string, { connection: redis, prefix }));
   for (const q of [...scheduler.queues, governance.queue, ...sampled]) logConnectionErrors(q, `queue ${q.name}`, log);
+  let workersStarted: { intakeAhead(): { waiting: number; oldestSeconds: number } } | undefined;
   const metrics = createMetrics({
     queues: sampled,
     escalationCounts: () => escalationCounts(database.db),
     unsealedAgeSeconds: () => unsealedAgeSeconds(database.db),
+    // The workers start further down; a scrape before then reads nothing here.
+    intakeAhead: () => workersStarted?.intakeAhead() ?? { waiting: 0, oldestSeconds: 0 },
     now: Date.now,
   });
   const idsOf = idsResolver((id) => executionIdOf(database.db, id));
@@ -208,6 +211,7 @@ export async function start(givenEnv: Env, loaded?: LoadedConfig, opts: { logDes
         lateClick: (click) => recordLateClick(ports, click),
       })
     : undefined;
+  workersStarted = workers;
   const policyWorkers = runWorkers
     ? await startPolicyWorkers(ports, { connection, prefix, concurrency: env.WORKER_CONCURRENCY, lockDurationMs: env.WORKER_LOCK_MS, scope })
     : undefined;

@@ -73,7 +73,7 @@ export const envFields = z.object({
   COUNTERSIGN_DATA_DIR: z.string().min(1).default('./.countersign').describe('Where embedded state (PGlite) lives when `DATABASE_URL` is unset.'),
   WORKER_CONCURRENCY: envNumber(z.number().int().min(1).max(1000), 50).describe('Jobs processed at once per queue in each worker process.'),
   INTAKE_PREFETCH: envNumber(z.number().int().min(1).max(10_000), 1000).describe(
-    "Agents' escalation jobs each worker process takes from the queue ahead of their turn. They wait in memory, by their route's channel, and `WORKER_CONCURRENCY` of them run at once, each channel in turn, so that a burst into one channel does not hold up the others' cards while the burst is taken in. Beyond this many, a burst is taken in arrival order. A value below `WORKER_CONCURRENCY` counts as `WORKER_CONCURRENCY`.",
+    "Agents' escalation jobs each worker process takes from the queue ahead of their turn. They wait in memory, by their route's channel, and `WORKER_CONCURRENCY` of them run at once, each channel in turn, so that a burst into one channel does not hold up the others' cards while the burst is taken in. Beyond this many, a burst is taken in arrival order. A value below `WORKER_CONCURRENCY` counts as `WORKER_CONCURRENCY`. The cost: if the process is killed, the jobs it took ahead wait for their lock to lapse (`WORKER_LOCK_MS`), as running jobs do, instead of going to another worker at once; lower it to trade fairness for that. `/metrics` shows them as `countersign_intake_ahead_jobs`.",
   ),
   WORKER_LOCK_MS: envNumber(z.number().int().min(1000), 30_000).describe("BullMQ lock duration (ms). A crashed worker's job is taken up again after about this long."),
   REDIS_CHECK_MS: envNumber(z.number().int().min(100), 5000).describe(

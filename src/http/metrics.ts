@@ -19,6 +19,8 @@ export interface MetricsSources {
   queues: readonly Queue[];
   escalationCounts(): Promise<Array<{ status: string; tier: string | null; count: number }>>;
   unsealedAgeSeconds(): Promise<number>;
+  /** This process's escalation jobs taken ahead of their turn (src/queue/fair-gate.ts); absent without workers. */
+  intakeAhead?(): { waiting: number; oldestSeconds: number };
   /** ms since the epoch; the age of waiting jobs is measured against it. */
   now(): number;
 }
@@ -100,6 +102,19 @@ export function createMetrics(sources: MetricsSources): Metrics {
   const unsealed = new Gauge({ name: 'countersign_audit_unsealed_age_seconds', help: 'Age of the oldest audit event not yet sealed into the hash chain (s); 0 when all are.', registers: [registry] });
   const readUnsealed = async () => void unsealed.set(await sources.unsealedAgeSeconds());
 
+  // BullMQ counts jobs taken ahead as active: these show the backlog they hide from the waiting counts.
+  const ahead = new Gauge({
+    name: 'countersign_intake_ahead_jobs',
+    help: 'Escalation jobs this process took from the queue ahead of their turn and holds, waiting to run (INTAKE_PREFETCH; BullMQ counts them as active).',
+    registers: [registry],
+  });
+  const aheadOldest = new Gauge({ name: 'countersign_intake_ahead_oldest_seconds', help: 'How long the longest of those has waited for its turn (s); 0 when none waits.', registers: [registry] });
+  const readAhead = () => {
+    const a = sources.intakeAhead?.() ?? { waiting: 0, oldestSeconds: 0 };
+    ahead.set(a.waiting);
+    aheadOldest.set(a.oldestSeconds);
+  };
+
   const decisions = new Histogram({
     name: 'countersign_time_to_decision_seconds',
     help: 'From the request arriving to its decision: a person approving or denying, or the deadline expiring it (s).',
@@ -122,6 +137,7 @@ export function createMetrics(sources: MetricsSources): Metrics {
     async handle(_req, res) {
       // Read before writing out: prom-client gathers the families concurrently, so a collect() callback could be written out before another's read lands.
       await Promise.all([sample('redis', readQueues), sample('postgres_escalations', readEscalations), sample('postgres_audit', readUnsealed)]);
+      readAhead();
       const text = await registry.metrics();
       res.writeHead(200, { 'content-type': registry.contentType, 'cache-control': 'no-store' });
       res.end(text);

@@ -11,10 +11,14 @@ import { ShuttingDownError } from '../errors.js';
 export class FairGate {
   #running = 0;
   /** Lanes with waiters, in turn order (a Map iterates in insertion order; a served lane goes to the back). */
-  #lanes = new Map<string, Array<{ resolve(): void; reject(err: Error): void }>>();
+  #lanes = new Map<string, Array<{ at: number; resolve(): void; reject(err: Error): void }>>();
   #closed = false;
 
-  constructor(private readonly capacity: number) {}
+  /** `now`: ms, for the age of the oldest waiter (Date.now by default). */
+  constructor(
+    private readonly capacity: number,
+    private readonly now: () => number = Date.now,
+  ) {}
 
   async run<T>(lane: string, fn: () => Promise<T>): Promise<T> {
     await this.#acquire(lane);
@@ -36,6 +40,13 @@ export class FairGate {
     return this.#running;
   }
 
+  /** How long the longest waiter has waited for its turn (ms); 0 when none waits. Each lane's first is its oldest. */
+  oldestWaitMs(): number {
+    let oldest: number | undefined;
+    for (const q of this.#lanes.values()) if (q[0] && (oldest === undefined || q[0].at < oldest)) oldest = q[0].at;
+    return oldest === undefined ? 0 : Math.max(0, this.now() - oldest);
+  }
+
   /** Refuses waiting and new work with ShuttingDownError (work already running finishes): for shutdown. */
   close(): void {
     this.#closed = true;
@@ -52,9 +63,10 @@ export class FairGate {
       return Promise.resolve();
     }
     return new Promise<void>((resolve, reject) => {
+      const waiter = { at: this.now(), resolve, reject };
       const q = this.#lanes.get(lane);
-      if (q) q.push({ resolve, reject });
-      else this.#lanes.set(lane, [{ resolve, reject }]);
+      if (q) q.push(waiter);
+      else this.#lanes.set(lane, [waiter]);
     });
   }
 

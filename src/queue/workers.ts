@@ -180,7 +180,14 @@ export async function scheduleMaintenance(maintenance: Queue): Promise<void> {
 export function startWorkers(
   ports: FlowPorts,
   opts: WorkerOptions,
-): { workers: Worker[]; maintenance: Queue; schedule(): Promise<void>; close(force?: boolean): Promise<void> } {
+): {
+  workers: Worker[];
+  maintenance: Queue;
+  schedule(): Promise<void>;
+  /** Escalation jobs taken ahead of their turn, waiting (for /metrics). */
+  intakeAhead(): { waiting: number; oldestSeconds: number };
+  close(force?: boolean): Promise<void>;
+} {
   const base = {
     connection: opts.connection,
     prefix: opts.prefix,
@@ -288,6 +295,7 @@ export function startWorkers(
     workers,
     maintenance,
     schedule: () => scheduleMaintenance(maintenance),
+    intakeAhead: () => ({ waiting: gate.waiting, oldestSeconds: gate.oldestWaitMs() / 1000 }),
     async close(force = false) {
       // Worker.close() waits for in-flight jobs to finish; `force` does not (shutdown past its bound).
       // Jobs still waiting for their turn go back to the queue at once instead of being run first.

@@ -11,6 +11,8 @@ function controlled(started: string[]) {
       finishers.set(name, () => resolve(name));
     });
   const finish = async (name: string) => {
+    // Work handed a slot starts a microtask or two later.
+    for (let i = 0; i < 5 && !finishers.has(name); i++) await Promise.resolve();
     finishers.get(name)!();
     // Let the gate hand the slot on (a few microtask turns).
     for (let i = 0; i < 5; i++) await Promise.resolve();
@@ -77,5 +79,26 @@ describe('the fair gate', () => {
     await finish('a1');
     expect(await running).toBe('a1');
     expect(started).toEqual(['a1']);
+  });
+
+  it('tells how long the longest waiter has waited, by the clock it is given', async () => {
+    const started: string[] = [];
+    const { work, finish } = controlled(started);
+    let clock = 1_000;
+    const gate = new FairGate(1, () => clock);
+    const runs = [gate.run('a', work('a1'))];
+    expect(gate.oldestWaitMs()).toBe(0);
+    runs.push(gate.run('a', work('a2')));
+    clock = 1_250;
+    runs.push(gate.run('b', work('b1')));
+    clock = 1_400;
+    expect(gate.oldestWaitMs()).toBe(400);
+    await finish('a1');
+    // a2 runs; b1, queued at 1,250, is now the longest waiter.
+    expect(gate.oldestWaitMs()).toBe(150);
+    await finish('a2');
+    await finish('b1');
+    await Promise.all(runs);
+    expect(gate.oldestWaitMs()).toBe(0);
   });
 });
