@@ -38,7 +38,7 @@ export async function authorizeRequest(
   if (result.kind === 'rejected') return result;
   const { row } = result;
   // A repeat enqueues too: the first request may have died between its commit and its enqueue.
-  if (row.status === 'pending' && row.cardState !== 'posted' && row.cardState !== 'digest' && row.channel) await ports.scheduler.enqueueCard(row.id);
+  if (row.status === 'pending' && row.cardState !== 'posted' && row.cardState !== 'digest' && row.channel) await ports.scheduler.enqueueCard(row.id, row.channel);
   else if (row.reviewState === 'pending' && row.cardState !== 'posted') await ports.scheduler.enqueueNotify(row.id);
   const announced = result.announced?.catch((err: unknown) =>
     ports.log.error({ err, escalationId: row.id, executionId: row.executionId }, 'decision made, but not announced to waiters (decision store)'),

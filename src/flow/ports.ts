@@ -67,8 +67,9 @@ export interface SchedulerPort {
    * Posts a pending escalation's card off the caller's path (the HTTP API does not wait on
    * Slack): a `countersign.card` job on the escalations queue whose jobId is the escalation's
    * id, so it is one job with an agent's own BullMQ job for that id, and a repeat is a no-op.
+   * `channel`, the route's: the job's turn at intake is taken in that channel's lane (fair-gate.ts).
    */
-  enqueueCard(escalationId: string): Promise<void>;
+  enqueueCard(escalationId: string, channel?: string): Promise<void>;
   /** A channel digest's job (src/flow/channel-digest.ts): one per digest, a repeat is a no-op; it runs again by itself while the digest is open. */
   enqueueDigest(digestId: string): Promise<void>;
   /**

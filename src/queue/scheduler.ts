@@ -63,9 +63,9 @@ export function createScheduler(connection: ConnectionOptions, prefix: string): 
       // Retried until Postgres answers (1 s doubling, capped at 10 min): the click must not be lost to an outage.
       await notify.add(LATE_CLICK_JOB, click, { ...keep, jobId: lateClickJobId(click), delay: delayMs, attempts: 50, backoff: { type: 'countersign' } });
     },
-    async enqueueCard(id) {
+    async enqueueCard(id, channel) {
       // The escalation job's own retry-by-delay handles failures (workers.ts), so one attempt.
-      await cardAdder.add(CARD_JOB, { escalationId: id }, { ...keep, jobId: id });
+      await cardAdder.add(CARD_JOB, { escalationId: id, ...(channel ? { channel } : {}) }, { ...keep, jobId: id });
     },
     async enqueueCallback(id, _url, kind = 'decision') {
       // The URL is read from Postgres at delivery time: job data holds ids only.

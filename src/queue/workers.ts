@@ -104,8 +104,8 @@ function failuresOf(job: Job): Failures {
 function escalationProcessor(ports: FlowPorts, gate: FairGate) {
   const step = escalationStep(ports);
   return async (job: Job, token?: string) => {
-    // An API card's channel is in its row, not its data: those share one lane.
-    const lane = job.name === CARD_JOB ? 'api-cards' : laneOf(ports.config.current().config, job.data);
+    // An API card names its channel (the sweep's re-enqueued ones do not, and share one lane).
+    const lane = job.name === CARD_JOB ? cardLane(job.data) : laneOf(ports.config.current().config, job.data);
     try {
       return await gate.run(lane, () => step(job, token));
     } catch (err) {
@@ -115,6 +115,11 @@ function escalationProcessor(ports: FlowPorts, gate: FairGate) {
     }
   };
 }
+
+const cardLane = (data: unknown): string => {
+  const channel = typeof data === 'object' && data !== null ? (data as { channel?: unknown }).channel : undefined;
+  return typeof channel === 'string' ? `channel:${channel}` : 'api-cards';
+};
 
 /** One escalation job's intake and card, once its turn has come. */
 function escalationStep(ports: FlowPorts) {

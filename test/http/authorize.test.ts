@@ -2,7 +2,7 @@ import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MAINTENANCE_QUEUE } from '../../src/queue/names.js';
 import type { EscalationInput } from '../../src/domain/escalation.js';
-import { API_TOKEN, APPROVER, makeEscalation, startHarness, type Harness } from '../support/harness.js';
+import { API_TOKEN, APPROVER, REFUNDS_CHANNEL, makeEscalation, startHarness, type Harness } from '../support/harness.js';
 import { REDIS_URL, eventually } from '../support/services.js';
 
 let h: Harness;
@@ -87,6 +87,8 @@ describe('POST /api/authorize', () => {
     expect(res.headers.get('location')).toBe(`/api/escalations/${e.id}`);
     expect(await res.json()).toMatchObject({ escalationId: e.id, decision: 'pending', status: 'pending', code: 'needs_approval' });
 
+    // Its card job names the route's channel (ids only, no request text): its turn at intake is that channel's.
+    expect((await h.queue.getJob(e.id))?.data).toEqual({ escalationId: e.id, channel: REFUNDS_CHANNEL });
     const polled = get(`${res.headers.get('location')}?wait=25`);
     const card = await h.card(e.id);
     expect((await h.click(APPROVER, 'countersign.approve', card)).status).toBe(200);
