@@ -62,5 +62,8 @@ export function laneOf(config: CountersignConfig, data: unknown): string {
   if (issueType === undefined) return '';
   const labels = typeof d.labels === 'object' && d.labels !== null && !Array.isArray(d.labels) ? (d.labels as Record<string, string>) : undefined;
   const route = selectRoute(config, { issueType, agentId: field(d.agent, 'id'), actionType: field(d.action, 'type'), urgency: (str(d.urgency) ?? 'normal') as Urgency, labels });
-  return route.channel ? `channel:${route.channel}` : `route:${route.name}`;
+  return route.channel ? channelLane(route.channel) : `route:${route.name}`;
 }
+
+/** The lane of a job known to be for `channel` (an API card job names it). */
+export const channelLane = (channel: string): string => `channel:${channel}`;

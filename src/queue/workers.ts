@@ -21,7 +21,7 @@ import { answerOf } from '../flow/answer.js';
 import { createHttpFetch } from '../slack/http-fetch.js';
 import { callbackHosts } from '../domain/callback-hosts.js';
 import { CallbackRefusedError, ShuttingDownError, StepHeldError } from '../errors.js';
-import { laneOf } from '../domain/routing.js';
+import { channelLane, laneOf } from '../domain/routing.js';
 import { FairGate } from './fair-gate.js';
 import { logConnectionErrors } from '../shutdown.js';
 import { failureLogged, unscoped, type JobScope } from './job-scope.js';
@@ -118,7 +118,7 @@ function escalationProcessor(ports: FlowPorts, gate: FairGate) {
 
 const cardLane = (data: unknown): string => {
   const channel = typeof data === 'object' && data !== null ? (data as { channel?: unknown }).channel : undefined;
-  return typeof channel === 'string' ? `channel:${channel}` : 'api-cards';
+  return typeof channel === 'string' ? channelLane(channel) : 'api-cards';
 };
 
 /** One escalation job's intake and card, once its turn has come. */
