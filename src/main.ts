@@ -117,7 +117,7 @@ export async function start(givenEnv: Env, loaded?: LoadedConfig, opts: { logDes
     .filter(([key, v]) => key.endsWith('_QUEUE') && typeof v === 'string')
     .map(([, name]) => new Queue(name as string, { connection: redis, prefix }));
   for (const q of [...scheduler.queues, governance.queue, ...sampled]) logConnectionErrors(q, `queue ${q.name}`, log);
-  let workersStarted: { intakeAhead(): { waiting: number; oldestSeconds: number } } | undefined;
+  let workersStarted: ReturnType<typeof startWorkers> | undefined;
   const metrics = createMetrics({
     queues: sampled,
     escalationCounts: () => escalationCounts(database.db),

@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Queue } from 'bullmq';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { MetricsPort } from '../flow/ports.js';
+import type { IntakeAhead } from '../queue/fair-gate.js';
 
 /** A scrape never waits longer than this on Redis or Postgres (ms): a hung dependency must not hang the scraper. */
 const SOURCE_TIMEOUT_MS = 2000;
@@ -20,7 +21,7 @@ export interface MetricsSources {
   escalationCounts(): Promise<Array<{ status: string; tier: string | null; count: number }>>;
   unsealedAgeSeconds(): Promise<number>;
   /** This process's escalation jobs taken ahead of their turn (src/queue/fair-gate.ts); absent without workers. */
-  intakeAhead?(): { waiting: number; oldestSeconds: number };
+  intakeAhead?(): IntakeAhead;
   /** ms since the epoch; the age of waiting jobs is measured against it. */
   now(): number;
 }

@@ -1,5 +1,11 @@
 import { ShuttingDownError } from '../errors.js';
 
+/** What /metrics shows of a process's jobs taken ahead: how many wait for their turn, and the longest wait (s). */
+export interface IntakeAhead {
+  waiting: number;
+  oldestSeconds: number;
+}
+
 /**
  * At most `capacity` pieces of work at once; the rest wait in lanes, served
  * one at a time from each lane in turn. The escalation worker takes jobs from

@@ -22,7 +22,7 @@ import { createHttpFetch } from '../slack/http-fetch.js';
 import { callbackHosts } from '../domain/callback-hosts.js';
 import { CallbackRefusedError, ShuttingDownError, StepHeldError } from '../errors.js';
 import { channelLane, laneOf } from '../domain/routing.js';
-import { FairGate } from './fair-gate.js';
+import { FairGate, type IntakeAhead } from './fair-gate.js';
 import { logConnectionErrors } from '../shutdown.js';
 import { failureLogged, unscoped, type JobScope } from './job-scope.js';
 import { LATE_CLICK_JOB, lateClickSchema, type LateClick } from './late-click.js';
@@ -190,7 +190,7 @@ export function startWorkers(
   maintenance: Queue;
   schedule(): Promise<void>;
   /** Escalation jobs taken ahead of their turn, waiting (for /metrics). */
-  intakeAhead(): { waiting: number; oldestSeconds: number };
+  intakeAhead(): IntakeAhead;
   close(force?: boolean): Promise<void>;
 } {
   const base = {
