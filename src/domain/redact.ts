@@ -49,8 +49,14 @@ export const MAX_DEPTH = 32;
  */
 const MAX_PASSES = 8;
 
-/** The characters without which no built-in pattern (email, card, SSN, phone) can match. */
-const MAY_MATCH = /[0-9@]/;
+/*
+ * The fewest ASCII digits (a JS `\d` is only 0-9) each built-in mask needs: a
+ * phone is masked only with 8 or more, an SSN has 9, a card 13. Counting them
+ * is one cheap scan; the patterns' scans are what redaction costs.
+ */
+const PHONE_DIGITS = 8;
+const SSN_DIGITS = 9;
+const CARD_DIGITS = 13;
 
 export const REDACTED = '[redacted]';
 export const CIRCULAR = '[circular]';
@@ -69,12 +75,14 @@ export function createRedactor(opts: RedactorOptions = {}): Redactor {
   const pass = (s: string): string => {
     // An email needs its `@`, an SSN its dashes: skipping the scan without them changes nothing.
     let out = s.includes('@') ? s.replace(EMAIL, (_m, first: string, domain: string) => `${first}***@${domain}`) : s;
-    out = maskCards(out);
-    if (out.includes('-')) {
+    // Masking an email removes no digit, so one count serves every scan below.
+    const digits = countDigits(out, CARD_DIGITS);
+    if (digits >= CARD_DIGITS) out = maskCards(out);
+    if (digits >= SSN_DIGITS && out.includes('-')) {
       out = out.replace(SSN, (m, area: string, group: string, serial: string) => (isValidSsn(area, group, serial) ? '[ssn]' : m));
     }
-    // Every phone form has a `+` or a `.`/`-` delimiter (see PHONE).
-    if (PHONE_MARK.test(out)) {
+    // Every phone form has a `+` or a `.`/`-` delimiter (see PHONE). A card's or an SSN's mask keeps fewer digits than a phone needs.
+    if (digits >= PHONE_DIGITS && PHONE_MARK.test(out)) {
       out = out.replace(PHONE, (m) => {
         const digits = m.replace(/\D/g, '');
         return digits.length >= 8 && digits.length <= 15 ? `[phone ••${digits.slice(-2)}]` : m;
@@ -88,8 +96,8 @@ export function createRedactor(opts: RedactorOptions = {}): Redactor {
   // neighbour (`…0123-a@b.com`) surfaces once that neighbour is masked.
   // Passes repeat until nothing changes, which is what makes `text` idempotent.
   const text = (s: string): string => {
-    // Every built-in pattern needs an ASCII digit (a JS `\d` is only 0-9) or an `@`: most strings have neither, and pass through untouched.
-    if (extra.length === 0 && !MAY_MATCH.test(s)) return s;
+    // Without an `@` or enough digits for a phone, no built-in pattern can match: most strings pass through untouched.
+    if (extra.length === 0 && !s.includes('@') && countDigits(s, PHONE_DIGITS) < PHONE_DIGITS) return s;
     let out = s;
     for (let i = 0; i < MAX_PASSES; i++) {
       const next = pass(out);
@@ -124,8 +132,9 @@ export function createRedactor(opts: RedactorOptions = {}): Redactor {
       }
       for (const [key, item] of entries) {
         const redacted = fields.has(key.toLowerCase()) ? REDACTED : walk(item, depth + 1, ancestors);
-        // defineProperty, because assigning a `__proto__` key would change the copy's prototype.
-        Object.defineProperty(out, key, { value: redacted, enumerable: true, writable: true, configurable: true });
+        // defineProperty, because assigning a `__proto__` key would change the copy's prototype; it costs more than assigning.
+        if (key === '__proto__') Object.defineProperty(out, key, { value: redacted, enumerable: true, writable: true, configurable: true });
+        else out[key] = redacted;
       }
       return out;
     } finally {
@@ -137,6 +146,16 @@ export function createRedactor(opts: RedactorOptions = {}): Redactor {
     text,
     value: <T>(v: T): T => walk(v, 0, new Set()) as T,
   };
+}
+
+/** The ASCII digits in `s`, counted up to `enough`. */
+function countDigits(s: string, enough: number): number {
+  let n = 0;
+  for (let i = 0; i < s.length && n < enough; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 48 && c <= 57) n++;
+  }
+  return n;
 }
 
 /** Luhn checksum over a string of ASCII digits. */
@@ -236,6 +255,8 @@ const WORD_CHAR = /\w/;
  */
 function maskCards(s: string): string {
   return s.replace(DIGIT_RUN, (run: string, offset: number) => {
+    // Fewer characters than a card has digits: most runs (a UUID holds a dozen) end here.
+    if (run.length < CARD_DIGITS) return run;
     const openStart = !/[\w+]/.test(s[offset - 1] ?? ' ');
     const openEnd = !WORD_CHAR.test(s[offset + run.length] ?? ' ');
     const groups = run.split(/[ -]/);
