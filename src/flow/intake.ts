@@ -183,7 +183,7 @@ export async function intake(
   );
   // A concurrent duplicate won the insert: treat as the existing row.
   if (!row) return sameOrConflict(ports, (await getEscalation(ports.db, e.id))!, e, digest);
-  const announced = await afterDecision(ports, row, verdict, config.policy?.supervisedReviewMinutes ?? 60, opts.announceLater === true);
+  const { announced } = await afterDecision(ports, row, verdict, config.policy?.supervisedReviewMinutes ?? 60, opts.announceLater === true);
   if (row.status === 'pending') await ports.scheduler.scheduleExpiry(e.id, deadline);
   return { kind: 'accepted', row, fresh: true, verdict, ...(announced ? { announced } : {}) };
 }
@@ -197,7 +197,8 @@ class RepeatedId extends Error {
 
 /**
  * What follows a policy verdict: pause and alerts, the answer to the agent, review timers.
- * With `announceLater`, the announcement is started and handed back instead of awaited.
+ * With `announceLater`, the announcement is started and handed back instead of awaited,
+ * inside an object: an async function returning the promise itself would wait for it.
  */
 async function afterDecision(
   ports: Pick<FlowPorts, 'db' | 'scheduler' | 'flags' | 'decisions'>,
@@ -205,11 +206,11 @@ async function afterDecision(
   verdict: Verdict,
   reviewMinutes: number,
   announceLater: boolean,
-): Promise<Promise<void> | undefined> {
+): Promise<{ announced?: Promise<void> }> {
   const agentId = row.agentId ?? '';
   if (verdict.pause) await pauseAgent(ports, agentId, verdict.reason, { escalationId: row.id, executionId: row.executionId ?? undefined });
   await enqueueBudgetAlerts(ports.scheduler, agentId, verdict.alerts);
-  if (row.status === 'pending') return undefined;
+  if (row.status === 'pending') return {};
   const announced = ports.decisions.publish(messageOf(row));
   // Handed back unawaited: kept from counting as unhandled until its caller awaits it.
   announced.catch(() => {});
@@ -219,7 +220,7 @@ async function afterDecision(
     const at = row.createdAt.getTime();
     await ports.scheduler.scheduleReview(row.id, new Date(at + reviewMinutes * 60_000), new Date(at + 2 * reviewMinutes * 60_000));
   }
-  return announceLater ? announced : undefined;
+  return announceLater ? { announced } : {};
 }
 
 async function sameOrConflict(
