@@ -68,6 +68,21 @@ describe('group-committed escalation inserts', () => {
     expect(counts.every((r) => r.n === 1)).toBe(true);
   });
 
+  it('record the request under an event that carries the row\'s own request, and an event\'s other request as given', async () => {
+    const [own, other] = [randomUUID(), randomUUID()];
+    const ownRow = row(own);
+    const otherRow = row(other);
+    await Promise.all([
+      insertEscalationRecordedBatched(database.db, ownRow, { ...event(own), data: { digest: 'd', request: ownRow.request, n: 1 } }),
+      insertEscalationRecordedBatched(database.db, otherRow, { ...event(other), data: { digest: 'd', request: { id: other, edited: true } } }),
+    ]);
+    const evs = await sql<{ escalation_id: string; data: Record<string, unknown> }[]>`
+      select escalation_id, data from events where escalation_id = any(${[own, other]}::uuid[])`;
+    const dataOf = (id: string) => evs.find((e) => e.escalation_id === id)!.data;
+    expect(dataOf(own)).toEqual({ digest: 'd', request: { id: own, nested: { a: [1, 'two'] } }, n: 1 });
+    expect(dataOf(other)).toEqual({ digest: 'd', request: { id: other, edited: true } });
+  });
+
   it('fails only the bad row when one row of a statement is refused', async () => {
     const good = Array.from({ length: 5 }, () => randomUUID());
     const bad = randomUUID();

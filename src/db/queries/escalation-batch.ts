@@ -65,7 +65,10 @@ function statementFor(shape: string): string {
       returning *
     ), ev as (
       insert into ${quote(getTableName(events))} (escalation_id, execution_id, type, actor, data)
-      select ins.id, e.j ->> 'executionId', e.j ->> 'type', e.j ->> 'actor', coalesce(e.j -> 'data', '{}'::jsonb)
+      select ins.id, e.j ->> 'executionId', e.j ->> 'type', e.j ->> 'actor',
+        case when e.j -> 'rowRequest' = 'true'::jsonb
+          then coalesce(e.j -> 'data', '{}'::jsonb) || jsonb_build_object('request', ins.request)
+          else coalesce(e.j -> 'data', '{}'::jsonb) end
       from ins join jsonb_array_elements($2::jsonb) with ordinality as e (j, n) on (e.j ->> 'escalationId')::uuid = ins.id
       order by e.n
       returning id
@@ -91,10 +94,23 @@ export function toRow(raw: Record<string, unknown>): EscalationRow {
   return out as EscalationRow;
 }
 
+/**
+ * An event as the statement takes it. The `received` event carries the stored
+ * request, as its row does: when it is the row's own, it is sent once, with
+ * the row, and the statement puts the row's copy under the event's `request`.
+ * An escalation's request is most of a statement's bytes.
+ */
+function eventJson(ev: EventInput, row: NewEscalationRow): Record<string, unknown> {
+  const data = ev.data;
+  if (data?.request === undefined || data.request !== row.request) return { ...ev, escalationId: row.id };
+  const { request: _sentWithTheRow, ...rest } = data;
+  return { ...ev, data: rest, rowRequest: true, escalationId: row.id };
+}
+
 function groupFor(db: DbOrTx, execute: Run): GroupStatement<Item, EscalationRow | undefined> {
   const runMany = async (batch: readonly Item[]) => {
     const rows = JSON.stringify(batch.map((b) => b.row));
-    const evs = JSON.stringify(batch.flatMap((b) => b.events.map((ev) => ({ ...ev, escalationId: b.row.id }))));
+    const evs = JSON.stringify(batch.flatMap((b) => b.events.map((ev) => eventJson(ev, b.row))));
     const spend = JSON.stringify(batch.flatMap((b) => (b.spend ? [{ ...b.spend, escalationId: b.row.id }] : [])));
     const list = await execute(statementFor(batch[0]!.shape), [rows, evs, spend]);
     return new Map(list.map((raw) => [String(raw.id), toRow(raw)]));
