@@ -1,3 +1,4 @@
+import http from 'node:http';
 import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MAINTENANCE_QUEUE } from '../../src/queue/names.js';
@@ -194,6 +195,30 @@ describe('POST /api/authorize with bad input', () => {
     expect(big.status).toBe(413);
     const typed = await post(makeEscalation(), { contentType: 'text/plain' });
     expect(typed.status).toBe(415);
+  });
+
+  it('answers 413 to a body streamed without a length once it passes the limit, and goes on serving', async () => {
+    const status = await new Promise<number | string>((resolve) => {
+      const req = http.request(`${h.baseUrl}/api/authorize`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${API_TOKEN}`, 'transfer-encoding': 'chunked' },
+      });
+      req.on('response', (res) => resolve(res.statusCode ?? 0));
+      req.on('error', (err) => resolve(err.message));
+      // 2.5 MiB in 64 KiB chunks, past the 1 MiB limit; the server may stop reading before the end.
+      const chunk = Buffer.alloc(64 * 1024, 'x');
+      let sent = 0;
+      const pump = () => {
+        while (sent < 40) {
+          sent++;
+          if (!req.write(chunk)) return void req.once('drain', pump);
+        }
+        req.end();
+      };
+      pump();
+    });
+    expect(status).toBe(413);
+    expect((await post(act('crm.read', { customerId: 'cus_1' }))).status).toBe(200);
   });
 
   it('answers 400 naming wait for a wait out of range', async () => {
