@@ -127,11 +127,12 @@ describe('POST /api/authorize', () => {
     const again = await post(e);
     expect(again.status).toBe(202);
     expect(without((await again.json()) as Record<string, unknown>)).toEqual(without(answers[0]!));
-    expect(await h.client.authorize(e)).toMatchObject({ escalationId: e.id, decision: 'pending' });
+    // Its jobId is the card job's, so the client waits for that job: under a loaded machine (other test files, Slack's pace) longer than the client's default 10 s.
+    expect(await h.client.authorize(e, { timeoutMs: 40_000 })).toMatchObject({ escalationId: e.id, decision: 'pending' });
     await cardJobDone(e.id);
     expect(cardsFor(e.id)).toHaveLength(1);
     expect(await h.sql`select 1 from events where escalation_id = ${e.id} and type = 'card_posted'`).toHaveLength(1);
-  });
+  }, 60_000);
 
   it('answers a repeat after the decision with the decision', async () => {
     const e = makeEscalation();
