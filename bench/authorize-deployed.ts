@@ -9,6 +9,7 @@
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
 import { startChildBotWorld, spawnBot } from '../test/support/child-bot.js';
 import { API_TOKEN } from '../test/support/harness.js';
 import { authorizeHttpBench, authorizeHttpRows } from './authorize-http.js';
@@ -20,18 +21,14 @@ import { markdownTable, runBench } from './run.js';
 const quick = process.argv.includes('--quick');
 const log = (msg: string) => process.stderr.write(`bench: ${msg}\n`);
 
-/** The bare server of authorize-http.ts, in its own process: prints its port, answers 200 `{"decision":"allow"}` to any request once its body is read. */
-const BARE_SERVER = `
-const http = require('node:http');
-const server = http.createServer((req, res) => {
-  req.resume();
-  req.on('end', () => res.writeHead(200, { 'content-type': 'application/json' }).end('{"decision":"allow"}'));
-});
-server.listen(0, '127.0.0.1', () => process.stdout.write(server.address().port + '\\n'));
-`;
-
+/** bench/bare-server.ts in a process of its own. */
 async function startBareProcess() {
-  const proc = spawn(process.execPath, ['-e', BARE_SERVER], { env: { NODE_ENV: 'production', PATH: process.env.PATH ?? '' }, stdio: ['ignore', 'pipe', 'inherit'] });
+  const script = fileURLToPath(new URL('./bare-server.ts', import.meta.url));
+  const proc = spawn(process.execPath, ['--import', 'tsx', script], {
+    cwd: fileURLToPath(new URL('..', import.meta.url)),
+    env: { NODE_ENV: 'production', PATH: process.env.PATH ?? '' },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   const [chunk] = (await once(proc.stdout!, 'data')) as [Buffer];
   return { proc, url: `http://127.0.0.1:${Number(chunk.toString().trim())}/api/authorize` };
 }

@@ -7,13 +7,12 @@
  * Run alone: `npx tsx bench/authorize-http.ts [--quick]`; `npm run bench` runs
  * it on its main bot.
  */
-import http from 'node:http';
 import { randomUUID } from 'node:crypto';
-import type { AddressInfo } from 'node:net';
 import postgres from 'postgres';
 import { API_TOKEN } from '../test/support/harness.js';
 import { uniqueName } from '../test/support/services.js';
 import { autonomousEscalation } from './authorize.js';
+import { createBareServer, listenOnLoopback } from './bare-server.js';
 import { postJson } from './http-client.js';
 import { atRate, lat, latency, ms, now, perSec, withConcurrency, type Latency } from './stats.js';
 import type { Row } from './run.js';
@@ -50,15 +49,12 @@ export interface AuthorizeHttpTarget {
   cpu?: { authorize(): number; bareHttp(): number };
 }
 
-/** A bare node:http server: reads the body, answers 200 with a small JSON body. */
+/** The bare server in this process. */
 export async function startBareServer() {
-  const server = http.createServer((req, res) => {
-    req.resume();
-    req.on('end', () => res.writeHead(200, { 'content-type': 'application/json' }).end('{"decision":"allow"}'));
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const server = createBareServer();
+  const port = await listenOnLoopback(server);
   return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/api/authorize`,
+    url: `http://127.0.0.1:${port}/api/authorize`,
     close: () =>
       new Promise<void>((r) => {
         server.closeAllConnections();
@@ -177,20 +173,12 @@ export function authorizeHttpRows(f: AuthorizeHttpFigures): Row[] {
       baseline: `bare HTTP ${perSec(f.bareHttpPerSec, 'requests')}; raw INSERT ${perSec(f.insertPerSec, 'rows')} (same ${f.concurrency} in flight)`,
       pass: f.authorizePerSec >= 2000,
     },
-    f.deployed
-      ? {
-          metric: 'CPU of the bot process per HTTP decision, in that phase',
-          figure: ms(f.cpuMs.authorize),
-          goal: '—',
-          baseline: `the bare server's process ${ms(f.cpuMs.bareHttp)} a request`,
-          pass: undefined,
-        }
-      : {
-          metric: 'CPU of this process per HTTP decision (bot + driver), in that phase',
-          figure: ms(f.cpuMs.authorize),
-          goal: '—',
-          baseline: `bare HTTP ${ms(f.cpuMs.bareHttp)} a request (server + driver)`,
-          pass: undefined,
-        },
+    {
+      metric: f.deployed ? 'CPU of the bot process per HTTP decision, in that phase' : 'CPU of this process per HTTP decision (bot + driver), in that phase',
+      figure: ms(f.cpuMs.authorize),
+      goal: '—',
+      baseline: f.deployed ? `the bare server's process ${ms(f.cpuMs.bareHttp)} a request` : `bare HTTP ${ms(f.cpuMs.bareHttp)} a request (server + driver)`,
+      pass: undefined,
+    },
   ];
 }
