@@ -33,7 +33,7 @@ import { signSlackRequest } from '../test/support/slack-signing.js';
 import { benchConfigText, startCallbackReceiver } from './bot.js';
 import { procCpuMs } from './cpu.js';
 import { post } from './http-client.js';
-import { builtEntry, deployedEnv, describeEntry, nodeOptionsFlag, untilQuiet } from './process.js';
+import { botEnvFlag, builtEntry, deployedEnv, describeEntry, nodeOptionsFlag, untilQuiet } from './process.js';
 import { numberFlag, runBench } from './run.js';
 import { latency, now, percentile, until, withConcurrency } from './stats.js';
 
@@ -43,10 +43,7 @@ const CLICKS = Math.min(numberFlag('clicks', 300), COUNT);
 const CLICK_CONCURRENCY = numberFlag('click-concurrency', 20);
 const WARMUP = 500;
 const GOAL = 1.5;
-/** `--bot-env=WORKER_CONCURRENCY=100,…`: variables for the bot only, for comparing a setting against the same yardstick. */
-const BOT_ENV: Record<string, string> = Object.fromEntries(
-  (process.argv.find((a) => a.startsWith('--bot-env='))?.slice('--bot-env='.length).split(',') ?? []).filter(Boolean).map((kv) => kv.split('=', 2) as [string, string]),
-);
+const BOT_ENV = botEnvFlag();
 
 const log = (m: string) => process.stderr.write(`deployed: ${m}\n`);
 

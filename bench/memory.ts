@@ -22,20 +22,15 @@ import { cpus, loadavg } from 'node:os';
 import { spawnBot, type ChildBot } from '../test/support/child-bot.js';
 import { startChaosWorld } from '../chaos/world.js';
 import { numberFlag } from './run.js';
-import { deployedEntry, describeEntry, nodeOptionsFlag, startProdFlags } from './process.js';
+import { botEnvFlag, deployedEntry, describeEntry, nodeOptionsFlag, startProdFlags } from './process.js';
 
 const COUNT = numberFlag('count', 100_000);
 const SOAK_MIN = numberFlag('soak-minutes', 10);
 const RATE = numberFlag('rate', 200);
 const PROBE = numberFlag('probe', 0) === 1;
 const NODE_OPTIONS = nodeOptionsFlag();
-/** `--bot-env=K=V,K=V`: variables added to the bot's environment (e.g. MALLOC_ARENA_MAX=2), to measure a setting. */
-const BOT_ENV = Object.fromEntries(
-  (process.argv.slice(2).find((a) => a.startsWith('--bot-env='))?.slice('--bot-env='.length) ?? '')
-    .split(',')
-    .filter(Boolean)
-    .map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
-);
+/** `--bot-env=K=V,…` (e.g. MALLOC_ARENA_MAX=2). */
+const BOT_ENV = botEnvFlag();
 const PROBE_PATH = new URL('./memory-probe.mjs', import.meta.url).pathname;
 /** Budget for loading `COUNT` pending escalations (`--load-limit-s`): about 700/s on this 2-core machine. */
 const LOAD_LIMIT_MS = numberFlag('load-limit-s', Math.max(120, COUNT / 200)) * 1000;

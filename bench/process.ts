@@ -32,6 +32,17 @@ export function deployedEnv(extra = ''): Record<string, string> {
 }
 
 /** `--node-options="…"`: flags for the bot's node only, to measure a setting against the same yardstick. */
+/** `--bot-env=K=V,K=V`: variables added to the bot's environment only (e.g. WORKER_CONCURRENCY=100), to compare a setting against the same yardstick. */
+export function botEnvFlag(): Record<string, string> {
+  const given = process.argv.slice(2).find((a) => a.startsWith('--bot-env='))?.slice('--bot-env='.length) ?? '';
+  return Object.fromEntries(
+    given
+      .split(',')
+      .filter(Boolean)
+      .map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
+  );
+}
+
 export const nodeOptionsFlag = (): string => process.argv.slice(2).find((a) => a.startsWith('--node-options='))?.slice('--node-options='.length) ?? '';
 
 /** The built bot's entry, after `npm run build` unless the bench was given `--no-build`; throws without one. */
