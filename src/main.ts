@@ -112,10 +112,15 @@ export async function start(givenEnv: Env, loaded?: LoadedConfig, opts: { logDes
   const prefix = env.COUNTERSIGN_QUEUE_PREFIX;
   const scheduler = createScheduler(connection, prefix);
   const governance = createGovernanceQueue(connection, prefix);
-  // Read at each scrape: every queue's depth, on the app's connection (shared, not closed by these Queues).
+  // Read at each scrape: every queue's depth, on a connection of their own (shared, not closed by these Queues).
+  // Not the app's: a Queue defines BullMQ's Lua scripts on its connection, and ioredis copies every
+  // script defined on a connection into each MULTI made on it (about 10 KB a MULTI, pretenured), which
+  // the decision store makes for every decision.
+  const queuesRedis = redis.duplicate();
+  logConnectionErrors(queuesRedis, 'queue sampling', log);
   const sampled = Object.entries(queueNames)
     .filter(([key, v]) => key.endsWith('_QUEUE') && typeof v === 'string')
-    .map(([, name]) => new Queue(name as string, { connection: redis, prefix }));
+    .map(([, name]) => new Queue(name as string, { connection: queuesRedis, prefix }));
   for (const q of [...scheduler.queues, governance.queue, ...sampled]) logConnectionErrors(q, `queue ${q.name}`, log);
   let workersStarted: ReturnType<typeof startWorkers> | undefined;
   const metrics = createMetrics({
@@ -344,7 +349,7 @@ export async function start(givenEnv: Env, loaded?: LoadedConfig, opts: { logDes
         metricsServer?.closeAllConnections();
         await bounded(Promise.allSettled([governance.close(), scheduler.close(), ...sampled.map((q) => q.close())]), left() / 2);
         // QUIT waits for Redis; an unreachable one is cut off instead.
-        if (!(await bounded(redis.quit(), left() / 2))) redis.disconnect();
+        if (!(await bounded(Promise.all([redis.quit(), queuesRedis.quit()]), left() / 2))) [redis, queuesRedis].forEach((r) => r.disconnect());
         await bounded(database.close(), left());
         await bounded(sandbox?.stop(), left());
         await bounded(localRedis.stop(), left());
