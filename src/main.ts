@@ -114,8 +114,8 @@ export async function start(givenEnv: Env, loaded?: LoadedConfig, opts: { logDes
   const governance = createGovernanceQueue(connection, prefix);
   // Read at each scrape: every queue's depth, on a connection of their own (shared, not closed by these Queues).
   // Not the app's: a Queue defines BullMQ's Lua scripts on its connection, and ioredis copies every
-  // script defined on a connection into each MULTI made on it (about 10 KB a MULTI, pretenured), which
-  // the decision store makes for every decision.
+  // script defined on a connection into each MULTI made on it (about 10 KB a MULTI), so the app's
+  // own MULTIs (an agent's denial streak, a rebuild of the decision store) would carry them all.
   const queuesRedis = redis.duplicate();
   logConnectionErrors(queuesRedis, 'queue sampling', log);
   const sampled = Object.entries(queueNames)
