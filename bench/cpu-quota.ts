@@ -40,8 +40,10 @@ export function limitCpu(pid: number, cores: number, name: string): CpuQuota {
   const useV2 = v2();
   const root = useV2 ? V2_ROOT : V1_ROOT;
   const dir = join(root, name);
+  let made = false;
   try {
     mkdirSync(dir);
+    made = true;
     if (useV2) writeFileSync(join(dir, 'cpu.max'), `${quotaUs} ${PERIOD_US}`);
     else {
       writeFileSync(join(dir, 'cpu.cfs_period_us'), String(PERIOD_US));
@@ -49,6 +51,8 @@ export function limitCpu(pid: number, cores: number, name: string): CpuQuota {
     }
     writeFileSync(join(dir, 'cgroup.procs'), String(pid));
   } catch (err) {
+    // A group left half set up would outlive the bench.
+    if (made) rmdirSync(dir);
     throw new Error(`cannot set a CPU quota under ${root} (${(err as Error).message}): run as root, or on a machine with a writable cgroup CPU controller`);
   }
   const stat = () => Object.fromEntries(readFileSync(join(dir, 'cpu.stat'), 'utf8').trim().split('\n').map((l) => l.split(' ') as [string, string]));

@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { BudgetWindow } from '../domain/budget.js';
+import { withScripts } from './scripts.js';
 
 /**
  * Budget counters in Redis, in micro-dollars, changed only by Lua scripts so
@@ -36,7 +37,9 @@ redis.call('SET', KEYS[1], '1', 'EX', tonumber(ARGV[2]))
 return out
 `;
 
-type BudgetRedis = Redis & { csBudgetReserve(...args: (string | number)[]): Promise<number[]> };
+interface BudgetScripts {
+  csBudgetReserve(...args: (string | number)[]): Promise<number[]>;
+}
 
 export type ReserveResult =
   | { ok: true; replay: boolean; totals: number[] }
@@ -58,10 +61,7 @@ export interface BudgetStore {
 const MARKER_TTL_SEC = 7 * 86_400;
 
 export function createBudgetStore(redis: Redis, prefix: string): BudgetStore {
-  const r = redis as BudgetRedis;
-  if (typeof (redis as unknown as Partial<BudgetRedis>).csBudgetReserve !== 'function') {
-    r.defineCommand('csBudgetReserve', { lua: RESERVE });
-  }
+  const r = withScripts<BudgetScripts>(redis, { csBudgetReserve: { lua: RESERVE } });
   const key = (w: BudgetWindow) => `${prefix}:budget:${w.key}`;
   return {
     async reserve(marker, windows, amountMicros, enforce) {

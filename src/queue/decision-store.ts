@@ -3,6 +3,7 @@ import type { DecisionMessage } from '../domain/decision.js';
 import type { DecisionStorePort } from '../flow/ports.js';
 import { DECISION_TTL_SEC, decisionKey, decisionsChannel } from './names.js';
 import { turnBatcher } from './turn-batch.js';
+import { withScripts } from './scripts.js';
 
 /** Decisions stored in one script call: enough to share it, small enough not to stall Redis. */
 const MAX_PER_CALL = 200;
@@ -20,7 +21,9 @@ for i = 1, #KEYS do
 end
 return #KEYS`;
 
-type StoreRedis = Redis & { csStoreDecisions(...args: (string | number)[]): Promise<number> };
+interface StoreScripts {
+  csStoreDecisions(...args: (string | number)[]): Promise<number>;
+}
 
 /**
  * Stores each final decision in Redis and announces it, for `waitForDecision`.
@@ -29,10 +32,7 @@ type StoreRedis = Redis & { csStoreDecisions(...args: (string | number)[]): Prom
  * is on its way, share the next one (turn-batch.ts).
  */
 export function createDecisionStore(redis: Redis, prefix: string): DecisionStorePort {
-  const r = redis as StoreRedis;
-  if (typeof (redis as unknown as Partial<StoreRedis>).csStoreDecisions !== 'function') {
-    r.defineCommand('csStoreDecisions', { lua: STORE_AND_ANNOUNCE });
-  }
+  const r = withScripts<StoreScripts>(redis, { csStoreDecisions: { lua: STORE_AND_ANNOUNCE } });
   const store = turnBatcher<DecisionMessage, void>(MAX_PER_CALL, async (batch) => {
     const jsons = batch.map(({ input }) => JSON.stringify(input));
     await r.csStoreDecisions(batch.length, ...batch.map(({ input }) => decisionKey(prefix, input.escalationId)), DECISION_TTL_SEC, decisionsChannel(prefix), ...jsons);

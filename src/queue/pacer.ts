@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { PacerPort } from '../flow/ports.js';
 import { turnBatcher } from './turn-batch.js';
+import { withScripts } from './scripts.js';
 
 /** Reserves answered by one Lua call at most. */
 const MAX_PER_CALL = 200;
@@ -70,19 +71,18 @@ export interface PacerOptions {
   prefix: string;
 }
 
-type PacedRedis = Redis & {
+interface PacerScripts {
   csReserve(key: string, interval: number, burst: number): Promise<number>;
   csReserveMany(key: string, interval: number, burst: number, count: number): Promise<number[]>;
   csBlock(key: string, ms: number, burst: number, interval: number): Promise<number>;
-};
+}
 
 export function createPacer(redis: Redis, opts: () => PacerOptions): PacerPort {
-  const r = redis as PacedRedis;
-  if (typeof (redis as unknown as Partial<PacedRedis>).csReserve !== 'function') {
-    r.defineCommand('csReserve', { numberOfKeys: 1, lua: RESERVE });
-    r.defineCommand('csReserveMany', { numberOfKeys: 1, lua: RESERVE_MANY });
-    r.defineCommand('csBlock', { numberOfKeys: 1, lua: BLOCK });
-  }
+  const r = withScripts<PacerScripts>(redis, {
+    csReserve: { numberOfKeys: 1, lua: RESERVE },
+    csReserveMany: { numberOfKeys: 1, lua: RESERVE_MANY },
+    csBlock: { numberOfKeys: 1, lua: BLOCK },
+  });
   const keyOf = (key: string) => `${opts().prefix}:pace:${key}`;
   // Reserves for one key made in one turn, or while that key's call is on its way, share one RESERVE_MANY (turn-batch.ts).
   const byKey = new Map<string, (input: undefined) => Promise<number>>();
