@@ -12,7 +12,7 @@ import { ESCALATIONS_QUEUE } from '../../src/queue/names.js';
 import { start, type Running } from '../../src/main.js';
 import { startFakeSlack, type FakeSlack, type StoredMessage } from './fake-slack.js';
 import { blockActionsBody, blockActionsPayload, postSigned } from './slack-signing.js';
-import { REDIS_URL, createTestDatabase, uniqueName, dropRedisPrefix } from './services.js';
+import { REDIS_URL, createTestDatabase, eventually, uniqueName, dropRedisPrefix } from './services.js';
 import { listCallbackSink } from './callback-server.js';
 
 export const SIGNING_SECRET = 'test-signing-secret-0123456789abcdef';
@@ -65,8 +65,12 @@ export interface Harness {
   redis: Redis;
   envFor(extra?: Record<string, string>): Record<string, string>;
   enqueue(e: unknown, jobId?: string): Promise<void>;
-  /** Waits for the card of an escalation in the fake Slack. */
-  card(id: string): Promise<StoredMessage>;
+  /**
+   * Waits for the card of an escalation in the fake Slack; with `recorded`,
+   * also for the bot to record its ts. A click between the two races the
+   * card's own job, and the card may then be brought up to date twice.
+   */
+  card(id: string, opts?: { recorded?: boolean }): Promise<StoredMessage>;
   click(user: string, actionId: string, card: StoredMessage, channel?: string): Promise<Response>;
   restart(extra?: Record<string, string>): Promise<void>;
   close(): Promise<void>;
@@ -136,7 +140,7 @@ export async function startHarness(
       const id = jobId ?? (e as { id?: unknown }).id;
       await queue.add('escalation', e, { jobId: typeof id === 'string' ? id : undefined });
     },
-    async card(id) {
+    async card(id, opts) {
       // A 429'd or failed call is logged too: wait for the card Slack actually stored.
       const stored = () =>
         fake.calls
@@ -144,7 +148,11 @@ export async function startHarness(
           .map((c) => fake.messages(String(c.args.channel)).find((m) => m.metadata?.event_payload.escalation_id === id))
           .find((m) => m !== undefined);
       await fake.waitFor((c) => c.method === 'chat.postMessage' && stored() !== undefined);
-      return stored()!;
+      const card = stored()!;
+      if (opts?.recorded) {
+        await eventually(async () => ((await sql`select 1 from escalations where id = ${id} and card_ts = ${card.ts}`).length ? true : undefined), `card ${id} recorded`);
+      }
+      return card;
     },
     async click(user, actionId, card, channel = REFUNDS_CHANNEL) {
       const blocks = (card.blocks ?? []) as Array<{ type: string; elements?: Array<{ action_id: string; value: string }> }>;
