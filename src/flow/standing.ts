@@ -46,8 +46,9 @@ export async function applyStanding(
   const { policy } = ports.config.current().config;
   if (!standingPermission(policy, e.agent.id, e.action.type, e.action.reversible).allowed) return verdict;
   const now = ports.now();
-  const candidates = await liveCandidates(ports.db, { agentId: e.agent.id, actionType: e.action.type, now });
-  const claimed = await claimOne(ports, e, candidates, ctx, now);
+  const candidates = liveCandidates(ports.db, { agentId: e.agent.id, actionType: e.action.type, now });
+  // An older read's candidates first; if none of them is claimed, the fresh read's (a grant made since).
+  const claimed = (await claimOne(ports, e, await candidates.rows, ctx, now)) ?? (candidates.fresh && (await claimOne(ports, e, await candidates.fresh, ctx, now)));
   if (!claimed) return verdict;
   const { use, fresh, event } = claimed;
   // Stopped before its spend is reserved (intake found the id taken): a use this call claimed is given back.

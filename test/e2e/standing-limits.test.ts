@@ -1,6 +1,8 @@
+import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/file.js';
 import { openDatabase, type Database } from '../../src/db/client.js';
+import { CANDIDATES_TTL_MS } from '../../src/db/queries/standing.js';
 import { intake } from '../../src/flow/intake.js';
 import type { FlowPorts, SchedulerPort } from '../../src/flow/ports.js';
 import { createAgentFlags } from '../../src/queue/agent-flags.js';
@@ -149,6 +151,21 @@ describe('expiry', () => {
     now = new Date(s.expires_at.getTime());
     const late = await intake(ports, purchase(300, { vendor: 'v-expiry' }), undefined);
     expect(late).toMatchObject({ kind: 'accepted', row: { status: 'pending' } });
+  });
+
+  it('finds a grant made in another process since its last look, when the candidates it tries first do not cover the request', async () => {
+    const a = await grant('v-seen');
+    now = new Date(a.created_at.getTime() + 60_000);
+    expect(await intake(ports, purchase(300, { vendor: 'v-seen' }), undefined)).toMatchObject({ row: { decidedBy: `standing:${a.id}` } });
+    // As another process would record it: a grant for another vendor, unseen by this one.
+    const b = randomUUID();
+    await h.sql`insert into standing_approvals (id, agent_id, action_type, route, granted_by, granted_via, created_from, bounds, created_at, expires_at, max_count, max_spend_micros)
+      select ${b}, agent_id, action_type, route, granted_by, granted_via, ${randomUUID()}, jsonb_set(bounds, '{equal,vendor}', '"v-unseen"'), created_at, expires_at, max_count, max_spend_micros
+      from standing_approvals where id = ${a.id}`;
+    now = new Date(now.getTime() + CANDIDATES_TTL_MS);
+    // The last look's candidates (A) are tried first and do not cover it; the fresh look's B does.
+    expect(await intake(ports, purchase(300, { vendor: 'v-unseen' }), undefined)).toMatchObject({ row: { status: 'approved', decidedBy: `standing:${b}` } });
+    expect(await intake(ports, purchase(300, { vendor: 'v-seen' }), undefined)).toMatchObject({ row: { decidedBy: `standing:${a.id}` } });
   });
 
   it('counts a retried request once: the same escalation id keeps its one use', async () => {

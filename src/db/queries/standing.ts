@@ -58,31 +58,64 @@ export async function standingCandidates(db: DbOrTx, q: { agentId: string; actio
 }
 
 /**
- * How long one process reuses an agent's candidates for one action (ms). The
- * claim's guard still checks revocation, expiry and both limits against the
- * committed row, so reuse can never let a revoked or used-up approval cover a
- * request; only a new grant waits up to this long to be seen here (the request
- * goes to a person meanwhile). Granting and revoking in this process forget
- * the entry at once.
+ * How long one process reuses an agent's candidates for one action without
+ * looking again (ms). The claim's guard still checks revocation, expiry and
+ * both limits against the committed row, so reuse can never let a revoked or
+ * used-up approval cover a request; only a new grant waits up to this long to
+ * be seen here (the request goes to a person meanwhile). Granting and revoking
+ * in this process forget the entry at once.
  */
 export const CANDIDATES_TTL_MS = 1_000;
+/** Agent-and-action entries kept per process; past it, all are dropped (each costs one read to refill). */
+const MAX_ENTRIES = 10_000;
 const NO_ESCALATION = '00000000-0000-0000-0000-000000000000';
-const reused = new Map<string, { db: DbOrTx; at: number; rows: Promise<StandingCandidate[]> }>();
+interface Entry {
+  db: DbOrTx;
+  /** When the read was started, on the flow's clock (ms). */
+  at: number;
+  rows: Promise<StandingCandidate[]>;
+  /** Set once `rows` has resolved. */
+  settled?: StandingCandidate[];
+}
+const reused = new Map<string, Entry>();
 const keyOf = (agentId: string, actionType: string) => `${agentId}\u0000${actionType}`;
+
+/**
+ * The candidates to try now, and, when those are an older read's, the fresh
+ * read to fall back on if none of them can be claimed.
+ */
+export interface Candidates {
+  rows: Promise<StandingCandidate[]>;
+  fresh?: Promise<StandingCandidate[]>;
+}
 
 /**
  * standingCandidates without this escalation's own earlier use (none for a
  * first try; a retry finds it when its claim answers `duplicate`), reused for
  * CANDIDATES_TTL_MS: a burst of covered requests costs one read, not one each.
+ *
+ * Past that, an entry that held candidates is still tried first while a fresh
+ * read replaces it (`fresh`): a covered request then never waits on the read
+ * (it would, once a second, and that one request in a hundred is the covered
+ * path's p99 at 100/s). Trying an older list is safe because the claim checks
+ * the committed row, and complete because a request none of them covers waits
+ * for `fresh` and tries again, so a grant made since is still found. An entry
+ * that held none is read again first: nothing to try.
  */
-export function liveCandidates(db: DbOrTx, q: { agentId: string; actionType: string; now: Date }): Promise<StandingCandidate[]> {
+export function liveCandidates(db: DbOrTx, q: { agentId: string; actionType: string; now: Date }): Candidates {
   const key = keyOf(q.agentId, q.actionType);
+  const at = q.now.getTime();
   const hit = reused.get(key);
-  if (hit && hit.db === db && Date.now() - hit.at < CANDIDATES_TTL_MS) return hit.rows;
-  const rows = standingCandidates(db, { ...q, escalationId: NO_ESCALATION });
-  reused.set(key, { db, at: Date.now(), rows });
-  rows.catch(() => reused.delete(key));
-  return rows;
+  if (hit && hit.db === db && at - hit.at < CANDIDATES_TTL_MS && at >= hit.at) return { rows: hit.rows };
+  const entry: Entry = { db, at, rows: standingCandidates(db, { ...q, escalationId: NO_ESCALATION }) };
+  if (reused.size >= MAX_ENTRIES) reused.clear();
+  reused.set(key, entry);
+  entry.rows.then(
+    (rows) => void (entry.settled = rows),
+    () => reused.get(key) === entry && reused.delete(key),
+  );
+  const older = hit?.db === db ? hit.settled : undefined;
+  return older?.length ? { rows: Promise.resolve(older), fresh: entry.rows } : { rows: entry.rows };
 }
 
 /** Drops the reused candidates of an agent's action: a grant or revoke in this process is seen at once. */
