@@ -1,18 +1,22 @@
 /**
- * `npm run bench [-- --quick] [-- --concurrency=N]`: one run on this machine,
- * printing a markdown table. Not a test: it measures, and stops by itself.
- * The bot runs in this process against the fake Slack (which answers at once),
- * a fresh Postgres database and a unique Redis prefix, both removed at the end.
+ * `npm run bench [-- --quick] [-- --concurrency=N] [-- --no-build]`: one run on
+ * this machine, printing a markdown table. Not a test: it measures, and stops
+ * by itself. The bot runs in this process against the fake Slack (which
+ * answers at once), a fresh Postgres database and a unique Redis prefix, both
+ * removed at the end; the `POST /api/authorize` rows run first, against the
+ * bot as deployed (built, in its own process: authorize-http-deployed.ts).
  */
 import { readFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { authorizeVsRaw } from './authorize.js';
-import { authorizeHttpBench, authorizeHttpRows } from './authorize-http.js';
+import { authorizeHttpRows } from './authorize-http.js';
+import { authorizeHttpDeployed } from './authorize-http-deployed.js';
 import { auditBench } from './audit.js';
 import { auditLoadBench, auditLoadRows } from './audit-load.js';
 import { auditSearchBench, printAuditSearch } from './audit-search.js';
 import { bullmqBaseline, httpBaseline, postgresBaseline } from './baselines.js';
 import { PACING, startBotBench } from './bot.js';
+import { builtEntry, describeEntry } from './process.js';
 import { routingBench, routingRows } from './routing.js';
 import { standingBench } from './standing.js';
 import { markdownTable, numberFlag, runBench, type Row } from './run.js';
@@ -40,6 +44,10 @@ async function main(): Promise<void> {
   const load0 = loadavg()[0]!;
   const example = JSON.parse(readFileSync(new URL('../examples/escalation.json', import.meta.url), 'utf8')) as unknown;
   log(`${quick ? 'quick' : 'full'} run, WORKER_CONCURRENCY=${CONCURRENCY}, ${cpus().length} cores`);
+  // First, with nothing else running: the HTTP rows against the bot as deployed (issue 16: benchmarks measure the bot as it runs in production).
+  const entry = await builtEntry(log);
+  log(`autonomous POST /api/authorize (${describeEntry(entry)}), bare HTTP (its own process) and raw INSERT, ${S.authCount} each at ${S.authRate}/s in alternate 1 s blocks, then ${S.authJobs} each with ${CONCURRENCY} in flight`);
+  const authHttp = await authorizeHttpDeployed(entry, { rate: S.authRate, count: S.authCount, concurrency: CONCURRENCY, jobs: S.authJobs, pool: PG_POOL });
   const bot = await startBotBench({ concurrency: CONCURRENCY });
   const rows: Row[] = [];
   const measured = async () => {
@@ -55,9 +63,6 @@ async function main(): Promise<void> {
       jobs: S.authJobs,
       warmup: Math.min(1000, S.authJobs),
     });
-    await bot.settle(SETTLE_MS);
-    log(`autonomous POST /api/authorize, bare HTTP and raw INSERT, ${S.authCount} each at ${S.authRate}/s in alternate 1 s blocks, then ${S.authJobs} each with ${CONCURRENCY} in flight`);
-    const authHttp = await authorizeHttpBench(bot.h, { rate: S.authRate, count: S.authCount, concurrency: CONCURRENCY, jobs: S.authJobs, pool: PG_POOL });
     await bot.settle(SETTLE_MS);
 
     log(`intake: warm-up ${S.warmup}`);
@@ -87,9 +92,9 @@ async function main(): Promise<void> {
     const cbs = await bot.clickToCallback(toCallBack, S.cbRate);
     log(`audit chain: seal and verify ${S.auditEvents} more events`);
     const audit = await auditBench(bot.h.dbUrl, S.auditEvents);
-    return { pg, bull, rt, auth, authLoop, authHttp, intake, steady, acks, httpBase, cbs, audit };
+    return { pg, bull, rt, auth, authLoop, intake, steady, acks, httpBase, cbs, audit };
   };
-  const { pg, bull, rt, auth, authLoop, authHttp, intake, steady, acks, httpBase, cbs, audit } = await measured().finally(() => {
+  const { pg, bull, rt, auth, authLoop, intake, steady, acks, httpBase, cbs, audit } = await measured().finally(() => {
     log('cleaning up (database, Redis prefix)');
     return bot.close();
   });
