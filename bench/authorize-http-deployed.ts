@@ -1,16 +1,22 @@
 /**
- * The HTTP authorize rows (authorize-http.ts) with the bot as deployed: its
- * own process (built JS, NODE_ENV=production, info-level logs, start:prod's
- * node flags), and the floor's bare node:http server in a process of its own,
- * so that neither shares an event loop (or a garbage collector) with the
- * driver. Its own database, fake Slack and Redis prefix, removed at the end.
- * Used by `npm run bench` and `npm run bench:authorize-deployed`.
+ * The authorize rows with the bot as deployed: its own process (built JS,
+ * NODE_ENV=production, info-level logs, start:prod's node flags), so that it
+ * shares no event loop (and no garbage collector) with the driver. The HTTP
+ * rows (authorize-http.ts) put the floor's bare node:http server in a process
+ * of its own too; the BullMQ rows (authorize.ts) drive the bot with the
+ * TypeScript client, as an agent would. Its own database, fake Slack and Redis
+ * prefix, removed at the end. Used by `npm run bench` (both) and
+ * `npm run bench:authorize-deployed` (HTTP).
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
+import { Redis } from 'ioredis';
+import { CountersignClient } from '../src/client/index.js';
 import { startChildBotWorld, spawnBot } from '../test/support/child-bot.js';
 import { API_TOKEN } from '../test/support/harness.js';
+import { REDIS_URL } from '../test/support/services.js';
+import { authorizeVsRaw, type AuthorizeTarget } from './authorize.js';
 import { authorizeHttpBench, type AuthorizeHttpFigures } from './authorize-http.js';
 import { benchConfigText } from './bot.js';
 import { procCpuMs } from './cpu.js';
@@ -28,31 +34,37 @@ async function startBareProcess() {
   return { proc, url: `http://127.0.0.1:${Number(chunk.toString().trim())}/api/authorize` };
 }
 
+/** What a bench gets of the deployed bot: a target for the BullMQ rows, one for the HTTP rows. */
+export interface DeployedAuthorize {
+  bull: AuthorizeTarget;
+  http: Parameters<typeof authorizeHttpBench>[0];
+}
+
 /**
- * `entry`: the built bot (process.ts's builtEntry). `nodeOptions`: node flags
- * added after start:prod's (a bench's `--node-options=…`, `--cpu-prof`).
+ * Runs `fn` against one deployed bot. `entry`: the built bot (process.ts's
+ * builtEntry). `nodeOptions`: node flags added after start:prod's (a bench's
+ * `--node-options=…`, `--cpu-prof`).
  */
-export async function authorizeHttpDeployed(
-  entry: string,
-  opts: Parameters<typeof authorizeHttpBench>[1] & { nodeOptions?: string },
-): Promise<AuthorizeHttpFigures> {
-  const { nodeOptions, ...run } = opts;
+export async function withDeployedBot<T>(entry: string, nodeOptions: string, fn: (bot: DeployedAuthorize) => Promise<T>): Promise<T> {
   const world = await startChildBotWorld({ config: benchConfigText(), env: { API_TOKENS: API_TOKEN, WORKER_LOCK_MS: '30000' } });
+  const prefix = String(world.env.COUNTERSIGN_QUEUE_PREFIX);
+  const redis = new Redis(REDIS_URL);
+  const client = new CountersignClient({ redisUrl: REDIS_URL, prefix });
   try {
-    const bot = await spawnBot({ ...world.env, ...deployedEnv(nodeOptions ?? '') }, entry);
+    const bot = await spawnBot({ ...world.env, ...deployedEnv(nodeOptions) }, entry);
     try {
       const bare = await startBareProcess();
       try {
-        return await authorizeHttpBench(
-          {
+        return await fn({
+          bull: { prefix, sql: world.sql, dbUrl: world.db.url, redis, client, queue: world.queue, pid: bot.proc.pid! },
+          http: {
             baseUrl: `http://127.0.0.1:${bot.port}`,
             dbUrl: world.db.url,
             sql: world.sql,
             bareUrl: bare.url,
             cpu: { authorize: () => procCpuMs(bot.proc.pid!), bareHttp: () => procCpuMs(bare.proc.pid!) },
           },
-          run,
-        );
+        });
       } finally {
         bare.proc.kill('SIGTERM');
       }
@@ -62,6 +74,32 @@ export async function authorizeHttpDeployed(
       await bot.exited;
     }
   } finally {
+    await client.close();
+    redis.disconnect();
     await world.close();
   }
+}
+
+/** The HTTP rows alone, against a deployed bot. */
+export function authorizeHttpDeployed(
+  entry: string,
+  opts: Parameters<typeof authorizeHttpBench>[1] & { nodeOptions?: string },
+): Promise<AuthorizeHttpFigures> {
+  const { nodeOptions, ...run } = opts;
+  return withDeployedBot(entry, nodeOptions ?? '', (bot) => authorizeHttpBench(bot.http, run));
+}
+
+/** The BullMQ rows, then the HTTP rows, against one deployed bot (`npm run bench`). */
+export function authorizeDeployed(
+  entry: string,
+  opts: { bull: Parameters<typeof authorizeVsRaw>[1]; http: Parameters<typeof authorizeHttpBench>[1] },
+  log: (m: string) => void,
+) {
+  return withDeployedBot(entry, '', async (bot) => {
+    log(`autonomous authorize() and raw BullMQ round trip, ${opts.bull.count} each at ${opts.bull.rate}/s in alternate 1 s blocks, then ${opts.bull.jobs} addBulk each`);
+    const bull = await authorizeVsRaw(bot.bull, opts.bull);
+    log(`autonomous POST /api/authorize, bare HTTP (its own process) and raw INSERT, ${opts.http.count} each at ${opts.http.rate}/s in alternate 1 s blocks, then ${opts.http.jobs} each with ${opts.http.concurrency} in flight`);
+    const http = await authorizeHttpBench(bot.http, opts.http);
+    return { bull, http };
+  });
 }

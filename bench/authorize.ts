@@ -1,10 +1,13 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
 import { Queue, QueueEvents, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { EscalationInput } from '../src/domain/escalation.js';
 import { ESCALATIONS_QUEUE } from '../src/queue/names.js';
 import { REDIS_URL, uniqueName, dropRedisPrefix } from '../test/support/services.js';
 import { makeEscalation, type Harness } from '../test/support/harness.js';
-import { cpuMeter } from './cpu.js';
+import { cpuMeter, procCpuMs } from './cpu.js';
 import { atRate, latency, now, until, watchLoop, type Latency, type LoopDelay } from './stats.js';
 
 /**
@@ -60,16 +63,18 @@ async function bulkToCompleted(queue: Queue, events: QueueEvents, items: Array<{
  * job.waitUntilFinished via QueueEvents, the bot's worker concurrency, job
  * data the size of the autonomous request.
  */
-export async function startRawBull(concurrency: number) {
+export async function startRawBull(concurrency: number, opts: { ownProcess?: boolean } = {}) {
   const prefix = uniqueName('csbench');
   const connection = { url: REDIS_URL, maxRetriesPerRequest: null };
   const queue = new Queue('raw', { connection, prefix });
   queue.setMaxListeners(0);
-  const worker = new Worker('raw', async (job) => ({ escalationId: job.id, decision: 'allow' }), { connection, prefix, concurrency });
+  const worker = opts.ownProcess ? await spawnRawWorker(prefix, concurrency) : new Worker('raw', async (job) => ({ escalationId: job.id, decision: 'allow' }), { connection, prefix, concurrency });
   const events = new QueueEvents('raw', { connection, prefix });
   await Promise.all([worker.waitUntilReady(), events.waitUntilReady()]);
   let closed = false;
   return {
+    /** The worker's process, when it has one of its own. */
+    pid: 'pid' in worker ? worker.pid : undefined,
     async roundTrip(e: EscalationInput): Promise<void> {
       const job = await queue.add('escalation', e, { jobId: e.id });
       await job.waitUntilFinished(events, 10_000);
@@ -99,6 +104,33 @@ export interface AuthorizeFigures {
   cpu: { node: number; postgres: number; redis: number };
 }
 
+/** bench/raw-bull-worker.ts in a process of its own, shaped like the Worker it stands for. */
+async function spawnRawWorker(prefix: string, concurrency: number) {
+  const script = fileURLToPath(new URL('./raw-bull-worker.ts', import.meta.url));
+  const proc = spawn(process.execPath, ['--import', 'tsx', script], {
+    cwd: fileURLToPath(new URL('..', import.meta.url)),
+    env: { NODE_ENV: 'production', PATH: process.env.PATH ?? '', RAW_PREFIX: prefix, RAW_CONCURRENCY: String(concurrency) },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const ready = once(proc.stdout!, 'data');
+  return {
+    pid: proc.pid!,
+    waitUntilReady: async () => void (await ready),
+    close: async () => {
+      if (proc.exitCode !== null) return;
+      const exited = once(proc, 'exit');
+      proc.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
+/**
+ * The bot `authorizeVsRaw` drives: the harness's (in this process) or one as
+ * deployed, whose process `pid` its CPU figure is then read from.
+ */
+export type AuthorizeTarget = Pick<Harness, 'prefix' | 'sql' | 'dbUrl' | 'redis' | 'client' | 'queue'> & { pid?: number };
+
 /**
  * Autonomous `client.authorize()` against the running bot beside the raw
  * BullMQ round trip, in one phase: the steady-rate latencies alternate in
@@ -108,13 +140,14 @@ export interface AuthorizeFigures {
  * decision recorded in Postgres with its `received` event.
  */
 export async function authorizeVsRaw(
-  h: Harness,
+  h: AuthorizeTarget,
   opts: { concurrency: number; rate: number; count: number; jobs: number; warmup: number },
 ): Promise<{ raw: AuthorizeFigures; auth: AuthorizeFigures; loop: LoopDelay }> {
-  const raw = await startRawBull(opts.concurrency);
+  // A bot in its own process is measured beside a raw worker in its own process.
+  const raw = await startRawBull(opts.concurrency, { ownProcess: h.pid !== undefined });
   const events = new QueueEvents(ESCALATIONS_QUEUE, { connection: { url: REDIS_URL }, prefix: h.prefix });
   await events.waitUntilReady();
-  const meter = await cpuMeter(h.sql, new URL(h.dbUrl).pathname.slice(1), h.redis);
+  const meter = await cpuMeter(h.sql, new URL(h.dbUrl).pathname.slice(1), h.redis, h.pid);
   const checkRecorded = async (ids: string[]) => {
     const [row] = await h.sql<{ allowed: number; received: number }[]>`
       select (select count(*)::int from escalations where id = any(${ids}::uuid[]) and status = 'allowed' and decided_by = 'policy') as allowed,
@@ -160,9 +193,10 @@ export async function authorizeVsRaw(
     await checkRecorded(ids);
 
     const rawItems = Array.from({ length: opts.jobs }, fresh);
-    const c0 = process.cpuUsage();
+    const rawCpu = () => (raw.pid === undefined ? (({ user, system }) => (user + system) / 1000)(process.cpuUsage()) : procCpuMs(raw.pid));
+    const c0 = rawCpu();
     const rawSeconds = await raw.bulk(rawItems, `${opts.jobs} raw jobs`);
-    const c1 = process.cpuUsage(c0);
+    const c1 = rawCpu() - c0;
     await raw.close();
 
     const items = Array.from({ length: opts.jobs }, fresh);
@@ -171,7 +205,7 @@ export async function authorizeVsRaw(
     const cpu = meter.per(cpu0, await meter.take(), opts.jobs);
     await checkRecorded(items.map((x) => x.id));
     return {
-      raw: { latency: latency(lats.raw), perSec: opts.jobs / rawSeconds, seconds: rawSeconds, cpu: { node: (c1.user + c1.system) / 1000 / opts.jobs, postgres: 0, redis: Number.NaN } },
+      raw: { latency: latency(lats.raw), perSec: opts.jobs / rawSeconds, seconds: rawSeconds, cpu: { node: c1 / opts.jobs, postgres: 0, redis: Number.NaN } },
       auth: { latency: latency(lats.auth), perSec: opts.jobs / seconds, seconds, cpu },
       loop: loopDelay,
     };

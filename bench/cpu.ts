@@ -26,14 +26,15 @@ export interface CpuSnapshot {
  * Postgres backends serving this bench's database, and the Redis server. The
  * machine may be shared, so per-process figures say more than machine load.
  */
-export async function cpuMeter(sql: postgres.Sql, database: string, redis: Redis) {
+/** `pid`: the node process to read (default: this one). */
+export async function cpuMeter(sql: postgres.Sql, database: string, redis: Redis, pid?: number) {
   const redisPid = Number(/process_id:(\d+)/.exec(await redis.info('server'))?.[1] ?? 0);
   const backends = async (): Promise<number[]> =>
     (await sql<{ pid: number }[]>`select pid from pg_stat_activity where datname = ${database}`).map((r) => r.pid);
   const take = async (): Promise<CpuSnapshot> => {
     const u = process.cpuUsage();
     const pids = await backends();
-    return { node: (u.user + u.system) / 1000, postgres: new Map(pids.map((p) => [p, procCpuMs(p)])), redis: procCpuMs(redisPid) };
+    return { node: pid === undefined ? (u.user + u.system) / 1000 : procCpuMs(pid), postgres: new Map(pids.map((p) => [p, procCpuMs(p)])), redis: procCpuMs(redisPid) };
   };
   return {
     take,

@@ -3,14 +3,14 @@
  * this machine, printing a markdown table. Not a test: it measures, and stops
  * by itself. The bot runs in this process against the fake Slack (which
  * answers at once), a fresh Postgres database and a unique Redis prefix, both
- * removed at the end; the `POST /api/authorize` rows run first, against the
- * bot as deployed (built, in its own process: authorize-http-deployed.ts).
+ * removed at the end; the authorize rows (over BullMQ and over HTTP) run
+ * first, against the bot as deployed (built, in its own process:
+ * authorize-http-deployed.ts).
  */
 import { readFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
-import { authorizeVsRaw } from './authorize.js';
 import { authorizeHttpRows } from './authorize-http.js';
-import { authorizeHttpDeployed } from './authorize-http-deployed.js';
+import { authorizeDeployed } from './authorize-http-deployed.js';
 import { auditBench } from './audit.js';
 import { auditLoadBench, auditLoadRows } from './audit-load.js';
 import { auditSearchBench, printAuditSearch } from './audit-search.js';
@@ -44,10 +44,18 @@ async function main(): Promise<void> {
   const load0 = loadavg()[0]!;
   const example = JSON.parse(readFileSync(new URL('../examples/escalation.json', import.meta.url), 'utf8')) as unknown;
   log(`${quick ? 'quick' : 'full'} run, WORKER_CONCURRENCY=${CONCURRENCY}, ${cpus().length} cores`);
-  // First, with nothing else running: the HTTP rows against the bot as deployed (issue 16: benchmarks measure the bot as it runs in production).
+  // First, with nothing else running: the authorize rows against the bot as deployed (issue 16: benchmarks measure the bot as it runs in production).
   const entry = await builtEntry(log);
-  log(`autonomous POST /api/authorize (${describeEntry(entry)}), bare HTTP (its own process) and raw INSERT, ${S.authCount} each at ${S.authRate}/s in alternate 1 s blocks, then ${S.authJobs} each with ${CONCURRENCY} in flight`);
-  const authHttp = await authorizeHttpDeployed(entry, { rate: S.authRate, count: S.authCount, concurrency: CONCURRENCY, jobs: S.authJobs, pool: PG_POOL });
+  log(`the authorize rows: ${describeEntry(entry)}`);
+  const { bull: authorized, http: authHttp } = await authorizeDeployed(
+    entry,
+    {
+      bull: { concurrency: CONCURRENCY, rate: S.authRate, count: S.authCount, jobs: S.authJobs, warmup: Math.min(1000, S.authJobs) },
+      http: { rate: S.authRate, count: S.authCount, concurrency: CONCURRENCY, jobs: S.authJobs, pool: PG_POOL },
+    },
+    log,
+  );
+  const { raw: rt, auth, loop: authLoop } = authorized;
   const bot = await startBotBench({ concurrency: CONCURRENCY });
   const rows: Row[] = [];
   const measured = async () => {
@@ -55,16 +63,6 @@ async function main(): Promise<void> {
     const pg = await postgresBaseline({ url: bot.h.dbUrl, pool: PG_POOL, concurrency: CONCURRENCY, rows: S.pgRows, payload: example });
     log('baseline: raw BullMQ');
     const bull = await bullmqBaseline({ concurrency: CONCURRENCY, jobs: S.bullJobs, warmup: Math.min(1000, S.bullJobs), rate: S.rate, latencyCount: S.rateCount / 2 });
-    log(`autonomous authorize() and raw BullMQ round trip, ${S.authCount} each at ${S.authRate}/s in alternate 1 s blocks, then ${S.authJobs} addBulk each`);
-    const { raw: rt, auth, loop: authLoop } = await authorizeVsRaw(bot.h, {
-      concurrency: CONCURRENCY,
-      rate: S.authRate,
-      count: S.authCount,
-      jobs: S.authJobs,
-      warmup: Math.min(1000, S.authJobs),
-    });
-    await bot.settle(SETTLE_MS);
-
     log(`intake: warm-up ${S.warmup}`);
     await bot.intakeThroughput(S.warmup);
     await bot.settle(SETTLE_MS);
@@ -92,9 +90,9 @@ async function main(): Promise<void> {
     const cbs = await bot.clickToCallback(toCallBack, S.cbRate);
     log(`audit chain: seal and verify ${S.auditEvents} more events`);
     const audit = await auditBench(bot.h.dbUrl, S.auditEvents);
-    return { pg, bull, rt, auth, authLoop, intake, steady, acks, httpBase, cbs, audit };
+    return { pg, bull, intake, steady, acks, httpBase, cbs, audit };
   };
-  const { pg, bull, rt, auth, authLoop, intake, steady, acks, httpBase, cbs, audit } = await measured().finally(() => {
+  const { pg, bull, intake, steady, acks, httpBase, cbs, audit } = await measured().finally(() => {
     log('cleaning up (database, Redis prefix)');
     return bot.close();
   });
@@ -113,7 +111,7 @@ async function main(): Promise<void> {
     { metric: 'baseline: raw Postgres batched INSERT', figure: perSec(pg.batchedRowsPerSec, 'rows'), goal: '—', baseline: '500 rows a statement', pass: undefined },
     { metric: 'baseline: raw Postgres transaction (BEGIN, 2 INSERTs, COMMIT)', figure: perSec(pg.txPerSec, 'tx'), goal: '—', baseline: `pool ${PG_POOL}, ${CONCURRENCY} in flight`, pass: undefined },
     {
-      metric: `autonomous authorize() round trip at ${S.authRate}/s (${auth.latency.n}, support-agent crm.read)`,
+      metric: `autonomous authorize() round trip at ${S.authRate}/s (${auth.latency.n}, support-agent crm.read, the bot its own process)`,
       figure: lat(auth.latency),
       goal: '—',
       baseline: `raw BullMQ round trip ${lat(rt.latency)}`,
@@ -128,7 +126,7 @@ async function main(): Promise<void> {
       pass: auth.latency.p99 <= 1.5 * (rt.latency.p99 + authHttp.insert.p99),
     },
     {
-      metric: `autonomous decisions throughput (${S.authJobs}, addBulk → all completed, recorded in Postgres)`,
+      metric: `autonomous decisions throughput (${S.authJobs}, addBulk → all completed, recorded in Postgres, the bot its own process)`,
       figure: perSec(auth.perSec, 'decisions'),
       goal: '≥ 2,000/s',
       baseline: `raw BullMQ ${perSec(rt.perSec, 'jobs')} (same measure)`,
@@ -212,9 +210,9 @@ async function main(): Promise<void> {
     `Intake: ${S.intake} in ${intake.seconds.toFixed(2)} s (first addBulk → last postMessage and every card_posted row); ` +
       `CPU per escalation: ${intake.cpu.node.toFixed(2)} ms in this process (bot + fake Slack + driver), ` +
       `${intake.cpu.postgres.toFixed(2)} ms in its Postgres backends, ${intake.cpu.redis.toFixed(2)} ms in Redis.`,
-    `Autonomous: ${S.authJobs} decisions in ${auth.seconds.toFixed(2)} s; CPU per decision: ${auth.cpu.node.toFixed(2)} ms in this process (bot + client + driver), ` +
-      `${auth.cpu.postgres.toFixed(2)} ms in its Postgres backends, ${auth.cpu.redis.toFixed(2)} ms in Redis (raw BullMQ: ${rt.cpu.node.toFixed(2)} ms a job in this process). ` +
-      `Max round trip: authorize ${ms(auth.latency.max)}, raw ${ms(rt.latency.max)}; event-loop delay p99/max ${ms(authLoop.p99)}/${ms(authLoop.max)} over both.`,
+    `Autonomous: ${S.authJobs} decisions in ${auth.seconds.toFixed(2)} s; CPU per decision: ${auth.cpu.node.toFixed(2)} ms in the bot's process, ` +
+      `${auth.cpu.postgres.toFixed(2)} ms in its Postgres backends, ${auth.cpu.redis.toFixed(2)} ms in Redis (raw BullMQ: ${rt.cpu.node.toFixed(2)} ms a job in its worker's own process). ` +
+      `Max round trip: authorize ${ms(auth.latency.max)}, raw ${ms(rt.latency.max)}; this process's event-loop delay (the driver's) p99/max ${ms(authLoop.p99)}/${ms(authLoop.max)} over both.`,
     `Clicks: ${cbs.cpu.toFixed(2)} ms of this process's CPU per click at ${S.cbRate}/s (decision, card update, callback, plus the fake Slack, callback receiver and driver).`,
     `Max: enqueue → card ${ms(steady.latency.max)}, ack ${ms(ack.max)}, click → callback ${ms(cbLat.max)}. ` +
       `Event-loop delay p99/max in those phases: ${ms(steady.loop.p99)}/${ms(steady.loop.max)}, ${ms(acks.loop.p99)}/${ms(acks.loop.max)}, ${ms(cbs.loop.p99)}/${ms(cbs.loop.max)}.`,
