@@ -1,11 +1,11 @@
 /**
- * `npm run bench:authorize-deployed [-- --quick] [-- --no-build] [-- --cpu-prof] [-- --node-options=…]`:
+ * `npm run bench:authorize-deployed [-- --quick] [-- --no-build] [-- --cpu-prof] [-- --node-options=…] [-- --bot-env=K=V,…]`:
  * the HTTP authorize rows alone, with the bot as deployed (authorize-http-deployed.ts),
  * as `npm run bench` runs them. `--cpu-prof` writes the bot's CPU profile to `.bench-profiles/`.
  */
 import { authorizeHttpRows } from './authorize-http.js';
 import { authorizeHttpDeployed } from './authorize-http-deployed.js';
-import { builtEntry, describeEntry, nodeOptionsFlag } from './process.js';
+import { botEnvFlag, builtEntry, describeEntry, nodeOptionsFlag } from './process.js';
 import { markdownTable, runBench } from './run.js';
 
 const quick = process.argv.includes('--quick');
@@ -22,6 +22,7 @@ async function main(): Promise<void> {
     jobs: quick ? 1000 : 5000,
     pool: 20,
     nodeOptions: [nodeOptionsFlag(), profile].join(' ').trim(),
+    botEnv: botEnvFlag(),
   });
   process.stdout.write(`${markdownTable(authorizeHttpRows(f)).join('\n')}\n`);
 }

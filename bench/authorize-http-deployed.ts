@@ -43,15 +43,15 @@ export interface DeployedAuthorize {
 /**
  * Runs `fn` against one deployed bot. `entry`: the built bot (process.ts's
  * builtEntry). `nodeOptions`: node flags added after start:prod's (a bench's
- * `--node-options=…`, `--cpu-prof`).
+ * `--node-options=…`, `--cpu-prof`). `botEnv`: variables for the bot only (`--bot-env=…`).
  */
-export async function withDeployedBot<T>(entry: string, nodeOptions: string, fn: (bot: DeployedAuthorize) => Promise<T>): Promise<T> {
+export async function withDeployedBot<T>(entry: string, nodeOptions: string, fn: (bot: DeployedAuthorize) => Promise<T>, botEnv: Record<string, string> = {}): Promise<T> {
   const world = await startChildBotWorld({ config: benchConfigText(), env: { API_TOKENS: API_TOKEN, WORKER_LOCK_MS: '30000' } });
   const prefix = String(world.env.COUNTERSIGN_QUEUE_PREFIX);
   const redis = new Redis(REDIS_URL);
   const client = new CountersignClient({ redisUrl: REDIS_URL, prefix });
   try {
-    const bot = await spawnBot({ ...world.env, ...deployedEnv(nodeOptions) }, entry);
+    const bot = await spawnBot({ ...world.env, ...deployedEnv(nodeOptions), ...botEnv }, entry);
     try {
       const bare = await startBareProcess();
       try {
@@ -83,10 +83,10 @@ export async function withDeployedBot<T>(entry: string, nodeOptions: string, fn:
 /** The HTTP rows alone, against a deployed bot. */
 export function authorizeHttpDeployed(
   entry: string,
-  opts: Parameters<typeof authorizeHttpBench>[1] & { nodeOptions?: string },
+  opts: Parameters<typeof authorizeHttpBench>[1] & { nodeOptions?: string; botEnv?: Record<string, string> },
 ): Promise<AuthorizeHttpFigures> {
-  const { nodeOptions, ...run } = opts;
-  return withDeployedBot(entry, nodeOptions ?? '', (bot) => authorizeHttpBench(bot.http, run));
+  const { nodeOptions, botEnv, ...run } = opts;
+  return withDeployedBot(entry, nodeOptions ?? '', (bot) => authorizeHttpBench(bot.http, run), botEnv);
 }
 
 /** The BullMQ rows, then the HTTP rows, against one deployed bot (`npm run bench`). */
