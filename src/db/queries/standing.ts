@@ -96,8 +96,8 @@ export interface Candidates {
  *
  * Past that, an entry that held candidates is still tried first while a fresh
  * read replaces it (`fresh`): a covered request then never waits on the read
- * (it would, once a second, and that one request in a hundred is the covered
- * path's p99 at 100/s). Trying an older list is safe because the claim checks
+ * (it would, once a second per agent and action: on every request of an agent
+ * that asks less often than that). Trying an older list is safe because the claim checks
  * the committed row, and complete because a request none of them covers waits
  * for `fresh` and tries again, so a grant made since is still found. An entry
  * that held none is read again first: nothing to try.
