@@ -8,9 +8,6 @@
  * prefix, removed at the end. Used by `npm run bench` (both) and
  * `npm run bench:authorize-deployed` (HTTP).
  */
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
-import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { CountersignClient } from '../src/client/index.js';
 import { startChildBotWorld, spawnBot } from '../test/support/child-bot.js';
@@ -20,18 +17,12 @@ import { authorizeVsRaw, type AuthorizeTarget } from './authorize.js';
 import { authorizeHttpBench, type AuthorizeHttpFigures } from './authorize-http.js';
 import { benchConfigText } from './bot.js';
 import { procCpuMs } from './cpu.js';
-import { deployedEnv } from './process.js';
+import { deployedEnv, spawnScript } from './process.js';
 
 /** bench/bare-server.ts in a process of its own. */
 async function startBareProcess() {
-  const script = fileURLToPath(new URL('./bare-server.ts', import.meta.url));
-  const proc = spawn(process.execPath, ['--import', 'tsx', script], {
-    cwd: fileURLToPath(new URL('..', import.meta.url)),
-    env: { NODE_ENV: 'production', PATH: process.env.PATH ?? '' },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const [chunk] = (await once(proc.stdout!, 'data')) as [Buffer];
-  return { proc, url: `http://127.0.0.1:${Number(chunk.toString().trim())}/api/authorize` };
+  const { proc, line } = await spawnScript('./bare-server.ts');
+  return { proc, url: `http://127.0.0.1:${Number(line)}/api/authorize` };
 }
 
 /** What a bench gets of the deployed bot: a target for the BullMQ rows, one for the HTTP rows. */

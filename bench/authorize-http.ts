@@ -13,6 +13,7 @@ import { API_TOKEN } from '../test/support/harness.js';
 import { uniqueName } from '../test/support/services.js';
 import { autonomousEscalation } from './authorize.js';
 import { createBareServer, listenOnLoopback } from './bare-server.js';
+import { ownCpuMs } from './cpu.js';
 import { postJson } from './http-client.js';
 import { atRate, lat, latency, ms, now, perSec, withConcurrency, type Latency } from './stats.js';
 import type { Row } from './run.js';
@@ -68,11 +69,7 @@ export async function authorizeHttpBench(
   opts: { rate: number; count: number; concurrency: number; jobs: number; pool: number },
 ): Promise<AuthorizeHttpFigures> {
   const bare = h.bareUrl ? { url: h.bareUrl, close: async () => {} } : await startBareServer();
-  const own = () => {
-    const u = process.cpuUsage();
-    return (u.user + u.system) / 1000;
-  };
-  const cpuOf = { authorize: h.cpu?.authorize ?? own, bareHttp: h.cpu?.bareHttp ?? own, insert: own };
+  const cpuOf = { authorize: h.cpu?.authorize ?? ownCpuMs, bareHttp: h.cpu?.bareHttp ?? ownCpuMs, insert: ownCpuMs };
   const sql = postgres(h.dbUrl, { max: opts.pool, onnotice: () => {} });
   const table = uniqueName('bench_authz');
   const url = `${h.baseUrl}/api/authorize`;

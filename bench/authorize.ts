@@ -1,13 +1,13 @@
-import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { fileURLToPath } from 'node:url';
-import { Queue, QueueEvents, Worker } from 'bullmq';
+import { Queue, QueueEvents } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { EscalationInput } from '../src/domain/escalation.js';
 import { ESCALATIONS_QUEUE } from '../src/queue/names.js';
 import { REDIS_URL, uniqueName, dropRedisPrefix } from '../test/support/services.js';
 import { makeEscalation, type Harness } from '../test/support/harness.js';
-import { cpuMeter, procCpuMs } from './cpu.js';
+import { cpuMeter, ownCpuMs, procCpuMs } from './cpu.js';
+import { spawnScript } from './process.js';
+import { rawWorker } from './raw-bull-worker.js';
 import { atRate, latency, now, until, watchLoop, type Latency, type LoopDelay } from './stats.js';
 
 /**
@@ -68,7 +68,7 @@ export async function startRawBull(concurrency: number, opts: { ownProcess?: boo
   const connection = { url: REDIS_URL, maxRetriesPerRequest: null };
   const queue = new Queue('raw', { connection, prefix });
   queue.setMaxListeners(0);
-  const worker = opts.ownProcess ? await spawnRawWorker(prefix, concurrency) : new Worker('raw', async (job) => ({ escalationId: job.id, decision: 'allow' }), { connection, prefix, concurrency });
+  const worker = opts.ownProcess ? await spawnRawWorker(prefix, concurrency) : rawWorker(prefix, concurrency);
   const events = new QueueEvents('raw', { connection, prefix });
   await Promise.all([worker.waitUntilReady(), events.waitUntilReady()]);
   let closed = false;
@@ -104,18 +104,12 @@ export interface AuthorizeFigures {
   cpu: { node: number; postgres: number; redis: number };
 }
 
-/** bench/raw-bull-worker.ts in a process of its own, shaped like the Worker it stands for. */
+/** bench/raw-bull-worker.ts in a process of its own, shaped like the Worker it stands for (ready once spawned). */
 async function spawnRawWorker(prefix: string, concurrency: number) {
-  const script = fileURLToPath(new URL('./raw-bull-worker.ts', import.meta.url));
-  const proc = spawn(process.execPath, ['--import', 'tsx', script], {
-    cwd: fileURLToPath(new URL('..', import.meta.url)),
-    env: { NODE_ENV: 'production', PATH: process.env.PATH ?? '', RAW_PREFIX: prefix, RAW_CONCURRENCY: String(concurrency) },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const ready = once(proc.stdout!, 'data');
+  const { proc } = await spawnScript('./raw-bull-worker.ts', { RAW_PREFIX: prefix, RAW_CONCURRENCY: String(concurrency) });
   return {
     pid: proc.pid!,
-    waitUntilReady: async () => void (await ready),
+    waitUntilReady: async () => {},
     close: async () => {
       if (proc.exitCode !== null) return;
       const exited = once(proc, 'exit');
@@ -193,7 +187,7 @@ export async function authorizeVsRaw(
     await checkRecorded(ids);
 
     const rawItems = Array.from({ length: opts.jobs }, fresh);
-    const rawCpu = () => (raw.pid === undefined ? (({ user, system }) => (user + system) / 1000)(process.cpuUsage()) : procCpuMs(raw.pid));
+    const rawCpu = () => (raw.pid === undefined ? ownCpuMs() : procCpuMs(raw.pid));
     const c0 = rawCpu();
     const rawSeconds = await raw.bulk(rawItems, `${opts.jobs} raw jobs`);
     const c1 = rawCpu() - c0;

@@ -3,6 +3,12 @@ import type { Redis } from 'ioredis';
 import type postgres from 'postgres';
 
 /** CPU time (ms) of other processes from /proc (Linux; 100 ticks a second). Missing pids count 0. */
+/** This process's CPU so far (ms). */
+export function ownCpuMs(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+}
+
 export function procCpuMs(pid: number): number {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
@@ -32,9 +38,8 @@ export async function cpuMeter(sql: postgres.Sql, database: string, redis: Redis
   const backends = async (): Promise<number[]> =>
     (await sql<{ pid: number }[]>`select pid from pg_stat_activity where datname = ${database}`).map((r) => r.pid);
   const take = async (): Promise<CpuSnapshot> => {
-    const u = process.cpuUsage();
     const pids = await backends();
-    return { node: pid === undefined ? (u.user + u.system) / 1000 : procCpuMs(pid), postgres: new Map(pids.map((p) => [p, procCpuMs(p)])), redis: procCpuMs(redisPid) };
+    return { node: pid === undefined ? ownCpuMs() : procCpuMs(pid), postgres: new Map(pids.map((p) => [p, procCpuMs(p)])), redis: procCpuMs(redisPid) };
   };
   return {
     take,

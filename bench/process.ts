@@ -1,13 +1,32 @@
 /**
  * What the benches that run the bot as deployed share (memory.ts, scale.ts,
- * deployed.ts): where the built bot is, and waiting for a child process to
- * go quiet between blocks. The processes themselves are started by
- * test/support/child-bot.ts's spawnBot.
+ * deployed.ts, the authorize rows): where the built bot is, waiting for a
+ * child process to go quiet between blocks, and the floors' servers in
+ * processes of their own (spawnScript). The bot's processes themselves are
+ * started by test/support/child-bot.ts's spawnBot.
  */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
 import { existsSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { build } from '../scripts/build.js';
 import { procCpuMs } from './cpu.js';
 import { sleep } from './stats.js';
+
+/**
+ * A bench script (`./bare-server.ts`, `./raw-bull-worker.ts`) in a process of
+ * its own, through tsx, with NODE_ENV=production and `env`; resolves once it
+ * has printed its first line (its port, or `ready`), with that line.
+ */
+export async function spawnScript(script: string, env: Record<string, string> = {}): Promise<{ proc: ChildProcess; line: string }> {
+  const proc = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL(script, import.meta.url))], {
+    cwd: fileURLToPath(new URL('..', import.meta.url)),
+    env: { NODE_ENV: 'production', PATH: process.env.PATH ?? '', ...env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const [chunk] = (await once(proc.stdout!, 'data')) as [Buffer];
+  return { proc, line: chunk.toString().trim() };
+}
 
 /** `dist/src/main.js` when `npm run build` has run: the bot as `npm run start:prod` runs it; else undefined (src/main.ts through tsx). */
 export function deployedEntry(): string | undefined {
