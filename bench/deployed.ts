@@ -31,7 +31,7 @@ import { CALLBACK_SECRET, REFUNDS_CHANNEL, SIGNING_SECRET, makeEscalation } from
 import { REDIS_URL, dropRedisPrefix } from '../test/support/services.js';
 import { signSlackRequest } from '../test/support/slack-signing.js';
 import { benchConfigText, startCallbackReceiver } from './bot.js';
-import { procCpuMs } from './cpu.js';
+import { machineCpuMs, ownCpuMs, procCpuMs } from './cpu.js';
 import { post } from './http-client.js';
 import { botEnvFlag, builtEntry, deployedEnv, describeEntry, nodeOptionsFlag, untilQuiet } from './process.js';
 import { numberFlag, runBench } from './run.js';
@@ -59,6 +59,13 @@ interface Block {
   intakePerSec: number;
   /** Process CPU and Postgres backends' CPU, ms per escalation. */
   intakeCpu: { proc: number; pg: number };
+  /**
+   * During intake, ms per escalation: the Redis server, this harness process (the fake
+   * Slack, the driver, the callback receiver) and the whole machine (all of it: the
+   * process under test, Postgres's background workers and anything else running);
+   * `busy`: the machine's busy share of all its cores over the block.
+   */
+  intakeShared: { redis: number; harness: number; machine: number; busy: number };
   clicksPerSec: number;
   clickAck: { p50: number; p99: number };
   clickCpu: { proc: number; pg: number };
@@ -164,7 +171,9 @@ async function block(world: ChildBotWorld, cb: Awaited<ReturnType<typeof startCa
   const logBefore = t.proc.output().length;
   const redis = (await t.queue.getBackend().client) as unknown as Redis;
   const k0 = await counters(world, redis);
-  const cpu0 = { proc: procCpuMs(pid), pg: await backendsCpu(world) };
+  const redisPid = Number(/process_id:(\d+)/.exec(await redis.info('server'))?.[1] ?? 0);
+  const shared = () => ({ redis: procCpuMs(redisPid), harness: ownCpuMs(), machine: machineCpuMs() });
+  const cpu0 = { proc: procCpuMs(pid), pg: await backendsCpu(world), ...shared() };
   const t0 = now();
   for (let i = 0; i < list.length; i += 1000) {
     await t.queue.addBulk(list.slice(i, i + 1000).map((e) => ({ name: 'escalation', data: e, opts: { jobId: e.id } })));
@@ -175,6 +184,13 @@ async function block(world: ChildBotWorld, cb: Awaited<ReturnType<typeof startCa
   await until(() => t.recorded(ids, completedBefore), `${t.name}: ${n} cards recorded`, 60_000, 10);
   const intakeSeconds = (now() - t0) / 1000;
   const intakeCpu = { proc: (procCpuMs(pid) - cpu0.proc) / n, pg: ((await backendsCpu(world)) - cpu0.pg) / n };
+  const s1 = shared();
+  const intakeShared = {
+    redis: (s1.redis - cpu0.redis) / n,
+    harness: (s1.harness - cpu0.harness) / n,
+    machine: (s1.machine - cpu0.machine) / n,
+    busy: (s1.machine - cpu0.machine) / (intakeSeconds * 1000 * cpus().length),
+  };
   const logBytesPerEscalation = (t.proc.output().length - logBefore) / n;
   // The block's tail (the audit chain's sealing, Postgres's statistics) is counted in its work.
   await untilQuiet([pid]);
@@ -211,6 +227,7 @@ async function block(world: ChildBotWorld, cb: Awaited<ReturnType<typeof startCa
   return {
     intakePerSec: n / intakeSeconds,
     intakeCpu,
+    intakeShared,
     clicksPerSec: clicks / clickSeconds,
     clickAck: { p50: ack.p50, p99: ack.p99 },
     clickCpu,
@@ -235,6 +252,7 @@ function print(results: Array<Record<'bot' | 'minimal', Block>>): void {
   const intake = med(results.map((r) => r.bot.intakePerSec / r.minimal.intakePerSec));
   const clicks = med(results.map((r) => r.bot.clicksPerSec / r.minimal.clicksPerSec));
   console.log(`\nMedian ratio: intake ${intake.toFixed(2)}× (goal ≥ ${GOAL}×: ${intake >= GOAL ? 'pass' : 'FAIL'}), clicks ${clicks.toFixed(2)}×.\n`);
+  console.log(ceiling(results));
   console.log('| per block (median) | bot | minimal |\n|---|---|---|');
   const m = (pick: (b: Block) => number, who: 'bot' | 'minimal') => med(results.map((r) => pick(r[who])));
   const both = (label: string, pick: (b: Block) => number, fmt: (v: number) => string) =>
@@ -242,6 +260,10 @@ function print(results: Array<Record<'bot' | 'minimal', Block>>): void {
   both('process CPU per escalation (ms)', (b) => b.intakeCpu.proc, f1);
   both('process busy during intake (share of one core)', (b) => (b.intakeCpu.proc * b.intakePerSec) / 1000, (v) => `${Math.round(v * 100)} %`);
   both('Postgres CPU per escalation (ms)', (b) => b.intakeCpu.pg, f1);
+  both('Redis server CPU per escalation (ms)', (b) => b.intakeShared.redis, f1);
+  both('harness CPU per escalation: fake Slack, driver, callback receiver (ms)', (b) => b.intakeShared.harness, f1);
+  both('whole machine CPU per escalation (ms)', (b) => b.intakeShared.machine, f1);
+  both(`machine busy during intake (share of its ${cpus().length} cores)`, (b) => b.intakeShared.busy, (v) => `${Math.round(v * 100)} %`);
   both('log output per escalation (bytes)', (b) => b.logBytesPerEscalation, f0);
   both('Postgres transactions per escalation (reads included)', (b) => b.perEscalation.commits, f1);
   both('Postgres rows written per escalation', (b) => b.perEscalation.rows, f1);
@@ -253,6 +275,36 @@ function print(results: Array<Record<'bot' | 'minimal', Block>>): void {
   both('Redis commands per click (server-wide)', (b) => b.perClick.redis, f1);
   both('click answered, p50 (ms)', (b) => b.clickAck.p50, f1);
   both('click answered, p99 (ms)', (b) => b.clickAck.p99, f1);
+}
+
+/**
+ * What the goal leaves the bot, whatever it does: at full use of every core,
+ * intake at the goal's rate leaves the cores' time over that rate for all the CPU
+ * one escalation may cost anywhere on the machine. The minimal pipeline's costs
+ * outside its own process (the same BullMQ job in Redis, the same post to the
+ * same fake Slack, one committed row) are the least that part can be for any
+ * pipeline on this harness; what remains of the budget after them is the most
+ * the bot's own process could spend, with nothing over the minimal's in Postgres
+ * or Redis. A bound, not a forecast: it assumes every core busy, which neither
+ * pipeline reaches.
+ */
+function ceiling(results: Array<Record<'bot' | 'minimal', Block>>): string {
+  const med = (xs: number[]) => percentile(xs, 50);
+  const capacity = cpus().length * 1000;
+  const outside = (b: Block) => b.intakeShared.machine - b.intakeCpu.proc;
+  const goal = med(results.map((r) => GOAL * r.minimal.intakePerSec));
+  const budget = capacity / goal;
+  const minimalOutside = med(results.map((r) => outside(r.minimal)));
+  const botOutside = med(results.map((r) => outside(r.bot)));
+  const f0 = (v: number) => Math.round(v).toLocaleString('en-US');
+  const f2 = (v: number) => v.toFixed(2);
+  return (
+    `CPU budget of the goal: at ${f0(goal)} escalations/s (1.5× the minimal pipeline, median of the rounds) with all ${cpus().length} cores busy, ` +
+    `${f2(budget)} ms of machine CPU per escalation in all. The minimal pipeline's Postgres, Redis, harness and the rest take ${f2(minimalOutside)} ms of it, ` +
+    `leaving at most ${f2(budget - minimalOutside)} ms for the bot's own process (it uses ${f2(med(results.map((r) => r.bot.intakeCpu.proc)))} ms; ` +
+    `the minimal pipeline's process ${f2(med(results.map((r) => r.minimal.intakeCpu.proc)))} ms). ` +
+    `With the bot's own costs outside its process (${f2(botOutside)} ms), a bot process using no CPU would reach ${f0(capacity / botOutside)}/s.\n`
+  );
 }
 
 runBench(main);
