@@ -11,6 +11,7 @@
 import { Redis } from 'ioredis';
 import { CountersignClient } from '../src/client/index.js';
 import { startChildBotWorld, spawnBot } from '../test/support/child-bot.js';
+import type { FakeSlack } from '../test/support/fake-slack.js';
 import { API_TOKEN } from '../test/support/harness.js';
 import { REDIS_URL } from '../test/support/services.js';
 import { authorizeVsRaw, type AuthorizeTarget } from './authorize.js';
@@ -25,19 +26,29 @@ async function startBareProcess() {
   return { proc, url: `http://127.0.0.1:${Number(line)}/api/authorize` };
 }
 
-/** What a bench gets of the deployed bot: a target for the BullMQ rows, one for the HTTP rows. */
+/** What a bench gets of the deployed bot: a target for the BullMQ rows, one for the HTTP rows, and its Slack side. */
 export interface DeployedAuthorize {
   bull: AuthorizeTarget;
   http: Parameters<typeof authorizeHttpBench>[0];
+  /** The fake Slack it posts to, and its own base URL (signed requests go to `${baseUrl}/slack/events`). */
+  slack: { fake: FakeSlack; baseUrl: string };
+}
+
+export interface DeployedOptions {
+  /** Variables for the bot only (a bench's `--bot-env=…`). */
+  botEnv?: Record<string, string>;
+  /** Its config file's text; default the bench config (bot.ts). */
+  config?: string;
 }
 
 /**
  * Runs `fn` against one deployed bot. `entry`: the built bot (process.ts's
  * builtEntry). `nodeOptions`: node flags added after start:prod's (a bench's
- * `--node-options=…`, `--cpu-prof`). `botEnv`: variables for the bot only (`--bot-env=…`).
+ * `--node-options=…`, `--cpu-prof`).
  */
-export async function withDeployedBot<T>(entry: string, nodeOptions: string, fn: (bot: DeployedAuthorize) => Promise<T>, botEnv: Record<string, string> = {}): Promise<T> {
-  const world = await startChildBotWorld({ config: benchConfigText(), env: { API_TOKENS: API_TOKEN, WORKER_LOCK_MS: '30000' } });
+export async function withDeployedBot<T>(entry: string, nodeOptions: string, fn: (bot: DeployedAuthorize) => Promise<T>, opts: DeployedOptions = {}): Promise<T> {
+  const { botEnv = {}, config = benchConfigText() } = opts;
+  const world = await startChildBotWorld({ config, env: { API_TOKENS: API_TOKEN, WORKER_LOCK_MS: '30000' } });
   const prefix = String(world.env.COUNTERSIGN_QUEUE_PREFIX);
   const redis = new Redis(REDIS_URL);
   const client = new CountersignClient({ redisUrl: REDIS_URL, prefix });
@@ -55,6 +66,7 @@ export async function withDeployedBot<T>(entry: string, nodeOptions: string, fn:
             bareUrl: bare.url,
             cpu: { authorize: () => procCpuMs(bot.proc.pid!), bareHttp: () => procCpuMs(bare.proc.pid!) },
           },
+          slack: { fake: world.fake, baseUrl: `http://127.0.0.1:${bot.port}` },
         });
       } finally {
         bare.proc.kill('SIGTERM');
@@ -77,7 +89,7 @@ export function authorizeHttpDeployed(
   opts: Parameters<typeof authorizeHttpBench>[1] & { nodeOptions?: string; botEnv?: Record<string, string> },
 ): Promise<AuthorizeHttpFigures> {
   const { nodeOptions, botEnv, ...run } = opts;
-  return withDeployedBot(entry, nodeOptions ?? '', (bot) => authorizeHttpBench(bot.http, run), botEnv);
+  return withDeployedBot(entry, nodeOptions ?? '', (bot) => authorizeHttpBench(bot.http, run), { botEnv });
 }
 
 /** The BullMQ rows, then the HTTP rows, against one deployed bot (`npm run bench`). */

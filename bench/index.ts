@@ -196,7 +196,7 @@ async function main(): Promise<void> {
   // Its own bot too: intake with the audit sealer running and anchoring on, alternating with the sealer paused.
   rows.push(...auditLoadRows(await auditLoadBench({ quick, concurrency: CONCURRENCY, log })));
   // Its own bot too: authorize() of a request an active standing approval covers, against the autonomous path's bar.
-  rows.push(...(await standingBench({ quick, concurrency: CONCURRENCY, log })));
+  rows.push(...(await standingBench(entry, { quick, concurrency: CONCURRENCY, log })));
   const duplicates = bot.duplicateCards();
   const out = [
     '',

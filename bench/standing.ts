@@ -4,7 +4,11 @@
  * and a raw single-row committed INSERT. The paced latencies alternate in 1 s
  * blocks (raw round trip, INSERT, autonomous authorize, covered authorize, …)
  * so that whatever else the machine does lands on all four alike.
- * Run alone: `npx tsx bench/standing.ts [--quick]`.
+ *
+ * The bot runs as deployed (issue 16): built JS in its own process, as the
+ * authorize rows of `npm run bench` run it, so that the driver's allocations
+ * and garbage collections are not the bot's; the raw worker has a process of
+ * its own too. Run alone: `npx tsx bench/standing.ts [--quick] [--no-build]`.
  *
  * A covered request does more than an autonomous one: it is a restricted
  * request, so after the policy it reads the agent's standing approvals and
@@ -16,9 +20,11 @@ import postgres from 'postgres';
 import { parse, stringify } from 'yaml';
 import type { EscalationInput } from '../src/domain/escalation.js';
 import { uniqueName } from '../test/support/services.js';
-import { purchase, submitGrant } from '../test/support/standing.js';
+import { PROCUREMENT_CHANNEL, purchase, submitGrant } from '../test/support/standing.js';
 import { autonomousEscalation, startRawBull } from './authorize.js';
-import { benchConfigText, startBotBench } from './bot.js';
+import { withDeployedBot, type DeployedAuthorize } from './authorize-http-deployed.js';
+import { benchConfigText } from './bot.js';
+import { builtEntry } from './process.js';
 import { markdownTable, numberFlag, runBench, type Row } from './run.js';
 import { atRate, lat, latency, ms, now, until } from './stats.js';
 
@@ -35,22 +41,27 @@ function configText(): string {
   return stringify(doc);
 }
 
-/** Its own bot and database; rows for the bench's table. */
-export async function standingBench(opts: { quick: boolean; concurrency: number; log: (m: string) => void }): Promise<Row[]> {
+/**
+ * Its own deployed bot (`entry`: the built bot, process.ts's builtEntry) and
+ * database; rows for the bench's table. The bot's worker concurrency is its default.
+ */
+export function standingBench(entry: string, opts: { quick: boolean; concurrency: number; log: (m: string) => void }): Promise<Row[]> {
+  return withDeployedBot(entry, '', (bot) => standingRows(bot, opts), { config: configText() });
+}
+
+async function standingRows({ bull: h, slack }: DeployedAuthorize, opts: { quick: boolean; concurrency: number; log: (m: string) => void }): Promise<Row[]> {
   const { log } = opts;
   const COUNT = opts.quick ? 200 : 1000;
-  const CONCURRENCY = opts.concurrency;
-  const bot = await startBotBench({ concurrency: CONCURRENCY, config: configText() });
-  const { h } = bot;
-  const raw = await startRawBull(CONCURRENCY);
+  const raw = await startRawBull(opts.concurrency, { ownProcess: true });
   const sql = postgres(h.dbUrl, { max: 20, onnotice: () => {} });
   const table = uniqueName('bench_standing');
   try {
     log('granting a standing approval on a $300 purchase (the grant modal, signed, as Slack sends it)');
     const first = purchase(300, { vendor: VENDOR });
     await h.client.authorize(first);
-    const card = await h.card(first.id);
-    const res = await submitGrant(h, 'U0APPROVER2', card, { count: '100000', max: { amountUsd: '400' } });
+    const cardOf = () => slack.fake.messages(PROCUREMENT_CHANNEL).find((m) => m.metadata?.event_payload.escalation_id === first.id);
+    await until(() => cardOf() !== undefined, 'the first purchase\'s card', 10_000, 20);
+    const res = await submitGrant(slack, 'U0APPROVER2', cardOf()!, { count: '100000', max: { amountUsd: '400' } });
     if (res.status !== 200) throw new Error(`grant submission answered ${res.status}`);
     await until(async () => (await h.sql`select 1 from standing_approvals where created_from = ${first.id}`).length > 0, 'the standing approval', 10_000, 20);
 
@@ -111,7 +122,6 @@ export async function standingBench(opts: { quick: boolean; concurrency: number;
     await raw.close().catch(() => {});
     await sql.unsafe(`drop table if exists ${table}`).catch(() => {});
     await sql.end();
-    await bot.close();
   }
 }
 
@@ -119,7 +129,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const quick = process.argv.includes('--quick');
   const log = (msg: string) => process.stderr.write(`bench: ${msg}\n`);
   runBench(async () => {
-    const rows = await standingBench({ quick, concurrency: numberFlag('concurrency', 50), log });
+    const rows = await standingBench(await builtEntry(log), { quick, concurrency: numberFlag('concurrency', 50), log });
     process.stdout.write(`\n${markdownTable(rows).join('\n')}\n`);
   });
 }

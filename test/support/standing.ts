@@ -52,7 +52,7 @@ export function purchase(amountUsd: number, overrides: Partial<EscalationInput> 
  * A signed POST, sent again once if the socket was reset before any answer: Node's fetch may reuse a
  * keep-alive socket the bot's server is just closing (idle past its keep-alive timeout) on a loaded machine.
  */
-async function post(h: Harness, body: string): Promise<Response> {
+async function post(h: Pick<Harness, 'baseUrl'>, body: string): Promise<Response> {
   const send = () => postSigned(`${h.baseUrl}/slack/events`, SIGNING_SECRET, body);
   return send().catch((err: unknown) => {
     if ((err as { cause?: { code?: string } }).cause?.code !== 'ECONNRESET') throw err;
@@ -74,7 +74,7 @@ export interface GrantFields {
 }
 
 /** Submits the grant modal for a card, as Slack would, whether or not the modal was ever opened (a forged one). */
-export function submitGrant(h: Harness, user: string, card: StoredMessage, f: GrantFields = {}) {
+export function submitGrant(h: Pick<Harness, 'baseUrl'>, user: string, card: StoredMessage, f: GrantFields = {}) {
   const value = buttonOf(card, 'countersign.approve')!.value;
   const [id, digest] = value.split(':');
   const values: Record<string, Record<string, string | Record<string, unknown>>> = {
