@@ -5,6 +5,7 @@ import { standingApprovals, type NewStandingApprovalRow, type StandingApprovalRo
 import { standingApprovalUses } from '../schema/standing-approval-uses.js';
 import { eventParams, eventsAfter, type EventInput } from './events.js';
 import { rowsOf } from './agent-modes.js';
+import { prepared } from './prepared.js';
 
 export async function insertStanding(db: DbOrTx, row: NewStandingApprovalRow): Promise<StandingApprovalRow | undefined> {
   const rows = await db.insert(standingApprovals).values(row).onConflictDoNothing({ target: standingApprovals.createdFrom }).returning();
@@ -146,26 +147,32 @@ const ph = (name: string) => sql.placeholder(name);
  * here: the row's lock, which every claim on it waits for, is held for less.
  */
 export async function claimStandingUse(db: DbOrTx, c: StandingClaim): Promise<ClaimResult> {
-  const upd = qb.$with('upd', { id: sql<string>`id`.as('id'), usedCount: sql<number>`used_count`.as('used_count'), spentMicros: sql<number>`spent_micros`.as('spent_micros') }).as(
-    sql`update ${standingApprovals} set used_count = used_count + 1, spent_micros = spent_micros + ${ph('spend')}::bigint
-      where id = ${ph('id')}::uuid and revoked_at is null and expires_at > ${ph('now')}::timestamptz and used_count < max_count
-        and (max_spend_micros is null or spent_micros + ${ph('spend')}::bigint <= max_spend_micros)
-      returning id, used_count, spent_micros`,
-  );
-  const ins = qb.$with('ins', { escalationId: sql<string>`escalation_id`.as('escalation_id') }).as(
-    sql`insert into ${standingApprovalUses} (escalation_id, standing_id, digest, use_number, spend_micros, at)
-      select ${ph('escalation')}::uuid, upd.id, ${ph('digest')}::text, upd.used_count, ${ph('spend')}::bigint, ${ph('now')}::timestamptz from upd
-      returning escalation_id`,
-  );
-  const statement = db
-    .with(upd, ins)
-    // The claim's commit need not wait for its WAL flush: the escalation's own (synchronous) commit follows
-    // before any answer and flushes the WAL past this one, so a crash loses the claim only with its escalation,
-    // and a retry claims again. Meanwhile the row's lock, which serialises concurrent claims, is held for less.
-    .select({ usedCount: upd.usedCount, spentMicros: upd.spentMicros, used: sql<number>`(select count(*) from ins)`, async: sql<string>`set_config('synchronous_commit', 'off', true)` })
-    .from(upd);
+  // Built once per handle (prepared.ts): building it took as long as its round trip.
+  const statement = prepared(db, 'claimStandingUse', () => {
+    const upd = qb.$with('upd', { id: sql<string>`id`.as('id'), usedCount: sql<number>`used_count`.as('used_count'), spentMicros: sql<number>`spent_micros`.as('spent_micros') }).as(
+      sql`update ${standingApprovals} set used_count = used_count + 1, spent_micros = spent_micros + ${ph('spend')}::bigint
+        where id = ${ph('id')}::uuid and revoked_at is null and expires_at > ${ph('now')}::timestamptz and used_count < max_count
+          and (max_spend_micros is null or spent_micros + ${ph('spend')}::bigint <= max_spend_micros)
+        returning id, used_count, spent_micros`,
+    );
+    const ins = qb.$with('ins', { escalationId: sql<string>`escalation_id`.as('escalation_id') }).as(
+      sql`insert into ${standingApprovalUses} (escalation_id, standing_id, digest, use_number, spend_micros, at)
+        select ${ph('escalation')}::uuid, upd.id, ${ph('digest')}::text, upd.used_count, ${ph('spend')}::bigint, ${ph('now')}::timestamptz from upd
+        returning escalation_id`,
+    );
+    return (
+      db
+        .with(upd, ins)
+        // The claim's commit need not wait for its WAL flush: the escalation's own (synchronous) commit follows
+        // before any answer and flushes the WAL past this one, so a crash loses the claim only with its escalation,
+        // and a retry claims again. Meanwhile the row's lock, which serialises concurrent claims, is held for less.
+        .select({ usedCount: upd.usedCount, spentMicros: upd.spentMicros, used: sql<number>`(select count(*) from ins)`, async: sql<string>`set_config('synchronous_commit', 'off', true)` })
+        .from(upd)
+        .prepare('claim_standing_use_v2')
+    );
+  });
   try {
-    const rows = await statement.prepare('claim_standing_use_v2').execute({
+    const rows = await statement.execute({
       id: c.standingId,
       escalation: c.escalationId,
       digest: c.digest,
