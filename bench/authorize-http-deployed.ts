@@ -26,12 +26,15 @@ async function startBareProcess() {
   return { proc, url: `http://127.0.0.1:${Number(line)}/api/authorize` };
 }
 
-/** What a bench gets of the deployed bot: a target for the BullMQ rows, one for the HTTP rows, and its Slack side. */
+/**
+ * What a bench gets of the deployed bot: a target for the BullMQ rows, one for
+ * the HTTP rows (signed Slack requests go to `${http.baseUrl}/slack/events`),
+ * and the fake Slack it posts to.
+ */
 export interface DeployedAuthorize {
   bull: AuthorizeTarget;
   http: Parameters<typeof authorizeHttpBench>[0];
-  /** The fake Slack it posts to, and its own base URL (signed requests go to `${baseUrl}/slack/events`). */
-  slack: { fake: FakeSlack; baseUrl: string };
+  fake: FakeSlack;
 }
 
 export interface DeployedOptions {
@@ -66,7 +69,7 @@ export async function withDeployedBot<T>(entry: string, nodeOptions: string, fn:
             bareUrl: bare.url,
             cpu: { authorize: () => procCpuMs(bot.proc.pid!), bareHttp: () => procCpuMs(bare.proc.pid!) },
           },
-          slack: { fake: world.fake, baseUrl: `http://127.0.0.1:${bot.port}` },
+          fake: world.fake,
         });
       } finally {
         bare.proc.kill('SIGTERM');

@@ -42,14 +42,19 @@ export interface CpuSnapshot {
   redis: number;
 }
 
+/** The pid of the Redis server `redis` is connected to (0 if it does not say). */
+export async function redisServerPid(redis: Redis): Promise<number> {
+  return Number(/process_id:(\d+)/.exec(await redis.info('server'))?.[1] ?? 0);
+}
+
 /**
- * Where the CPU goes: this process (bot, fake Slack, bench driver), the
- * Postgres backends serving this bench's database, and the Redis server. The
- * machine may be shared, so per-process figures say more than machine load.
+ * Where the CPU goes: a node process (`pid`; default this one: bot, fake Slack,
+ * bench driver), the Postgres backends serving this bench's database, and the
+ * Redis server. The machine may be shared, so per-process figures say more
+ * than machine load.
  */
-/** `pid`: the node process to read (default: this one). */
 export async function cpuMeter(sql: postgres.Sql, database: string, redis: Redis, pid?: number) {
-  const redisPid = Number(/process_id:(\d+)/.exec(await redis.info('server'))?.[1] ?? 0);
+  const redisPid = await redisServerPid(redis);
   const backends = async (): Promise<number[]> =>
     (await sql<{ pid: number }[]>`select pid from pg_stat_activity where datname = ${database}`).map((r) => r.pid);
   const take = async (): Promise<CpuSnapshot> => {

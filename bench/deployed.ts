@@ -31,7 +31,7 @@ import { CALLBACK_SECRET, REFUNDS_CHANNEL, SIGNING_SECRET, makeEscalation } from
 import { REDIS_URL, dropRedisPrefix } from '../test/support/services.js';
 import { signSlackRequest } from '../test/support/slack-signing.js';
 import { benchConfigText, startCallbackReceiver } from './bot.js';
-import { machineCpuMs, ownCpuMs, procCpuMs } from './cpu.js';
+import { machineCpuMs, ownCpuMs, procCpuMs, redisServerPid } from './cpu.js';
 import { post } from './http-client.js';
 import { botEnvFlag, builtEntry, deployedEnv, describeEntry, nodeOptionsFlag, untilQuiet } from './process.js';
 import { numberFlag, runBench } from './run.js';
@@ -171,7 +171,7 @@ async function block(world: ChildBotWorld, cb: Awaited<ReturnType<typeof startCa
   const logBefore = t.proc.output().length;
   const redis = (await t.queue.getBackend().client) as unknown as Redis;
   const k0 = await counters(world, redis);
-  const redisPid = Number(/process_id:(\d+)/.exec(await redis.info('server'))?.[1] ?? 0);
+  const redisPid = await redisServerPid(redis);
   const shared = () => ({ redis: procCpuMs(redisPid), harness: ownCpuMs(), machine: machineCpuMs() });
   const cpu0 = { proc: procCpuMs(pid), pg: await backendsCpu(world), ...shared() };
   const t0 = now();
@@ -237,9 +237,11 @@ async function block(world: ChildBotWorld, cb: Awaited<ReturnType<typeof startCa
   };
 }
 
+const med = (xs: number[]) => percentile(xs, 50);
+const f0 = (v: number) => Math.round(v).toLocaleString('en-US');
+const f2 = (v: number) => v.toFixed(2);
+
 function print(results: Array<Record<'bot' | 'minimal', Block>>): void {
-  const f0 = (v: number) => Math.round(v).toLocaleString('en-US');
-  const f1 = (v: number) => v.toFixed(2);
   const ratio = (a: number, b: number) => `${(a / b).toFixed(2)}×`;
   console.log(`Intake to card, ${COUNT.toLocaleString('en-US')} escalations a block; clicks to callback, ${CLICKS.toLocaleString('en-US')} a block, ${CLICK_CONCURRENCY} in flight.\n`);
   console.log('| round | bot intake | minimal intake | bot ÷ minimal | bot clicks | minimal clicks | bot ÷ minimal |\n|---|---|---|---|---|---|---|');
@@ -248,7 +250,6 @@ function print(results: Array<Record<'bot' | 'minimal', Block>>): void {
       `| ${i + 1} | ${f0(r.bot.intakePerSec)}/s | ${f0(r.minimal.intakePerSec)}/s | ${ratio(r.bot.intakePerSec, r.minimal.intakePerSec)} | ${f0(r.bot.clicksPerSec)}/s | ${f0(r.minimal.clicksPerSec)}/s | ${ratio(r.bot.clicksPerSec, r.minimal.clicksPerSec)} |`,
     );
   });
-  const med = (xs: number[]) => percentile(xs, 50);
   const intake = med(results.map((r) => r.bot.intakePerSec / r.minimal.intakePerSec));
   const clicks = med(results.map((r) => r.bot.clicksPerSec / r.minimal.clicksPerSec));
   console.log(`\nMedian ratio: intake ${intake.toFixed(2)}× (goal ≥ ${GOAL}×: ${intake >= GOAL ? 'pass' : 'FAIL'}), clicks ${clicks.toFixed(2)}×.\n`);
@@ -257,24 +258,24 @@ function print(results: Array<Record<'bot' | 'minimal', Block>>): void {
   const m = (pick: (b: Block) => number, who: 'bot' | 'minimal') => med(results.map((r) => pick(r[who])));
   const both = (label: string, pick: (b: Block) => number, fmt: (v: number) => string) =>
     console.log(`| ${label} | ${fmt(m(pick, 'bot'))} | ${fmt(m(pick, 'minimal'))} |`);
-  both('process CPU per escalation (ms)', (b) => b.intakeCpu.proc, f1);
+  both('process CPU per escalation (ms)', (b) => b.intakeCpu.proc, f2);
   both('process busy during intake (share of one core)', (b) => (b.intakeCpu.proc * b.intakePerSec) / 1000, (v) => `${Math.round(v * 100)} %`);
-  both('Postgres CPU per escalation (ms)', (b) => b.intakeCpu.pg, f1);
-  both('Redis server CPU per escalation (ms)', (b) => b.intakeShared.redis, f1);
-  both('harness CPU per escalation: fake Slack, driver, callback receiver (ms)', (b) => b.intakeShared.harness, f1);
-  both('whole machine CPU per escalation (ms)', (b) => b.intakeShared.machine, f1);
+  both('Postgres CPU per escalation (ms)', (b) => b.intakeCpu.pg, f2);
+  both('Redis server CPU per escalation (ms)', (b) => b.intakeShared.redis, f2);
+  both('harness CPU per escalation: fake Slack, driver, callback receiver (ms)', (b) => b.intakeShared.harness, f2);
+  both('whole machine CPU per escalation (ms)', (b) => b.intakeShared.machine, f2);
   both(`machine busy during intake (share of its ${cpus().length} cores)`, (b) => b.intakeShared.busy, (v) => `${Math.round(v * 100)} %`);
   both('log output per escalation (bytes)', (b) => b.logBytesPerEscalation, f0);
-  both('Postgres transactions per escalation (reads included)', (b) => b.perEscalation.commits, f1);
-  both('Postgres rows written per escalation', (b) => b.perEscalation.rows, f1);
-  both('Redis commands per escalation (server-wide)', (b) => b.perEscalation.redis, f1);
-  both('process CPU per click (ms)', (b) => b.clickCpu.proc, f1);
-  both('Postgres CPU per click (ms)', (b) => b.clickCpu.pg, f1);
-  both('Postgres transactions per click (reads included)', (b) => b.perClick.commits, f1);
-  both('Postgres rows written per click', (b) => b.perClick.rows, f1);
-  both('Redis commands per click (server-wide)', (b) => b.perClick.redis, f1);
-  both('click answered, p50 (ms)', (b) => b.clickAck.p50, f1);
-  both('click answered, p99 (ms)', (b) => b.clickAck.p99, f1);
+  both('Postgres transactions per escalation (reads included)', (b) => b.perEscalation.commits, f2);
+  both('Postgres rows written per escalation', (b) => b.perEscalation.rows, f2);
+  both('Redis commands per escalation (server-wide)', (b) => b.perEscalation.redis, f2);
+  both('process CPU per click (ms)', (b) => b.clickCpu.proc, f2);
+  both('Postgres CPU per click (ms)', (b) => b.clickCpu.pg, f2);
+  both('Postgres transactions per click (reads included)', (b) => b.perClick.commits, f2);
+  both('Postgres rows written per click', (b) => b.perClick.rows, f2);
+  both('Redis commands per click (server-wide)', (b) => b.perClick.redis, f2);
+  both('click answered, p50 (ms)', (b) => b.clickAck.p50, f2);
+  both('click answered, p99 (ms)', (b) => b.clickAck.p99, f2);
 }
 
 /**
@@ -289,15 +290,12 @@ function print(results: Array<Record<'bot' | 'minimal', Block>>): void {
  * pipeline reaches.
  */
 function ceiling(results: Array<Record<'bot' | 'minimal', Block>>): string {
-  const med = (xs: number[]) => percentile(xs, 50);
   const capacity = cpus().length * 1000;
   const outside = (b: Block) => b.intakeShared.machine - b.intakeCpu.proc;
   const goal = med(results.map((r) => GOAL * r.minimal.intakePerSec));
   const budget = capacity / goal;
   const minimalOutside = med(results.map((r) => outside(r.minimal)));
   const botOutside = med(results.map((r) => outside(r.bot)));
-  const f0 = (v: number) => Math.round(v).toLocaleString('en-US');
-  const f2 = (v: number) => v.toFixed(2);
   return (
     `CPU budget of the goal: at ${f0(goal)} escalations/s (1.5× the minimal pipeline, median of the rounds) with all ${cpus().length} cores busy, ` +
     `${f2(budget)} ms of machine CPU per escalation in all. The minimal pipeline's Postgres, Redis, harness and the rest take ${f2(minimalOutside)} ms of it, ` +

@@ -49,7 +49,7 @@ export function standingBench(entry: string, opts: { quick: boolean; concurrency
   return withDeployedBot(entry, '', (bot) => standingRows(bot, opts), { config: configText() });
 }
 
-async function standingRows({ bull: h, slack }: DeployedAuthorize, opts: { quick: boolean; concurrency: number; log: (m: string) => void }): Promise<Row[]> {
+async function standingRows({ bull: h, http, fake }: DeployedAuthorize, opts: { quick: boolean; concurrency: number; log: (m: string) => void }): Promise<Row[]> {
   const { log } = opts;
   const COUNT = opts.quick ? 200 : 1000;
   const raw = await startRawBull(opts.concurrency, { ownProcess: true });
@@ -59,9 +59,9 @@ async function standingRows({ bull: h, slack }: DeployedAuthorize, opts: { quick
     log('granting a standing approval on a $300 purchase (the grant modal, signed, as Slack sends it)');
     const first = purchase(300, { vendor: VENDOR });
     await h.client.authorize(first);
-    const cardOf = () => slack.fake.messages(PROCUREMENT_CHANNEL).find((m) => m.metadata?.event_payload.escalation_id === first.id);
+    const cardOf = () => fake.messages(PROCUREMENT_CHANNEL).find((m) => m.metadata?.event_payload.escalation_id === first.id);
     await until(() => cardOf() !== undefined, 'the first purchase\'s card', 10_000, 20);
-    const res = await submitGrant(slack, 'U0APPROVER2', cardOf()!, { count: '100000', max: { amountUsd: '400' } });
+    const res = await submitGrant(http, 'U0APPROVER2', cardOf()!, { count: '100000', max: { amountUsd: '400' } });
     if (res.status !== 200) throw new Error(`grant submission answered ${res.status}`);
     await until(async () => (await h.sql`select 1 from standing_approvals where created_from = ${first.id}`).length > 0, 'the standing approval', 10_000, 20);
 
