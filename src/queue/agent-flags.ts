@@ -50,10 +50,16 @@ export function createAgentFlags(redis: Redis, prefix: string): AgentFlags {
   const modes = (a: string) => `${prefix}:modes:${a}`;
   const capability = (a: string, t: string) => `${prefix}:cap:${a}:${t}`;
   // Reads made in one turn, or while one MGET is on its way, share the next (turn-batch.ts).
-  const mgetN = turnBatcher<string[], Array<string | null>>(MAX_READS_PER_MGET, async (batch) => {
-    const values = await redis.mget(batch.flatMap((w) => w.input));
-    batch.forEach((w, i) => w.resolve(values.slice(KEYS_PER_READ * i, KEYS_PER_READ * (i + 1))));
-  });
+  // Eager: intake reads flags first and then digests, routes and masks the request, so a
+  // lone read's round trip overlaps that work instead of waiting for the end of the turn.
+  const mgetN = turnBatcher<string[], Array<string | null>>(
+    MAX_READS_PER_MGET,
+    async (batch) => {
+      const values = await redis.mget(batch.flatMap((w) => w.input));
+      batch.forEach((w, i) => w.resolve(values.slice(KEYS_PER_READ * i, KEYS_PER_READ * (i + 1))));
+    },
+    { eager: true },
+  );
   return {
     async read(agentId, executionId, step, actionType = step) {
       const [p, f, t, m, c] = await mgetN([paused(agentId), streak(agentId, executionId, step), task(agentId, executionId), modes(agentId), capability(agentId, actionType)]);

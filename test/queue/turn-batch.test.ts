@@ -43,4 +43,62 @@ describe('the turn batcher', () => {
     expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected']);
     expect(await flaky(3)).toBe(3);
   });
+
+  it('with eager, sends a lone request at once and the rest of its turn together at the end of the turn', async () => {
+    const batches: number[][] = [];
+    const echo = turnBatcher<number, number>(
+      100,
+      async (batch) => {
+        batches.push(batch.map((w) => w.input));
+        batch.forEach((w) => w.resolve(w.input));
+      },
+      { eager: true },
+    );
+    const first = echo(1);
+    // Sent before the caller's turn ends: the caller's own work then overlaps the round trip.
+    expect(batches).toEqual([[1]]);
+    const rest = [2, 3, 4].map(echo);
+    expect(batches).toEqual([[1]]);
+    expect(await Promise.all([first, ...rest])).toEqual([1, 2, 3, 4]);
+    expect(batches).toEqual([[1], [2, 3, 4]]);
+  });
+
+  it('without eager, waits for the end of the turn even when idle', async () => {
+    const batches: number[][] = [];
+    const echo = turnBatcher<number, number>(100, async (batch) => {
+      batches.push(batch.map((w) => w.input));
+      batch.forEach((w) => w.resolve(w.input));
+    });
+    const first = echo(1);
+    expect(batches).toEqual([]);
+    expect(await first).toBe(1);
+    expect(batches).toEqual([[1]]);
+  });
+
+  it('with eager, keeps at most two batches on their way and sends what waited once one returns', async () => {
+    const batches: number[][] = [];
+    const releases: Array<() => void> = [];
+    const held = turnBatcher<number, number>(
+      100,
+      async (batch) => {
+        batches.push(batch.map((w) => w.input));
+        await new Promise<void>((r) => releases.push(r));
+        batch.forEach((w) => w.resolve(w.input));
+      },
+      { eager: true },
+    );
+    const a = held(1);
+    const b = [2, 3].map(held);
+    await new Promise((r) => setImmediate(r));
+    const c = [4, 5].map(held);
+    await new Promise((r) => setImmediate(r));
+    expect(batches).toEqual([[1], [2, 3]]);
+    releases[0]!();
+    await a;
+    await new Promise((r) => setImmediate(r));
+    expect(batches).toEqual([[1], [2, 3], [4, 5]]);
+    releases[1]!();
+    releases[2]!();
+    expect(await Promise.all([...b, ...c])).toEqual([2, 3, 4, 5]);
+  });
 });
