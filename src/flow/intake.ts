@@ -9,7 +9,7 @@ import type { EscalationRow } from '../db/schema/escalations.js';
 import type { FlowPorts } from './ports.js';
 import { applyPolicy, enqueueBudgetAlerts, readFlagsFor, spendOf, type Verdict } from './policy.js';
 import { pauseAgent } from './pause.js';
-import { applyStanding } from './standing.js';
+import { applyStanding, releaseEarlyClaim, startStandingClaim } from './standing.js';
 import { messageOf } from './notify.js';
 import { LEASE_MS } from '../db/queries/leases.js';
 import { redactorOf } from '../domain/audit-config.js';
@@ -96,6 +96,8 @@ export async function intake(
     : undefined;
   const route = selectRoute(config, { issueType: e.issueType, agentId: e.agent.id, actionType: e.action.type, urgency: e.urgency, labels: e.labels });
   const now = ports.now();
+  // Step 2b's claim, for a request a standing approval likely covers, overlaps the policy's reads (src/flow/standing.ts).
+  const early = startStandingClaim({ db: ports.db, config: { current: () => current } }, e, { route, digest, spendMicros }, now);
   const deadline = e.deadline ? new Date(e.deadline) : new Date(now.getTime() + config.defaults.deadlineMinutes * 60_000);
   // PII is masked before anything is stored; the digest above stays over the raw
   // request, so a decision still binds to exactly what the agent sent.
@@ -106,9 +108,11 @@ export async function intake(
   // Step 2b, only for a request that would wait: a standing approval may cover it (src/flow/standing.ts).
   let verdict: Verdict;
   try {
-    verdict = await applyStanding(policyPorts, e, await applyPolicy(policyPorts, e, spendMicros, flagsRead, beforeReserve), { route, digest, spendMicros, beforeReserve });
+    verdict = await applyStanding(policyPorts, e, await applyPolicy(policyPorts, e, spendMicros, flagsRead, beforeReserve), { route, digest, spendMicros, beforeReserve }, early);
     await beforeReserve?.();
   } catch (err) {
+    // Stopped before the verdict could use it: an early claim's use goes back too (once: the release is guarded).
+    await releaseEarlyClaim(ports, e, early).catch(() => {});
     if (err instanceof RepeatedId) return sameOrConflict(ports, err.existing, e, digest);
     throw err;
   }

@@ -2,7 +2,8 @@ import type { Route } from '../domain/config.js';
 import type { Escalation } from '../domain/escalation.js';
 import { usdMicros } from '../domain/format.js';
 import { describeBounds, standingCovers, standingEligible, standingPermission, type StandingRequest } from '../domain/standing.js';
-import { liveCandidates, releaseStandingUse, standingCandidates, type StandingCandidate } from '../db/queries/standing.js';
+import { cachedCandidates, liveCandidates, releaseStandingUse, standingCandidates, type Candidates, type StandingCandidate } from '../db/queries/standing.js';
+import { evaluatePolicy } from '../domain/policy/evaluate.js';
 import type { EventInput } from '../db/queries/events.js';
 import { claimStandingUseGrouped } from '../db/queries/standing-claim-batch.js';
 import type { FlowPorts } from './ports.js';
@@ -25,6 +26,51 @@ const useOf = (s: StandingCandidate, useNumber: number, spentMicros: number): St
   scope: describeBounds(s.bounds),
 });
 
+type Claimed = { use: StandingUse; fresh: boolean; event: EventInput };
+type ClaimContext = { route: Route; digest: string; spendMicros: number };
+
+/** A use claimed before the policy's verdict was known (startStandingClaim), still on its way. */
+export type EarlyClaim = Promise<Claimed | undefined>;
+
+/**
+ * Step 2b started beside the policy's own reads, so that its round trip
+ * overlaps theirs instead of following them: only for a request that the
+ * policy asks a person about even before its Redis facts are in (those only
+ * make a verdict stricter: a pause, a failure streak, a task past its budget,
+ * a review mode) and that a standing approval this process read lately may
+ * cover. Nothing else is claimed early: an autonomous action never reaches
+ * Postgres here. A use claimed for a request that the verdict then does not
+ * leave to a standing approval is given back before intake goes on
+ * (applyStanding, releaseEarlyClaim): meanwhile it only holds one use, so a
+ * concurrent request at the count limit may go to a person; none is ever
+ * approved past a limit, which the claim's guard checks as before.
+ */
+export function startStandingClaim(ports: Pick<FlowPorts, 'db' | 'config'>, e: Escalation, ctx: ClaimContext, now: Date): EarlyClaim | undefined {
+  const { policy } = ports.config.current().config;
+  if (!standingPermission(policy, e.agent.id, e.action.type, e.action.reversible).allowed) return undefined;
+  const request = { agentId: e.agent.id, actionType: e.action.type, params: e.action.params, issueType: e.issueType, confidence: e.confidence, conflictingInformation: e.conflictingInformation };
+  const likely = evaluatePolicy(policy, request, { stepFailures: 0 });
+  if (!standingEligible({ ...likely, approvals: likely.quorum?.approvals })) return undefined;
+  const candidates = cachedCandidates(ports.db, { agentId: e.agent.id, actionType: e.action.type, now });
+  if (!candidates) return undefined;
+  const claim = claimFrom(ports, e, candidates, ctx, now);
+  // Awaited by applyStanding or releaseEarlyClaim; until then its failure is nobody's to report.
+  claim.catch(() => {});
+  return claim;
+}
+
+/** An early claim that the verdict did not need (or that intake stopped before using): its use given back. */
+export async function releaseEarlyClaim(ports: Pick<FlowPorts, 'db'>, e: Escalation, early: EarlyClaim | undefined): Promise<void> {
+  // A failed claim holds nothing to give back; a use held since an earlier try (not fresh) stays that try's.
+  const claimed = await early?.catch(() => undefined);
+  if (claimed?.fresh) await releaseStandingUse(ports.db, e.id);
+}
+
+/** An older read's candidates first; if none of them is claimed, the fresh read's (a grant made since). */
+async function claimFrom(ports: Pick<FlowPorts, 'db' | 'config'>, e: Escalation, candidates: Candidates, ctx: ClaimContext, now: Date): Promise<Claimed | undefined> {
+  return (await claimOne(ports, e, await candidates.rows, ctx, now)) ?? (candidates.fresh && (await claimOne(ports, e, await candidates.fresh, ctx, now)));
+}
+
 /**
  * Step 2b, after the policy: a request that waits only for its restricted
  * tier, and that an active standing approval covers, is approved at once in
@@ -35,20 +81,26 @@ const useOf = (s: StandingCandidate, useNumber: number, spentMicros: number): St
  * A use is claimed with a guarded UPDATE, recorded per escalation id: a
  * retried intake (a crash after the claim) finds its own use and counts
  * nothing twice; concurrent requests never pass the count or spend limit.
+ * `early`: the claim startStandingClaim already made for this request.
  */
 export async function applyStanding(
   ports: Pick<FlowPorts, 'db' | 'config' | 'budgets' | 'now'>,
   e: Escalation,
   verdict: Verdict,
-  ctx: { route: Route; digest: string; spendMicros: number; beforeReserve?: () => Promise<void> },
+  ctx: ClaimContext & { beforeReserve?: () => Promise<void> },
+  early?: EarlyClaim,
 ): Promise<Verdict> {
-  if (verdict.status !== 'pending' || !standingEligible({ ...verdict.decision, approvals: verdict.decision.quorum?.approvals })) return verdict;
   const { policy } = ports.config.current().config;
-  if (!standingPermission(policy, e.agent.id, e.action.type, e.action.reversible).allowed) return verdict;
+  const wanted =
+    verdict.status === 'pending' &&
+    standingEligible({ ...verdict.decision, approvals: verdict.decision.quorum?.approvals }) &&
+    standingPermission(policy, e.agent.id, e.action.type, e.action.reversible).allowed;
+  if (!wanted) {
+    await releaseEarlyClaim(ports, e, early);
+    return verdict;
+  }
   const now = ports.now();
-  const candidates = liveCandidates(ports.db, { agentId: e.agent.id, actionType: e.action.type, now });
-  // An older read's candidates first; if none of them is claimed, the fresh read's (a grant made since).
-  const claimed = (await claimOne(ports, e, await candidates.rows, ctx, now)) ?? (candidates.fresh && (await claimOne(ports, e, await candidates.fresh, ctx, now)));
+  const claimed = await (early ?? claimFrom(ports, e, liveCandidates(ports.db, { agentId: e.agent.id, actionType: e.action.type, now }), ctx, now));
   if (!claimed) return verdict;
   const { use, fresh, event } = claimed;
   // Stopped before its spend is reserved (intake found the id taken): a use this call claimed is given back.
@@ -75,10 +127,10 @@ async function claimOne(
   ports: Pick<FlowPorts, 'db' | 'config'>,
   e: Escalation,
   candidates: StandingCandidate[],
-  ctx: { route: Route; digest: string; spendMicros: number },
+  ctx: ClaimContext,
   now: Date,
   retried = false,
-): Promise<{ use: StandingUse; fresh: boolean; event: EventInput } | undefined> {
+): Promise<Claimed | undefined> {
   // A retry of this same request keeps the use it already holds; another request reusing the id gets none.
   const held = candidates.find((c) => c.prior !== null);
   if (held) return held.prior!.digest === ctx.digest ? { use: useOf(held, held.prior!.useNumber, held.spentMicros), fresh: false, event: usedEvent(e, held, ctx) } : undefined;

@@ -135,6 +135,21 @@ describe('granting a standing approval', () => {
     expect((await h.sql`select used_count from standing_approvals where id = ${row.id}`)[0]!.used_count).toBe(2);
     expect(await h.sql`select 1 from standing_approval_uses where standing_id = ${row.id}`).toHaveLength(2);
   });
+
+  it('gives back a use claimed before the verdict when the verdict is not its to decide: a paused agent is refused and uses nothing', async () => {
+    const vendor = 'v-paused';
+    const { row } = await grant(vendor, { count: '10' }, 'procurement-tight-2');
+    const tight = () => purchase(300, { vendor, agentId: 'procurement-tight-2' });
+    // Two uses fill the daily cap; the third pauses the agent. Each is claimed beside the policy's reads.
+    expect(await h.client.authorize(tight())).toMatchObject({ code: 'standing_approved' });
+    expect(await h.client.authorize(tight())).toMatchObject({ code: 'standing_approved' });
+    expect(await h.client.authorize(tight())).toMatchObject({ decision: 'deny', code: 'budget_paused' });
+    // Paused now: the policy refuses before any standing approval may cover the request.
+    const refused = tight();
+    expect(await h.client.authorize(refused)).toMatchObject({ decision: 'deny', code: 'budget_paused' });
+    expect((await h.sql`select used_count from standing_approvals where id = ${row.id}`)[0]!.used_count).toBe(2);
+    expect(await h.sql`select 1 from standing_approval_uses where escalation_id = ${refused.id}`).toHaveLength(0);
+  });
 });
 
 describe('the sandbox sample', () => {

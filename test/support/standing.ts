@@ -13,7 +13,7 @@ export const ADMIN = 'U0APPROVER1';
  * The example config with room to spend (procurement's daily cap and the
  * organisation's monthly one raised), the agents' owner among the default
  * route's approvers (who still may not approve), and agents for the limits:
- * one whose budget is tight, one that forbids standing approvals, one whose
+ * two whose budgets are tight, one that forbids standing approvals, one whose
  * action allows them although irreversible and another that forbids them.
  */
 export const standingConfig = exampleConfigText
@@ -21,6 +21,11 @@ export const standingConfig = exampleConfigText
   .replace('monthlyUsd: 20000', 'monthlyUsd: 10000000')
   .replace('        dailyUsd: 500\n    - id: billing-agent', `        dailyUsd: 1000000
     - id: procurement-tight
+      mode: exception_only
+      actions:
+        - { action: purchases.create, tier: restricted, spendParam: amountUsd }
+      budgets: { dailyUsd: 700 }
+    - id: procurement-tight-2
       mode: exception_only
       actions:
         - { action: purchases.create, tier: restricted, spendParam: amountUsd }

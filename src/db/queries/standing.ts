@@ -119,6 +119,16 @@ export function liveCandidates(db: DbOrTx, q: { agentId: string; actionType: str
   return older?.length ? { rows: Promise.resolve(older), fresh: entry.rows } : { rows: entry.rows };
 }
 
+/**
+ * liveCandidates, only when this process has lately read some for the agent's
+ * action (read and not empty): for a claim started before the policy asks for
+ * one (src/flow/standing.ts), which must cost nothing to an agent without any.
+ */
+export function cachedCandidates(db: DbOrTx, q: { agentId: string; actionType: string; now: Date }): Candidates | undefined {
+  const hit = reused.get(keyOf(q.agentId, q.actionType));
+  return hit?.db === db && hit.settled?.length ? liveCandidates(db, q) : undefined;
+}
+
 /** Drops the reused candidates of an agent's action: a grant or revoke in this process is seen at once. */
 export function forgetCandidates(agentId: string, actionType: string): void {
   reused.delete(keyOf(agentId, actionType));
