@@ -18,7 +18,7 @@ import { authorizeVsRaw, type AuthorizeTarget } from './authorize.js';
 import { authorizeHttpBench, type AuthorizeHttpFigures } from './authorize-http.js';
 import { benchConfigText } from './bot.js';
 import { procCpuMs } from './cpu.js';
-import { deployedEnv, spawnScript } from './process.js';
+import { deployedArgs, deployedEnv, spawnScript } from './process.js';
 
 /** bench/bare-server.ts in a process of its own. */
 async function startBareProcess() {
@@ -56,7 +56,7 @@ export async function withDeployedBot<T>(entry: string, nodeOptions: string, fn:
   const redis = new Redis(REDIS_URL);
   const client = new CountersignClient({ redisUrl: REDIS_URL, prefix });
   try {
-    const bot = await spawnBot({ ...world.env, ...deployedEnv(nodeOptions), ...botEnv }, entry);
+    const bot = await spawnBot({ ...world.env, ...deployedEnv(nodeOptions), ...botEnv }, entry, deployedArgs());
     try {
       const bare = await startBareProcess();
       try {

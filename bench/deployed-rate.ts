@@ -23,7 +23,7 @@ import type { FakeCall } from '../test/support/fake-slack.js';
 import { CALLBACK_SECRET, makeEscalation } from '../test/support/harness.js';
 import { REDIS_URL, dropRedisPrefix } from '../test/support/services.js';
 import { benchConfigText } from './bot.js';
-import { builtEntry, deployedEnv, describeEntry, nodeOptionsFlag, untilQuiet } from './process.js';
+import { builtEntry, deployedArgs, deployedEnv, describeEntry, nodeOptionsFlag, untilQuiet } from './process.js';
 import { markdownTable, numberFlag, runBench, type Row } from './run.js';
 import { lat, latency, now, sleep, type Latency } from './stats.js';
 
@@ -67,7 +67,7 @@ async function main(): Promise<void> {
     return posted;
   };
   try {
-    const bot = await spawnBot({ ...world.env, ...deployedEnv(nodeOptionsFlag()) }, entry);
+    const bot = await spawnBot({ ...world.env, ...deployedEnv(nodeOptionsFlag()) }, entry, deployedArgs());
     procs.push(bot);
     const targets: Array<{ name: string; queue: Queue; pid: number }> = [{ name: 'bot', queue: world.queue, pid: bot.proc.pid! }];
     if (!process.argv.includes('--no-minimal')) {

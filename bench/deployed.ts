@@ -33,7 +33,7 @@ import { signSlackRequest } from '../test/support/slack-signing.js';
 import { benchConfigText, startCallbackReceiver } from './bot.js';
 import { machineCpuMs, ownCpuMs, procCpuMs, redisServerPid } from './cpu.js';
 import { post } from './http-client.js';
-import { botEnvFlag, builtEntry, deployedEnv, describeEntry, nodeOptionsFlag, untilQuiet } from './process.js';
+import { botEnvFlag, builtEntry, deployedArgs, deployedEnv, describeEntry, nodeOptionsFlag, untilQuiet } from './process.js';
 import { numberFlag, runBench } from './run.js';
 import { latency, now, percentile, until, withConcurrency } from './stats.js';
 
@@ -92,7 +92,7 @@ async function main(): Promise<void> {
   const targets: Target[] = [];
   try {
     const profile: Record<string, string> = process.argv.includes('--cpu-prof') ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${process.cwd()}/.bench-profiles` } : {};
-    const bot = await spawnBot({ ...world.env, ...deployedEnv([nodeOptionsFlag(), profile.NODE_OPTIONS ?? ''].join(' ').trim()), ...BOT_ENV }, entry);
+    const bot = await spawnBot({ ...world.env, ...deployedEnv([nodeOptionsFlag(), profile.NODE_OPTIONS ?? ''].join(' ').trim()), ...BOT_ENV }, entry, deployedArgs());
     const minimal = await spawnBot(
       { ...world.env, COUNTERSIGN_QUEUE_PREFIX: minPrefix, NODE_ENV: 'production', ...profile },
       fileURLToPath(new URL('./minimal-pipeline.ts', import.meta.url)),

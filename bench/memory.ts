@@ -9,7 +9,7 @@
  * (warm-up) is reported. Linux only (reads /proc/<pid>/status).
  *
  * The bot gets the node flags `npm run start:prod` gives it (package.json),
- * as NODE_OPTIONS: the figure is the deployed process's.
+ * on its command line: the figure is the deployed process's.
  *
  * `--probe=1` preloads bench/memory-probe.mjs into the bot and asks it, after
  * each RSS reading, for process.memoryUsage() before and after a full GC
@@ -22,7 +22,7 @@ import { cpus, loadavg } from 'node:os';
 import { spawnBot, type ChildBot } from '../test/support/child-bot.js';
 import { startChaosWorld } from '../chaos/world.js';
 import { numberFlag } from './run.js';
-import { botEnvFlag, deployedEntry, describeEntry, nodeOptionsFlag, startProdFlags } from './process.js';
+import { botEnvFlag, deployedArgs, deployedEntry, describeEntry, nodeOptionsFlag } from './process.js';
 
 const COUNT = numberFlag('count', 100_000);
 const SOAK_MIN = numberFlag('soak-minutes', 10);
@@ -106,10 +106,10 @@ async function main(): Promise<void> {
   const w = await startChaosWorld();
   let bot: ChildBot | undefined;
   try {
-    const nodeOptions = [entry ? startProdFlags() : '', NODE_OPTIONS, PROBE ? `--expose-gc --import ${PROBE_PATH}` : ''].filter(Boolean).join(' ');
+    const nodeOptions = [NODE_OPTIONS, PROBE ? `--expose-gc --import ${PROBE_PATH}` : ''].filter(Boolean).join(' ');
     if (nodeOptions) log(`NODE_OPTIONS=${nodeOptions}`);
     if (Object.keys(BOT_ENV).length) log(`bot env: ${JSON.stringify(BOT_ENV)}`);
-    bot = await spawnBot({ ...w.world.env, ...(entry ? { NODE_ENV: 'production' } : {}), ...(nodeOptions ? { NODE_OPTIONS: nodeOptions } : {}), ...BOT_ENV }, entry);
+    bot = await spawnBot({ ...w.world.env, ...(entry ? { NODE_ENV: 'production' } : {}), ...(nodeOptions ? { NODE_OPTIONS: nodeOptions } : {}), ...BOT_ENV }, entry, entry ? deployedArgs() : []);
     const pid = bot.proc.pid!;
     await sleep(5_000);
     const idle = rssKb(pid);

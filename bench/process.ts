@@ -42,12 +42,18 @@ export function startProdFlags(): string {
 }
 
 /**
- * The deployed bot's environment additions: NODE_ENV=production and start:prod's
- * node flags as NODE_OPTIONS, with `extra` flags (a bench's `--node-options=…`) after them.
+ * start:prod's node flags as arguments before the entry (spawnBot's `nodeArgs`):
+ * Node refuses some of them in NODE_OPTIONS (`--no-memory-reducer`, a V8 flag).
+ */
+export const deployedArgs = (): string[] => startProdFlags().split(/\s+/).filter(Boolean);
+
+/**
+ * The deployed bot's environment additions: NODE_ENV=production, and `extra`
+ * flags (a bench's `--node-options=…`) as NODE_OPTIONS. start:prod's own flags
+ * go on the command line (deployedArgs).
  */
 export function deployedEnv(extra = ''): Record<string, string> {
-  const flags = [startProdFlags(), extra].filter(Boolean).join(' ');
-  return { NODE_ENV: 'production', ...(flags ? { NODE_OPTIONS: flags } : {}) };
+  return { NODE_ENV: 'production', ...(extra ? { NODE_OPTIONS: extra } : {}) };
 }
 
 /** `--node-options="…"`: flags for the bot's node only, to measure a setting against the same yardstick. */
@@ -77,7 +83,7 @@ export async function builtEntry(log: (m: string) => void): Promise<string> {
 
 /** How the bot is run, for a bench's first line. */
 export const describeEntry = (entry: string | undefined): string =>
-  entry ? `built JS (dist/src/main.js), NODE_ENV=production, NODE_OPTIONS="${deployedEnv(nodeOptionsFlag()).NODE_OPTIONS ?? ''}"` : 'src/main.ts through tsx (run npm run build for the deployed figure)';
+  entry ? `built JS (node ${deployedArgs().join(' ')} dist/src/main.js), NODE_ENV=production, NODE_OPTIONS="${deployedEnv(nodeOptionsFlag()).NODE_OPTIONS ?? ''}"` : 'src/main.ts through tsx (run npm run build for the deployed figure)';
 
 /**
  * Waits until the processes together use under `share` of one core over a

@@ -21,7 +21,7 @@ import { cpus, loadavg } from 'node:os';
 import { spawnBot, type ChildBot } from '../test/support/child-bot.js';
 import { startChaosWorld } from '../chaos/world.js';
 import { numberFlag } from './run.js';
-import { botEnvFlag, deployedEntry, deployedEnv, describeEntry } from './process.js';
+import { botEnvFlag, deployedArgs, deployedEntry, deployedEnv, describeEntry } from './process.js';
 import { limitCpu, type CpuQuota } from './cpu-quota.js';
 import { procCpuMs } from './cpu.js';
 
@@ -50,7 +50,7 @@ async function main(): Promise<void> {
   try {
     for (const n of PROCESSES) {
       const bots: ChildBot[] = await Promise.all(
-        Array.from({ length: n }, () => spawnBot({ ...deployedWorld(w.world.env), COUNTERSIGN_ROLE: 'worker', ...(entry ? deployedEnv() : {}), ...BOT_ENV }, entry)),
+        Array.from({ length: n }, () => spawnBot({ ...deployedWorld(w.world.env), COUNTERSIGN_ROLE: 'worker', ...(entry ? deployedEnv() : {}), ...BOT_ENV }, entry, entry ? deployedArgs() : [])),
       );
       const quotas: CpuQuota[] = [];
       try {

@@ -62,9 +62,10 @@ function fakedClockEnv(): Record<string, string> {
 /**
  * Runs the real entry point in its own process: `src/main.ts` through tsx, as
  * `npm start` does, or `entry` (a built `dist/src/main.js`, as `npm run start:prod` does).
+ * `nodeArgs`: node flags before `entry` (start:prod's; some, like V8's, are refused in NODE_OPTIONS).
  */
-export async function spawnBot(env: Record<string, string>, entry?: string): Promise<ChildBot> {
-  const proc = spawn(process.execPath, entry ? [entry] : ['--import', 'tsx', 'src/main.ts'], {
+export async function spawnBot(env: Record<string, string>, entry?: string, nodeArgs: readonly string[] = []): Promise<ChildBot> {
+  const proc = spawn(process.execPath, entry ? [...nodeArgs, entry] : ['--import', 'tsx', 'src/main.ts'], {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...fakedClockEnv(), ...env, LOG_LEVEL: env.LOG_LEVEL ?? 'info' },
     stdio: ['ignore', 'pipe', 'pipe'],
