@@ -1,6 +1,6 @@
 import { budgetWindows, crossedThresholds, orgProjectionAlertMicros, toMicros, toUsd, type BudgetWindow } from '../domain/budget.js';
 import type { Escalation } from '../domain/escalation.js';
-import { actionSpendUsd, evaluatePolicy, type PolicyDecision } from '../domain/policy/evaluate.js';
+import { actionSpendUsd, evaluatePolicy, type PolicyDecision, type PolicyRequest } from '../domain/policy/evaluate.js';
 import type { FlowPorts } from './ports.js';
 import type { EventInput } from '../db/queries/events.js';
 import { applyMode } from './modes.js';
@@ -107,6 +107,16 @@ export async function enqueueBudgetAlerts(scheduler: FlowPorts['scheduler'], age
   }
 }
 
+/** What the policy's rules see of a request. */
+export const policyRequestOf = (e: Escalation): PolicyRequest => ({
+  agentId: e.agent.id,
+  actionType: e.action.type,
+  params: e.action.params,
+  issueType: e.issueType,
+  confidence: e.confidence,
+  conflictingInformation: e.conflictingInformation,
+});
+
 /** What the policy reads from Redis for a request; intake starts it early, beside its own work. */
 export const readFlagsFor = (flags: FlowPorts['flags'], e: Escalation) => flags.read(e.agent.id, e.executionId, stepOf(e), e.action.type);
 
@@ -136,14 +146,7 @@ export async function applyPolicy(
   const taskMicros = Math.max(toMicros(e.cost.usd), flags.taskMicros);
   const evaluated = evaluatePolicy(
     policy,
-    {
-      agentId: e.agent.id,
-      actionType: e.action.type,
-      params: e.action.params,
-      issueType: e.issueType,
-      confidence: e.confidence,
-      conflictingInformation: e.conflictingInformation,
-    },
+    policyRequestOf(e),
     { stepFailures: flags.stepFailures, taskBudget: taskCap === undefined ? undefined : { spentUsd: toUsd(taskMicros), capUsd: toUsd(taskCap) } },
   );
   if (evaluated.outcome === 'deny' || !policy) {

@@ -2,12 +2,12 @@ import type { Route } from '../domain/config.js';
 import type { Escalation } from '../domain/escalation.js';
 import { usdMicros } from '../domain/format.js';
 import { describeBounds, standingCovers, standingEligible, standingPermission, type StandingRequest } from '../domain/standing.js';
-import { cachedCandidates, liveCandidates, releaseStandingUse, standingCandidates, type Candidates, type StandingCandidate } from '../db/queries/standing.js';
+import { candidatesCached, liveCandidates, releaseStandingUse, standingCandidates, type Candidates, type StandingCandidate } from '../db/queries/standing.js';
 import { evaluatePolicy } from '../domain/policy/evaluate.js';
 import type { EventInput } from '../db/queries/events.js';
 import { claimStandingUseGrouped } from '../db/queries/standing-claim-batch.js';
 import type { FlowPorts } from './ports.js';
-import { reserveSpend, type StandingUse, type Verdict } from './policy.js';
+import { policyRequestOf, reserveSpend, type StandingUse, type Verdict } from './policy.js';
 
 /** "standing approval 1f2e… granted by U0APPROVER1 (amountUsd ≤ 400; use 3 of 10)": the decision's reason, for the agent and the audit. */
 export function standingReason(u: StandingUse): string {
@@ -46,14 +46,12 @@ export type EarlyClaim = Promise<Claimed | undefined>;
  * approved past a limit, which the claim's guard checks as before.
  */
 export function startStandingClaim(ports: Pick<FlowPorts, 'db' | 'config'>, e: Escalation, ctx: ClaimContext, now: Date): EarlyClaim | undefined {
+  if (!candidatesCached(ports.db, e.agent.id, e.action.type)) return undefined;
   const { policy } = ports.config.current().config;
   if (!standingPermission(policy, e.agent.id, e.action.type, e.action.reversible).allowed) return undefined;
-  const request = { agentId: e.agent.id, actionType: e.action.type, params: e.action.params, issueType: e.issueType, confidence: e.confidence, conflictingInformation: e.conflictingInformation };
-  const likely = evaluatePolicy(policy, request, { stepFailures: 0 });
+  const likely = evaluatePolicy(policy, policyRequestOf(e), { stepFailures: 0 });
   if (!standingEligible({ ...likely, approvals: likely.quorum?.approvals })) return undefined;
-  const candidates = cachedCandidates(ports.db, { agentId: e.agent.id, actionType: e.action.type, now });
-  if (!candidates) return undefined;
-  const claim = claimFrom(ports, e, candidates, ctx, now);
+  const claim = claimFrom(ports, e, liveCandidates(ports.db, { agentId: e.agent.id, actionType: e.action.type, now }), ctx, now);
   // Awaited by applyStanding or releaseEarlyClaim; until then its failure is nobody's to report.
   claim.catch(() => {});
   return claim;

@@ -120,13 +120,14 @@ export function liveCandidates(db: DbOrTx, q: { agentId: string; actionType: str
 }
 
 /**
- * liveCandidates, only when this process has lately read some for the agent's
- * action (read and not empty): for a claim started before the policy asks for
- * one (src/flow/standing.ts), which must cost nothing to an agent without any.
+ * Whether this process has lately read candidates for the agent's action (read
+ * and not empty): a claim started before the policy asks for one
+ * (src/flow/standing.ts) is tried only then, so it costs nothing, not even a
+ * read, to an agent without any.
  */
-export function cachedCandidates(db: DbOrTx, q: { agentId: string; actionType: string; now: Date }): Candidates | undefined {
-  const hit = reused.get(keyOf(q.agentId, q.actionType));
-  return hit?.db === db && hit.settled?.length ? liveCandidates(db, q) : undefined;
+export function candidatesCached(db: DbOrTx, agentId: string, actionType: string): boolean {
+  const hit = reused.get(keyOf(agentId, actionType));
+  return hit?.db === db && (hit.settled?.length ?? 0) > 0;
 }
 
 /** Drops the reused candidates of an agent's action: a grant or revoke in this process is seen at once. */
