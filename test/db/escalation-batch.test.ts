@@ -58,6 +58,9 @@ describe('group-committed escalation inserts', () => {
     const { createdAt: _x2, id: _y2, digest: _z2, request: _r2, ...shapeB } = rb!;
     expect(shapeB).toEqual(shapeA);
     expect(rb!.request).toEqual({ id: b, nested: { a: [1, 'two'] } });
+    // The statement does not send the request back: the row returned holds the one stored.
+    const [stored] = await sql<{ request: unknown }[]>`select request from escalations where id = ${b}`;
+    expect(stored!.request).toEqual(rb!.request);
     expect(rb!.decidedAt).toEqual(new Date('2026-11-25T10:00:00.123Z'));
     expect(rb!.notifiedAt).toBeNull();
     expect(rb!.cardState).toBe('none');

@@ -42,12 +42,20 @@ export interface ActionSpend {
   at: Date;
 }
 
+const quote = (name: string) => `"${name.replace(/"/g, '""')}"`;
 const COLUMNS = Object.entries(getTableColumns(escalations));
 const BY_KEY = new Map(COLUMNS);
+/**
+ * What the statement sends back: every column but the request, which the
+ * caller already holds (it is most of a row's bytes, and serialising it to
+ * text and parsing it back cost a lone insert about 0.15 ms at p50).
+ */
+const RETURNED = COLUMNS.filter(([key]) => key !== 'request')
+  .map(([, col]) => `ins.${quote(col.name)}`)
+  .join(', ');
 
 /** One statement text per set of given columns; the rows travel as one jsonb parameter, the events as another. */
 const statements = new Map<string, string>();
-const quote = (name: string) => `"${name.replace(/"/g, '""')}"`;
 function statementFor(shape: string): string {
   let text = statements.get(shape);
   if (text) return text;
@@ -79,7 +87,7 @@ function statementFor(shape: string): string {
       on conflict do nothing
       returning id
     )
-    select * from ins`;
+    select ${RETURNED} from ins`;
   statements.set(shape, text);
   return text;
 }
@@ -113,7 +121,9 @@ function groupFor(db: DbOrTx, execute: Run): GroupStatement<Item, EscalationRow 
     const evs = JSON.stringify(batch.flatMap((b) => b.events.map((ev) => eventJson(ev, b.row))));
     const spend = JSON.stringify(batch.flatMap((b) => (b.spend ? [{ ...b.spend, escalationId: b.row.id }] : [])));
     const list = await execute(statementFor(batch[0]!.shape), [rows, evs, spend]);
-    return new Map(list.map((raw) => [String(raw.id), toRow(raw)]));
+    const requests = new Map(batch.map((b) => [String(b.row.id), b.row.request ?? null]));
+    // The request the row was given, as given: the same JSON the row holds (key order aside).
+    return new Map(list.map((raw) => [String(raw.id), { ...toRow(raw), request: requests.get(String(raw.id)) ?? null }]));
   };
   return new GroupStatement<Item, EscalationRow | undefined>({
     runMany,
