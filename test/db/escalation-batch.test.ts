@@ -1,10 +1,17 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type postgres from 'postgres';
-import type { Database } from '../../src/db/client.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { openDatabase, type Database } from '../../src/db/client.js';
+import { runMigrations } from '../../src/db/migrate.js';
 import { insertEscalationRecordedBatched } from '../../src/db/queries/escalation-batch.js';
-import { insertEscalationRecorded } from '../../src/db/queries/escalations.js';
-import type { NewEscalationRow } from '../../src/db/schema/escalations.js';
+import { getEscalation, insertEscalationRecorded } from '../../src/db/queries/escalations.js';
+import type { EscalationRow, NewEscalationRow } from '../../src/db/schema/escalations.js';
+import { events } from '../../src/db/schema/events.js';
+import { spendLedger } from '../../src/db/schema/spend-ledger.js';
+import { eq } from 'drizzle-orm';
 import { createMigratedDb, type MigratedDb } from '../support/migrated-db.js';
 
 let db: MigratedDb;
@@ -71,6 +78,17 @@ describe('group-committed escalation inserts', () => {
     expect(counts.every((r) => r.n === 1)).toBe(true);
   });
 
+  it('answer undefined for a lone row whose id exists, and record its spend once', async () => {
+    const id = randomUUID();
+    const spend = { agentId: 'procurement-agent', executionId: 'exec-1', usdMicros: 5e6, at: new Date('2026-11-25T10:00:00Z') };
+    expect(await insertEscalationRecordedBatched(database.db, row(id), event(id), spend)).toBeDefined();
+    expect(await insertEscalationRecordedBatched(database.db, row(id), event(id), spend)).toBeUndefined();
+    const [n] = await sql<{ spend: number; evs: number }[]>`
+      select (select count(*)::int from spend_ledger where escalation_id = ${id}) as spend,
+             (select count(*)::int from events where escalation_id = ${id}) as evs`;
+    expect(n).toEqual({ spend: 1, evs: 1 });
+  });
+
   it('record the request under an event that carries the row\'s own request, and an event\'s other request as given', async () => {
     const [own, other] = [randomUUID(), randomUUID()];
     const ownRow = row(own);
@@ -120,5 +138,70 @@ describe('group-committed escalation inserts', () => {
       [first, 300e6, 'action'],
     ]);
     expect(ledger[0]!.at).toEqual(new Date('2026-11-25T10:00:00Z'));
+  });
+});
+
+// A lone insert binds each value to a typed parameter, and each driver serialises those by type.
+describe.each(['postgres', 'pglite'] as const)('a lone escalation insert on %s', (driver) => {
+  let target: Database;
+  let dir: string | undefined;
+  beforeAll(async () => {
+    if (driver === 'postgres') return void (target = database);
+    dir = mkdtempSync(join(tmpdir(), 'countersign-batch-'));
+    target = await openDatabase({ url: undefined, dataDir: dir });
+    await runMigrations(target, undefined);
+  }, 60_000);
+  afterAll(async () => {
+    if (driver === 'pglite') await target?.close();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('stores every kind of column exactly as the single-row insert does', async () => {
+    const [a, b] = [randomUUID(), randomUUID()];
+    // Text, uuid, jsonb (object, array, null), timestamps, boolean, integer.
+    const extra: Partial<NewEscalationRow> = {
+      triggers: [{ kind: 'low_confidence', message: 'confidence 0.41 < 0.7' }],
+      approvalGroups: null,
+      approvals: [{ user: 'U1', at: '2026-11-25T10:00:00Z', groups: [] }],
+      approvalsRequired: 2,
+      failSafe: true,
+      notifiedAt: new Date('2026-11-25T10:00:01.456Z'),
+      policyReason: 'it\'s "quoted", 100% ünïcode, {braces}',
+      digestId: randomUUID(),
+    };
+    const single = await insertEscalationRecorded(target.db, row(a, extra), event(a));
+    // Alone: nothing else in flight, so it takes the typed statement.
+    const lone = await insertEscalationRecordedBatched(target.db, row(b, extra), { ...event(b), data: { digest: `d-${b}`, request: row(b).request } });
+    const shape = ({ createdAt: _c, id: _i, digest: _d, ...rest }: EscalationRow) => rest;
+    expect(shape(lone!)).toEqual({ ...shape(single!), request: { id: b, nested: { a: [1, 'two'] } } });
+    expect(lone!.failSafe).toBe(true);
+    expect(lone!.approvalsRequired).toBe(2);
+    // As stored, read back the same way.
+    expect(shape((await getEscalation(target.db, b))!)).toEqual(shape(lone!));
+    expect(shape((await getEscalation(target.db, a))!)).toEqual({ ...shape(lone!), request: { id: a, nested: { a: [1, 'two'] } } });
+    // Its event carries the row's request, sent once, with the row.
+    const evs = await target.db.select({ data: events.data }).from(events).where(eq(events.escalationId, b));
+    expect(evs.map((e) => e.data)).toEqual([{ digest: `d-${b}`, request: { id: b, nested: { a: [1, 'two'] } } }]);
+  });
+
+  it('records several events in the order given, with a spend, and nothing for an id that exists', async () => {
+    const id = randomUUID();
+    const evsOf = [
+      { escalationId: id, executionId: null, type: 'approval_recorded' as const, actor: 'standing:s1', data: { first: true } },
+      { ...event(id), data: { digest: `d-${id}`, request: row(id).request } },
+      { escalationId: id, executionId: 'exec-1', type: 'decision_made' as const, actor: 'policy' },
+    ];
+    const spend = { agentId: 'procurement-agent', executionId: 'exec-1', usdMicros: 12_340_000, at: new Date('2026-11-25T10:00:00Z') };
+    const r = row(id);
+    expect(await insertEscalationRecordedBatched(target.db, r, evsOf.map((ev) => (ev.data?.request ? { ...ev, data: { ...ev.data, request: r.request } } : ev)), spend)).toBeDefined();
+    expect(await insertEscalationRecordedBatched(target.db, row(id), event(id), spend)).toBeUndefined();
+    const stored = await target.db.select().from(events).where(eq(events.escalationId, id)).orderBy(events.id);
+    expect(stored.map((e) => [e.type, e.actor, e.executionId, e.data])).toEqual([
+      ['approval_recorded', 'standing:s1', null, { first: true }],
+      ['received', 'agent:support-agent', 'exec-1', { digest: `d-${id}`, request: { id, nested: { a: [1, 'two'] } } }],
+      ['decision_made', 'policy', 'exec-1', {}],
+    ]);
+    const ledger = await target.db.select().from(spendLedger).where(eq(spendLedger.escalationId, id));
+    expect(ledger.map((l) => [l.kind, Number(l.usdMicros), l.at])).toEqual([['action', 12_340_000, new Date('2026-11-25T10:00:00Z')]]);
   });
 });

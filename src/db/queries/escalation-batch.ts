@@ -7,7 +7,7 @@ import { insertEscalationRecorded } from './escalations.js';
 import type { EventInput } from './events.js';
 import { recordSpend } from './spend.js';
 import { GroupStatement } from './group-statement.js';
-import { runnerOf, type Run } from './runner.js';
+import { runnerOf, type Param, type Run } from './runner.js';
 
 /**
  * Group commit for `insertEscalationRecorded`: concurrent callers' rows and
@@ -45,6 +45,7 @@ export interface ActionSpend {
 const quote = (name: string) => `"${name.replace(/"/g, '""')}"`;
 const COLUMNS = Object.entries(getTableColumns(escalations));
 const BY_KEY = new Map(COLUMNS);
+const TYPE_BY_KEY = new Map(COLUMNS.map(([key, col]) => [key, col.getSQLType()]));
 /**
  * What the statement sends back: every column but the request, which the
  * caller already holds (it is most of a row's bytes, and serialising it to
@@ -53,6 +54,10 @@ const BY_KEY = new Map(COLUMNS);
 const RETURNED = COLUMNS.filter(([key]) => key !== 'request')
   .map(([, col]) => `ins.${quote(col.name)}`)
   .join(', ');
+
+const ESCALATIONS = quote(getTableName(escalations));
+const EVENTS = quote(getTableName(events));
+const SPEND = quote(getTableName(spendLedger));
 
 /** One statement text per set of given columns; the rows travel as one jsonb parameter, the events as another. */
 const statements = new Map<string, string>();
@@ -67,12 +72,12 @@ function statementFor(shape: string): string {
     return type === 'jsonb' ? `nullif(r.j -> '${k}', 'null'::jsonb)` : `(r.j ->> '${k}')::${type}`;
   });
   text = `with ins as (
-      insert into ${quote(getTableName(escalations))} (${cols.map((c) => quote(c.name)).join(', ')})
+      insert into ${ESCALATIONS} (${cols.map((c) => quote(c.name)).join(', ')})
       select ${exprs.join(', ')} from jsonb_array_elements($1::jsonb) with ordinality as r (j, n) order by r.n
       on conflict (id) do nothing
       returning *
     ), ev as (
-      insert into ${quote(getTableName(events))} (escalation_id, execution_id, type, actor, data)
+      insert into ${EVENTS} (escalation_id, execution_id, type, actor, data)
       select ins.id, e.j ->> 'executionId', e.j ->> 'type', e.j ->> 'actor',
         case when e.j -> 'rowRequest' = 'true'::jsonb
           then coalesce(e.j -> 'data', '{}'::jsonb) || jsonb_build_object('request', ins.request)
@@ -81,7 +86,7 @@ function statementFor(shape: string): string {
       order by e.n
       returning id
     ), sp as (
-      insert into ${quote(getTableName(spendLedger))} (agent_id, execution_id, escalation_id, kind, usd_micros, at)
+      insert into ${SPEND} (agent_id, execution_id, escalation_id, kind, usd_micros, at)
       select s.j ->> 'agentId', s.j ->> 'executionId', ins.id, 'action', (s.j ->> 'usdMicros')::bigint, (s.j ->> 'at')::timestamptz
       from ins join jsonb_array_elements($3::jsonb) as s (j) on (s.j ->> 'escalationId')::uuid = ins.id
       on conflict do nothing
@@ -90,6 +95,70 @@ function statementFor(shape: string): string {
     select ${RETURNED} from ins`;
   statements.set(shape, text);
   return text;
+}
+
+/**
+ * A lone request's statement: the same writes, each value bound to a typed
+ * parameter of its own. Postgres then takes nothing apart from JSON and joins
+ * nothing, which cut a lone insert by about 0.2 ms at p50 (at 100/s, on the
+ * slow machine: 1.87 -> 1.68 ms, raw INSERT 1.12 ms). One text per shape,
+ * number of events and spend or none.
+ */
+const loneStatements = new Map<string, string>();
+function loneStatementFor(shape: string, eventCount: number, withSpend: boolean): string {
+  const cacheKey = `${shape}|${eventCount}|${withSpend ? 1 : 0}`;
+  let text = loneStatements.get(cacheKey);
+  if (text) return text;
+  const cols = shape.split(',').map((k) => BY_KEY.get(k)!);
+  let n = cols.length;
+  const next = (type: string) => `$${++n}::${type}`;
+  const rows = cols.map((c, i) => `$${i + 1}::${c.getSQLType()}`).join(', ');
+  const evRows = Array.from({ length: eventCount }, (_, i) => `(${next('text')}, ${next('text')}, ${next('text')}, ${next('jsonb')}, ${next('boolean')}, ${i})`);
+  const spend = withSpend
+    ? `, sp as (
+      insert into ${SPEND} (agent_id, execution_id, escalation_id, kind, usd_micros, at)
+      select ${next('text')}, ${next('text')}, ins.id, 'action', ${next('bigint')}, ${next('timestamptz')} from ins
+      on conflict do nothing
+      returning id
+    )`
+    : '';
+  text = `with ins as (
+      insert into ${ESCALATIONS} (${cols.map((c) => quote(c.name)).join(', ')})
+      values (${rows})
+      on conflict (id) do nothing
+      returning *
+    ), ev as (
+      insert into ${EVENTS} (escalation_id, execution_id, type, actor, data)
+      select ins.id, v.x, v.t, v.a, case when v.own then v.d || jsonb_build_object('request', ins.request) else v.d end
+      from ins cross join (values ${evRows.join(', ')}) as v (x, t, a, d, own, n)
+      order by v.n
+      returning id
+    )${spend}
+    select ${RETURNED} from ins`;
+  loneStatements.set(cacheKey, text);
+  return text;
+}
+
+/**
+ * A lone row's values as its statement takes them: null as SQL null, jsonb
+ * as its text, a date as ISO text; booleans and numbers as themselves, since
+ * the driver serialises those by the parameter's type ('true' is not true).
+ */
+function paramOf(value: unknown, type: string): Param {
+  if (value === null || value === undefined) return null;
+  if (type === 'jsonb') return JSON.stringify(value);
+  if (value instanceof Date) return value.toISOString();
+  return typeof value === 'boolean' || typeof value === 'number' ? value : String(value);
+}
+
+function loneParams(b: Item): Param[] {
+  const params = Object.entries(b.row).map(([k, v]) => paramOf(v, TYPE_BY_KEY.get(k)!));
+  for (const ev of b.events) {
+    const json = eventJson(ev, b.row);
+    params.push((json.executionId as string | null | undefined) ?? null, ev.type, ev.actor, JSON.stringify(json.data ?? {}), json.rowRequest === true);
+  }
+  if (b.spend) params.push(b.spend.agentId, b.spend.executionId, String(b.spend.usdMicros), b.spend.at.toISOString());
+  return params;
 }
 
 /** A raw `returning *` row, mapped as drizzle maps a select. */
@@ -117,10 +186,15 @@ function eventJson(ev: EventInput, row: NewEscalationRow): Record<string, unknow
 
 function groupFor(db: DbOrTx, execute: Run): GroupStatement<Item, EscalationRow | undefined> {
   const runMany = async (batch: readonly Item[]) => {
-    const rows = JSON.stringify(batch.map((b) => b.row));
-    const evs = JSON.stringify(batch.flatMap((b) => b.events.map((ev) => eventJson(ev, b.row))));
-    const spend = JSON.stringify(batch.flatMap((b) => (b.spend ? [{ ...b.spend, escalationId: b.row.id }] : [])));
-    const list = await execute(statementFor(batch[0]!.shape), [rows, evs, spend]);
+    const first = batch[0]!;
+    const list =
+      batch.length === 1
+        ? await execute(loneStatementFor(first.shape, first.events.length, first.spend !== undefined), loneParams(first))
+        : await execute(statementFor(first.shape), [
+            JSON.stringify(batch.map((b) => b.row)),
+            JSON.stringify(batch.flatMap((b) => b.events.map((ev) => eventJson(ev, b.row)))),
+            JSON.stringify(batch.flatMap((b) => (b.spend ? [{ ...b.spend, escalationId: b.row.id }] : []))),
+          ]);
     const requests = new Map(batch.map((b) => [String(b.row.id), b.row.request ?? null]));
     // The request the row was given, as given: the same JSON the row holds (key order aside).
     return new Map(list.map((raw) => [String(raw.id), { ...toRow(raw), request: requests.get(String(raw.id)) ?? null }]));

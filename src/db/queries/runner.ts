@@ -8,12 +8,15 @@ import type { DbOrTx } from '../client.js';
  */
 export type Plan = 'prepared' | 'planned each time';
 
-export type Run = (text: string, params: string[], plan?: Plan) => Promise<Array<Record<string, unknown>>>;
+/** A bound value: the driver serialises it by the parameter's type (a boolean must be a boolean, not 'true'). */
+export type Param = string | number | boolean | null;
+
+export type Run = (text: string, params: Param[], plan?: Plan) => Promise<Array<Record<string, unknown>>>;
 
 /** The driver underneath: postgres.js or PGlite; undefined for a transaction handle. */
 export function runnerOf(db: DbOrTx): Run | undefined {
   const client = (db as { $client?: unknown }).$client as
-    | { unsafe?: (t: string, p: string[], o: { prepare: boolean }) => Promise<Array<Record<string, unknown>>>; query?: (t: string, p: string[]) => Promise<{ rows: Array<Record<string, unknown>> }> }
+    | { unsafe?: (t: string, p: Param[], o: { prepare: boolean }) => Promise<Array<Record<string, unknown>>>; query?: (t: string, p: Param[]) => Promise<{ rows: Array<Record<string, unknown>> }> }
     | undefined;
   if (typeof client?.unsafe === 'function') return (t, p, plan = 'prepared') => client.unsafe!(t, p, { prepare: plan === 'prepared' });
   if (typeof client?.query === 'function') return async (t, p) => (await client.query!(t, p)).rows;
