@@ -59,24 +59,26 @@ const ESCALATIONS = quote(getTableName(escalations));
 const EVENTS = quote(getTableName(events));
 const SPEND = quote(getTableName(spendLedger));
 
+/** Both statements' first step: the rows from `source`, an id already taken inserting nothing. */
+const insertRows = (keys: readonly string[], source: string) => `with ins as (
+      insert into ${ESCALATIONS} (${keys.map((k) => quote(BY_KEY.get(k)!.name)).join(', ')})
+      ${source}
+      on conflict (id) do nothing
+      returning *
+    )`;
+
 /** One statement text per set of given columns; the rows travel as one jsonb parameter, the events as another. */
 const statements = new Map<string, string>();
 function statementFor(shape: string): string {
   let text = statements.get(shape);
   if (text) return text;
   const keys = shape.split(',');
-  const cols = keys.map((k) => BY_KEY.get(k)!);
   // JSON null is SQL null (as in insertEscalationRecorded); jsonb stays jsonb, the rest is cast from text.
-  const exprs = keys.map((k, i) => {
-    const type = cols[i]!.getSQLType();
+  const exprs = keys.map((k) => {
+    const type = TYPE_BY_KEY.get(k)!;
     return type === 'jsonb' ? `nullif(r.j -> '${k}', 'null'::jsonb)` : `(r.j ->> '${k}')::${type}`;
   });
-  text = `with ins as (
-      insert into ${ESCALATIONS} (${cols.map((c) => quote(c.name)).join(', ')})
-      select ${exprs.join(', ')} from jsonb_array_elements($1::jsonb) with ordinality as r (j, n) order by r.n
-      on conflict (id) do nothing
-      returning *
-    ), ev as (
+  text = `${insertRows(keys, `select ${exprs.join(', ')} from jsonb_array_elements($1::jsonb) with ordinality as r (j, n) order by r.n`)}, ev as (
       insert into ${EVENTS} (escalation_id, execution_id, type, actor, data)
       select ins.id, e.j ->> 'executionId', e.j ->> 'type', e.j ->> 'actor',
         case when e.j -> 'rowRequest' = 'true'::jsonb
@@ -109,10 +111,10 @@ function loneStatementFor(shape: string, eventCount: number, withSpend: boolean)
   const cacheKey = `${shape}|${eventCount}|${withSpend ? 1 : 0}`;
   let text = loneStatements.get(cacheKey);
   if (text) return text;
-  const cols = shape.split(',').map((k) => BY_KEY.get(k)!);
-  let n = cols.length;
+  const keys = shape.split(',');
+  let n = 0;
   const next = (type: string) => `$${++n}::${type}`;
-  const rows = cols.map((c, i) => `$${i + 1}::${c.getSQLType()}`).join(', ');
+  const rows = keys.map((k) => next(TYPE_BY_KEY.get(k)!)).join(', ');
   const evRows = Array.from({ length: eventCount }, (_, i) => `(${next('text')}, ${next('text')}, ${next('text')}, ${next('jsonb')}, ${next('boolean')}, ${i})`);
   const spend = withSpend
     ? `, sp as (
@@ -122,12 +124,7 @@ function loneStatementFor(shape: string, eventCount: number, withSpend: boolean)
       returning id
     )`
     : '';
-  text = `with ins as (
-      insert into ${ESCALATIONS} (${cols.map((c) => quote(c.name)).join(', ')})
-      values (${rows})
-      on conflict (id) do nothing
-      returning *
-    ), ev as (
+  text = `${insertRows(keys, `values (${rows})`)}, ev as (
       insert into ${EVENTS} (escalation_id, execution_id, type, actor, data)
       select ins.id, v.x, v.t, v.a, case when v.own then v.d || jsonb_build_object('request', ins.request) else v.d end
       from ins cross join (values ${evRows.join(', ')}) as v (x, t, a, d, own, n)
