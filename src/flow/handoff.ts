@@ -217,14 +217,19 @@ export function handoffOf(evs: readonly CardEvent[]): CardHandoff | undefined {
 
 /**
  * The on-call line the card was posted with, from the `paged` event recorded
- * with `card_posted` (in the same statement, right after it); a route
- * without schedules pages nobody and asks its group.
+ * with `card_posted` (in the same statement, so with the same transaction
+ * time `at`; not always the next id, as a hand-off recorded meanwhile may
+ * draw an id between the two). A route without schedules pages nobody and
+ * asks its group. A route with schedules whose card was recorded without
+ * its page (the look-up failed, or the card was found in Slack after a
+ * crash) shows no on-call line rather than a wrong one: undefined.
  */
-export function oncallOf(evs: readonly CardEvent[], route: { name: string; approvers: { users: string[]; usergroup?: string } }): CardOncall {
+export function oncallOf(evs: readonly CardEvent[], route: { name: string; schedules?: readonly string[]; approvers: { users: string[]; usergroup?: string } }): CardOncall | undefined {
   const i = evs.findIndex((e) => e.type === 'card_posted');
-  const paged = i >= 0 && evs[i + 1]?.type === 'paged' ? evs[i + 1]!.data : undefined;
+  const posted = evs[i];
+  const paged = posted ? evs.slice(i + 1).find((e) => e.type === 'paged' && e.at.getTime() === posted.at.getTime())?.data : undefined;
   const base = { route: route.name, approvers: route.approvers.users, ...(route.approvers.usergroup ? { usergroup: route.approvers.usergroup } : {}) };
-  if (!paged) return { ...base, scheduled: false, skipped: [] };
+  if (!paged) return route.schedules?.length ? undefined : { ...base, scheduled: false, skipped: [] };
   const considered = Array.isArray(paged['considered']) ? (paged['considered'] as Array<{ user: string; paged: boolean; why: string }>) : [];
   return {
     ...base,
@@ -232,6 +237,29 @@ export function oncallOf(evs: readonly CardEvent[], route: { name: string; appro
     scheduled: paged['scheduled'] !== false,
     skipped: considered.filter((c) => !c.paged).map((c) => ({ user: c.user, why: c.why })),
   };
+}
+
+/**
+ * A hand-off can land between the card's post and its record (the person
+ * clicks the card Slack shows; the ts and who it paged are recorded when
+ * Slack's reply comes back): the refresh waits for that record, reading the
+ * row this many times (RECORD_POLL_MS apart, so 5 s at most) while the post
+ * is in flight (`posting`). Reads are counted, not timed: a test's fixed
+ * clock cannot stall them.
+ */
+const RECORD_POLLS = 50;
+const RECORD_POLL_MS = 100;
+
+async function onceCardRecorded(ports: Ports, escalationId: string): Promise<EscalationRow | undefined> {
+  for (let n = 0; ; n++) {
+    const row = await getEscalation(ports.db, escalationId);
+    if (!row || row.cardTs || row.cardState !== 'posting' || row.status !== 'pending') return row;
+    if (n === RECORD_POLLS) {
+      ports.log.warn({ escalationId }, 'hand-off card update skipped: the card was not recorded in time');
+      return row;
+    }
+    await new Promise((r) => setTimeout(r, RECORD_POLL_MS));
+  }
 }
 
 /** A click's update waits for the channel's pace at most this long (ms); past it, the card waits for its next update. */
@@ -244,13 +272,14 @@ const REFRESH_WAIT_MAX_MS = 2000;
  * so a late hand-off never leaves live buttons on a decided card.
  */
 export async function refreshPendingCard(ports: Ports, escalationId: string): Promise<void> {
-  const row = await getEscalation(ports.db, escalationId);
+  const row = await onceCardRecorded(ports, escalationId);
   if (!row || row.status !== 'pending' || !row.cardTs || !row.channel) return;
   const { config } = ports.config.current();
   const route = routeByName(config, row.route ?? '');
   const evs = await cardEvents(ports.db, row.id);
   const handoff = handoffOf(evs);
-  const state = { ...cardStateOf(row, config), ...(route ? { oncall: oncallOf(evs, route) } : {}), ...(handoff ? { handoff } : {}) };
+  const oncall = route ? oncallOf(evs, route) : undefined;
+  const state = { ...cardStateOf(row, config), ...(oncall ? { oncall } : {}), ...(handoff ? { handoff } : {}) };
   try {
     const wait = await ports.pacer.reserve(updateKey(row.channel));
     if (wait > REFRESH_WAIT_MAX_MS) return void ports.log.warn({ escalationId, wait }, 'hand-off card update skipped: the channel is busy');

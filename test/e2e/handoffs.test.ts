@@ -78,6 +78,27 @@ describe('Snooze', () => {
     expect(String(ev!.data.deadline)).toBe((row!.deadline as Date).toISOString());
   });
 
+  it('lands on the card even when clicked before the card’s post was recorded, with its on-call line as posted', async () => {
+    const e = makeEscalation();
+    // Slack shows the card, but its reply (with the ts the bot records) waits until the snooze is in.
+    let release!: () => void;
+    const replied = new Promise<void>((r) => (release = r));
+    const off = h.fake.onCall('chat.postMessage', (call) => (JSON.stringify(call.args).includes(e.id) ? replied : undefined));
+    try {
+      await h.enqueue(e);
+      const card = await h.card(e.id);
+      expect((await h.sql`select card_ts from escalations where id = ${e.id}`)[0]!.card_ts).toBeNull();
+      await pickHandoff(h, APPROVER, card, 'snooze');
+      await eventually(async () => ((await eventsOf(e.id, 'snoozed')).length ? true : undefined), 'the snooze recorded');
+      release();
+      await eventually(async () => (cardText(card.ts).includes(`:zzz: Snoozed by <@${APPROVER}> until`) ? true : undefined), 'the card’s snooze line');
+      expect(cardText(card.ts)).toContain(`On call for route \`refunds\`: <@${ONCALL}>`);
+    } finally {
+      off();
+      release();
+    }
+  });
+
   it('does nothing when the request is decided before the snooze ends: the job is removed, and a late one pings nobody', async () => {
     const { e, card } = await pendingCard();
     await pickHandoff(h, APPROVER, card, 'snooze');
