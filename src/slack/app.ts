@@ -46,7 +46,10 @@ export function createSlackApp(opts: SlackAppOptions): { app: App; receiver: HTT
           unhandledRequestTimeoutMillis: 3001,
         })
       : new SocketModeReceiver({ appToken: opts.mode.appToken, installerOptions: { port: opts.port }, customRoutes: opts.routes, logLevel: LogLevel.WARN });
-  if (receiver instanceof HTTPReceiver) refuseSkewedRequests(receiver, opts.log, opts.now ?? Date.now);
+  if (receiver instanceof HTTPReceiver) {
+    routeExactPathsFirst(receiver, opts.routes);
+    refuseSkewedRequests(receiver, opts.log, opts.now ?? Date.now);
+  }
   // No conversation store: nothing reads it, and its per-request lookup (a thrown Error on every miss) is on the ack path.
   const app = new App({ token: opts.mode.botToken, receiver, clientOptions, logLevel: LogLevel.WARN, convoStore: false });
   app.error(async (err) => {
@@ -64,5 +67,43 @@ function refuseSkewedRequests(receiver: HTTPReceiver, log: Logger, now: () => nu
     log.warn({ path: req.url, skewSec }, 'Slack request refused: its timestamp is more than 5 minutes from our clock');
     // The body is left unread: the connection closes after the answer.
     res.writeHead(401, { connection: 'close' }).end();
+  };
+}
+
+type RouteHandler = CustomRoute['handler'];
+
+/**
+ * The custom routes Bolt would pick by their exact path, by method: those
+ * with a plain path (no parameters) that no earlier route's pattern could
+ * shadow, i.e. from the start of the list up to its first pattern.
+ */
+export function exactRoutes(routes: readonly CustomRoute[]): Map<string, Map<string, RouteHandler>> {
+  const exact = new Map<string, Map<string, RouteHandler>>();
+  for (const r of routes) {
+    if (/[:*(){}?+]/.test(r.path)) break;
+    const byMethod = exact.get(r.path) ?? new Map<string, RouteHandler>();
+    for (const m of Array.isArray(r.method) ? r.method : [r.method]) if (!byMethod.has(m.toUpperCase())) byMethod.set(m.toUpperCase(), r.handler);
+    exact.set(r.path, byMethod);
+  }
+  return exact;
+}
+
+/**
+ * Answers a custom route named by its exact path before Bolt's router sees
+ * the request: Bolt builds each route's path-to-regexp matcher again on
+ * every request (about 16 µs for /api/authorize, the hot path). Anything
+ * else (Slack's endpoint, a path with parameters, one Bolt would normalise)
+ * goes to Bolt unchanged.
+ */
+export function routeExactPathsFirst(receiver: HTTPReceiver, routes: readonly CustomRoute[]): void {
+  const exact = exactRoutes(routes);
+  const bolt = receiver.requestListener;
+  receiver.requestListener = (req, res) => {
+    const url = req.url ?? '';
+    const q = url.indexOf('?');
+    const handler = exact.get(q < 0 ? url : url.slice(0, q))?.get(req.method ?? '');
+    if (!handler) return bolt(req, res);
+    // As Bolt calls it: the request with (no) path parameters.
+    void handler(Object.assign(req, { params: {} }), res);
   };
 }
