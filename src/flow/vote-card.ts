@@ -10,6 +10,9 @@ import { cardStateOf } from './card-state.js';
 import { updateKey, type NotifyResult } from './notify.js';
 import type { FlowPorts } from './ports.js';
 
+/** How soon a vote's card update looks again for a card whose post is not recorded yet (ms). */
+const RECORD_RECHECK_MS = 200;
+
 /**
  * A quorum's card after a vote that did not decide: still live, now showing
  * "1 of 2 approvals: @a". Paced like every card update. If the escalation
@@ -19,9 +22,13 @@ import type { FlowPorts } from './ports.js';
  * so the decided card is the last word.
  */
 export async function refreshVotesCard(
-  ports: Pick<FlowPorts, 'db' | 'slack' | 'pacer' | 'scheduler' | 'config'>,
+  ports: Pick<FlowPorts, 'db' | 'slack' | 'pacer' | 'scheduler' | 'config' | 'now'>,
   row: EscalationRow,
 ): Promise<NotifyResult> {
+  // A vote can come in before the card's post is recorded (people click what Slack shows; the ts is
+  // recorded when Slack's reply comes back): wait for that record while the post's claim holds.
+  const posting = !row.cardTs && row.cardState === 'posting' ? (row.cardLeaseUntil?.getTime() ?? 0) - ports.now().getTime() : 0;
+  if (posting > 0) return { kind: 'wait', ms: Math.min(posting, RECORD_RECHECK_MS) };
   if (!row.cardTs || !row.channel || !row.request) return { kind: 'skipped' };
   const wait = await ports.pacer.reserve(updateKey(row.channel));
   if (wait > 0) return { kind: 'wait', ms: wait };

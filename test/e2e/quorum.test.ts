@@ -56,6 +56,26 @@ describe('quorum: two approvals', () => {
     expect(await res.json()).toMatchObject({ status: 'approved', approvals: { required: 2, by: [APPROVER, APPROVER_2] } });
   });
 
+  it('shows a vote cast before the card’s post was recorded, once it is', async () => {
+    const e = makeTransfer(26_000);
+    // Slack shows the card, but its reply (with the ts the bot records) waits until the vote is in.
+    let release!: () => void;
+    const replied = new Promise<void>((r) => (release = r));
+    const off = h.fake.onCall('chat.postMessage', (call) => (JSON.stringify(call.args).includes(e.id) ? replied : undefined));
+    try {
+      await h.enqueue(e);
+      const card = await h.card(e.id);
+      expect(await approveHearing(h, APPROVER, card, /recorded/)).toContain('1 of 2');
+      expect((await h.sql`select card_ts from escalations where id = ${e.id}`)[0]!.card_ts).toBeNull();
+      release();
+      const update = await h.fake.waitFor((c) => c.method === 'chat.update' && c.args.ts === card.ts && blocksText(c).includes('1 of 2 approvals'));
+      expect(blocksText(update)).toContain(`1 of 2 approvals*: <@${APPROVER}>`);
+    } finally {
+      off();
+      release();
+    }
+  });
+
   it('keeps the on-call line of a paged route on the card it updates after a vote', async () => {
     const e = { ...makeTransfer(35_000), urgency: 'high' as const };
     await h.enqueue(e);
