@@ -165,10 +165,18 @@ export async function postSampleCards(ports: Ports, sampleId: string): Promise<S
   return { kind: 'done' };
 }
 
+/** How long after a verdict its card update waits for the item's post to be recorded, and how often it looks (ms). */
+const RECORD_WAIT_MS = 60_000;
+const RECORD_RECHECK_MS = 200;
+
 /** After a verdict: the item's card shows it, without its buttons. One paced chat.update per job, so retries never starve the others. */
-export async function refreshItemCard(ports: Ports, sampleId: string, escalationId: string): Promise<StepResult> {
+export async function refreshItemCard(ports: Ports & Pick<FlowPorts, 'now'>, sampleId: string, escalationId: string): Promise<StepResult> {
   const sample = await getSample(ports.db, sampleId);
   const item = await getItem(ports.db, sampleId, escalationId);
+  // A verdict can come in before the item's post is recorded (people click the card Slack shows; its
+  // ts is recorded when Slack's reply comes back): look again shortly, for a while after the verdict.
+  const sinceVerdict = item?.reviewedAt ? Math.abs(ports.now().getTime() - item.reviewedAt.getTime()) : Infinity;
+  if (sample && item && !item.cardTs && sinceVerdict < RECORD_WAIT_MS) return { kind: 'wait', ms: RECORD_RECHECK_MS };
   if (!sample || !item?.cardTs || !item.cardChannel) return { kind: 'skipped' };
   const card = await itemCard(ports, sample, item);
   if (!card) return { kind: 'skipped' };
