@@ -25,7 +25,7 @@ export interface ClientOptions {
 export class CountersignClient {
   readonly #queue: Queue;
   readonly #outcomes: Queue;
-  #events: QueueEvents | undefined;
+  #events: Promise<QueueEvents> | undefined;
   readonly #redis: Redis;
   readonly #prefix: string;
   readonly #url: string;
@@ -71,13 +71,32 @@ export class CountersignClient {
    * language: add the job, then wait for the job's return value.
    */
   async authorize(escalation: EscalationInput, opts: { timeoutMs?: number } = {}): Promise<AuthorizeAnswer> {
-    this.#events ??= new QueueEvents(ESCALATIONS_QUEUE, { connection: { url: this.#url }, prefix: this.#prefix });
     // add returns the job (the existing one's id for a repeated id); waitUntilFinished
-    // checks once it listens, so an answer given in between is not missed, and a job
-    // that vanished fails rather than waits.
-    const job = await this.#add(escalation);
-    await this.#events.waitUntilReady();
-    return (await job.waitUntilFinished(this.#events, opts.timeoutMs ?? 10_000)) as AuthorizeAnswer;
+    // checks once it listens, so an answer given before is not missed, and a job that
+    // vanished fails rather than waits. The reader starts where the stream stood before
+    // this job could finish (see #queueEvents), so an answer after that check is not missed either.
+    const [events, job] = await Promise.all([this.#queueEvents(), this.#add(escalation)]);
+    return (await job.waitUntilFinished(events, opts.timeoutMs ?? 10_000)) as AuthorizeAnswer;
+  }
+
+  /**
+   * The escalations queue's event reader, made on the first authorize(). BullMQ's
+   * QueueEvents reads from the stream's end as of its first XREAD, which goes out
+   * after waitUntilReady() resolves: an answer written in between was never seen,
+   * and that first call waited out its timeout. It starts instead from the stream's
+   * last entry read here, before the caller's job was added.
+   */
+  #queueEvents(): Promise<QueueEvents> {
+    this.#events ??= (async () => {
+      const [last] = await this.#redis.xrevrange(this.#queue.keys.events!, '+', '-', 'COUNT', 1);
+      const events = new QueueEvents(ESCALATIONS_QUEUE, { connection: { url: this.#url }, prefix: this.#prefix, lastEventId: last?.[0] ?? '0-0' });
+      await events.waitUntilReady();
+      return events;
+    })().catch((err: unknown) => {
+      this.#events = undefined;
+      throw err;
+    });
+    return this.#events;
   }
 
   /**
@@ -138,7 +157,7 @@ export class CountersignClient {
   async close(): Promise<void> {
     await this.#queue.close();
     await this.#outcomes.close();
-    await this.#events?.close();
+    await (await this.#events?.catch(() => undefined))?.close();
     this.#redis.disconnect();
   }
 }
