@@ -5,6 +5,7 @@ import { withBotAndCallbacks } from '../support/bot-hooks.js';
 import { APPROVER, APPROVER_2, GENERAL_CHANNEL, SIGNING_SECRET, makeEscalation, type Harness, makePurchase } from '../support/harness.js';
 import { blockActionsBody, blockActionsPayload, postSigned, slashCommandBody, viewSubmissionPayload } from '../support/slack-signing.js';
 import type { StoredMessage } from '../support/fake-slack.js';
+import { holdReply } from '../support/held-reply.js';
 import { eventually } from '../support/services.js';
 
 let h: Harness;
@@ -171,24 +172,21 @@ describe('batch review', () => {
     const p = makePurchase(41);
     expect(await h.client.authorize(p)).toMatchObject({ decision: 'allow' });
     // Slack shows the item's card, but its reply (with the ts the bot records) waits until the verdict is in.
-    let release!: () => void;
-    const replied = new Promise<void>((r) => (release = r));
-    const off = h.fake.onCall('chat.postMessage', (call) => (String(call.args.text).startsWith('Review') && JSON.stringify(call.args).includes(p.id) ? replied : undefined));
+    const held = holdReply(h.fake, 'chat.postMessage', (call) => String(call.args.text).startsWith('Review') && JSON.stringify(call.args).includes(p.id));
     try {
       await command('review procurement-agent 100 1 in:thread', APPROVER_2, GENERAL_CHANNEL);
       const card = await eventually(async () => h.fake.messages(GENERAL_CHANNEL).find((m) => m.text.startsWith('Review') && JSON.stringify(m.blocks).includes(p.id)), 'the item card');
       await click(APPROVER_2, GENERAL_CHANNEL, card, 'countersign.sample_correct');
       await eventually(async () => ((await h.sql`select 1 from review_sample_items where escalation_id = ${p.id} and verdict = 'correct'`).length ? true : undefined), 'the verdict');
       expect(await h.sql`select card_ts from review_sample_items where escalation_id = ${p.id}`).toEqual([{ card_ts: null }]);
-      release();
+      held.release();
       const updated = await eventually(async () => {
         const m = h.fake.message(GENERAL_CHANNEL, card.ts)!;
         return m.text.startsWith('Reviewed correct') ? m : undefined;
       }, 'the item card updated');
       expect(buttonOf(updated, 'countersign.sample_correct')).toBeUndefined();
     } finally {
-      off();
-      release();
+      held.stop();
     }
   });
 

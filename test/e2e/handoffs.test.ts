@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CHAINS_QUEUE } from '../../src/queue/names.js';
 import { APPROVER, APPROVER_2, OWNER, REFUNDS_CHANNEL, makeEscalation, startHarness, type Harness } from '../support/harness.js';
 import { ONCALL, digestOf, handoffConfig, pickHandoff, submitReassign } from '../support/handoff-config.js';
+import { holdReply } from '../support/held-reply.js';
 import { REDIS_URL, eventually } from '../support/services.js';
 
 const STRANGER = 'U0STRANGER1';
@@ -81,21 +82,18 @@ describe('Snooze', () => {
   it('lands on the card even when clicked before the card’s post was recorded, with its on-call line as posted', async () => {
     const e = makeEscalation();
     // Slack shows the card, but its reply (with the ts the bot records) waits until the snooze is in.
-    let release!: () => void;
-    const replied = new Promise<void>((r) => (release = r));
-    const off = h.fake.onCall('chat.postMessage', (call) => (JSON.stringify(call.args).includes(e.id) ? replied : undefined));
+    const held = holdReply(h.fake, 'chat.postMessage', (call) => JSON.stringify(call.args).includes(e.id));
     try {
       await h.enqueue(e);
       const card = await h.card(e.id);
       expect((await h.sql`select card_ts from escalations where id = ${e.id}`)[0]!.card_ts).toBeNull();
       await pickHandoff(h, APPROVER, card, 'snooze');
       await eventually(async () => ((await eventsOf(e.id, 'snoozed')).length ? true : undefined), 'the snooze recorded');
-      release();
+      held.release();
       await eventually(async () => (cardText(card.ts).includes(`:zzz: Snoozed by <@${APPROVER}> until`) ? true : undefined), 'the card’s snooze line');
       expect(cardText(card.ts)).toContain(`On call for route \`refunds\`: <@${ONCALL}>`);
     } finally {
-      off();
-      release();
+      held.stop();
     }
   });
 

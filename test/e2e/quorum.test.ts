@@ -6,6 +6,7 @@ import { API_TOKEN, APPROVER, APPROVER_2, GENERAL_CHANNEL, OWNER, SIGNING_SECRET
 import type { StoredMessage } from '../support/fake-slack.js';
 import { MANY, approve, approveHearing, blocksText, makeTransfer, quorumConfig, quorumRow } from '../support/quorum.js';
 import { blockActionsBody, postSigned, viewSubmissionPayload } from '../support/slack-signing.js';
+import { holdReply } from '../support/held-reply.js';
 import { REDIS_URL, eventually } from '../support/services.js';
 
 let h: Harness;
@@ -59,20 +60,17 @@ describe('quorum: two approvals', () => {
   it('shows a vote cast before the card’s post was recorded, once it is', async () => {
     const e = makeTransfer(26_000);
     // Slack shows the card, but its reply (with the ts the bot records) waits until the vote is in.
-    let release!: () => void;
-    const replied = new Promise<void>((r) => (release = r));
-    const off = h.fake.onCall('chat.postMessage', (call) => (JSON.stringify(call.args).includes(e.id) ? replied : undefined));
+    const held = holdReply(h.fake, 'chat.postMessage', (call) => JSON.stringify(call.args).includes(e.id));
     try {
       await h.enqueue(e);
       const card = await h.card(e.id);
       expect(await approveHearing(h, APPROVER, card, /recorded/)).toContain('1 of 2');
       expect((await h.sql`select card_ts from escalations where id = ${e.id}`)[0]!.card_ts).toBeNull();
-      release();
+      held.release();
       const update = await h.fake.waitFor((c) => c.method === 'chat.update' && c.args.ts === card.ts && blocksText(c).includes('1 of 2 approvals'));
       expect(blocksText(update)).toContain(`1 of 2 approvals*: <@${APPROVER}>`);
     } finally {
-      off();
-      release();
+      held.stop();
     }
   });
 
