@@ -79,3 +79,12 @@ function quorumState(row: EscalationRow): NonNullable<CardState['quorum']> {
   const t = tally(rule, row.approvals, row.agentOwner);
   return { required: t.required, counted: t.counted, groups: [...rule.groups], missingGroups: t.missingGroups };
 }
+
+/**
+ * How much longer (ms) a post of this card in flight holds its claim: a run
+ * that took the post and has not recorded its ts yet. 0 when none does.
+ */
+export function postClaimLeftMs(row: Pick<EscalationRow, 'cardState' | 'cardTs' | 'cardLeaseUntil'>, now: Date): number {
+  if (row.cardTs || row.cardState !== 'posting') return 0;
+  return Math.max(0, (row.cardLeaseUntil?.getTime() ?? 0) - now.getTime());
+}

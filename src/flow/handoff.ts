@@ -11,7 +11,7 @@ import { RateLimitedError } from '../errors.js';
 import { escalationCard } from '../slack/cards/escalation-card.js';
 import type { CardHandoff, CardOncall } from '../slack/cards/view-model.js';
 import { sendOncallDm, type DmExtras } from './card-oncall.js';
-import { cardStateOf } from './card-state.js';
+import { cardStateOf, postClaimLeftMs } from './card-state.js';
 import { resolveLateSends } from './close-loop.js';
 import { authorizeDecider, type DecideOutcome } from './decide.js';
 import { updateKey } from './notify.js';
@@ -244,8 +244,8 @@ export function oncallOf(evs: readonly CardEvent[], route: { name: string; sched
  * clicks the card Slack shows; the ts and who it paged are recorded when
  * Slack's reply comes back): the refresh waits for that record, reading the
  * row this many times (RECORD_POLL_MS apart, so 5 s at most) while the post
- * is in flight (`posting`). Reads are counted, not timed: a test's fixed
- * clock cannot stall them.
+ * holds its claim. Reads are counted as well: a test's fixed clock cannot
+ * stall them.
  */
 const RECORD_POLLS = 50;
 const RECORD_POLL_MS = 100;
@@ -253,7 +253,7 @@ const RECORD_POLL_MS = 100;
 async function onceCardRecorded(ports: Ports, escalationId: string): Promise<EscalationRow | undefined> {
   for (let n = 0; ; n++) {
     const row = await getEscalation(ports.db, escalationId);
-    if (!row || row.cardTs || row.cardState !== 'posting' || row.status !== 'pending') return row;
+    if (!row || row.status !== 'pending' || postClaimLeftMs(row, ports.now()) === 0) return row;
     if (n === RECORD_POLLS) {
       ports.log.warn({ escalationId }, 'hand-off card update skipped: the card was not recorded in time');
       return row;

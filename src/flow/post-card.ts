@@ -6,7 +6,7 @@ import type { EscalationRow } from '../db/schema/escalations.js';
 import { RateLimitedError, SlackCallError } from '../errors.js';
 import { routeByName } from '../domain/routing.js';
 import { escalationCard } from '../slack/cards/escalation-card.js';
-import { cardStateOf } from './card-state.js';
+import { cardStateOf, postClaimLeftMs } from './card-state.js';
 import { joinChannelDigest } from './channel-digest.js';
 import { dmOnCallIfUrgent, oncallForCard } from './card-oncall.js';
 import { planShiftEndPing, startChain } from './chain.js';
@@ -50,7 +50,7 @@ export async function postCard(
   const now = ports.now();
   if (!marked) {
     // Another run of this job holds the post (BullMQ handed it out twice): wait for it, never post beside it.
-    const lease = row.cardState === 'posting' ? (row.cardLeaseUntil?.getTime() ?? 0) - now.getTime() : 0;
+    const lease = postClaimLeftMs(row, now);
     if (lease > 0) return { kind: 'wait', ms: lease };
     if (row.cardState === 'posting') {
       const oldest = Math.floor(row.createdAt.getTime() / 1000) - RECONCILE_WINDOW_SEC;

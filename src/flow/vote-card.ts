@@ -6,7 +6,7 @@ import { routeByName } from '../domain/routing.js';
 import { RateLimitedError } from '../errors.js';
 import { escalationCard } from '../slack/cards/escalation-card.js';
 import type { CardOncall } from '../slack/cards/view-model.js';
-import { cardStateOf } from './card-state.js';
+import { cardStateOf, postClaimLeftMs } from './card-state.js';
 import { updateKey, type NotifyResult } from './notify.js';
 import type { FlowPorts } from './ports.js';
 
@@ -27,7 +27,7 @@ export async function refreshVotesCard(
 ): Promise<NotifyResult> {
   // A vote can come in before the card's post is recorded (people click what Slack shows; the ts is
   // recorded when Slack's reply comes back): wait for that record while the post's claim holds.
-  const posting = !row.cardTs && row.cardState === 'posting' ? (row.cardLeaseUntil?.getTime() ?? 0) - ports.now().getTime() : 0;
+  const posting = postClaimLeftMs(row, ports.now());
   if (posting > 0) return { kind: 'wait', ms: Math.min(posting, RECORD_RECHECK_MS) };
   if (!row.cardTs || !row.channel || !row.request) return { kind: 'skipped' };
   const wait = await ports.pacer.reserve(updateKey(row.channel));
