@@ -27,7 +27,7 @@ import type { ReviewSampleRow } from '../db/schema/review-samples.js';
 import type { EscalationRow } from '../db/schema/escalations.js';
 import { RateLimitedError, SlackCallError } from '../errors.js';
 import { sampleProgressMessage, sampleReviewCard, sampleSummaryMessage, type SampleHeader } from '../slack/cards/sample-review.js';
-import { cardStateOf } from './card-state.js';
+import { CARD_RECORD_RECHECK_MS, cardStateOf } from './card-state.js';
 import { updateKey } from './notify.js';
 import { postKey } from './post-card.js';
 import { textMessage } from '../slack/cards/notices.js';
@@ -165,9 +165,8 @@ export async function postSampleCards(ports: Ports, sampleId: string): Promise<S
   return { kind: 'done' };
 }
 
-/** How long after a verdict its card update waits for the item's post to be recorded, and how often it looks (ms). */
+/** How long after a verdict its card update waits for the item's post to be recorded (ms). */
 const RECORD_WAIT_MS = 60_000;
-const RECORD_RECHECK_MS = 200;
 
 /** After a verdict: the item's card shows it, without its buttons. One paced chat.update per job, so retries never starve the others. */
 export async function refreshItemCard(ports: Ports & Pick<FlowPorts, 'now'>, sampleId: string, escalationId: string): Promise<StepResult> {
@@ -176,7 +175,7 @@ export async function refreshItemCard(ports: Ports & Pick<FlowPorts, 'now'>, sam
   // A verdict can come in before the item's post is recorded (people click the card Slack shows; its
   // ts is recorded when Slack's reply comes back): look again shortly, for a while after the verdict.
   const sinceVerdict = item?.reviewedAt ? Math.abs(ports.now().getTime() - item.reviewedAt.getTime()) : Infinity;
-  if (sample && item && !item.cardTs && sinceVerdict < RECORD_WAIT_MS) return { kind: 'wait', ms: RECORD_RECHECK_MS };
+  if (sample && item && !item.cardTs && sinceVerdict < RECORD_WAIT_MS) return { kind: 'wait', ms: CARD_RECORD_RECHECK_MS };
   if (!sample || !item?.cardTs || !item.cardChannel) return { kind: 'skipped' };
   const card = await itemCard(ports, sample, item);
   if (!card) return { kind: 'skipped' };

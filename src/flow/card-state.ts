@@ -81,6 +81,13 @@ function quorumState(row: EscalationRow): NonNullable<CardState['quorum']> {
 }
 
 /**
+ * How soon (ms) an update for a card whose post is not recorded yet looks
+ * again (a vote's, a batch-review verdict's): people click the card Slack
+ * shows, and its ts is recorded when Slack's reply comes back.
+ */
+export const CARD_RECORD_RECHECK_MS = 200;
+
+/**
  * How much longer (ms) a post of this card in flight holds its claim: a run
  * that took the post and has not recorded its ts yet. 0 when none does.
  */

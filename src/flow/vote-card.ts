@@ -6,12 +6,9 @@ import { routeByName } from '../domain/routing.js';
 import { RateLimitedError } from '../errors.js';
 import { escalationCard } from '../slack/cards/escalation-card.js';
 import type { CardOncall } from '../slack/cards/view-model.js';
-import { cardStateOf, postClaimLeftMs } from './card-state.js';
+import { CARD_RECORD_RECHECK_MS, cardStateOf, postClaimLeftMs } from './card-state.js';
 import { updateKey, type NotifyResult } from './notify.js';
 import type { FlowPorts } from './ports.js';
-
-/** How soon a vote's card update looks again for a card whose post is not recorded yet (ms). */
-const RECORD_RECHECK_MS = 200;
 
 /**
  * A quorum's card after a vote that did not decide: still live, now showing
@@ -28,7 +25,7 @@ export async function refreshVotesCard(
   // A vote can come in before the card's post is recorded (people click what Slack shows; the ts is
   // recorded when Slack's reply comes back): wait for that record while the post's claim holds.
   const posting = postClaimLeftMs(row, ports.now());
-  if (posting > 0) return { kind: 'wait', ms: Math.min(posting, RECORD_RECHECK_MS) };
+  if (posting > 0) return { kind: 'wait', ms: Math.min(posting, CARD_RECORD_RECHECK_MS) };
   if (!row.cardTs || !row.channel || !row.request) return { kind: 'skipped' };
   const wait = await ports.pacer.reserve(updateKey(row.channel));
   if (wait > 0) return { kind: 'wait', ms: wait };

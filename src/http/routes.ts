@@ -10,6 +10,7 @@ import { describeErrors } from '../domain/validation.js';
 import { handleAuditExport, handleAuditSearch } from './audit.js';
 import { handleAuthorize, untilDecided, waitOf, type AuthorizeDeps } from './authorize.js';
 import { renderOpenApi } from './openapi.js';
+import { exactHandler, exactRoutes } from './exact-routes.js';
 
 export interface HttpDeps extends AuthorizeDeps {
   db: Db;
@@ -87,11 +88,11 @@ async function readiness(deps: HttpDeps, draining: boolean): Promise<[number, un
  */
 export function serveProbes(routes: readonly CustomRoute[]): (req: IncomingMessage, res: ServerResponse) => void {
   const probes = new Set(['/livez', '/readyz', '/healthz', '/metrics']);
+  const exact = exactRoutes(routes.filter((r) => probes.has(r.path)));
   return (req, res) => {
-    const path = new URL(req.url ?? '/', 'http://localhost').pathname;
-    const route = probes.has(path) && req.method === 'GET' ? routes.find((r) => r.path === path) : undefined;
-    if (!route) return void res.writeHead(404).end();
-    void route.handler(req as never, res);
+    const handler = req.method === 'GET' ? exactHandler(exact, req) : undefined;
+    if (!handler) return void res.writeHead(404).end();
+    void handler(req as never, res);
   };
 }
 

@@ -1,6 +1,7 @@
 import { App, HTTPReceiver, LogLevel, SocketModeReceiver, type CustomRoute } from '@slack/bolt';
 import type { SlackMode } from '../config/env.js';
 import type { Logger } from '../flow/ports.js';
+import { exactHandler, exactRoutes } from '../http/exact-routes.js';
 
 
 export interface SlackAppOptions {
@@ -70,24 +71,6 @@ function refuseSkewedRequests(receiver: HTTPReceiver, log: Logger, now: () => nu
   };
 }
 
-type RouteHandler = CustomRoute['handler'];
-
-/**
- * The custom routes Bolt would pick by their exact path, by method: those
- * with a plain path (no parameters) that no earlier route's pattern could
- * shadow, i.e. from the start of the list up to its first pattern.
- */
-export function exactRoutes(routes: readonly CustomRoute[]): Map<string, Map<string, RouteHandler>> {
-  const exact = new Map<string, Map<string, RouteHandler>>();
-  for (const r of routes) {
-    if (/[:*(){}?+]/.test(r.path)) break;
-    const byMethod = exact.get(r.path) ?? new Map<string, RouteHandler>();
-    for (const m of Array.isArray(r.method) ? r.method : [r.method]) if (!byMethod.has(m.toUpperCase())) byMethod.set(m.toUpperCase(), r.handler);
-    exact.set(r.path, byMethod);
-  }
-  return exact;
-}
-
 /**
  * Answers a custom route named by its exact path before Bolt's router sees
  * the request: Bolt builds each route's path-to-regexp matcher again on
@@ -99,9 +82,7 @@ export function routeExactPathsFirst(receiver: HTTPReceiver, routes: readonly Cu
   const exact = exactRoutes(routes);
   const bolt = receiver.requestListener;
   receiver.requestListener = (req, res) => {
-    const url = req.url ?? '';
-    const q = url.indexOf('?');
-    const handler = exact.get(q < 0 ? url : url.slice(0, q))?.get(req.method ?? '');
+    const handler = exactHandler(exact, req);
     if (!handler) return bolt(req, res);
     // As Bolt calls it: the request with (no) path parameters.
     void handler(Object.assign(req, { params: {} }), res);

@@ -1,7 +1,8 @@
 import { HTTPReceiver, LogLevel, type CustomRoute } from '@slack/bolt';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { exactRoutes, routeExactPathsFirst } from '../../src/slack/app.js';
+import { exactRoutes } from '../../src/http/exact-routes.js';
+import { routeExactPathsFirst } from '../../src/slack/app.js';
 
 const answer =
   (text: string): CustomRoute['handler'] =>
