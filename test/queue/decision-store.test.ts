@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decisionMessage, type DecisionMessage } from '../../src/domain/decision.js';
 import { createDecisionStore } from '../../src/queue/decision-store.js';
 import { DECISION_TTL_SEC, decisionKey, decisionsChannel } from '../../src/queue/names.js';
+import { openRedisMonitor } from '../support/redis-monitor.js';
 import { REDIS_URL, dropRedisPrefix, uniqueName } from '../support/services.js';
 
 let redis: Redis;
@@ -48,17 +49,13 @@ describe('the decision store', () => {
     createDecisionStore(redis, prefix);
     const store = createDecisionStore(redis, prefix);
     // MONITOR sees every client's commands: only this connection's count.
-    const addr = /\baddr=(\S+)/.exec(String(await redis.client('INFO')))![1];
-    const sent: string[] = [];
-    const monitor = await redis.duplicate().monitor();
-    monitor.on('monitor', (_time: string, args: string[], source: string) => {
-      if (source === addr) sent.push(String(args[0]).toLowerCase());
-    });
+    const addr = /\baddr=(\S+)/.exec(String(await redis.client('INFO')))![1]!;
+    const monitor = await openRedisMonitor();
     const m = allowed(new Date('2026-12-07T10:00:00Z'));
     await store.publish(m);
-    await expect.poll(() => sent.includes('evalsha') || sent.includes('eval')).toBe(true);
-    monitor.disconnect();
-    expect(sent).not.toContain('multi');
+    await expect.poll(() => monitor.commandsFrom(addr).some((c) => c === 'evalsha' || c === 'eval')).toBe(true);
+    monitor.close();
+    expect(monitor.commandsFrom(addr)).not.toContain('multi');
     expect(await redis.get(decisionKey(prefix, m.escalationId))).not.toBeNull();
   });
 
