@@ -4,11 +4,7 @@ import type { Db } from '../db/client.js';
 import type { Redactor } from '../domain/redact.js';
 import { describeAuditErrors, parseAuditQuery, type AuditFieldError } from '../domain/audit-query.js';
 import { EXPORT_FORMATS, redactRecord, streamExport, type ExportFormat } from '../flow/audit-export.js';
-
-function json(res: ServerResponse, status: number, body: unknown): void {
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' });
-  res.end(JSON.stringify(body));
-}
+import { json } from './json.js';
 
 function badRequest(res: ServerResponse, errors: AuditFieldError[]): void {
   json(res, 400, { error: 'invalid_query', message: describeAuditErrors(errors), errors });

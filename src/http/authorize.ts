@@ -6,6 +6,7 @@ import { answerOf } from '../flow/answer.js';
 import type { AuthorizeResult } from '../flow/authorize.js';
 import { describeErrors, type FieldError } from '../domain/validation.js';
 import type { DecisionWaiter } from '../queue/decision-waiter.js';
+import { json } from './json.js';
 
 /**
  * Largest request body read (bytes). The longest valid escalation is about
@@ -23,11 +24,6 @@ export interface AuthorizeDeps {
   /** authorizeRequest (src/flow/authorize.ts) bound to the flow's ports. */
   authorize: (data: unknown) => Promise<AuthorizeResult>;
   waiter: DecisionWaiter;
-}
-
-export function json(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', ...headers });
-  res.end(JSON.stringify(body));
 }
 
 function invalid(res: ServerResponse, error: string, errors: FieldError[]): void {

@@ -9,6 +9,7 @@ import type { Redactor } from '../domain/redact.js';
 import { describeErrors } from '../domain/validation.js';
 import { handleAuditExport, handleAuditSearch } from './audit.js';
 import { handleAuthorize, untilDecided, waitOf, type AuthorizeDeps } from './authorize.js';
+import { json } from './json.js';
 import { renderOpenApi } from './openapi.js';
 import { exactHandler, exactRoutes } from './exact-routes.js';
 
@@ -27,12 +28,6 @@ export interface HttpDeps extends AuthorizeDeps {
 
 /** Per dependency in /healthz: a hung Redis or Postgres must not hang the probe (ms). */
 const HEALTH_TIMEOUT_MS = 2000;
-
-function json(res: ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' });
-  res.end(text);
-}
 
 function bearerOk(req: IncomingMessage, tokens: readonly string[]): boolean {
   const m = /^Bearer (.+)$/.exec(req.headers.authorization ?? '');

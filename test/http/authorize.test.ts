@@ -57,6 +57,17 @@ describe('POST /api/authorize', () => {
     expect(cardsFor(e.id)).toHaveLength(0);
   });
 
+  it('answers with the body\'s length rather than chunked, so that the answer is one write and the client parses no chunks', async () => {
+    const res = await post(act('crm.read', { customerId: 'C-2' }));
+    const text = await res.text();
+    expect(res.status).toBe(200);
+    expect(res.headers.get('transfer-encoding')).toBeNull();
+    expect(res.headers.get('content-length')).toBe(String(Buffer.byteLength(text)));
+    const bad = await post({ id: 'not-a-uuid' });
+    expect(bad.status).toBe(400);
+    expect(bad.headers.get('content-length')).toBe(String(Buffer.byteLength(await bad.text())));
+  });
+
   it('announces a decision made at once to those waiting on it, after answering', async () => {
     const e = act('crm.read', { customerId: 'C-2' });
     const waiting = h.client.waitForDecision(e.id, { timeoutMs: 10_000 });
