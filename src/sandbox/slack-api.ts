@@ -2,7 +2,8 @@
  * A local stand-in for the Slack Web API: the tests' fake and the sandbox
  * that `npm start` runs when no Slack credentials are set. It implements the
  * methods the bot calls, keeps messages per channel, and can inject 429s,
- * errors and held responses. With `sandbox` set it also serves a web page
+ * errors and held responses; the workspace and its methods are in
+ * workspace.ts. With `sandbox` set it also serves a web page
  * (ui-routes.ts) where a person plays Slack: clicks and modal submissions
  * become signed requests to the bot, as Slack sends them.
  */
@@ -12,25 +13,16 @@ import type { AddressInfo, Socket } from 'node:net';
 import { FAKE_IDS } from './ids.js';
 import type { BotTarget } from './interactions.js';
 import { createUi, responseUrlHook } from './ui-routes.js';
-import { SandboxWorld } from './world.js';
+import { clone, createWorkspace, fail, ok, str, type Args, type DndState, type StoredMessage } from './workspace.js';
 import { createWaitFor } from './wait.js';
 
 export { FAKE_IDS };
-
-
-
-export type Args = Record<string, unknown>;
+export type { Args, DndState, MessageMetadata, StoredMessage } from './workspace.js';
 export interface FakeCall { method: string; args: Args; at: number; token: string | undefined }
-export interface MessageMetadata { event_type: string; event_payload: Record<string, unknown> }
-export interface StoredMessage {
-  type: 'message'; ts: string; user: string; bot_id: string; app_id: string; team: string; text: string;
-  blocks?: unknown[]; attachments?: unknown[]; metadata?: MessageMetadata; thread_ts?: string; edited?: { user: string; ts: string };
-}
 /** `'hold'`: the effect stays, the reply never comes; `'fail500'`: the effect stays, the reply is a 500 (an outcome the client cannot know). */
 export type CallHook = (call: FakeCall) => 'hold' | 'fail500' | void | Promise<void>;
 /** `times`: how many calls the fault answers (default 1; `Infinity` until clearFaults). */
 export interface FaultScope { channel?: string; times?: number }
-export interface DndState { dnd_enabled: boolean; next_dnd_start_ts: number; next_dnd_end_ts: number; snooze_enabled: boolean }
 /** `tsBase`: fixed epoch seconds for deterministic ts; by default ts follow the (possibly faked) clock. */
 export interface FakeSlackOptions {
   tsBase?: number;
@@ -76,18 +68,6 @@ export interface FakeSlack {
 interface Fault { method: string; channel?: string; remaining: number; status: number; headers: Record<string, string>; body: string }
 
 const JSON_FIELDS = ['blocks', 'attachments', 'view', 'metadata'];
-const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
-const bool = (v: unknown): boolean => v === true || v === 'true' || v === '1' || v === 1;
-const num = (v: unknown): number | undefined => (v === undefined || v === '' ? undefined : Number(v));
-const ok = (extra: Args = {}): Args => ({ ok: true, ...extra });
-const fail = (error: string): Args => ({ ok: false, error });
-const clone = <T>(v: T): T => structuredClone(v);
-/** Slack ts → integer microseconds; avoids float rounding when comparing `oldest`/`latest`. */
-const tsKey = (ts: string): number => {
-  const [sec = '0', frac = ''] = ts.split('.');
-  return Number(sec) * 1e6 + Number(frac.padEnd(6, '0').slice(0, 6));
-};
-
 function parseArgs(contentType: string | undefined, raw: string, query: URLSearchParams): Args {
   const args: Args = Object.fromEntries(query);
   if (contentType?.startsWith('application/json')) {
@@ -104,196 +84,15 @@ function parseArgs(contentType: string | undefined, raw: string, query: URLSearc
   return args;
 }
 
-
 export async function startFakeSlack(opts: FakeSlackOptions = {}): Promise<FakeSlack> {
   const calls: FakeCall[] = [];
   const events = new EventEmitter().setMaxListeners(0);
-  const channels = new Map<string, StoredMessage[]>();
-  /** `channel:ts` → text before the first chat.update. */
-  const firstTexts = new Map<string, string>();
-  const views = new Map<string, Args>();
-  const usergroups = new Map<string, string[]>();
-  const users = new Map<string, Record<string, unknown>>();
-  const presence = new Map<string, 'active' | 'away'>();
-  const dnd = new Map<string, Partial<DndState>>();
   let hooks: Array<{ method: string; fn: CallHook }> = [];
   let faults: Fault[] = [];
   const sockets = new Set<Socket>();
-  let lastMicros = 0;
-  let viewSeq = 0;
-  const world = new SandboxWorld();
-
-  // Real Slack ts track wall-clock time; tests that reconcile via `oldest` need that, hence the clock default.
-  const nextTs = (): string => {
-    const candidate = opts.tsBase !== undefined ? opts.tsBase * 1e6 + 100 : Date.now() * 1000;
-    lastMicros = Math.max(candidate, lastMicros + 100);
-    return `${Math.floor(lastMicros / 1e6)}.${String(lastMicros % 1e6).padStart(6, '0')}`;
-  };
-  const store = (channel: string): StoredMessage[] => {
-    let list = channels.get(channel);
-    if (!list) channels.set(channel, (list = []));
-    return list;
-  };
-  // Slack opens the bot↔user DM when chat.postMessage targets a user id; deterministic ids keep tests readable.
-  const dmFor = (ids: string[]): string =>
-    ids.length === 1 ? `D${ids[0]!.replace(/^[UW]/, '')}` : `G${ids.slice().sort().join('').replace(/[UW]/g, '').slice(0, 10)}`;
-  const resolveChannel = (c: string | undefined): string | undefined => (c && /^[UW]/.test(c) ? dmFor([c]) : c);
-
-  const validateMessage = (a: Args): string | undefined => {
-    if (a.blocks !== undefined && !Array.isArray(a.blocks)) return 'invalid_blocks_format';
-    if (Array.isArray(a.blocks) && a.blocks.length > 50) return 'invalid_blocks';
-    if (typeof a.text === 'string' && a.text.length > 40000) return 'msg_too_long';
-    if (a.metadata !== undefined) {
-      const m = a.metadata as Partial<MessageMetadata> | null;
-      if (typeof m !== 'object' || m === null || typeof m.event_type !== 'string' || typeof m.event_payload !== 'object') {
-        return 'invalid_metadata_format';
-      }
-    }
-    return undefined;
-  };
-  const applyContent = (msg: StoredMessage, a: Args): void => {
-    if (typeof a.text === 'string') msg.text = a.text;
-    if (Array.isArray(a.blocks)) msg.blocks = a.blocks;
-    if (Array.isArray(a.attachments)) msg.attachments = a.attachments;
-    if (a.metadata !== undefined) msg.metadata = a.metadata as MessageMetadata;
-  };
-  const makeView = (id: string, input: unknown): Args | undefined => {
-    if (typeof input !== 'object' || input === null) return undefined;
-    const v = input as Args;
-    if ((Array.isArray(v.blocks) && v.blocks.length > 100) || String(v.private_metadata ?? '').length > 3000) return undefined;
-    const view: Args = {
-      id, team_id: FAKE_IDS.teamId, private_metadata: '', callback_id: '', external_id: '', state: { values: {} },
-      hash: `${Math.floor(Date.now() / 1000)}.${id}`, clear_on_close: false, notify_on_close: false,
-      root_view_id: id, previous_view_id: null, app_id: FAKE_IDS.appId, bot_id: FAKE_IDS.botId, ...views.get(id), ...v,
-    };
-    views.set(id, view);
-    return clone(view);
-  };
-  const openView = (a: Args): Args => {
-    if (!str(a.trigger_id)) return fail('invalid_arguments');
-    const view = makeView(`V${String(++viewSeq).padStart(8, '0')}`, a.view);
-    if (view) world.viewOpened(String(a.trigger_id), String(view.id), a.push === true);
-    return view ? ok({ view }) : fail('invalid_arguments');
-  };
-  const dndOf = (user: string): DndState => ({
-    dnd_enabled: false, next_dnd_start_ts: 1, next_dnd_end_ts: 1, snooze_enabled: false, ...dnd.get(user),
-  });
-
-  const handlers: Record<string, (a: Args) => Args> = {
-    'auth.test': () => ok({
-      url: `https://${FAKE_IDS.teamDomain}.slack.com/`, team: 'Countersign Test', user: 'countersign',
-      team_id: FAKE_IDS.teamId, user_id: FAKE_IDS.botUserId, bot_id: FAKE_IDS.botId, is_enterprise_install: false,
-    }),
-    'chat.postMessage': (a) => {
-      const channel = resolveChannel(str(a.channel));
-      if (!channel) return fail('channel_not_found');
-      if (!str(a.text) && !(Array.isArray(a.blocks) && a.blocks.length) && !(Array.isArray(a.attachments) && a.attachments.length)) {
-        return fail('no_text');
-      }
-      const invalid = validateMessage(a);
-      if (invalid) return fail(invalid);
-      const msg: StoredMessage = {
-        type: 'message', ts: nextTs(), user: FAKE_IDS.botUserId, bot_id: FAKE_IDS.botId, app_id: FAKE_IDS.appId, team: FAKE_IDS.teamId, text: '',
-      };
-      applyContent(msg, a);
-      if (str(a.thread_ts)) msg.thread_ts = str(a.thread_ts);
-      store(channel).push(msg);
-      return ok({ channel, ts: msg.ts, message: clone(msg) });
-    },
-    'chat.update': (a) => {
-      const channel = resolveChannel(str(a.channel));
-      const msg = channel && str(a.ts) ? channels.get(channel)?.find((m) => m.ts === a.ts) : undefined;
-      if (!channel || !msg) return fail('message_not_found');
-      const invalid = validateMessage(a);
-      if (invalid) return fail(invalid);
-      if (!firstTexts.has(`${channel}:${msg.ts}`)) firstTexts.set(`${channel}:${msg.ts}`, msg.text);
-      applyContent(msg, a);
-      msg.edited = { user: FAKE_IDS.botUserId, ts: nextTs() };
-      return ok({ channel, ts: msg.ts, text: msg.text, message: clone(msg) });
-    },
-    'chat.delete': (a) => {
-      const list = channels.get(resolveChannel(str(a.channel)) ?? '');
-      const i = list?.findIndex((m) => m.ts === a.ts) ?? -1;
-      if (!list || i < 0) return fail('message_not_found');
-      list.splice(i, 1);
-      return ok({ channel: a.channel, ts: a.ts });
-    },
-    'chat.getPermalink': (a) => {
-      const channel = resolveChannel(str(a.channel));
-      const msg = channel && str(a.message_ts) ? channels.get(channel)?.find((m) => m.ts === a.message_ts) : undefined;
-      if (!channel || !msg) return fail('message_not_found');
-      // The sandbox links to its own page, where the card can be clicked; otherwise Slack's archive form.
-      const permalink = opts.sandbox
-        ? `${base}/?conv=${encodeURIComponent(channel)}#m${msg.ts}`
-        : `https://${FAKE_IDS.teamDomain}.slack.com/archives/${channel}/p${msg.ts.replace('.', '')}`;
-      return ok({ channel, permalink });
-    },
-    'chat.postEphemeral': (a) => {
-      if (!str(a.channel)) return fail('channel_not_found');
-      if (!str(a.user)) return fail('user_not_in_channel');
-      const ts = nextTs();
-      world.ephemerals.push({ channel: resolveChannel(str(a.channel))!, user: String(a.user), ts, text: String(a.text ?? ''), blocks: Array.isArray(a.blocks) ? a.blocks : undefined });
-      return ok({ message_ts: ts });
-    },
-    'views.open': openView,
-    'views.push': (a) => openView({ ...a, push: true }),
-    'views.update': (a) => {
-      const id = str(a.view_id) ?? [...views.values()].find((v) => v.external_id === a.external_id && a.external_id)?.id;
-      if (typeof id !== 'string') return fail('not_found');
-      const view = makeView(id, a.view);
-      return view ? ok({ view }) : fail('invalid_arguments');
-    },
-    'views.publish': (a) => {
-      const user = str(a.user_id);
-      if (!user) return fail('invalid_arguments');
-      if ((a.view as Args | undefined)?.type !== 'home') return fail('invalid_arguments');
-      const view = makeView(`VHOME${user}`, a.view);
-      return view ? ok({ view }) : fail('invalid_arguments');
-    },
-    'conversations.history': (a) => {
-      const channel = str(a.channel);
-      if (!channel) return fail('channel_not_found');
-      const inclusive = bool(a.inclusive);
-      const oldest = tsKey(str(a.oldest) ?? '0');
-      const latest = str(a.latest) ? tsKey(a.latest as string) : Infinity;
-      const inRange = (k: number) => (inclusive ? k >= oldest && k <= latest : k > oldest && k < latest);
-      const limit = Math.min(num(a.limit) || 100, 999);
-      const offset = str(a.cursor) ? Number(Buffer.from(a.cursor as string, 'base64').toString().slice('offset:'.length)) : 0;
-      const matching = (channels.get(channel) ?? [])
-        .filter((m) => (!m.thread_ts || m.thread_ts === m.ts) && inRange(tsKey(m.ts)))
-        .reverse();
-      const page = matching.slice(offset, offset + limit).map((m) => {
-        const { metadata, ...rest } = clone(m);
-        return bool(a.include_all_metadata) && metadata ? { ...rest, metadata } : rest;
-      });
-      const hasMore = offset + limit < matching.length;
-      const nextCursor = hasMore ? Buffer.from(`offset:${offset + limit}`).toString('base64') : '';
-      return ok({ messages: page, has_more: hasMore, pin_count: 0, response_metadata: { next_cursor: nextCursor } });
-    },
-    'conversations.open': (a) => {
-      if (str(a.channel)) return ok({ channel: { id: a.channel } });
-      const ids = String(a.users ?? '').split(',').map((s) => s.trim()).filter(Boolean);
-      if (ids.length === 0) return fail('users_list_not_supplied');
-      return ok({ no_op: false, already_open: false, channel: { id: dmFor(ids) } });
-    },
-    'usergroups.users.list': (a) => {
-      const members = usergroups.get(String(a.usergroup ?? ''));
-      return members ? ok({ users: [...members] }) : fail('no_such_subteam');
-    },
-    'users.info': (a) => {
-      const id = str(a.user);
-      if (!id || !/^[UW]/.test(id)) return fail('user_not_found');
-      const o = users.get(id) ?? {};
-      const profile = { real_name: `User ${id}`, display_name: id.toLowerCase(), ...(o.profile as Args | undefined) };
-      return ok({ user: {
-        id, team_id: FAKE_IDS.teamId, name: id.toLowerCase(), real_name: profile.real_name, deleted: false, is_bot: false,
-        is_admin: false, tz: 'Europe/London', tz_label: 'Greenwich Mean Time', tz_offset: 0, ...o, profile,
-      } });
-    },
-    'users.getPresence': (a) => ok({ presence: presence.get(str(a.user) ?? FAKE_IDS.botUserId) ?? 'active' }),
-    'dnd.info': (a) => ok({ ...dndOf(str(a.user) ?? FAKE_IDS.botUserId) }),
-    'dnd.teamInfo': (a) => ok({ users: Object.fromEntries(String(a.users ?? '').split(',').filter(Boolean).map((u) => [u, dndOf(u)])) }),
-  };
+  let base = '';
+  const ws = createWorkspace({ tsBase: opts.tsBase, sandbox: opts.sandbox, base: () => base });
+  const { world, channels, firstTexts, views, usergroups, users, presence, dnd, handlers, nextTs, resolveChannel, makeView, newViewId, dndOf } = ws;
 
   const takeFault = (method: string, args: Args): Fault | undefined => {
     const f = faults.find((x) => x.method === method && (x.channel === undefined || x.channel === args.channel));
@@ -347,10 +146,9 @@ export async function startFakeSlack(opts: FakeSlackOptions = {}): Promise<FakeS
     if (!hold) res.writeHead(status, { ...headers, 'content-length': String(Buffer.byteLength(body)) }).end(body);
   };
 
-  let base = '';
   const backend = {
     world, channels, views, bot: opts.sandbox ?? { signingSecret: '', url: () => undefined }, base: () => base,
-    saveView: (id: string, v: unknown) => makeView(id, v), newViewId: () => `V${String(++viewSeq).padStart(8, '0')}`,
+    saveView: (id: string, v: unknown) => makeView(id, v), newViewId,
     post: (channel: string, a: Args) => void handlers['chat.postMessage']!({ ...a, channel }), nextTs,
     availability: (user: string) => (dndOf(user).dnd_enabled ? 'dnd' : (presence.get(user) ?? 'active')) as 'active' | 'away' | 'dnd',
     setAvailability: (user: string, status: 'active' | 'away' | 'dnd') => {
@@ -418,12 +216,9 @@ export async function startFakeSlack(opts: FakeSlackOptions = {}): Promise<FakeS
     },
     reset: () => {
       calls.length = 0;
-      channels.clear();
-      firstTexts.clear();
-      views.clear();
       hooks = [];
       faults = [];
-      world.reset();
+      ws.reset();
     },
     close: () => new Promise<void>((resolve) => {
       for (const s of sockets) s.destroy();
