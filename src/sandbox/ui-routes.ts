@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type http from 'node:http';
 import { blockIdOf, messageBodyHtml, viewToHtml } from './blocks.js';
+import { json } from '../http/json.js';
 import { escapeHtml } from './mrkdwn.js';
 import { appHomeOpenedBody, blockActionsPayload, formPayload, hookToken, sendToBot, slashCommandBody, viewSubmissionPayload, type BotTarget } from './interactions.js';
 import type { Ephemeral, SandboxWorld } from './world.js';
@@ -54,10 +55,6 @@ const STATIC: Record<string, [file: string, type: string]> = {
 const dmOf = (user: string) => `D${user.replace(/^[UW]/, '')}`;
 const tsKey = (ts: string) => Number(ts);
 const USER_ID = /^[UW][A-Z0-9]{2,20}$/;
-
-function json(res: http.ServerResponse, status: number, body: unknown): void {
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' }).end(JSON.stringify(body));
-}
 
 /** What the sidebar lists for this person: the channels, and of the bot's DMs only their own, as in Slack. */
 function conversations(b: UiBackend, user: string) {
